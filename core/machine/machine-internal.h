@@ -1,0 +1,62 @@
+/* Private layout of MosaicMachine and MosaicVcpu, shared by the core's machine and
+ * device code. */
+#ifndef MOSAIC_CORE_MACHINE_INTERNAL_H
+#define MOSAIC_CORE_MACHINE_INTERNAL_H
+
+#include "machine/machine.h"
+
+struct MosaicVcpu {
+    MosaicMachine *m;
+    unsigned index;
+    void *state;            /* the accelerator's */
+    GThread *thread;
+    /* @lock protects @wake_pending and the halt wait; @exit_request is atomic. */
+    GMutex lock;
+    GCond cond;
+    gboolean wake_pending;
+    gint exit_request;
+    gboolean parked;        /* under m->run_lock */
+};
+
+struct MosaicMachine {
+    MosaicConfig *cfg;
+    const MosaicPluginDesc *machine_desc;
+    const MosaicPluginDesc *accel_desc;
+    MosaicMachineOps *mops;  /* zero-filled copies (util/ops.h) */
+    MosaicAccelOps *aops;
+    void *board;
+    void *accel;
+    MosaicRegion *sysmem;
+    MosaicAddressSpace *as;
+    uint64_t ram_size;
+    unsigned ncpus;
+    MosaicVcpu **vcpus;      /* ncpus entries once created */
+    GPtrArray *devices;      /* MosaicDevice *, in file order */
+
+    /* @run_lock + @run_cond: run state and vCPU parking. */
+    GMutex run_lock;
+    GCond run_cond;
+    MachineRunState state;
+    gboolean quitting;
+    int exit_code;
+
+    /* Requests from any thread, handled by @request_bh on the main loop. */
+    MosaicBH *request_bh;
+    gint req_shutdown;   /* 1 + MosaicShutdownCause, 0: none */
+    gint req_exit_code;
+    gint req_debug_stop;
+
+    GArray *observers;
+};
+
+void vcpu_threads_start(MosaicMachine *m);
+void vcpu_threads_park(MosaicMachine *m);    /* waits until every vCPU left vcpu_run */
+void vcpu_threads_unpark(MosaicMachine *m);
+void vcpu_threads_join(MosaicMachine *m);
+void vcpu_free(MosaicVcpu *v);
+
+gboolean devices_create(MosaicMachine *m, GError **err);
+void devices_reset(MosaicMachine *m);
+void devices_destroy(MosaicMachine *m);
+
+#endif

@@ -1,0 +1,58 @@
+/* The running machine (internal): built from a validated configuration, owns the
+ * board, the accelerator, the vCPU threads and the run state. */
+#ifndef MOSAIC_CORE_MACHINE_H
+#define MOSAIC_CORE_MACHINE_H
+
+#include <glib.h>
+#include <mosaic/mosaic.h>
+#include "config/config.h"
+
+typedef enum MachineRunState {
+    MACHINE_PRELAUNCH = 0,
+    MACHINE_RUNNING,
+    MACHINE_PAUSED,
+    MACHINE_SHUTDOWN, /* quitting: vCPUs stopped for good */
+} MachineRunState;
+
+/* Builds everything the configuration describes (plugins required, board, devices,
+ * block graph) without starting vCPUs.  Sets the process-wide current machine. */
+MosaicMachine *machine_create(MosaicConfig *cfg, GError **err);
+/* Starts vCPU threads (running, or paused when start_paused). */
+void machine_start(MosaicMachine *m, gboolean start_paused);
+/* Runs the main loop until the machine quits; returns the process exit code. */
+int machine_run(MosaicMachine *m);
+void machine_destroy(MosaicMachine *m);
+
+MosaicMachine *machine_current(void);
+MosaicConfig *machine_config(MosaicMachine *m);
+MachineRunState machine_state(MosaicMachine *m);
+const char *machine_state_name(MachineRunState s);
+gboolean machine_has_cpus(MosaicMachine *m);
+
+/* Lifecycle, main loop thread with the core lock held. */
+void machine_pause(MosaicMachine *m);
+void machine_resume(MosaicMachine *m);
+void machine_reset(MosaicMachine *m);
+void machine_powerdown(MosaicMachine *m);
+void machine_quit(MosaicMachine *m, int exit_code);
+
+/* Accelerator access for the monitor and GDB stub. */
+void machine_query_accel_stats(MosaicMachine *m, MosaicStatFn *fn, void *opaque);
+const MosaicAccelOps *machine_accel_ops(MosaicMachine *m);
+void *machine_accel_state(MosaicMachine *m);
+void *machine_vcpu_state(MosaicVcpu *vcpu);
+
+/* Observers of run-state changes (monitor events): called on the main loop thread. */
+typedef void MachineEventFn(void *opaque, const char *event, int detail);
+void machine_add_observer(MachineEventFn *fn, void *opaque);
+
+#endif
+
+#define MOSAIC_CORE_MACHINE_ERROR (machine_error_quark())
+GQuark machine_error_quark(void);
+
+/* Core services around the board (core/machine/services.c): chardevs and the block
+ * graph before the board, exports and monitors after the devices. */
+gboolean machine_early_services(MosaicMachine *m, GError **err);
+gboolean machine_late_services(MosaicMachine *m, GError **err);
+void machine_late_services_stop(MosaicMachine *m);

@@ -1,0 +1,35 @@
+/* The core services a machine needs around its board, in dependency order. */
+#include "machine/machine-internal.h"
+#include "chardev/chardev.h"
+
+static gboolean chardevs_create(MosaicMachine *m, GError **err)
+{
+    guint n = config_count(m->cfg, "chardev");
+    for (guint i = 0; i < n; i++) {
+        const MosaicProps *p = config_get(m->cfg, "chardev", i);
+        MosaicChardev *cd = chardev_new(p, err);
+        if (!cd)
+            return FALSE;
+        chardev_registry_add(mosaic_props_label(p), cd);
+    }
+    /* A board's console falls back to "serial0"; give it the terminal, as QEMU's
+     * -nographic does, when the machine file names no chardev of that label. */
+    if (!chardev_registry_find("serial0"))
+        chardev_registry_add("serial0", chardev_new_stdio());
+    return TRUE;
+}
+
+gboolean machine_early_services(MosaicMachine *m, GError **err)
+{
+    return chardevs_create(m, err);
+}
+
+gboolean machine_late_services(MosaicMachine *m, GError **err)
+{
+    return TRUE;
+}
+
+void machine_late_services_stop(MosaicMachine *m)
+{
+    chardev_registry_clear();
+}

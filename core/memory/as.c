@@ -1,0 +1,125 @@
+/* Address spaces: publishing flattened tables (RCU-like) and the lock-free lookup. */
+#include "memory/memory-internal.h"
+
+static GPtrArray *spaces; /* MosaicAddressSpace*, under the map lock */
+
+/* Map lock held.  Publishes a new table only when the map really changed, so the
+ * generation moves exactly when accelerators must flush what they cached. */
+static void rebuild_locked(MosaicAddressSpace *as)
+{
+    FlatTable *nt = mem_flatten(as->root);
+    FlatTable *old = as->table;
+    if (old && mem_flat_table_equal(old, nt)) {
+        mem_flat_table_free(nt);
+        return;
+    }
+    __atomic_store_n(&as->table, nt, __ATOMIC_RELEASE);
+    /* The new table is visible before the new generation: a reader that sees the new
+     * generation (acquire) then loads the new table. */
+    __atomic_add_fetch(&as->generation, 1, __ATOMIC_RELEASE);
+    if (old)
+        g_ptr_array_add(as->retired, old);
+}
+
+void mem_rebuild_all_locked(void)
+{
+    if (!spaces)
+        return;
+    for (guint i = 0; i < spaces->len; i++)
+        rebuild_locked(g_ptr_array_index(spaces, i));
+}
+
+MOSAIC_API MosaicAddressSpace *mosaic_address_space_new(const char *name, MosaicRegion *root)
+{
+    g_return_val_if_fail(root != NULL, NULL);
+    MosaicAddressSpace *as = g_new0(MosaicAddressSpace, 1);
+    as->name = g_strdup(name ? name : "(unnamed)");
+    as->root = mem_region_ref(root);
+    as->retired = g_ptr_array_new_with_free_func((GDestroyNotify)mem_flat_table_free);
+    mem_map_lock();
+    if (!spaces)
+        spaces = g_ptr_array_new();
+    g_ptr_array_add(spaces, as);
+    rebuild_locked(as);
+    mem_map_unlock();
+    return as;
+}
+
+/* No thread may use `as` any more. */
+MOSAIC_API void mosaic_address_space_free(MosaicAddressSpace *as)
+{
+    if (!as)
+        return;
+    mem_map_lock();
+    g_ptr_array_remove(spaces, as);
+    mem_map_unlock();
+    g_ptr_array_free(as->retired, TRUE);
+    mem_flat_table_free(as->table);
+    mosaic_region_unref(as->root);
+    g_free(as->name);
+    g_free(as);
+}
+
+MOSAIC_API uint64_t mosaic_address_space_generation(const MosaicAddressSpace *as)
+{
+    return __atomic_load_n(&as->generation, __ATOMIC_ACQUIRE);
+}
+
+void mem_reclaim(void)
+{
+    mem_map_lock();
+    if (spaces)
+        for (guint i = 0; i < spaces->len; i++) {
+            MosaicAddressSpace *as = g_ptr_array_index(spaces, i);
+            g_ptr_array_set_size(as->retired, 0);
+        }
+    mem_map_unlock();
+}
+
+unsigned mem_retired_count(const MosaicAddressSpace *as)
+{
+    mem_map_lock();
+    unsigned n = as->retired->len;
+    mem_map_unlock();
+    return n;
+}
+
+/* Binary search: the last section whose base <= addr. */
+MOSAIC_API bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMemSection *out)
+{
+    const FlatTable *t = __atomic_load_n(&as->table, __ATOMIC_ACQUIRE);
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->sec[mid].base <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return false;
+    const MosaicMemSection *s = &t->sec[lo - 1];
+    if (addr - s->base >= s->size)
+        return false;
+    *out = *s;
+    return true;
+}
+
+char *mem_as_describe(MosaicAddressSpace *as)
+{
+    static const char *kinds[] = {"ram", "rom", "mmio", "alias", "container"};
+    GString *out = g_string_new(NULL);
+    mem_map_lock(); /* keeps the current table alive while we print it */
+    const FlatTable *t = as->table;
+    g_string_append_printf(out, "address space '%s' (generation %" G_GUINT64_FORMAT ")\n",
+                           as->name, mosaic_address_space_generation(as));
+    for (size_t i = 0; i < t->n; i++) {
+        const MosaicMemSection *s = &t->sec[i];
+        g_string_append_printf(out, "  %016" G_GINT64_MODIFIER "x-%016" G_GINT64_MODIFIER
+                               "x %s [%s] +0x%" G_GINT64_MODIFIER "x%s\n", s->base,
+                               s->base + s->size - 1, s->region->name, kinds[s->region->kind],
+                               s->region_offset, s->dirty_tracking ? " dirty" : "");
+    }
+    mem_map_unlock();
+    return g_string_free(out, FALSE);
+}

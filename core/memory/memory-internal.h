@@ -1,0 +1,81 @@
+/* Private structures of the memory subsystem (core/memory/ only). */
+#ifndef MOSAIC_CORE_MEMORY_INTERNAL_H
+#define MOSAIC_CORE_MEMORY_INTERNAL_H
+
+#include <glib.h>
+#include <mosaic/memory.h>
+
+#include "memory/memory.h"
+
+typedef enum {
+    REGION_RAM,
+    REGION_ROM,
+    REGION_MMIO,
+    REGION_ALIAS,
+    REGION_CONTAINER,
+} RegionKind;
+
+typedef struct Subregion {
+    uint64_t addr;
+    int priority;
+    unsigned seq; /* insertion order: later wins among... never (equal overlaps refused) */
+    MosaicRegion *mr;
+} Subregion;
+
+struct MosaicRegion {
+    gint refcount;
+    RegionKind kind;
+    char *name;
+    uint64_t size;
+    /* RAM/ROM */
+    uint8_t *host;
+    size_t map_len;
+    /* MMIO: a copy of the plugin's table (min of both sizes, rest zero) */
+    MosaicMmioOps ops;
+    void *opaque;
+    /* alias */
+    MosaicRegion *target;
+    uint64_t target_offset;
+    /* container: Subregion*, guarded by the map lock */
+    GPtrArray *subs;
+    MosaicRegion *parent; /* the container this region was added to, or NULL */
+    /* dirty tracking: one bitmap per client (allocated on first enable, freed with the
+     * region), bits set with atomic ors from any thread */
+    unsigned long *dirty[MOSAIC_DIRTY_CLIENTS];
+    int dirty_on[MOSAIC_DIRTY_CLIENTS]; /* atomic */
+    uint64_t npages;
+};
+
+/* One published flattened map.  Sections are sorted by base and never overlap; each
+ * holds a reference on its leaf region so host pointers and ops stay valid for
+ * readers that still use an old table. */
+typedef struct FlatTable {
+    size_t n;
+    MosaicMemSection *sec;
+} FlatTable;
+
+struct MosaicAddressSpace {
+    char *name;
+    MosaicRegion *root;
+    FlatTable *table;   /* atomic pointer; readers load it with acquire */
+    uint64_t generation;/* atomic */
+    GPtrArray *retired; /* FlatTable* replaced but maybe still read; see mem_reclaim */
+};
+
+/* The map lock serialises every change of the region tree and every rebuild. */
+void mem_map_lock(void);
+void mem_map_unlock(void);
+/* Rebuilds every address space (map lock held). */
+void mem_rebuild_all_locked(void);
+
+FlatTable *mem_flatten(MosaicRegion *root);
+void mem_flat_table_free(FlatTable *t);
+bool mem_flat_table_equal(const FlatTable *a, const FlatTable *b);
+
+bool mem_region_dirty_any(MosaicRegion *mr);
+/* Marks [offset, offset+len) dirty for every enabled client; clipped to the region. */
+void mem_region_mark_dirty(MosaicRegion *mr, uint64_t offset, uint64_t len);
+
+MosaicRegion *mem_region_ref(MosaicRegion *mr);
+
+#endif

@@ -1,0 +1,106 @@
+/* Plugin kinds: names, the kind ABI this core implements, and the mandatory ops of
+ * each kind's table (checked at scan time, before any plugin code runs). */
+#include <string.h>
+#include <mosaic/mosaic.h>
+#include "plugin/plugin-internal.h"
+
+/* The block subsystem checks its own ops tables: it defines this function in
+ * core/block/ and the loader calls it for block and block-filter plugins.  Weak so the
+ * loader links (and only does the generic checks) without it. */
+gboolean blk_driver_ops_check(const void *ops, GError **err) __attribute__((weak));
+
+#define MISSING(op) \
+    (g_set_error(err, PLUGIN_ERROR, PLUGIN_ERROR_REFUSED, "missing mandatory op ." #op), FALSE)
+#define REQUIRE(o, op) do { if (!(o)->op) return MISSING(op); } while (0)
+
+static gboolean accel_check(const void *p, GError **err)
+{
+    const MosaicAccelOps *o = p;
+    REQUIRE(o, create);
+    REQUIRE(o, vcpu_create);
+    REQUIRE(o, vcpu_run);
+    REQUIRE(o, vcpu_kick);
+    REQUIRE(o, vcpu_set_irq);
+    REQUIRE(o, vcpu_get_reg);
+    REQUIRE(o, vcpu_set_reg);
+    return TRUE;
+}
+
+static gboolean machine_check(const void *p, GError **err)
+{
+    const MosaicMachineOps *o = p;
+    REQUIRE(o, init);
+    REQUIRE(o, get_slot);
+    return TRUE;
+}
+
+static gboolean device_check(const void *p, GError **err)
+{
+    const MosaicDeviceOps *o = p;
+    REQUIRE(o, realize);
+    return TRUE;
+}
+
+static gboolean block_check(const void *p, GError **err)
+{
+    return blk_driver_ops_check ? blk_driver_ops_check(p, err) : TRUE;
+}
+
+/* End of the fields of ABI 1.0 of each table: fields appended later (a minor bump)
+ * must not raise the minimum, so these are frozen, unlike sizeof. */
+#define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* audio, net and gpu backends have no ops header yet: kind ABI 1, ops optional. */
+static const PluginKindInfo kinds[] = {
+    { MOSAIC_KIND_ACCEL, "accel", MOSAIC_ACCEL_ABI, TRUE, sizeof(MosaicAccelOps),
+      END(MosaicAccelOps, breakpoint), accel_check },
+    { MOSAIC_KIND_MACHINE, "machine", MOSAIC_MACHINE_ABI, TRUE, sizeof(MosaicMachineOps),
+      END(MosaicMachineOps, powerdown), machine_check },
+    { MOSAIC_KIND_DEVICE, "device", MOSAIC_DEVICE_ABI, TRUE, sizeof(MosaicDeviceOps),
+      END(MosaicDeviceOps, set_prop), device_check },
+    { MOSAIC_KIND_BLOCK, "block", MOSAIC_BLOCK_ABI, TRUE, 0, sizeof(uint32_t), block_check },
+    { MOSAIC_KIND_BLOCK_FILTER, "block-filter", MOSAIC_BLOCK_ABI, TRUE, 0, sizeof(uint32_t),
+      block_check },
+    { MOSAIC_KIND_AUDIO, "audio", 1, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_NET, "net", 1, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_GPU, "gpu", 1, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_MISC, "misc", MOSAIC_MISC_ABI, FALSE, 0, 0, NULL },
+};
+
+const PluginKindInfo *plugin_kind_info(MosaicPluginKind kind)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+        if (kinds[i].kind == kind)
+            return &kinds[i];
+    return NULL;
+}
+
+const char *plugin_kind_name(MosaicPluginKind kind)
+{
+    const PluginKindInfo *k = plugin_kind_info(kind);
+    return k ? k->name : "unknown";
+}
+
+MosaicPluginKind plugin_kind_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < G_N_ELEMENTS(kinds); i++)
+        if (strcmp(kinds[i].name, name) == 0)
+            return kinds[i].kind;
+    return 0;
+}
+
+const char *plugin_kind_list(void)
+{
+    return "accel, machine, device, block, block-filter, audio, net, gpu, misc";
+}
+
+/* [a-z0-9][a-z0-9-]*: safe in file names, INI values and patterns. */
+gboolean plugin_name_valid(const char *name)
+{
+    if (!name || !*name || !(g_ascii_islower(*name) || g_ascii_isdigit(*name)))
+        return FALSE;
+    for (const char *c = name; *c; c++)
+        if (!(g_ascii_islower(*c) || g_ascii_isdigit(*c) || *c == '-'))
+            return FALSE;
+    return strlen(name) <= 64;
+}

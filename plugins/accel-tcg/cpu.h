@@ -1,0 +1,255 @@
+/* accel-tcg: RV64GC hart state, translation blocks and the internal interfaces
+ * between the files of this plugin (decode, exec, mmu, csr, fpu, tb cache). */
+#ifndef TCG_CPU_H
+#define TCG_CPU_H
+
+#include <mosaic/mosaic.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
+
+/* Exception causes. */
+enum {
+    EXC_INSN_MISALIGNED = 0, EXC_INSN_ACCESS = 1, EXC_ILLEGAL = 2, EXC_BREAKPOINT = 3,
+    EXC_LOAD_MISALIGNED = 4, EXC_LOAD_ACCESS = 5, EXC_STORE_MISALIGNED = 6,
+    EXC_STORE_ACCESS = 7, EXC_ECALL_U = 8, EXC_ECALL_S = 9, EXC_ECALL_M = 11,
+    EXC_INSN_PAGE = 12, EXC_LOAD_PAGE = 13, EXC_STORE_PAGE = 15,
+};
+
+/* mstatus bits. */
+#define MS_SIE (1ull << 1)
+#define MS_MIE (1ull << 3)
+#define MS_SPIE (1ull << 5)
+#define MS_MPIE (1ull << 7)
+#define MS_SPP (1ull << 8)
+#define MS_MPP_SHIFT 11
+#define MS_MPP (3ull << 11)
+#define MS_FS (3ull << 13)
+#define MS_MPRV (1ull << 17)
+#define MS_SUM (1ull << 18)
+#define MS_MXR (1ull << 19)
+#define MS_TVM (1ull << 20)
+#define MS_TW (1ull << 21)
+#define MS_TSR (1ull << 22)
+#define MS_UXL (3ull << 32)
+#define MS_SXL (3ull << 34)
+#define MS_SD (1ull << 63)
+
+/* Access types for the MMU. */
+enum { ACC_LOAD = 0, ACC_STORE = 1, ACC_FETCH = 2 };
+
+/* MMU index: which software TLB set a translation lives in.  S with and without
+ * SUM are separate so Linux's frequent SUM toggling needs no flush; MXR changes flush. */
+enum { MMU_U = 0, MMU_S = 1, MMU_S_SUM = 2, MMU_M = 3, NB_MMU = 4 };
+
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define PAGE_MASK (~0xfffull)
+/* Flags kept in the low bits of a tag: a fast-path compare never matches them. */
+#define TLB_CODE 0x800 /* write entry: page holds translated code -> invalidate on store */
+#define TLB_MMIO 0x400 /* page is not plain RAM: go through mosaic_as_read/write */
+#define TLB_INVALID (~0ull)
+
+typedef struct TlbEntry {
+    uint64_t tag_r, tag_w, tag_x; /* virtual page | flags, TLB_INVALID when empty */
+    uintptr_t addend;             /* host = addend + vaddr (RAM only) */
+    uint64_t paddr;               /* physical page */
+    MosaicRegion *region;         /* RAM region and offset of the page (dirty tracking) */
+    uint64_t region_off;
+    bool dirty_tracking;
+} TlbEntry;
+
+/* One pre-decoded instruction. */
+typedef struct Insn {
+    const void *op;   /* handler label (computed goto in exec.c) */
+    uint16_t opc;     /* enum Op */
+    uint16_t off;     /* byte offset from the block start */
+    uint8_t rd, rs1, rs2, rs3;
+    uint8_t len;      /* 2 or 4 */
+    uint8_t rm;       /* FP rounding mode / CSR kind / AMO funct5 */
+    uint32_t raw;     /* instruction bits, for illegal-instruction tval */
+    int64_t imm;
+} Insn;
+
+typedef struct TB TB;
+typedef struct PageEnt PageEnt;
+struct TB {
+    uint64_t ppc;          /* physical pc of the first instruction */
+    TB *hash_next;
+    uint64_t page[2];      /* physical pages the code came from (page[1] = page[0] if one) */
+    TB *page_next[2];
+    bool valid;
+    uint32_t n;            /* instructions, not counting the END sentinel */
+    Insn insns[];
+};
+
+/* Code page bookkeeping of one hart: its TBs on a physical page. */
+struct PageEnt {
+    uint64_t page;
+    PageEnt *next;
+    TB *tbs;
+    uint32_t wgen;         /* accel->page_wgen[] when the first TB was made */
+    MosaicRegion *region;  /* for DIRTY_CODE checks (DMA writes) */
+    uint64_t region_off;
+};
+
+typedef struct JcEntry {
+    uint64_t pc;
+    TB *tb;
+    uint64_t gen;          /* (jc_gen << 2) | priv */
+} JcEntry;
+
+#define JC_BITS 12
+#define TB_HASH_BITS 14
+#define PAGE_HASH_BITS 12
+#define ARENA_SIZE (24u << 20)
+#define CODE_MAP_BITS 20   /* shared per-page arrays, indexed by (paddr >> 12) mod 2^20 */
+#define MAX_TB_INSNS 128
+
+typedef struct Accel Accel;
+typedef struct Hart Hart;
+
+struct Accel {
+    MosaicMachine *machine;
+    MosaicAddressSpace *as;
+    Hart *harts[256];
+    unsigned nharts;
+    /* Which harts have translations on a page (bit per hart, mod 64). */
+    _Atomic uint64_t *code_mask;
+    /* Bumped whenever a page's contents change under translations (SMC, DMA). */
+    _Atomic uint32_t *page_wgen;
+    /* Bumped when a page first becomes a code page: harts then drop fast write entries. */
+    _Atomic uint64_t code_epoch;
+    _Atomic uint64_t mem_changed;
+    _Atomic bool single_step;
+};
+
+typedef struct Stats {
+    uint64_t translations, flushes, invalidations, tlb_misses, insns, exceptions,
+             interrupts, mmio;
+} Stats;
+
+struct Hart {
+    uint64_t x[33];        /* x[32] is the sink for writes to x0 */
+    uint64_t pc;
+    uint64_t f[32];
+    TlbEntry *dtlb, *itlb; /* current sets */
+    int priv;
+    _Atomic int check;     /* something to look at on the next block boundary */
+    _Atomic int kicked;
+    _Atomic uint64_t mip;
+    uint32_t fflags, frm;
+
+    uint64_t mstatus, medeleg, mideleg, mie, mtvec, mscratch, mepc, mcause, mtval;
+    uint64_t mcounteren, menvcfg, mcountinhibit;
+    uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren, senvcfg;
+    uint64_t pmpcfg[16], pmpaddr[64];
+    uint64_t instret;
+    int64_t cycle_delta, instret_delta;
+
+    /* LR/SC reservation: address and the value loaded (SC is a compare-exchange). */
+    uint64_t res_addr, res_val;
+    bool res_valid;
+
+    bool wfi;
+    bool tb_dirty;         /* a store invalidated translations: end the block */
+    bool superpage;        /* TLB holds superpage pieces: partial SFENCE flushes all */
+    uint32_t exc_cause;
+    uint64_t exc_tval;
+    uint64_t mem_gen;      /* address-space generation the TLB was filled with */
+    uint64_t code_epoch;
+    uint64_t acc_mem_changed;
+    unsigned boundary_count;
+
+    TlbEntry tlb[NB_MMU][TLB_SIZE];
+    JcEntry jc[1u << JC_BITS];
+    uint64_t jc_gen;
+    TB *tb_hash[1u << TB_HASH_BITS];
+    PageEnt *page_hash[1u << PAGE_HASH_BITS];
+    uint8_t *arena;
+    size_t arena_used;
+
+    Accel *acc;
+    MosaicVcpu *vcpu;
+    unsigned index;
+    bool step;
+    Stats st;
+};
+
+/* Opcodes of pre-decoded instructions. */
+enum Op {
+    OP_ILLEGAL, OP_END, OP_NOP,
+    OP_LUI, OP_AUIPC, OP_JAL, OP_JALR,
+    OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU,
+    OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU,
+    OP_SB, OP_SH, OP_SW, OP_SD,
+    OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI,
+    OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
+    OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW, OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW,
+    OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU,
+    OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
+    OP_FENCE, OP_FENCE_I, OP_ECALL, OP_EBREAK, OP_MRET, OP_SRET, OP_WFI, OP_SFENCE_VMA,
+    OP_CSR,            /* rm: 1 rw, 2 rs, 3 rc, +4 immediate form; imm = csr number */
+    OP_LR_W, OP_LR_D, OP_SC_W, OP_SC_D, OP_AMO_W, OP_AMO_D, /* rm = funct5 */
+    OP_FLW, OP_FLD, OP_FSW, OP_FSD,
+    OP_FP,             /* everything else of F/D: helper in fpu.c; raw holds the bits */
+    OP_LI,             /* addi rd, x0, imm */
+    OP_MV,             /* addi rd, rs, 0 */
+    OP_COUNT
+};
+
+/* decode.c: fills *in from the instruction bits; returns true when the instruction
+ * ends a block. */
+bool tcg_decode(uint32_t raw, Insn *in);
+
+/* exec.c */
+void tcg_hart_run(Hart *h);
+const void *const *tcg_exec_labels(void);
+
+/* tb.c */
+TB *tcg_tb_find(Hart *h);
+void tcg_tb_flush(Hart *h);
+void tcg_code_write(Hart *h, uint64_t paddr, unsigned len);
+void tcg_fence_i(Hart *h);
+void tcg_tb_init(Hart *h);
+
+/* mmu.c */
+void tcg_tlb_flush(Hart *h);
+void tcg_tlb_flush_page(Hart *h, uint64_t va);
+void tcg_update_mmu_idx(Hart *h);
+/* Slow paths: return false with h->exc_cause/exc_tval set on a fault.  Stores return
+ * true; h->tb_dirty says translated code was hit. */
+bool tcg_load_slow(Hart *h, uint64_t va, unsigned size, uint64_t *val);
+bool tcg_store_slow(Hart *h, uint64_t va, unsigned size, uint64_t val);
+/* Host pointer for an aligned atomic access, or NULL and a fault (or MMIO: *mmio_pa). */
+void *tcg_atomic_ptr(Hart *h, uint64_t va, unsigned size, bool store, uint64_t *mmio_pa);
+/* Translate a fetch: physical address, host pointer of the page and region info. */
+bool tcg_fetch_translate(Hart *h, uint64_t va, uint64_t *pa, const uint8_t **host,
+                         MosaicRegion **region, uint64_t *region_off);
+
+/* csr.c */
+bool tcg_csr_read(Hart *h, unsigned csr, uint64_t *val);
+bool tcg_csr_write(Hart *h, unsigned csr, uint64_t val);
+bool tcg_csr_access_ok(Hart *h, unsigned csr, bool write);
+void tcg_take_trap(Hart *h, uint64_t cause, uint64_t tval, bool interrupt);
+bool tcg_check_interrupts(Hart *h);
+uint64_t tcg_pending_irqs(Hart *h);
+void tcg_set_priv(Hart *h, int priv);
+void tcg_hart_reset(Hart *h);
+uint64_t tcg_read_time(void);
+
+/* fpu.c: executes an OP_FP instruction; false = illegal instruction. */
+bool tcg_fp_exec(Hart *h, const Insn *in);
+bool tcg_fp_enabled(Hart *h);
+void tcg_fp_dirty(Hart *h);
+
+static inline void hart_kick_check(Hart *h)
+{
+    atomic_store_explicit(&h->check, 1, memory_order_release);
+}
+
+#endif

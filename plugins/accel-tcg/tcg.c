@@ -1,0 +1,247 @@
+/* accel-tcg: the plugin descriptor and MosaicAccelOps: a RISC-V RV64GC hart emulator
+ * (M/S/U, Sv39/Sv48) that decodes guest code once into translation blocks. */
+#include "cpu.h"
+#include <stdlib.h>
+
+static void *tcg_create(MosaicMachine *m, const MosaicProps *props, MosaicError *err)
+{
+    Accel *a = calloc(1, sizeof(*a));
+    if (!a) {
+        mosaic_error_set(err, "accel tcg: out of memory");
+        return NULL;
+    }
+    a->machine = m;
+    a->as = mosaic_machine_address_space(m);
+    a->code_mask = calloc(1u << CODE_MAP_BITS, sizeof(*a->code_mask));
+    a->page_wgen = calloc(1u << CODE_MAP_BITS, sizeof(*a->page_wgen));
+    if (!a->code_mask || !a->page_wgen) {
+        free(a->code_mask);
+        free(a->page_wgen);
+        free(a);
+        mosaic_error_set(err, "accel tcg: out of memory");
+        return NULL;
+    }
+    return a;
+}
+
+static void tcg_destroy(void *accel)
+{
+    Accel *a = accel;
+    free(a->code_mask);
+    free(a->page_wgen);
+    free(a);
+}
+
+static void *tcg_vcpu_create(void *accel, MosaicVcpu *vcpu, unsigned index, MosaicError *err)
+{
+    Accel *a = accel;
+    if (index >= 256) {
+        mosaic_error_set(err, "accel tcg: hart %u: at most 256 harts are supported", index);
+        return NULL;
+    }
+    Hart *h = aligned_alloc(64, (sizeof(Hart) + 63) & ~(size_t)63);
+    if (!h) {
+        mosaic_error_set(err, "accel tcg: out of memory");
+        return NULL;
+    }
+    memset(h, 0, sizeof(*h));
+    h->acc = a;
+    h->vcpu = vcpu;
+    h->index = index;
+    tcg_tb_init(h);
+    if (!h->arena) {
+        free(h);
+        mosaic_error_set(err, "accel tcg: out of memory for the translation cache");
+        return NULL;
+    }
+    tcg_hart_reset(h);
+    a->harts[index] = h;
+    if (index + 1 > a->nharts)
+        a->nharts = index + 1;
+    return h;
+}
+
+static void tcg_vcpu_destroy(void *cpu)
+{
+    Hart *h = cpu;
+    h->acc->harts[h->index] = NULL;
+    free(h->arena);
+    free(h);
+}
+
+static void tcg_vcpu_reset(void *cpu)
+{
+    tcg_hart_reset(cpu);
+}
+
+static void tcg_vcpu_run(void *cpu)
+{
+    tcg_hart_run(cpu);
+}
+
+static void tcg_vcpu_kick(void *cpu)
+{
+    Hart *h = cpu;
+    atomic_store(&h->kicked, 1);
+    hart_kick_check(h);
+    mosaic_vcpu_wake(h->vcpu);
+}
+
+static void tcg_vcpu_set_irq(void *cpu, unsigned line, bool level)
+{
+    Hart *h = cpu;
+    if (line >= 16)
+        return;
+    if (level) {
+        atomic_fetch_or(&h->mip, 1ull << line);
+        hart_kick_check(h);
+        mosaic_vcpu_wake(h->vcpu);
+    } else {
+        atomic_fetch_and(&h->mip, ~(1ull << line));
+    }
+}
+
+static bool tcg_vcpu_get_reg(void *cpu, unsigned regno, uint64_t *value)
+{
+    Hart *h = cpu;
+    if (regno < 32) {
+        *value = h->x[regno];
+        return true;
+    }
+    if (regno == MOSAIC_RISCV_REG_PC) {
+        *value = h->pc;
+        return true;
+    }
+    if (regno >= MOSAIC_RISCV_REG_F0 && regno < MOSAIC_RISCV_REG_F0 + 32) {
+        *value = h->f[regno - MOSAIC_RISCV_REG_F0];
+        return true;
+    }
+    if (regno == MOSAIC_REG_PRIV) {
+        *value = h->priv;
+        return true;
+    }
+    if (regno >= MOSAIC_RISCV_REG_CSR0 && regno < MOSAIC_RISCV_REG_CSR0 + 4096) {
+        unsigned csr = regno - MOSAIC_RISCV_REG_CSR0;
+        if (csr >= 1 && csr <= 3) { /* fflags/frm/fcsr regardless of mstatus.FS */
+            *value = csr == 1 ? h->fflags : csr == 2 ? h->frm : (h->fflags | h->frm << 5);
+            return true;
+        }
+        return tcg_csr_read(h, csr, value);
+    }
+    return false;
+}
+
+static bool tcg_vcpu_set_reg(void *cpu, unsigned regno, uint64_t value)
+{
+    Hart *h = cpu;
+    if (regno < 32) {
+        if (regno)
+            h->x[regno] = value;
+        return true;
+    }
+    if (regno == MOSAIC_RISCV_REG_PC) {
+        h->pc = value & ~1ull;
+        return true;
+    }
+    if (regno >= MOSAIC_RISCV_REG_F0 && regno < MOSAIC_RISCV_REG_F0 + 32) {
+        h->f[regno - MOSAIC_RISCV_REG_F0] = value;
+        return true;
+    }
+    if (regno == MOSAIC_REG_PRIV) {
+        if (value != PRV_U && value != PRV_S && value != PRV_M)
+            return false;
+        tcg_set_priv(h, (int)value);
+        hart_kick_check(h);
+        return true;
+    }
+    if (regno >= MOSAIC_RISCV_REG_CSR0 && regno < MOSAIC_RISCV_REG_CSR0 + 4096) {
+        unsigned csr = regno - MOSAIC_RISCV_REG_CSR0;
+        if (csr >= 1 && csr <= 3) {
+            if (csr != 2)
+                h->fflags = value & 31;
+            if (csr != 1)
+                h->frm = (csr == 2 ? value : value >> 5) & 7;
+            return true;
+        }
+        if (csr == 0xf14 || csr == 0x301)
+            return true;
+        return tcg_csr_write(h, csr, value);
+    }
+    return false;
+}
+
+static void tcg_memory_changed(void *accel)
+{
+    Accel *a = accel;
+    atomic_fetch_add(&a->mem_changed, 1);
+    for (unsigned i = 0; i < a->nharts; i++)
+        if (a->harts[i])
+            hart_kick_check(a->harts[i]);
+}
+
+static void tcg_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
+{
+    Accel *a = accel;
+    Stats s = {0};
+    for (unsigned i = 0; i < a->nharts; i++) {
+        Hart *h = a->harts[i];
+        if (!h)
+            continue;
+        s.translations += h->st.translations;
+        s.flushes += h->st.flushes;
+        s.invalidations += h->st.invalidations;
+        s.tlb_misses += h->st.tlb_misses;
+        s.insns += h->instret;
+        s.exceptions += h->st.exceptions;
+        s.interrupts += h->st.interrupts;
+        s.mmio += h->st.mmio;
+    }
+    fn(opaque, "translations", s.translations);
+    fn(opaque, "flushes", s.flushes);
+    fn(opaque, "retranslations", s.invalidations);
+    fn(opaque, "tlb-misses", s.tlb_misses);
+    fn(opaque, "instructions", s.insns);
+    fn(opaque, "exceptions", s.exceptions);
+    fn(opaque, "interrupts", s.interrupts);
+    fn(opaque, "mmio-accesses", s.mmio);
+}
+
+/* Single step: blocks of one instruction; the run loop reports a debug stop after each. */
+static bool tcg_vcpu_set_step(void *cpu, bool on)
+{
+    Hart *h = cpu;
+    if (h->step != on) {
+        h->step = on;
+        tcg_tb_flush(h);
+    }
+    return true;
+}
+
+static const char *const tcg_archs[] = {"riscv64", NULL};
+
+static const MosaicAccelOps tcg_ops = {
+    .size = sizeof(MosaicAccelOps),
+    .archs = tcg_archs,
+    .create = tcg_create,
+    .destroy = tcg_destroy,
+    .vcpu_create = tcg_vcpu_create,
+    .vcpu_destroy = tcg_vcpu_destroy,
+    .vcpu_reset = tcg_vcpu_reset,
+    .vcpu_run = tcg_vcpu_run,
+    .vcpu_kick = tcg_vcpu_kick,
+    .vcpu_set_irq = tcg_vcpu_set_irq,
+    .vcpu_get_reg = tcg_vcpu_get_reg,
+    .vcpu_set_reg = tcg_vcpu_set_reg,
+    .memory_changed = tcg_memory_changed,
+    .query_stats = tcg_query_stats,
+    .vcpu_set_step = tcg_vcpu_set_step,
+};
+
+static const MosaicPropDesc tcg_props[] = {
+    {.key = NULL},
+};
+
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI, .name = "tcg",
+              .version = "0.1.0", .license = "MIT",
+              .description = "RISC-V RV64GC emulator (decode-once translation blocks)",
+              .props = tcg_props, .ops = &tcg_ops);

@@ -1,0 +1,2 @@
+#include "lib.h"
+int main(void) { puts_("hello from rv64\n"); return 0; }

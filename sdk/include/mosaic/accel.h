@@ -1,0 +1,70 @@
+/* Accelerators: engines that run vCPUs (TCG, KVM, HVF).
+ *
+ * The core owns one host thread per vCPU.  The thread calls vcpu_run() while the
+ * machine runs; vcpu_run() returns when vcpu_kick() was called or when the vCPU
+ * halted with mosaic_vcpu_halt() returning true.  The core then handles pause,
+ * reset and shutdown requests and calls vcpu_run() again.
+ */
+#ifndef MOSAIC_ACCEL_H
+#define MOSAIC_ACCEL_H
+
+#include <mosaic/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct MosaicVcpu MosaicVcpu;
+
+/* Register numbers follow GDB's target description for the architecture.  RISC-V:
+ * 0-31 x0-x31, 32 pc, 33-64 f0-f31, 65 + n the CSR n, and MOSAIC_REG_PRIV for the
+ * privilege level. */
+#define MOSAIC_RISCV_REG_PC 32
+#define MOSAIC_RISCV_REG_F0 33
+#define MOSAIC_RISCV_REG_CSR0 65
+#define MOSAIC_REG_PRIV 0x10000
+
+/* RISC-V interrupt lines of a hart: the bit numbers of mip. */
+enum { MOSAIC_RISCV_IRQ_SSIP = 1, MOSAIC_RISCV_IRQ_MSIP = 3, MOSAIC_RISCV_IRQ_STIP = 5,
+       MOSAIC_RISCV_IRQ_MTIP = 7, MOSAIC_RISCV_IRQ_SEIP = 9, MOSAIC_RISCV_IRQ_MEIP = 11 };
+/* mtime runs at this rate: the CLINT and the time CSR both derive it from the virtual clock. */
+#define MOSAIC_RISCV_TIMEBASE_HZ 10000000u
+
+typedef void MosaicStatFn(void *opaque, const char *name, uint64_t value);
+
+typedef struct MosaicAccelOps {
+    uint32_t size;                 /* sizeof(MosaicAccelOps) */
+    const char *const *archs;      /* NULL-terminated, e.g. {"riscv64", NULL} */
+    void *(*create)(MosaicMachine *m, const MosaicProps *props, MosaicError *err);
+    void (*destroy)(void *accel);
+    void *(*vcpu_create)(void *accel, MosaicVcpu *vcpu, unsigned index, MosaicError *err);
+    void (*vcpu_destroy)(void *cpu);
+    void (*vcpu_reset)(void *cpu);        /* architectural reset state */
+    void (*vcpu_run)(void *cpu);          /* vCPU thread */
+    void (*vcpu_kick)(void *cpu);         /* any thread: make vcpu_run return soon */
+    void (*vcpu_set_irq)(void *cpu, unsigned line, bool level); /* any thread */
+    bool (*vcpu_get_reg)(void *cpu, unsigned regno, uint64_t *value);
+    bool (*vcpu_set_reg)(void *cpu, unsigned regno, uint64_t value);
+    /* Optional. */
+    void (*memory_changed)(void *accel);
+    void (*query_stats)(void *accel, MosaicStatFn *fn, void *opaque);
+    /* Optional, for the GDB stub: single-step and breakpoints. */
+    bool (*vcpu_set_step)(void *cpu, bool on);
+    bool (*breakpoint)(void *accel, uint64_t pc, bool insert);
+} MosaicAccelOps;
+
+MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu);
+MOSAIC_API MosaicMachine *mosaic_vcpu_machine(const MosaicVcpu *vcpu);
+/* True when the core wants vcpu_run() to return (pause, reset, shutdown, kick). */
+MOSAIC_API bool mosaic_vcpu_exit_requested(const MosaicVcpu *vcpu);
+/* Sleeps the vCPU thread (WFI) until mosaic_vcpu_wake() or an exit request; returns
+ * false when woken by an exit request.  */
+MOSAIC_API bool mosaic_vcpu_halt(MosaicVcpu *vcpu);
+MOSAIC_API void mosaic_vcpu_wake(MosaicVcpu *vcpu);
+/* Reported by the accelerator when the vCPU stopped at a breakpoint or step. */
+MOSAIC_API void mosaic_vcpu_debug_stop(MosaicVcpu *vcpu);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

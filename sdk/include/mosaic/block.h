@@ -1,0 +1,143 @@
+/* Block drivers and block users: the node interface of the block graph.
+ *
+ * A [blockdev LABEL] section makes one node; its `driver` key selects a block plugin
+ * (kind MOSAIC_KIND_BLOCK: protocol or format, MOSAIC_KIND_BLOCK_FILTER: filter) whose
+ * ops table is a MosaicBlkDriverOps.  Children are other nodes, referenced by label
+ * (a REF prop with choices "blockdev"); a driver opens them with mosaic_blk_open_child.
+ * No layer knows what sits above or below it, only this interface.
+ *
+ * Requests.  Every request is asynchronous for its issuer: it is submitted on the main
+ * loop thread (core lock held) and its completion callback runs there too, never
+ * inside the submit call.  A driver implements requests in one of two ways:
+ *   - io():     blocking, run by the core on a worker thread of the node's thread pool.
+ *               It may call mosaic_blk_child_io() (blocking) on its children.
+ *   - submit(): asynchronous, called on the main loop thread; the driver calls
+ *               mosaic_blk_complete() later (also on the main loop thread) and talks to
+ *               its children with mosaic_blk_child_submit().  Filters that hold requests
+ *               (throttle) use this and timers from loop.h.
+ *
+ * Filters fail closed: a MOSAIC_KIND_BLOCK_FILTER driver lists in `passes` the request
+ * types it handles; the core refuses every other type with -ENOTSUP before the driver
+ * sees it, so a request type added later is never silently forwarded by an old filter.
+ *
+ * Graph changes (insert/remove a filter, replace a child) happen only while the whole
+ * graph is drained: no request is in flight in any node, and requests of users that
+ * arrive meanwhile wait, in order, until the change is done.
+ *
+ * Changelog
+ *   1.0  first version (MOSAIC_BLOCK_ABI 1).
+ */
+#ifndef MOSAIC_BLOCK_H
+#define MOSAIC_BLOCK_H
+
+#include <sys/uio.h>
+#include <mosaic/plugin.h>
+#include <mosaic/props.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum MosaicBlkReqType {
+    MOSAIC_BLK_READ = 0,
+    MOSAIC_BLK_WRITE = 1,
+    MOSAIC_BLK_FLUSH = 2,
+    MOSAIC_BLK_DISCARD = 3,      /* may deallocate; reads afterwards return any data */
+    MOSAIC_BLK_WRITE_ZEROES = 4, /* reads afterwards return zeroes */
+    MOSAIC_BLK_BLOCK_STATUS = 5, /* allocation/zero state of a range (see below) */
+    MOSAIC_BLK_NR_TYPES = 6,
+} MosaicBlkReqType;
+
+#define MOSAIC_BLK_PASS(type) (1u << (type))
+#define MOSAIC_BLK_PASS_ALL ((1u << MOSAIC_BLK_NR_TYPES) - 1)
+
+/* Request flags. */
+enum {
+    MOSAIC_BLK_FUA = 1u << 0,       /* write: durable when completed */
+    MOSAIC_BLK_MAY_UNMAP = 1u << 1, /* write-zeroes: may deallocate */
+};
+
+/* Block status (out): flags for [offset, offset + status_bytes). */
+enum {
+    MOSAIC_BLK_STATUS_DATA = 1u << 0,      /* stored data (not a hole) */
+    MOSAIC_BLK_STATUS_ZERO = 1u << 1,      /* reads as zeroes */
+    MOSAIC_BLK_STATUS_ALLOCATED = 1u << 2, /* allocated in this node (not a backing file) */
+};
+
+typedef struct MosaicBlkReq {
+    uint32_t size;       /* sizeof(MosaicBlkReq) */
+    uint32_t type;       /* MosaicBlkReqType */
+    uint32_t flags;
+    uint32_t status;     /* BLOCK_STATUS out: MOSAIC_BLK_STATUS_* */
+    uint64_t offset;
+    uint64_t bytes;      /* READ/WRITE: sum of the iov lengths */
+    const struct iovec *iov; /* READ/WRITE */
+    unsigned niov;
+    uint64_t status_bytes;   /* BLOCK_STATUS out: 1..bytes */
+} MosaicBlkReq;
+
+typedef struct MosaicBlkNode MosaicBlkNode;   /* a node of the graph (opaque) */
+typedef struct MosaicBlkChild MosaicBlkChild; /* a node's edge to one of its children */
+typedef struct MosaicBlk MosaicBlk;           /* a user of a node: device, export */
+typedef struct MosaicMachine MosaicMachine;
+
+/* ret: 0 or a negative errno. */
+typedef void MosaicBlkDone(void *opaque, int ret);
+
+typedef struct MosaicBlkDriverOps {
+    uint32_t size;     /* sizeof(MosaicBlkDriverOps) */
+    uint32_t passes;   /* filters: MOSAIC_BLK_PASS() bits of the request types handled */
+    /* Opens the node from its validated props: children, files, size
+     * (mosaic_blk_node_set_length; filters default to their first child's). */
+    void *(*open)(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err);
+    void (*close)(void *state);
+    /* One of these two (see above).  0 or -errno. */
+    int (*io)(void *state, MosaicBlkReq *req);
+    void (*submit)(void *state, MosaicBlkReq *req, void *token);
+    /* Optional: the graph is being drained; release every held request now. */
+    void (*drain)(void *state);
+} MosaicBlkDriverOps;
+
+/* ---- for drivers ---- */
+MOSAIC_API const char *mosaic_blk_node_label(const MosaicBlkNode *node);
+MOSAIC_API void mosaic_blk_node_set_length(MosaicBlkNode *node, uint64_t bytes);
+MOSAIC_API uint64_t mosaic_blk_node_length(const MosaicBlkNode *node);
+MOSAIC_API void mosaic_blk_node_set_read_only(MosaicBlkNode *node, bool ro);
+MOSAIC_API bool mosaic_blk_node_read_only(const MosaicBlkNode *node);
+/* The node of the [blockdev] labelled by REF prop `key`; NULL + err when unset (and
+ * required) or wrong.  `write`: the driver will write through it. */
+MOSAIC_API MosaicBlkChild *mosaic_blk_open_child(MosaicBlkNode *node, const MosaicProps *props,
+                                                 const char *key, bool write, MosaicError *err);
+/* A child node of an image file that has no section (backing files): `format` is a
+ * block driver name ("qcow2", "raw") over a read-only file node. */
+MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char *filename,
+                                                 const char *format, MosaicError *err);
+MOSAIC_API uint64_t mosaic_blk_child_length(const MosaicBlkChild *c);
+MOSAIC_API bool mosaic_blk_child_read_only(const MosaicBlkChild *c);
+/* Blocking child I/O: only from io() (a worker thread).  0 or -errno. */
+MOSAIC_API int mosaic_blk_child_io(MosaicBlkChild *c, MosaicBlkReq *req);
+MOSAIC_API int mosaic_blk_child_pread(MosaicBlkChild *c, uint64_t offset, void *buf, uint64_t len);
+MOSAIC_API int mosaic_blk_child_pwrite(MosaicBlkChild *c, uint64_t offset, const void *buf,
+                                       uint64_t len);
+MOSAIC_API int mosaic_blk_child_flush(MosaicBlkChild *c);
+/* Asynchronous child I/O: only on the main loop thread (from submit(), timers, BHs). */
+MOSAIC_API void mosaic_blk_child_submit(MosaicBlkChild *c, MosaicBlkReq *req,
+                                        MosaicBlkDone *done, void *opaque);
+/* Completes a request given to submit(); main loop thread. */
+MOSAIC_API void mosaic_blk_complete(void *token, int ret);
+
+/* ---- for users (devices, exports) ---- */
+/* `machine` may be NULL (there is one graph per process). */
+MOSAIC_API MosaicBlk *mosaic_blk_attach(MosaicMachine *machine, const char *label, bool write,
+                                        MosaicError *err);
+MOSAIC_API void mosaic_blk_detach(MosaicBlk *blk);
+MOSAIC_API uint64_t mosaic_blk_length(const MosaicBlk *blk);
+MOSAIC_API bool mosaic_blk_read_only(const MosaicBlk *blk);
+/* Main loop thread (core lock held); `done` runs later on the main loop thread. */
+MOSAIC_API void mosaic_blk_submit(MosaicBlk *blk, MosaicBlkReq *req, MosaicBlkDone *done,
+                                  void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

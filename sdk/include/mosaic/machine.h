@@ -1,0 +1,71 @@
+/* Boards: memory layout, built-in devices, buses, boot. */
+#ifndef MOSAIC_MACHINE_H
+#define MOSAIC_MACHINE_H
+
+#include <mosaic/accel.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct MosaicMachineOps {
+    uint32_t size;            /* sizeof(MosaicMachineOps) */
+    const char *arch;         /* "riscv64"; the accelerator must list it */
+    /* Builds RAM and built-in devices in mosaic_machine_memory(m), creates vCPUs with
+     * mosaic_machine_create_vcpus(), loads boot images.  The [machine] section's props. */
+    void *(*init)(MosaicMachine *m, const MosaicProps *props, MosaicError *err);
+    void (*fini)(void *board);
+    /* System reset: board devices and boot state (vCPUs are reset by the core first). */
+    void (*reset)(void *board);
+    /* A free slot of bus kind `bus` for a device from the machine file; false and err
+     * when the board has none left or no such bus. */
+    bool (*get_slot)(void *board, const char *bus, MosaicBusSlot *slot, MosaicError *err);
+    /* Called after every device of the machine file was realized (e.g. to build the
+     * device tree that describes them). */
+    bool (*devices_done)(void *board, MosaicError *err);
+    /* Optional: guest-visible power button. */
+    void (*powerdown)(void *board);
+} MosaicMachineOps;
+
+MOSAIC_API MosaicRegion *mosaic_machine_memory(MosaicMachine *m);          /* root container */
+MOSAIC_API MosaicAddressSpace *mosaic_machine_address_space(MosaicMachine *m);
+MOSAIC_API uint64_t mosaic_machine_ram_size(MosaicMachine *m);             /* [machine] memory */
+MOSAIC_API unsigned mosaic_machine_ncpus(MosaicMachine *m);                /* [machine] cpus */
+MOSAIC_API bool mosaic_machine_create_vcpus(MosaicMachine *m, MosaicError *err);
+MOSAIC_API MosaicVcpu *mosaic_machine_vcpu(MosaicMachine *m, unsigned index);
+/* Interrupt line `line` of a vCPU (see accel.h for numbering). */
+MOSAIC_API MosaicIrq mosaic_vcpu_irq(MosaicVcpu *vcpu, unsigned line);
+MOSAIC_API bool mosaic_vcpu_set_reg(MosaicVcpu *vcpu, unsigned regno, uint64_t value);
+MOSAIC_API bool mosaic_vcpu_get_reg(MosaicVcpu *vcpu, unsigned regno, uint64_t *value);
+
+/* Devices realized from the machine file, in file order, for device-tree building. */
+MOSAIC_API unsigned mosaic_machine_device_count(MosaicMachine *m);
+MOSAIC_API MosaicDevice *mosaic_machine_device(MosaicMachine *m, unsigned index);
+MOSAIC_API const MosaicBusSlot *mosaic_device_slot(const MosaicDevice *dev);
+MOSAIC_API const char *mosaic_device_type(const MosaicDevice *dev);
+
+/* Sections of the resolved machine file, e.g. every [throttle-group] for the plugin
+ * that owns that kind. */
+MOSAIC_API unsigned mosaic_config_count(MosaicMachine *m, const char *kind);
+MOSAIC_API const MosaicProps *mosaic_config_section(MosaicMachine *m, const char *kind, unsigned index);
+MOSAIC_API const MosaicProps *mosaic_config_find(MosaicMachine *m, const char *kind, const char *label);
+
+typedef enum MosaicShutdownCause {
+    MOSAIC_SHUTDOWN_GUEST_POWEROFF = 0,
+    MOSAIC_SHUTDOWN_GUEST_RESET = 1,
+    MOSAIC_SHUTDOWN_GUEST_PANIC = 2, /* exit_code is the guest's failure code */
+} MosaicShutdownCause;
+/* Any thread.  The emulator exits with exit_code (poweroff/panic) or resets. */
+MOSAIC_API void mosaic_machine_request_shutdown(MosaicMachine *m, MosaicShutdownCause cause,
+                                                int exit_code);
+
+/* Loading boot images into guest memory.  Returns false with err naming the file. */
+MOSAIC_API bool mosaic_load_raw(MosaicMachine *m, const char *path, uint64_t addr, uint64_t max,
+                                uint64_t *loaded, MosaicError *err);
+MOSAIC_API bool mosaic_load_elf(MosaicMachine *m, const char *path, uint64_t *entry,
+                                uint64_t *lowest, uint64_t *highest, MosaicError *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,105 @@
+/* Guest memory: regions, address spaces and the accessors accelerators use.
+ *
+ * A region is RAM, ROM, MMIO, an alias of part of another region, or a container of
+ * subregions with priorities.  An address space flattens its root container into a
+ * sorted table of sections; lookups are a binary search over it (never a walk of the
+ * region tree).  The table is rebuilt on every map change and its generation number
+ * bumped, so accelerators cache translations and flush them when the generation moves.
+ */
+#ifndef MOSAIC_MEMORY_H
+#define MOSAIC_MEMORY_H
+
+#include <mosaic/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct MosaicRegion MosaicRegion;
+typedef struct MosaicAddressSpace MosaicAddressSpace;
+
+/* Device registers.  Accesses of a size outside [min_access, max_access] (0 means 1
+ * and 8) or not naturally aligned (unless unaligned_ok) never reach the device: the
+ * access is reported as MOSAIC_MEM_ERROR to the accelerator.  Called with the core
+ * lock held. */
+typedef struct MosaicMmioOps {
+    uint32_t size; /* sizeof(MosaicMmioOps) */
+    uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
+    void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+    uint8_t min_access;
+    uint8_t max_access;
+    bool unaligned_ok;
+} MosaicMmioOps;
+
+typedef enum MosaicMemResult {
+    MOSAIC_MEM_OK = 0,
+    MOSAIC_MEM_UNASSIGNED = 1, /* nothing mapped there */
+    MOSAIC_MEM_ERROR = 2,      /* device refused: bad size, alignment, or ROM write */
+} MosaicMemResult;
+
+MOSAIC_API MosaicRegion *mosaic_region_new_ram(const char *name, uint64_t size, MosaicError *err);
+MOSAIC_API MosaicRegion *mosaic_region_new_rom(const char *name, uint64_t size, MosaicError *err);
+MOSAIC_API MosaicRegion *mosaic_region_new_mmio(const char *name, uint64_t size,
+                                                const MosaicMmioOps *ops, void *opaque);
+MOSAIC_API MosaicRegion *mosaic_region_new_alias(const char *name, MosaicRegion *target,
+                                                 uint64_t offset, uint64_t size);
+MOSAIC_API MosaicRegion *mosaic_region_new_container(const char *name, uint64_t size);
+MOSAIC_API void mosaic_region_unref(MosaicRegion *mr);
+/* Higher priority wins where subregions overlap; equal priorities overlapping is a
+ * bug in the board and is refused with false. */
+MOSAIC_API bool mosaic_region_add(MosaicRegion *container, uint64_t addr, MosaicRegion *sub,
+                                  int priority, MosaicError *err);
+MOSAIC_API void mosaic_region_del(MosaicRegion *container, MosaicRegion *sub);
+MOSAIC_API uint64_t mosaic_region_size(const MosaicRegion *mr);
+MOSAIC_API const char *mosaic_region_name(const MosaicRegion *mr);
+/* Host memory of a RAM or ROM region, NULL for others. */
+MOSAIC_API void *mosaic_region_host_ptr(MosaicRegion *mr);
+
+MOSAIC_API MosaicAddressSpace *mosaic_address_space_new(const char *name, MosaicRegion *root);
+MOSAIC_API void mosaic_address_space_free(MosaicAddressSpace *as);
+/* Incremented on every change of the flattened map (acquire/release ordered). */
+MOSAIC_API uint64_t mosaic_address_space_generation(const MosaicAddressSpace *as);
+
+/* A maximal run of addresses that all resolve the same way. */
+typedef struct MosaicMemSection {
+    uint64_t base;       /* guest physical start */
+    uint64_t size;
+    uint8_t *host;       /* RAM/ROM: host address of `base`; NULL for MMIO */
+    bool readonly;       /* ROM: writes are errors */
+    bool dirty_tracking; /* RAM written through `host` must call mosaic_ram_set_dirty */
+    MosaicRegion *region;   /* leaf region (after alias resolution) */
+    uint64_t region_offset; /* offset of `base` inside `region` */
+} MosaicMemSection;
+
+/* Resolves one address.  Returns false when nothing is mapped there. Lock free. */
+MOSAIC_API bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMemSection *out);
+
+/* Single access of 1, 2, 4 or 8 bytes (little-endian value). MMIO takes the core lock. */
+MOSAIC_API MosaicMemResult mosaic_as_read(MosaicAddressSpace *as, uint64_t addr, unsigned size,
+                                          uint64_t *value);
+MOSAIC_API MosaicMemResult mosaic_as_write(MosaicAddressSpace *as, uint64_t addr, unsigned size,
+                                           uint64_t value);
+/* Bulk copy for DMA and loaders; may cross sections.  On failure nothing past the
+ * failing byte is touched and the result says why. */
+MOSAIC_API MosaicMemResult mosaic_as_rw(MosaicAddressSpace *as, uint64_t addr, void *buf,
+                                        uint64_t len, bool is_write);
+
+/* Dirty tracking: per page (4 KiB), per client, switched on per region. */
+typedef enum MosaicDirtyClient {
+    MOSAIC_DIRTY_CODE = 0,   /* accelerators: translated code invalidation */
+    MOSAIC_DIRTY_DISPLAY = 1,
+    MOSAIC_DIRTY_MIGRATION = 2,
+    MOSAIC_DIRTY_CLIENTS = 3,
+} MosaicDirtyClient;
+#define MOSAIC_DIRTY_PAGE_SHIFT 12
+
+MOSAIC_API void mosaic_region_dirty_enable(MosaicRegion *mr, MosaicDirtyClient client, bool on);
+MOSAIC_API void mosaic_ram_set_dirty(MosaicRegion *mr, uint64_t offset, uint64_t len);
+/* Returns whether any page in [offset, offset+len) was dirty for `client`, clearing them. */
+MOSAIC_API bool mosaic_ram_test_and_clear_dirty(MosaicRegion *mr, MosaicDirtyClient client,
+                                                uint64_t offset, uint64_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

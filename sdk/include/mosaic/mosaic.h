@@ -1,0 +1,12 @@
+/* Everything a plugin may use. */
+#ifndef MOSAIC_MOSAIC_H
+#define MOSAIC_MOSAIC_H
+#include <mosaic/plugin.h>
+#include <mosaic/props.h>
+#include <mosaic/memory.h>
+#include <mosaic/loop.h>
+#include <mosaic/device.h>
+#include <mosaic/accel.h>
+#include <mosaic/machine.h>
+#include <mosaic/monitor.h>
+#endif

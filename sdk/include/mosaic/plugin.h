@@ -1,0 +1,155 @@
+/* Mosaic plugin ABI: the descriptor every plugin exports.
+ *
+ * A plugin is one shared object named mosaic-<kind>-<name>.so that exports exactly
+ * one symbol, `mosaic_plugin`, a const MosaicPluginDesc.  The loader reads the
+ * descriptor without running plugin code (scanning, --list-plugins, INI key checks)
+ * and calls init() only for plugins a machine needs.
+ *
+ * Version rule: the core accepts a plugin when abi_major equals MOSAIC_ABI_MAJOR and
+ * abi_minor <= MOSAIC_ABI_MINOR.  Adding a field at the end of a struct that carries
+ * its own size, or adding a function, bumps the minor.  Changing an existing
+ * signature or moving a field bumps the major.  The core copies min(sizes) of every
+ * sized struct and zero-fills the rest, so a NULL op always means "not supported".
+ *
+ * Services are functions exported by libmosaic-core (all named mosaic_*, declared in
+ * these headers and nowhere else); the core's library exports nothing else.
+ *
+ * Changelog
+ *   1.0  first ABI.
+ */
+#ifndef MOSAIC_PLUGIN_H
+#define MOSAIC_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MOSAIC_PLUGIN_MAGIC 0x4d4f5341u /* "MOSA" */
+#define MOSAIC_ABI_MAJOR 1
+#define MOSAIC_ABI_MINOR 0
+
+#if defined(_WIN32)
+#define MOSAIC_EXPORT __declspec(dllexport)
+#else
+#define MOSAIC_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Functions of the core that plugins may call. */
+#ifndef MOSAIC_API
+#define MOSAIC_API MOSAIC_EXPORT
+#endif
+
+typedef enum MosaicPluginKind {
+    MOSAIC_KIND_ACCEL = 1,
+    MOSAIC_KIND_MACHINE = 2,
+    MOSAIC_KIND_DEVICE = 3,
+    MOSAIC_KIND_BLOCK = 4,        /* protocol or format driver */
+    MOSAIC_KIND_BLOCK_FILTER = 5, /* filter node: fails closed, see block.h */
+    MOSAIC_KIND_AUDIO = 6,
+    MOSAIC_KIND_NET = 7,
+    MOSAIC_KIND_GPU = 8,
+    MOSAIC_KIND_MISC = 9,         /* monitor commands and other services only */
+} MosaicPluginKind;
+
+/* Each kind's ops table has its own version, checked like the ABI version. */
+#define MOSAIC_ACCEL_ABI 1
+#define MOSAIC_MACHINE_ABI 1
+#define MOSAIC_DEVICE_ABI 1
+#define MOSAIC_BLOCK_ABI 1
+#define MOSAIC_MISC_ABI 1
+
+typedef struct MosaicError MosaicError;
+
+/* Typed properties.  A plugin declares the INI keys of its section here, so the core
+ * validates a machine file (types, ranges, references) before any plugin code runs,
+ * and `mosaic --describe NAME` can list them. */
+typedef enum MosaicPropType {
+    MOSAIC_PROP_BOOL = 1,
+    MOSAIC_PROP_INT,    /* signed 64-bit, decimal or 0x */
+    MOSAIC_PROP_UINT,   /* unsigned 64-bit */
+    MOSAIC_PROP_SIZE,   /* bytes, suffixes K M G T (binary) */
+    MOSAIC_PROP_RATE,   /* per second: 10M/s, 500/s; value in units per second */
+    MOSAIC_PROP_STRING,
+    MOSAIC_PROP_ENUM,   /* one of `choices`, separated by '|' */
+    MOSAIC_PROP_REF,    /* label of a section of kind `choices` (e.g. "blockdev") */
+    MOSAIC_PROP_PATH,   /* file name, resolved relative to the INI file that set it */
+} MosaicPropType;
+
+enum {
+    MOSAIC_PROP_REQUIRED = 1u << 0,
+    MOSAIC_PROP_RUNTIME = 1u << 1, /* may be changed while running (qom-set) */
+};
+
+typedef struct MosaicPropDesc {
+    const char *key;
+    MosaicPropType type;
+    const char *defval; /* NULL: no default */
+    const char *help;
+    const char *choices; /* ENUM: "a|b|c"; REF: kind of the section referenced */
+    uint32_t flags;
+    int64_t min, max;    /* INT/UINT/SIZE/RATE: range when min < max */
+} MosaicPropDesc;
+
+/* A section kind owned by a plugin, e.g. block-throttle owns [throttle-group LABEL]. */
+typedef struct MosaicSectionDesc {
+    const char *kind;
+    const char *help;
+    const MosaicPropDesc *props;
+} MosaicSectionDesc;
+
+typedef struct MosaicPluginDesc {
+    /* These four fields never move. */
+    uint32_t magic;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t size; /* sizeof(MosaicPluginDesc) the plugin was built with */
+
+    uint32_t kind;     /* MosaicPluginKind */
+    uint32_t kind_abi; /* MOSAIC_<KIND>_ABI the plugin was built with */
+    const char *name;  /* type name used in INI: "tcg", "riscv-virt", "qcow2" */
+    const char *version;
+    const char *license;
+    const char *description;
+    const MosaicPropDesc *props; /* terminated by an entry with key == NULL */
+    const MosaicSectionDesc *sections; /* extra section kinds; NULL or {NULL}-terminated */
+
+    /* Called once, on the main thread, before the first use.  Returns false and sets
+     * err on failure; the plugin is then refused and never called again. */
+    bool (*init)(MosaicError *err);
+    void (*fini)(void);
+
+    /* Per-kind ops table; its first field is its own uint32_t size. */
+    const void *ops;
+} MosaicPluginDesc;
+
+/* Defines the exported descriptor.  Use once per plugin:
+ *   MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
+ *                 .name = "hello", ...);
+ */
+#define MOSAIC_PLUGIN(...)                                                     \
+    MOSAIC_EXPORT const MosaicPluginDesc mosaic_plugin = {                     \
+        .magic = MOSAIC_PLUGIN_MAGIC,                                          \
+        .abi_major = MOSAIC_ABI_MAJOR,                                         \
+        .abi_minor = MOSAIC_ABI_MINOR,                                         \
+        .size = sizeof(MosaicPluginDesc),                                      \
+        __VA_ARGS__}
+
+/* Errors: a failure the user can cause is reported through a MosaicError with a
+ * message that says what, where and what to do.  A NULL err is allowed. */
+MOSAIC_API void mosaic_error_set(MosaicError *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+MOSAIC_API bool mosaic_error_is_set(const MosaicError *err);
+
+/* Logging through the core's domains (--log DOMAIN,...). level: 0 error, 1 warning,
+ * 2 info, 3 debug. */
+MOSAIC_API void mosaic_log(const char *domain, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,4 @@
+/* Built as mosaic-device-name-mismatch.so but calls itself 'other'. */
+#include "../test-plugin.h"
+
+MOSAIC_PLUGIN(TEST_DEVICE_FIELDS("other"));

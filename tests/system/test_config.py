@@ -1,0 +1,150 @@
+"""Machine files through the command line: `mosaic --dump-config FILE [--set k=v]...` and
+`mosaic --describe TYPE`.
+
+Errors: exit status 1 and exactly one line "mosaic: FILE:LINE: message" on stderr.
+The bad files of tests/data/config/bad/ that fail before any plugin type is looked up run
+here with the real binary (the unit test test-config runs all of them with fake plugins);
+the good-machine tests use whichever machine plugin the build has, with the tcg accel.
+"""
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "config"
+
+# Bad files whose error does not depend on which plugins exist (syntax, includes, section
+# kinds and labels, --set syntax, an unknown machine type).
+PLUGIN_INDEPENDENT = [
+    "overlong-line.ini", "overlong-header.ini", "include-cycle.ini", "include-missing.ini",
+    "continuation-include.ini", "syntax-no-equals.ini", "unterminated-header.ini",
+    "key-outside-section.ini", "singleton-label.ini", "missing-label.ini", "bad-label.ini",
+    "unknown-section.ini", "set-bad-syntax.ini", "no-machine.ini",
+    "unknown-machine.ini",
+]
+
+
+def run(mosaic, *args, cwd=DATA):
+    return subprocess.run([str(mosaic), *args], cwd=str(cwd), capture_output=True, text=True,
+                          timeout=60)
+
+
+def header(path, prefix):
+    return [l[len(prefix):].rstrip("\n") for l in path.read_text().splitlines(True)
+            if l.startswith(prefix)]
+
+
+def plugins(mosaic):
+    r = run(mosaic, "--list-plugins", "--json")
+    if r.returncode != 0:
+        return []
+    return [p for p in json.loads(r.stdout).get("plugins", [])
+            if p.get("state") in ("available", "builtin", "loaded")]
+
+
+@pytest.fixture(scope="module")
+def board(mosaic):
+    """A machine type the build has (and tcg), or skip the tests that need one."""
+    found = plugins(mosaic)
+    kinds = {(p["kind"], p["name"]) for p in found}
+    if ("accel", "tcg") not in kinds:
+        pytest.skip("no tcg accel plugin in this build")
+    machines = sorted(n for k, n in kinds if k == "machine")
+    if not machines:
+        pytest.skip("no machine plugin in this build")
+    return "riscv-virt" if "riscv-virt" in machines else machines[0]
+
+
+@pytest.mark.parametrize("name", PLUGIN_INDEPENDENT)
+def test_bad_file(mosaic, name):
+    path = DATA / "bad" / name
+    expect = header(path, "; expect: ")
+    sets = [a for s in header(path, "; set: ") for a in ("--set", s)]
+    r = run(mosaic, "--dump-config", "bad/" + name, *sets)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("mosaic: ")
+    for e in expect:
+        assert e in lines[0]
+    # The message names where: FILE:LINE, or --set:N for command-line overrides.
+    assert re.match(r"mosaic: (\S+\.ini(:\d+)?|--set:\d+): ", lines[0]), lines[0]
+
+
+def test_missing_file(mosaic, tmp_path):
+    r = run(mosaic, "--dump-config", str(tmp_path / "nope.ini"))
+    assert r.returncode == 1
+    assert r.stderr.strip() == "mosaic: %s: cannot read machine file: No such file or directory" % (
+        tmp_path / "nope.ini")
+
+
+def write_machine(tmp_path, board, extra=""):
+    (tmp_path / "frag.ini").write_text("[machine]\nmemory = 256M\n")
+    m = tmp_path / "m.ini"
+    m.write_text("[machine]\ntype = %s\ncpus = 2\nmemory = 64M\ninclude = frag.ini\n%s" % (board, extra))
+    return m
+
+
+def test_dump_and_round_trip(mosaic, board, tmp_path):
+    m = write_machine(tmp_path, board)
+    r = run(mosaic, "--dump-config", str(m))
+    assert r.returncode == 0, r.stderr
+    d1 = r.stdout
+    assert "[machine]\ntype = %s\naccel = tcg\ncpus = 2\nmemory = 256M\n" % board in d1
+    assert "\n[accel]\n" in d1
+    (tmp_path / "dump.ini").write_text(d1)
+    r2 = run(mosaic, "--dump-config", str(tmp_path / "dump.ini"))
+    assert r2.returncode == 0, r2.stderr
+    assert r2.stdout == d1
+
+
+def test_set_overrides(mosaic, board, tmp_path):
+    m = write_machine(tmp_path, board)
+    r = run(mosaic, "--dump-config", str(m), "--set", "machine.cpus=3", "--set", "machine.memory=1G")
+    assert r.returncode == 0, r.stderr
+    assert "cpus = 3\nmemory = 1G\n" in r.stdout
+    r = run(mosaic, "--dump-config", str(m), "--set", "machine.memroy=1G")
+    assert r.returncode == 1
+    assert r.stderr == ("mosaic: --set:1: unknown key 'memroy' in [machine] "
+                        "(did you mean 'memory'?)\n")
+
+
+def test_schema_errors(mosaic, board, tmp_path):
+    m = write_machine(tmp_path, board, "cpus = 65\n")
+    r = run(mosaic, "--dump-config", str(m))
+    assert r.returncode == 1
+    assert r.stderr == "mosaic: %s:6: [machine] cpus = 65 is out of range (allowed: 1..64)\n" % m
+    m = write_machine(tmp_path, board, "[device d0]\ntype = no-such-device\n")
+    r = run(mosaic, "--dump-config", str(m))
+    assert r.returncode == 1
+    assert r.stderr.startswith("mosaic: %s:7: [device d0] type = no-such-device: no device plugin "
+                               "'no-such-device' (available: " % m)
+
+
+def test_describe_section(mosaic):
+    r = run(mosaic, "--describe", "machine")
+    assert r.returncode == 0, r.stderr
+    assert "  cpus = uint 1..64, default 1\n" in r.stdout
+    assert "  memory = size 1M..1T, default 128M\n" in r.stdout
+    r = run(mosaic, "--describe", "chardev")
+    assert "  backend = enum (stdio|file|socket|pty), required\n" in r.stdout
+
+
+def test_describe_type(mosaic, board):
+    r = run(mosaic, "--describe", board)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("%s: machine plugin, version " % board)
+    assert "Used as [machine] with type = %s; keys:\n" % board in r.stdout
+    r = run(mosaic, "--describe", "tcg")
+    assert r.returncode == 0, r.stderr
+    assert "Selected by [machine] accel = tcg" in r.stdout
+
+
+def test_describe_unknown(mosaic):
+    r = run(mosaic, "--describe", "nonesuch")
+    assert r.returncode == 1
+    assert r.stderr == ("mosaic: no plugin type or section kind named 'nonesuch' "
+                        "(see mosaic --list-plugins)\n")
