@@ -43,6 +43,7 @@ extern const MosaicPropDesc chardev_props[];
 
 MosaicChardev *chardev_new(const MosaicProps *props, GError **err);
 MosaicChardev *chardev_new_opts(const ChardevOpts *o, GError **err);
+/* NULL when another chardev already uses stdio. */
 MosaicChardev *chardev_new_stdio(void);
 void chardev_free(MosaicChardev *cd);
 const char *chardev_label(const MosaicChardev *cd);
@@ -53,7 +54,8 @@ bool chardev_connected(const MosaicChardev *cd);
 /* Bytes waiting in the output buffer (tests). */
 size_t chardev_pending_output(MosaicChardev *cd);
 
-/* The per-process registry.  add takes ownership; false if the label exists. */
+/* The per-process registry.  add takes ownership; false (and cd not taken) if the
+ * label exists; false for a NULL cd, so add(label, chardev_new_stdio()) is safe. */
 bool chardev_registry_add(const char *label, MosaicChardev *cd);
 MosaicChardev *chardev_registry_find(const char *label);
 void chardev_registry_clear(void);

@@ -80,7 +80,8 @@ static GHashTable *registry; /* label -> MosaicChardev* (owned) */
 
 bool chardev_registry_add(const char *label, MosaicChardev *cd)
 {
-    g_return_val_if_fail(label && cd, false);
+    if (!label || !cd)
+        return false; /* e.g. chardev_new_stdio() when stdio is already taken */
     g_mutex_lock(&reg_lock);
     if (!registry)
         registry = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <locale.h>
+#include <signal.h>
 #include "machine/machine.h"
 #include "config/config.h"
 #include "plugin/registry.h"
@@ -99,6 +100,8 @@ MOSAIC_EXPORT int mosaic_main(int argc, char **argv);
 MOSAIC_EXPORT int mosaic_main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
+    /* A peer closing a socket must be an error return, never a signal. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc >= 2 && g_str_equal(argv[1], "plugins"))
         return plugin_cli_main(argc - 1, argv + 1);
 

@@ -5,6 +5,9 @@
 #include "cli/startup.h"
 #include "config/config.h"
 #include "chardev/chardev.h"
+#include "block/block.h"
+#include "monitor/monitor.h"
+#include "monitor/headless.h"
 
 static char **log_domains;
 static FILE *log_file;
@@ -50,21 +53,37 @@ static gboolean setup_logging(const StartupOptions *o, GError **err)
 
 void startup_register_builtins(void)
 {
+    blk_register_builtins(); /* file/raw drivers, machine "none", [export], virtio-blk */
     config_register_section("chardev", NULL, 0, chardev_props, FALSE);
+    monitor_register_builtins(); /* [monitor LABEL], core commands */
+    blk_monitor_register();      /* block-* commands */
 }
 
 gboolean startup_before_machine(const StartupOptions *o, GError **err)
 {
-    return setup_logging(o, err);
+    if (!setup_logging(o, err))
+        return FALSE;
+    /* Before any thread exists: daemonizing forks. */
+    if (o->daemonize && !headless_daemonize(err))
+        return FALSE;
+    if (o->pidfile && !headless_write_pidfile(o->pidfile, err))
+        return FALSE;
+    headless_install_signals();
+    return TRUE;
 }
 
 gboolean startup_after_machine(MosaicMachine *m, const StartupOptions *o, GError **err)
 {
+    if (!monitor_start(m, o->qmp, machine_config(m), err))
+        return FALSE;
+    headless_daemon_ready(); /* the foreground parent exits 0 now */
     return TRUE;
 }
 
 void startup_shutdown(MosaicMachine *m, const StartupOptions *o)
 {
+    monitor_stop(); /* flushes the reply to `quit` and the SHUTDOWN event */
+    headless_remove_pidfile();
     if (log_file) {
         fclose(log_file);
         log_file = NULL;
@@ -73,6 +92,5 @@ void startup_shutdown(MosaicMachine *m, const StartupOptions *o)
 
 int startup_list_commands(gboolean json)
 {
-    fprintf(stderr, "mosaic: the control protocol is not built in\n");
-    return 1;
+    return monitor_list_commands(stdout, json);
 }

@@ -55,22 +55,17 @@ static void fail(ParseCtx *ctx, const char *name, int line, const char *fmt, ...
         g_set_error(&ctx->error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX, "%s: %s", name, msg);
 }
 
-/* One physical line without its line end; NULL at end of input. */
+/* One physical line without its line end (cut after 4 KiB); NULL at end of input. */
 static GString *read_physical_line(FileReader *r)
 {
     GString *s = g_string_new(NULL);
     if (r->f) {
-        char buf[256];
-        gboolean any = FALSE;
-        while (fgets(buf, sizeof(buf), r->f)) {
-            any = TRUE;
-            gsize n = strlen(buf);
-            g_string_append_len(s, buf, n);
-            /* Any line this long is refused anyway: do not read all of /dev/zero. */
-            if ((n && buf[n - 1] == '\n') || s->len > 4096)
-                break;
-        }
-        if (!any) {
+        /* getc, not fgets: NUL bytes must count, and a line without an end (/dev/zero)
+         * is cut once it is surely too long; the reader refuses it then. */
+        int c = EOF;
+        while (s->len <= 4096 && (c = getc(r->f)) != EOF && c != '\n')
+            g_string_append_c(s, (char)c);
+        if (c == EOF && !s->len) {
             g_string_free(s, TRUE);
             return NULL;
         }

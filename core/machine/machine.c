@@ -4,6 +4,7 @@
 #include "plugin/registry.h"
 #include "plugin/error.h"
 #include "loop/loop.h"
+#include "memory/memory.h"
 #include "util/ops.h"
 
 G_DEFINE_QUARK(mosaic-machine-error-quark, machine_error)
@@ -99,6 +100,7 @@ void machine_pause(MosaicMachine *m)
         return;
     set_state(m, MACHINE_PAUSED);
     vcpu_threads_park(m);
+    mem_reclaim(); /* no vCPU holds a pointer into an old memory map now */
     clock_virtual_pause();
     notify(m, "STOP", 0);
 }

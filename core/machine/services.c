@@ -1,6 +1,7 @@
 /* The core services a machine needs around its board, in dependency order. */
 #include "machine/machine-internal.h"
 #include "chardev/chardev.h"
+#include "block/block.h"
 
 static gboolean chardevs_create(MosaicMachine *m, GError **err)
 {
@@ -21,15 +22,19 @@ static gboolean chardevs_create(MosaicMachine *m, GError **err)
 
 gboolean machine_early_services(MosaicMachine *m, GError **err)
 {
-    return chardevs_create(m, err);
+    /* The block graph before the board: devices attach to its nodes. */
+    return chardevs_create(m, err) && blk_graph_build(m->cfg, err);
 }
 
 gboolean machine_late_services(MosaicMachine *m, GError **err)
 {
-    return TRUE;
+    blk_monitor_register();
+    return blk_exports_start(m->cfg, err);
 }
 
 void machine_late_services_stop(MosaicMachine *m)
 {
+    blk_exports_stop();
+    blk_graph_close();
     chardev_registry_clear();
 }

@@ -102,6 +102,8 @@ static gboolean all_parked(MosaicMachine *m)
 
 void vcpu_threads_park(MosaicMachine *m)
 {
+    if (!m->vcpus)
+        return; /* a board without CPUs (machine type none) */
     /* The caller already moved m->state away from RUNNING under run_lock. */
     for (unsigned i = 0; i < m->ncpus; i++)
         vcpu_request_exit(m->vcpus[i]);

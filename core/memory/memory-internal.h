@@ -17,8 +17,7 @@ typedef enum {
 
 typedef struct Subregion {
     uint64_t addr;
-    int priority;
-    unsigned seq; /* insertion order: later wins among... never (equal overlaps refused) */
+    int priority; /* equal priorities never overlap (refused at add time) */
     MosaicRegion *mr;
 } Subregion;
 

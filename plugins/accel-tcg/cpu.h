@@ -100,7 +100,7 @@ struct PageEnt {
 typedef struct JcEntry {
     uint64_t pc;
     TB *tb;
-    uint64_t gen;          /* (jc_gen << 2) | priv */
+    uint64_t gen;          /* Hart.jc_key when filled */
 } JcEntry;
 
 #define JC_BITS 12
@@ -168,6 +168,7 @@ struct Hart {
     TlbEntry tlb[NB_MMU][TLB_SIZE];
     JcEntry jc[1u << JC_BITS];
     uint64_t jc_gen;
+    uint64_t jc_key;       /* (jc_gen << 2) | priv: what a jump-cache entry must match */
     TB *tb_hash[1u << TB_HASH_BITS];
     PageEnt *page_hash[1u << PAGE_HASH_BITS];
     uint8_t *arena;
@@ -246,6 +247,13 @@ uint64_t tcg_read_time(void);
 bool tcg_fp_exec(Hart *h, const Insn *in);
 bool tcg_fp_enabled(Hart *h);
 void tcg_fp_dirty(Hart *h);
+
+/* Drops every jump-cache entry (and chained successor) of the hart. */
+static inline void jc_flush(Hart *h)
+{
+    h->jc_gen++;
+    h->jc_key = (h->jc_gen << 2) | (unsigned)h->priv;
+}
 
 static inline void hart_kick_check(Hart *h)
 {

@@ -32,6 +32,7 @@ static uint64_t status_read(Hart *h)
 void tcg_set_priv(Hart *h, int priv)
 {
     h->priv = priv;
+    h->jc_key = (h->jc_gen << 2) | (unsigned)priv;
     tcg_update_mmu_idx(h);
 }
 

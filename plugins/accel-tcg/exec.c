@@ -214,10 +214,11 @@ static const void *const *exec_tb(Hart *h, TB *tb)
     if (!tb)
         return labels;
     uint64_t *const x = h->x;
-    const TlbEntry *const dtlb = h->dtlb;
-    const uint64_t base = h->pc;
+    const TlbEntry *dtlb = h->dtlb;
+    uint64_t base = h->pc;
     const Insn *i = tb->insns;
     size_t done;
+    unsigned budget = 1024; /* blocks chained before the run loop looks at exit requests */
     goto *i->op;
 
 L_NOP: L_FENCE:
@@ -345,6 +346,7 @@ L_WFI:
     if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MS_TW)))
         goto illegal;
     h->wfi = true;
+    hart_kick_check(h);
     JUMP(PC + i->len);
 L_SFENCE_VMA:
     if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MS_TVM)))
@@ -425,7 +427,24 @@ smc:
     done = i - tb->insns + 1;
 out:
     h->instret += done;
-    return NULL;
+    /* Chain straight into the next block unless something needs the run loop. */
+    if (unlikely(atomic_load_explicit(&h->check, memory_order_relaxed)) || unlikely(--budget == 0))
+        return NULL;
+    {
+        uint64_t pc = h->pc;
+        const JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
+        if (likely(j->pc == pc && j->gen == h->jc_key)) {
+            tb = j->tb;
+        } else {
+            tb = tcg_tb_find(h);
+            if (!tb)
+                return NULL;
+        }
+        base = h->pc;
+        dtlb = h->dtlb;
+        i = tb->insns;
+        goto *i->op;
+    }
 }
 
 /* Block boundary work: exit requests, memory map changes, interrupts.  Returns true
@@ -475,6 +494,8 @@ void tcg_hart_run(Hart *h)
         TB *tb = tcg_tb_find(h);
         if (unlikely(!tb))
             continue;
+        if (unlikely(h->step))
+            hart_kick_check(h); /* one block, no chaining */
         exec_tb(h, tb);
         if (unlikely(h->wfi) && !do_wfi(h))
             return;

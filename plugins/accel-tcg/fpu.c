@@ -98,10 +98,12 @@ static uint64_t cvt_to_int(double v, bool isnanv, int rm, int kind, unsigned *fl
     }
 }
 
-static unsigned fclass_d(double d, bool snan)
+static unsigned fclass_c(int c, bool neg, bool snan);
+static unsigned fclass_d(double d, bool snan) { return fclass_c(fpclassify(d), signbit(d), snan); }
+static unsigned fclass_s(float f, bool snan) { return fclass_c(fpclassify(f), signbit(f), snan); }
+
+static unsigned fclass_c(int c, bool neg, bool snan)
 {
-    int c = fpclassify(d);
-    bool neg = signbit(d);
     switch (c) {
     case FP_INFINITE: return neg ? 1u << 0 : 1u << 7;
     case FP_NORMAL: return neg ? 1u << 1 : 1u << 6;
@@ -109,6 +111,33 @@ static unsigned fclass_d(double d, bool snan)
     case FP_ZERO: return neg ? 1u << 3 : 1u << 4;
     default: return snan ? 1u << 8 : 1u << 9;
     }
+}
+
+
+/* RMM (round to nearest, ties to max magnitude) has no host mode.  The operation runs
+ * in RNE and is recomputed in a wider format (binary128 for D, binary64 for S), which
+ * holds the exact result whenever it is a tie; a tie then takes the larger-magnitude
+ * neighbour. */
+#define RMM_FIX(NAME, T, W, NEXTAFTER)                                                 \
+    static T NAME(T r, W p)                                                            \
+    {                                                                                  \
+        if (isnan(r) || isinf(r) || (W)r == p)                                         \
+            return r;                                                                  \
+        T nb = NEXTAFTER(r, (W)r < p ? (T)INFINITY : -(T)INFINITY);                    \
+        if (isinf(nb) || (W)r + (W)nb != p * 2)                                        \
+            return r;                                                                  \
+        return fabs((double)nb) > fabs((double)r) ? nb : r;                            \
+    }
+RMM_FIX(rmm_fix_double, double, __float128, nextafter)
+RMM_FIX(rmm_fix_float, float, double, nextafterf)
+RMM_FIX(rmm_fix_float_q, float, __float128, nextafterf)
+
+/* p + z in binary128, or NaN when that sum is not exact (then it is no tie either). */
+static __float128 exact_sum_q(__float128 p, __float128 z)
+{
+    __float128 s = p + z, bb = s - p;
+    __float128 err = (p - (s - bb)) + (z - bb);
+    return err == 0 ? s : (__float128)NAN;
 }
 
 static inline void set_x(Hart *h, unsigned rd, uint64_t v)
@@ -149,32 +178,59 @@ bool tcg_fp_exec(Hart *h, const Insn *in)
         bool negprod = opcode == 0x4b || opcode == 0x4f;
         bool negadd = opcode == 0x47 || opcode == 0x4f;
         if (is_d) {
-            double x = negprod ? -a_d : a_d, z = negadd ? -c_d : c_d;
-            h->f[rd] = box_d(fma(x, b_d, z));
+            double x = negprod ? -a_d : a_d, z = negadd ? -c_d : c_d, r = fma(x, b_d, z);
+            if (rm == 4) {
+                unsigned sv = host_flags();
+                r = rmm_fix_double(r, exact_sum_q((__float128)x * b_d, z));
+                feclearexcept(FE_ALL_EXCEPT);
+                fl |= sv;
+            }
+            h->f[rd] = box_d(r);
         } else {
-            float x = negprod ? -a_s : a_s, z = negadd ? -c_s : c_s;
-            h->f[rd] = box_s(fmaf(x, b_s, z));
+            float x = negprod ? -a_s : a_s, z = negadd ? -c_s : c_s, r = fmaf(x, b_s, z);
+            if (rm == 4) {
+                unsigned sv = host_flags();
+                r = rmm_fix_float_q(r, exact_sum_q((__float128)x * b_s, z));
+                feclearexcept(FE_ALL_EXCEPT);
+                fl |= sv;
+            }
+            h->f[rd] = box_s(r);
         }
         goto done;
     }
     switch (f7 >> 2) {
-    case 0x00: /* FADD */
-        h->f[rd] = is_d ? box_d(a_d + b_d) : box_s(a_s + b_s);
-        break;
-    case 0x01:
-        h->f[rd] = is_d ? box_d(a_d - b_d) : box_s(a_s - b_s);
-        break;
-    case 0x02:
-        h->f[rd] = is_d ? box_d(a_d * b_d) : box_s(a_s * b_s);
-        break;
-    case 0x03:
-        h->f[rd] = is_d ? box_d(a_d / b_d) : box_s(a_s / b_s);
-        break;
-    case 0x0b:
-        if (rs2)
+    case 0x00: case 0x01: case 0x02: case 0x03: case 0x0b: {
+        unsigned op = f7 >> 2;
+        if (op == 0x0b && rs2)
             goto illegal;
-        h->f[rd] = is_d ? box_d(sqrt(a_d)) : box_s(sqrtf(a_s));
+        if (is_d) {
+            double x = a_d, y = op == 0x01 ? -b_d : b_d, r;
+            r = op <= 1 ? x + y : op == 2 ? x * y : op == 3 ? x / y : sqrt(x);
+            if (rm == 4 && op != 0x0b) { /* sqrt never ties */
+                unsigned sv = host_flags();
+                __float128 p = op <= 1 ? exact_sum_q(x, y) : op == 2 ? (__float128)x * y
+                             : op == 3 ? (__float128)x / y
+                             : (__float128)r - (__float128)fma(r, r, -x) / (2 * (__float128)r);
+                r = rmm_fix_double(r, p);
+                feclearexcept(FE_ALL_EXCEPT);
+                fl |= sv;
+            }
+            h->f[rd] = box_d(r);
+        } else {
+            float x = a_s, y = op == 0x01 ? -b_s : b_s, r;
+            r = op <= 1 ? x + y : op == 2 ? x * y : op == 3 ? x / y : sqrtf(x);
+            if (rm == 4 && op != 0x0b) {
+                unsigned sv = host_flags();
+                double p = op <= 1 ? (double)x + y : op == 2 ? (double)x * y
+                         : op == 3 ? (double)x / y : sqrt((double)x);
+                r = rmm_fix_float(r, p);
+                feclearexcept(FE_ALL_EXCEPT);
+                fl |= sv;
+            }
+            h->f[rd] = box_s(r);
+        }
         break;
+    }
     case 0x04: { /* FSGNJ: raw bit manipulation, no flags, no canonicalisation */
         hostfl = false;
         if (rm > 2)
@@ -285,7 +341,7 @@ bool tcg_fp_exec(Hart *h, const Insn *in)
         if (rm == 0)
             set_x(h, rd, is_d ? h->f[rs1] : (uint64_t)(int64_t)(int32_t)h->f[rs1]);
         else if (rm == 1)
-            set_x(h, rd, is_d ? fclass_d(a_d, snan_d(a_d)) : fclass_d(a_s, snan_s(a_s)));
+            set_x(h, rd, is_d ? fclass_d(a_d, snan_d(a_d)) : fclass_s(a_s, snan_s(a_s)));
         else
             goto illegal;
         break;

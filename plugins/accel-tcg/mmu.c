@@ -11,7 +11,7 @@
 void tcg_tlb_flush(Hart *h)
 {
     memset(h->tlb, 0xff, sizeof(h->tlb));
-    h->jc_gen++;
+    jc_flush(h);
     h->superpage = false;
     h->mem_gen = mosaic_address_space_generation(h->acc->as);
     h->code_epoch = atomic_load(&h->acc->code_epoch);
@@ -26,7 +26,7 @@ void tcg_tlb_flush_page(Hart *h, uint64_t va)
     unsigned idx = (va >> 12) & (TLB_SIZE - 1);
     for (int m = 0; m < NB_MMU; m++)
         h->tlb[m][idx].tag_r = h->tlb[m][idx].tag_w = h->tlb[m][idx].tag_x = TLB_INVALID;
-    h->jc_gen++;
+    jc_flush(h);
 }
 
 static int data_priv(Hart *h)

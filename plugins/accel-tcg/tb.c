@@ -58,7 +58,7 @@ void tcg_tb_flush(Hart *h)
     memset(h->tb_hash, 0, sizeof(h->tb_hash));
     memset(h->page_hash, 0, sizeof(h->page_hash));
     h->arena_used = 0;
-    h->jc_gen++;
+    jc_flush(h);
     h->st.flushes++;
 }
 
@@ -106,6 +106,7 @@ static void page_invalidate(Hart *h, PageEnt **link)
     *link = pe->next;
     atomic_fetch_and(&h->acc->code_mask[CODE_IDX(pe->page)], ~hart_bit(h));
     h->st.invalidations++;
+    jc_flush(h); /* jump-cache hits are not re-checked for validity */
 }
 
 void tcg_code_write(Hart *h, uint64_t pa, unsigned len)
@@ -255,7 +256,7 @@ TB *tcg_tb_find(Hart *h)
 {
     uint64_t pc = h->pc;
     JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
-    if (likely(j->pc == pc && j->gen == ((h->jc_gen << 2) | h->priv) && j->tb->valid))
+    if (likely(j->pc == pc && j->gen == h->jc_key))
         return j->tb;
     uint64_t pa, region_off;
     const uint8_t *host;
@@ -285,7 +286,7 @@ TB *tcg_tb_find(Hart *h)
     }
     j->pc = pc;
     j->tb = tb;
-    j->gen = (h->jc_gen << 2) | h->priv;
+    j->gen = h->jc_key;
     return tb;
 fault:
     tcg_take_trap(h, h->exc_cause, h->exc_tval, false);

@@ -224,7 +224,12 @@ bool mosaic_ram_test_and_clear_dirty(MosaicRegion *mr, MosaicDirtyClient client,
     return any;
 }
 
+#ifdef HARNESS_FUZZ
+static unsigned fuzz_polls;
+bool mosaic_vcpu_exit_requested(const MosaicVcpu *vcpu) { return stop_all || ++fuzz_polls > 8; }
+#else
 bool mosaic_vcpu_exit_requested(const MosaicVcpu *vcpu) { return stop_all; }
+#endif
 bool mosaic_vcpu_halt(MosaicVcpu *v)
 {
     pthread_mutex_lock(&v->lock);
@@ -309,6 +314,7 @@ static void print_stat(void *opaque, const char *name, uint64_t value)
     fprintf(stderr, "  %s: %llu\n", name, (unsigned long long)value);
 }
 
+#ifndef HARNESS_FUZZ
 int main(int argc, char **argv)
 {
     uint64_t mem_mb = 256, entry = 0, dtb = 0;
@@ -389,3 +395,4 @@ int main(int argc, char **argv)
     }
     return exit_code;
 }
+#endif

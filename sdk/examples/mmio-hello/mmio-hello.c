@@ -29,6 +29,7 @@ typedef struct Hello {
 static uint64_t hello_read(void *opaque, uint64_t offset, unsigned size)
 {
     Hello *h = opaque;
+    (void)size; /* always 4: min_access = max_access = 4 */
     switch (offset) {
     case 0x0:
         return HELLO_ID;
@@ -44,6 +45,7 @@ static uint64_t hello_read(void *opaque, uint64_t offset, unsigned size)
 static void hello_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
     Hello *h = opaque;
+    (void)size;
     if (offset == 0x4) {
         h->scratch = (uint32_t)value;
         h->counter++;
@@ -61,6 +63,7 @@ static const MosaicMmioOps hello_mmio = {
 static void *hello_realize(MosaicDevice *dev, const MosaicProps *props,
                            const MosaicBusSlot *slot, MosaicError *err)
 {
+    (void)dev;
     Hello *h = calloc(1, sizeof(*h));
     if (!h) {
         mosaic_error_set(err, "mmio-hello: out of memory");

@@ -48,6 +48,11 @@ typedef struct MosaicCommandDesc {
 
 MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaque, MosaicError *err);
 
+/* Like mosaic_error_set, with the QMP error class the client sees (mosaic_error_set
+ * gives GenericError).  Added in ABI 1.0 (before the first release). */
+MOSAIC_API void mosaic_error_set_class(MosaicError *err, MosaicErrorClass cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 MOSAIC_API bool mosaic_args_has(const MosaicArgs *a, const char *name);
 MOSAIC_API const char *mosaic_args_get_str(const MosaicArgs *a, const char *name);
 MOSAIC_API int64_t mosaic_args_get_int(const MosaicArgs *a, const char *name);

@@ -9,4 +9,5 @@
 #include <mosaic/accel.h>
 #include <mosaic/machine.h>
 #include <mosaic/monitor.h>
+#include <mosaic/block.h>
 #endif

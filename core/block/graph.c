@@ -1,0 +1,378 @@
+/* Nodes and edges of the block graph: building it from [blockdev] sections in
+ * dependency order, children, users, and runtime changes under a drained section. */
+#include <errno.h>
+#include <string.h>
+
+#include "block/block-internal.h"
+#include "plugin/registry.h"
+#include "plugin/error.h"
+
+G_DEFINE_QUARK(mosaic-block-error-quark, blk_error)
+
+static GHashTable *nodes;     /* label -> MosaicBlkNode* (owned) */
+static GPtrArray *node_order; /* in creation order (children first) */
+static guint anon_count;
+
+static void graph_init(void)
+{
+    if (!nodes) {
+        nodes = g_hash_table_new(g_str_hash, g_str_equal);
+        node_order = g_ptr_array_new();
+    }
+}
+
+MosaicBlkNode *blk_node_find(const char *label)
+{
+    return nodes && label ? g_hash_table_lookup(nodes, label) : NULL;
+}
+
+GPtrArray *blk_all_nodes(void)
+{
+    graph_init();
+    GPtrArray *a = g_ptr_array_new();
+    for (guint i = 0; i < node_order->len; i++)
+        g_ptr_array_add(a, g_ptr_array_index(node_order, i));
+    return a;
+}
+
+static void node_free(MosaicBlkNode *n)
+{
+    if (n->ops.close && n->state)
+        n->ops.close(n->state);
+    if (n->pool)
+        g_thread_pool_free(n->pool, FALSE, TRUE);
+    for (guint i = 0; i < n->children->len; i++) {
+        MosaicBlkChild *c = g_ptr_array_index(n->children, i);
+        if (c->node)
+            g_ptr_array_remove(c->node->parents, c);
+        g_free(c->name);
+        g_free(c);
+    }
+    g_ptr_array_free(n->children, TRUE);
+    g_ptr_array_free(n->parents, TRUE);
+    g_ptr_array_free(n->users, TRUE);
+    if (n->own_cfg)
+        config_free(n->own_cfg);
+    g_free(n->filename);
+    g_free(n->label);
+    g_free(n);
+}
+
+MosaicBlkNode *blk_node_open(const MosaicConfig *cfg, const char *label, GError **err)
+{
+    graph_init();
+    MosaicBlkNode *n = g_hash_table_lookup(nodes, label);
+    if (n)
+        return n;
+    const MosaicProps *props = config_find(cfg, "blockdev", label);
+    if (!props) {
+        g_set_error(err, BLK_ERROR, 0, "no [blockdev %s] in the machine file", label);
+        return NULL;
+    }
+    const MosaicPluginDesc *desc = config_props_plugin(props);
+    if (!desc) {
+        g_set_error(err, BLK_ERROR, 0, "%s: [blockdev %s]: no block driver '%s'",
+                    mosaic_props_where(props, "driver"), label,
+                    mosaic_props_get_str(props, "driver"));
+        return NULL;
+    }
+    if (!plugin_registry_require(desc, mosaic_props_where(props, "driver"), err))
+        return NULL;
+    n = g_new0(MosaicBlkNode, 1);
+    n->label = g_strdup(label);
+    n->desc = desc;
+    n->is_filter = desc->kind == MOSAIC_KIND_BLOCK_FILTER;
+    const MosaicBlkDriverOps *ops = desc->ops;
+    memcpy(&n->ops, ops, MIN(ops->size, sizeof n->ops));
+    n->children = g_ptr_array_new();
+    n->parents = g_ptr_array_new();
+    n->users = g_ptr_array_new();
+    n->cfg = cfg;
+    /* Registered before open so a child that names us is a cycle error, not a loop
+     * (config validation already refuses reference cycles). */
+    g_hash_table_insert(nodes, n->label, n);
+    MosaicError me = MOSAIC_ERROR_INIT;
+    n->state = n->ops.open(n, props, &me);
+    if (!n->state) {
+        GError *e = plugin_error_take(&me, "block driver open");
+        g_set_error(err, BLK_ERROR, 0, "[blockdev %s] (%s): %s", label, desc->name, e->message);
+        g_error_free(e);
+        g_hash_table_remove(nodes, label);
+        n->ops.close = NULL;
+        node_free(n);
+        return NULL;
+    }
+    plugin_error_clear(&me);
+    if (!n->length_set && n->children->len) {
+        MosaicBlkChild *c = g_ptr_array_index(n->children, 0);
+        n->length = c->node->length;
+    }
+    g_ptr_array_add(node_order, n);
+    return n;
+}
+
+gboolean blk_graph_build(const MosaicConfig *cfg, GError **err)
+{
+    guint count = config_count(cfg, "blockdev");
+    for (guint i = 0; i < count; i++) {
+        const MosaicProps *p = config_get(cfg, "blockdev", i);
+        if (!blk_node_open(cfg, mosaic_props_label(p), err))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+void blk_graph_close(void)
+{
+    if (!nodes)
+        return;
+    blk_drain_begin();
+    /* Parents before children: reverse creation order. */
+    for (guint i = node_order->len; i-- > 0;)
+        node_free(g_ptr_array_index(node_order, i));
+    g_ptr_array_set_size(node_order, 0);
+    g_hash_table_remove_all(nodes);
+    blk_drain_end();
+}
+
+void blk_node_link(MosaicBlkChild *c, MosaicBlkNode *node)
+{
+    if (c->node)
+        g_ptr_array_remove(c->node->parents, c);
+    c->node = node;
+    if (node)
+        g_ptr_array_add(node->parents, c);
+}
+
+static MosaicBlkChild *child_new(MosaicBlkNode *parent, MosaicBlkNode *node, const char *name,
+                                 gboolean write)
+{
+    MosaicBlkChild *c = g_new0(MosaicBlkChild, 1);
+    c->parent = parent;
+    c->name = g_strdup(name);
+    c->write = write;
+    blk_node_link(c, node);
+    g_ptr_array_add(parent->children, c);
+    return c;
+}
+
+MOSAIC_API MosaicBlkChild *mosaic_blk_open_child(MosaicBlkNode *node, const MosaicProps *props,
+                                                 const char *key, bool write, MosaicError *err)
+{
+    const char *label = mosaic_props_has(props, key) ? mosaic_props_get_str(props, key) : NULL;
+    if (!label || !*label) {
+        mosaic_error_set(err, "%s: '%s' is required (the label of a [blockdev])",
+                         mosaic_props_where(props, key), key);
+        return NULL;
+    }
+    GError *e = NULL;
+    MosaicBlkNode *child = blk_node_open(node->cfg, label, &e);
+    if (!child) {
+        mosaic_error_set(err, "%s: %s", mosaic_props_where(props, key), e->message);
+        g_error_free(e);
+        return NULL;
+    }
+    if (write && child->read_only) {
+        mosaic_error_set(err, "%s: [blockdev %s] is read-only but '%s' needs to write it",
+                         mosaic_props_where(props, key), label, key);
+        return NULL;
+    }
+    return child_new(node, child, key, write);
+}
+
+/* The host file under a node (first children down), for relative backing names. */
+static const char *node_filename(MosaicBlkNode *n)
+{
+    while (n && !n->filename)
+        n = n->children->len ? ((MosaicBlkChild *)g_ptr_array_index(n->children, 0))->node : NULL;
+    return n ? n->filename : NULL;
+}
+
+static gboolean probe_qcow2(const char *path)
+{
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return FALSE;
+    size_t got = fread(magic, 1, 4, f);
+    fclose(f);
+    return got == 4 && !memcmp(magic, "QFI\xfb", 4);
+}
+
+MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char *filename,
+                                                 const char *format, MosaicError *err)
+{
+    g_autofree char *path = NULL;
+    const char *base = node_filename(node);
+    if (g_path_is_absolute(filename) || !base) {
+        path = g_strdup(filename);
+    } else {
+        g_autofree char *dir = g_path_get_dirname(base);
+        path = g_build_filename(dir, filename, NULL);
+    }
+    if (!format || !*format)
+        format = probe_qcow2(path) ? "qcow2" : "raw";
+    if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
+        mosaic_error_set(err, "backing file %s: unsupported format '%s' (use qcow2 or raw)",
+                         path, format);
+        return NULL;
+    }
+    if (strpbrk(path, "\n\r;#") || strlen(path) > CONFIG_MAX_LINE_CHARS - 20) {
+        mosaic_error_set(err, "backing file name '%s' cannot be opened (too long or odd "
+                         "characters)", path);
+        return NULL;
+    }
+    /* An anonymous pair of sections, validated like a machine file. */
+    guint id = ++anon_count;
+    g_autofree char *text = g_strdup_printf(
+        "[machine]\ntype = none\n[blockdev backing%u-file]\ndriver = file\nfilename = %s\nread-only = on\n"
+        "[blockdev backing%u]\ndriver = %s\nfile = backing%u-file\nread-only = on\n",
+        id, path, id, format, id);
+    g_autofree char *name = g_strdup_printf("%s (backing of %s)", path, node->label);
+    GError *e = NULL;
+    MosaicConfig *cfg = config_load_string(name, text, NULL, &e);
+    if (!cfg || !config_validate(cfg, &e)) {
+        mosaic_error_set(err, "backing file %s: %s", path, e->message);
+        g_error_free(e);
+        if (cfg)
+            config_free(cfg);
+        return NULL;
+    }
+    g_autofree char *label = g_strdup_printf("backing%u", id);
+    MosaicBlkNode *child = blk_node_open(cfg, label, &e);
+    if (!child) {
+        mosaic_error_set(err, "%s", e->message);
+        g_error_free(e);
+        config_free(cfg);
+        return NULL;
+    }
+    child->own_cfg = cfg;
+    return child_new(node, child, "backing", FALSE);
+}
+
+MOSAIC_API const char *mosaic_blk_node_label(const MosaicBlkNode *node) { return node->label; }
+MOSAIC_API void mosaic_blk_node_set_length(MosaicBlkNode *node, uint64_t bytes)
+{
+    node->length = bytes;
+    node->length_set = TRUE;
+}
+MOSAIC_API uint64_t mosaic_blk_node_length(const MosaicBlkNode *node) { return node->length; }
+MOSAIC_API void mosaic_blk_node_set_read_only(MosaicBlkNode *node, bool ro) { node->read_only = ro; }
+MOSAIC_API bool mosaic_blk_node_read_only(const MosaicBlkNode *node) { return node->read_only; }
+MOSAIC_API uint64_t mosaic_blk_child_length(const MosaicBlkChild *c) { return c->node->length; }
+MOSAIC_API bool mosaic_blk_child_read_only(const MosaicBlkChild *c) { return c->node->read_only; }
+
+MOSAIC_API int mosaic_blk_child_io(MosaicBlkChild *c, MosaicBlkReq *req)
+{
+    return blk_node_io_sync(c->node, req);
+}
+
+static int child_rw(MosaicBlkChild *c, uint32_t type, uint64_t offset, void *buf, uint64_t len)
+{
+    struct iovec iov = {buf, len};
+    MosaicBlkReq req = {.size = sizeof req, .type = type, .offset = offset, .bytes = len,
+                        .iov = &iov, .niov = 1};
+    return blk_node_io_sync(c->node, &req);
+}
+
+MOSAIC_API int mosaic_blk_child_pread(MosaicBlkChild *c, uint64_t offset, void *buf, uint64_t len)
+{
+    return child_rw(c, MOSAIC_BLK_READ, offset, buf, len);
+}
+
+MOSAIC_API int mosaic_blk_child_pwrite(MosaicBlkChild *c, uint64_t offset, const void *buf,
+                                       uint64_t len)
+{
+    return child_rw(c, MOSAIC_BLK_WRITE, offset, (void *)buf, len);
+}
+
+MOSAIC_API int mosaic_blk_child_flush(MosaicBlkChild *c)
+{
+    MosaicBlkReq req = {.size = sizeof req, .type = MOSAIC_BLK_FLUSH};
+    return blk_node_io_sync(c->node, &req);
+}
+
+MOSAIC_API void mosaic_blk_child_submit(MosaicBlkChild *c, MosaicBlkReq *req,
+                                        MosaicBlkDone *done, void *opaque)
+{
+    blk_node_submit(c->node, req, done, opaque);
+}
+
+/* ---- runtime changes ---- */
+
+static void move_parents(MosaicBlkNode *from, MosaicBlkNode *to, MosaicBlkNode *except)
+{
+    g_autoptr(GPtrArray) edges = g_ptr_array_copy(from->parents, NULL, NULL);
+    for (guint i = 0; i < edges->len; i++) {
+        MosaicBlkChild *c = g_ptr_array_index(edges, i);
+        if (c->parent != except)
+            blk_node_link(c, to);
+    }
+    for (guint i = 0; i < from->users->len; i++) {
+        MosaicBlk *b = g_ptr_array_index(from->users, i);
+        b->node = to;
+        g_ptr_array_add(to->users, b);
+    }
+    g_ptr_array_set_size(from->users, 0);
+}
+
+static MosaicBlkNode *first_child(MosaicBlkNode *n)
+{
+    return n->children->len ? ((MosaicBlkChild *)g_ptr_array_index(n->children, 0))->node : NULL;
+}
+
+gboolean blk_insert_filter(MosaicBlkNode *filter, MosaicBlkNode *node, GError **err)
+{
+    if (first_child(filter) != node) {
+        g_set_error(err, BLK_ERROR, 0, "node '%s' is not a filter over '%s' (its first child "
+                    "must be '%s')", filter->label, node->label, node->label);
+        return FALSE;
+    }
+    if (filter->parents->len || filter->users->len) {
+        g_set_error(err, BLK_ERROR, 0, "filter '%s' is already in use", filter->label);
+        return FALSE;
+    }
+    blk_drain_begin();
+    move_parents(node, filter, filter);
+    blk_drain_end();
+    return TRUE;
+}
+
+gboolean blk_remove_filter(MosaicBlkNode *filter, GError **err)
+{
+    MosaicBlkNode *below = first_child(filter);
+    if (!below || !filter->is_filter) {
+        g_set_error(err, BLK_ERROR, 0, "node '%s' is not a filter", filter->label);
+        return FALSE;
+    }
+    blk_drain_begin();
+    move_parents(filter, below, NULL);
+    blk_drain_end();
+    return TRUE;
+}
+
+gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNode *new_node,
+                           GError **err)
+{
+    for (guint i = 0; i < parent->children->len; i++) {
+        MosaicBlkChild *c = g_ptr_array_index(parent->children, i);
+        if (strcmp(c->name, child))
+            continue;
+        if (new_node->length < c->node->length || (c->write && new_node->read_only)) {
+            g_set_error(err, BLK_ERROR, 0, "node '%s' cannot replace '%s' (smaller or "
+                        "read-only)", new_node->label, c->node->label);
+            return FALSE;
+        }
+        for (MosaicBlkNode *n = new_node; n; n = first_child(n))
+            if (n == parent) {
+                g_set_error(err, BLK_ERROR, 0, "replacing would make a cycle");
+                return FALSE;
+            }
+        blk_drain_begin();
+        blk_node_link(c, new_node);
+        blk_drain_end();
+        return TRUE;
+    }
+    g_set_error(err, BLK_ERROR, 0, "node '%s' has no child '%s'", parent->label, child);
+    return FALSE;
+}

@@ -1,0 +1,184 @@
+/* Monitor commands of the block layer (QMP-style names). */
+#include "block/block-internal.h"
+#include "block/nbd.h"
+
+static const char *opt_str(const MosaicArgs *a, const char *k)
+{
+    return mosaic_args_has(a, k) ? mosaic_args_get_str(a, k) : NULL;
+}
+
+static bool fail(MosaicError *err, GError *e)
+{
+    mosaic_error_set(err, "%s", e->message);
+    g_error_free(e);
+    return false;
+}
+
+static bool cmd_export_add(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    GError *e = NULL;
+    gint64 port = mosaic_args_has(a, "port") ? mosaic_args_get_int(a, "port") : 0;
+    if (port < 0 || port > 65535) {
+        mosaic_error_set(err, "port %" G_GINT64_FORMAT " is out of range (1..65535)", port);
+        return false;
+    }
+    const char *id = mosaic_args_get_str(a, "id");
+    if (!blk_export_add(id, mosaic_args_get_str(a, "node-name"), opt_str(a, "name"),
+                        opt_str(a, "socket"), opt_str(a, "addr"), port,
+                        mosaic_args_has(a, "writable") && mosaic_args_get_bool(a, "writable"), &e))
+        return fail(err, e);
+    return true;
+}
+
+static bool cmd_export_del(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    GError *e = NULL;
+    return blk_export_del(mosaic_args_get_str(a, "id"), &e) || fail(err, e);
+}
+
+static void export_row(void *opaque, const char *id, const char *node, const char *name,
+                       const char *where, gboolean writable, guint clients)
+{
+    MosaicJson *j = opaque;
+    mosaic_json_begin_object(j, NULL);
+    mosaic_json_str(j, "id", id);
+    mosaic_json_str(j, "node-name", node);
+    mosaic_json_str(j, "name", name);
+    mosaic_json_str(j, "addr", where);
+    mosaic_json_bool(j, "writable", writable);
+    mosaic_json_int(j, "clients", clients);
+    mosaic_json_end_object(j);
+}
+
+static bool cmd_query_exports(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    mosaic_json_begin_array(ret, "exports");
+    nbd_exports_foreach(export_row, ret);
+    mosaic_json_end_array(ret);
+    return true;
+}
+
+static MosaicBlkNode *node_arg(const MosaicArgs *a, const char *key, MosaicError *err)
+{
+    const char *label = mosaic_args_get_str(a, key);
+    MosaicBlkNode *n = blk_node_find(label);
+    if (!n)
+        mosaic_error_set(err, "no block node '%s'", label);
+    return n;
+}
+
+static bool cmd_insert_filter(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    MosaicBlkNode *f = node_arg(a, "filter", err), *n = f ? node_arg(a, "node", err) : NULL;
+    GError *e = NULL;
+    if (!n)
+        return false;
+    return blk_insert_filter(f, n, &e) || fail(err, e);
+}
+
+static bool cmd_remove_filter(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    MosaicBlkNode *f = node_arg(a, "filter", err);
+    GError *e = NULL;
+    if (!f)
+        return false;
+    return blk_remove_filter(f, &e) || fail(err, e);
+}
+
+static bool cmd_replace_child(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    MosaicBlkNode *p = node_arg(a, "parent", err), *n = p ? node_arg(a, "node", err) : NULL;
+    GError *e = NULL;
+    if (!n)
+        return false;
+    return blk_replace_child(p, mosaic_args_get_str(a, "child"), n, &e) || fail(err, e);
+}
+
+static bool cmd_query_nodes(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    g_autoptr(GPtrArray) nodes = blk_all_nodes();
+    mosaic_json_begin_array(ret, "nodes");
+    for (guint i = 0; i < nodes->len; i++) {
+        MosaicBlkNode *n = g_ptr_array_index(nodes, i);
+        mosaic_json_begin_object(ret, NULL);
+        mosaic_json_str(ret, "node-name", n->label);
+        mosaic_json_str(ret, "driver", n->desc->name);
+        mosaic_json_int(ret, "size", n->length);
+        mosaic_json_bool(ret, "read-only", n->read_only);
+        if (n->filename)
+            mosaic_json_str(ret, "file", n->filename);
+        mosaic_json_begin_array(ret, "children");
+        for (guint c = 0; c < n->children->len; c++) {
+            MosaicBlkChild *ch = g_ptr_array_index(n->children, c);
+            mosaic_json_begin_object(ret, NULL);
+            mosaic_json_str(ret, "child", ch->name);
+            mosaic_json_str(ret, "node-name", ch->node->label);
+            mosaic_json_end_object(ret);
+        }
+        mosaic_json_end_array(ret);
+        mosaic_json_begin_array(ret, "parents");
+        for (guint c = 0; c < n->parents->len; c++)
+            mosaic_json_str(ret, NULL, ((MosaicBlkChild *)g_ptr_array_index(n->parents, c))->parent->label);
+        mosaic_json_end_array(ret);
+        mosaic_json_int(ret, "users", n->users->len);
+        mosaic_json_end_object(ret);
+    }
+    mosaic_json_end_array(ret);
+    return true;
+}
+
+static const MosaicArgDesc export_add_args[] = {
+    {"id", MOSAIC_ARG_STR, false, "export id"},
+    {"node-name", MOSAIC_ARG_STR, false, "block node to export"},
+    {"name", MOSAIC_ARG_STR, true, "export name (default: id)"},
+    {"socket", MOSAIC_ARG_STR, true, "UNIX socket path"},
+    {"addr", MOSAIC_ARG_STR, true, "loopback address for TCP (default 127.0.0.1)"},
+    {"port", MOSAIC_ARG_INT, true, "TCP port"},
+    {"writable", MOSAIC_ARG_BOOL, true, "allow writes (default false)"},
+    {NULL},
+};
+static const MosaicArgDesc id_args[] = {{"id", MOSAIC_ARG_STR, false, "export id"}, {NULL}};
+static const MosaicArgDesc no_args[] = {{NULL}};
+static const MosaicArgDesc insert_args[] = {
+    {"filter", MOSAIC_ARG_STR, false, "filter node (its first child must be `node`)"},
+    {"node", MOSAIC_ARG_STR, false, "node the filter goes above"},
+    {NULL},
+};
+static const MosaicArgDesc remove_args[] = {{"filter", MOSAIC_ARG_STR, false, "filter node"}, {NULL}};
+static const MosaicArgDesc replace_args[] = {
+    {"parent", MOSAIC_ARG_STR, false, "parent node"},
+    {"child", MOSAIC_ARG_STR, false, "the parent's child name (its prop key, e.g. file)"},
+    {"node", MOSAIC_ARG_STR, false, "the new child node"},
+    {NULL},
+};
+
+#define CMD(n, h, a, f, r) {.size = sizeof(MosaicCommandDesc), .name = n, .help = h, .args = a, \
+                            .handler = f, .returns = r}
+static const MosaicCommandDesc cmds[] = {
+    CMD("block-export-add", "export a block node over NBD", export_add_args, cmd_export_add, "{}"),
+    CMD("block-export-del", "remove an NBD export (its clients are disconnected)", id_args,
+        cmd_export_del, "{}"),
+    CMD("query-block-exports", "list NBD exports", no_args, cmd_query_exports,
+        "{exports: [{id, node-name, name, addr, writable, clients}]}"),
+    CMD("blockdev-insert-filter", "put a filter node above a node (drains first)", insert_args,
+        cmd_insert_filter, "{}"),
+    CMD("blockdev-remove-filter", "take a filter node out of the graph (drains first)",
+        remove_args, cmd_remove_filter, "{}"),
+    CMD("blockdev-replace-child", "point a node's child edge at another node (drains first)",
+        replace_args, cmd_replace_child, "{}"),
+    CMD("query-named-block-nodes", "list the block graph", no_args, cmd_query_nodes,
+        "{nodes: [{node-name, driver, size, read-only, children, parents, users}]}"),
+};
+
+void blk_monitor_register(void)
+{
+    static gboolean done;
+    if (done)
+        return;
+    done = TRUE;
+    for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
+        MosaicError *err = NULL;
+        if (!mosaic_monitor_register(&cmds[i], NULL, err))
+            g_warning("block: cannot register monitor command %s", cmds[i].name);
+    }
+}

@@ -1,0 +1,45 @@
+/* NBD export internals (nbd-server.c: listeners and exports; nbd-conn.c: one client). */
+#ifndef MOSAIC_CORE_BLOCK_NBD_H
+#define MOSAIC_CORE_BLOCK_NBD_H
+
+#include "block/block-internal.h"
+
+typedef struct NbdServer NbdServer;
+
+typedef struct NbdExport {
+    int refs;
+    char *id;
+    char *name;
+    char *node;          /* label of the exported node */
+    char *description;
+    gboolean writable;
+    gboolean deleted;
+    MosaicBlk *blk;      /* shared by its clients; follows filter insertion */
+    NbdServer *server;
+} NbdExport;
+
+struct NbdServer {
+    char *key;           /* "unix:PATH" or "tcp:ADDR:PORT" */
+    char *unix_path;
+    int fd;
+    MosaicFdWatch *watch;
+    GPtrArray *exports;  /* NbdExport* */
+    GPtrArray *conns;    /* NbdConn* */
+};
+
+typedef struct NbdConn NbdConn;
+
+void nbd_conn_new(NbdServer *srv, int fd);
+/* Closes the connection (now, or after its requests completed). */
+void nbd_conn_close(NbdConn *c);
+/* The export a connection uses (NULL before NBD_OPT_GO). */
+NbdExport *nbd_conn_export(NbdConn *c);
+NbdExport *nbd_server_find_export(NbdServer *srv, const char *name);
+void nbd_export_unref(NbdExport *e);
+void nbd_server_conn_gone(NbdServer *srv, NbdConn *c);
+void nbd_exports_foreach(void (*fn)(void *opaque, const char *id, const char *node,
+                                    const char *name, const char *where, gboolean writable,
+                                    guint clients),
+                         void *opaque);
+
+#endif

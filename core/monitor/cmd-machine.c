@@ -1,0 +1,277 @@
+/* Core commands about the machine's life (stop, cont, reset, quit...), guest memory
+ * dumps, and the events the machine's run-state changes turn into. */
+#include <errno.h>
+#include <stdio.h>
+#include "monitor/monitor-internal.h"
+#include "monitor/glue.h"
+
+const char *monitor_pending_reason;
+
+static JsonNode *empty_object(void)
+{
+    return json_node_init_object(json_node_alloc(), json_object_new());
+}
+
+static MosaicMachine *need_machine(GError **err)
+{
+    MosaicMachine *m = glue_machine();
+    if (!m)
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_BAD_STATE, "no machine is running");
+    return m;
+}
+
+static const char *status_name(MachineRunState s)
+{
+    switch (s) {
+    case MACHINE_PRELAUNCH: return "prelaunch";
+    case MACHINE_RUNNING: return "running";
+    case MACHINE_PAUSED: return "paused";
+    case MACHINE_SHUTDOWN: return "shutdown";
+    }
+    return "unknown";
+}
+
+static JsonNode *query_status(const MosaicArgs *a, GError **err)
+{
+    MosaicMachine *m = glue_machine();
+    MachineRunState st = m && machine_state ? machine_state(m) : MACHINE_PRELAUNCH;
+    JsonObject *o = json_object_new();
+    json_object_set_boolean_member(o, "running", st == MACHINE_RUNNING);
+    json_object_set_boolean_member(o, "singlestep", FALSE);
+    json_object_set_string_member(o, "status", status_name(st));
+    return json_node_init_object(json_node_alloc(), o);
+}
+
+/* The lifecycle functions; a missing one (weak NULL) is "not supported". */
+#define LIFECYCLE(fn)                                                                    \
+    MosaicMachine *m = need_machine(err);                                                \
+    if (!m)                                                                              \
+        return NULL;                                                                     \
+    if (!fn) {                                                                           \
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, #fn " is not available"); \
+        return NULL;                                                                     \
+    }
+
+static gboolean shut_down(MosaicMachine *m, GError **err)
+{
+    if (machine_state && machine_state(m) == MACHINE_SHUTDOWN) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_BAD_STATE, "the machine is shutting down");
+        return TRUE;
+    }
+    return FALSE;
+}
+
+static JsonNode *stop(const MosaicArgs *a, GError **err)
+{
+    LIFECYCLE(machine_pause);
+    if (shut_down(m, err))
+        return NULL;
+    machine_pause(m);
+    return empty_object();
+}
+
+static JsonNode *cont(const MosaicArgs *a, GError **err)
+{
+    LIFECYCLE(machine_resume);
+    if (shut_down(m, err))
+        return NULL;
+    machine_resume(m);
+    return empty_object();
+}
+
+static JsonNode *system_reset(const MosaicArgs *a, GError **err)
+{
+    LIFECYCLE(machine_reset);
+    if (shut_down(m, err))
+        return NULL;
+    monitor_pending_reason = "host-qmp-system-reset";
+    machine_reset(m);
+    monitor_pending_reason = NULL;
+    return empty_object();
+}
+
+static JsonNode *system_powerdown(const MosaicArgs *a, GError **err)
+{
+    LIFECYCLE(machine_powerdown);
+    if (shut_down(m, err))
+        return NULL;
+    /* Boards without a power button quit at once: say who asked. */
+    monitor_pending_reason = "host-qmp-system-powerdown";
+    machine_powerdown(m);
+    monitor_pending_reason = NULL;
+    return empty_object();
+}
+
+static JsonNode *quit(const MosaicArgs *a, GError **err)
+{
+    LIFECYCLE(machine_quit);
+    monitor_pending_reason = "host-qmp-quit";
+    machine_quit(m, 0); /* the reply is flushed by monitor_stop() before exit */
+    monitor_pending_reason = NULL;
+    return empty_object();
+}
+
+static JsonNode *query_cpus_fast(const MosaicArgs *a, GError **err)
+{
+    JsonArray *arr = json_array_new();
+    MosaicMachine *m = glue_machine();
+    unsigned n = m && mosaic_machine_ncpus ? mosaic_machine_ncpus(m) : 0;
+    const char *arch = m && machine_arch ? machine_arch(m) : NULL;
+    for (unsigned i = 0; i < n; i++) {
+        JsonObject *o = json_object_new();
+        json_object_set_int_member(o, "cpu-index", i);
+        g_autofree char *path = g_strdup_printf("/machine/cpu[%u]", i);
+        json_object_set_string_member(o, "qom-path", path);
+        int64_t tid = machine_vcpu_thread_id ? machine_vcpu_thread_id(m, i) : -1;
+        if (tid >= 0)
+            json_object_set_int_member(o, "thread-id", tid);
+        if (arch)
+            json_object_set_string_member(o, "target", arch);
+        json_array_add_object_element(arr, o);
+    }
+    return json_node_init_array(json_node_alloc(), arr);
+}
+
+/* Guest memory to a file, 64 KiB at a time through the address space (RAM, ROM and
+ * device registers alike, as the bus sees them).  Runs on the main loop: a huge dump
+ * holds the loop for its duration, as it does in QEMU. */
+static JsonNode *dump(const MosaicArgs *a, GError **err)
+{
+    MosaicMachine *m = need_machine(err);
+    if (!m)
+        return NULL;
+    MosaicAddressSpace *as = mosaic_machine_address_space ? mosaic_machine_address_space(m) : NULL;
+    if (!as) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "the machine has no address space");
+        return NULL;
+    }
+    uint64_t addr = (uint64_t)mosaic_args_get_int(a, "val");
+    int64_t size = mosaic_args_get_int(a, "size");
+    const char *file = mosaic_args_get_str(a, "filename");
+    if (size < 0 || addr + (uint64_t)size < addr) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
+                    "Invalid addr 0x%016" G_GINT64_MODIFIER "x/size %" G_GINT64_FORMAT " specified",
+                    addr, size);
+        return NULL;
+    }
+    FILE *f = fopen(file, "wb");
+    if (!f) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "could not open '%s': %s", file,
+                    g_strerror(errno));
+        return NULL;
+    }
+    g_autofree guint8 *buf = g_malloc(65536);
+    for (int64_t done = 0; done < size;) {
+        uint64_t n = MIN((uint64_t)(size - done), 65536u);
+        MosaicMemResult r = mosaic_as_rw(as, addr + done, buf, n, false);
+        if (r != MOSAIC_MEM_OK) {
+            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
+                        "Invalid addr 0x%016" G_GINT64_MODIFIER "x/size %" G_GINT64_FORMAT
+                        " specified (%s near 0x%" G_GINT64_MODIFIER "x)", addr, size,
+                        r == MOSAIC_MEM_UNASSIGNED ? "nothing mapped" : "access refused",
+                        addr + done);
+            fclose(f);
+            return NULL;
+        }
+        if (fwrite(buf, 1, n, f) != n) {
+            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "writing '%s': %s", file,
+                        g_strerror(errno));
+            fclose(f);
+            return NULL;
+        }
+        done += n;
+    }
+    if (fclose(f) != 0) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "writing '%s': %s", file,
+                    g_strerror(errno));
+        return NULL;
+    }
+    return empty_object();
+}
+
+static JsonNode *memsave(const MosaicArgs *a, GError **err)
+{
+    MosaicMachine *m = need_machine(err);
+    if (!m)
+        return NULL;
+    if (mosaic_args_has(a, "cpu-index")) {
+        int64_t i = mosaic_args_get_int(a, "cpu-index");
+        unsigned n = mosaic_machine_ncpus ? mosaic_machine_ncpus(m) : 0;
+        if (i < 0 || (uint64_t)i >= n) {
+            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
+                        "Parameter 'cpu-index' expects a CPU index below %u", n);
+            return NULL;
+        }
+    }
+    return dump(a, err);
+}
+
+static const MosaicArgDesc pmemsave_args[] = {
+    {"val", MOSAIC_ARG_INT, false, "guest physical start address"},
+    {"size", MOSAIC_ARG_INT, false, "number of bytes"},
+    {"filename", MOSAIC_ARG_STR, false, "file to write (relative to the emulator's directory)"},
+    {NULL},
+};
+
+static const MosaicArgDesc memsave_args[] = {
+    {"val", MOSAIC_ARG_INT, false, "guest virtual start address (see above: read as physical)"},
+    {"size", MOSAIC_ARG_INT, false, "number of bytes"},
+    {"filename", MOSAIC_ARG_STR, false, "file to write (relative to the emulator's directory)"},
+    {"cpu-index", MOSAIC_ARG_INT, true, "vCPU whose view to use (checked; all share one view)"},
+    {NULL},
+};
+
+/* ---- events from the machine's run-state changes ---- */
+
+static void on_machine_event(void *opaque, const char *event, int detail)
+{
+    JsonObject *data = json_object_new();
+    const char *why = monitor_pending_reason;
+    if (g_str_equal(event, "RESET")) {
+        json_object_set_boolean_member(data, "guest", why == NULL);
+        json_object_set_string_member(data, "reason", why ? "host-qmp-system-reset" : "guest-reset");
+    } else if (g_str_equal(event, "SHUTDOWN")) {
+        json_object_set_boolean_member(data, "guest", why == NULL);
+        json_object_set_string_member(data, "reason", why ? why : "guest-shutdown");
+        json_object_set_int_member(data, "exit-code", detail);
+    }
+    monitor_emit_event(event, data);
+}
+
+void monitor_attach_machine(MosaicMachine *m)
+{
+    static MosaicMachine *attached;
+    if (!m || m == attached || !machine_add_observer)
+        return;
+    attached = m;
+    machine_add_observer(on_machine_event, NULL);
+}
+
+void monitor_register_machine_commands(void)
+{
+    monitor_register_core("query-status", "Run state of the machine.", NULL,
+                          "`{\"running\": bool, \"singlestep\": false, \"status\": "
+                          "\"prelaunch\"|\"running\"|\"paused\"|\"shutdown\"}`",
+                          query_status);
+    monitor_register_core("stop", "Pause the vCPUs (event STOP). No-op when already paused.", NULL,
+                          NULL, stop);
+    monitor_register_core("cont", "Resume the vCPUs (event RESUME).", NULL, NULL, cont);
+    monitor_register_core("system_reset", "Reset the machine (event RESET).", NULL, NULL, system_reset);
+    monitor_register_core("system_powerdown",
+                          "Press the power button (event POWERDOWN). Boards without one shut down "
+                          "at once (event SHUTDOWN).",
+                          NULL, NULL, system_powerdown);
+    monitor_register_core("quit", "Stop the machine and exit with status 0 (event SHUTDOWN). "
+                          "The reply is sent before the process exits.",
+                          NULL, NULL, quit);
+    monitor_register_core("query-cpus-fast", "The vCPUs, without stopping them.", NULL,
+                          "`[{\"cpu-index\", \"qom-path\", \"thread-id\", \"target\"}, ...]`",
+                          query_cpus_fast);
+    monitor_register_core("pmemsave", "Save guest physical memory [val, val+size) to a file.",
+                          pmemsave_args, NULL, dump);
+    monitor_register_core("memsave",
+                          "Save guest memory to a file. The core has no MMU model, so `val` is "
+                          "read as a guest physical address (identical to pmemsave); cpu-index "
+                          "is only checked.",
+                          memsave_args, NULL, memsave);
+}

@@ -1,0 +1,69 @@
+/* Shared by the files of core/monitor only. */
+#ifndef MOSAIC_CORE_MONITOR_INTERNAL_H
+#define MOSAIC_CORE_MONITOR_INTERNAL_H
+
+#include "monitor/monitor.h"
+
+struct MosaicArgs {
+    JsonObject *obj; /* validated against the command's MosaicArgDesc table */
+};
+
+/* A JSON value being built: the root (object, or whatever a core handler sets) and the
+ * stack of open containers. */
+struct MosaicJson {
+    JsonNode *root;
+    GPtrArray *stack; /* JsonNode * (borrowed), stack->pdata[0] == root */
+    char *event;      /* mosaic_event_begin: the event's name */
+    gint64 time_us;
+};
+
+MosaicJson *monitor_json_new(void);
+/* Returns the root (transfer full) and frees j. */
+JsonNode *monitor_json_finish(MosaicJson *j);
+void monitor_json_free(MosaicJson *j);
+
+/* Core commands: handlers that may return any JSON value and set a GError
+ * (MONITOR_ERROR with a MosaicErrorClass code for a class other than GenericError). */
+typedef JsonNode *MonitorHandler(const MosaicArgs *args, GError **err);
+
+typedef struct MonitorCommand {
+    MosaicCommandDesc desc;   /* copy, zero-filled past the plugin's size */
+    const char *owner;        /* "core" or the plugin command's registration order */
+    void *opaque;
+    MonitorHandler *core;     /* core command (desc.handler is NULL then) */
+} MonitorCommand;
+
+void monitor_register_core(const char *name, const char *help, const MosaicArgDesc *args,
+                           const char *returns, MonitorHandler *handler);
+const MonitorCommand *monitor_command_find(const char *name);
+/* Every command sorted by name (free the array, not the elements). */
+GPtrArray *monitor_command_list(void);
+/* Checks `args` (may be NULL) against the command; then runs it.  Returns the reply
+ * value or NULL + err. */
+JsonNode *monitor_command_run(const MonitorCommand *cmd, JsonObject *args, GError **err);
+const char *monitor_arg_type_name(MosaicArgType t);
+
+/* query-schema's value. */
+JsonNode *monitor_schema(void);
+
+/* Core events and their data members, for query-schema and the docs. */
+typedef struct MonitorEventDoc {
+    const char *name, *help, *data;
+} MonitorEventDoc;
+extern const MonitorEventDoc monitor_event_docs[];
+
+/* Event delivery to every negotiated session (main thread). */
+void monitor_sessions_broadcast(const char *line, gsize len);
+
+/* Serializes compactly, with "\r\n" as QEMU does. */
+char *monitor_json_line(JsonNode *node, gsize *len);
+
+void monitor_register_machine_commands(void);
+void monitor_register_qom_commands(void);
+void monitor_register_info_commands(void);
+
+/* Set before the monitor itself asks the machine to reset or quit, so the RESET and
+ * SHUTDOWN events say who asked ("host-qmp-quit"); NULL: the guest. */
+extern const char *monitor_pending_reason;
+
+#endif
