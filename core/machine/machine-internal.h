@@ -16,6 +16,7 @@ struct MosaicVcpu {
     gboolean wake_pending;
     gint exit_request;
     gboolean parked;        /* under m->run_lock */
+    gint64 tid;             /* host thread id, set by the thread itself */
 };
 
 struct MosaicMachine {

@@ -2,7 +2,10 @@
  * machine runs and parks in between; pause waits until every vCPU is parked, with the
  * core lock released so that a vCPU finishing an MMIO access can get it. */
 #include "machine/machine-internal.h"
+#include <unistd.h>
+#include <sys/syscall.h>
 #include "loop/loop.h"
+#include "monitor/monitor-machine.h"
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu) { return vcpu->index; }
 MOSAIC_API MosaicMachine *mosaic_vcpu_machine(const MosaicVcpu *vcpu) { return vcpu->m; }
@@ -59,6 +62,7 @@ static gpointer vcpu_thread(gpointer opaque)
     MosaicVcpu *v = opaque;
     MosaicMachine *m = v->m;
 
+    v->tid = (gint64)syscall(SYS_gettid);
     for (;;) {
         g_mutex_lock(&m->run_lock);
         while (!vcpu_may_run(m) && !m->quitting) {
@@ -214,3 +218,15 @@ MOSAIC_API bool mosaic_vcpu_get_reg(MosaicVcpu *vcpu, unsigned regno, uint64_t *
 }
 
 void *machine_vcpu_state(MosaicVcpu *vcpu) { return vcpu->state; }
+
+int64_t machine_vcpu_thread_id(MosaicMachine *m, unsigned index)
+{
+    if (!m->vcpus || index >= m->ncpus || !m->vcpus[index]->thread)
+        return -1;
+    return m->vcpus[index]->tid ? m->vcpus[index]->tid : -1;
+}
+
+const char *machine_arch(MosaicMachine *m)
+{
+    return m->aops ? m->mops->arch : NULL;
+}

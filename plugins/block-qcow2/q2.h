@@ -1,0 +1,49 @@
+/* qcow2 driver state (plugins/block-qcow2). */
+#ifndef Q2_H
+#define Q2_H
+
+#include <pthread.h>
+#include <glib.h>
+#include <mosaic/mosaic.h>
+
+#include "qcow2-format.h"
+
+typedef struct Q2 {
+    MosaicBlkChild *file;
+    MosaicBlkChild *backing;     /* NULL: unallocated clusters read as zeroes */
+    Qcow2Header h;
+    bool ro;
+    bool broken;                 /* corruption found while running: no more writes */
+    uint64_t *l1;                /* host byte order */
+    uint64_t *rt;                /* refcount table, host byte order */
+    uint32_t rt_n;
+    pthread_rwlock_t io_lock;    /* read: data I/O on mapped clusters; write: remapping */
+    pthread_mutex_t meta_lock;   /* tables and caches */
+    GHashTable *l2c;             /* host offset -> uint64_t[l2_entries] */
+    GHashTable *rbc;             /* host offset -> uint16_t[rb_entries] */
+    uint8_t *used;               /* bitmap of referenced clusters (writable images) */
+    uint64_t used_n;             /* bits */
+    uint64_t file_size;
+    uint64_t free_hint;          /* cluster index */
+    const char *label;
+} Q2;
+
+/* qcow2.c */
+int q2_l2_load(Q2 *s, uint64_t l2off, uint64_t **table);
+int q2_get_entry(Q2 *s, uint64_t vcluster, uint64_t *entry);
+void q2_mark_broken(Q2 *s, const char *what, uint64_t where);
+
+/* q2-alloc.c */
+int q2_scan(Q2 *s, char *err, size_t errlen);
+int q2_write(Q2 *s, MosaicBlkReq *req);
+int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req);
+
+/* iov helpers */
+unsigned q2_iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
+                      struct iovec *out, unsigned max);
+void q2_iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, uint64_t len);
+void q2_iov_zero(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len);
+
+#define Q2_MAX_SLICES 64
+
+#endif
