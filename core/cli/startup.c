@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "chardev/chardev.h"
 #include "block/block.h"
+#include "virtio/virtio.h"
 #include "monitor/monitor.h"
 #include "monitor/headless.h"
 
@@ -53,17 +54,17 @@ static gboolean setup_logging(const StartupOptions *o, GError **err)
 
 void startup_register_builtins(void)
 {
-    blk_register_builtins(); /* file/raw drivers, machine "none", [export], virtio-blk */
     config_register_section("chardev", NULL, 0, chardev_props, FALSE);
-    monitor_register_builtins(); /* [monitor LABEL], core commands */
-    blk_monitor_register();      /* block-* commands */
+    blk_register_builtins();
+    virtio_register_builtins();
+    monitor_register_builtins();
+    blk_monitor_register();
 }
 
 gboolean startup_before_machine(const StartupOptions *o, GError **err)
 {
     if (!setup_logging(o, err))
         return FALSE;
-    /* Before any thread exists: daemonizing forks. */
     if (o->daemonize && !headless_daemonize(err))
         return FALSE;
     if (o->pidfile && !headless_write_pidfile(o->pidfile, err))
@@ -76,13 +77,13 @@ gboolean startup_after_machine(MosaicMachine *m, const StartupOptions *o, GError
 {
     if (!monitor_start(m, o->qmp, machine_config(m), err))
         return FALSE;
-    headless_daemon_ready(); /* the foreground parent exits 0 now */
+    headless_daemon_ready();
     return TRUE;
 }
 
 void startup_shutdown(MosaicMachine *m, const StartupOptions *o)
 {
-    monitor_stop(); /* flushes the reply to `quit` and the SHUTDOWN event */
+    monitor_stop();
     headless_remove_pidfile();
     if (log_file) {
         fclose(log_file);

@@ -14,21 +14,23 @@ static gboolean chardevs_create(MosaicMachine *m, GError **err)
         chardev_registry_add(mosaic_props_label(p), cd);
     }
     /* A board's console falls back to "serial0"; give it the terminal, as QEMU's
-     * -nographic does, when the machine file names no chardev of that label. */
-    if (!chardev_registry_find("serial0"))
-        chardev_registry_add("serial0", chardev_new_stdio());
+     * -nographic does, when the machine file names no chardev of that label and the
+     * machine has a guest to talk to. */
+    if (m->aops && !chardev_registry_find("serial0")) {
+        MosaicChardev *cd = chardev_new_stdio();
+        if (cd)
+            chardev_registry_add("serial0", cd);
+    }
     return TRUE;
 }
 
 gboolean machine_early_services(MosaicMachine *m, GError **err)
 {
-    /* The block graph before the board: devices attach to its nodes. */
     return chardevs_create(m, err) && blk_graph_build(m->cfg, err);
 }
 
 gboolean machine_late_services(MosaicMachine *m, GError **err)
 {
-    blk_monitor_register();
     return blk_exports_start(m->cfg, err);
 }
 

@@ -115,7 +115,8 @@ static JsonNode *query_cpus_fast(const MosaicArgs *a, GError **err)
 {
     JsonArray *arr = json_array_new();
     MosaicMachine *m = glue_machine();
-    unsigned n = m && mosaic_machine_ncpus ? mosaic_machine_ncpus(m) : 0;
+    gboolean cpus = m && (!machine_has_cpus || machine_has_cpus(m));
+    unsigned n = cpus && mosaic_machine_ncpus ? mosaic_machine_ncpus(m) : 0;
     const char *arch = m && machine_arch ? machine_arch(m) : NULL;
     for (unsigned i = 0; i < n; i++) {
         JsonObject *o = json_object_new();

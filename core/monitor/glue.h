@@ -11,6 +11,7 @@
 #pragma weak machine_current
 #pragma weak machine_config
 #pragma weak machine_state
+#pragma weak machine_has_cpus
 #pragma weak machine_pause
 #pragma weak machine_resume
 #pragma weak machine_reset

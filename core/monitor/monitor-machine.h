@@ -1,7 +1,7 @@
 /* What the monitor needs from the machine (core/machine/, the integrator's).
  *
  * Most of it is already declared in core/machine/machine.h and the SDK; the monitor uses:
- *   machine_current, machine_config, machine_state,
+ *   machine_current, machine_config, machine_state, machine_has_cpus,
  *   machine_pause, machine_resume, machine_reset, machine_powerdown, machine_quit,
  *   machine_add_observer      events "STOP" "RESUME" "RESET" "POWERDOWN" "SHUTDOWN"
  *                             (QMP names; detail = exit code for SHUTDOWN) and

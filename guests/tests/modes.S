@@ -2,9 +2,9 @@
  *
  *   void run_in_mode(uint64_t mode, void (*fn)(void), void *stack_top);
  *
- * fn runs with MPP = mode and returns into run_exit, which issues `ecall` with
- * a7 = 0x99; harness traps.c's m_exit_hook sees that ecall and resumes run_return in
- * M-mode on the saved stack.  S-mode traps delegated by medeleg/mideleg land in s_trap,
+ * fn runs with MPP = mode and returns into run_exit, which issues `ebreak` with
+ * a7 = 0x99 (not ecall: tests delegate ecalls to S); modes.c's mode_hook sees it and
+ * resumes run_return in M-mode on the saved stack.  S-mode traps delegated by medeleg/mideleg land in s_trap,
  * which records scause/sepc/stval/sstatus, steps over synchronous traps (4 bytes, or 2
  * for compressed instructions) and masks S interrupts (sie = 0) on interrupts. */
     .text
@@ -38,7 +38,7 @@ run_in_mode:
     mret
 run_exit:
     li a7, 0x99
-    ecall
+    ebreak
 1:  j 1b
 
     .globl run_return

@@ -5,7 +5,7 @@ TrapHook *mode_next_hook;
 
 int mode_hook(TrapFrame *f, uint64_t cause, uint64_t tval)
 {
-    if ((cause == 8 || cause == 9 || cause == 11) && f->x[17] == 0x99) {
+    if (cause == 3 && f->x[17] == 0x99) {
         csr_set(mstatus, 3ull << 11); /* return to M */
         f->mepc = (uint64_t)run_return;
         return 1;

@@ -1,0 +1,411 @@
+/* qcow2 format driver: opening (header, L1, refcount table, backing chain), reads and
+ * block status.  Writes and allocation are in q2-alloc.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "q2.h"
+
+static const MosaicPropDesc q2_props[] = {
+    {.key = "file", .type = MOSAIC_PROP_REF, .choices = "blockdev", .flags = MOSAIC_PROP_REQUIRED,
+     .help = "the node holding the image (usually driver = file)"},
+    {.key = "read-only", .type = MOSAIC_PROP_BOOL, .defval = "off", .help = "refuse writes"},
+    {.key = "backing", .type = MOSAIC_PROP_ENUM, .choices = "auto|none", .defval = "auto",
+     .help = "auto: open the backing file named in the image; none: no backing file"},
+    {NULL},
+};
+
+/* ---- iov helpers ---- */
+
+unsigned q2_iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
+                      struct iovec *out, unsigned max)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n && len; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        uint64_t take = MIN(iov[i].iov_len - off, len);
+        if (k == max)
+            return 0; /* too fragmented: caller bounces */
+        out[k].iov_base = (char *)iov[i].iov_base + off;
+        out[k++].iov_len = take;
+        len -= take;
+        off = 0;
+    }
+    return k;
+}
+
+void q2_iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, uint64_t len)
+{
+    char *d = dst;
+    for (unsigned i = 0; i < n && len; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        uint64_t take = MIN(iov[i].iov_len - off, len);
+        memcpy(d, (char *)iov[i].iov_base + off, take);
+        d += take;
+        len -= take;
+        off = 0;
+    }
+}
+
+static void iov_copy_to(const struct iovec *iov, unsigned n, uint64_t off, const void *src,
+                        uint64_t len)
+{
+    const char *sp = src;
+    for (unsigned i = 0; i < n && len; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        uint64_t take = MIN(iov[i].iov_len - off, len);
+        memcpy((char *)iov[i].iov_base + off, sp, take);
+        sp += take;
+        len -= take;
+        off = 0;
+    }
+}
+
+void q2_iov_zero(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len)
+{
+    for (unsigned i = 0; i < n && len; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        uint64_t take = MIN(iov[i].iov_len - off, len);
+        memset((char *)iov[i].iov_base + off, 0, take);
+        len -= take;
+        off = 0;
+    }
+}
+
+/* Child I/O on a byte range of the request's iov (bounced when too fragmented). */
+static int child_rw_iov(MosaicBlkChild *c, int type, uint64_t coff, const struct iovec *iov,
+                        unsigned niov, uint64_t ioff, uint64_t len)
+{
+    struct iovec sl[Q2_MAX_SLICES];
+    unsigned k = q2_iov_slice(iov, niov, ioff, len, sl, Q2_MAX_SLICES);
+    if (k) {
+        MosaicBlkReq r = {.size = sizeof r, .type = type, .offset = coff, .bytes = len,
+                          .iov = sl, .niov = k};
+        return mosaic_blk_child_io(c, &r);
+    }
+    void *buf = g_malloc(len);
+    int ret;
+    if (type == MOSAIC_BLK_WRITE) {
+        q2_iov_copy_from(iov, niov, ioff, buf, len);
+        ret = mosaic_blk_child_pwrite(c, coff, buf, len);
+    } else {
+        ret = mosaic_blk_child_pread(c, coff, buf, len);
+        if (!ret)
+            iov_copy_to(iov, niov, ioff, buf, len);
+    }
+    g_free(buf);
+    return ret;
+}
+
+/* ---- tables ---- */
+
+void q2_mark_broken(Q2 *s, const char *what, uint64_t where)
+{
+    if (!s->broken)
+        mosaic_log("qcow2", 0, "%s: %s at 0x%llx: the image is corrupt; no more writes "
+                   "(run qemu-img check)", s->label, what, (unsigned long long)where);
+    s->broken = true;
+}
+
+/* meta_lock held. */
+int q2_l2_load(Q2 *s, uint64_t l2off, uint64_t **table)
+{
+    uint64_t *t = g_hash_table_lookup(s->l2c, &l2off);
+    if (t) {
+        *table = t;
+        return 0;
+    }
+    if (g_hash_table_size(s->l2c) > 1024)
+        g_hash_table_remove_all(s->l2c); /* write-through cache: dropping is free */
+    uint64_t cs = s->h.cluster_size;
+    uint8_t *raw = g_malloc(cs);
+    int ret = mosaic_blk_child_pread(s->file, l2off, raw, cs);
+    if (ret) {
+        g_free(raw);
+        return ret;
+    }
+    t = g_new(uint64_t, s->h.l2_entries);
+    for (uint32_t i = 0; i < s->h.l2_entries; i++)
+        t[i] = q_be64(raw + 8 * i);
+    g_free(raw);
+    uint64_t *key = g_new(uint64_t, 1);
+    *key = l2off;
+    g_hash_table_insert(s->l2c, key, t);
+    *table = t;
+    return 0;
+}
+
+/* meta_lock held. */
+int q2_get_entry(Q2 *s, uint64_t vcluster, uint64_t *entry)
+{
+    uint64_t l1i = vcluster / s->h.l2_entries;
+    if (l1i >= s->h.l1_size)
+        return -EIO;
+    uint64_t l2off = s->l1[l1i] & L1E_OFFSET_MASK;
+    if (!l2off) {
+        *entry = 0;
+        return 0;
+    }
+    uint64_t *t;
+    int ret = q2_l2_load(s, l2off, &t);
+    if (ret)
+        return ret;
+    uint64_t e = t[vcluster % s->h.l2_entries];
+    if (qcow2_check_l2_entry(&s->h, e, s->file_size) < 0) {
+        q2_mark_broken(s, "L2 entry points outside the image", l2off);
+        return -EIO;
+    }
+    *entry = e;
+    return 0;
+}
+
+/* ---- reads ---- */
+
+static int read_backing(Q2 *s, uint64_t off, const struct iovec *iov, unsigned niov,
+                        uint64_t ioff, uint64_t len)
+{
+    if (!s->backing) {
+        q2_iov_zero(iov, niov, ioff, len);
+        return 0;
+    }
+    uint64_t blen = mosaic_blk_child_length(s->backing);
+    uint64_t n = off >= blen ? 0 : MIN(len, blen - off);
+    if (n < len)
+        q2_iov_zero(iov, niov, ioff + n, len - n);
+    return n ? child_rw_iov(s->backing, MOSAIC_BLK_READ, off, iov, niov, ioff, n) : 0;
+}
+
+static int q2_read(Q2 *s, MosaicBlkReq *req)
+{
+    uint64_t cs = s->h.cluster_size, pos = req->offset, end = req->offset + req->bytes;
+    int ret = 0;
+    pthread_rwlock_rdlock(&s->io_lock);
+    while (pos < end && !ret) {
+        /* A run of clusters of one kind (normal ones host-contiguous). */
+        uint64_t e, first = 0;
+        pthread_mutex_lock(&s->meta_lock);
+        ret = q2_get_entry(s, pos / cs, &e);
+        uint64_t run = MIN(cs - pos % cs, end - pos);
+        int kind = e & QCOW_OFLAG_COMPRESSED ? 3 : (e & QCOW_OFLAG_ZERO) ? 2
+                   : (e & L2E_OFFSET_MASK) ? 1 : 0;
+        first = e & L2E_OFFSET_MASK;
+        while (!ret && pos + run < end && kind != 3) {
+            uint64_t e2;
+            if (q2_get_entry(s, (pos + run) / cs, &e2))
+                break;
+            int k2 = e2 & QCOW_OFLAG_COMPRESSED ? 3 : (e2 & QCOW_OFLAG_ZERO) ? 2
+                     : (e2 & L2E_OFFSET_MASK) ? 1 : 0;
+            if (k2 != kind || (kind == 1 && (e2 & L2E_OFFSET_MASK) != first + (pos + run) / cs * cs - pos / cs * cs))
+                break;
+            run += MIN(cs, end - pos - run);
+        }
+        pthread_mutex_unlock(&s->meta_lock);
+        if (ret)
+            break;
+        uint64_t ioff = pos - req->offset;
+        switch (kind) {
+        case 0:
+            ret = read_backing(s, pos, req->iov, req->niov, ioff, run);
+            break;
+        case 1:
+            ret = child_rw_iov(s->file, MOSAIC_BLK_READ, first + pos % cs, req->iov, req->niov,
+                               ioff, run);
+            break;
+        case 2:
+            q2_iov_zero(req->iov, req->niov, ioff, run);
+            break;
+        default:
+            ret = -ENOTSUP; /* compressed clusters are not supported */
+            break;
+        }
+        pos += run;
+    }
+    pthread_rwlock_unlock(&s->io_lock);
+    return ret;
+}
+
+static int q2_status(Q2 *s, MosaicBlkReq *req)
+{
+    uint64_t cs = s->h.cluster_size, pos = req->offset, end = req->offset + req->bytes;
+    uint64_t e;
+    pthread_mutex_lock(&s->meta_lock);
+    int ret = q2_get_entry(s, pos / cs, &e);
+    int kind = e & QCOW_OFLAG_ZERO ? 2 : (e & L2E_OFFSET_MASK) || (e & QCOW_OFLAG_COMPRESSED) ? 1 : 0;
+    uint64_t run = MIN(cs - pos % cs, end - pos);
+    while (!ret && pos + run < end && run < (1ULL << 30)) {
+        uint64_t e2;
+        if (q2_get_entry(s, (pos + run) / cs, &e2))
+            break;
+        int k2 = e2 & QCOW_OFLAG_ZERO ? 2 : (e2 & L2E_OFFSET_MASK) || (e2 & QCOW_OFLAG_COMPRESSED) ? 1 : 0;
+        if (k2 != kind)
+            break;
+        run += MIN(cs, end - pos - run);
+    }
+    pthread_mutex_unlock(&s->meta_lock);
+    if (ret)
+        return ret;
+    req->status_bytes = run;
+    if (kind == 1) {
+        req->status = MOSAIC_BLK_STATUS_DATA | MOSAIC_BLK_STATUS_ALLOCATED;
+    } else if (kind == 2) {
+        req->status = MOSAIC_BLK_STATUS_ZERO | MOSAIC_BLK_STATUS_ALLOCATED;
+    } else if (!s->backing || pos >= mosaic_blk_child_length(s->backing)) {
+        req->status = MOSAIC_BLK_STATUS_ZERO;
+    } else {
+        MosaicBlkReq b = {.size = sizeof b, .type = MOSAIC_BLK_BLOCK_STATUS, .offset = pos,
+                          .bytes = MIN(run, mosaic_blk_child_length(s->backing) - pos)};
+        ret = mosaic_blk_child_io(s->backing, &b);
+        if (ret)
+            return ret;
+        req->status = b.status & ~MOSAIC_BLK_STATUS_ALLOCATED;
+        req->status_bytes = b.status_bytes;
+    }
+    return 0;
+}
+
+static int q2_io(void *state, MosaicBlkReq *req)
+{
+    Q2 *s = state;
+    switch (req->type) {
+    case MOSAIC_BLK_READ:
+        return q2_read(s, req);
+    case MOSAIC_BLK_WRITE:
+        return s->ro ? -EPERM : s->broken ? -EIO : q2_write(s, req);
+    case MOSAIC_BLK_FLUSH:
+        return s->ro ? 0 : mosaic_blk_child_flush(s->file);
+    case MOSAIC_BLK_DISCARD:
+    case MOSAIC_BLK_WRITE_ZEROES:
+        return s->ro ? -EPERM : s->broken ? -EIO : q2_zero_or_discard(s, req);
+    case MOSAIC_BLK_BLOCK_STATUS:
+        return q2_status(s, req);
+    }
+    return -ENOTSUP;
+}
+
+/* ---- open / close ---- */
+
+static void q2_free(Q2 *s)
+{
+    if (s->l2c)
+        g_hash_table_destroy(s->l2c);
+    if (s->rbc)
+        g_hash_table_destroy(s->rbc);
+    pthread_rwlock_destroy(&s->io_lock);
+    pthread_mutex_destroy(&s->meta_lock);
+    g_free(s->l1);
+    g_free(s->rt);
+    g_free(s->used);
+    g_free(s);
+}
+
+static uint64_t *read_table(MosaicBlkChild *c, uint64_t off, uint64_t n, int *ret)
+{
+    uint8_t *raw = g_malloc(n * 8 + 1);
+    *ret = n ? mosaic_blk_child_pread(c, off, raw, n * 8) : 0;
+    if (*ret) {
+        g_free(raw);
+        return NULL;
+    }
+    return (uint64_t *)raw;
+}
+
+static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err)
+{
+    bool ro = mosaic_props_get_bool(props, "read-only");
+    const char *where = mosaic_props_where(props, "file");
+    MosaicBlkChild *file = mosaic_blk_open_child(node, props, "file", !ro, err);
+    if (!file)
+        return NULL;
+    ro = ro || mosaic_blk_child_read_only(file);
+    Q2 *s = g_new0(Q2, 1);
+    s->file = file;
+    s->ro = ro;
+    s->label = mosaic_blk_node_label(node);
+    s->file_size = mosaic_blk_child_length(file);
+    pthread_rwlock_init(&s->io_lock, NULL);
+    pthread_mutex_init(&s->meta_lock, NULL);
+    s->l2c = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    s->rbc = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    char msg[300];
+    size_t hlen = MIN(s->file_size, 1u << QCOW2_MAX_CLUSTER_BITS);
+    uint8_t *hbuf = g_malloc(hlen + 1);
+    int ret = hlen ? mosaic_blk_child_pread(file, 0, hbuf, hlen) : -EINVAL;
+    if (ret || qcow2_parse_header(hbuf, hlen, s->file_size, &s->h, msg, sizeof msg) < 0) {
+        mosaic_error_set(err, "%s: %s", where, ret ? g_strerror(-ret) : msg);
+        g_free(hbuf);
+        q2_free(s);
+        return NULL;
+    }
+    g_free(hbuf);
+    if (s->h.read_only_reason && !ro) {
+        mosaic_error_set(err, "%s: cannot open the image for writing: %s (or set read-only = on)",
+                         where, s->h.why_ro);
+        q2_free(s);
+        return NULL;
+    }
+    s->l1 = read_table(file, s->h.l1_table_offset, s->h.l1_size, &ret);
+    s->rt_n = (uint32_t)((uint64_t)s->h.refcount_table_clusters * s->h.cluster_size / 8);
+    if (!ret)
+        s->rt = read_table(file, s->h.refcount_table_offset, s->rt_n, &ret);
+    if (ret || qcow2_check_l1(&s->h, (uint8_t *)s->l1, s->file_size, msg, sizeof msg) < 0 ||
+        qcow2_check_reftable(&s->h, (uint8_t *)s->rt, s->file_size, msg, sizeof msg) < 0) {
+        mosaic_error_set(err, "%s: %s", where, ret ? g_strerror(-ret) : msg);
+        q2_free(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < s->h.l1_size; i++)
+        s->l1[i] = q_be64((uint8_t *)&s->l1[i]);
+    for (uint32_t i = 0; i < s->rt_n; i++)
+        s->rt[i] = q_be64((uint8_t *)&s->rt[i]);
+    if (!ro && q2_scan(s, msg, sizeof msg) < 0) {
+        mosaic_error_set(err, "%s: cannot open the image for writing: %s (run qemu-img check "
+                         "-r all, or set read-only = on)", where, msg);
+        q2_free(s);
+        return NULL;
+    }
+    if (s->h.backing_file[0] && strcmp(mosaic_props_get_str(props, "backing"), "none")) {
+        s->backing = mosaic_blk_open_image(node, s->h.backing_file,
+                                           s->h.backing_format[0] ? s->h.backing_format : NULL,
+                                           err);
+        if (!s->backing) {
+            q2_free(s);
+            return NULL;
+        }
+    }
+    mosaic_blk_node_set_length(node, s->h.size);
+    mosaic_blk_node_set_read_only(node, ro);
+    return s;
+}
+
+static void q2_close(void *state)
+{
+    Q2 *s = state;
+    if (!s->ro)
+        mosaic_blk_child_flush(s->file);
+    q2_free(s);
+}
+
+static const MosaicBlkDriverOps q2_ops = {
+    .size = sizeof(MosaicBlkDriverOps),
+    .open = q2_open,
+    .close = q2_close,
+    .io = q2_io,
+};
+
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI, .name = "qcow2",
+              .version = "1.0", .license = "GPL-2.0-or-later",
+              .description = "qcow2 image format (v3 read/write, v2 read): allocation, zero "
+                             "clusters, discard, backing chains",
+              .props = q2_props, .ops = &q2_ops);
