@@ -15,6 +15,7 @@ struct MosaicBlkNode {
     guint64 length;
     gboolean length_set;
     gboolean read_only;
+    gboolean growable;          /* protocol nodes: writes past the end extend it */
     char *filename;             /* file driver: the host file (for relative backing names) */
     GPtrArray *children;        /* MosaicBlkChild*, owned */
     GPtrArray *parents;         /* MosaicBlkChild* whose node is this one */

@@ -47,6 +47,8 @@ guint blk_inflight(void);
  * replace_child: parent's child edge named `child` (its prop key) points at `new_node`. */
 gboolean blk_insert_filter(MosaicBlkNode *filter, MosaicBlkNode *node, GError **err);
 gboolean blk_remove_filter(MosaicBlkNode *filter, GError **err);
+/* Closes a node nothing uses and drops it from the graph (jobs' temporary nodes). */
+gboolean blk_node_delete(MosaicBlkNode *node, GError **err);
 gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNode *new_node,
                            GError **err);
 

@@ -29,7 +29,18 @@ typedef struct FileState {
     gboolean direct;
     GMutex rmw_lock;
     char *path;
+    MosaicBlkNode *node;
 } FileState;
+
+/* The file grew: later requests may reach the new end. Any thread. */
+static void file_grew(FileState *s, guint64 end)
+{
+    guint64 cur = __atomic_load_n(&s->node->length, __ATOMIC_RELAXED);
+    while (end > cur &&
+           !__atomic_compare_exchange_n(&s->node->length, &cur, end, FALSE, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+    }
+}
 
 static const MosaicPropDesc file_props[] = {
     {.key = "filename", .type = MOSAIC_PROP_PATH, .flags = MOSAIC_PROP_REQUIRED,
@@ -115,6 +126,8 @@ static void *file_open(MosaicBlkNode *node, const MosaicProps *props, MosaicErro
     mosaic_blk_node_set_length(node, size);
     mosaic_blk_node_set_read_only(node, ro);
     node->filename = g_strdup(path);
+    node->growable = !ro; /* formats allocate clusters past the end */
+    s->node = node;
     return s;
 }
 
@@ -279,6 +292,8 @@ static int file_io(void *state, MosaicBlkReq *req)
             ret = rw_full(s->fd, req->iov, req->niov, req->offset, req->type == MOSAIC_BLK_WRITE);
         if (ret == 0 && (req->flags & MOSAIC_BLK_FUA) && fdatasync(s->fd) < 0)
             ret = -errno;
+        if (ret == 0 && req->type == MOSAIC_BLK_WRITE)
+            file_grew(s, req->offset + req->bytes);
         return ret;
     }
     case MOSAIC_BLK_FLUSH:
@@ -288,8 +303,16 @@ static int file_io(void *state, MosaicBlkReq *req)
                       req->bytes) < 0 && errno != EOPNOTSUPP)
             return -errno;
         return 0;
-    case MOSAIC_BLK_WRITE_ZEROES:
-        return write_zeroes(s, req);
+    case MOSAIC_BLK_WRITE_ZEROES: {
+        guint64 len = __atomic_load_n(&s->node->length, __ATOMIC_RELAXED);
+        int ret = write_zeroes(s, req);
+        if (ret == 0 && req->offset + req->bytes > len) { /* KEEP_SIZE: extend explicitly */
+            if (ftruncate(s->fd, req->offset + req->bytes) < 0)
+                return -errno;
+            file_grew(s, req->offset + req->bytes);
+        }
+        return ret;
+    }
     case MOSAIC_BLK_BLOCK_STATUS:
         return block_status(s, req);
     }

@@ -1,9 +1,12 @@
 /* Nodes and edges of the block graph: building it from [blockdev] sections in
  * dependency order, children, users, and runtime changes under a drained section. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "block/block-internal.h"
+#include "block/bitmap.h"
+#include "block/job.h"
 #include "plugin/registry.h"
 #include "plugin/error.h"
 
@@ -119,6 +122,7 @@ gboolean blk_graph_build(const MosaicConfig *cfg, GError **err)
         if (!blk_node_open(cfg, mosaic_props_label(p), err))
             return FALSE;
     }
+    blk_bitmaps_graph_opened(); /* persistent bitmaps (core/block/bitmap-persist.c) */
     return TRUE;
 }
 
@@ -126,7 +130,9 @@ void blk_graph_close(void)
 {
     if (!nodes)
         return;
+    blk_jobs_shutdown();         /* backup jobs (core/block/job.c) end first */
     blk_drain_begin();
+    blk_bitmaps_graph_closing(); /* persistent bitmaps are stored clean */
     /* Parents before children: reverse creation order. */
     for (guint i = node_order->len; i-- > 0;)
         node_free(g_ptr_array_index(node_order, i));
@@ -188,6 +194,9 @@ static const char *node_filename(MosaicBlkNode *n)
     return n ? n->filename : NULL;
 }
 
+static MosaicBlkChild *open_image(MosaicBlkNode *node, const char *path, const char *format,
+                                  MosaicError *err);
+
 static gboolean probe_qcow2(const char *path)
 {
     unsigned char magic[4] = {0};
@@ -222,6 +231,35 @@ MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char
                          "characters)", path);
         return NULL;
     }
+    /* A chain that comes back to an image already being opened loops forever. */
+    static GPtrArray *opening;
+    if (!opening)
+        opening = g_ptr_array_new_with_free_func(g_free);
+    char *real = realpath(path, NULL);
+    g_autofree char *self = base ? realpath(base, NULL) : NULL;
+    if (!real) {
+        mosaic_error_set(err, "backing file %s: %s", path, g_strerror(errno));
+        return NULL;
+    }
+    gboolean loop = self && !strcmp(self, real);
+    for (guint i = 0; i < opening->len; i++)
+        loop |= !strcmp(g_ptr_array_index(opening, i), real);
+    if (loop || opening->len >= 64) {
+        mosaic_error_set(err, "backing file %s: the backing chain %s (refused)", path,
+                         loop ? "loops back to an image already in it" : "is deeper than 64");
+        free(real);
+        return NULL;
+    }
+    g_ptr_array_add(opening, g_strdup(real));
+    free(real);
+    MosaicBlkChild *c = open_image(node, path, format, err);
+    g_ptr_array_remove_index(opening, opening->len - 1);
+    return c;
+}
+
+static MosaicBlkChild *open_image(MosaicBlkNode *node, const char *path, const char *format,
+                                  MosaicError *err)
+{
     /* An anonymous pair of sections, validated like a machine file. */
     guint id = ++anon_count;
     g_autofree char *text = g_strdup_printf(
@@ -251,6 +289,11 @@ MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char
 }
 
 MOSAIC_API const char *mosaic_blk_node_label(const MosaicBlkNode *node) { return node->label; }
+MOSAIC_API const MosaicProps *mosaic_blk_node_config(const MosaicBlkNode *node, const char *kind,
+                                                     const char *label)
+{
+    return node->cfg && kind && label ? config_find(node->cfg, kind, label) : NULL;
+}
 MOSAIC_API void mosaic_blk_node_set_length(MosaicBlkNode *node, uint64_t bytes)
 {
     node->length = bytes;
@@ -259,7 +302,10 @@ MOSAIC_API void mosaic_blk_node_set_length(MosaicBlkNode *node, uint64_t bytes)
 MOSAIC_API uint64_t mosaic_blk_node_length(const MosaicBlkNode *node) { return node->length; }
 MOSAIC_API void mosaic_blk_node_set_read_only(MosaicBlkNode *node, bool ro) { node->read_only = ro; }
 MOSAIC_API bool mosaic_blk_node_read_only(const MosaicBlkNode *node) { return node->read_only; }
-MOSAIC_API uint64_t mosaic_blk_child_length(const MosaicBlkChild *c) { return c->node->length; }
+MOSAIC_API uint64_t mosaic_blk_child_length(const MosaicBlkChild *c)
+{
+    return __atomic_load_n(&c->node->length, __ATOMIC_RELAXED);
+}
 MOSAIC_API bool mosaic_blk_child_read_only(const MosaicBlkChild *c) { return c->node->read_only; }
 
 MOSAIC_API int mosaic_blk_child_io(MosaicBlkChild *c, MosaicBlkReq *req)
@@ -375,4 +421,21 @@ gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNo
     }
     g_set_error(err, BLK_ERROR, 0, "node '%s' has no child '%s'", parent->label, child);
     return FALSE;
+}
+
+/* Removes a node that nothing uses (no parent edge, no user) from the graph and closes
+ * it.  Added for jobs' temporary nodes (core/block/job-backup.c). */
+gboolean blk_node_delete(MosaicBlkNode *n, GError **err)
+{
+    if (n->parents->len || n->users->len) {
+        g_set_error(err, BLK_ERROR, 0, "node '%s' is still in use (%u parents, %u users)",
+                    n->label, n->parents->len, n->users->len);
+        return FALSE;
+    }
+    blk_drain_begin();
+    g_hash_table_remove(nodes, n->label);
+    g_ptr_array_remove(node_order, n);
+    node_free(n);
+    blk_drain_end();
+    return TRUE;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "block/block-internal.h"
+#include "block/bitmap.h"
 #include "loop/loop.h"
 
 typedef enum { EV_DONE, EV_SUBMIT } EvKind;
@@ -130,7 +131,12 @@ int blk_check_req(MosaicBlkNode *node, MosaicBlkReq *req)
         return -ENOTSUP;
     if (req->type == MOSAIC_BLK_FLUSH)
         return 0;
-    if (req->offset > node->length || req->bytes > node->length - req->offset)
+    guint64 len = __atomic_load_n(&node->length, __ATOMIC_RELAXED);
+    gboolean grows = node->growable && (req->type == MOSAIC_BLK_WRITE ||
+                                        req->type == MOSAIC_BLK_WRITE_ZEROES);
+    if (!grows && (req->offset > len || req->bytes > len - req->offset))
+        return -EINVAL;
+    if (grows && req->offset + req->bytes < req->offset)
         return -EINVAL;
     if ((req->type == MOSAIC_BLK_WRITE || req->type == MOSAIC_BLK_DISCARD ||
          req->type == MOSAIC_BLK_WRITE_ZEROES) && node->read_only)
@@ -147,6 +153,9 @@ int blk_check_req(MosaicBlkNode *node, MosaicBlkReq *req)
 
 static void op_finish(BlkOp *op, int ret)
 {
+    /* Dirty bitmaps (core/block/bitmap.c) see every data change completing here. */
+    if (blk_req_dirties(op->req))
+        blk_bitmaps_on_write(op->node, op->req->offset, op->req->bytes);
     g_atomic_int_dec_and_test(&op->node->inflight);
     g_atomic_int_dec_and_test(&total_inflight);
     MosaicBlkDone *done = op->done;
@@ -229,6 +238,8 @@ int blk_node_io_sync(MosaicBlkNode *node, MosaicBlkReq *req)
         g_atomic_int_inc(&node->inflight);
         g_atomic_int_inc(&total_inflight);
         ret = node->ops.io(node->state, req);
+        if (blk_req_dirties(req)) /* dirty bitmaps (core/block/bitmap.c) */
+            blk_bitmaps_on_write(node, req->offset, req->bytes);
         g_atomic_int_dec_and_test(&node->inflight);
         g_atomic_int_dec_and_test(&total_inflight);
         return ret;

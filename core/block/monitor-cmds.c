@@ -1,6 +1,8 @@
 /* Monitor commands of the block layer (QMP-style names). */
 #include "block/block-internal.h"
 #include "block/nbd.h"
+#include "block/bitmap.h"
+#include "block/job.h"
 
 static const char *opt_str(const MosaicArgs *a, const char *k)
 {
@@ -181,4 +183,6 @@ void blk_monitor_register(void)
         if (!mosaic_monitor_register(&cmds[i], NULL, err))
             g_warning("block: cannot register monitor command %s", cmds[i].name);
     }
+    blk_bitmap_monitor_register(); /* core/block/bitmap-cmds.c */
+    blk_job_monitor_register();    /* core/block/job*.c */
 }

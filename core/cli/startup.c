@@ -9,6 +9,7 @@
 #include "virtio/virtio.h"
 #include "monitor/monitor.h"
 #include "monitor/headless.h"
+#include "gdb/gdbstub.h"
 
 static char **log_domains;
 static FILE *log_file;
@@ -77,6 +78,8 @@ gboolean startup_after_machine(MosaicMachine *m, const StartupOptions *o, GError
 {
     if (!monitor_start(m, o->qmp, machine_config(m), err))
         return FALSE;
+    if (o->gdb && !gdbstub_start(m, o->gdb, err))
+        return FALSE;
     headless_daemon_ready();
     return TRUE;
 }
@@ -84,6 +87,7 @@ gboolean startup_after_machine(MosaicMachine *m, const StartupOptions *o, GError
 void startup_shutdown(MosaicMachine *m, const StartupOptions *o)
 {
     monitor_stop();
+    gdbstub_stop();
     headless_remove_pidfile();
     if (log_file) {
         fclose(log_file);

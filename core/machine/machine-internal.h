@@ -16,6 +16,8 @@ struct MosaicVcpu {
     gboolean wake_pending;
     gint exit_request;
     gboolean parked;        /* under m->run_lock */
+    gboolean debug_hold;    /* under m->run_lock: stopped for the debugger, don't re-enter
+                             * vcpu_run before the pause; cleared when the machine runs */
     gint64 tid;             /* host thread id, set by the thread itself */
 };
 

@@ -90,6 +90,10 @@ static void set_state(MosaicMachine *m, MachineRunState s)
 {
     g_mutex_lock(&m->run_lock);
     m->state = s;
+    /* Running again (resume, reset, start) releases vCPUs held by a debug stop. */
+    for (unsigned i = 0; s == MACHINE_RUNNING && m->vcpus && i < m->ncpus; i++)
+        if (m->vcpus[i])
+            m->vcpus[i]->debug_hold = FALSE;
     g_cond_broadcast(&m->run_cond);
     g_mutex_unlock(&m->run_lock);
 }

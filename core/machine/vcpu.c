@@ -46,15 +46,21 @@ static void vcpu_request_exit(MosaicVcpu *v)
 MOSAIC_API void mosaic_vcpu_debug_stop(MosaicVcpu *vcpu)
 {
     MosaicMachine *m = vcpu->m;
-    /* A debugger stop pauses the whole machine, as gdb expects in all-stop mode. */
+    /* A debugger stop pauses the whole machine, as gdb expects in all-stop mode.  Until
+     * the main loop gets to that, this vCPU must not run on (a single step would
+     * become several). */
+    g_mutex_lock(&m->run_lock);
+    vcpu->debug_hold = TRUE;
+    g_mutex_unlock(&m->run_lock);
     g_atomic_int_set(&m->req_debug_stop, 1);
     mosaic_bh_schedule(m->request_bh);
     vcpu_request_exit(vcpu);
 }
 
-static gboolean vcpu_may_run(MosaicMachine *m)
+static gboolean vcpu_may_run(MosaicVcpu *v)
 {
-    return m->state == MACHINE_RUNNING && !m->quitting;
+    MosaicMachine *m = v->m;
+    return m->state == MACHINE_RUNNING && !m->quitting && !v->debug_hold;
 }
 
 static gpointer vcpu_thread(gpointer opaque)
@@ -65,7 +71,7 @@ static gpointer vcpu_thread(gpointer opaque)
     v->tid = (gint64)syscall(SYS_gettid);
     for (;;) {
         g_mutex_lock(&m->run_lock);
-        while (!vcpu_may_run(m) && !m->quitting) {
+        while (!vcpu_may_run(v) && !m->quitting) {
             if (!v->parked) {
                 v->parked = TRUE;
                 g_cond_broadcast(&m->run_cond);

@@ -1,7 +1,9 @@
 /* /init of the Mosaic test initramfs: static, no libc, raw riscv64 Linux syscalls.
  *
  * Mounts proc, sysfs and devtmpfs, prints MOSAIC-INIT-OK, reports what the kernel
- * found (harts, virtio devices, disks), runs the command named by `mosaic.cmd=` on the
+ * found (harts, virtio devices, disks, PCI functions, an external initrd's
+ * /mosaic-initrd), runs the
+ * command named by `mosaic.cmd=` on the
  * kernel command line (report | blk-write-pattern | blk-read-check) and powers off.
  * Built soft-float (rv64imac/lp64) so it runs under kernels with and without FPU.
  * Every line the tests look for starts with "MOSAIC-".
@@ -201,6 +203,24 @@ static void show_virtio(const char *dir, const char *name)
     out("\n");
 }
 
+static void show_pci(const char *dir, const char *name)
+{
+    char p[256], v[64];
+    out("MOSAIC-PCI ");
+    out(name);
+    static const char *const attrs[] = {"vendor", "device", "class"};
+    for (int i = 0; i < 3; i++) {
+        path3(p, dir, name, attrs[i]);
+        if (read_file(p, v, sizeof v) > 0) {
+            out(" ");
+            out(attrs[i]);
+            out("=");
+            out(v);
+        }
+    }
+    out("\n");
+}
+
 static void show_disk(const char *dir, const char *name)
 {
     char p[256], v[64];
@@ -285,8 +305,16 @@ int main(void)
     out("MOSAIC-INIT-OK\n");
 
     report_cpus();
+    /* An external initrd (machine key `initrd`) unpacked over the built-in one. */
+    char marker[128];
+    if (read_file("/mosaic-initrd", marker, sizeof marker) > 0) {
+        out("MOSAIC-INITRD ");
+        out(marker);
+        out("\n");
+    }
     each_entry("/sys/bus/virtio/devices", show_virtio);
     each_entry("/sys/block", show_disk);
+    each_entry("/sys/bus/pci/devices", show_pci);
 
     char cmd[64];
     get_cmd(cmd, sizeof cmd);

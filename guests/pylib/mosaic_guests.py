@@ -17,7 +17,9 @@ OPENSBI = Path('/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin')
 QEMU = 'qemu-system-riscv64'
 
 BARE_TESTS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'rv64fd', 'csr', 'paging', 'misaligned',
-              'interrupts', 'illegal']
+              'interrupts', 'illegal', 'plic', 'reset', 'smp', 'uart']
+# Harts each program runs with (default 1).
+BARE_CPUS = {'smp': 4}
 RAND_TESTS = ['rand-%02d' % s for s in range(1, 21)]
 
 
@@ -32,17 +34,19 @@ class Run:
         return [l for l in self.out.splitlines() if l.startswith(prefix)]
 
     def __repr__(self):
-        return 'Run(rc=%r, %.2fs)\n--- stdout\n%s\n--- stderr\n%s' % (
+        return 'Run(rc=%r, %ss)\n--- stdout\n%s\n--- stderr\n%s' % (
             self.rc, self.seconds, self.out[-4000:], self.err[-2000:])
 
 
-def _run(cmd, timeout, env=None, marker=None):
-    """Runs cmd; with marker, the elapsed time is taken when that line first appears."""
+def _run(cmd, timeout, env=None, marker=None, stdin_data=None, stdin_after=None):
+    """Runs cmd; with marker, the elapsed time is taken when that line first appears.
+    stdin_data is written to the guest console once stdin_after appears in the output."""
     t0 = time.monotonic()
     e = dict(os.environ, ASAN_OPTIONS='detect_leaks=0')
     e.update(env or {})
     p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL, env=e)
+                         stdin=subprocess.PIPE if stdin_data else subprocess.DEVNULL, env=e)
+    fed = stdin_data is None
     out = bytearray()
     t_marker = None
     import selectors
@@ -70,6 +74,10 @@ def _run(cmd, timeout, env=None, marker=None):
                 out += chunk
                 if marker and t_marker is None and marker.encode() in out:
                     t_marker = time.monotonic() - t0
+                if not fed and stdin_after.encode() in out:
+                    p.stdin.write(stdin_data)
+                    p.stdin.flush()
+                    fed = True
             else:
                 err += chunk
     rc = p.wait()
@@ -82,16 +90,20 @@ def mosaic_binary(variant=None):
     return TOP / 'build' / (variant or os.environ.get('MOSAIC_VARIANT', 'release')) / 'core' / 'mosaic'
 
 
-def run_mosaic_bare(elf, timeout=60, cpus=1, mosaic=None, extra=()):
+# Console input some programs wait for (after they print READY).
+BARE_INPUT = {'uart': bytes(97 + i % 26 for i in range(200))}
+
+
+def run_mosaic_bare(elf, timeout=60, cpus=1, mosaic=None, extra=(), stdin_data=None):
     cmd = [mosaic or mosaic_binary(), TOP / 'configs' / 'riscv-virt-bare.ini',
            '--set', 'machine.kernel=%s' % elf, '--set', 'machine.cpus=%d' % cpus, *extra]
-    return _run(cmd, timeout)
+    return _run(cmd, timeout, stdin_data=stdin_data, stdin_after='READY')
 
 
-def run_qemu_bare(elf, timeout=60, cpus=1):
+def run_qemu_bare(elf, timeout=60, cpus=1, stdin_data=None):
     cmd = [QEMU, '-M', 'virt', '-smp', str(cpus), '-m', '128M', '-bios', 'none', '-kernel', elf,
            '-nographic', '-monitor', 'none', '-serial', 'stdio']
-    return _run(cmd, timeout)
+    return _run(cmd, timeout, stdin_data=stdin_data, stdin_after='READY')
 
 
 def ensure_guests():
@@ -134,3 +146,23 @@ def run_qemu_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, extr
 def bench_result(run):
     m = re.search(r'BENCH iterations=(\d+) ticks=(\d+)', run.out)
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def make_initrd(path, files):
+    """Writes an uncompressed cpio (newc) archive: files maps names to bytes."""
+    out = bytearray()
+
+    def entry(name, data, mode, ino):
+        nb = name.encode() + b'\0'
+        hdr = '070701' + ''.join('%08x' % v for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
+        out.extend(hdr.encode() + nb)
+        out.extend(b'\0' * (-len(out) % 4))
+        out.extend(data)
+        out.extend(b'\0' * (-len(out) % 4))
+
+    for i, (name, data) in enumerate(sorted(files.items())):
+        entry(name, data, 0o100644, i + 1)
+    entry('TRAILER!!!', b'', 0, 0)
+    Path(path).write_bytes(bytes(out))
+    return path

@@ -5,6 +5,9 @@
     .section .text.start, "ax"
     .globl _start
 _start:
+    /* Keep the boot arguments for tests that check them (reset.c). */
+    mv t5, a0
+    mv t6, a1
     .option push
     .option norelax
     la gp, __global_pointer$
@@ -26,11 +29,46 @@ _start:
     sd zero, 0(t0)
     addi t0, t0, 8
     j 1b
-2:  call test_main
+2:  la t0, boot_a0
+    sd t5, 0(t0)
+    la t0, boot_a1
+    sd t6, 0(t0)
+    call test_main
     call test_exit
+/* Secondary harts: own stack, mtvec, then sleep until hart 0 posts a function in
+ * hart_entry[hartid] and sends a software interrupt (msip). */
 park:
-    wfi
-    j park
+    la sp, __stack_top_harts
+    li t1, 4096
+    mul t1, t1, t0
+    sub sp, sp, t1
+    la t1, trap_entry
+    csrw mtvec, t1
+    li t1, 8
+    csrw mie, t1
+    mv s0, t0
+1:  wfi
+    la t1, hart_entry
+    slli t2, s0, 3
+    add t1, t1, t2
+    ld t2, 0(t1)
+    beqz t2, 1b
+    sd zero, 0(t1)
+    /* acknowledge the IPI: clear our msip */
+    li t1, 0x2000000
+    slli t3, s0, 2
+    add t1, t1, t3
+    sw zero, 0(t1)
+    mv a0, s0
+    jalr t2
+    mv t0, s0
+    j 1b
+
+    .data
+    .balign 8
+    .globl boot_a0, boot_a1
+boot_a0: .dword 0
+boot_a1: .dword 0
 
     .text
     .balign 4

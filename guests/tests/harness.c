@@ -6,6 +6,7 @@
 
 unsigned failures;
 TrapHook *trap_hook;
+void (*volatile hart_entry[8])(uint64_t hartid);
 volatile uint64_t last_cause, last_tval, last_epc, trap_count;
 
 void put_char(char c)

@@ -17,6 +17,9 @@ typedef struct TrapFrame {
 /* A handler returns 1 when it handled the trap (frame->mepc says where to go on). */
 typedef int TrapHook(TrapFrame *f, uint64_t mcause, uint64_t mtval);
 extern TrapHook *trap_hook;
+/* Secondary harts (1..7) run hart_entry[id](id) once hart 0 posts it and sets their
+ * msip; they use 4 KiB stacks below __stack_top_harts. */
+extern void (*volatile hart_entry[8])(uint64_t hartid);
 
 void test_main(void);
 void test_exit(void) __attribute__((noreturn));

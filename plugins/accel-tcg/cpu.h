@@ -126,6 +126,10 @@ struct Accel {
     _Atomic uint64_t code_epoch;
     _Atomic uint64_t mem_changed;
     _Atomic bool single_step;
+    /* GDB breakpoints (virtual pcs).  While any is set, blocks are one instruction
+     * long and unchained, and the run loop checks the pc before each (see exec.c). */
+    _Atomic uint64_t bp[64];
+    _Atomic unsigned nbp;
 };
 
 typedef struct Stats {
@@ -178,6 +182,7 @@ struct Hart {
     MosaicVcpu *vcpu;
     unsigned index;
     bool step;
+    bool bp_mode;          /* translations were made for breakpoints (acc->nbp != 0) */
     Stats st;
 };
 
@@ -217,6 +222,7 @@ void tcg_tb_flush(Hart *h);
 void tcg_code_write(Hart *h, uint64_t paddr, unsigned len);
 void tcg_fence_i(Hart *h);
 void tcg_tb_init(Hart *h);
+bool tcg_bp_hit(Accel *a, uint64_t pc);
 
 /* mmu.c */
 void tcg_tlb_flush(Hart *h);

@@ -491,10 +491,19 @@ void tcg_hart_run(Hart *h)
             if (boundary(h))
                 return;
         }
+        bool bp = atomic_load_explicit(&h->acc->nbp, memory_order_relaxed) != 0;
+        if (unlikely(bp != h->bp_mode)) {
+            h->bp_mode = bp; /* retranslate: one-instruction blocks while breakpoints exist */
+            tcg_tb_flush(h);
+        }
+        if (unlikely(bp) && tcg_bp_hit(h->acc, h->pc)) {
+            mosaic_vcpu_debug_stop(h->vcpu);
+            return;
+        }
         TB *tb = tcg_tb_find(h);
         if (unlikely(!tb))
             continue;
-        if (unlikely(h->step))
+        if (unlikely(h->step || bp))
             hart_kick_check(h); /* one block, no chaining */
         exec_tb(h, tb);
         if (unlikely(h->wfi) && !do_wfi(h))

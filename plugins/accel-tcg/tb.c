@@ -187,7 +187,7 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
 static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
                      MosaicRegion *region, uint64_t region_off)
 {
-    size_t max = h->step ? 1 : MAX_TB_INSNS;
+    size_t max = (h->step || h->bp_mode) ? 1 : MAX_TB_INSNS;
     size_t need = sizeof(TB) + (max + 1) * sizeof(Insn) + 2 * sizeof(PageEnt) + 64;
     if (h->arena_used + need > ARENA_SIZE)
         tcg_tb_flush(h);

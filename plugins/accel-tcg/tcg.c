@@ -217,6 +217,43 @@ static bool tcg_vcpu_set_step(void *cpu, bool on)
     return true;
 }
 
+/* GDB breakpoints: a small set of pcs shared by all harts.  The stub changes it while
+ * the machine is paused; harts notice the count going to or from zero in their run
+ * loop and retranslate. */
+bool tcg_bp_hit(Accel *a, uint64_t pc)
+{
+    unsigned n = atomic_load_explicit(&a->nbp, memory_order_acquire);
+    for (unsigned i = 0; i < n && i < 64; i++)
+        if (atomic_load_explicit(&a->bp[i], memory_order_relaxed) == pc)
+            return true;
+    return false;
+}
+
+static bool tcg_breakpoint(void *accel, uint64_t pc, bool insert)
+{
+    Accel *a = accel;
+    unsigned n = atomic_load(&a->nbp);
+    for (unsigned i = 0; i < n; i++) {
+        if (atomic_load(&a->bp[i]) != pc)
+            continue;
+        if (!insert) {
+            atomic_store(&a->bp[i], atomic_load(&a->bp[n - 1]));
+            atomic_store(&a->nbp, n - 1);
+        }
+        return true;
+    }
+    if (!insert)
+        return false;
+    if (n >= 64)
+        return false;
+    atomic_store(&a->bp[n], pc);
+    atomic_store(&a->nbp, n + 1);
+    for (unsigned i = 0; i < a->nharts; i++)
+        if (a->harts[i])
+            hart_kick_check(a->harts[i]); /* leave chained execution to see it */
+    return true;
+}
+
 static const char *const tcg_archs[] = {"riscv64", NULL};
 
 static const MosaicAccelOps tcg_ops = {
@@ -235,6 +272,7 @@ static const MosaicAccelOps tcg_ops = {
     .memory_changed = tcg_memory_changed,
     .query_stats = tcg_query_stats,
     .vcpu_set_step = tcg_vcpu_set_step,
+    .breakpoint = tcg_breakpoint,
 };
 
 static const MosaicPropDesc tcg_props[] = {

@@ -23,7 +23,7 @@ typedef struct ClintHart {
 } ClintHart;
 
 struct Clint {
-    MosaicRegion *mr;
+    MosaicRegion *mr, *container;
     unsigned nharts;
     ClintHart harts[];
 };
@@ -149,6 +149,7 @@ Clint *clint_new(MosaicMachine *m, unsigned nharts, MosaicError *err)
         clint_free(c);
         return NULL;
     }
+    c->container = mosaic_machine_memory(m);
     return c;
 }
 
@@ -169,6 +170,7 @@ void clint_free(Clint *c)
 {
     if (!c)
         return;
+    virt_region_remove(c->container, c->mr);
     for (unsigned i = 0; i < c->nharts; i++)
         if (c->harts[i].timer)
             mosaic_timer_free(c->harts[i].timer);

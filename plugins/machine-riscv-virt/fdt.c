@@ -68,6 +68,7 @@ static void cpus(Fdt *f, Virt *v)
         strp(f, "mmu-type", mmu);
         u32p(f, "phandle", PH_CPUNODE(i));
         begin(f, "interrupt-controller", 0);
+        u32p(f, "#address-cells", 0); /* dtc's interrupt_provider check */
         u32p(f, "#interrupt-cells", 1);
         emptyp(f, "interrupt-controller");
         strp(f, "compatible", "riscv,cpu-intc");
@@ -84,6 +85,49 @@ static void cpus(Fdt *f, Virt *v)
     }
     end(f);
     end(f);
+    end(f);
+}
+
+/* The ECAM host, as QEMU's virt describes it: three windows and the INTx swizzle of
+ * slots 0-3 onto PLIC 32-35. */
+static void pci(Fdt *f)
+{
+    begin(f, "pci@%llx", VIRT_PCIE_ECAM_BASE);
+    u32p(f, "#interrupt-cells", 1);
+    u32p(f, "#size-cells", 2);
+    u32p(f, "#address-cells", 3);
+    strp(f, "compatible", "pci-host-ecam-generic");
+    strp(f, "device_type", "pci");
+    u32p(f, "linux,pci-domain", 0);
+    uint32_t bus_range[2] = {0, VIRT_PCIE_ECAM_SIZE / 0x100000 - 1};
+    cells(f, "bus-range", bus_range, 2);
+    emptyp(f, "dma-coherent");
+    reg(f, VIRT_PCIE_ECAM_BASE, VIRT_PCIE_ECAM_SIZE);
+    uint32_t ranges[] = {
+        0x01000000, 0, 0, (uint32_t)(VIRT_PCIE_PIO_BASE >> 32), (uint32_t)VIRT_PCIE_PIO_BASE,
+        0, (uint32_t)VIRT_PCIE_PIO_SIZE,
+        0x02000000, 0, (uint32_t)VIRT_PCIE_MMIO_BASE, (uint32_t)(VIRT_PCIE_MMIO_BASE >> 32),
+        (uint32_t)VIRT_PCIE_MMIO_BASE, 0, (uint32_t)VIRT_PCIE_MMIO_SIZE,
+        0x03000000, (uint32_t)(VIRT_PCIE_MMIO64_BASE >> 32), (uint32_t)VIRT_PCIE_MMIO64_BASE,
+        (uint32_t)(VIRT_PCIE_MMIO64_BASE >> 32), (uint32_t)VIRT_PCIE_MMIO64_BASE,
+        (uint32_t)(VIRT_PCIE_MMIO64_SIZE >> 32), (uint32_t)VIRT_PCIE_MMIO64_SIZE,
+    };
+    cells(f, "ranges", ranges, sizeof ranges / sizeof ranges[0]);
+    /* interrupt-map: child (devfn<<8, 0, 0, pin) -> PLIC irq; 6 cells per entry. */
+    uint32_t map[4 * 4 * 6];
+    unsigned n = 0;
+    for (unsigned slot = 0; slot < 4; slot++)
+        for (unsigned pin = 0; pin < 4; pin++) {
+            map[n++] = slot << 11;
+            map[n++] = 0;
+            map[n++] = 0;
+            map[n++] = pin + 1;
+            map[n++] = PH_PLIC;
+            map[n++] = VIRT_PCIE_IRQ + (slot + pin) % 4;
+        }
+    cells(f, "interrupt-map", map, n);
+    uint32_t mask[4] = {0x1800, 0, 0, 7};
+    cells(f, "interrupt-map-mask", mask, 4);
     end(f);
 }
 
@@ -145,6 +189,8 @@ static void soc(Fdt *f, Virt *v)
     cells(f, "interrupts-extended", ie, 4 * v->nharts);
     u32p(f, "phandle", PH_PLIC);
     end(f);
+
+    pci(f);
 
     begin(f, "clint@%llx", VIRT_CLINT_BASE);
     static const char clint_compat[] = "sifive,clint0\0riscv,clint0";

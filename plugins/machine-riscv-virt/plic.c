@@ -27,7 +27,7 @@ typedef struct PlicCtx {
 } PlicCtx;
 
 struct Plic {
-    MosaicRegion *mr;
+    MosaicRegion *mr, *container;
     unsigned nctx;
     uint32_t priority[NSRC];
     uint32_t pending[NWORDS];
@@ -197,9 +197,10 @@ Plic *plic_new(MosaicMachine *m, unsigned nharts, MosaicError *err)
     }
     p->mr = mosaic_region_new_mmio("plic", VIRT_PLIC_SIZE, &plic_ops, p);
     if (!mosaic_region_add(mosaic_machine_memory(m), VIRT_PLIC_BASE, p->mr, 0, err)) {
-        free(p);
+        plic_free(p);
         return NULL;
     }
+    p->container = mosaic_machine_memory(m);
     return p;
 }
 
@@ -223,5 +224,8 @@ void plic_reset(Plic *p)
 
 void plic_free(Plic *p)
 {
+    if (!p)
+        return;
+    virt_region_remove(p->container, p->mr);
     free(p);
 }

@@ -10,7 +10,7 @@ enum {
 };
 
 struct Rtc {
-    MosaicRegion *mr;
+    MosaicRegion *mr, *container;
     MosaicIrq irq;
     MosaicTimer *timer;
     int64_t offset;     /* guest time - host wall-clock time, ns */
@@ -129,6 +129,7 @@ Rtc *rtc_new(MosaicMachine *m, uint64_t base, MosaicIrq irq, MosaicError *err)
         rtc_free(r);
         return NULL;
     }
+    r->container = mosaic_machine_memory(m);
     return r;
 }
 
@@ -148,5 +149,6 @@ void rtc_free(Rtc *r)
         return;
     if (r->timer)
         mosaic_timer_free(r->timer);
+    virt_region_remove(r->container, r->mr);
     free(r);
 }

@@ -45,8 +45,12 @@ static const MosaicMmioOps test_ops = {
     .max_access = 4,
 };
 
-bool sifive_test_new(MosaicMachine *m, uint64_t base, MosaicError *err)
+MosaicRegion *sifive_test_new(MosaicMachine *m, uint64_t base, MosaicError *err)
 {
     MosaicRegion *mr = mosaic_region_new_mmio("sifive-test", 0x1000, &test_ops, m);
-    return mosaic_region_add(mosaic_machine_memory(m), base, mr, 0, err);
+    if (!mosaic_region_add(mosaic_machine_memory(m), base, mr, 0, err)) {
+        mosaic_region_unref(mr);
+        return NULL;
+    }
+    return mr;
 }

@@ -36,7 +36,7 @@ enum { RBR = 0, THR = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, M
 #define FIFO_SIZE 16
 
 struct Uart {
-    MosaicRegion *mr;
+    MosaicRegion *mr, *container;
     MosaicIrq irq;
     MosaicChardev *cd;
     bool irq_level;
@@ -267,9 +267,10 @@ Uart *uart_new(MosaicMachine *m, uint64_t base, MosaicIrq irq, MosaicChardev *cd
     u->lsr = LSR_THRE | LSR_TEMT;
     u->mr = mosaic_region_new_mmio("uart0", VIRT_UART_SIZE, &uart_ops, u);
     if (!mosaic_region_add(mosaic_machine_memory(m), base, u->mr, 0, err)) {
-        free(u);
+        uart_free(u);
         return NULL;
     }
+    u->container = mosaic_machine_memory(m);
     if (cd)
         mosaic_chardev_set_receiver(cd, &receiver, u);
     return u;
@@ -279,7 +280,8 @@ void uart_free(Uart *u)
 {
     if (!u)
         return;
-    if (u->cd)
+    if (u->cd && u->container)
         mosaic_chardev_set_receiver(u->cd, NULL, NULL);
+    virt_region_remove(u->container, u->mr);
     free(u);
 }

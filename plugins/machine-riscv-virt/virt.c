@@ -40,10 +40,10 @@ static bool add_ram_rom(Virt *v, MosaicError *err)
 {
     MosaicRegion *sys = mosaic_machine_memory(v->m);
     v->ram = mosaic_region_new_ram("riscv-virt.ram", v->ram_size, err);
-    if (!v->ram || !mosaic_region_add(sys, VIRT_DRAM_BASE, v->ram, 0, err))
+    if (!v->ram || !(v->ram_mapped = mosaic_region_add(sys, VIRT_DRAM_BASE, v->ram, 0, err)))
         return false;
     v->rom = mosaic_region_new_rom("riscv-virt.mrom", VIRT_MROM_SIZE, err);
-    return v->rom && mosaic_region_add(sys, VIRT_MROM_BASE, v->rom, 0, err);
+    return v->rom && (v->rom_mapped = mosaic_region_add(sys, VIRT_MROM_BASE, v->rom, 0, err));
 }
 
 /* An empty virtio-mmio slot answers like QEMU's: magic, version 2, device id 0, which
@@ -121,17 +121,23 @@ static void *virt_init(MosaicMachine *m, const MosaicProps *props, MosaicError *
         goto fail;
     }
     v->uart = uart_new(m, VIRT_UART_BASE, plic_input(v->plic, VIRT_UART_IRQ), cd, err);
-    if (!v->uart || !sifive_test_new(m, VIRT_TEST_BASE, err))
+    if (!v->uart || !(v->test = sifive_test_new(m, VIRT_TEST_BASE, err)))
         goto fail;
     v->rtc = rtc_new(m, VIRT_RTC_BASE, plic_input(v->plic, VIRT_RTC_IRQ), err);
     if (!v->rtc)
         goto fail;
+    v->pcie = pcie_new(m, err);
+    if (!v->pcie)
+        goto fail;
     for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++) {
-        v->virtio_placeholder[i] = mosaic_region_new_mmio("virtio-mmio-empty", VIRT_VIRTIO_STEP,
-                                                          &empty_slot_ops, v);
+        MosaicRegion *mr = mosaic_region_new_mmio("virtio-mmio-empty", VIRT_VIRTIO_STEP,
+                                                  &empty_slot_ops, v);
         if (!mosaic_region_add(mosaic_machine_memory(m), VIRT_VIRTIO_BASE + i * VIRT_VIRTIO_STEP,
-                               v->virtio_placeholder[i], -1, err))
+                               mr, -1, err)) {
+            mosaic_region_unref(mr);
             goto fail;
+        }
+        v->virtio_placeholder[i] = mr;
     }
     if (!virt_load_images(v, err))
         goto fail;
@@ -148,10 +154,17 @@ static void virt_fini(void *board)
     Virt *v = board;
     if (!v)
         return;
+    MosaicRegion *sys = mosaic_machine_memory(v->m);
     clint_free(v->clint);
     plic_free(v->plic);
     uart_free(v->uart);
     rtc_free(v->rtc);
+    pcie_free(v->pcie);
+    virt_region_remove(v->test ? sys : NULL, v->test);
+    for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
+        virt_region_remove(sys, v->virtio_placeholder[i]);
+    virt_region_remove(v->ram_mapped ? sys : NULL, v->ram);
+    virt_region_remove(v->rom_mapped ? sys : NULL, v->rom);
     free(v->firmware);
     free(v->kernel);
     free(v->initrd);
@@ -168,6 +181,7 @@ static void virt_reset(void *board)
     clint_reset(v->clint);
     uart_reset(v->uart);
     rtc_reset(v->rtc);
+    pcie_reset(v->pcie);
     plic_reset(v->plic);
     virt_boot_reset(v);
 }

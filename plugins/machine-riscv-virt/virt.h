@@ -19,6 +19,15 @@
 #define VIRT_VIRTIO_STEP 0x1000ull
 #define VIRT_VIRTIO_COUNT 8
 #define VIRT_DRAM_BASE 0x80000000ull
+#define VIRT_PCIE_PIO_BASE 0x3000000ull
+#define VIRT_PCIE_PIO_SIZE 0x10000ull
+#define VIRT_PCIE_ECAM_BASE 0x30000000ull
+#define VIRT_PCIE_ECAM_SIZE 0x10000000ull
+#define VIRT_PCIE_MMIO_BASE 0x40000000ull
+#define VIRT_PCIE_MMIO_SIZE 0x40000000ull
+#define VIRT_PCIE_MMIO64_BASE 0x400000000ull
+#define VIRT_PCIE_MMIO64_SIZE 0x400000000ull
+#define VIRT_PCIE_IRQ 32 /* INTA..INTD: PLIC 32..35 */
 
 #define VIRT_UART_IRQ 10
 #define VIRT_RTC_IRQ 11
@@ -26,6 +35,15 @@
 #define VIRT_PLIC_NDEV 95 /* sources 1..95 */
 
 #define VIRT_MAX_HARTS 64
+
+/* Unmaps (when mapped: container != NULL) and drops a device's region. */
+static inline void virt_region_remove(MosaicRegion *container, MosaicRegion *mr)
+{
+    if (container && mr)
+        mosaic_region_del(container, mr);
+    if (mr)
+        mosaic_region_unref(mr);
+}
 
 /* ---- CLINT (clint.c) ---- */
 typedef struct Clint Clint;
@@ -48,24 +66,32 @@ void uart_reset(Uart *u);
 void uart_free(Uart *u);
 
 /* ---- SiFive test device (test.c) and goldfish RTC (rtc.c) ---- */
-bool sifive_test_new(MosaicMachine *m, uint64_t base, MosaicError *err);
+MosaicRegion *sifive_test_new(MosaicMachine *m, uint64_t base, MosaicError *err);
 typedef struct Rtc Rtc;
 Rtc *rtc_new(MosaicMachine *m, uint64_t base, MosaicIrq irq, MosaicError *err);
 void rtc_reset(Rtc *r);
 void rtc_free(Rtc *r);
+
+/* ---- PCIe ECAM host (pcie.c) ---- */
+typedef struct Pcie Pcie;
+Pcie *pcie_new(MosaicMachine *m, MosaicError *err);
+void pcie_reset(Pcie *p);
+void pcie_free(Pcie *p);
 
 /* ---- the board (virt.c) ---- */
 typedef struct Virt {
     MosaicMachine *m;
     unsigned nharts;
     uint64_t ram_size;
-    MosaicRegion *ram, *rom;
+    MosaicRegion *ram, *rom, *test;
+    bool ram_mapped, rom_mapped;
     MosaicRegion *virtio_placeholder[VIRT_VIRTIO_COUNT];
     unsigned virtio_used;
     Clint *clint;
     Plic *plic;
     Uart *uart;
     Rtc *rtc;
+    Pcie *pcie;
 
     /* From the [machine] section. */
     char *firmware, *kernel, *initrd, *append, *dumpdtb, *isa, *mmu;

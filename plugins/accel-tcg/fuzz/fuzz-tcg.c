@@ -6,8 +6,20 @@
  *         -o fuzz-tcg fuzz-tcg.c ../*.c -lm -lpthread      (see Makefile)
  * Without libFuzzer, -DFUZZ_STANDALONE adds a main that runs random inputs. */
 #include "../test-harness/harness.c"
+#include "../cpu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Kicks the hart every millisecond so each input runs for a bounded time. */
+static void *kicker(void *arg)
+{
+    for (;;) {
+        usleep(1000);
+        ops->vcpu_kick(vcpus[0].cpu);
+    }
+    return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool inited;
@@ -21,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pthread_mutex_init(&vcpus[0].lock, NULL);
         pthread_cond_init(&vcpus[0].cond, NULL);
         inited = true;
+        pthread_t t;
+        pthread_create(&t, NULL, kicker, NULL);
     }
     if (size < 64)
         return 0;
@@ -43,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       (hdr[6] & (0xfull << 60)) | (0x80000 + (hdr[6] & 0xff)));
     ops->vcpu_set_reg(cpu, MOSAIC_REG_PRIV, (hdr[7] & 3) == 2 ? 3 : hdr[7] & 3);
     fuzz_polls = 0;
+    atomic_store(&((Hart *)cpu)->kicked, 0);
     ops->vcpu_run(cpu);
     return 0;
 }
@@ -64,6 +79,7 @@ int main(int argc, char **argv)
         }
         LLVMFuzzerTestOneInput(buf, size);
     }
+    ops->query_stats(accel, print_stat, NULL);
     printf("fuzz: %u inputs ok\n", n);
     return 0;
 }

@@ -384,6 +384,13 @@ int main(int argc, char **argv)
         pthread_join(th[i], NULL);
     pthread_join(tt, NULL);
     double secs = mosaic_clock_ns(MOSAIC_CLOCK_HOST) / 1e9;
+    if (getenv("HARNESS_DUMP")) { /* RAM image for post-mortem (e.g. the printk buffer) */
+        FILE *f = fopen(getenv("HARNESS_DUMP"), "wb");
+        if (f) {
+            fwrite(ram.host, 1, ram.size, f);
+            fclose(f);
+        }
+    }
     if (stats) {
         fprintf(stderr, "harness: %.3f s\n", secs);
         ops->query_stats(accel, print_stat, NULL);

@@ -114,6 +114,10 @@ MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char
                                                  const char *format, MosaicError *err);
 MOSAIC_API uint64_t mosaic_blk_child_length(const MosaicBlkChild *c);
 MOSAIC_API bool mosaic_blk_child_read_only(const MosaicBlkChild *c);
+/* Another section of the machine file the node was built from (e.g. the
+ * [throttle-group LABEL] a filter refers to), or NULL. */
+MOSAIC_API const MosaicProps *mosaic_blk_node_config(const MosaicBlkNode *node, const char *kind,
+                                                     const char *label);
 /* Blocking child I/O: only from io() (a worker thread).  0 or -errno. */
 MOSAIC_API int mosaic_blk_child_io(MosaicBlkChild *c, MosaicBlkReq *req);
 MOSAIC_API int mosaic_blk_child_pread(MosaicBlkChild *c, uint64_t offset, void *buf, uint64_t len);

@@ -10,4 +10,5 @@
 #include <mosaic/machine.h>
 #include <mosaic/monitor.h>
 #include <mosaic/block.h>
+#include <mosaic/virtio.h>
 #endif

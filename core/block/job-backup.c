@@ -1,0 +1,661 @@
+/* Backup jobs: copy a node to a target at one point in time while the node is used.
+ *
+ * At the start (inside a drained section, so it is one point in time for every disk
+ * of a transaction) the job makes a copy bitmap (the clusters to copy: all for
+ * sync=full, the dirty ones of a bitmap for incremental/differential) and puts a
+ * copy-before-write filter node (plugins/block-backup) above the source: a write that
+ * would overwrite a cluster not yet copied first copies it.  The job copies the rest
+ * in the background, claiming each cluster in the copy bitmap so the filter and the
+ * job never copy the same cluster at once (see mosaic/bitmap.h).
+ *
+ * Incremental: the user's bitmap is frozen at the start and a successor records the
+ * writes meanwhile; success keeps only the successor (the bitmap now holds what
+ * changed since this backup), failure or cancel merges both back (nothing lost). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <json-glib/json-glib.h>
+
+#include "block/block-internal.h"
+#include "block/bitmap.h"
+#include "block/job.h"
+#include "config/config.h"
+#include <mosaic/monitor.h>
+
+#define BACKUP_MAX_INFLIGHT 8
+#define CBW_DRIVER "copy-before-write"
+
+typedef enum { SYNC_FULL, SYNC_INCREMENTAL, SYNC_DIFFERENTIAL } SyncMode;
+
+typedef struct BackupOpts {
+    const char *job_id, *device, *target, *target_file, *format, *sync, *bitmap;
+    gint64 speed;
+} BackupOpts;
+
+typedef struct Backup {
+    BlkJob *job;
+    SyncMode sync;
+    MosaicBlkNode *src, *tgt, *cbw;
+    MosaicBlkNode *tgt_made[2];   /* nodes made for target-file: format, file */
+    BlkBitmap *copy;              /* named "__backup-ID" on src, not recording */
+    BlkBitmap *sync_bm;           /* incremental/full with bitmap: frozen */
+    guint64 cursor;
+    guint inflight;
+    gboolean flushing, flushed;
+    int ret;
+    char *error;
+} Backup;
+
+typedef struct Chunk {
+    Backup *b;
+    guint64 offset, len;
+    guint8 *buf;
+    struct iovec iov;
+    MosaicBlkReq req;
+} Chunk;
+
+static void backup_kick(BlkJob *job);
+
+static void chunk_free(Chunk *c)
+{
+    g_free(c->buf);
+    g_free(c);
+}
+
+static void fail(Backup *b, const char *op, int ret)
+{
+    if (!b->ret) {
+        b->ret = ret;
+        blk_job_report_error(b->job, op, ret);
+    }
+}
+
+static void write_done(void *opaque, int ret)
+{
+    Chunk *c = opaque;
+    Backup *b = c->b;
+    mosaic_blk_bitmap_release(b->copy, c->offset, ret < 0);
+    if (ret < 0)
+        fail(b, "write", ret);
+    else
+        blk_job_progress(b->job, c->len);
+    b->inflight--;
+    chunk_free(c);
+    blk_job_kick_later(b->job, 0);
+}
+
+static void read_done(void *opaque, int ret)
+{
+    Chunk *c = opaque;
+    Backup *b = c->b;
+    if (ret < 0 || b->ret) {
+        if (ret < 0)
+            fail(b, "read", ret);
+        mosaic_blk_bitmap_release(b->copy, c->offset, TRUE);
+        b->inflight--;
+        chunk_free(c);
+        blk_job_kick_later(b->job, 0);
+        return;
+    }
+    c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_WRITE, .offset = c->offset,
+                            .bytes = c->len, .iov = &c->iov, .niov = 1};
+    blk_node_submit(b->tgt, &c->req, write_done, c);
+}
+
+static void flush_done(void *opaque, int ret)
+{
+    Backup *b = opaque;
+    b->flushing = FALSE;
+    b->flushed = TRUE;
+    b->inflight--;
+    if (ret < 0)
+        fail(b, "flush", ret);
+    /* Finishing changes the graph: not from inside a completion. */
+    blk_job_kick_later(b->job, 0);
+}
+
+static void backup_kick(BlkJob *job)
+{
+    Backup *b = job->opaque;
+    guint64 gran = mosaic_blk_bitmap_granularity(b->copy);
+    if (b->flushing)
+        return;
+    if (b->flushed) {
+        blk_job_completed(job, b->ret, b->error);
+        return;
+    }
+    if (!job->cancelled && !b->ret) {
+        while (b->inflight < BACKUP_MAX_INFLIGHT) {
+            gint64 off = blk_bitmap_next_dirty(b->copy, b->cursor);
+            if (off < 0 && b->cursor) {
+                b->cursor = 0; /* a failed claim elsewhere made a cluster dirty again */
+                off = blk_bitmap_next_dirty(b->copy, 0);
+            }
+            if (off < 0)
+                break;
+            guint64 len = MIN(gran, b->src->length - (guint64)off);
+            if (!blk_job_may_issue(job, len))
+                return;
+            b->cursor = off + gran;
+            if (!mosaic_blk_bitmap_claim(b->copy, off))
+                continue; /* the filter is copying it */
+            Chunk *c = g_new0(Chunk, 1);
+            c->b = b;
+            c->offset = off;
+            c->len = len;
+            c->buf = g_malloc(len);
+            c->iov = (struct iovec){c->buf, len};
+            c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_READ, .offset = off,
+                                    .bytes = len, .iov = &c->iov, .niov = 1};
+            b->inflight++;
+            blk_node_submit(b->src, &c->req, read_done, c);
+        }
+    }
+    if (b->inflight)
+        return;
+    if (job->cancelled || b->ret) {
+        blk_job_completed(job, job->cancelled ? -ECANCELED : b->ret, b->error);
+        return;
+    }
+    if (blk_bitmap_claims(b->copy)) {
+        blk_job_kick_later(job, 1000000); /* the filter is still copying some */
+        return;
+    }
+    static MosaicBlkReq flush = {.size = sizeof flush, .type = MOSAIC_BLK_FLUSH};
+    b->flushing = TRUE;
+    b->inflight++;
+    blk_node_submit(b->tgt, &flush, flush_done, b);
+}
+
+static void drop_node(MosaicBlkNode **n)
+{
+    GError *e = NULL;
+    if (*n && !blk_node_delete(*n, &e)) {
+        g_warning("backup: %s", e->message);
+        g_error_free(e);
+    }
+    *n = NULL;
+}
+
+/* Undoes everything the start did (also for a transaction that failed). */
+static void backup_teardown(Backup *b, gboolean success)
+{
+    if (b->cbw) {
+        GError *e = NULL;
+        if (!blk_remove_filter(b->cbw, &e)) {
+            g_warning("backup: %s", e->message);
+            g_error_free(e);
+        }
+        drop_node(&b->cbw);
+    }
+    if (b->sync_bm) {
+        if (success && b->sync != SYNC_DIFFERENTIAL)
+            blk_bitmap_abdicate(b->sync_bm);
+        else
+            blk_bitmap_reclaim(b->sync_bm);
+        b->sync_bm = NULL;
+    }
+    if (b->copy) {
+        blk_bitmap_remove(b->copy, NULL);
+        b->copy = NULL;
+    }
+    drop_node(&b->tgt_made[0]);
+    drop_node(&b->tgt_made[1]);
+}
+
+static void backup_finish(BlkJob *job, int ret, gboolean cancelled)
+{
+    backup_teardown(job->opaque, ret == 0 && !cancelled);
+}
+
+static void backup_free(BlkJob *job)
+{
+    Backup *b = job->opaque;
+    g_free(b->error);
+    g_free(b);
+}
+
+static const BlkJobDriver backup_driver = {
+    .type = "backup",
+    .kick = backup_kick,
+    .finish = backup_finish,
+    .free = backup_free,
+};
+
+/* ---- start ---- */
+
+/* Opens nodes from INI text; sections for labels that already exist are stubs that
+ * only satisfy validation (blk_node_open finds the existing node first). */
+static MosaicBlkNode *open_sections(const char *text, const char *const *existing,
+                                    const char *label, GError **err)
+{
+    GString *t = g_string_new("[machine]\ntype = none\n");
+    for (guint i = 0; existing[i]; i++)
+        g_string_append_printf(t, "[blockdev %s]\ndriver = file\nfilename = /dev/null\n",
+                               existing[i]);
+    g_string_append(t, text);
+    g_autofree char *all = g_string_free(t, FALSE);
+    g_autofree char *name = g_strdup_printf("(backup node %s)", label);
+    MosaicConfig *cfg = config_load_string(name, all, NULL, err);
+    if (!cfg)
+        return NULL;
+    if (!config_validate(cfg, err)) {
+        config_free(cfg);
+        return NULL;
+    }
+    MosaicBlkNode *n = blk_node_open(cfg, label, err);
+    if (!n) {
+        config_free(cfg);
+        return NULL;
+    }
+    n->own_cfg = cfg;
+    return n;
+}
+
+static gboolean odd_chars(const char *s)
+{
+    return !s || strpbrk(s, "\n\r;#[]=") != NULL || strlen(s) > 180;
+}
+
+static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **err)
+{
+    const char *fmt = o->format ? o->format : "raw";
+    if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
+        g_set_error(err, BLK_ERROR, 0, "target format '%s' is not supported (raw or qcow2)", fmt);
+        return NULL;
+    }
+    if (odd_chars(o->target_file)) {
+        g_set_error(err, BLK_ERROR, 0, "target-file '%s' has characters a node cannot take "
+                    "(newline ; # [ ] =) or is too long", o->target_file);
+        return NULL;
+    }
+    if (!strcmp(fmt, "raw")) {
+        /* A new raw target is made the size of the source. */
+        int fd = open(o->target_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 ||
+            ((guint64)st.st_size < b->src->length && S_ISREG(st.st_mode) &&
+             ftruncate(fd, b->src->length) < 0)) {
+            g_set_error(err, BLK_ERROR, 0, "target-file %s: %s", o->target_file,
+                        g_strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return NULL;
+        }
+        close(fd);
+    } else if (!g_file_test(o->target_file, G_FILE_TEST_EXISTS)) {
+        g_set_error(err, BLK_ERROR, 0, "target-file %s does not exist (create a qcow2 target "
+                    "first, e.g. qemu-img create -f qcow2 FILE SIZE)", o->target_file);
+        return NULL;
+    }
+    g_autofree char *fl = g_strdup_printf("%s-target-file", o->job_id);
+    g_autofree char *tl = g_strdup_printf("%s-target", o->job_id);
+    if (blk_node_find(fl) || blk_node_find(tl)) {
+        g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", tl);
+        return NULL;
+    }
+    g_autofree char *text = g_strdup_printf(
+        "[blockdev %s]\ndriver = file\nfilename = %s\n[blockdev %s]\ndriver = %s\nfile = %s\n",
+        fl, o->target_file, tl, fmt, fl);
+    const char *none[] = {NULL};
+    MosaicBlkNode *n = open_sections(text, none, tl, err);
+    if (n) {
+        b->tgt_made[0] = n;
+        b->tgt_made[1] = blk_node_find(fl);
+    }
+    return n;
+}
+
+static Backup *backup_prepare(const BackupOpts *o, GError **err)
+{
+    const char *id = o->job_id ? o->job_id : o->device;
+    g_autofree char *copy_name = NULL, *cl = NULL, *text = NULL;
+    BackupOpts opts = *o;
+    opts.job_id = id;
+    if (!o->device || odd_chars(id)) {
+        g_set_error(err, BLK_ERROR, 0, "backup: 'device' (a node name) and a plain job-id are "
+                    "required");
+        return NULL;
+    }
+    if (blk_job_find(id)) {
+        g_set_error(err, BLK_ERROR, 0, "a job '%s' already exists (pick another job-id)", id);
+        return NULL;
+    }
+    MosaicBlkNode *src = blk_node_find(o->device);
+    if (!src) {
+        g_set_error(err, BLK_ERROR, 0, "no block node '%s'", o->device);
+        return NULL;
+    }
+    SyncMode sync;
+    const char *sync_s = o->sync ? o->sync : "full";
+    if (!strcmp(sync_s, "full"))
+        sync = SYNC_FULL;
+    else if (!strcmp(sync_s, "incremental") || !strcmp(sync_s, "bitmap"))
+        sync = SYNC_INCREMENTAL;
+    else if (!strcmp(sync_s, "differential"))
+        sync = SYNC_DIFFERENTIAL;
+    else {
+        g_set_error(err, BLK_ERROR, 0, "sync '%s' is unknown (full, incremental or differential)",
+                    sync_s);
+        return NULL;
+    }
+    BlkBitmap *sync_bm = NULL;
+    if (o->bitmap) {
+        sync_bm = blk_bitmap_lookup(o->device, o->bitmap, err);
+        if (!sync_bm)
+            return NULL;
+        if (sync != SYNC_FULL &&
+            !blk_bitmap_check_usable(sync_bm, "an incremental or differential backup", err))
+            return NULL;
+        if (sync == SYNC_FULL && blk_bitmap_busy(sync_bm)) {
+            blk_bitmap_check_usable(sync_bm, "a backup", err);
+            return NULL;
+        }
+    } else if (sync != SYNC_FULL) {
+        g_set_error(err, BLK_ERROR, 0, "sync=%s needs 'bitmap' (the dirty bitmap of '%s' that "
+                    "tracks changes since the last backup)", sync_s, o->device);
+        return NULL;
+    }
+    if (!o->target == !o->target_file) {
+        g_set_error(err, BLK_ERROR, 0, "backup: give exactly one of 'target' (a node) or "
+                    "'target-file' (with 'format')");
+        return NULL;
+    }
+    if (o->speed < 0) {
+        g_set_error(err, BLK_ERROR, 0, "speed must be >= 0 (bytes per second)");
+        return NULL;
+    }
+    Backup *b = g_new0(Backup, 1);
+    b->sync = sync;
+    b->src = src;
+    if (o->target) {
+        b->tgt = blk_node_find(o->target);
+        if (!b->tgt)
+            g_set_error(err, BLK_ERROR, 0, "no target node '%s'", o->target);
+    } else {
+        b->tgt = open_target_file(b, &opts, err);
+    }
+    if (b->tgt && (b->tgt == src || b->tgt->read_only || b->tgt->length < src->length)) {
+        g_set_error(err, BLK_ERROR, 0, "target '%s' cannot take a backup of '%s' (it is the "
+                    "source, read-only or smaller: %" G_GUINT64_FORMAT " < %" G_GUINT64_FORMAT
+                    " bytes)", b->tgt->label, src->label, b->tgt->length, src->length);
+        b->tgt = NULL;
+    }
+    if (!b->tgt)
+        goto fail;
+    guint64 gran = sync_bm ? mosaic_blk_bitmap_granularity(sync_bm) : BLK_BITMAP_DEFAULT_GRANULARITY;
+    copy_name = g_strdup_printf("__backup-%s", id);
+    b->copy = blk_bitmap_add(src, copy_name, gran, FALSE, TRUE, err);
+    if (!b->copy)
+        goto fail;
+    if (sync == SYNC_FULL) {
+        mosaic_blk_bitmap_set(b->copy, 0, src->length);
+    } else {
+        blk_bitmap_or(b->copy, sync_bm);
+    }
+    if (sync_bm && sync != SYNC_DIFFERENTIAL) {
+        if (!blk_bitmap_freeze(sync_bm, err))
+            goto fail;
+        b->sync_bm = sync_bm;
+    }
+    cl = g_strdup_printf("%s-cbw", id);
+    if (blk_node_find(cl)) {
+        g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", cl);
+        goto fail;
+    }
+    text = g_strdup_printf("[blockdev %s]\ndriver = " CBW_DRIVER "\nfile = %s\n"
+                                            "target = %s\nbitmap = %s\n", cl, src->label,
+                                            b->tgt->label, copy_name);
+    const char *existing[] = {src->label, b->tgt->label, NULL};
+    b->cbw = open_sections(text, existing, cl, err);
+    if (!b->cbw || !blk_insert_filter(b->cbw, src, err))
+        goto fail;
+    GError *je = NULL;
+    b->job = blk_job_new(id, src->label, &backup_driver, b, o->speed, &je);
+    if (!b->job) {
+        g_propagate_error(err, je);
+        goto fail;
+    }
+    b->job->total = mosaic_blk_bitmap_count(b->copy);
+    return b;
+fail:
+    backup_teardown(b, FALSE);
+    g_free(b);
+    return NULL;
+}
+
+/* A prepared job that a transaction gives up: no events, nothing kept. */
+static void backup_abort(Backup *b)
+{
+    BlkJob *job = b->job;
+    job->cancelled = TRUE;
+    blk_job_completed(job, -ECANCELED, "transaction aborted");
+}
+
+/* ---- arguments ---- */
+
+static const char *obj_str(JsonObject *o, const char *k)
+{
+    JsonNode *n = json_object_get_member(o, k);
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ?
+           json_node_get_string(n) : NULL;
+}
+
+static void opts_from_json(BackupOpts *o, JsonObject *d)
+{
+    o->job_id = obj_str(d, "job-id");
+    o->device = obj_str(d, "device");
+    o->target = obj_str(d, "target");
+    o->target_file = obj_str(d, "target-file");
+    o->format = obj_str(d, "format");
+    o->sync = obj_str(d, "sync");
+    o->bitmap = obj_str(d, "bitmap");
+    o->speed = json_object_get_int_member_with_default(d, "speed", 0);
+}
+
+static const char *opt(const MosaicArgs *a, const char *k)
+{
+    return mosaic_args_has(a, k) ? mosaic_args_get_str(a, k) : NULL;
+}
+
+static bool cmd_backup(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    BackupOpts o = {
+        .job_id = opt(a, "job-id"), .device = opt(a, "device"), .target = opt(a, "target"),
+        .target_file = opt(a, "target-file"), .format = opt(a, "format"), .sync = opt(a, "sync"),
+        .bitmap = opt(a, "bitmap"),
+        .speed = mosaic_args_has(a, "speed") ? mosaic_args_get_int(a, "speed") : 0,
+    };
+    GError *e = NULL;
+    blk_drain_begin();
+    Backup *b = backup_prepare(&o, &e);
+    blk_drain_end();
+    if (!b) {
+        mosaic_error_set(err, "%s", e->message);
+        g_error_free(e);
+        return false;
+    }
+    blk_job_start(b->job);
+    return true;
+}
+
+/* ---- transaction ---- */
+
+typedef struct Undo {
+    enum { U_ADD, U_CLEAR, U_BACKUP, U_ENABLE } kind;
+    BlkBitmap *bm;
+    BlkBitmap *saved;   /* U_CLEAR: the bits before */
+    gboolean was;       /* U_ENABLE */
+    Backup *backup;
+} Undo;
+
+static gboolean bitmap_action(const char *type, JsonObject *d, GArray *undo, GError **err)
+{
+    const char *node = obj_str(d, "node"), *name = obj_str(d, "name");
+    if (!node || !name) {
+        g_set_error(err, BLK_ERROR, 0, "%s needs 'node' and 'name'", type);
+        return FALSE;
+    }
+    if (!strcmp(type, "block-dirty-bitmap-add")) {
+        MosaicBlkNode *n = blk_node_find(node);
+        if (!n) {
+            g_set_error(err, BLK_ERROR, 0, "no block node '%s'", node);
+            return FALSE;
+        }
+        if (g_str_has_prefix(name, "__")) {
+            g_set_error(err, BLK_ERROR, 0, "bitmap names starting with '__' are reserved");
+            return FALSE;
+        }
+        BlkBitmap *bm = blk_bitmap_add(n, name,
+                                       json_object_get_int_member_with_default(d, "granularity", 0),
+                                       json_object_get_boolean_member_with_default(d, "persistent", FALSE),
+                                       json_object_get_boolean_member_with_default(d, "disabled", FALSE),
+                                       err);
+        if (!bm)
+            return FALSE;
+        Undo u = {.kind = U_ADD, .bm = bm};
+        g_array_append_val(undo, u);
+        return TRUE;
+    }
+    BlkBitmap *bm = blk_bitmap_lookup(node, name, err);
+    if (!bm)
+        return FALSE;
+    if (!strcmp(type, "block-dirty-bitmap-clear")) {
+        BlkBitmap *saved = blk_bitmap_copy(bm);
+        if (!blk_bitmap_clear(bm, err)) {
+            mosaic_blk_bitmap_free(saved);
+            return FALSE;
+        }
+        Undo u = {.kind = U_CLEAR, .bm = bm, .saved = saved};
+        g_array_append_val(undo, u);
+        return TRUE;
+    }
+    gboolean en = !strcmp(type, "block-dirty-bitmap-enable");
+    if (en || !strcmp(type, "block-dirty-bitmap-disable")) {
+        gboolean was = blk_bitmap_enabled(bm);
+        if (!blk_bitmap_enable(bm, en, err))
+            return FALSE;
+        Undo u = {.kind = U_ENABLE, .bm = bm, .was = was};
+        g_array_append_val(undo, u);
+        return TRUE;
+    }
+    g_set_error(err, BLK_ERROR, 0, "transaction action '%s' is not supported (use "
+                "block-dirty-bitmap-add/-clear/-enable/-disable, blockdev-backup)", type);
+    return FALSE;
+}
+
+static void undo_all(GArray *undo)
+{
+    for (guint i = undo->len; i-- > 0;) {
+        Undo *u = &g_array_index(undo, Undo, i);
+        switch (u->kind) {
+        case U_ADD:
+            blk_bitmap_remove(u->bm, NULL);
+            break;
+        case U_CLEAR: {
+            g_autoptr(GPtrArray) one = g_ptr_array_new();
+            g_ptr_array_add(one, u->saved);
+            blk_bitmap_merge(u->bm, one, NULL);
+            mosaic_blk_bitmap_free(u->saved);
+            break;
+        }
+        case U_ENABLE:
+            blk_bitmap_enable(u->bm, u->was, NULL);
+            break;
+        case U_BACKUP:
+            backup_abort(u->backup);
+            break;
+        }
+    }
+}
+
+static bool cmd_transaction(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    g_autofree char *text = mosaic_args_get_json(a, "actions");
+    g_autoptr(JsonParser) p = json_parser_new();
+    if (!text || !json_parser_load_from_data(p, text, -1, NULL) ||
+        !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(p))) {
+        mosaic_error_set(err, "transaction: 'actions' must be a list of {type, data}");
+        return false;
+    }
+    JsonArray *acts = json_node_get_array(json_parser_get_root(p));
+    g_autoptr(GArray) undo = g_array_new(FALSE, TRUE, sizeof(Undo));
+    GError *e = NULL;
+    /* One point in time: nothing is in flight while every action is applied. */
+    blk_drain_begin();
+    for (guint i = 0; i < json_array_get_length(acts); i++) {
+        JsonNode *an = json_array_get_element(acts, i);
+        JsonObject *ao = JSON_NODE_HOLDS_OBJECT(an) ? json_node_get_object(an) : NULL;
+        const char *type = ao ? obj_str(ao, "type") : NULL;
+        JsonNode *dn = ao ? json_object_get_member(ao, "data") : NULL;
+        JsonObject *d = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+        if (!type || !d) {
+            g_set_error(&e, BLK_ERROR, 0, "action %u is not {\"type\": ..., \"data\": {...}}", i);
+        } else if (!strcmp(type, "blockdev-backup") || !strcmp(type, "backup-start")) {
+            BackupOpts o;
+            opts_from_json(&o, d);
+            Backup *b = backup_prepare(&o, &e);
+            if (b) {
+                Undo u = {.kind = U_BACKUP, .backup = b};
+                g_array_append_val(undo, u);
+            }
+        } else {
+            bitmap_action(type, d, undo, &e);
+        }
+        if (e) {
+            undo_all(undo);
+            blk_drain_end();
+            mosaic_error_set(err, "transaction action %u (%s): %s (nothing was changed)", i,
+                             type ? type : "?", e->message);
+            g_error_free(e);
+            return false;
+        }
+    }
+    for (guint i = 0; i < undo->len; i++) {
+        Undo *u = &g_array_index(undo, Undo, i);
+        if (u->kind == U_CLEAR)
+            mosaic_blk_bitmap_free(u->saved);
+        if (u->kind == U_BACKUP)
+            blk_job_start(u->backup->job);
+    }
+    blk_drain_end();
+    return true;
+}
+
+static const MosaicArgDesc backup_args[] = {
+    {"job-id", MOSAIC_ARG_STR, true, "job id (default: the device)"},
+    {"device", MOSAIC_ARG_STR, false, "node to back up"},
+    {"target", MOSAIC_ARG_STR, true, "target node (or target-file)"},
+    {"target-file", MOSAIC_ARG_STR, true, "target image file (raw: made if missing; qcow2: "
+     "must exist, may have a backing file)"},
+    {"format", MOSAIC_ARG_STR, true, "raw (default) or qcow2, for target-file"},
+    {"sync", MOSAIC_ARG_STR, true, "full (default), incremental (alias bitmap) or differential"},
+    {"bitmap", MOSAIC_ARG_STR, true, "dirty bitmap of device: incremental/differential copy its "
+     "dirty clusters; full and incremental reset it when the backup succeeds"},
+    {"speed", MOSAIC_ARG_INT, true, "rate limit in bytes per second (0: none)"},
+    {NULL},
+};
+static const MosaicArgDesc transaction_args[] = {
+    {"actions", MOSAIC_ARG_ANY, false, "list of {type, data}: block-dirty-bitmap-add/-clear/"
+     "-enable/-disable, blockdev-backup"},
+    {NULL},
+};
+
+#define CMD(n, h, a, f, r) {.size = sizeof(MosaicCommandDesc), .name = n, .help = h, .args = a, \
+                            .handler = f, .returns = r}
+static const MosaicCommandDesc cmds[] = {
+    CMD("blockdev-backup", "start a backup job (copy-before-write; full, incremental or "
+        "differential)", backup_args, cmd_backup, "{}"),
+    CMD("backup-start", "alias of blockdev-backup", backup_args, cmd_backup, "{}"),
+    CMD("transaction", "apply bitmap and backup actions at one point in time, all or none",
+        transaction_args, cmd_transaction, "{}"),
+};
+
+void blk_backup_monitor_register(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(cmds); i++)
+        if (!mosaic_monitor_register(&cmds[i], NULL, NULL))
+            g_warning("block: cannot register monitor command %s", cmds[i].name);
+}

@@ -1,0 +1,236 @@
+/* Split virtqueues (virtio 1.2 §2.7) with every guest value checked.  Ring fields are
+ * read and written through the device's DMA address space; buffers must be guest RAM. */
+#include <string.h>
+
+#include "virtio/virtio-internal.h"
+
+static bool rd(MosaicVirtQueue *q, uint64_t addr, void *buf, uint64_t len)
+{
+    return mosaic_as_rw(q->v->dma, addr, buf, len, false) == MOSAIC_MEM_OK;
+}
+
+static bool wr(MosaicVirtQueue *q, uint64_t addr, const void *buf, uint64_t len)
+{
+    return mosaic_as_rw(q->v->dma, addr, (void *)buf, len, true) == MOSAIC_MEM_OK;
+}
+
+void virtq_reset(MosaicVirtQueue *q)
+{
+    q->num = 0;
+    q->ready = false;
+    q->broken = false;
+    q->desc = q->avail = q->used = 0;
+    q->last_avail = q->used_idx = 0;
+    q->inflight = 0;
+}
+
+static void fail(MosaicVirtQueue *q, const char *why)
+{
+    q->broken = true;
+    virtio_set_needs_reset(q->v, why);
+}
+
+/* A guest buffer [addr, addr+len) as host iovecs; every byte must be RAM (and writable
+ * RAM for device-writable buffers).  Appends to `iov` (growing arrays). */
+static bool map_buf(MosaicVirtQueue *q, uint64_t addr, uint32_t len, bool write, GArray *iov,
+                    GArray *regions, GArray *offsets)
+{
+    while (len) {
+        MosaicMemSection s;
+        if (!mosaic_as_lookup(q->v->dma, addr, &s) || !s.host || (write && s.readonly))
+            return false;
+        uint64_t n = MIN((uint64_t)len, s.base + s.size - addr);
+        struct iovec v = {s.host + (addr - s.base), n};
+        g_array_append_val(iov, v);
+        if (write) {
+            uint64_t off = s.region_offset + (addr - s.base);
+            g_array_append_val(regions, s.region);
+            g_array_append_val(offsets, off);
+        }
+        addr += n;
+        len -= n;
+        if (addr == 0 && len)
+            return false; /* wrapped around the address space */
+    }
+    return true;
+}
+
+MOSAIC_API MosaicVirtqElem *mosaic_virtq_pop(MosaicVirtQueue *q)
+{
+    if (!q || !q->ready || q->broken || !(q->v->status & VIRTIO_STATUS_DRIVER_OK) ||
+        (q->v->status & VIRTIO_STATUS_NEEDS_RESET))
+        return NULL;
+    uint16_t avail_idx;
+    if (!rd(q, q->avail + 2, &avail_idx, 2)) {
+        fail(q, "avail ring outside guest memory");
+        return NULL;
+    }
+    avail_idx = GUINT16_FROM_LE(avail_idx);
+    uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
+    if (pending == 0)
+        return NULL;
+    if (pending > q->num) {
+        fail(q, "avail index moved by more than the queue size");
+        return NULL;
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE); /* ring entries after the index */
+    uint16_t head;
+    if (!rd(q, q->avail + 4 + 2 * (uint64_t)(q->last_avail % q->num), &head, 2)) {
+        fail(q, "avail ring outside guest memory");
+        return NULL;
+    }
+    head = GUINT16_FROM_LE(head);
+    if (head >= q->num) {
+        fail(q, "descriptor index out of range");
+        return NULL;
+    }
+    g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(struct iovec));
+    g_autoptr(GArray) in = g_array_new(FALSE, FALSE, sizeof(struct iovec));
+    g_autoptr(GArray) regions = g_array_new(FALSE, FALSE, sizeof(MosaicRegion *));
+    g_autoptr(GArray) offsets = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t out_len = 0, in_len = 0;
+    uint16_t i = head;
+    /* A chain visits at most num descriptors: anything longer loops. */
+    for (unsigned count = 0;; count++) {
+        if (count >= q->num) {
+            fail(q, "descriptor chain loops or is longer than the queue");
+            return NULL;
+        }
+        uint8_t d[16];
+        if (!rd(q, q->desc + 16 * (uint64_t)i, d, 16)) {
+            fail(q, "descriptor table outside guest memory");
+            return NULL;
+        }
+        uint64_t addr;
+        uint32_t len;
+        uint16_t flags, next;
+        memcpy(&addr, d, 8);
+        memcpy(&len, d + 8, 4);
+        memcpy(&flags, d + 12, 2);
+        memcpy(&next, d + 14, 2);
+        addr = GUINT64_FROM_LE(addr);
+        len = GUINT32_FROM_LE(len);
+        flags = GUINT16_FROM_LE(flags);
+        next = GUINT16_FROM_LE(next);
+        if (flags & VIRTQ_DESC_F_INDIRECT) {
+            fail(q, "indirect descriptor (not negotiated)");
+            return NULL;
+        }
+        bool w = flags & VIRTQ_DESC_F_WRITE;
+        if (!w && in->len) {
+            fail(q, "device-readable descriptor after a device-writable one");
+            return NULL;
+        }
+        if (!map_buf(q, addr, len, w, w ? in : out, regions, offsets)) {
+            fail(q, "descriptor buffer is not in guest RAM");
+            return NULL;
+        }
+        if (w)
+            in_len += len;
+        else
+            out_len += len;
+        if (!(flags & VIRTQ_DESC_F_NEXT))
+            break;
+        if (next >= q->num) {
+            fail(q, "next descriptor index out of range");
+            return NULL;
+        }
+        i = next;
+    }
+    q->last_avail++;
+    q->inflight++;
+    VqElem *e = g_new0(VqElem, 1);
+    e->pub.head = head;
+    e->pub.out_num = out->len;
+    e->pub.in_num = in->len;
+    e->pub.out = (struct iovec *)g_array_free(g_steal_pointer(&out), FALSE);
+    e->pub.in = (struct iovec *)g_array_free(g_steal_pointer(&in), FALSE);
+    e->pub.out_len = out_len;
+    e->pub.in_len = in_len;
+    e->in_region = (MosaicRegion **)g_array_free(g_steal_pointer(&regions), FALSE);
+    e->in_offset = (uint64_t *)g_array_free(g_steal_pointer(&offsets), FALSE);
+    return &e->pub;
+}
+
+static void elem_free(VqElem *e)
+{
+    g_free(e->pub.out);
+    g_free(e->pub.in);
+    g_free(e->in_region);
+    g_free(e->in_offset);
+    g_free(e);
+}
+
+MOSAIC_API void mosaic_virtq_push(MosaicVirtQueue *q, MosaicVirtqElem *elem, uint32_t written)
+{
+    VqElem *e = (VqElem *)elem;
+    /* Dirty tracking for what the device wrote. */
+    uint64_t left = MIN(written, elem->in_len);
+    for (unsigned k = 0; k < elem->in_num && left; k++) {
+        uint64_t n = MIN(left, elem->in[k].iov_len);
+        mosaic_ram_set_dirty(e->in_region[k], e->in_offset[k], n);
+        left -= n;
+    }
+    /* A reset since the pop: the ring is gone, drop the element. */
+    if (q->ready && !q->broken && q->inflight) {
+        q->inflight--;
+        uint32_t u[2] = {GUINT32_TO_LE(elem->head), GUINT32_TO_LE(MIN(written, elem->in_len))};
+        if (!wr(q, q->used + 4 + 8 * (uint64_t)(q->used_idx % q->num), u, 8)) {
+            fail(q, "used ring outside guest memory");
+        } else {
+            __atomic_thread_fence(__ATOMIC_RELEASE); /* entry before index */
+            q->used_idx++;
+            uint16_t idx = GUINT16_TO_LE(q->used_idx);
+            if (!wr(q, q->used + 2, &idx, 2))
+                fail(q, "used ring outside guest memory");
+        }
+    }
+    elem_free(e);
+}
+
+MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q)
+{
+    if (!q->ready)
+        return;
+    uint16_t flags = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!q->broken && rd(q, q->avail, &flags, 2) &&
+        (GUINT16_FROM_LE(flags) & VIRTQ_AVAIL_F_NO_INTERRUPT))
+        return;
+    q->v->isr |= 1;
+    virtio_update_irq(q->v);
+}
+
+MOSAIC_API size_t mosaic_iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf,
+                                    size_t len)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        size_t k = MIN(iov[i].iov_len - offset, len - done);
+        memcpy((char *)buf + done, (char *)iov[i].iov_base + offset, k);
+        done += k;
+        offset = 0;
+    }
+    return done;
+}
+
+MOSAIC_API size_t mosaic_iov_from_buf(const struct iovec *iov, unsigned n, size_t offset,
+                                      const void *buf, size_t len)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        if (offset >= iov[i].iov_len) {
+            offset -= iov[i].iov_len;
+            continue;
+        }
+        size_t k = MIN(iov[i].iov_len - offset, len - done);
+        memcpy((char *)iov[i].iov_base + offset, (const char *)buf + done, k);
+        done += k;
+        offset = 0;
+    }
+    return done;
+}

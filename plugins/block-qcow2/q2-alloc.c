@@ -1,0 +1,512 @@
+/* qcow2 writes: refcounts, cluster allocation and the ordered metadata updates.
+ *
+ * Every allocating change is written in this order, with a flush after each step, so
+ * a kill at any point leaves at worst leaked clusters (refcount > references), never
+ * a reference to a cluster whose refcount or contents are not on disk:
+ *   data clusters  ->  refcounts (new data, new L2 tables, new refcount blocks)
+ *   ->  L2 tables  ->  L1 entries  ->  (freed clusters) refcount decrements. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "q2.h"
+
+/* ---- the used-cluster bitmap (what the image references, from a scan at open) ---- */
+
+static bool used_get(Q2 *s, uint64_t c)
+{
+    return c < s->used_n && (s->used[c / 8] >> (c % 8) & 1);
+}
+
+static void used_set(Q2 *s, uint64_t c, bool on)
+{
+    if (c >= s->used_n) {
+        uint64_t n = MAX(c + 1, s->used_n * 2);
+        s->used = g_realloc(s->used, (n + 7) / 8);
+        memset(s->used + (s->used_n + 7) / 8, 0, (n + 7) / 8 - (s->used_n + 7) / 8);
+        /* bits between used_n and the byte boundary are already zero */
+        s->used_n = n;
+    }
+    if (on)
+        s->used[c / 8] |= 1u << (c % 8);
+    else
+        s->used[c / 8] &= ~(1u << (c % 8));
+}
+
+/* ---- refcounts (16-bit; meta_lock held or single-threaded open) ---- */
+
+static int rb_load(Q2 *s, uint64_t rbo, uint16_t **block)
+{
+    uint16_t *b = g_hash_table_lookup(s->rbc, &rbo);
+    if (!b) {
+        uint64_t cs = s->h.cluster_size;
+        uint8_t *raw = g_malloc(cs);
+        int ret = mosaic_blk_child_pread(s->file, rbo, raw, cs);
+        if (ret) {
+            g_free(raw);
+            return ret;
+        }
+        b = g_new(uint16_t, s->h.rb_entries);
+        for (uint32_t i = 0; i < s->h.rb_entries; i++)
+            b[i] = q_be16(raw + 2 * i);
+        g_free(raw);
+        uint64_t *key = g_new(uint64_t, 1);
+        *key = rbo;
+        g_hash_table_insert(s->rbc, key, b);
+    }
+    *block = b;
+    return 0;
+}
+
+static int rc_get(Q2 *s, uint64_t c, uint32_t *val)
+{
+    uint64_t i = c / s->h.rb_entries;
+    *val = 0;
+    if (i >= s->rt_n || !(s->rt[i] & RT_OFFSET_MASK))
+        return 0;
+    uint16_t *b;
+    int ret = rb_load(s, s->rt[i] & RT_OFFSET_MASK, &b);
+    if (!ret)
+        *val = b[c % s->h.rb_entries];
+    return ret;
+}
+
+static int64_t alloc_cluster(Q2 *s);
+static int rc_set(Q2 *s, uint64_t c, uint16_t val);
+
+/* A new refcount block for table index i. */
+static int rb_create(Q2 *s, uint64_t i)
+{
+    uint64_t cs = s->h.cluster_size;
+    int64_t nb = alloc_cluster(s);
+    if (nb < 0)
+        return (int)nb;
+    uint8_t *raw = g_malloc0(cs);
+    bool self = (uint64_t)nb / s->h.rb_entries == i;
+    if (self)
+        q_st16(raw + 2 * ((uint64_t)nb % s->h.rb_entries), 1);
+    int ret = mosaic_blk_child_pwrite(s->file, (uint64_t)nb * cs, raw, cs);
+    g_free(raw);
+    if (!ret && !self)
+        ret = rc_set(s, nb, 1);
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    if (ret)
+        return ret;
+    uint8_t e[8];
+    q_st64(e, (uint64_t)nb * cs);
+    ret = mosaic_blk_child_pwrite(s->file, s->h.refcount_table_offset + 8 * i, e, 8);
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    if (!ret)
+        s->rt[i] = (uint64_t)nb * cs;
+    return ret;
+}
+
+static int rc_set(Q2 *s, uint64_t c, uint16_t val)
+{
+    uint64_t i = c / s->h.rb_entries;
+    if (i >= s->rt_n)
+        return -ENOSPC; /* growing the refcount table is not implemented */
+    int ret = 0;
+    if (!(s->rt[i] & RT_OFFSET_MASK) && (ret = rb_create(s, i)))
+        return ret;
+    uint64_t rbo = s->rt[i] & RT_OFFSET_MASK;
+    uint16_t *b;
+    if ((ret = rb_load(s, rbo, &b)))
+        return ret;
+    uint8_t v[2];
+    q_st16(v, val);
+    ret = mosaic_blk_child_pwrite(s->file, rbo + 2 * (c % s->h.rb_entries), v, 2);
+    if (!ret)
+        b[c % s->h.rb_entries] = val;
+    return ret;
+}
+
+/* A cluster with refcount 0 that nothing references; reserved in the bitmap. */
+static int64_t alloc_cluster(Q2 *s)
+{
+    uint64_t limit = (uint64_t)s->rt_n * s->h.rb_entries;
+    for (uint64_t c = MAX(s->free_hint, 1); c < limit; c++) {
+        uint32_t rc;
+        if (used_get(s, c))
+            continue;
+        if (rc_get(s, c, &rc))
+            return -EIO;
+        if (rc)
+            continue;
+        used_set(s, c, true);
+        s->free_hint = c + 1;
+        uint64_t end = (c + 1) * s->h.cluster_size;
+        if (end > s->file_size)
+            s->file_size = end;
+        return (int64_t)c;
+    }
+    return -ENOSPC;
+}
+
+/* ---- the scan at open (writable images) ---- */
+
+static int mark(Q2 *s, uint64_t off, uint64_t len, const char *what, char *err, size_t errlen)
+{
+    uint64_t cs = s->h.cluster_size;
+    for (uint64_t c = off / cs; c < (off + len + cs - 1) / cs; c++) {
+        if (used_get(s, c)) {
+            snprintf(err, errlen, "cluster 0x%llx (%s) is referenced twice: the image is corrupt",
+                     (unsigned long long)(c * cs), what);
+            return -1;
+        }
+        uint32_t rc;
+        if (rc_get(s, c, &rc) || rc == 0) {
+            snprintf(err, errlen, "cluster 0x%llx (%s) is in use but its refcount is 0: the "
+                     "image is corrupt", (unsigned long long)(c * cs), what);
+            return -1;
+        }
+        used_set(s, c, true);
+    }
+    return 0;
+}
+
+int q2_scan(Q2 *s, char *err, size_t errlen)
+{
+    uint64_t cs = s->h.cluster_size;
+    s->used_n = s->file_size / cs + 1;
+    s->used = g_malloc0((s->used_n + 7) / 8);
+    if (mark(s, 0, cs, "header", err, errlen) ||
+        mark(s, s->h.l1_table_offset, (uint64_t)s->h.l1_size * 8, "L1 table", err, errlen) ||
+        mark(s, s->h.refcount_table_offset, (uint64_t)s->h.refcount_table_clusters * cs,
+             "refcount table", err, errlen))
+        return -1;
+    for (uint32_t i = 0; i < s->rt_n; i++)
+        if ((s->rt[i] & RT_OFFSET_MASK) &&
+            mark(s, s->rt[i] & RT_OFFSET_MASK, cs, "refcount block", err, errlen))
+            return -1;
+    for (uint32_t i = 0; i < s->h.l1_size; i++) {
+        uint64_t l2 = s->l1[i] & L1E_OFFSET_MASK;
+        if (!l2)
+            continue;
+        uint64_t *t;
+        if (mark(s, l2, cs, "L2 table", err, errlen))
+            return -1;
+        if (q2_l2_load(s, l2, &t)) {
+            snprintf(err, errlen, "cannot read the L2 table at 0x%llx", (unsigned long long)l2);
+            return -1;
+        }
+        for (uint32_t j = 0; j < s->h.l2_entries; j++) {
+            uint64_t e = t[j];
+            if (e & QCOW_OFLAG_COMPRESSED) {
+                snprintf(err, errlen, "images with compressed clusters are opened read-only");
+                return -1;
+            }
+            if (qcow2_check_l2_entry(&s->h, e, s->file_size) < 0) {
+                snprintf(err, errlen, "L2 entry %u of the table at 0x%llx points outside the "
+                         "image: the image is corrupt", j, (unsigned long long)l2);
+                return -1;
+            }
+            if ((e & L2E_OFFSET_MASK) && mark(s, e & L2E_OFFSET_MASK, cs, "data", err, errlen))
+                return -1;
+        }
+    }
+    /* We do not keep bitmaps: clear the autoclear bits as the spec requires. */
+    if (s->h.autoclear_features && s->h.version == 3) {
+        uint8_t z[8] = {0};
+        if (mosaic_blk_child_pwrite(s->file, 88, z, 8) || mosaic_blk_child_flush(s->file)) {
+            snprintf(err, errlen, "cannot update the header");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- committing L2/L1 changes ---- */
+
+typedef struct Change {
+    uint64_t vc;      /* guest cluster */
+    uint64_t entry;   /* new L2 entry */
+} Change;
+
+/* New L2 tables as needed, refcounts flushed, then L2 writes, then L1 writes.
+ * meta_lock held. */
+static int commit(Q2 *s, GArray *changes)
+{
+    uint64_t cs = s->h.cluster_size;
+    g_autoptr(GArray) new_l1i = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    int ret = 0;
+    for (guint k = 0; k < changes->len && !ret; k++) {
+        Change *ch = &g_array_index(changes, Change, k);
+        uint64_t l1i = ch->vc / s->h.l2_entries;
+        if (s->l1[l1i] & L1E_OFFSET_MASK)
+            continue;
+        int64_t c = alloc_cluster(s);
+        if (c < 0)
+            return (int)c;
+        s->l1[l1i] = 0; /* set on disk below; the in-memory table follows */
+        uint64_t *t = g_new0(uint64_t, s->h.l2_entries);
+        uint64_t *key = g_new(uint64_t, 1);
+        *key = (uint64_t)c * cs;
+        g_hash_table_insert(s->l2c, key, t);
+        g_array_append_val(new_l1i, l1i);
+        /* remember the new table's offset in the L1 copy without the COPIED bit yet */
+        s->l1[l1i] = (uint64_t)c * cs;
+        ret = rc_set(s, c, 1);
+    }
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    /* L2 entries (new tables are written whole). */
+    for (guint k = 0; k < changes->len && !ret; k++) {
+        Change *ch = &g_array_index(changes, Change, k);
+        uint64_t l1i = ch->vc / s->h.l2_entries, l2 = s->l1[l1i] & L1E_OFFSET_MASK;
+        uint64_t *t;
+        if ((ret = q2_l2_load(s, l2, &t)))
+            break;
+        t[ch->vc % s->h.l2_entries] = ch->entry;
+        gboolean fresh = FALSE;
+        for (guint j = 0; j < new_l1i->len; j++)
+            fresh |= g_array_index(new_l1i, uint64_t, j) == l1i;
+        if (!fresh) {
+            uint8_t e[8];
+            q_st64(e, ch->entry);
+            ret = mosaic_blk_child_pwrite(s->file, l2 + 8 * (ch->vc % s->h.l2_entries), e, 8);
+        }
+    }
+    for (guint j = 0; j < new_l1i->len && !ret; j++) {
+        uint64_t l1i = g_array_index(new_l1i, uint64_t, j), l2 = s->l1[l1i];
+        uint64_t *t;
+        if ((ret = q2_l2_load(s, l2, &t)))
+            break;
+        uint8_t *raw = g_malloc(cs);
+        for (uint32_t i = 0; i < s->h.l2_entries; i++)
+            q_st64(raw + 8 * i, t[i]);
+        ret = mosaic_blk_child_pwrite(s->file, l2, raw, cs);
+        g_free(raw);
+    }
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    /* L1 entries. */
+    for (guint j = 0; j < new_l1i->len && !ret; j++) {
+        uint64_t l1i = g_array_index(new_l1i, uint64_t, j);
+        s->l1[l1i] |= QCOW_OFLAG_COPIED;
+        uint8_t e[8];
+        q_st64(e, s->l1[l1i]);
+        ret = mosaic_blk_child_pwrite(s->file, s->h.l1_table_offset + 8 * l1i, e, 8);
+    }
+    if (!ret && new_l1i->len)
+        ret = mosaic_blk_child_flush(s->file);
+    if (ret)
+        q2_mark_broken(s, "metadata update failed", 0);
+    return ret;
+}
+
+/* Decrements (to 0) the refcounts of clusters no longer referenced. meta_lock held. */
+static int free_clusters(Q2 *s, GArray *hosts)
+{
+    int ret = 0;
+    for (guint k = 0; k < hosts->len && !ret; k++) {
+        uint64_t c = g_array_index(hosts, uint64_t, k) / s->h.cluster_size;
+        ret = rc_set(s, c, 0);
+        if (!ret) {
+            used_set(s, c, false);
+            s->free_hint = MIN(s->free_hint, c);
+        }
+    }
+    if (!ret && hosts->len)
+        ret = mosaic_blk_child_flush(s->file);
+    for (guint k = 0; k < hosts->len && !ret; k++) {
+        MosaicBlkReq d = {.size = sizeof d, .type = MOSAIC_BLK_DISCARD,
+                          .offset = g_array_index(hosts, uint64_t, k), .bytes = s->h.cluster_size};
+        if (d.offset + d.bytes <= mosaic_blk_child_length(s->file))
+            mosaic_blk_child_io(s->file, &d); /* best effort: give the space back */
+    }
+    return ret;
+}
+
+/* ---- writes ---- */
+
+static bool is_plain(uint64_t e)
+{
+    return (e & L2E_OFFSET_MASK) && !(e & (QCOW_OFLAG_ZERO | QCOW_OFLAG_COMPRESSED)) &&
+           (e & QCOW_OFLAG_COPIED);
+}
+
+static int write_slice(Q2 *s, uint64_t host, const struct iovec *iov, unsigned niov,
+                       uint64_t ioff, uint64_t len)
+{
+    struct iovec sl[Q2_MAX_SLICES];
+    unsigned k = q2_iov_slice(iov, niov, ioff, len, sl, Q2_MAX_SLICES);
+    if (k) {
+        MosaicBlkReq r = {.size = sizeof r, .type = MOSAIC_BLK_WRITE, .offset = host,
+                          .bytes = len, .iov = sl, .niov = k};
+        return mosaic_blk_child_io(s->file, &r);
+    }
+    void *b = g_malloc(len);
+    q2_iov_copy_from(iov, niov, ioff, b, len);
+    int ret = mosaic_blk_child_pwrite(s->file, host, b, len);
+    g_free(b);
+    return ret;
+}
+
+/* The old contents of a guest cluster (for a partial write into a new cluster). */
+static int cluster_base(Q2 *s, uint64_t vc, uint64_t e, uint8_t *buf)
+{
+    uint64_t cs = s->h.cluster_size, off = vc * cs;
+    memset(buf, 0, cs);
+    if (e & QCOW_OFLAG_ZERO)
+        return 0;
+    if (e & L2E_OFFSET_MASK)
+        return mosaic_blk_child_pread(s->file, e & L2E_OFFSET_MASK, buf, cs);
+    if (!s->backing)
+        return 0;
+    uint64_t blen = mosaic_blk_child_length(s->backing);
+    uint64_t n = off >= blen ? 0 : MIN(cs, blen - off);
+    return n ? mosaic_blk_child_pread(s->backing, off, buf, n) : 0;
+}
+
+/* io_lock held for writing. */
+static int write_alloc(Q2 *s, const struct iovec *iov, unsigned niov, uint64_t offset,
+                       uint64_t bytes)
+{
+    uint64_t cs = s->h.cluster_size, pos = offset, end = offset + bytes;
+    g_autoptr(GArray) changes = g_array_new(FALSE, FALSE, sizeof(Change));
+    g_autoptr(GArray) fresh = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint8_t *buf = g_malloc(cs);
+    int ret = 0;
+    pthread_mutex_lock(&s->meta_lock);
+    while (pos < end && !ret) {
+        uint64_t vc = pos / cs, in = pos % cs, n = MIN(cs - in, end - pos), e;
+        if ((ret = q2_get_entry(s, vc, &e)))
+            break;
+        if (is_plain(e)) {
+            ret = write_slice(s, (e & L2E_OFFSET_MASK) + in, iov, niov, pos - offset, n);
+        } else {
+            if (in || n < cs)
+                ret = cluster_base(s, vc, e, buf);
+            if (ret)
+                break;
+            q2_iov_copy_from(iov, niov, pos - offset, buf + in, n);
+            uint64_t host;
+            bool reuse = (e & QCOW_OFLAG_ZERO) && (e & L2E_OFFSET_MASK) && (e & QCOW_OFLAG_COPIED);
+            if (reuse) {
+                host = e & L2E_OFFSET_MASK;
+            } else {
+                int64_t c = alloc_cluster(s);
+                if (c < 0) {
+                    ret = (int)c;
+                    break;
+                }
+                host = (uint64_t)c * cs;
+                g_array_append_val(fresh, host);
+            }
+            ret = mosaic_blk_child_pwrite(s->file, host, buf, cs);
+            Change ch = {vc, host | QCOW_OFLAG_COPIED};
+            g_array_append_val(changes, ch);
+        }
+        pos += n;
+    }
+    g_free(buf);
+    if (!ret && changes->len) {
+        ret = mosaic_blk_child_flush(s->file); /* data before refcounts */
+        for (guint k = 0; k < fresh->len && !ret; k++)
+            ret = rc_set(s, g_array_index(fresh, uint64_t, k) / cs, 1);
+        if (!ret)
+            ret = commit(s, changes);
+    }
+    pthread_mutex_unlock(&s->meta_lock);
+    return ret;
+}
+
+int q2_write(Q2 *s, MosaicBlkReq *req)
+{
+    uint64_t cs = s->h.cluster_size, pos = req->offset, end = req->offset + req->bytes;
+    int ret = 0;
+    /* Fast path: every cluster already allocated to this image alone. */
+    pthread_rwlock_rdlock(&s->io_lock);
+    bool plain = true;
+    pthread_mutex_lock(&s->meta_lock);
+    for (uint64_t p = pos - pos % cs; p < end && plain; p += cs) {
+        uint64_t e;
+        plain = !q2_get_entry(s, p / cs, &e) && is_plain(e);
+    }
+    pthread_mutex_unlock(&s->meta_lock);
+    if (plain) {
+        while (pos < end && !ret) {
+            uint64_t e, n = MIN(cs - pos % cs, end - pos);
+            pthread_mutex_lock(&s->meta_lock);
+            ret = q2_get_entry(s, pos / cs, &e);
+            pthread_mutex_unlock(&s->meta_lock);
+            if (!ret)
+                ret = write_slice(s, (e & L2E_OFFSET_MASK) + pos % cs, req->iov, req->niov,
+                                  pos - req->offset, n);
+            pos += n;
+        }
+        pthread_rwlock_unlock(&s->io_lock);
+    } else {
+        pthread_rwlock_unlock(&s->io_lock);
+        pthread_rwlock_wrlock(&s->io_lock);
+        ret = write_alloc(s, req->iov, req->niov, req->offset, req->bytes);
+        pthread_rwlock_unlock(&s->io_lock);
+    }
+    if (!ret && (req->flags & MOSAIC_BLK_FUA))
+        ret = mosaic_blk_child_flush(s->file);
+    return ret;
+}
+
+/* ---- write-zeroes and discard ---- */
+
+int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req)
+{
+    uint64_t cs = s->h.cluster_size, start = req->offset, end = req->offset + req->bytes;
+    bool zero = req->type == MOSAIC_BLK_WRITE_ZEROES;
+    uint64_t c0 = (start + cs - 1) / cs, c1 = end / cs; /* whole clusters [c0, c1) */
+    if (end == s->h.size)
+        c1 = (end + cs - 1) / cs; /* the last, partial cluster of the image counts whole */
+    int ret = 0;
+    pthread_rwlock_wrlock(&s->io_lock);
+    if (zero) {
+        /* Partial clusters at either end: real zeroes through the write path. */
+        uint64_t head_end = MIN(c0 * cs, end), tail = MAX(c1 * cs, start);
+        if (c0 >= c1) {
+            head_end = end;
+            tail = end;
+        }
+        uint8_t *z = g_malloc0(cs);
+        for (uint64_t p = start; p < head_end && !ret; p += MIN(cs - p % cs, head_end - p)) {
+            struct iovec iov = {z, MIN(cs - p % cs, head_end - p)};
+            ret = write_alloc(s, &iov, 1, p, iov.iov_len);
+        }
+        for (uint64_t p = tail; p < end && !ret; p += MIN(cs - p % cs, end - p)) {
+            struct iovec iov = {z, MIN(cs - p % cs, end - p)};
+            ret = write_alloc(s, &iov, 1, p, iov.iov_len);
+        }
+        g_free(z);
+    }
+    g_autoptr(GArray) changes = g_array_new(FALSE, FALSE, sizeof(Change));
+    g_autoptr(GArray) freed = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    pthread_mutex_lock(&s->meta_lock);
+    for (uint64_t vc = c0; vc < c1 && !ret; vc++) {
+        uint64_t e, ne;
+        if ((ret = q2_get_entry(s, vc, &e)))
+            break;
+        uint64_t host = e & L2E_OFFSET_MASK;
+        if (!zero)
+            ne = 0;
+        else if (!(req->flags & MOSAIC_BLK_MAY_UNMAP) && host && (e & QCOW_OFLAG_COPIED))
+            ne = host | QCOW_OFLAG_COPIED | QCOW_OFLAG_ZERO;
+        else if (!host && !(e & QCOW_OFLAG_ZERO) && !s->backing)
+            ne = e; /* unallocated without a backing file already reads zeroes */
+        else
+            ne = QCOW_OFLAG_ZERO;
+        if (ne == e)
+            continue;
+        Change ch = {vc, ne};
+        g_array_append_val(changes, ch);
+        if (host && !(ne & L2E_OFFSET_MASK) && (e & QCOW_OFLAG_COPIED))
+            g_array_append_val(freed, host);
+    }
+    if (!ret && changes->len)
+        ret = commit(s, changes);
+    if (!ret)
+        ret = free_clusters(s, freed); /* after nothing references them any more */
+    pthread_mutex_unlock(&s->meta_lock);
+    pthread_rwlock_unlock(&s->io_lock);
+    return ret;
+}

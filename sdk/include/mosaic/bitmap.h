@@ -1,0 +1,57 @@
+/* Dirty bitmaps of block nodes, for block drivers (the copy-before-write filter).
+ *
+ * A bitmap has one bit per `granularity` bytes (a power of two) of a node.  Named
+ * bitmaps belong to a node and are managed with the block-dirty-bitmap-* monitor
+ * commands; every write, write-zeroes or discard that completes on the node sets the
+ * bits of its enabled bitmaps.  Anonymous bitmaps (mosaic_blk_bitmap_new) belong to
+ * whoever made them and track nothing by themselves.
+ *
+ * Claims (copy-before-write): a "copy bitmap" lists the clusters not yet copied to a
+ * backup target.  Whoever copies a cluster first claims it (the bit is cleared and the
+ * cluster is busy), copies, then releases it; a writer that finds the cluster busy
+ * waits for the release, so the old data always reaches the target before the write
+ * reaches the source.  Claims and waits: main loop thread only.  get/set/reset/count:
+ * any thread.
+ *
+ * Changelog
+ *   1.0  first version.
+ */
+#ifndef MOSAIC_BITMAP_H
+#define MOSAIC_BITMAP_H
+
+#include <mosaic/block.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct MosaicBlkBitmap MosaicBlkBitmap;
+
+/* The bitmap `name` of the node labelled `node`, or NULL. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_find(const char *node, const char *name);
+/* An anonymous bitmap covering `length` bytes; granularity a power of two >= 512. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_new(uint64_t granularity, uint64_t length,
+                                                  bool all_dirty);
+MOSAIC_API void mosaic_blk_bitmap_free(MosaicBlkBitmap *bm); /* anonymous ones only */
+MOSAIC_API uint64_t mosaic_blk_bitmap_granularity(const MosaicBlkBitmap *bm);
+MOSAIC_API bool mosaic_blk_bitmap_get(MosaicBlkBitmap *bm, uint64_t offset);
+MOSAIC_API void mosaic_blk_bitmap_set(MosaicBlkBitmap *bm, uint64_t offset, uint64_t bytes);
+MOSAIC_API void mosaic_blk_bitmap_reset(MosaicBlkBitmap *bm, uint64_t offset, uint64_t bytes);
+/* Dirty bytes. */
+MOSAIC_API uint64_t mosaic_blk_bitmap_count(MosaicBlkBitmap *bm);
+
+/* Claims the cluster holding `offset`: true when it was dirty (now clean and busy; the
+ * caller copies it and calls release).  false: clean, or busy (see busy). */
+MOSAIC_API bool mosaic_blk_bitmap_claim(MosaicBlkBitmap *bm, uint64_t offset);
+MOSAIC_API bool mosaic_blk_bitmap_busy(MosaicBlkBitmap *bm, uint64_t offset);
+/* Ends a claim.  failed: the copy did not happen; the cluster becomes dirty again. */
+MOSAIC_API void mosaic_blk_bitmap_release(MosaicBlkBitmap *bm, uint64_t offset, bool failed);
+/* Calls cb(opaque) once the cluster holding `offset` is not busy: at once when it is
+ * not, otherwise from the release() that ends the claim (main loop thread). */
+MOSAIC_API void mosaic_blk_bitmap_wait(MosaicBlkBitmap *bm, uint64_t offset,
+                                       void (*cb)(void *opaque), void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

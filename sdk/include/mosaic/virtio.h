@@ -1,0 +1,91 @@
+/* virtio for device plugins: the core's checked split virtqueues and the virtio-mmio
+ * transport (virtio 1.2, "modern" version 2 registers).
+ *
+ * A device describes itself with MosaicVirtioDeviceOps and gets a transport on the bus
+ * slot its realize() received.  The driver's queue notify arrives as an MMIO write on
+ * a vCPU thread with the core lock held: queue_notify() should only schedule work (a
+ * bottom half) and return.  The device pops elements, does the work, pushes them back
+ * and calls mosaic_virtq_notify(), all on the main loop thread.
+ *
+ * Every value the guest controls is checked by the core: descriptor indexes, chain
+ * length (at most the queue size: no loops), flags, lengths, and every buffer address
+ * (it must lie in guest RAM, never in MMIO or outside memory).  A malformed ring puts
+ * the device into DEVICE_NEEDS_RESET and stops the queue; it never crashes the emulator.
+ *
+ * Changelog
+ *   1.0  first version.
+ */
+#ifndef MOSAIC_VIRTIO_H
+#define MOSAIC_VIRTIO_H
+
+#include <sys/uio.h>
+#include <mosaic/plugin.h>
+#include <mosaic/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MOSAIC_VIRTIO_F_VERSION_1 32 /* feature bit numbers, as in the spec */
+
+typedef struct MosaicVirtio MosaicVirtio;       /* one device's transport */
+typedef struct MosaicVirtQueue MosaicVirtQueue;
+
+/* One popped descriptor chain.  out: device-readable buffers, in: device-writable.
+ * The iovecs point into guest RAM (host addresses), already checked. */
+typedef struct MosaicVirtqElem {
+    uint16_t head;
+    unsigned out_num, in_num;
+    struct iovec *out;
+    struct iovec *in;
+    uint64_t out_len, in_len; /* totals */
+} MosaicVirtqElem;
+
+typedef struct MosaicVirtioDeviceOps {
+    uint32_t size;            /* sizeof(MosaicVirtioDeviceOps) */
+    uint32_t device_id;       /* 2: block, 25: sound, 16: gpu ... */
+    uint64_t features;        /* device feature bits (the transport adds VERSION_1) */
+    uint32_t num_queues;
+    uint16_t queue_max;       /* largest queue size offered (power of two) */
+    uint32_t config_size;     /* bytes of device config space */
+    /* The device config space (little-endian fields); `buf` has config_size bytes. */
+    void (*config_read)(void *opaque, uint8_t *buf);
+    /* Optional: the driver wrote config bytes [offset, offset + len). */
+    void (*config_write)(void *opaque, uint32_t offset, const uint8_t *data, uint32_t len);
+    /* vCPU thread, core lock held: schedule work, do not block. */
+    void (*queue_notify)(void *opaque, unsigned queue);
+    /* Device reset by the driver (status 0) or the system; drop in-flight state. */
+    void (*reset)(void *opaque);
+    /* Optional: the driver set DRIVER_OK with these negotiated features. */
+    void (*driver_ok)(void *opaque, uint64_t features);
+} MosaicVirtioDeviceOps;
+
+/* A virtio-mmio transport on `slot` (its base, irq, dma address space, container). */
+MOSAIC_API MosaicVirtio *mosaic_virtio_mmio_new(const MosaicBusSlot *slot,
+                                                const MosaicVirtioDeviceOps *ops, void *opaque,
+                                                MosaicError *err);
+MOSAIC_API void mosaic_virtio_free(MosaicVirtio *v);
+MOSAIC_API uint64_t mosaic_virtio_features(const MosaicVirtio *v); /* negotiated */
+MOSAIC_API MosaicVirtQueue *mosaic_virtio_queue(MosaicVirtio *v, unsigned index);
+/* The config space changed (raises the config interrupt). */
+MOSAIC_API void mosaic_virtio_config_changed(MosaicVirtio *v);
+
+/* Next available chain, or NULL (none, queue not ready, or the ring is malformed: the
+ * device then needs a reset).  Free the element with mosaic_virtq_push(). */
+MOSAIC_API MosaicVirtqElem *mosaic_virtq_pop(MosaicVirtQueue *q);
+/* Returns the chain to the driver with `written` bytes written into its in buffers,
+ * marking those pages dirty, and frees elem. */
+MOSAIC_API void mosaic_virtq_push(MosaicVirtQueue *q, MosaicVirtqElem *elem, uint32_t written);
+/* Interrupts the driver if it wants to be interrupted (after one or more pushes). */
+MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q);
+
+/* Copies between an element's buffers and linear memory; return bytes copied. */
+MOSAIC_API size_t mosaic_iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf,
+                                    size_t len);
+MOSAIC_API size_t mosaic_iov_from_buf(const struct iovec *iov, unsigned n, size_t offset,
+                                      const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

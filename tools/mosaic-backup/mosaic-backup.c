@@ -1,0 +1,537 @@
+/* mosaic-backup: consistent backups of a running Mosaic machine's disks.
+ *
+ *   mosaic-backup full        --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json]
+ *   mosaic-backup incremental --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json]
+ *   mosaic-backup list    --dir DIR [--json]
+ *   mosaic-backup verify  --dir DIR
+ *   mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]
+ *   mosaic-backup prune   --dir DIR --keep N
+ *
+ * Every disk is backed up at one point in time (one `transaction` of the monitor).  Each
+ * disk keeps a chain: a full qcow2, then incremental qcow2 overlays (backing file: the
+ * previous point) holding the clusters the persistent dirty bitmap `mosaic-backup`
+ * recorded since the previous point.  manifest.json lists the points with sha256 sums.
+ * Uses qemu-img (qemu-utils) to create, convert, check and rebase images.
+ *
+ * Exit status: 0 success, 1 failure, 2 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "qmp-client.h"
+#include "repo.h"
+
+#define BITMAP "mosaic-backup"
+
+static struct {
+    const char *socket, *to, *dir, *at, *format;
+    char **disks;
+    gint64 speed;
+    gint keep;
+    gboolean json;
+    guint timeout;
+} opt = {.keep = -1, .timeout = 0};
+
+static int usage(const char *why)
+{
+    if (why)
+        fprintf(stderr, "mosaic-backup: %s\n", why);
+    fprintf(stderr,
+            "usage: mosaic-backup full|incremental --socket S --to DIR [--disk NODE]... [--speed B/S] [--json]\n"
+            "       mosaic-backup list --dir DIR [--json]\n"
+            "       mosaic-backup verify --dir DIR\n"
+            "       mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]\n"
+            "       mosaic-backup prune --dir DIR --keep N\n"
+            "  --socket S   the machine's monitor: unix:PATH or PATH (mosaic --qmp unix:PATH,server,wait=off)\n"
+            "  --disk NODE  back up (or restore) only this block node (repeatable); default: every\n"
+            "               node a device or export uses\n");
+    return 2;
+}
+
+static gboolean run(GError **err, const char *const *argv)
+{
+    g_autofree char *out = NULL, *errs = NULL;
+    gint status = 0;
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &errs,
+                      &status, err))
+        return FALSE;
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
+        g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "`%s` failed: %s", cmd,
+                    g_strstrip(errs));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static JsonNode *qmp(QmpClient *c, const char *cmd, JsonObject *args, GError **err)
+{
+    JsonNode *r = qmp_client_execute(c, cmd, args, err);
+    if (args)
+        json_object_unref(args);
+    return r;
+}
+
+/* The disks to back up: --disk, or every node with users (devices, exports). */
+static GPtrArray *pick_disks(QmpClient *c, GHashTable *sizes, GError **err)
+{
+    g_autoptr(JsonNode) r = qmp(c, "query-named-block-nodes", NULL, err);
+    if (!r)
+        return NULL;
+    JsonArray *nodes = json_object_get_array_member(json_node_get_object(r), "nodes");
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < json_array_get_length(nodes); i++) {
+        JsonObject *n = json_array_get_object_element(nodes, i);
+        const char *name = json_object_get_string_member(n, "node-name");
+        g_hash_table_insert(sizes, g_strdup(name),
+                            GSIZE_TO_POINTER((gsize)json_object_get_int_member(n, "size")));
+        if (!opt.disks && json_object_get_int_member_with_default(n, "users", 0) > 0)
+            g_ptr_array_add(out, g_strdup(name));
+    }
+    for (guint i = 0; opt.disks && opt.disks[i]; i++) {
+        if (!g_hash_table_contains(sizes, opt.disks[i])) {
+            g_set_error(err, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_COMMAND, "the machine has no "
+                        "block node '%s' (see mosaic-ctl SOCKET query-named-block-nodes)",
+                        opt.disks[i]);
+            g_ptr_array_free(out, TRUE);
+            return NULL;
+        }
+        g_ptr_array_add(out, g_strdup(opt.disks[i]));
+    }
+    if (!out->len) {
+        g_set_error(err, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_COMMAND, "no disks to back up "
+                    "(no node has a user; name them with --disk)");
+        g_ptr_array_free(out, TRUE);
+        return NULL;
+    }
+    return out;
+}
+
+/* name -> "ok" | "inconsistent" | "busy" of the bitmap mosaic-backup on `node`. */
+static const char *bitmap_state(QmpClient *c, const char *node, GError **err)
+{
+    JsonObject *a = json_object_new();
+    json_object_set_string_member(a, "node", node);
+    g_autoptr(JsonNode) r = qmp(c, "query-dirty-bitmaps", a, err);
+    if (!r)
+        return NULL;
+    JsonArray *bms = json_object_get_array_member(json_node_get_object(r), "bitmaps");
+    for (guint i = 0; i < json_array_get_length(bms); i++) {
+        JsonObject *b = json_array_get_object_element(bms, i);
+        if (strcmp(json_object_get_string_member(b, "name"), BITMAP))
+            continue;
+        if (json_object_get_boolean_member(b, "inconsistent"))
+            return "inconsistent";
+        return json_object_get_boolean_member(b, "busy") ? "busy" : "ok";
+    }
+    return "missing";
+}
+
+static JsonObject *action(JsonArray *acts, const char *type)
+{
+    JsonObject *a = json_object_new(), *d = json_object_new();
+    json_object_set_string_member(a, "type", type);
+    json_object_set_object_member(a, "data", d);
+    json_array_add_object_element(acts, a);
+    return d;
+}
+
+static void progress(QmpClient *c, GPtrArray *ids)
+{
+    g_autoptr(JsonNode) r = qmp(c, "query-jobs", NULL, NULL);
+    if (!r)
+        return;
+    JsonArray *jobs = json_object_get_array_member(json_node_get_object(r), "jobs");
+    for (guint i = 0; i < json_array_get_length(jobs); i++) {
+        JsonObject *j = json_array_get_object_element(jobs, i);
+        printf("{\"event\": \"progress\", \"job\": \"%s\", \"disk\": \"%s\", \"current\": %" G_GINT64_FORMAT
+               ", \"total\": %" G_GINT64_FORMAT "}\n", json_object_get_string_member(j, "id"),
+               json_object_get_string_member(j, "device"),
+               json_object_get_int_member(j, "current-progress"),
+               json_object_get_int_member(j, "total-progress"));
+    }
+    fflush(stdout);
+}
+
+/* Waits for every job of `ids`; FALSE + err naming the first that failed. */
+static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, GError **err)
+{
+    g_autoptr(GHashTable) left = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < ids->len; i++)
+        g_hash_table_add(left, g_ptr_array_index(ids, i));
+    GString *failures = g_string_new(NULL);
+    while (g_hash_table_size(left)) {
+        GError *e = NULL;
+        JsonObject *ev = qmp_client_next_event(c, opt.json ? 500 : -1, &e);
+        if (!ev) {
+            if (g_error_matches(e, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_TIMEOUT)) {
+                g_error_free(e);
+                progress(c, ids);
+                continue;
+            }
+            g_propagate_error(err, e);
+            g_string_free(failures, TRUE);
+            return FALSE;
+        }
+        const char *name = json_object_get_string_member_with_default(ev, "event", "");
+        JsonObject *d = json_object_has_member(ev, "data") ? json_object_get_object_member(ev, "data") : NULL;
+        const char *id = d ? json_object_get_string_member_with_default(d, "device", "") : "";
+        if ((!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED")) &&
+            g_hash_table_contains(left, id)) {
+            g_hash_table_remove(left, id);
+            const char *error = json_object_get_string_member_with_default(d, "error", NULL);
+            if (!strcmp(name, "BLOCK_JOB_CANCELLED"))
+                error = "cancelled";
+            if (error)
+                g_string_append_printf(failures, "%sjob %s: %s", failures->len ? "; " : "", id, error);
+            if (opt.json)
+                printf("{\"event\": \"%s\", \"job\": \"%s\", \"len\": %" G_GINT64_FORMAT "%s%s%s}\n",
+                       error ? "failed" : "completed", id,
+                       json_object_get_int_member_with_default(d, "len", 0),
+                       error ? ", \"error\": \"" : "", error ? error : "", error ? "\"" : "");
+        }
+        json_object_unref(ev);
+    }
+    if (failures->len) {
+        g_set_error(err, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_COMMAND, "%s", failures->str);
+        g_string_free(failures, TRUE);
+        return FALSE;
+    }
+    g_string_free(failures, TRUE);
+    return TRUE;
+}
+
+static int cmd_backup(gboolean incremental)
+{
+    GError *e = NULL;
+    if (!opt.socket || !opt.to)
+        return usage("--socket and --to are needed");
+    g_autoptr(Repo) repo = NULL;
+    g_autoptr(QmpClient) c = NULL;
+    g_autoptr(GHashTable) sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GPtrArray) disks = NULL;
+    g_autoptr(JsonArray) acts = json_array_new();
+    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
+    RepoPoint *pt = NULL;
+    repo = repo_load(opt.to, !incremental, &e);
+    if (!repo)
+        goto fail;
+    c = qmp_client_connect(opt.socket, 30, &e);
+    if (!c)
+        goto fail;
+    disks = pick_disks(c, sizes, &e);
+    if (!disks)
+        goto fail;
+    pt = repo_point_new(repo, incremental ? "incremental" : "full");
+    for (guint i = 0; i < disks->len; i++) {
+        const char *node = g_ptr_array_index(disks, i);
+        guint64 size = GPOINTER_TO_SIZE(g_hash_table_lookup(sizes, node));
+        const char *st = bitmap_state(c, node, &e);
+        if (!st)
+            goto fail_point;
+        RepoDisk *prev = incremental ? repo_last_disk(repo, node) : NULL;
+        if (incremental && !prev) {
+            g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s' has no full backup in %s: run "
+                        "`mosaic-backup full` first", node, repo->dir);
+            goto fail_point;
+        }
+        if (incremental && strcmp(st, "ok")) {
+            g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s': the dirty bitmap '%s' is %s%s: a full "
+                        "backup is needed (mosaic-backup full)", node, BITMAP, st,
+                        !strcmp(st, "inconsistent") ? " (the machine was not shut down cleanly, so "
+                        "it may have missed writes)" : "");
+            goto fail_point;
+        }
+        if (!incremental && !strcmp(st, "inconsistent")) {
+            JsonObject *a = json_object_new();
+            json_object_set_string_member(a, "node", node);
+            json_object_set_string_member(a, "name", BITMAP);
+            g_autoptr(JsonNode) r = qmp(c, "block-dirty-bitmap-remove", a, &e);
+            if (!r)
+                goto fail_point;
+            st = "missing";
+        }
+        g_autofree char *rel = g_strdup_printf("%s/%04u-%s.qcow2", node, pt->id,
+                                               incremental ? "inc" : "full");
+        g_autofree char *path = repo_path(repo, rel);
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_mkdir_with_parents(dir, 0755);
+        g_autofree char *sz = g_strdup_printf("%" G_GUINT64_FORMAT, size);
+        g_autofree char *bname = prev ? g_path_get_basename(prev->file) : NULL;
+        gboolean ok = prev ?
+            run(&e, (const char *[]){"qemu-img", "create", "-q", "-f", "qcow2", "-b", bname,
+                                     "-F", "qcow2", "-u", path, sz, NULL}) :
+            run(&e, (const char *[]){"qemu-img", "create", "-q", "-f", "qcow2", path, sz, NULL});
+        if (!ok)
+            goto fail_point;
+        g_ptr_array_add(made, g_strdup(path));
+        if (!strcmp(st, "missing")) {
+            JsonObject *d = action(acts, "block-dirty-bitmap-add");
+            json_object_set_string_member(d, "node", node);
+            json_object_set_string_member(d, "name", BITMAP);
+            json_object_set_boolean_member(d, "persistent", TRUE);
+        }
+        char *id = g_strdup_printf("mosaic-backup-%s-%u", node, pt->id);
+        g_ptr_array_add(ids, id);
+        JsonObject *d = action(acts, "blockdev-backup");
+        json_object_set_string_member(d, "job-id", id);
+        json_object_set_string_member(d, "device", node);
+        json_object_set_string_member(d, "target-file", path);
+        json_object_set_string_member(d, "format", "qcow2");
+        json_object_set_string_member(d, "sync", incremental ? "incremental" : "full");
+        json_object_set_string_member(d, "bitmap", BITMAP);
+        if (opt.speed)
+            json_object_set_int_member(d, "speed", opt.speed);
+        RepoDisk *rd = g_new0(RepoDisk, 1);
+        rd->node = g_strdup(node);
+        rd->file = g_strdup(rel);
+        rd->backing = prev ? g_strdup(prev->file) : NULL;
+        rd->size = size;
+        g_ptr_array_add(pt->disks, rd);
+    }
+    {
+        JsonObject *a = json_object_new();
+        json_object_set_array_member(a, "actions", json_array_ref(acts));
+        g_autoptr(JsonNode) r = qmp(c, "transaction", a, &e);
+        if (!r)
+            goto fail_point;
+    }
+    if (opt.json)
+        printf("{\"event\": \"started\", \"point\": %u, \"kind\": \"%s\", \"disks\": %u}\n", pt->id,
+               pt->kind, disks->len);
+    if (!wait_jobs(c, ids, &e))
+        goto fail_point;
+    for (guint i = 0; i < pt->disks->len; i++) {
+        RepoDisk *d = g_ptr_array_index(pt->disks, i);
+        g_autofree char *path = repo_path(repo, d->file);
+        d->sha256 = repo_sha256_file(path, &e);
+        if (!d->sha256)
+            goto fail_point;
+    }
+    g_ptr_array_add(repo->points, pt);
+    pt = NULL;
+    if (!repo_save(repo, &e))
+        goto fail;
+    if (opt.json)
+        printf("{\"event\": \"done\", \"point\": %u}\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id);
+    else
+        printf("point %u of %u disk(s) in %s\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id, disks->len, repo->dir);
+    return 0;
+fail_point:
+    for (guint i = 0; made && i < made->len; i++)
+        unlink(g_ptr_array_index(made, i));
+fail:
+    repo_point_free(pt);
+    if (opt.json)
+        printf("{\"event\": \"error\", \"message\": \"%s\"}\n", e ? g_strescape(e->message, NULL) : "?");
+    fprintf(stderr, "mosaic-backup: %s\n", e ? e->message : "failed");
+    g_clear_error(&e);
+    return 1;
+}
+
+static const char *dir_opt(void)
+{
+    return opt.dir ? opt.dir : opt.to;
+}
+
+static int cmd_list(void)
+{
+    GError *e = NULL;
+    if (!opt.dir)
+        return usage("--dir is needed");
+    g_autoptr(Repo) r = repo_load(opt.dir, FALSE, &e);
+    if (!r) {
+        fprintf(stderr, "mosaic-backup: %s\n", e->message);
+        return 1;
+    }
+    for (guint i = 0; i < r->points->len; i++) {
+        RepoPoint *p = g_ptr_array_index(r->points, i);
+        for (guint k = 0; k < p->disks->len; k++) {
+            RepoDisk *d = g_ptr_array_index(p->disks, k);
+            if (opt.json)
+                printf("{\"point\": %u, \"kind\": \"%s\", \"time\": \"%s\", \"disk\": \"%s\", "
+                       "\"file\": \"%s\", \"size\": %" G_GUINT64_FORMAT "}\n", p->id, p->kind,
+                       p->time, d->node, d->file, d->size);
+            else
+                printf("%4u  %-11s  %s  %-12s  %s\n", p->id, p->kind, p->time, d->node, d->file);
+        }
+    }
+    return 0;
+}
+
+static int cmd_verify(void)
+{
+    GError *e = NULL;
+    if (!opt.dir)
+        return usage("--dir is needed");
+    g_autoptr(Repo) r = repo_load(opt.dir, FALSE, &e);
+    if (!r) {
+        fprintf(stderr, "mosaic-backup: %s\n", e->message);
+        return 1;
+    }
+    int bad = 0;
+    for (guint i = 0; i < r->points->len; i++) {
+        RepoPoint *p = g_ptr_array_index(r->points, i);
+        for (guint k = 0; k < p->disks->len; k++) {
+            RepoDisk *d = g_ptr_array_index(p->disks, k);
+            g_autofree char *path = repo_path(r, d->file);
+            g_autofree char *sum = repo_sha256_file(path, &e);
+            const char *why = NULL;
+            if (!sum)
+                why = e->message;
+            else if (strcmp(sum, d->sha256))
+                why = "sha256 differs from the manifest (the file changed or is damaged)";
+            else if (!run(&e, (const char *[]){"qemu-img", "check", "-q", "-f", "qcow2", path, NULL}))
+                why = e->message;
+            printf("%s  point %u  %s\n", why ? "BAD" : "ok ", p->id, d->file);
+            if (why) {
+                fprintf(stderr, "mosaic-backup: %s: %s\n", d->file, why);
+                bad++;
+            }
+            g_clear_error(&e);
+        }
+    }
+    return bad ? 1 : 0;
+}
+
+static gboolean restore_one(Repo *r, RepoDisk *d, const char *to, GError **err)
+{
+    g_autofree char *path = repo_path(r, d->file);
+    const char *fmt = opt.format ? opt.format : "raw";
+    return run(err, (const char *[]){"qemu-img", "convert", "-f", "qcow2", "-O", fmt, path, to, NULL});
+}
+
+static int cmd_restore(void)
+{
+    GError *e = NULL;
+    if (!opt.dir || !opt.to)
+        return usage("restore needs --dir DIR and --to FILE (or a directory for several disks)");
+    g_autoptr(Repo) r = repo_load(opt.dir, FALSE, &e);
+    RepoPoint *p = r ? repo_find_point(r, opt.at, &e) : NULL;
+    if (!p)
+        goto fail;
+    if (opt.disks || p->disks->len == 1) {
+        const char *node = opt.disks ? opt.disks[0] : ((RepoDisk *)g_ptr_array_index(p->disks, 0))->node;
+        RepoDisk *d = repo_point_disk(p, node);
+        if (!d) {
+            g_set_error(&e, G_FILE_ERROR, G_FILE_ERROR_NOENT, "point %u has no disk '%s'", p->id, node);
+            goto fail;
+        }
+        if (!restore_one(r, d, opt.to, &e))
+            goto fail;
+        printf("restored %s at point %u to %s\n", node, p->id, opt.to);
+        return 0;
+    }
+    g_mkdir_with_parents(opt.to, 0755);
+    for (guint k = 0; k < p->disks->len; k++) {
+        RepoDisk *d = g_ptr_array_index(p->disks, k);
+        g_autofree char *name = g_strdup_printf("%s.%s", d->node, opt.format ? opt.format : "img");
+        g_autofree char *to = g_build_filename(opt.to, name, NULL);
+        if (!restore_one(r, d, to, &e))
+            goto fail;
+        printf("restored %s at point %u to %s\n", d->node, p->id, to);
+    }
+    return 0;
+fail:
+    fprintf(stderr, "mosaic-backup: %s\n", e->message);
+    g_error_free(e);
+    return 1;
+}
+
+/* Keeps the newest N points: the oldest kept point of each disk becomes standalone
+ * (qemu-img rebase onto nothing copies what it needs from its backing chain). */
+static int cmd_prune(void)
+{
+    GError *e = NULL;
+    if (!opt.dir || opt.keep < 1)
+        return usage("prune needs --dir DIR and --keep N (N >= 1)");
+    g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(Repo) r = repo_load(opt.dir, FALSE, &e);
+    if (!r)
+        goto fail;
+    if ((gint)r->points->len <= opt.keep) {
+        printf("nothing to prune (%u points)\n", r->points->len);
+        return 0;
+    }
+    guint first = r->points->len - opt.keep;
+    RepoPoint *keep0 = g_ptr_array_index(r->points, first);
+    for (guint k = 0; k < keep0->disks->len; k++) {
+        RepoDisk *d = g_ptr_array_index(keep0->disks, k);
+        if (!d->backing)
+            continue;
+        g_autofree char *path = repo_path(r, d->file);
+        if (!run(&e, (const char *[]){"qemu-img", "rebase", "-q", "-f", "qcow2", "-b", "", path, NULL}))
+            goto fail;
+        g_free(d->backing);
+        d->backing = NULL;
+        g_free(d->sha256);
+        d->sha256 = repo_sha256_file(path, &e);
+        if (!d->sha256)
+            goto fail;
+    }
+    g_free(keep0->kind);
+    keep0->kind = g_strdup("full");
+    /* The manifest is saved before files go, so it never names a missing file. */
+    for (guint i = 0; i < first; i++) {
+        RepoPoint *p = g_ptr_array_index(r->points, i);
+        for (guint k = 0; k < p->disks->len; k++)
+            g_ptr_array_add(gone, repo_path(r, ((RepoDisk *)g_ptr_array_index(p->disks, k))->file));
+    }
+    g_ptr_array_remove_range(r->points, 0, first);
+    if (!repo_save(r, &e))
+        goto fail;
+    for (guint i = 0; i < gone->len; i++)
+        unlink(g_ptr_array_index(gone, i));
+    printf("pruned %u point(s); %u kept\n", first, r->points->len);
+    return 0;
+fail:
+    fprintf(stderr, "mosaic-backup: %s\n", e->message);
+    g_error_free(e);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(NULL);
+    const char *cmd = argv[1];
+    gchar **disks = NULL;
+    gchar *speed = NULL;
+    GOptionEntry entries[] = {
+        {"socket", 's', 0, G_OPTION_ARG_STRING, &opt.socket, "monitor socket", "S"},
+        {"to", 't', 0, G_OPTION_ARG_FILENAME, &opt.to, "backup directory / restore output", "PATH"},
+        {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt.dir, "backup directory", "DIR"},
+        {"disk", 0, 0, G_OPTION_ARG_STRING_ARRAY, &disks, "block node (repeatable)", "NODE"},
+        {"at", 0, 0, G_OPTION_ARG_STRING, &opt.at, "point id or latest", "POINT"},
+        {"format", 0, 0, G_OPTION_ARG_STRING, &opt.format, "restore format (raw)", "FMT"},
+        {"speed", 0, 0, G_OPTION_ARG_STRING, &speed, "rate limit, bytes/s", "N"},
+        {"keep", 0, 0, G_OPTION_ARG_INT, &opt.keep, "points to keep", "N"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "JSON lines output", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    GError *e = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &e))
+        return usage(e->message);
+    opt.disks = disks;
+    if (speed)
+        opt.speed = g_ascii_strtoll(speed, NULL, 10);
+    if (!strcmp(cmd, "full"))
+        return cmd_backup(FALSE);
+    if (!strcmp(cmd, "incremental"))
+        return cmd_backup(TRUE);
+    if (!opt.dir && strcmp(cmd, "restore"))
+        opt.dir = opt.to;
+    if (!strcmp(cmd, "list"))
+        return cmd_list();
+    if (!strcmp(cmd, "verify"))
+        return cmd_verify();
+    if (!strcmp(cmd, "restore"))
+        return cmd_restore();
+    if (!strcmp(cmd, "prune"))
+        return cmd_prune();
+    (void)dir_opt;
+    return usage("unknown command");
+}
