@@ -39,7 +39,7 @@ MOSAIC_API void mosaic_blk_detach(MosaicBlk *blk)
     blk_drain_end();
 }
 
-MOSAIC_API uint64_t mosaic_blk_length(const MosaicBlk *blk) { return blk->node->length; }
+MOSAIC_API uint64_t mosaic_blk_length(const MosaicBlk *blk) { return blk_node_cur_length(blk->node); }
 MOSAIC_API bool mosaic_blk_read_only(const MosaicBlk *blk)
 {
     return !blk->write || blk->node->read_only;

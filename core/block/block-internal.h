@@ -56,6 +56,8 @@ void blk_users_resume(void);
 gboolean blk_is_drained(void);
 void blk_node_start_pool(MosaicBlkNode *node);
 int blk_check_req(MosaicBlkNode *node, MosaicBlkReq *req);
+guint64 blk_node_cur_length(MosaicBlkNode *node);
+gboolean blk_node_growable(MosaicBlkNode *node);
 
 /* graph.c */
 MosaicBlkNode *blk_node_open(const MosaicConfig *cfg, const char *label, GError **err);

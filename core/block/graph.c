@@ -178,6 +178,10 @@ MOSAIC_API MosaicBlkChild *mosaic_blk_open_child(MosaicBlkNode *node, const Mosa
         g_error_free(e);
         return NULL;
     }
+    if (write && child->read_only && node->is_filter) {
+        write = FALSE; /* a filter over a read-only node is read-only itself */
+        node->read_only = TRUE;
+    }
     if (write && child->read_only) {
         mosaic_error_set(err, "%s: [blockdev %s] is read-only but '%s' needs to write it",
                          mosaic_props_where(props, key), label, key);
@@ -304,7 +308,7 @@ MOSAIC_API void mosaic_blk_node_set_read_only(MosaicBlkNode *node, bool ro) { no
 MOSAIC_API bool mosaic_blk_node_read_only(const MosaicBlkNode *node) { return node->read_only; }
 MOSAIC_API uint64_t mosaic_blk_child_length(const MosaicBlkChild *c)
 {
-    return __atomic_load_n(&c->node->length, __ATOMIC_RELAXED);
+    return blk_node_cur_length(c->node);
 }
 MOSAIC_API bool mosaic_blk_child_read_only(const MosaicBlkChild *c) { return c->node->read_only; }
 

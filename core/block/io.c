@@ -122,6 +122,25 @@ static void ev_wait_run(gint64 ms)
 
 /* ---- one node ---- */
 
+/* A filter without a size of its own is as long (and as growable) as its child now:
+ * a format above it may be extending the file below. */
+static MosaicBlkNode *size_source(MosaicBlkNode *node)
+{
+    while (node->is_filter && !node->length_set && node->children->len)
+        node = ((MosaicBlkChild *)g_ptr_array_index(node->children, 0))->node;
+    return node;
+}
+
+guint64 blk_node_cur_length(MosaicBlkNode *node)
+{
+    return __atomic_load_n(&size_source(node)->length, __ATOMIC_RELAXED);
+}
+
+gboolean blk_node_growable(MosaicBlkNode *node)
+{
+    return size_source(node)->growable;
+}
+
 int blk_check_req(MosaicBlkNode *node, MosaicBlkReq *req)
 {
     if (req->type >= MOSAIC_BLK_NR_TYPES)
@@ -131,9 +150,9 @@ int blk_check_req(MosaicBlkNode *node, MosaicBlkReq *req)
         return -ENOTSUP;
     if (req->type == MOSAIC_BLK_FLUSH)
         return 0;
-    guint64 len = __atomic_load_n(&node->length, __ATOMIC_RELAXED);
-    gboolean grows = node->growable && (req->type == MOSAIC_BLK_WRITE ||
-                                        req->type == MOSAIC_BLK_WRITE_ZEROES);
+    guint64 len = blk_node_cur_length(node);
+    gboolean grows = blk_node_growable(node) && (req->type == MOSAIC_BLK_WRITE ||
+                                                 req->type == MOSAIC_BLK_WRITE_ZEROES);
     if (!grows && (req->offset > len || req->bytes > len - req->offset))
         return -EINVAL;
     if (grows && req->offset + req->bytes < req->offset)

@@ -25,6 +25,7 @@
 #include <mosaic/monitor.h>
 
 #define BACKUP_MAX_INFLIGHT 8
+#define BACKUP_MAX_CHUNK (1u << 20)
 #define CBW_DRIVER "copy-before-write"
 
 typedef enum { SYNC_FULL, SYNC_INCREMENTAL, SYNC_DIFFERENTIAL } SyncMode;
@@ -56,8 +57,6 @@ typedef struct Chunk {
     MosaicBlkReq req;
 } Chunk;
 
-static void backup_kick(BlkJob *job);
-
 static void chunk_free(Chunk *c)
 {
     g_free(c->buf);
@@ -72,18 +71,35 @@ static void fail(Backup *b, const char *op, int ret)
     }
 }
 
+static void backup_pump(Backup *b);
+
+/* A chunk is a run of claimed clusters: released one by one. */
+static void chunk_release(Chunk *c, gboolean failed)
+{
+    guint64 gran = mosaic_blk_bitmap_granularity(c->b->copy);
+    for (guint64 o = c->offset; o < c->offset + c->len; o += gran)
+        mosaic_blk_bitmap_release(c->b->copy, o, failed);
+}
+
+static void chunk_end(Chunk *c)
+{
+    Backup *b = c->b;
+    b->inflight--;
+    chunk_free(c);
+    backup_pump(b);
+    if (!b->inflight)
+        blk_job_kick_later(b->job, 0); /* what comes next may change the graph */
+}
+
 static void write_done(void *opaque, int ret)
 {
     Chunk *c = opaque;
-    Backup *b = c->b;
-    mosaic_blk_bitmap_release(b->copy, c->offset, ret < 0);
+    chunk_release(c, ret < 0);
     if (ret < 0)
-        fail(b, "write", ret);
+        fail(c->b, "write", ret);
     else
-        blk_job_progress(b->job, c->len);
-    b->inflight--;
-    chunk_free(c);
-    blk_job_kick_later(b->job, 0);
+        blk_job_progress(c->b->job, c->len);
+    chunk_end(c);
 }
 
 static void read_done(void *opaque, int ret)
@@ -93,10 +109,8 @@ static void read_done(void *opaque, int ret)
     if (ret < 0 || b->ret) {
         if (ret < 0)
             fail(b, "read", ret);
-        mosaic_blk_bitmap_release(b->copy, c->offset, TRUE);
-        b->inflight--;
-        chunk_free(c);
-        blk_job_kick_later(b->job, 0);
+        chunk_release(c, TRUE);
+        chunk_end(c);
         return;
     }
     c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_WRITE, .offset = c->offset,
@@ -116,49 +130,65 @@ static void flush_done(void *opaque, int ret)
     blk_job_kick_later(b->job, 0);
 }
 
+/* Issues copies: runs of up to BACKUP_MAX_CHUNK bytes of consecutive clusters to copy. */
+static void backup_pump(Backup *b)
+{
+    BlkJob *job = b->job;
+    guint64 gran = mosaic_blk_bitmap_granularity(b->copy);
+    if (b->flushing || b->flushed || job->cancelled || b->ret)
+        return;
+    while (b->inflight < BACKUP_MAX_INFLIGHT) {
+        gint64 off = blk_bitmap_next_dirty(b->copy, b->cursor);
+        if (off < 0 && b->cursor) {
+            b->cursor = 0; /* a failed copy elsewhere made a cluster dirty again */
+            off = blk_bitmap_next_dirty(b->copy, 0);
+        }
+        if (off < 0)
+            return;
+        if (!blk_job_may_issue(job, gran))
+            return;
+        b->cursor = off + gran;
+        if (!mosaic_blk_bitmap_claim(b->copy, off))
+            continue; /* the filter is copying it */
+        guint64 end = MIN(off + gran, b->src->length);
+        while (end < b->src->length && end - off < BACKUP_MAX_CHUNK &&
+               mosaic_blk_bitmap_claim(b->copy, end))
+            end = MIN(end + gran, b->src->length);
+        b->cursor = end;
+        if (job->speed && end - off > gran)
+            job->rate_bytes += end - off - gran;
+        Chunk *c = g_new0(Chunk, 1);
+        c->b = b;
+        c->offset = off;
+        c->len = end - off;
+        c->buf = g_malloc(c->len);
+        c->iov = (struct iovec){c->buf, c->len};
+        c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_READ, .offset = off,
+                                .bytes = c->len, .iov = &c->iov, .niov = 1};
+        b->inflight++;
+        blk_node_submit(b->src, &c->req, read_done, c);
+    }
+}
+
+/* From the job's timer (never inside a completion): issue, or end. */
 static void backup_kick(BlkJob *job)
 {
     Backup *b = job->opaque;
-    guint64 gran = mosaic_blk_bitmap_granularity(b->copy);
     if (b->flushing)
         return;
     if (b->flushed) {
         blk_job_completed(job, b->ret, b->error);
         return;
     }
-    if (!job->cancelled && !b->ret) {
-        while (b->inflight < BACKUP_MAX_INFLIGHT) {
-            gint64 off = blk_bitmap_next_dirty(b->copy, b->cursor);
-            if (off < 0 && b->cursor) {
-                b->cursor = 0; /* a failed claim elsewhere made a cluster dirty again */
-                off = blk_bitmap_next_dirty(b->copy, 0);
-            }
-            if (off < 0)
-                break;
-            guint64 len = MIN(gran, b->src->length - (guint64)off);
-            if (!blk_job_may_issue(job, len))
-                return;
-            b->cursor = off + gran;
-            if (!mosaic_blk_bitmap_claim(b->copy, off))
-                continue; /* the filter is copying it */
-            Chunk *c = g_new0(Chunk, 1);
-            c->b = b;
-            c->offset = off;
-            c->len = len;
-            c->buf = g_malloc(len);
-            c->iov = (struct iovec){c->buf, len};
-            c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_READ, .offset = off,
-                                    .bytes = len, .iov = &c->iov, .niov = 1};
-            b->inflight++;
-            blk_node_submit(b->src, &c->req, read_done, c);
-        }
-    }
+    backup_pump(b);
     if (b->inflight)
         return;
     if (job->cancelled || b->ret) {
         blk_job_completed(job, job->cancelled ? -ECANCELED : b->ret, b->error);
         return;
     }
+    if (job->paused || blk_bitmap_next_dirty(b->copy, 0) >= 0)
+        return; /* paused, or waiting for the rate limit / a drained section */
     if (blk_bitmap_claims(b->copy)) {
         blk_job_kick_later(job, 1000000); /* the filter is still copying some */
         return;

@@ -135,3 +135,11 @@ const char *config_where(const MosaicConfig *cfg, const char *kind, const char *
     }
     return s->where;
 }
+
+const MosaicProps *config_nth(const MosaicConfig *cfg, guint index)
+{
+    g_return_val_if_fail(cfg, NULL);
+    if (!cfg->validated || index >= cfg->sections->len)
+        return NULL;
+    return ((ConfigSection *)g_ptr_array_index(cfg->sections, index))->props;
+}

@@ -61,6 +61,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MosaicConfig, config_free)
 guint config_count(const MosaicConfig *cfg, const char *kind);
 const MosaicProps *config_get(const MosaicConfig *cfg, const char *kind, guint index);
 const MosaicProps *config_find(const MosaicConfig *cfg, const char *kind, const char *label);
+/* Every section in file order (index < number of sections, else NULL). */
+const MosaicProps *config_nth(const MosaicConfig *cfg, guint index);
 /* The plugin selected by a section (type=, driver=, [machine] accel for [accel]), or NULL. */
 const MosaicPluginDesc *config_props_plugin(const MosaicProps *props);
 /* "file:line" where `key` was set (the section header when key is NULL or the key was

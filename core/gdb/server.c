@@ -286,8 +286,8 @@ void gdbstub_stop(void)
     GdbStub *s = stub;
     if (!s)
         return;
-    /* Observers cannot be removed: on_machine_event ignores a stub that is not `stub`;
-     * the struct stays allocated for that (one small leak per process at most). */
+    /* Observers cannot be removed: on_machine_event compares its opaque pointer with
+     * `stub` (never dereferencing a stale one), so freeing below is safe. */
     stub = NULL;
     flush_out(s);     /* a final W reply, best effort */
     client_close(s);  /* the machine is in SHUTDOWN: nothing gets resumed */
@@ -297,6 +297,5 @@ void gdbstub_stop(void)
     g_string_free(s->out, TRUE);
     g_string_free(s->last, TRUE);
     g_array_free(s->bps, TRUE);
-    s->out = s->last = NULL;
-    s->bps = NULL;
+    g_free(s);
 }

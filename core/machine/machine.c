@@ -341,10 +341,11 @@ void machine_destroy(MosaicMachine *m)
                 g_atomic_int_set(&m->vcpus[i]->exit_request, 1);
         vcpu_threads_join(m);
     }
-    machine_late_services_stop(m);
+    /* Devices detach from block nodes and chardevs, so they go before those. */
     devices_destroy(m);
     if (m->board && m->mops->fini)
         m->mops->fini(m->board);
+    machine_late_services_stop(m);
     for (unsigned i = 0; m->vcpus && i < m->ncpus; i++)
         vcpu_free(m->vcpus[i]);
     g_free(m->vcpus);

@@ -2,6 +2,7 @@
 #include "machine/machine-internal.h"
 #include "chardev/chardev.h"
 #include "block/block.h"
+#include "plugin/registry.h"
 
 static gboolean chardevs_create(MosaicMachine *m, GError **err)
 {
@@ -24,9 +25,23 @@ static gboolean chardevs_create(MosaicMachine *m, GError **err)
     return TRUE;
 }
 
+/* A section kind owned by a plugin ([throttle-group], ...) needs that plugin loaded
+ * before anything uses the section: its init registers what the section configures. */
+static gboolean section_owners_require(MosaicMachine *m, GError **err)
+{
+    const MosaicProps *p;
+    for (guint i = 0; (p = config_nth(m->cfg, i)); i++) {
+        const MosaicPluginDesc *owner = plugin_registry_find_section_owner(mosaic_props_kind(p), NULL);
+        if (owner && !plugin_registry_require(owner, mosaic_props_where(p, NULL), err))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean machine_early_services(MosaicMachine *m, GError **err)
 {
-    return chardevs_create(m, err) && blk_graph_build(m->cfg, err);
+    return section_owners_require(m, err) && chardevs_create(m, err) &&
+           blk_graph_build(m->cfg, err);
 }
 
 gboolean machine_late_services(MosaicMachine *m, GError **err)

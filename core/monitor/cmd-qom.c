@@ -231,21 +231,65 @@ static JsonNode *qom_set(const MosaicArgs *a, GError **err)
     g_autofree char *text = value_text(p, json_object_get_member(a->obj, "value"), err);
     if (!text)
         return NULL;
-    MosaicError me = MOSAIC_ERROR_INIT;
-    if (!ops->set_prop(mosaic_device_state ? mosaic_device_state(d) : NULL, key, text, &me)) {
-        GError *e = plugin_error_take(&me, "set_prop");
-        g_propagate_prefixed_error(err, e, "device '%s': ", label);
-        return NULL;
+    if (device_set_prop) {
+        /* The machine's own path (its zero-filled copy of the ops). */
+        if (!device_set_prop(d, key, text, err))
+            return NULL;
+    } else {
+        MosaicError me = MOSAIC_ERROR_INIT;
+        if (!ops->set_prop(mosaic_device_state ? mosaic_device_state(d) : NULL, key, text, &me)) {
+            GError *e = plugin_error_take(&me, "set_prop");
+            g_propagate_prefixed_error(err, e, "device '%s': ", label);
+            return NULL;
+        }
+        plugin_error_clear(&me);
     }
-    plugin_error_clear(&me);
     if (!overrides)
         overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_hash_table_insert(overrides, g_strdup_printf("%s/%s", label, key), g_steal_pointer(&text));
     return json_node_init_object(json_node_alloc(), json_object_new());
 }
 
+static const MosaicArgDesc del_args[] = {
+    {"id", MOSAIC_ARG_STR, false, "the device's label (or path)"},
+    {NULL},
+};
+
+static JsonNode *device_del(const MosaicArgs *a, GError **err)
+{
+    MosaicDevice *d = find_device(mosaic_args_get_str(a, "id"), err);
+    if (!d)
+        return NULL;
+    if (!device_unplug) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "device_del is not available");
+        return NULL;
+    }
+    g_autofree char *label = g_strdup(mosaic_device_label(d));
+    if (!device_unplug(d, err))
+        return NULL;
+    if (overrides) {
+        g_autofree char *prefix = g_strdup_printf("%s/", label);
+        GHashTableIter it;
+        gpointer k;
+        g_hash_table_iter_init(&it, overrides);
+        while (g_hash_table_iter_next(&it, &k, NULL))
+            if (g_str_has_prefix(k, prefix))
+                g_hash_table_iter_remove(&it);
+    }
+    JsonObject *data = json_object_new();
+    json_object_set_string_member(data, "device", label);
+    g_autofree char *path = g_strdup_printf(PERIPHERAL "/%s", label);
+    json_object_set_string_member(data, "path", path);
+    monitor_emit_event("DEVICE_DELETED", data);
+    return json_node_init_object(json_node_alloc(), json_object_new());
+}
+
 void monitor_register_qom_commands(void)
 {
+    monitor_register_core("device_del",
+                          "Unplug a device of the machine file (if its bus and the device allow it); "
+                          "event DEVICE_DELETED once it is gone.",
+                          del_args, NULL, device_del);
     monitor_register_core("qom-list", "Children of a path, or the properties of a device.", list_args,
                           "`[{\"name\", \"type\", \"description\", \"runtime\": bool}, ...]`", qom_list);
     monitor_register_core("qom-get", "Current value of a device property.", get_args,

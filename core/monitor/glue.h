@@ -7,6 +7,7 @@
 
 #include "machine/machine.h"
 #include "monitor/monitor-machine.h"
+#include "device/device-internal.h"
 
 #pragma weak machine_current
 #pragma weak machine_config
@@ -27,6 +28,9 @@
 #pragma weak mosaic_device_label
 #pragma weak mosaic_device_type
 #pragma weak mosaic_device_state
+#pragma weak device_find
+#pragma weak device_set_prop
+#pragma weak device_unplug
 
 /* The current machine, or NULL (no machine code linked, or none created). */
 static inline MosaicMachine *glue_machine(void)

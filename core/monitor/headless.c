@@ -87,13 +87,11 @@ void headless_daemon_ready(void)
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);
-        if (isatty(STDERR_FILENO) || errno == EBADF || 1) {
-            struct stat st;
-            /* Keep a stderr redirected to a file (the user asked for it); drop a terminal
-             * or pipe, whose reader may be gone. */
-            if (fstat(STDERR_FILENO, &st) != 0 || !S_ISREG(st.st_mode))
-                dup2(null, STDERR_FILENO);
-        }
+        struct stat st;
+        /* Keep a stderr redirected to a file (the user asked for it); drop a terminal
+         * or pipe, whose reader may be gone. */
+        if (fstat(STDERR_FILENO, &st) != 0 || !S_ISREG(st.st_mode))
+            dup2(null, STDERR_FILENO);
         if (null > STDERR_FILENO)
             close(null);
     }

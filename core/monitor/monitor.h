@@ -30,6 +30,9 @@
 /* A client with this much unread output is not read from until it catches up. */
 #define MONITOR_OUTPUT_BACKPRESSURE (1u << 20)
 #define MONITOR_MAX_NESTING 64
+/* A closing client (EOF, oversized input) that does not read its last replies is
+ * dropped after this long. */
+#define MONITOR_LINGER_SECONDS 5
 
 #define MONITOR_ERROR (monitor_error_quark())
 GQuark monitor_error_quark(void);

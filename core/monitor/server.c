@@ -28,7 +28,7 @@ typedef struct Listener {
 typedef struct Client {
     GSocket *sock;
     MonitorSession *s;
-    GSource *in_src, *out_src, *reap_src;
+    GSource *in_src, *out_src, *reap_src, *linger_src;
     gboolean eof;
 } Client;
 
@@ -38,7 +38,7 @@ static guint16 last_port;
 static void client_close(Client *c)
 {
     clients = g_list_remove(clients, c);
-    GSource **srcs[] = {&c->in_src, &c->out_src, &c->reap_src};
+    GSource **srcs[] = {&c->in_src, &c->out_src, &c->reap_src, &c->linger_src};
     for (guint i = 0; i < G_N_ELEMENTS(srcs); i++)
         if (*srcs[i]) {
             g_source_destroy(*srcs[i]);
@@ -87,6 +87,12 @@ static gboolean flush(Client *c)
     return TRUE;
 }
 
+static gboolean linger_over(gpointer data)
+{
+    client_close(data);
+    return G_SOURCE_REMOVE;
+}
+
 /* Brings the watches in line with the session's state.  FALSE: c was freed. */
 static gboolean client_update(Client *c)
 {
@@ -98,6 +104,12 @@ static gboolean client_update(Client *c)
     if (pending == 0 && (monitor_session_closing(c->s) || c->eof)) {
         client_close(c);
         return FALSE;
+    }
+    if (pending > 0 && !c->linger_src && (monitor_session_closing(c->s) || c->eof)) {
+        /* Last words to a client that does not read them: not forever. */
+        c->linger_src = g_timeout_source_new_seconds(MONITOR_LINGER_SECONDS);
+        g_source_set_callback(c->linger_src, linger_over, c, NULL);
+        g_source_attach(c->linger_src, loop_context());
     }
     if (pending > 0)
         watch(c, &c->out_src, G_IO_OUT, on_writable);

@@ -4,7 +4,8 @@
  * found (harts, virtio devices, disks, PCI functions, an external initrd's
  * /mosaic-initrd), runs the
  * command named by `mosaic.cmd=` on the
- * kernel command line (report | blk-write-pattern | blk-read-check) and powers off.
+ * kernel command line (report | blk-write-pattern | blk-read-check | reboot) and
+ * powers off.
  * Built soft-float (rv64imac/lp64) so it runs under kernels with and without FPU.
  * Every line the tests look for starts with "MOSAIC-".
  */
@@ -96,6 +97,13 @@ static long read_file(const char *path, char *buf, size_t cap)
         n--;
     buf[n] = 0;
     return n;
+}
+
+static void restart(void)
+{
+    sc(SYS_sync, 0, 0, 0);
+    out("MOSAIC-REBOOT\n");
+    sc6(SYS_reboot, 0xfee1dead, 672274793, 0x01234567, 0, 0, 0);
 }
 
 static void power_off(void)
@@ -320,6 +328,8 @@ int main(void)
     get_cmd(cmd, sizeof cmd);
     if (!cmd[0] || streq(cmd, "report")) {
         out("MOSAIC-CMD report OK\n");
+    } else if (streq(cmd, "reboot")) {
+        restart(); /* every boot reboots again: the caller stops the machine */
     } else if (streq(cmd, "blk-write-pattern")) {
         out(blk_write() ? "MOSAIC-CMD blk-write-pattern OK\n" : "MOSAIC-CMD blk-write-pattern FAIL\n");
     } else if (streq(cmd, "blk-read-check")) {

@@ -38,9 +38,10 @@ class Run:
             self.rc, self.seconds, self.out[-4000:], self.err[-2000:])
 
 
-def _run(cmd, timeout, env=None, marker=None, stdin_data=None, stdin_after=None):
+def _run(cmd, timeout, env=None, marker=None, stdin_data=None, stdin_after=None, stop_after=None):
     """Runs cmd; with marker, the elapsed time is taken when that line first appears.
-    stdin_data is written to the guest console once stdin_after appears in the output."""
+    stdin_data is written to the guest console once stdin_after appears in the output.
+    stop_after=(text, n): the process is terminated once text appeared n times (rc None)."""
     t0 = time.monotonic()
     e = dict(os.environ, ASAN_OPTIONS='detect_leaks=0')
     e.update(env or {})
@@ -74,6 +75,11 @@ def _run(cmd, timeout, env=None, marker=None, stdin_data=None, stdin_after=None)
                 out += chunk
                 if marker and t_marker is None and marker.encode() in out:
                     t_marker = time.monotonic() - t0
+                if stop_after and out.count(stop_after[0].encode()) >= stop_after[1]:
+                    p.kill()
+                    p.wait()
+                    return Run(None, out.decode('utf-8', 'replace').replace('\r', ''),
+                               err.decode('utf-8', 'replace'), time.monotonic() - t0)
                 if not fed and stdin_after.encode() in out:
                     p.stdin.write(stdin_data)
                     p.stdin.flush()
@@ -128,19 +134,20 @@ def ensure_linux(timeout=3600):
 
 
 def run_mosaic_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, mosaic=None,
-                     extra=()):
+                     extra=(), stop_after=None):
     args = [mosaic or mosaic_binary(), TOP / 'configs' / 'riscv-virt-linux.ini',
             '--set', 'machine.kernel=%s' % image, '--set', 'machine.cpus=%d' % cpus,
             '--set', 'machine.memory=%s' % memory,
             '--set', 'machine.append=console=ttyS0 earlycon=sbi mosaic.cmd=%s' % cmd, *extra]
-    return _run(args, timeout, marker='MOSAIC-INIT-OK')
+    return _run(args, timeout, marker='MOSAIC-INIT-OK', stop_after=stop_after)
 
 
-def run_qemu_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, extra=()):
+def run_qemu_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, extra=(),
+                   stop_after=None):
     args = [QEMU, '-M', 'virt', '-smp', str(cpus), '-m', memory, '-bios', OPENSBI,
             '-kernel', image, '-append', 'console=ttyS0 earlycon=sbi mosaic.cmd=%s' % cmd,
             '-nographic', '-monitor', 'none', '-serial', 'stdio', *extra]
-    return _run(args, timeout, marker='MOSAIC-INIT-OK')
+    return _run(args, timeout, marker='MOSAIC-INIT-OK', stop_after=stop_after)
 
 
 def bench_result(run):

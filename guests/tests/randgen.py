@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Random RV64IM + C ALU instruction sequences for differential testing.
+"""Random RV64IM + C instruction sequences for differential testing.
 
 usage: randgen.py SEED COUNT OUT.S
 
-Writes `rand_body(uint64_t *out)`: loads every register but tp with a random value,
-runs COUNT random register-to-register instructions (RV64I, M and explicit C forms),
-stores x1..x31 to out[1..31] and returns.  tp holds `out`; sp, gp and the callee-saved
-registers are saved and restored around the body (sp through mscratch).  rand_main.c
-prints out[] as SIG lines, compared between Mosaic and QEMU.
+Writes `rand_body(uint64_t *out, void *mem)`: loads every register but tp and gp with a
+random value, runs COUNT random instructions (RV64I and M register-register and
+immediate forms, explicit C forms, aligned loads/stores of every width around gp = mem,
+and forward branches over one instruction), stores x1..x31 to out[1..31] and returns.
+tp holds `out`; sp, gp and the callee-saved registers are saved and restored around the
+body (sp through mscratch).  rand_main.c prints out[] and a hash of the 4 KiB around
+mem as SIG lines, compared between Mosaic and QEMU.
 """
 import random
 import sys
 
-REGS = [r for r in range(1, 32) if r != 4]          # tp (x4) holds the output pointer
+REGS = [r for r in range(1, 32) if r not in (3, 4)]  # gp: memory base, tp: output pointer
 CREGS = [r for r in range(8, 16)]                   # registers of the compressed forms
 
 R_OPS = ['add', 'sub', 'and', 'or', 'xor', 'sll', 'srl', 'sra', 'slt', 'sltu',
@@ -22,6 +24,9 @@ R_OPS = ['add', 'sub', 'and', 'or', 'xor', 'sll', 'srl', 'sra', 'slt', 'sltu',
 I_OPS = ['addi', 'andi', 'ori', 'xori', 'slti', 'sltiu', 'addiw']
 SH_OPS = [('slli', 63), ('srli', 63), ('srai', 63), ('slliw', 31), ('srliw', 31), ('sraiw', 31)]
 C_RR = ['c.and', 'c.or', 'c.xor', 'c.sub', 'c.addw', 'c.subw']
+LOADS = [('lb', 1), ('lbu', 1), ('lh', 2), ('lhu', 2), ('lw', 4), ('lwu', 4), ('ld', 8)]
+STORES = [('sb', 1), ('sh', 2), ('sw', 4), ('sd', 8)]
+BRANCHES = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu']
 INTERESTING = [0, 1, -1, 2**63 - 1, -2**63, 0xffffffff, 0x80000000, 0x7fffffff, -0x80000000]
 
 
@@ -39,6 +44,23 @@ def gen(seed, count):
     for _ in range(count):
         k = rng.random()
         rd, rs1, rs2 = rng.choice(REGS), rng.choice(REGS), rng.choice(REGS)
+        m = rng.random()
+        if m < 0.15:
+            # gp points into the middle of a 4 KiB buffer: offsets -2048..2040, aligned.
+            if rng.random() < 0.5:
+                op, size = rng.choice(LOADS)
+                off = rng.randrange(-2048, 2048 - 8, size)
+                out.append('    %s x%d, %d(gp)' % (op, rd, off))
+            else:
+                op, size = rng.choice(STORES)
+                off = rng.randrange(-2048, 2048 - 8, size)
+                out.append('    %s x%d, %d(gp)' % (op, rs2, off))
+            continue
+        if m < 0.2:
+            out.append('    %s x%d, x%d, 1f' % (rng.choice(BRANCHES), rs1, rs2))
+            out.append('    addi x%d, x%d, %d' % (rd, rs1, rng.randint(-2048, 2047)))
+            out.append('1:')
+            continue
         if k < 0.45:
             out.append('    %s x%d, x%d, x%d' % (rng.choice(R_OPS), rd, rs1, rs2))
         elif k < 0.6:
@@ -98,6 +120,7 @@ rand_body:
     sd tp, 112(sp)
     csrw mscratch, sp
     mv tp, a0
+    mv gp, a1
 '''
 
 FOOTER = '''    csrr sp, mscratch

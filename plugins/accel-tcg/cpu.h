@@ -125,11 +125,12 @@ struct Accel {
     /* Bumped when a page first becomes a code page: harts then drop fast write entries. */
     _Atomic uint64_t code_epoch;
     _Atomic uint64_t mem_changed;
-    _Atomic bool single_step;
-    /* GDB breakpoints (virtual pcs).  While any is set, blocks are one instruction
-     * long and unchained, and the run loop checks the pc before each (see exec.c). */
-    _Atomic uint64_t bp[64];
-    _Atomic unsigned nbp;
+    /* RAM regions whose MOSAIC_DIRTY_CODE tracking we switched on (each rebuilds the map). */
+    MosaicRegion *_Atomic dirty_regions[64];
+    /* GDB breakpoints (virtual pcs); harts retranslate when bp_gen moves. */
+    _Atomic uint64_t bps[16];
+    _Atomic unsigned nbps;
+    _Atomic uint64_t bp_gen;
 };
 
 typedef struct Stats {
@@ -182,7 +183,8 @@ struct Hart {
     MosaicVcpu *vcpu;
     unsigned index;
     bool step;
-    bool bp_mode;          /* translations were made for breakpoints (acc->nbp != 0) */
+    uint64_t bp_gen;
+    uint64_t bp_skip;      /* pc of the breakpoint we stopped at: run over it once */
     Stats st;
 };
 
@@ -205,6 +207,7 @@ enum Op {
     OP_FP,             /* everything else of F/D: helper in fpu.c; raw holds the bits */
     OP_LI,             /* addi rd, x0, imm */
     OP_MV,             /* addi rd, rs, 0 */
+    OP_BKPT,           /* GDB breakpoint before the next instruction (len 0) */
     OP_COUNT
 };
 
@@ -222,7 +225,6 @@ void tcg_tb_flush(Hart *h);
 void tcg_code_write(Hart *h, uint64_t paddr, unsigned len);
 void tcg_fence_i(Hart *h);
 void tcg_tb_init(Hart *h);
-bool tcg_bp_hit(Accel *a, uint64_t pc);
 
 /* mmu.c */
 void tcg_tlb_flush(Hart *h);

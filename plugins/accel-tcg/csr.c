@@ -309,6 +309,7 @@ void tcg_hart_reset(Hart *h)
     h->fflags = h->frm = 0;
     h->res_valid = false;
     h->wfi = false;
+    h->bp_skip = ~0ull;
     atomic_store(&h->mip, 0);
     tcg_set_priv(h, PRV_M);
     tcg_tlb_flush(h);

@@ -208,7 +208,7 @@ static const void *const *exec_tb(Hart *h, TB *tb)
         L(MULW), L(DIVW), L(DIVUW), L(REMW), L(REMUW),
         L(FENCE), L(FENCE_I), L(ECALL), L(EBREAK), L(MRET), L(SRET), L(WFI), L(SFENCE_VMA),
         L(CSR), L(LR_W), L(LR_D), L(SC_W), L(SC_D), L(AMO_W), L(AMO_D),
-        L(FLW), L(FLD), L(FSW), L(FSD), L(FP), L(LI), L(MV),
+        L(FLW), L(FLD), L(FSW), L(FSD), L(FP), L(LI), L(MV), L(BKPT),
 #undef L
     };
     if (!tb)
@@ -218,6 +218,7 @@ static const void *const *exec_tb(Hart *h, TB *tb)
     uint64_t base = h->pc;
     const Insn *i = tb->insns;
     size_t done;
+    uint64_t key = h->jc_key;
     unsigned budget = 1024; /* blocks chained before the run loop looks at exit requests */
     goto *i->op;
 
@@ -407,6 +408,18 @@ L_FP:
     if (unlikely(!tcg_fp_exec(h, i)))
         goto illegal;
     NEXT;
+L_BKPT:
+    if (h->bp_skip == PC) { /* resuming from this breakpoint */
+        h->bp_skip = ~0ull;
+        NEXT;
+    }
+    h->bp_skip = PC;
+    h->pc = PC;
+    done = i - tb->insns;
+    atomic_store(&h->kicked, 1);
+    hart_kick_check(h);
+    mosaic_vcpu_debug_stop(h->vcpu);
+    goto out;
 L_END:
     h->pc = PC;
     done = tb->n;
@@ -432,6 +445,12 @@ out:
         return NULL;
     {
         uint64_t pc = h->pc;
+        if (pc == base && h->jc_key == key) {
+            /* A loop within one block: nothing that could change its translation ran. */
+            dtlb = h->dtlb;
+            i = tb->insns;
+            goto *i->op;
+        }
         const JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
         if (likely(j->pc == pc && j->gen == h->jc_key)) {
             tb = j->tb;
@@ -442,6 +461,7 @@ out:
         }
         base = h->pc;
         dtlb = h->dtlb;
+        key = h->jc_key;
         i = tb->insns;
         goto *i->op;
     }
@@ -462,6 +482,11 @@ static bool boundary(Hart *h)
         changed != h->acc_mem_changed) {
         h->acc_mem_changed = changed;
         tcg_tlb_flush(h);
+    }
+    uint64_t bpg = atomic_load(&a->bp_gen);
+    if (bpg != h->bp_gen) {
+        h->bp_gen = bpg;
+        tcg_tb_flush(h);
     }
     tcg_check_interrupts(h);
     return false;
@@ -491,19 +516,10 @@ void tcg_hart_run(Hart *h)
             if (boundary(h))
                 return;
         }
-        bool bp = atomic_load_explicit(&h->acc->nbp, memory_order_relaxed) != 0;
-        if (unlikely(bp != h->bp_mode)) {
-            h->bp_mode = bp; /* retranslate: one-instruction blocks while breakpoints exist */
-            tcg_tb_flush(h);
-        }
-        if (unlikely(bp) && tcg_bp_hit(h->acc, h->pc)) {
-            mosaic_vcpu_debug_stop(h->vcpu);
-            return;
-        }
         TB *tb = tcg_tb_find(h);
         if (unlikely(!tb))
             continue;
-        if (unlikely(h->step || bp))
+        if (unlikely(h->step))
             hart_kick_check(h); /* one block, no chaining */
         exec_tb(h, tb);
         if (unlikely(h->wfi) && !do_wfi(h))

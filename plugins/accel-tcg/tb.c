@@ -148,6 +148,28 @@ void tcg_fence_i(Hart *h)
     }
 }
 
+/* Switches on DIRTY_CODE for a RAM region once: enabling rebuilds the core's memory map
+ * (and moves its generation), so it must not happen per page.  Two harts racing here
+ * both enable, which is harmless. */
+static void dirty_enable_once(Accel *a, MosaicRegion *region)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        MosaicRegion *r = atomic_load(&a->dirty_regions[i]);
+        if (r == region)
+            return;
+        if (!r) {
+            mosaic_region_dirty_enable(region, MOSAIC_DIRTY_CODE, true);
+            MosaicRegion *expected = NULL;
+            if (atomic_compare_exchange_strong(&a->dirty_regions[i], &expected, region))
+                return;
+            if (expected == region)
+                return;
+        }
+    }
+    /* Table full (absurd number of RAM regions): enabling again is still correct. */
+    mosaic_region_dirty_enable(region, MOSAIC_DIRTY_CODE, true);
+}
+
 static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t region_off)
 {
     uint64_t page = tb->page[k];
@@ -162,8 +184,7 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
         pe->region = region;
         pe->region_off = region_off;
         if (region) {
-            /* Idempotent; the core tracks DMA and host-pointer writes from now on. */
-            mosaic_region_dirty_enable(region, MOSAIC_DIRTY_CODE, true);
+            dirty_enable_once(a, region);
             if (mosaic_ram_test_and_clear_dirty(region, MOSAIC_DIRTY_CODE, region_off, 4096))
                 atomic_fetch_add(&a->page_wgen[CODE_IDX(page)], 1);
         }
@@ -184,14 +205,22 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
     return true;
 }
 
+static bool is_breakpoint(Accel *a, unsigned n, uint64_t pc)
+{
+    for (unsigned k = 0; k < n && k < 16; k++)
+        if (atomic_load(&a->bps[k]) == pc)
+            return true;
+    return false;
+}
+
 static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
                      MosaicRegion *region, uint64_t region_off)
 {
-    size_t max = (h->step || h->bp_mode) ? 1 : MAX_TB_INSNS;
-    size_t need = sizeof(TB) + (max + 1) * sizeof(Insn) + 2 * sizeof(PageEnt) + 64;
+    size_t max = h->step ? 1 : MAX_TB_INSNS;
+    size_t need = sizeof(TB) + (max + 2) * sizeof(Insn) + 2 * sizeof(PageEnt) + 64;
     if (h->arena_used + need > ARENA_SIZE)
         tcg_tb_flush(h);
-    TB *tb = arena_alloc(h, sizeof(TB) + (max + 1) * sizeof(Insn));
+    TB *tb = arena_alloc(h, sizeof(TB) + (max + 2) * sizeof(Insn));
     const void *const *labels = tcg_exec_labels();
     tb->ppc = pa;
     tb->page[0] = tb->page[1] = pa & PAGE_MASK;
@@ -200,9 +229,21 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     uint64_t region2_off = 0;
     unsigned off = 0, n = 0;
     unsigned pgoff = pa & 0xfff;
+    unsigned nbps = atomic_load(&h->acc->nbps);
     for (;;) {
         Insn *in = &tb->insns[n];
         unsigned po = pgoff + off;
+        if (nbps && is_breakpoint(h->acc, nbps, pc + off)) {
+            if (n > 0 && tb->insns[n - 1].opc != OP_BKPT)
+                break; /* the breakpoint starts its own block */
+            if (n == 0) {
+                memset(in, 0, sizeof(*in));
+                in->opc = OP_BKPT;
+                in->off = off;
+                n++;
+                in = &tb->insns[n];
+            }
+        }
         uint16_t lo;
         memcpy(&lo, host + po, 2);
         uint32_t raw = lo;
@@ -229,7 +270,7 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
         in->off = off;
         off += in->len;
         n++;
-        if (end || n >= max || pgoff + off >= 4096 || tb->page[1] != tb->page[0])
+        if (end || n >= max + (tb->insns[0].opc == OP_BKPT) || pgoff + off >= 4096 || tb->page[1] != tb->page[0])
             break;
     }
     Insn *e = &tb->insns[n];

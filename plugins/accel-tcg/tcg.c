@@ -217,40 +217,33 @@ static bool tcg_vcpu_set_step(void *cpu, bool on)
     return true;
 }
 
-/* GDB breakpoints: a small set of pcs shared by all harts.  The stub changes it while
- * the machine is paused; harts notice the count going to or from zero in their run
- * loop and retranslate. */
-bool tcg_bp_hit(Accel *a, uint64_t pc)
-{
-    unsigned n = atomic_load_explicit(&a->nbp, memory_order_acquire);
-    for (unsigned i = 0; i < n && i < 64; i++)
-        if (atomic_load_explicit(&a->bp[i], memory_order_relaxed) == pc)
-            return true;
-    return false;
-}
-
+/* GDB breakpoints: a short list of virtual pcs; every hart drops its translations
+ * when it changes, and translation puts an OP_BKPT in front of a matching pc. */
 static bool tcg_breakpoint(void *accel, uint64_t pc, bool insert)
 {
     Accel *a = accel;
-    unsigned n = atomic_load(&a->nbp);
-    for (unsigned i = 0; i < n; i++) {
-        if (atomic_load(&a->bp[i]) != pc)
-            continue;
-        if (!insert) {
-            atomic_store(&a->bp[i], atomic_load(&a->bp[n - 1]));
-            atomic_store(&a->nbp, n - 1);
-        }
-        return true;
+    unsigned n = atomic_load(&a->nbps);
+    unsigned k;
+    for (k = 0; k < n; k++)
+        if (atomic_load(&a->bps[k]) == pc)
+            break;
+    if (insert) {
+        if (k < n)
+            return true;
+        if (n >= 16)
+            return false;
+        atomic_store(&a->bps[n], pc);
+        atomic_store(&a->nbps, n + 1);
+    } else {
+        if (k == n)
+            return true;
+        atomic_store(&a->bps[k], atomic_load(&a->bps[n - 1]));
+        atomic_store(&a->nbps, n - 1);
     }
-    if (!insert)
-        return false;
-    if (n >= 64)
-        return false;
-    atomic_store(&a->bp[n], pc);
-    atomic_store(&a->nbp, n + 1);
+    atomic_fetch_add(&a->bp_gen, 1);
     for (unsigned i = 0; i < a->nharts; i++)
         if (a->harts[i])
-            hart_kick_check(a->harts[i]); /* leave chained execution to see it */
+            hart_kick_check(a->harts[i]);
     return true;
 }
 

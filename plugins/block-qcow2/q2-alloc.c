@@ -103,12 +103,109 @@ static int rb_create(Q2 *s, uint64_t i)
     return ret;
 }
 
+/* Sets refcount entries of clusters [a, b) that block `rbo` (index i) covers. */
+static int rb_fill(Q2 *s, uint64_t i, uint64_t rbo, uint64_t a, uint64_t b)
+{
+    uint64_t rbe = s->h.rb_entries, lo = MAX(a, i * rbe), hi = MIN(b, (i + 1) * rbe);
+    uint16_t *blk;
+    int ret = rb_load(s, rbo, &blk);
+    for (uint64_t c = lo; c < hi && !ret; c++) {
+        uint8_t v[2];
+        q_st16(v, 1);
+        ret = mosaic_blk_child_pwrite(s->file, rbo + 2 * (c % rbe), v, 2);
+        if (!ret)
+            blk[c % rbe] = 1;
+    }
+    return ret;
+}
+
+/* A larger refcount table (and the refcount blocks it needs for itself) at the end of
+ * the file: written and flushed, then the header switches to it, then the old table is
+ * freed.  A kill in between leaves only unreferenced clusters (leaks at worst). */
+static int rt_grow(Q2 *s, uint64_t need)
+{
+    uint64_t cs = s->h.cluster_size, rbe = s->h.rb_entries;
+    uint64_t e = (s->file_size + cs - 1) / cs;
+    uint64_t n = MAX(need + 1, (uint64_t)s->rt_n * 2), t = 0, nb = 0, first = 0, last = 0;
+    for (int iter = 0; iter < 32; iter++) {
+        t = (n * 8 + cs - 1) / cs;
+        first = e / rbe;
+        last = (e + t + nb - 1) / rbe;
+        uint64_t want = 0;
+        for (uint64_t i = first; i <= last; i++)
+            want += i >= s->rt_n || !(s->rt[i] & RT_OFFSET_MASK);
+        uint64_t n2 = MAX(n, last + 1);
+        if (want == nb && n2 == n)
+            break;
+        nb = want;
+        n = n2;
+    }
+    if (t * cs > QCOW2_MAX_REFTABLE_BYTES)
+        return -ENOSPC;
+    uint64_t entries = t * cs / 8, end = e + t + nb;
+    uint64_t *nt = g_new0(uint64_t, entries);
+    memcpy(nt, s->rt, (uint64_t)s->rt_n * 8);
+    int ret = 0;
+    uint64_t bc = e + t;
+    uint8_t *zero = g_malloc0(cs);
+    for (uint64_t i = first; i <= last && !ret; i++) {
+        if (i < s->rt_n && (s->rt[i] & RT_OFFSET_MASK))
+            continue;
+        nt[i] = bc * cs;
+        ret = mosaic_blk_child_pwrite(s->file, bc * cs, zero, cs);
+        bc++;
+    }
+    g_free(zero);
+    /* Refcount 1 for the new table and blocks, in whichever block covers them. */
+    for (uint64_t i = first; i <= last && !ret; i++)
+        ret = rb_fill(s, i, nt[i] & RT_OFFSET_MASK, e, end);
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    if (!ret) {
+        uint8_t *raw = g_malloc(t * cs);
+        for (uint64_t i = 0; i < entries; i++)
+            q_st64(raw + 8 * i, nt[i]);
+        ret = mosaic_blk_child_pwrite(s->file, e * cs, raw, t * cs);
+        g_free(raw);
+    }
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    if (!ret) {
+        uint8_t h[12];
+        q_st64(h, e * cs);
+        q_st32(h + 8, (uint32_t)t);
+        ret = mosaic_blk_child_pwrite(s->file, 48, h, 12);
+    }
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    if (ret) {
+        g_free(nt);
+        q2_mark_broken(s, "growing the refcount table failed", e * cs);
+        return ret;
+    }
+    uint64_t old = s->h.refcount_table_offset, old_n = s->h.refcount_table_clusters;
+    g_free(s->rt);
+    s->rt = nt;
+    s->rt_n = (uint32_t)entries;
+    s->h.refcount_table_offset = e * cs;
+    s->h.refcount_table_clusters = (uint32_t)t;
+    for (uint64_t c = e; c < end; c++)
+        used_set(s, c, true);
+    s->file_size = MAX(s->file_size, end * cs);
+    /* The old table is garbage now. */
+    for (uint64_t k = 0; k < old_n && !ret; k++) {
+        ret = rc_set(s, old / cs + k, 0);
+        used_set(s, old / cs + k, false);
+    }
+    return ret ? ret : mosaic_blk_child_flush(s->file);
+}
+
 static int rc_set(Q2 *s, uint64_t c, uint16_t val)
 {
     uint64_t i = c / s->h.rb_entries;
-    if (i >= s->rt_n)
-        return -ENOSPC; /* growing the refcount table is not implemented */
     int ret = 0;
+    if (i >= s->rt_n && (ret = rt_grow(s, i)))
+        return ret;
     if (!(s->rt[i] & RT_OFFSET_MASK) && (ret = rb_create(s, i)))
         return ret;
     uint64_t rbo = s->rt[i] & RT_OFFSET_MASK;
@@ -126,7 +223,8 @@ static int rc_set(Q2 *s, uint64_t c, uint16_t val)
 /* A cluster with refcount 0 that nothing references; reserved in the bitmap. */
 static int64_t alloc_cluster(Q2 *s)
 {
-    uint64_t limit = (uint64_t)s->rt_n * s->h.rb_entries;
+    /* Past the refcount table everything is free; rc_set grows the table then. */
+    uint64_t limit = (2 * QCOW2_MAX_SIZE) / s->h.cluster_size;
     for (uint64_t c = MAX(s->free_hint, 1); c < limit; c++) {
         uint32_t rc;
         if (used_get(s, c))

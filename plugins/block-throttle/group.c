@@ -133,10 +133,10 @@ void tg_schedule(TGroup *g)
         for (guint k = 0; k < g->members->len && !pick; k++) {
             TNode *n = g_ptr_array_index(g->members, (g->rr + k) % g->members->len);
             for (int d = 0; d < 2; d++) {
-                MosaicBlkReq *r = g_queue_peek_head(&n->queue[d]);
-                if (!r)
+                Held *h = g_queue_peek_head(&n->queue[d]);
+                if (!h)
                     continue;
-                int64_t wt = tg_wait(g, d, r->bytes);
+                int64_t wt = tg_wait(g, d, h->req->bytes);
                 if (wt == 0) {
                     pick = n;
                     dir = d;

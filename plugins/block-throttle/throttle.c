@@ -38,11 +38,6 @@ static const MosaicSectionDesc sections[] = {
     {NULL},
 };
 
-typedef struct Held {
-    MosaicBlkReq *req;
-    void *token;
-} Held;
-
 static void fwd_done(void *opaque, int ret)
 {
     mosaic_blk_complete(opaque, ret);
@@ -88,7 +83,8 @@ static void *tn_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
         n->group = tg_get(n->label, props, err); /* a group of its own, named after it */
     }
     g_ptr_array_add(n->group->members, n);
-    mosaic_blk_node_set_read_only(node, mosaic_blk_child_read_only(n->child));
+    if (mosaic_blk_child_read_only(n->child))
+        mosaic_blk_node_set_read_only(node, true);
     return n;
 }
 

@@ -18,6 +18,12 @@ typedef struct Bucket {
 
 typedef struct TGroup TGroup;
 
+/* A request waiting in a node's queue. */
+typedef struct Held {
+    MosaicBlkReq *req;
+    void *token;
+} Held;
+
 typedef struct TNode {
     MosaicBlkChild *child;
     TGroup *group;

@@ -13,7 +13,7 @@ struct Rtc {
     MosaicRegion *mr, *container;
     MosaicIrq irq;
     MosaicTimer *timer;
-    int64_t offset;     /* guest time - host wall-clock time, ns */
+    uint64_t offset;    /* guest time - host wall-clock time, ns (mod 2^64: any guest value) */
     uint64_t alarm;     /* guest ns */
     uint32_t time_high; /* latched by a TIME_LOW read */
     uint32_t alarm_high;
@@ -24,7 +24,7 @@ struct Rtc {
 
 static uint64_t now(Rtc *r)
 {
-    return (uint64_t)(mosaic_clock_ns(MOSAIC_CLOCK_REALTIME) + r->offset);
+    return (uint64_t)mosaic_clock_ns(MOSAIC_CLOCK_REALTIME) + r->offset;
 }
 
 static void update_irq(Rtc *r)
@@ -42,9 +42,13 @@ static void fire(void *opaque)
 
 static void arm(Rtc *r)
 {
-    int64_t host_ns = (int64_t)(r->alarm - (uint64_t)r->offset);
+    uint64_t host_ns = r->alarm - r->offset;
     r->alarm_running = true;
-    mosaic_timer_mod(r->timer, host_ns);
+    /* An alarm beyond the clock's range never fires; one in the past fires at once. */
+    if (host_ns > (uint64_t)INT64_MAX)
+        mosaic_timer_del(r->timer);
+    else
+        mosaic_timer_mod(r->timer, (int64_t)host_ns);
 }
 
 static uint64_t rtc_read(void *opaque, uint64_t off, unsigned size)
@@ -77,7 +81,7 @@ static void rtc_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     switch (off) {
     case TIME_LOW: {
         uint64_t t = ((uint64_t)r->time_high << 32) | v;
-        r->offset = (int64_t)(t - (uint64_t)mosaic_clock_ns(MOSAIC_CLOCK_REALTIME));
+        r->offset = t - (uint64_t)mosaic_clock_ns(MOSAIC_CLOCK_REALTIME);
         if (r->alarm_running)
             arm(r);
         break;

@@ -280,8 +280,8 @@ void uart_free(Uart *u)
 {
     if (!u)
         return;
-    if (u->cd && u->container)
-        mosaic_chardev_set_receiver(u->cd, NULL, NULL);
+    /* No mosaic_chardev_set_receiver(cd, NULL) here: the core tears chardevs down
+     * before boards (machine_destroy), and the main loop no longer runs by then. */
     virt_region_remove(u->container, u->mr);
     free(u);
 }

@@ -165,6 +165,7 @@ static void virt_fini(void *board)
         virt_region_remove(sys, v->virtio_placeholder[i]);
     virt_region_remove(v->ram_mapped ? sys : NULL, v->ram);
     virt_region_remove(v->rom_mapped ? sys : NULL, v->rom);
+    free(v->fdt);
     free(v->firmware);
     free(v->kernel);
     free(v->initrd);
@@ -183,6 +184,15 @@ static void virt_reset(void *board)
     rtc_reset(v->rtc);
     pcie_reset(v->pcie);
     plic_reset(v->plic);
+    /* A guest reset restarts from pristine images, as on QEMU: OpenSBI's cold-boot
+     * lottery and relocation flags live in its .data and would otherwise send every
+     * hart down the warm-boot path.  The first reset (at start) finds them loaded. */
+    if (v->resets++ > 0) {
+        MosaicError *err = NULL;
+        if (!virt_load_images(v, err) || !virt_place_fdt(v, v->fdt, v->fdt_size, err))
+            mosaic_log("riscv-virt", 0, "reset: reloading the boot images failed; "
+                       "the guest restarts on the memory it left");
+    }
     virt_boot_reset(v);
 }
 
@@ -222,6 +232,9 @@ static bool virt_devices_done(void *board, MosaicError *err)
     if (!fdt)
         return false;
     bool ok = virt_place_fdt(v, fdt, size, err);
+    free(v->fdt);
+    v->fdt = fdt;
+    v->fdt_size = size;
     if (ok && v->dumpdtb) {
         FILE *f = fopen(v->dumpdtb, "wb");
         if (!f || fwrite(fdt, 1, size, f) != size) {
@@ -231,7 +244,6 @@ static bool virt_devices_done(void *board, MosaicError *err)
         if (f)
             fclose(f);
     }
-    free(fdt);
     return ok;
 }
 

@@ -102,6 +102,9 @@ typedef struct Virt {
     uint64_t kernel_start;   /* fw_dynamic next_addr */
     uint64_t initrd_start, initrd_end;
     uint64_t fdt_addr;
+    void *fdt;               /* the blob, kept to restore it on reset */
+    size_t fdt_size;
+    unsigned resets;
 } Virt;
 
 /* Device tree (fdt.c): builds the blob; returns NULL with err set. */

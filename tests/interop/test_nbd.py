@@ -384,3 +384,18 @@ def test_qmp_export_add_del(daemon, tmp_path):
     assert 'return' in d.qmp('block-export-del', id='x')
     assert not sock.exists()
     assert 'error' in d.qmp('block-export-del', id='x')
+
+
+@need
+def test_cache_none_unaligned(daemon, tmp_path):
+    img = raw_disk(tmp_path, 8 * MB)
+    sock = tmp_path / 'nbd.sock'
+    daemon(export_ini(img, sock).replace('filename = ', 'cache = none\nfilename = ', 1),
+           wait_for=[sock])
+    out = subprocess.run(['qemu-io', '-f', 'raw', '-c', 'write -P 0x31 1 3000',
+                          '-c', 'read -P 0x31 1 3000', '-c', 'write -P 0x32 4096 8192',
+                          '-c', 'read -P 0x32 4096 8192', '-c', 'write -z 100 10000',
+                          '-c', 'read -P 0 100 10000', uri(sock)], capture_output=True, text=True)
+    assert out.returncode == 0 and 'fail' not in out.stdout.lower(), out.stdout + out.stderr
+    data = img.read_bytes()
+    assert data[4096 + 8192 - 1] == 0x32 and data[10100] == 0x32 and data[99] == 0x31

@@ -251,3 +251,39 @@ def test_backing_chain_loop_refused(mosaic, tmp_path):
     r = subprocess.run([str(mosaic), str(ini)], capture_output=True, text=True, timeout=20,
                        env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'x')))
     assert r.returncode == 1 and 'loop' in r.stderr, r.stderr
+
+
+def test_small_clusters_grow_refcount_table(daemon, tmp_path):
+    # 512-byte clusters: qemu-img's one-cluster refcount table covers 8 MiB of file,
+    # so writing 24 MiB makes Mosaic grow the refcount table (twice).
+    img = tmp_path / 's.qcow2'
+    assert qimg('create', '-f', 'qcow2', '-o', 'cluster_size=512', img, '64M').returncode == 0
+    src = tmp_path / 's.raw'
+    with open(src, 'wb') as f:
+        f.write(os.urandom(24 * MB))
+        f.truncate(64 * MB)
+    sock = tmp_path / 'nbd.sock'
+    d = daemon(qcow2_ini(img, sock), wait_for=[sock])
+    subprocess.run(['nbdcopy', str(src), uri(sock)], check=True)
+    d.stop()
+    check_clean(img)
+    r = qimg('compare', '-f', 'raw', '-F', 'qcow2', src, img)
+    assert r.returncode == 0, r.stdout
+
+
+def test_compressed_image_reads(mosaic, daemon, tmp_path):
+    raw, img = tmp_path / 'c.raw', tmp_path / 'c.qcow2'
+    with open(raw, 'wb') as f:
+        f.write(os.urandom(2 * MB) + b'mosaic!!' * (MB // 2) + bytes(2 * MB))
+    assert qimg('convert', '-c', '-O', 'qcow2', raw, img).returncode == 0
+    sock = tmp_path / 'nbd.sock'
+    daemon(qcow2_ini(img, sock, writable=False, ro_node=True), wait_for=[sock])
+    out = tmp_path / 'c.out'
+    subprocess.run(['nbdcopy', uri(sock), str(out)], check=True)
+    assert out.read_bytes() == raw.read_bytes()
+    # Writing compressed images is not supported: refused with the reason.
+    ini = tmp_path / 'w.ini'
+    ini.write_text('[machine]\ntype = none\n' + qcow2_ini(img, tmp_path / 'w.sock'))
+    r = subprocess.run([str(mosaic), str(ini)], capture_output=True, text=True, timeout=20,
+                       env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'x')))
+    assert r.returncode == 1 and 'compressed' in r.stderr, r.stderr

@@ -31,6 +31,12 @@ target:
 spin:
     addi a4, a4, 1
     j spin
+    .globl exit_ok
+exit_ok:            # the SiFive test device of riscv-virt: 0x5555 = pass, exit 0
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+    j exit_ok
     .data
     .balign 8
     .globl data
@@ -117,6 +123,7 @@ class Rsp:
 
     def __init__(self, port):
         self.s = socket.create_connection(('127.0.0.1', port), timeout=10)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # ack + packet pairs
         self.buf = b''
         self.noack = False
 
@@ -222,6 +229,21 @@ def test_gdb_target_xml_and_fpu(emu, program):
     elf, _ = program
     out = gdb(emu.port, elf, 'info registers fcsr', 'p $f0', 'p/x $mstatus', 'detach')
     assert 'fcsr' in out and '$1 =' in out and '$2 = 0x' in out, out
+    # Detached: the program ran on into its loop; attaching again stops it there.
+    time.sleep(0.2)
+    assert emu.p.poll() is None
+    c = Rsp(emu.port)
+    assert c.cmd('?') == 'T05thread:1;'
+    pc = int.from_bytes(bytes.fromhex(c.cmd('p20')), 'little')
+    assert program[1]['spin'] <= pc <= program[1]['spin'] + 2, hex(pc)
+
+
+def test_exit_reported(emu, program):
+    _, sym = program
+    c = Rsp(emu.port)
+    assert c.cmd('P20=' + sym['exit_ok'].to_bytes(8, 'little').hex()) == 'OK'
+    assert c.cmd('c') == 'W00'
+    assert emu.wait() == 0
 
 
 def test_raw_protocol_basics(emu, program):
@@ -250,6 +272,17 @@ def test_raw_protocol_basics(emu, program):
     assert c.cmd('p20') == (sym['_start'] + 2).to_bytes(8, 'little').hex()  # c.lui is 2 bytes
     assert c.cmd('s') == 'T05thread:1;'
     assert c.cmd('p20') == (sym['_start'] + 6).to_bytes(8, 'little').hex()
+    # Many steps in a row: each moves exactly one instruction (spin: c.addi; c.j).
+    assert c.cmd('Z0,%x,2' % sym['spin']) == 'OK'
+    assert c.cmd('c') == 'T05thread:1;'
+    assert c.cmd('z0,%x,2' % sym['spin']) == 'OK'
+    pcs = []
+    for _ in range(40):
+        assert c.cmd('s') == 'T05thread:1;'
+        pcs.append(int.from_bytes(bytes.fromhex(c.cmd('p20')), 'little') - sym['spin'])
+    assert pcs == [2, 0] * 20, pcs
+    a4 = int.from_bytes(bytes.fromhex(c.cmd('pe')), 'little')
+    assert a4 == 20, a4  # the breakpoint stopped before the first c.addi
     # Breakpoint, continue, Ctrl-C.
     assert c.cmd('Z0,%x,4' % sym['spin']) == 'OK'
     assert c.cmd('c') == 'T05thread:1;'

@@ -81,6 +81,17 @@ def test_external_initrd(linux, mosaic, tmp_path):
     assert 'MOSAIC-INITRD hello-initrd' in m.out.splitlines(), m
 
 
+@pytest.mark.parametrize('cpus', [1, 2])
+def test_reboot(linux, mosaic, cpus):
+    """A guest reboot (SBI SRST -> OpenSBI -> sifive,test 0x7777) resets the board and
+    reloads the images: OpenSBI and Linux come up again on every hart."""
+    m = g.run_mosaic_linux(linux / 'Image-fpu', cpus=cpus, cmd='reboot', mosaic=mosaic,
+                           timeout=120, stop_after=('MOSAIC-INIT-OK', 3))
+    assert m.out.count('MOSAIC-REBOOT') >= 2, m
+    assert m.out.count('MOSAIC-NCPUS %d' % cpus) >= 2, m
+    assert m.out.count('OpenSBI v') >= 3, m
+
+
 def _virtio_blk_available(mosaic):
     r = subprocess.run([str(mosaic), '--describe', 'virtio-blk'], capture_output=True, text=True)
     return r.returncode == 0

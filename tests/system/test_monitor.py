@@ -322,8 +322,7 @@ def test_plugin_command(mosaic, mosaic_ctl, tmp_path, build):
     try:
         q = Qmp(v.sock)
         names = {c["name"] for c in q.cmd("query-commands")["return"]}
-        if "x-monitor-test-add" not in names:
-            pytest.xfail("the machine does not load plugins that own a section kind yet (integrator)")
+        assert "x-monitor-test-add" in names
         r = run_ctl(mosaic_ctl, "--json", v.sock, "x-monitor-test-add", "a=2", "b=40", "note=hi", "flag=true",
                     "scale=0.5")
         assert r.returncode == 0, r.stderr
@@ -338,5 +337,63 @@ def test_plugin_command(mosaic, mosaic_ctl, tmp_path, build):
         for i in range(50):
             e = q.event()
             assert e["event"] == "MONITOR_TEST" and e["data"] == {"n": i}
+    finally:
+        v.kill()
+
+
+def test_riscv_guest_memory_and_run(mosaic, mosaic_ctl, top, tmp_path, build):
+    """A real board, started paused: guest RAM holds the loaded program (pmemsave), then
+    `cont` runs it to its end: RESUME, then SHUTDOWN from the guest."""
+    elf = top / "build" / "guests" / "tests" / "csr.elf"
+    if not elf.exists() or not (build / "plugins" / "mosaic-machine-riscv-virt.so").exists():
+        pytest.skip("riscv-virt or the bare-metal test programs are not built")
+    ini = (top / "configs" / "riscv-virt-bare.ini").read_text()
+    v = Vm(mosaic, tmp_path, ini, extra=["--set", "machine.kernel=%s" % elf, "-S"])
+    try:
+        q = Qmp(v.sock)
+        assert q.cmd("query-status")["return"]["status"] == "paused"
+        cpus = q.cmd("query-cpus-fast")["return"]
+        assert len(cpus) == 1 and cpus[0]["cpu-index"] == 0 and cpus[0].get("target") == "riscv64"
+        dump = tmp_path / "ram.bin"
+        assert q.cmd("pmemsave", {"val": 0x80000000, "size": 4096, "filename": str(dump)}) == {"return": {}}
+        data = dump.read_bytes()
+        assert len(data) == 4096 and data.count(0) < 4096
+        assert q.cmd("memsave", {"val": 0x80000000, "size": 64, "filename": str(dump), "cpu-index": 0}) \
+            == {"return": {}}
+        assert dump.read_bytes() == data[:64]
+        assert "error" in q.cmd("memsave", {"val": 0, "size": 1, "filename": "x", "cpu-index": 5})
+        assert q.cmd("cont") == {"return": {}}
+        events = [q.event(), q.event()]
+        assert [e["event"] for e in events] == ["RESUME", "SHUTDOWN"]
+        assert events[1]["data"]["guest"] is True
+        assert v.wait() == 0
+    finally:
+        v.kill()
+
+
+def test_qom_on_a_device(mosaic, mosaic_ctl, top, tmp_path, build):
+    elf = top / "build" / "guests" / "tests" / "csr.elf"
+    if not elf.exists() or not (build / "plugins" / "mosaic-machine-riscv-virt.so").exists():
+        pytest.skip("riscv-virt or the bare-metal test programs are not built")
+    (tmp_path / "disk.img").write_bytes(b"\0" * (1 << 20))
+    ini = ("[machine]\ntype = riscv-virt\n[blockdev d0]\ndriver = file\nfilename = disk.img\n"
+           "[device blk0]\ntype = virtio-blk\ndrive = d0\nserial = abc\n")
+    v = Vm(mosaic, tmp_path, ini, extra=["--set", "machine.kernel=%s" % elf, "-S"])
+    try:
+        q = Qmp(v.sock)
+        assert q.cmd("qom-list", {"path": "/machine/peripheral"})["return"] == \
+            [{"name": "blk0", "type": "child<virtio-blk>"}]
+        props = {p["name"]: p for p in q.cmd("qom-list", {"path": "blk0"})["return"]}
+        assert props["serial"]["type"] == "str" and props["read-only"]["type"] == "bool"
+        assert q.cmd("qom-get", {"path": "blk0", "property": "serial"})["return"] == "abc"
+        assert q.cmd("qom-get", {"path": "/machine/peripheral/blk0", "property": "read-only"})["return"] is False
+        assert q.cmd("qom-get", {"path": "blk0", "property": "type"})["return"] == "virtio-blk"
+        assert q.cmd("qom-get", {"path": "blk0", "property": "nope"})["error"]["class"] == "GenericError"
+        r = q.cmd("qom-set", {"path": "blk0", "property": "serial", "value": "x"})
+        assert "cannot be changed while running" in r["error"]["desc"]
+        r = run_ctl(mosaic_ctl, "--json", v.sock, "qom-get", "path=blk0", "property=serial")
+        assert r.returncode == 0 and json.loads(r.stdout) == "abc"
+        assert q.cmd("quit") == {"return": {}}
+        assert v.wait() == 0
     finally:
         v.kill()

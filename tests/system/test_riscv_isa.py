@@ -96,6 +96,7 @@ def test_device_tree(guests, mosaic, tmp_path):
                  'compatible = "sifive,test1\\0sifive,test0\\0syscon"',
                  'compatible = "syscon-poweroff"', 'compatible = "google,goldfish-rtc"',
                  'virtio_mmio@10008000', 'bootargs = "console=ttyS0 foo=bar"',
+                 'compatible = "pci-host-ecam-generic"',
                  'stdout-path = "/soc/serial@10000000"']:
         assert want in t, want
     # dtc shows 0x00384000 as a string; read the cell with fdtget.

@@ -370,6 +370,31 @@ static void test_block_status(void)
     mosaic_blk_detach(b);
 }
 
+static void test_replace_child(void)
+{
+    g_autofree char *i1 = make_image("r1.img", MB), *i2 = make_image("r2.img", MB);
+    g_autofree char *ini = g_strdup_printf("[blockdev f1]\ndriver = file\nfilename = %s\n"
+                                           "[blockdev f2]\ndriver = file\nfilename = %s\n"
+                                           "[blockdev r]\ndriver = raw\nfile = f1\n", i1, i2);
+    build(ini);
+    MosaicBlk *b = mosaic_blk_attach(NULL, "r", true, NULL);
+    guint8 buf[BS], back[BS];
+    memset(buf, 0x42, BS);
+    g_assert_cmpint(blk_rw(b, MOSAIC_BLK_WRITE, 0, buf, BS), ==, 0);
+    GError *err = NULL;
+    g_assert_true(blk_replace_child(blk_node_find("r"), "file", blk_node_find("f2"), &err));
+    g_assert_cmpint(blk_rw(b, MOSAIC_BLK_READ, 0, back, BS), ==, 0);
+    g_assert_cmpuint(back[0], ==, 0); /* now reading f2 */
+    g_assert_false(blk_replace_child(blk_node_find("r"), "nope", blk_node_find("f1"), &err));
+    g_clear_error(&err);
+    g_assert_false(blk_replace_child(blk_node_find("r"), "file", blk_node_find("r"), &err));
+    g_clear_error(&err);
+    g_assert_true(blk_replace_child(blk_node_find("r"), "file", blk_node_find("f1"), &err));
+    g_assert_cmpint(blk_rw(b, MOSAIC_BLK_READ, 0, back, BS), ==, 0);
+    g_assert_cmpuint(back[0], ==, 0x42);
+    mosaic_blk_detach(b);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -384,6 +409,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/filter-fails-closed", test_filter_fails_closed);
     g_test_add_func("/block/insert-remove-under-io", test_insert_remove_under_io);
     g_test_add_func("/block/block-status", test_block_status);
+    g_test_add_func("/block/replace-child", test_replace_child);
     int ret = g_test_run();
     blk_graph_close();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);

@@ -79,8 +79,11 @@ static volatile gint running_threads;
 /* Runs the server until every client thread finished. */
 static void serve_until_done(void)
 {
+    /* Not a blocking iteration: the last thread may finish after the server's last
+     * event, and nothing would wake the loop. */
     while (g_atomic_int_get(&running_threads) > 0)
-        loop_iterate(true);
+        if (!loop_iterate(false))
+            g_usleep(200);
     /* Let the server notice the last EOFs. */
     for (int i = 0; i < 100 && monitor_client_count() > 0; i++) {
         loop_iterate(false);
@@ -234,6 +237,27 @@ static void test_huge_line(void)
     g_assert_cmpuint(monitor_client_count(), ==, 0);
 }
 
+/* Half-closed and never reading its (large) replies: dropped after the linger time. */
+static void test_linger(void)
+{
+    Conn *c = conn_open();
+    for (int i = 0; i < 50 && monitor_client_count() == 0; i++)
+        loop_iterate(false);
+    GString *req = g_string_new("{\"execute\":\"qmp_capabilities\"}");
+    for (int i = 0; i < 200; i++)
+        g_string_append(req, "{\"execute\":\"query-schema\"}");
+    g_assert_true(conn_send(c, req->str));
+    g_string_free(req, TRUE);
+    shutdown(c->fd, SHUT_WR);
+    gint64 start = g_get_monotonic_time();
+    while (monitor_client_count() > 0 && g_get_monotonic_time() - start < (MONITOR_LINGER_SECONDS + 3) * G_USEC_PER_SEC)
+        if (!loop_iterate(false))
+            g_usleep(1000);
+    g_assert_cmpuint(monitor_client_count(), ==, 0);
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, (MONITOR_LINGER_SECONDS - 1) * G_USEC_PER_SEC);
+    conn_close(c);
+}
+
 static void test_specs(void)
 {
     g_autoptr(GError) err = NULL;
@@ -268,6 +292,7 @@ int main(int argc, char **argv)
     g_test_add_func("/monitor-socket/stuck-client-dropped", test_stuck_client_dropped);
     g_test_add_func("/monitor-socket/half-closed", test_half_closed);
     g_test_add_func("/monitor-socket/huge-line", test_huge_line);
+    g_test_add_func("/monitor-socket/linger", test_linger);
     g_test_add_func("/monitor-socket/specs", test_specs);
     int r = g_test_run();
     monitor_stop();

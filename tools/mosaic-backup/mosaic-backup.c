@@ -518,6 +518,7 @@ int main(int argc, char **argv)
     opt.disks = disks;
     if (speed)
         opt.speed = g_ascii_strtoll(speed, NULL, 10);
+    g_free(speed);
     if (!strcmp(cmd, "full"))
         return cmd_backup(FALSE);
     if (!strcmp(cmd, "incremental"))

@@ -3,7 +3,7 @@
  * CSR values) and never crash or touch memory outside the guest.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DHARNESS_FUZZ -I../../../sdk/include \
- *         -o fuzz-tcg fuzz-tcg.c ../*.c -lm -lpthread      (see Makefile)
+ *         -o fuzz-tcg fuzz-tcg.c ../[a-z]*.c -lm -lpthread   (see Makefile)
  * Without libFuzzer, -DFUZZ_STANDALONE adds a main that runs random inputs. */
 #include "../test-harness/harness.c"
 #include "../cpu.h"

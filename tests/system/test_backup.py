@@ -1,0 +1,373 @@
+"""Backups of a running storage-only machine ([machine] type = none): dirty bitmaps,
+copy-before-write, backup jobs, transactions and the mosaic-backup tool.
+
+A writer changes the disk through an NBD export (qemu-io) while backups run; each
+point's data is captured (the writer is idle, so nothing is in flight) right before the
+point is taken, and `mosaic-backup restore --at POINT` must equal it byte for byte
+(`qemu-img compare`)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io')),
+                          reason='needs qemu-utils')
+MB = 1 << 20
+SIZE = 32 * MB
+
+
+class Qmp:
+    def __init__(self, path):
+        deadline = time.time() + 10
+        while True:
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(str(path))
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.f = s.makefile('rw')
+        self.sock = s
+        json.loads(self.f.readline())
+        self.events = []
+        self('qmp_capabilities')
+
+    def __call__(self, cmd, **args):
+        self.f.write(json.dumps({'execute': cmd, 'arguments': args}) + '\n')
+        self.f.flush()
+        while True:
+            r = json.loads(self.f.readline())
+            if 'event' in r:
+                self.events.append(r)
+                continue
+            return r
+
+    def ok(self, cmd, **args):
+        r = self(cmd, **args)
+        assert 'return' in r, (cmd, r)
+        return r['return']
+
+    def wait_event(self, name, timeout=30, **match):
+        deadline = time.time() + timeout
+        while True:
+            for i, e in enumerate(self.events):
+                if e['event'] == name and all(e['data'].get(k) == v for k, v in match.items()):
+                    return self.events.pop(i)
+            if time.time() > deadline:
+                raise TimeoutError(name)
+            self.sock.settimeout(max(0.05, deadline - time.time()))
+            try:
+                line = self.f.readline()
+            except socket.timeout:
+                continue
+            finally:
+                self.sock.settimeout(None)
+            if line:
+                self.events.append(json.loads(line))
+
+    def close(self):
+        self.sock.close()
+
+
+class Machine:
+    def __init__(self, mosaic, tmp, img):
+        self.tmp = Path(tmp)
+        self.qmp_path = self.tmp / 'qmp.sock'
+        self.nbd = self.tmp / 'nbd.sock'
+        ini = self.tmp / 'm.ini'
+        ini.write_text('[machine]\ntype = none\n\n'
+                       f'[blockdev f0]\ndriver = file\nfilename = {img}\n\n'
+                       '[blockdev disk0]\ndriver = raw\nfile = f0\n\n'
+                       f'[export e0]\nnode = disk0\nsocket = {self.nbd}\nwritable = on\n')
+        for p in (self.qmp_path, self.nbd):
+            if p.exists():
+                p.unlink()
+        self.log = open(self.tmp / 'mosaic.log', 'a+')
+        env = dict(os.environ, XDG_CONFIG_HOME=str(self.tmp / 'xdg'), ASAN_OPTIONS='detect_leaks=0')
+        self.proc = subprocess.Popen([str(mosaic), str(ini), '--qmp',
+                                      f'unix:{self.qmp_path},server,wait=off'],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env, cwd=str(self.tmp))
+        deadline = time.time() + 10
+        while not (self.qmp_path.exists() and self.nbd.exists()):
+            assert self.proc.poll() is None, self.output()
+            assert time.time() < deadline, 'mosaic did not start: ' + self.output()
+            time.sleep(0.02)
+        self.qmp = Qmp(self.qmp_path)
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def write(self, *cmds):
+        args = ['qemu-io', '-f', 'raw', f'nbd+unix:///e0?socket={self.nbd}']
+        for c in cmds:
+            args += ['-c', c]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self, sig=signal.SIGTERM):
+        self.qmp.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(20)
+        self.log.close()
+
+
+@pytest.fixture
+def tool(build):
+    t = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
+    if not t.exists():
+        pytest.skip('mosaic-backup not built')
+    return t
+
+
+def raw_disk(tmp, size=SIZE):
+    p = Path(tmp) / 'disk.img'
+    with open(p, 'wb') as f:
+        f.truncate(size)
+    return p
+
+
+def snapshot(img, dst):
+    shutil.copyfile(img, dst)
+    return dst
+
+
+def compare(a, b):
+    r = subprocess.run(['qemu-img', 'compare', '-U', '-f', 'raw', '-F', 'raw', str(a), str(b)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def run_tool(tool, *args, check=True):
+    r = subprocess.run([str(tool), *map(str, args)], capture_output=True, text=True, timeout=120)
+    if check:
+        assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def backup_while_writing(m, tool, kind, repo, writes, speed=24 * MB):
+    """Runs `mosaic-backup KIND` rate-limited and issues `writes` while its job runs."""
+    p = subprocess.Popen([str(tool), kind, '--socket', str(m.qmp_path), '--to', str(repo),
+                          '--speed', str(speed), '--json'], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 10
+    while not m.qmp.ok('query-jobs')['jobs']:
+        assert p.poll() is None, p.communicate()
+        assert time.time() < deadline
+        time.sleep(0.01)
+    m.write(*writes)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, out + err
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert lines[-1]['event'] == 'done'
+    return lines
+
+
+@need
+def test_bitmap_commands(mosaic, tmp_path):
+    img = raw_disk(tmp_path)
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        q = m.qmp
+        q.ok('block-dirty-bitmap-add', node='disk0', name='a', granularity=4096)
+        q.ok('block-dirty-bitmap-add', node='disk0', name='b', disabled=True, granularity=4096)
+        assert 'error' in q('block-dirty-bitmap-add', node='disk0', name='a')
+        assert 'error' in q('block-dirty-bitmap-add', node='disk0', name='c', granularity=3000)
+        assert 'error' in q('block-dirty-bitmap-add', node='nope', name='c')
+        m.write('write -P 1 8192 100', 'write -z 1M 8192', 'discard 2M 4096')
+        bms = {b['name']: b for b in q.ok('query-dirty-bitmaps')['bitmaps']}
+        assert bms['a']['count'] == 4096 + 8192 + 4096 and bms['a']['recording']
+        assert bms['b']['count'] == 0 and not bms['b']['recording']
+        q.ok('block-dirty-bitmap-merge', node='disk0', target='b', bitmaps=['a'])
+        q.ok('block-dirty-bitmap-enable', node='disk0', name='b')
+        m.write('write 3M 4096')
+        bms = {b['name']: b for b in q.ok('query-dirty-bitmaps')['bitmaps']}
+        assert bms['b']['count'] == 5 * 4096
+        q.ok('block-dirty-bitmap-clear', node='disk0', name='a')
+        q.ok('block-dirty-bitmap-disable', node='disk0', name='a')
+        m.write('write 5M 4096')
+        assert q.ok('query-dirty-bitmaps', node='disk0')['bitmaps'][0]['count'] == 0
+        q.ok('block-dirty-bitmap-remove', node='disk0', name='a')
+        assert [b['name'] for b in q.ok('query-dirty-bitmaps')['bitmaps']] == ['b']
+        # transaction: all or nothing
+        r = q('transaction', actions=[
+            {'type': 'block-dirty-bitmap-add', 'data': {'node': 'disk0', 'name': 'x'}},
+            {'type': 'block-dirty-bitmap-clear', 'data': {'node': 'disk0', 'name': 'b'}},
+            {'type': 'block-dirty-bitmap-clear', 'data': {'node': 'disk0', 'name': 'nope'}}])
+        assert 'error' in r and 'nothing was changed' in r['error']['desc']
+        bms = {b['name']: b for b in q.ok('query-dirty-bitmaps')['bitmaps']}
+        assert set(bms) == {'b'} and bms['b']['count'] == 6 * 4096  # b recorded 5M too
+    finally:
+        m.stop()
+
+
+@need
+def test_full_and_incremental_chain_restore(mosaic, tool, tmp_path):
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x11 0 4M', 'write -P 0x12 20M 1M')
+        ref1 = snapshot(img, tmp_path / 'ref1.img')
+        lines = backup_while_writing(m, tool, 'full', repo,
+                                     ['write -P 0x21 1M 2M', 'write -P 0x22 30M 64k',
+                                      'write -z 20M 64k'])
+        assert any(x['event'] == 'progress' for x in lines) or lines[0]['event'] == 'started'
+        m.write('write -P 0x31 8M 3M')
+        ref2 = snapshot(img, tmp_path / 'ref2.img')
+        bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
+        assert bm['name'] == 'mosaic-backup' and bm['persistent']
+        # everything written since point 1 (including the writes during it) is dirty
+        assert bm['count'] == 2 * MB + 64 * 1024 * 2 + 3 * MB
+        backup_while_writing(m, tool, 'incremental', repo,
+                             ['write -P 0x41 8M 1M', 'write -P 0x42 0 64k'])
+        m.write('write -P 0x51 16M 128k', 'discard 30M 64k')
+        ref3 = snapshot(img, tmp_path / 'ref3.img')
+        run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
+        ref_now = snapshot(img, tmp_path / 'ref-now.img')
+    finally:
+        m.stop()
+    listing = run_tool(tool, 'list', '--dir', repo, '--json').stdout.splitlines()
+    assert [json.loads(x)['kind'] for x in listing] == ['full', 'incremental', 'incremental']
+    run_tool(tool, 'verify', '--dir', repo)
+    for point, ref in ((1, ref1), (2, ref2), (3, ref3)):
+        out = tmp_path / f'restored{point}.img'
+        run_tool(tool, 'restore', '--dir', repo, '--at', point, '--to', out)
+        compare(out, ref)
+    assert ref3.read_bytes() == ref_now.read_bytes()
+    # incrementals hold only what changed
+    inc = sorted((repo / 'disk0').glob('*-inc.qcow2'))
+    assert len(inc) == 2 and all(p.stat().st_size < 8 * MB for p in inc)
+    # prune keeps the newest two; they still restore
+    run_tool(tool, 'prune', '--dir', repo, '--keep', '2')
+    assert not (repo / 'disk0' / '0001-full.qcow2').exists()
+    run_tool(tool, 'verify', '--dir', repo)
+    for point, ref in ((2, ref2), (3, ref3)):
+        out = tmp_path / f'pruned{point}.img'
+        run_tool(tool, 'restore', '--dir', repo, '--at', point, '--to', out)
+        compare(out, ref)
+    # damage is found
+    f = repo / 'disk0' / '0003-inc.qcow2'
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xff
+    f.write_bytes(bytes(data))
+    assert run_tool(tool, 'verify', '--dir', repo, check=False).returncode == 1
+
+
+@need
+def test_cancel_keeps_bitmap_and_next_incremental_is_right(mosaic, tool, tmp_path):
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        q = m.qmp
+        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+        m.write('write -P 0x61 0 8M')
+        # an incremental of 8 MiB at 1 MiB/s, cancelled midway, with writes during it
+        q.ok('blockdev-backup', **{'job-id': 'slow', 'device': 'disk0', 'sync': 'incremental',
+                                   'bitmap': 'mosaic-backup', 'target-file': str(tmp_path / 'x.img'),
+                                   'speed': MB})
+        time.sleep(0.3)
+        m.write('write -P 0x62 12M 64k')
+        jobs = q.ok('query-jobs')['jobs']
+        assert jobs[0]['status'] == 'running' and 0 < jobs[0]['current-progress'] < 8 * MB
+        assert q.ok('query-dirty-bitmaps')['bitmaps'][0]['busy']
+        assert 'error' in q('block-dirty-bitmap-clear', node='disk0', name='mosaic-backup')
+        q.ok('job-pause', id='slow')
+        assert q.ok('query-jobs')['jobs'][0]['status'] == 'paused'
+        q.ok('job-resume', id='slow')
+        q.ok('job-cancel', id='slow')
+        q.wait_event('BLOCK_JOB_CANCELLED', device='slow')
+        assert q.ok('query-jobs')['jobs'] == []
+        bm = q.ok('query-dirty-bitmaps')['bitmaps'][0]
+        assert not bm['busy'] and bm['count'] == 8 * MB + 64 * 1024
+        assert [n['node-name'] for n in q.ok('query-named-block-nodes')['nodes']] == ['f0', 'disk0']
+        ref = snapshot(img, tmp_path / 'ref.img')
+        run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
+    finally:
+        m.stop()
+    out = tmp_path / 'restored.img'
+    run_tool(tool, 'restore', '--dir', repo, '--at', 'latest', '--to', out)
+    compare(out, ref)
+
+
+@need
+def test_persistent_bitmap_clean_restart_and_crash(mosaic, tool, tmp_path):
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+    m.write('write -P 0x71 1M 1M')
+    side = json.loads(Path(str(img) + '.bitmaps').read_text())
+    assert side['in-use'] is True
+    m.stop()
+    side = json.loads(Path(str(img) + '.bitmaps').read_text())
+    assert side['in-use'] is False and side['bitmaps'][0]['name'] == 'mosaic-backup'
+
+    # clean restart: the bitmap continues; writes made while stopped would be missed,
+    # so none are made
+    m = Machine(mosaic, tmp_path, img)
+    bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
+    assert bm['persistent'] and not bm['inconsistent'] and bm['count'] == MB
+    m.write('write -P 0x72 5M 64k')
+    ref = snapshot(img, tmp_path / 'ref.img')
+    run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
+    out = tmp_path / 'restored.img'
+    run_tool(tool, 'restore', '--dir', repo, '--at', 'latest', '--to', out)
+    compare(out, ref)
+
+    # killed: the bitmap may miss writes -> inconsistent, incremental refused
+    m.write('write -P 0x73 6M 64k')
+    m.stop(signal.SIGKILL)
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
+        assert bm['inconsistent']
+        r = run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo, check=False)
+        assert r.returncode == 1 and 'full backup is needed' in r.stderr
+        r = m.qmp('blockdev-backup', device='disk0', sync='incremental', bitmap='mosaic-backup',
+                  **{'target-file': str(tmp_path / 'y.img')})
+        assert 'full backup is needed' in r['error']['desc']
+        assert 'error' in m.qmp('block-dirty-bitmap-clear', node='disk0', name='mosaic-backup')
+        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+        bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
+        assert not bm['inconsistent'] and bm['count'] == 0
+        ref = snapshot(img, tmp_path / 'ref2.img')
+    finally:
+        m.stop()
+    out = tmp_path / 'restored2.img'
+    run_tool(tool, 'restore', '--dir', repo, '--at', 'latest', '--to', out)
+    compare(out, ref)
+
+
+@need
+def test_backup_errors(mosaic, tmp_path):
+    img = raw_disk(tmp_path)
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        q = m.qmp
+        for args, msg in [
+            (dict(device='nope', target='f0'), "no block node 'nope'"),
+            (dict(device='disk0', sync='incremental', **{'target-file': str(tmp_path / 'a')}),
+             "needs 'bitmap'"),
+            (dict(device='disk0', sync='weird', target='f0'), 'unknown'),
+            (dict(device='disk0', target='disk0'), 'cannot take a backup'),
+            (dict(device='disk0', format='qcow2', **{'target-file': str(tmp_path / 'no.qcow2')}),
+             'does not exist'),
+        ]:
+            r = q('blockdev-backup', **args)
+            assert 'error' in r and msg in r['error']['desc'], (args, r)
+        assert q.ok('query-jobs')['jobs'] == []
+        assert [n['node-name'] for n in q.ok('query-named-block-nodes')['nodes']] == ['f0', 'disk0']
+    finally:
+        m.stop()
