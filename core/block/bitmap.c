@@ -453,6 +453,19 @@ gboolean blk_bitmap_deserialize(BlkBitmap *bm, const guint8 *in, gsize len)
     return TRUE;
 }
 
+void blk_bitmaps_node_gone(MosaicBlkNode *node)
+{
+    g_mutex_lock(&bm_lock);
+    GPtrArray *a = node_list(node, FALSE);
+    if (a)
+        g_hash_table_remove(by_node, node);
+    g_mutex_unlock(&bm_lock);
+    for (guint i = 0; a && i < a->len; i++)
+        bitmap_free(g_ptr_array_index(a, i));
+    if (a)
+        g_ptr_array_free(a, TRUE);
+}
+
 void blk_bitmaps_forget_all(void)
 {
     if (!by_node)

@@ -85,6 +85,8 @@ void blk_bitmaps_graph_opened(void);   /* loads; marks the files in use */
 void blk_bitmaps_graph_closing(void);  /* stores; marks the files clean */
 /* Writes the side file of the node now (after add/remove of a persistent bitmap). */
 void blk_bitmaps_store_node(MosaicBlkNode *node, gboolean in_use);
+/* Drops the bitmaps of a node that is going away (jobs' temporary nodes). */
+void blk_bitmaps_node_gone(MosaicBlkNode *node);
 /* Drops the bitmaps of every node (graph close). */
 void blk_bitmaps_forget_all(void);
 

@@ -63,6 +63,7 @@ gboolean blk_node_growable(MosaicBlkNode *node);
 MosaicBlkNode *blk_node_open(const MosaicConfig *cfg, const char *label, GError **err);
 GPtrArray *blk_all_nodes(void);
 void blk_node_link(MosaicBlkChild *c, MosaicBlkNode *node);
+const MosaicConfig *blk_main_config(void);
 
 /* file.c, raw.c, machine-none.c, virtio */
 extern const MosaicPluginDesc blk_file_desc;

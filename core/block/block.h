@@ -52,6 +52,11 @@ gboolean blk_node_delete(MosaicBlkNode *node, GError **err);
 gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNode *new_node,
                            GError **err);
 
+/* A new node at runtime (blockdev-add): `opts` maps keys to values as a [blockdev]
+ * section would have them; validated like the machine file (whose other sections it
+ * may reference). */
+gboolean blk_node_add(const char *label, const char *driver, GHashTable *opts, GError **err);
+
 /* NBD exports (nbd-server.c): `socket` (UNIX path) or loopback `port`. */
 gboolean blk_export_add(const char *id, const char *node, const char *name, const char *socket,
                         const char *addr, guint port, gboolean writable, GError **err);

@@ -114,8 +114,16 @@ MosaicBlkNode *blk_node_open(const MosaicConfig *cfg, const char *label, GError 
     return n;
 }
 
+static const MosaicConfig *main_cfg;
+
+const MosaicConfig *blk_main_config(void)
+{
+    return main_cfg;
+}
+
 gboolean blk_graph_build(const MosaicConfig *cfg, GError **err)
 {
+    main_cfg = cfg;
     guint count = config_count(cfg, "blockdev");
     for (guint i = 0; i < count; i++) {
         const MosaicProps *p = config_get(cfg, "blockdev", i);

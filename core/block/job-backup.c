@@ -39,7 +39,7 @@ typedef struct Backup {
     BlkJob *job;
     SyncMode sync;
     MosaicBlkNode *src, *tgt, *cbw;
-    MosaicBlkNode *tgt_made[2];   /* nodes made for target-file: format, file */
+    MosaicBlkNode *tgt_made;      /* the node made for target-file (format over file) */
     BlkBitmap *copy;              /* named "__backup-ID" on src, not recording */
     BlkBitmap *sync_bm;           /* incremental/full with bitmap: frozen */
     guint64 cursor;
@@ -202,11 +202,28 @@ static void backup_kick(BlkJob *job)
 static void drop_node(MosaicBlkNode **n)
 {
     GError *e = NULL;
+    if (*n && !(*n)->parents->len && !(*n)->users->len)
+        blk_bitmaps_node_gone(*n); /* a user may have put bitmaps on a temporary node */
     if (*n && !blk_node_delete(*n, &e)) {
         g_warning("backup: %s", e->message);
         g_error_free(e);
     }
     *n = NULL;
+}
+
+/* Closes a node made for a target and everything under it that nothing else uses (its
+ * file node, the backing chain qcow2 opened). */
+static void drop_tree(MosaicBlkNode *n)
+{
+    g_autoptr(GPtrArray) kids = g_ptr_array_new();
+    for (guint i = 0; i < n->children->len; i++)
+        g_ptr_array_add(kids, ((MosaicBlkChild *)g_ptr_array_index(n->children, i))->node);
+    drop_node(&n);
+    for (guint i = 0; i < kids->len; i++) {
+        MosaicBlkNode *k = g_ptr_array_index(kids, i);
+        if (k && !k->parents->len && !k->users->len)
+            drop_tree(k);
+    }
 }
 
 /* Undoes everything the start did (also for a transaction that failed). */
@@ -231,8 +248,9 @@ static void backup_teardown(Backup *b, gboolean success)
         blk_bitmap_remove(b->copy, NULL);
         b->copy = NULL;
     }
-    drop_node(&b->tgt_made[0]);
-    drop_node(&b->tgt_made[1]);
+    if (b->tgt_made)
+        drop_tree(b->tgt_made);
+    b->tgt_made = NULL;
 }
 
 static void backup_finish(BlkJob *job, int ret, gboolean cancelled)
@@ -331,10 +349,10 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
         fl, o->target_file, tl, fmt, fl);
     const char *none[] = {NULL};
     MosaicBlkNode *n = open_sections(text, none, tl, err);
-    if (n) {
-        b->tgt_made[0] = n;
-        b->tgt_made[1] = blk_node_find(fl);
-    }
+    MosaicBlkNode *f = blk_node_find(fl);
+    if (!n && f && !f->parents->len && !f->users->len)
+        drop_node(&f); /* the format driver refused the file */
+    b->tgt_made = n;
     return n;
 }
 

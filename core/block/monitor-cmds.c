@@ -1,6 +1,7 @@
 /* Monitor commands of the block layer (QMP-style names). */
 #include "block/block-internal.h"
 #include "block/nbd.h"
+#include <json-glib/json-glib.h>
 #include "block/bitmap.h"
 #include "block/job.h"
 
@@ -96,6 +97,56 @@ static bool cmd_replace_child(void *opaque, const MosaicArgs *a, MosaicJson *ret
     return blk_replace_child(p, mosaic_args_get_str(a, "child"), n, &e) || fail(err, e);
 }
 
+/* blockdev-add: options is a flat JSON object of the driver's keys. */
+static bool cmd_blockdev_add(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (mosaic_args_has(a, "options")) {
+        char *json = mosaic_args_get_json(a, "options");
+        g_autoptr(JsonParser) p = json_parser_new();
+        gboolean ok = json_parser_load_from_data(p, json, -1, NULL);
+        mosaic_free(json);
+        JsonNode *root = ok ? json_parser_get_root(p) : NULL;
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+            mosaic_error_set(err, "'options' must be an object of the driver's keys");
+            return false;
+        }
+        JsonObject *o = json_node_get_object(root);
+        g_autoptr(GList) members = json_object_get_members(o);
+        for (GList *l = members; l; l = l->next) {
+            JsonNode *v = json_object_get_member(o, l->data);
+            char *val = NULL;
+            if (JSON_NODE_HOLDS_VALUE(v)) {
+                GType t = json_node_get_value_type(v);
+                if (t == G_TYPE_STRING)
+                    val = g_strdup(json_node_get_string(v));
+                else if (t == G_TYPE_BOOLEAN)
+                    val = g_strdup(json_node_get_boolean(v) ? "on" : "off");
+                else if (t == G_TYPE_INT64)
+                    val = g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(v));
+            }
+            if (!val) {
+                mosaic_error_set(err, "option '%s' must be a string, integer or boolean",
+                                 (char *)l->data);
+                return false;
+            }
+            g_hash_table_insert(opts, g_strdup(l->data), val);
+        }
+    }
+    GError *e = NULL;
+    return blk_node_add(mosaic_args_get_str(a, "node-name"), mosaic_args_get_str(a, "driver"),
+                        opts, &e) || fail(err, e);
+}
+
+static bool cmd_blockdev_del(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    MosaicBlkNode *n = node_arg(a, "node-name", err);
+    GError *e = NULL;
+    if (!n)
+        return false;
+    return blk_node_delete(n, &e) || fail(err, e);
+}
+
 static bool cmd_query_nodes(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
     g_autoptr(GPtrArray) nodes = blk_all_nodes();
@@ -141,6 +192,15 @@ static const MosaicArgDesc export_add_args[] = {
 };
 static const MosaicArgDesc id_args[] = {{"id", MOSAIC_ARG_STR, false, "export id"}, {NULL}};
 static const MosaicArgDesc no_args[] = {{NULL}};
+static const MosaicArgDesc add_args[] = {
+    {"node-name", MOSAIC_ARG_STR, false, "label of the new node"},
+    {"driver", MOSAIC_ARG_STR, false, "block driver or filter (file, raw, qcow2, throttle...)"},
+    {"options", MOSAIC_ARG_ANY, true, "the driver's keys as in a [blockdev] section, e.g. "
+     "{\"file\": \"disk0\", \"iops-total\": 500}"},
+    {NULL},
+};
+static const MosaicArgDesc del_args[] = {{"node-name", MOSAIC_ARG_STR, false, "node to remove"},
+                                         {NULL}};
 static const MosaicArgDesc insert_args[] = {
     {"filter", MOSAIC_ARG_STR, false, "filter node (its first child must be `node`)"},
     {"node", MOSAIC_ARG_STR, false, "node the filter goes above"},
@@ -168,6 +228,9 @@ static const MosaicCommandDesc cmds[] = {
         remove_args, cmd_remove_filter, "{}"),
     CMD("blockdev-replace-child", "point a node's child edge at another node (drains first)",
         replace_args, cmd_replace_child, "{}"),
+    CMD("blockdev-add", "create a block node while running (validated like the machine file)",
+        add_args, cmd_blockdev_add, "{}"),
+    CMD("blockdev-del", "close a node nothing uses", del_args, cmd_blockdev_del, "{}"),
     CMD("query-named-block-nodes", "list the block graph", no_args, cmd_query_nodes,
         "{nodes: [{node-name, driver, size, read-only, children, parents, users}]}"),
 };

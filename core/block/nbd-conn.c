@@ -13,6 +13,7 @@
 enum { PH_FLAGS, PH_OPTS, PH_TRANS };
 #define MAX_INFLIGHT 64
 #define MAX_OUT_BYTES (64u << 20)
+#define MAX_INFLIGHT_BYTES (64u << 20) /* read buffers of requests in flight */
 #define MAX_EXTENTS 2048
 
 typedef struct OutBuf {
@@ -35,6 +36,7 @@ struct NbdConn {
     guint64 size;
     gboolean writable;
     guint inflight;
+    guint64 inflight_bytes;
     int refs;            /* requests in flight + callbacks running */
     gboolean in_parse;
 };
@@ -388,6 +390,8 @@ static void conn_unref(NbdConn *c)
 static void req_finish(NbdReq *r)
 {
     NbdConn *c = r->c;
+    if (r->type == NBD_CMD_READ && r->hdr)
+        c->inflight_bytes -= r->len;
     g_free(r->buf);
     if (r->ext)
         g_array_free(r->ext, TRUE);
@@ -521,6 +525,7 @@ static void handle_request(NbdConn *c, NbdReq *r, const guint8 *data)
     switch (r->type) {
     case NBD_CMD_READ:
         r->hdr = c->structured ? 28 : 16;
+        c->inflight_bytes += r->len;
         r->buf = g_malloc(r->hdr + r->len);
         r->iov.iov_base = r->buf + r->hdr;
         r->iov.iov_len = r->len;
@@ -581,7 +586,8 @@ static void consume(NbdConn *c, gsize n)
 
 static gboolean busy(NbdConn *c)
 {
-    return c->inflight >= MAX_INFLIGHT || c->out_bytes > MAX_OUT_BYTES;
+    return c->inflight >= MAX_INFLIGHT || c->out_bytes > MAX_OUT_BYTES ||
+           c->inflight_bytes > MAX_INFLIGHT_BYTES;
 }
 
 /* Handles every complete message in the input buffer. */

@@ -59,6 +59,7 @@ enum { NBD_EPERM = 1, NBD_EIO = 5, NBD_ENOMEM = 12, NBD_EINVAL = 22, NBD_ENOSPC 
 
 #define NBD_MAX_PAYLOAD (32u << 20)    /* largest read/write we accept */
 #define NBD_MAX_OPT_LEN 65536u         /* largest option payload we accept */
+#define NBD_MAX_CLIENTS 64u            /* connections per listener */
 #define NBD_META_BASE_ALLOCATION 1u     /* our context id for base:allocation */
 
 #endif

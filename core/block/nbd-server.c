@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "block/nbd.h"
+#include "block/nbd-proto.h"
 #include "plugin/error.h"
 
 static GPtrArray *servers; /* NbdServer* */
@@ -82,6 +83,10 @@ static void server_accept(void *opaque, int fd, unsigned events)
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
+        if (srv->conns->len >= NBD_MAX_CLIENTS) { /* bounded memory per listener */
+            close(cfd);
+            continue;
+        }
         int one = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails on UNIX: fine */
         nbd_conn_new(srv, cfd);

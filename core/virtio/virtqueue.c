@@ -73,6 +73,10 @@ MOSAIC_API MosaicVirtqElem *mosaic_virtq_pop(MosaicVirtQueue *q)
         fail(q, "avail index moved by more than the queue size");
         return NULL;
     }
+    if (q->inflight >= q->num) {
+        fail(q, "more buffers made available than the queue holds");
+        return NULL;
+    }
     __atomic_thread_fence(__ATOMIC_ACQUIRE); /* ring entries after the index */
     uint16_t head;
     if (!rd(q, q->avail + 4 + 2 * (uint64_t)(q->last_avail % q->num), &head, 2)) {

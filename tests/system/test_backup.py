@@ -78,16 +78,22 @@ class Qmp:
 
 
 class Machine:
-    def __init__(self, mosaic, tmp, img):
+    def __init__(self, mosaic, tmp, img, img2=None):
         self.tmp = Path(tmp)
         self.qmp_path = self.tmp / 'qmp.sock'
         self.nbd = self.tmp / 'nbd.sock'
+        self.nbd2 = self.tmp / 'nbd2.sock'
         ini = self.tmp / 'm.ini'
-        ini.write_text('[machine]\ntype = none\n\n'
-                       f'[blockdev f0]\ndriver = file\nfilename = {img}\n\n'
-                       '[blockdev disk0]\ndriver = raw\nfile = f0\n\n'
-                       f'[export e0]\nnode = disk0\nsocket = {self.nbd}\nwritable = on\n')
-        for p in (self.qmp_path, self.nbd):
+        text = ('[machine]\ntype = none\n\n'
+                f'[blockdev f0]\ndriver = file\nfilename = {img}\n\n'
+                '[blockdev disk0]\ndriver = raw\nfile = f0\n\n'
+                f'[export e0]\nnode = disk0\nsocket = {self.nbd}\nwritable = on\n')
+        if img2:
+            text += (f'[blockdev f1]\ndriver = file\nfilename = {img2}\n\n'
+                     '[blockdev disk1]\ndriver = raw\nfile = f1\n\n'
+                     f'[export e1]\nnode = disk1\nsocket = {self.nbd2}\nwritable = on\n')
+        ini.write_text(text)
+        for p in (self.qmp_path, self.nbd, self.nbd2):
             if p.exists():
                 p.unlink()
         self.log = open(self.tmp / 'mosaic.log', 'a+')
@@ -108,8 +114,9 @@ class Machine:
         self.log.seek(0)
         return self.log.read()
 
-    def write(self, *cmds):
-        args = ['qemu-io', '-f', 'raw', f'nbd+unix:///e0?socket={self.nbd}']
+    def write(self, *cmds, disk=0):
+        sock, name = (self.nbd, 'e0') if disk == 0 else (self.nbd2, 'e1')
+        args = ['qemu-io', '-f', 'raw', f'nbd+unix:///{name}?socket={sock}']
         for c in cmds:
             args += ['-c', c]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
@@ -371,3 +378,40 @@ def test_backup_errors(mosaic, tmp_path):
         assert [n['node-name'] for n in q.ok('query-named-block-nodes')['nodes']] == ['f0', 'disk0']
     finally:
         m.stop()
+
+
+@need
+def test_two_disks_one_point(mosaic, tool, tmp_path):
+    img = raw_disk(tmp_path)
+    img2 = Path(tmp_path) / 'disk2.img'
+    with open(img2, 'wb') as f:
+        f.truncate(8 * MB)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img, img2)
+    try:
+        m.write('write -P 1 0 1M')
+        m.write('write -P 2 0 1M', disk=1)
+        refs = [snapshot(img, tmp_path / 'a1.img'), snapshot(img2, tmp_path / 'b1.img')]
+        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+        m.write('write -P 3 4M 64k')
+        m.write('write -P 4 7M 64k', disk=1)
+        refs2 = [snapshot(img, tmp_path / 'a2.img'), snapshot(img2, tmp_path / 'b2.img')]
+        run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo, '--json')
+        # a transaction that fails part-way starts nothing
+        r = m.qmp('transaction', actions=[
+            {'type': 'blockdev-backup', 'data': {'job-id': 'ok', 'device': 'disk0',
+                                                 'target-file': str(tmp_path / 't.img')}},
+            {'type': 'blockdev-backup', 'data': {'job-id': 'bad', 'device': 'nope',
+                                                 'target-file': str(tmp_path / 'u.img')}}])
+        assert 'error' in r
+        assert m.qmp.ok('query-jobs')['jobs'] == []
+        assert [n['node-name'] for n in m.qmp.ok('query-named-block-nodes')['nodes']] == \
+            ['f0', 'disk0', 'f1', 'disk1']
+        assert not any(b['busy'] for b in m.qmp.ok('query-dirty-bitmaps')['bitmaps'])
+    finally:
+        m.stop()
+    for point, (a, b) in ((1, refs), (2, refs2)):
+        out = tmp_path / f'r{point}'
+        run_tool(tool, 'restore', '--dir', repo, '--at', point, '--to', out)
+        compare(out / 'disk0.img', a)
+        compare(out / 'disk1.img', b)

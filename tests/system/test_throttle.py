@@ -104,3 +104,30 @@ def test_runtime_limits_insert_remove(daemon, tmp_path):
           f'removed -> {after:.0f}')
     assert after > 2000, after
     assert 'error' in d.qmp('throttle-set-limits', group='nope', **{'iops-total': 1})
+
+
+def test_filter_created_at_runtime(daemon, tmp_path):
+    img, sock = disk(tmp_path, 'r.img'), tmp_path / 'r.sock'
+    d = daemon(f'[blockdev f0]\ndriver = file\nfilename = {img}\n'
+               f'[export e0]\nnode = f0\nsocket = {sock}\n', wait_for=[sock])
+    r = d.qmp('blockdev-add', **{'node-name': 'thr', 'driver': 'throttle',
+                                 'options': {'file': 'f0', 'iops-total': 400}})
+    assert 'return' in r, r
+    assert 'error' in d.qmp('blockdev-add', **{'node-name': 'thr', 'driver': 'throttle',
+                                               'options': {'file': 'f0'}})
+    bad = d.qmp('blockdev-add', **{'node-name': 'x', 'driver': 'throttle',
+                                   'options': {'file': 'f0', 'iops-totl': 1}})
+    assert 'error' in bad and 'iops-totl' in bad['error']['desc'], bad
+    inj = d.qmp('blockdev-add', **{'node-name': 'y', 'driver': 'raw',
+                                   'options': {'file': 'f0\n[export z]'}})
+    assert 'error' in inj, inj
+    assert 'return' in d.qmp('blockdev-insert-filter', filter='thr', node='f0')
+    assert 'error' in d.qmp('blockdev-del', **{'node-name': 'thr'})  # in use
+    iops, _ = fio(sock)
+    assert within(iops, 400), iops
+    assert 'return' in d.qmp('blockdev-remove-filter', filter='thr')
+    assert 'return' in d.qmp('blockdev-del', **{'node-name': 'thr'})
+    nodes = [n['node-name'] for n in d.qmp('query-named-block-nodes')['return']['nodes']]
+    assert nodes == ['f0'], nodes
+    after, _ = fio(sock, seconds=2)
+    assert after > 2000, after
