@@ -60,6 +60,7 @@ void startup_register_builtins(void)
     virtio_register_builtins();
     monitor_register_builtins();
     blk_monitor_register();
+    machine_register_commands();
 }
 
 gboolean startup_before_machine(const StartupOptions *o, GError **err)

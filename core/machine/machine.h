@@ -56,3 +56,6 @@ GQuark machine_error_quark(void);
 gboolean machine_early_services(MosaicMachine *m, GError **err);
 gboolean machine_late_services(MosaicMachine *m, GError **err);
 void machine_late_services_stop(MosaicMachine *m);
+
+/* Monitor commands of the machine core (query-accel-stats). */
+void machine_register_commands(void);

@@ -46,7 +46,11 @@ static void status_write(Hart *h, uint64_t v, uint64_t mask)
     if ((old ^ h->mstatus) & MS_MXR)
         tcg_tlb_flush(h);
     tcg_update_mmu_idx(h);
-    hart_kick_check(h);
+    /* Interrupts may have become deliverable.  (SUM/MPRV toggles, frequent in Linux's
+     * user copies, need no boundary work: the CSR ends the block and the next one
+     * picks the new data TLB.) */
+    if ((old ^ h->mstatus) & (MS_SIE | MS_MIE))
+        hart_kick_check(h);
 }
 
 /* Counter access from S/U is gated by mcounteren/scounteren. */

@@ -396,6 +396,6 @@ bool tcg_decode(uint32_t raw, Insn *in)
     else if (in->opc == OP_ADDI && in->imm == 0)
         in->opc = OP_MV;
     else if (in->opc == OP_ADD && in->rs1 == 0)
-        in->opc = OP_MV, in->rs1 = in->rs2;
+        in->opc = OP_MV, in->rs1 = in->rs2, in->rs2 = 0;
     return end || ends_block(in->opc);
 }
