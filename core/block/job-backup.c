@@ -31,7 +31,7 @@
 typedef enum { SYNC_FULL, SYNC_INCREMENTAL, SYNC_DIFFERENTIAL } SyncMode;
 
 typedef struct BackupOpts {
-    const char *job_id, *device, *target, *target_file, *format, *sync, *bitmap;
+    const char *job_id, *device, *target, *target_file, *target_uri, *format, *sync, *bitmap;
     gint64 speed;
 } BackupOpts;
 
@@ -39,7 +39,8 @@ typedef struct Backup {
     BlkJob *job;
     SyncMode sync;
     MosaicBlkNode *src, *tgt, *cbw;
-    MosaicBlkNode *tgt_made;      /* the node made for target-file (format over file) */
+    MosaicBlkNode *tgt_made;      /* the node made for target-file/-uri */
+    char *tgt_name;               /* target-uri or target-file, for messages */
     BlkBitmap *copy;              /* named "__backup-ID" on src, not recording */
     BlkBitmap *sync_bm;           /* incremental/full with bitmap: frozen */
     guint64 cursor;
@@ -71,6 +72,16 @@ static void fail(Backup *b, const char *op, int ret)
     }
 }
 
+/* A failed write or flush of the target: the message names it (a remote target may be gone). */
+static void fail_target(Backup *b, const char *op, int ret)
+{
+    if (!b->ret && !b->job->error && b->tgt_name)
+        b->job->error = g_strdup_printf("%s to target %s failed: %s (is the target still "
+                                        "there? the dirty bitmap keeps every change since the "
+                                        "last good backup)", op, b->tgt_name, g_strerror(-ret));
+    fail(b, op, ret);
+}
+
 static void backup_pump(Backup *b);
 
 /* A chunk is a run of claimed clusters: released one by one. */
@@ -96,7 +107,7 @@ static void write_done(void *opaque, int ret)
     Chunk *c = opaque;
     chunk_release(c, ret < 0);
     if (ret < 0)
-        fail(c->b, "write", ret);
+        fail_target(c->b, "write", ret);
     else
         blk_job_progress(c->b->job, c->len);
     chunk_end(c);
@@ -125,7 +136,7 @@ static void flush_done(void *opaque, int ret)
     b->flushed = TRUE;
     b->inflight--;
     if (ret < 0)
-        fail(b, "flush", ret);
+        fail_target(b, "flush", ret);
     /* Finishing changes the graph: not from inside a completion. */
     blk_job_kick_later(b->job, 0);
 }
@@ -262,6 +273,7 @@ static void backup_free(BlkJob *job)
 {
     Backup *b = job->opaque;
     g_free(b->error);
+    g_free(b->tgt_name);
     g_free(b);
 }
 
@@ -356,6 +368,35 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
     return n;
 }
 
+/* A remote NBD export (plugins/block-nbd) as the target: a raw image of the disk. */
+static MosaicBlkNode *open_target_uri(Backup *b, const BackupOpts *o, GError **err)
+{
+    const char *u = o->target_uri;
+    /* One INI value: nothing that ends the line or starts a comment. */
+    if (strpbrk(u, "\n\r;#") || g_ascii_isspace(*u) || strlen(u) > 400 ||
+        (!g_str_has_prefix(u, "nbd://") && !g_str_has_prefix(u, "nbd+unix://") &&
+         !g_str_has_prefix(u, "nbds://") && !g_str_has_prefix(u, "nbds+unix://"))) {
+        g_set_error(err, BLK_ERROR, 0, "target-uri '%s' is not an NBD URI (nbd://HOST:PORT/EXPORT "
+                    "or nbd+unix:///EXPORT?socket=PATH; no ; or #)", u);
+        return NULL;
+    }
+    if (o->format && strcmp(o->format, "raw")) {
+        g_set_error(err, BLK_ERROR, 0, "target-uri takes the remote export as a raw image: "
+                    "format '%s' is not supported there", o->format);
+        return NULL;
+    }
+    g_autofree char *tl = g_strdup_printf("%s-target", o->job_id);
+    if (blk_node_find(tl)) {
+        g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", tl);
+        return NULL;
+    }
+    g_autofree char *text = g_strdup_printf("[blockdev %s]\ndriver = nbd\nuri = %s\n", tl, u);
+    const char *none[] = {NULL};
+    MosaicBlkNode *n = open_sections(text, none, tl, err);
+    b->tgt_made = n;
+    return n;
+}
+
 static Backup *backup_prepare(const BackupOpts *o, GError **err)
 {
     const char *id = o->job_id ? o->job_id : o->device;
@@ -406,9 +447,9 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
                     "tracks changes since the last backup)", sync_s, o->device);
         return NULL;
     }
-    if (!o->target == !o->target_file) {
-        g_set_error(err, BLK_ERROR, 0, "backup: give exactly one of 'target' (a node) or "
-                    "'target-file' (with 'format')");
+    if (!!o->target + !!o->target_file + !!o->target_uri != 1) {
+        g_set_error(err, BLK_ERROR, 0, "backup: give exactly one of 'target' (a node), "
+                    "'target-file' (with 'format') or 'target-uri' (an NBD server)");
         return NULL;
     }
     if (o->speed < 0) {
@@ -422,8 +463,13 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
         b->tgt = blk_node_find(o->target);
         if (!b->tgt)
             g_set_error(err, BLK_ERROR, 0, "no target node '%s'", o->target);
+        b->tgt_name = g_strdup(o->target);
+    } else if (o->target_uri) {
+        b->tgt = open_target_uri(b, &opts, err);
+        b->tgt_name = g_strdup(o->target_uri);
     } else {
         b->tgt = open_target_file(b, &opts, err);
+        b->tgt_name = g_strdup(o->target_file);
     }
     if (b->tgt && (b->tgt == src || b->tgt->read_only || b->tgt->length < src->length)) {
         g_set_error(err, BLK_ERROR, 0, "target '%s' cannot take a backup of '%s' (it is the "
@@ -470,6 +516,7 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
     return b;
 fail:
     backup_teardown(b, FALSE);
+    g_free(b->tgt_name);
     g_free(b);
     return NULL;
 }
@@ -497,6 +544,7 @@ static void opts_from_json(BackupOpts *o, JsonObject *d)
     o->device = obj_str(d, "device");
     o->target = obj_str(d, "target");
     o->target_file = obj_str(d, "target-file");
+    o->target_uri = obj_str(d, "target-uri");
     o->format = obj_str(d, "format");
     o->sync = obj_str(d, "sync");
     o->bitmap = obj_str(d, "bitmap");
@@ -512,7 +560,7 @@ static bool cmd_backup(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicErr
 {
     BackupOpts o = {
         .job_id = opt(a, "job-id"), .device = opt(a, "device"), .target = opt(a, "target"),
-        .target_file = opt(a, "target-file"), .format = opt(a, "format"), .sync = opt(a, "sync"),
+        .target_file = opt(a, "target-file"), .target_uri = opt(a, "target-uri"), .format = opt(a, "format"), .sync = opt(a, "sync"),
         .bitmap = opt(a, "bitmap"),
         .speed = mosaic_args_has(a, "speed") ? mosaic_args_get_int(a, "speed") : 0,
     };
@@ -678,6 +726,8 @@ static const MosaicArgDesc backup_args[] = {
     {"target", MOSAIC_ARG_STR, true, "target node (or target-file)"},
     {"target-file", MOSAIC_ARG_STR, true, "target image file (raw: made if missing; qcow2: "
      "must exist, may have a backing file)"},
+    {"target-uri", MOSAIC_ARG_STR, true, "NBD server to push the backup to, as a raw image "
+     "of the disk (nbd://HOST:PORT/EXPORT or nbd+unix:///EXPORT?socket=PATH)"},
     {"format", MOSAIC_ARG_STR, true, "raw (default) or qcow2, for target-file"},
     {"sync", MOSAIC_ARG_STR, true, "full (default), incremental (alias bitmap) or differential"},
     {"bitmap", MOSAIC_ARG_STR, true, "dirty bitmap of device: incremental/differential copy its "
