@@ -40,6 +40,7 @@ static guint drained;         /* nesting depth of drained sections (main thread)
 static __thread gboolean in_worker;
 
 static void ev_bh_cb(void *opaque);
+static void call_drain_ops(void);
 
 static void ev_post(BlkEvent *ev)
 {
@@ -280,10 +281,14 @@ int blk_node_io_sync(MosaicBlkNode *node, MosaicBlkReq *req)
             g_cond_wait(&w.cond, &w.lock);
         g_mutex_unlock(&w.lock);
     } else {
-        /* Main thread (a driver's open): run the queue ourselves until done. */
+        /* Main thread (a driver's open): run the queue ourselves until done.  Timers
+         * do not run here, so filters holding requests are asked to let them go. */
         blk_node_submit(node, req, sync_done, &w);
-        while (!g_atomic_int_get(&w.finished))
+        while (!g_atomic_int_get(&w.finished)) {
             ev_wait_run(10);
+            if (!g_atomic_int_get(&w.finished))
+                call_drain_ops();
+        }
     }
     g_mutex_clear(&w.lock);
     g_cond_clear(&w.cond);

@@ -24,8 +24,8 @@
 #include "config/config.h"
 #include <mosaic/monitor.h>
 
-#define BACKUP_MAX_INFLIGHT 8
-#define BACKUP_MAX_CHUNK (1u << 20)
+#define BACKUP_MAX_INFLIGHT 16
+#define BACKUP_MAX_CHUNK (4u << 20)
 #define CBW_DRIVER "copy-before-write"
 
 typedef enum { SYNC_FULL, SYNC_INCREMENTAL, SYNC_DIFFERENTIAL } SyncMode;

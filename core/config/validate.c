@@ -1,5 +1,7 @@
 /* Checking a parsed machine file against its schema: section kinds, selected plugin
  * types, keys, typed values, defaults, references and reference cycles. */
+#include <stddef.h>
+#include <mosaic/machine.h>
 #include <string.h>
 
 #include "config/config-internal.h"
@@ -268,13 +270,21 @@ gboolean config_validate(MosaicConfig *cfg, GError **err)
     if (!validate_section(machine, &ki[mi], NULL, err))
         return FALSE;
 
+    /* A board without CPUs (arch "none": storage-only machines) needs no accelerator. */
+    const MosaicPluginDesc *board = config_props_plugin(machine->props);
+    const MosaicMachineOps *mops = board ? board->ops : NULL;
+    gboolean cpuless = mops && mops->size >= offsetof(MosaicMachineOps, arch) + sizeof(mops->arch) &&
+                       mops->arch && !strcmp(mops->arch, "none");
     const char *accel_name = mosaic_props_get_str(machine->props, "accel");
     g_autoptr(GError) perr = NULL;
-    const MosaicPluginDesc *accel = plugin_registry_find(MOSAIC_KIND_ACCEL, accel_name, &perr);
-    if (!accel)
-        return err_at(err, mosaic_props_where(machine->props, "accel"), "[machine] accel = %s: %s",
-                      accel_name, perr ? perr->message : "unknown accelerator");
-    if (!config_section_lookup(cfg, "accel", NULL)) {
+    const MosaicPluginDesc *accel = NULL;
+    if (!cpuless) {
+        accel = plugin_registry_find(MOSAIC_KIND_ACCEL, accel_name, &perr);
+        if (!accel)
+            return err_at(err, mosaic_props_where(machine->props, "accel"), "[machine] accel = %s: %s",
+                          accel_name, perr ? perr->message : "unknown accelerator");
+    }
+    if (!cpuless && !config_section_lookup(cfg, "accel", NULL)) {
         config_section_get(cfg, "accel", NULL, machine->where, machine->basedir);
         ki = g_renew(KindInfo, ki, cfg->sections->len);
         ki[cfg->sections->len - 1].core = config_section_kind("accel");

@@ -2,6 +2,7 @@
  *
  *   mosaic-backup full        --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json]
  *   mosaic-backup incremental --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json]
+ *   mosaic-backup full|incremental --socket S --to nbd://HOST:PORT/EXPORT [--dir DIR] ...
  *   mosaic-backup list    --dir DIR [--json]
  *   mosaic-backup verify  --dir DIR
  *   mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]
@@ -11,6 +12,9 @@
  * disk keeps a chain: a full qcow2, then incremental qcow2 overlays (backing file: the
  * previous point) holding the clusters the persistent dirty bitmap `mosaic-backup`
  * recorded since the previous point.  manifest.json lists the points with sha256 sums.
+ * With --to nbd://... (or nbd+unix://) the disk is pushed to a remote NBD export instead,
+ * as a raw image updated in place (incrementals write only the changed clusters), and
+ * the manifest is kept locally (--dir, default $XDG_STATE_HOME/mosaic-backup/<uri>).
  * Uses qemu-img (qemu-utils) to create, convert, check and rebase images.
  *
  * Exit status: 0 success, 1 failure, 2 usage. */
@@ -38,13 +42,17 @@ static int usage(const char *why)
         fprintf(stderr, "mosaic-backup: %s\n", why);
     fprintf(stderr,
             "usage: mosaic-backup full|incremental --socket S --to DIR [--disk NODE]... [--speed B/S] [--json]\n"
+            "       mosaic-backup full|incremental --socket S --to nbd://HOST:PORT/EXPORT [--dir DIR] ...\n"
             "       mosaic-backup list --dir DIR [--json]\n"
             "       mosaic-backup verify --dir DIR\n"
             "       mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]\n"
             "       mosaic-backup prune --dir DIR --keep N\n"
             "  --socket S   the machine's monitor: unix:PATH or PATH (mosaic --qmp unix:PATH,server,wait=off)\n"
             "  --disk NODE  back up (or restore) only this block node (repeatable); default: every\n"
-            "               node a device or export uses\n");
+            "               node a device or export uses\n"
+            "  --to URI     push to an NBD server (nbd://HOST:PORT/EXPORT, nbd+unix:///EXPORT?socket=P);\n"
+            "               {disk} in the URI is replaced by the node name (needed for several disks);\n"
+            "               the manifest stays in --dir (default $XDG_STATE_HOME/mosaic-backup/...)\n");
     return 2;
 }
 
@@ -201,11 +209,40 @@ static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, GError **err)
     return TRUE;
 }
 
+static gboolean is_uri(const char *s)
+{
+    return s && (g_str_has_prefix(s, "nbd://") || g_str_has_prefix(s, "nbd+unix://") ||
+                 g_str_has_prefix(s, "nbds://") || g_str_has_prefix(s, "nbds+unix://"));
+}
+
+/* Where the manifest of a remote target lives when --dir is not given. */
+static char *remote_manifest_dir(const char *uri)
+{
+    g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, uri, -1);
+    GString *name = g_string_new("nbd-");
+    for (const char *p = strstr(uri, "://") + 3; *p && name->len < 60; p++)
+        g_string_append_c(name, g_ascii_isalnum(*p) ? *p : '_');
+    g_string_append_printf(name, "-%.12s", sum);
+    char *dir = g_build_filename(g_get_user_state_dir(), "mosaic-backup", name->str, NULL);
+    g_string_free(name, TRUE);
+    return dir;
+}
+
+/* The URI of `node`'s export: {disk} replaced by the node name. */
+static char *disk_uri(const char *uri, const char *node)
+{
+    g_auto(GStrv) parts = g_strsplit(uri, "{disk}", -1);
+    return g_strjoinv(node, parts);
+}
+
 static int cmd_backup(gboolean incremental)
 {
     GError *e = NULL;
     if (!opt.socket || !opt.to)
         return usage("--socket and --to are needed");
+    gboolean remote = is_uri(opt.to);
+    g_autofree char *mdir = remote ? (opt.dir ? g_strdup(opt.dir) : remote_manifest_dir(opt.to))
+                                   : g_strdup(opt.to);
     g_autoptr(Repo) repo = NULL;
     g_autoptr(QmpClient) c = NULL;
     g_autoptr(GHashTable) sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -214,7 +251,7 @@ static int cmd_backup(gboolean incremental)
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
     RepoPoint *pt = NULL;
-    repo = repo_load(opt.to, !incremental, &e);
+    repo = repo_load(mdir, !incremental, &e);
     if (!repo)
         goto fail;
     c = qmp_client_connect(opt.socket, 30, &e);
@@ -223,6 +260,11 @@ static int cmd_backup(gboolean incremental)
     disks = pick_disks(c, sizes, &e);
     if (!disks)
         goto fail;
+    if (remote && disks->len > 1 && !strstr(opt.to, "{disk}")) {
+        g_set_error(&e, QMP_CLIENT_ERROR, 0, "%u disks but one NBD URI: put {disk} in the URI "
+                    "(replaced by each node name) or pick one with --disk", disks->len);
+        goto fail;
+    }
     pt = repo_point_new(repo, incremental ? "incremental" : "full");
     for (guint i = 0; i < disks->len; i++) {
         const char *node = g_ptr_array_index(disks, i);
@@ -231,9 +273,17 @@ static int cmd_backup(gboolean incremental)
         if (!st)
             goto fail_point;
         RepoDisk *prev = incremental ? repo_last_disk(repo, node) : NULL;
+        g_autofree char *uri = remote ? disk_uri(opt.to, node) : NULL;
         if (incremental && !prev) {
             g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s' has no full backup in %s: run "
                         "`mosaic-backup full` first", node, repo->dir);
+            goto fail_point;
+        }
+        if (incremental && (remote ? g_strcmp0(prev->file, uri) : is_uri(prev->file) != 0)) {
+            g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s': the last backup in %s went to %s, "
+                        "not to %s: an incremental only updates the same target; run "
+                        "`mosaic-backup full` first", node, repo->dir, prev->file,
+                        remote ? uri : "this directory");
             goto fail_point;
         }
         if (incremental && strcmp(st, "ok")) {
@@ -252,20 +302,23 @@ static int cmd_backup(gboolean incremental)
                 goto fail_point;
             st = "missing";
         }
-        g_autofree char *rel = g_strdup_printf("%s/%04u-%s.qcow2", node, pt->id,
+        g_autofree char *rel = remote ? g_strdup(uri) :
+                               g_strdup_printf("%s/%04u-%s.qcow2", node, pt->id,
                                                incremental ? "inc" : "full");
-        g_autofree char *path = repo_path(repo, rel);
-        g_autofree char *dir = g_path_get_dirname(path);
-        g_mkdir_with_parents(dir, 0755);
+        g_autofree char *path = remote ? NULL : repo_path(repo, rel);
+        g_autofree char *dir = remote ? NULL : g_path_get_dirname(path);
+        if (!remote)
+            g_mkdir_with_parents(dir, 0755);
         g_autofree char *sz = g_strdup_printf("%" G_GUINT64_FORMAT, size);
-        g_autofree char *bname = prev ? g_path_get_basename(prev->file) : NULL;
-        gboolean ok = prev ?
+        g_autofree char *bname = prev && !remote ? g_path_get_basename(prev->file) : NULL;
+        gboolean ok = remote ? TRUE : prev ?
             run(&e, (const char *[]){"qemu-img", "create", "-q", "-f", "qcow2", "-b", bname,
                                      "-F", "qcow2", "-u", path, sz, NULL}) :
             run(&e, (const char *[]){"qemu-img", "create", "-q", "-f", "qcow2", path, sz, NULL});
         if (!ok)
             goto fail_point;
-        g_ptr_array_add(made, g_strdup(path));
+        if (!remote)
+            g_ptr_array_add(made, g_strdup(path));
         if (!strcmp(st, "missing")) {
             JsonObject *d = action(acts, "block-dirty-bitmap-add");
             json_object_set_string_member(d, "node", node);
@@ -277,8 +330,12 @@ static int cmd_backup(gboolean incremental)
         JsonObject *d = action(acts, "blockdev-backup");
         json_object_set_string_member(d, "job-id", id);
         json_object_set_string_member(d, "device", node);
-        json_object_set_string_member(d, "target-file", path);
-        json_object_set_string_member(d, "format", "qcow2");
+        if (remote) {
+            json_object_set_string_member(d, "target-uri", uri);
+        } else {
+            json_object_set_string_member(d, "target-file", path);
+            json_object_set_string_member(d, "format", "qcow2");
+        }
         json_object_set_string_member(d, "sync", incremental ? "incremental" : "full");
         json_object_set_string_member(d, "bitmap", BITMAP);
         if (opt.speed)
@@ -286,7 +343,7 @@ static int cmd_backup(gboolean incremental)
         RepoDisk *rd = g_new0(RepoDisk, 1);
         rd->node = g_strdup(node);
         rd->file = g_strdup(rel);
-        rd->backing = prev ? g_strdup(prev->file) : NULL;
+        rd->backing = prev && !remote ? g_strdup(prev->file) : NULL;
         rd->size = size;
         g_ptr_array_add(pt->disks, rd);
     }
@@ -304,6 +361,10 @@ static int cmd_backup(gboolean incremental)
         goto fail_point;
     for (guint i = 0; i < pt->disks->len; i++) {
         RepoDisk *d = g_ptr_array_index(pt->disks, i);
+        if (remote) { /* the remote export is updated in place: no file to sum */
+            d->sha256 = g_strdup("");
+            continue;
+        }
         g_autofree char *path = repo_path(repo, d->file);
         d->sha256 = repo_sha256_file(path, &e);
         if (!d->sha256)
@@ -315,6 +376,8 @@ static int cmd_backup(gboolean incremental)
         goto fail;
     if (opt.json)
         printf("{\"event\": \"done\", \"point\": %u}\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id);
+    else if (remote)
+        printf("point %u of %u disk(s) pushed to %s (manifest in %s)\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id, disks->len, opt.to, repo->dir);
     else
         printf("point %u of %u disk(s) in %s\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id, disks->len, repo->dir);
     return 0;
@@ -375,6 +438,10 @@ static int cmd_verify(void)
         RepoPoint *p = g_ptr_array_index(r->points, i);
         for (guint k = 0; k < p->disks->len; k++) {
             RepoDisk *d = g_ptr_array_index(p->disks, k);
+            if (is_uri(d->file)) {
+                printf("skip point %u  %s (remote NBD export, not checked)\n", p->id, d->file);
+                continue;
+            }
             g_autofree char *path = repo_path(r, d->file);
             g_autofree char *sum = repo_sha256_file(path, &e);
             const char *why = NULL;
@@ -397,8 +464,17 @@ static int cmd_verify(void)
 
 static gboolean restore_one(Repo *r, RepoDisk *d, const char *to, GError **err)
 {
-    g_autofree char *path = repo_path(r, d->file);
     const char *fmt = opt.format ? opt.format : "raw";
+    if (is_uri(d->file)) {
+        /* The export holds only the latest point of the disk (updated in place). */
+        if (repo_last_disk(r, d->node) != d) {
+            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "disk '%s': %s holds only the "
+                        "latest point (later backups overwrote this one)", d->node, d->file);
+            return FALSE;
+        }
+        return run(err, (const char *[]){"qemu-img", "convert", "-f", "raw", "-O", fmt, d->file, to, NULL});
+    }
+    g_autofree char *path = repo_path(r, d->file);
     return run(err, (const char *[]){"qemu-img", "convert", "-f", "qcow2", "-O", fmt, path, to, NULL});
 }
 

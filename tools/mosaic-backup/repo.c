@@ -1,5 +1,8 @@
 /* manifest.json of a mosaic-backup directory (see repo.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include "repo.h"
@@ -199,24 +202,37 @@ char *repo_path(Repo *r, const char *rel)
     return g_build_filename(r->dir, rel, NULL);
 }
 
+/* OpenSSL's SHA-256 uses the CPU's SHA instructions (several times GLib's speed), and
+ * big reads keep the file (usually still in the page cache) streaming. */
 char *repo_sha256_file(const char *path, GError **err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
                     g_strerror(errno));
         return NULL;
     }
-    g_autoptr(GChecksum) c = g_checksum_new(G_CHECKSUM_SHA256);
-    guchar buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        g_checksum_update(c, buf, n);
-    gboolean bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: read error", path);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    enum { BUF = 4 << 20 };
+    g_autofree guchar *buf = g_malloc(BUF);
+    ssize_t n;
+    while ((n = read(fd, buf, BUF)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0)
+            EVP_DigestUpdate(c, buf, n);
+    int e = errno;
+    close(fd);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(c, md, &len);
+    EVP_MD_CTX_free(c);
+    if (n < 0) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: read error: %s", path, g_strerror(e));
         return NULL;
     }
-    return g_strdup(g_checksum_get_string(c));
+    char *hex = g_malloc(len * 2 + 1);
+    for (unsigned i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
 }
