@@ -6,7 +6,10 @@
  * While the emulator runs the file says in-use; a clean close rewrites it with the bits
  * and in-use false.  A file found in use at start belongs to a process that died: its
  * bitmaps may miss writes, so they are loaded inconsistent (only removable; an
- * incremental backup from them is refused and a full backup is needed). */
+ * incremental backup from them is refused and a full backup is needed).
+ *
+ * Nodes whose driver stores bitmaps in the image (bitmap-image.c) are left out of the
+ * side file: their driver loads them at graph open and stores them at clean close. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +46,8 @@ static gboolean write_file(const char *path, GPtrArray *nodes, gboolean in_use)
     guint count = 0;
     for (guint i = 0; i < nodes->len; i++) {
         MosaicBlkNode *n = g_ptr_array_index(nodes, i);
+        if (blk_node_stores_bitmaps(n))
+            continue;
         g_autoptr(GPtrArray) bms = blk_node_bitmaps(n);
         for (guint k = 0; k < bms->len; k++) {
             BlkBitmap *bm = g_ptr_array_index(bms, k);
@@ -113,6 +118,8 @@ static GPtrArray *nodes_of(const char *path)
 
 void blk_bitmaps_store_node(MosaicBlkNode *node, gboolean in_use)
 {
+    if (blk_node_stores_bitmaps(node))
+        return; /* the image gets them at clean close */
     g_autofree char *path = side_path(node);
     if (!path) {
         g_warning("persistent bitmaps of node '%s': no host file under it (kept in memory only)",
@@ -188,6 +195,8 @@ static void load_file(const char *path)
 void blk_bitmaps_graph_opened(void)
 {
     g_autoptr(GPtrArray) all = blk_all_nodes();
+    for (guint i = 0; i < all->len; i++)
+        blk_bitmaps_image_load(g_ptr_array_index(all, i));
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < all->len; i++) {
         MosaicBlkNode *n = g_ptr_array_index(all, i);
@@ -209,6 +218,8 @@ void blk_bitmaps_graph_opened(void)
 void blk_bitmaps_graph_closing(void)
 {
     g_autoptr(GPtrArray) all = blk_all_nodes();
+    for (guint i = 0; i < all->len; i++)
+        blk_bitmaps_image_store(g_ptr_array_index(all, i));
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < all->len; i++) {
         MosaicBlkNode *n = g_ptr_array_index(all, i);

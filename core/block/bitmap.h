@@ -90,6 +90,12 @@ void blk_bitmaps_node_gone(MosaicBlkNode *node);
 /* Drops the bitmaps of every node (graph close). */
 void blk_bitmaps_forget_all(void);
 
+/* Bitmaps stored in the image (bitmap-image.c): nodes whose driver has bitmaps_store
+ * keep their persistent bitmaps there, not in the side file. */
+gboolean blk_node_stores_bitmaps(MosaicBlkNode *node);
+void blk_bitmaps_image_load(MosaicBlkNode *node);
+void blk_bitmaps_image_store(MosaicBlkNode *node);
+
 void blk_bitmap_monitor_register(void);
 
 #endif

@@ -57,9 +57,12 @@ gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNo
  * may reference). */
 gboolean blk_node_add(const char *label, const char *driver, GHashTable *opts, GError **err);
 
-/* NBD exports (nbd-server.c): `socket` (UNIX path) or loopback `port`. */
+/* NBD exports (nbd-server.c): `socket` (UNIX path) or loopback `port`.  `bitmap` (or
+ * NULL): a dirty bitmap of `node` or of a node below it (along first children, e.g. under
+ * a snapshot-access view), offered as metadata context qemu:dirty-bitmap:BITMAP. */
 gboolean blk_export_add(const char *id, const char *node, const char *name, const char *socket,
-                        const char *addr, guint port, gboolean writable, GError **err);
+                        const char *addr, guint port, gboolean writable, const char *bitmap,
+                        GError **err);
 gboolean blk_export_del(const char *id, GError **err);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "block/block-internal.h"
+#include "block/bitmap.h"
 
 static gboolean is_word(const char *s)
 {
@@ -63,5 +64,6 @@ gboolean blk_node_add(const char *label, const char *driver, GHashTable *opts, G
         return FALSE;
     }
     n->own_cfg = cfg;
+    blk_bitmaps_image_load(n); /* bitmaps stored in the image (bitmap-image.c) */
     return TRUE;
 }

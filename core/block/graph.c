@@ -445,6 +445,8 @@ gboolean blk_node_delete(MosaicBlkNode *n, GError **err)
         return FALSE;
     }
     blk_drain_begin();
+    blk_bitmaps_image_store(n); /* what bitmaps_load gave it goes back to the image */
+    blk_bitmaps_node_gone(n);   /* no bitmap may outlive its node */
     g_hash_table_remove(nodes, n->label);
     g_ptr_array_remove(node_order, n);
     node_free(n);

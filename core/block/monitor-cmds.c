@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 #include "block/bitmap.h"
 #include "block/job.h"
+#include "block/fleece.h"
 
 static const char *opt_str(const MosaicArgs *a, const char *k)
 {
@@ -28,7 +29,8 @@ static bool cmd_export_add(void *opaque, const MosaicArgs *a, MosaicJson *ret, M
     const char *id = mosaic_args_get_str(a, "id");
     if (!blk_export_add(id, mosaic_args_get_str(a, "node-name"), opt_str(a, "name"),
                         opt_str(a, "socket"), opt_str(a, "addr"), port,
-                        mosaic_args_has(a, "writable") && mosaic_args_get_bool(a, "writable"), &e))
+                        mosaic_args_has(a, "writable") && mosaic_args_get_bool(a, "writable"),
+                        opt_str(a, "bitmap"), &e))
         return fail(err, e);
     return true;
 }
@@ -188,6 +190,8 @@ static const MosaicArgDesc export_add_args[] = {
     {"addr", MOSAIC_ARG_STR, true, "loopback address for TCP (default 127.0.0.1)"},
     {"port", MOSAIC_ARG_INT, true, "TCP port"},
     {"writable", MOSAIC_ARG_BOOL, true, "allow writes (default false)"},
+    {"bitmap", MOSAIC_ARG_STR, true, "dirty bitmap of the node (or of a node below it) to "
+     "offer as NBD metadata context qemu:dirty-bitmap:NAME"},
     {NULL},
 };
 static const MosaicArgDesc id_args[] = {{"id", MOSAIC_ARG_STR, false, "export id"}, {NULL}};
@@ -248,4 +252,5 @@ void blk_monitor_register(void)
     }
     blk_bitmap_monitor_register(); /* core/block/bitmap-cmds.c */
     blk_job_monitor_register();    /* core/block/job*.c */
+    blk_fleece_monitor_register(); /* core/block/fleece-cmds.c */
 }

@@ -30,7 +30,8 @@ struct NbdConn {
     GQueue out;
     gsize out_bytes;
     int phase;
-    gboolean no_zeroes, structured, meta_alloc;
+    gboolean no_zeroes, structured, meta_alloc, meta_bitmap;
+    char *meta_export;   /* the export SET_META_CONTEXT chose contexts for */
     gboolean dead, disc;
     NbdExport *exp;
     guint64 size;
@@ -143,6 +144,9 @@ static guint16 trans_flags(NbdConn *c, NbdExport *e)
 
 static void enter_transmission(NbdConn *c, NbdExport *e)
 {
+    /* Contexts negotiated for another export (or none) do not apply. */
+    if (!c->meta_export || nbd_server_find_export(c->srv, c->meta_export) != e)
+        c->meta_alloc = c->meta_bitmap = FALSE;
     c->exp = e;
     e->refs++;
     c->size = mosaic_blk_length(e->blk);
@@ -216,6 +220,17 @@ static void opt_info_go(NbdConn *c, guint32 opt, const guint8 *d, guint32 len)
         enter_transmission(c, e);
 }
 
+static void meta_reply(NbdConn *c, guint32 opt, guint32 id, const char *ctx)
+{
+    gsize l = strlen(ctx);
+    g_autofree guint8 *b = g_malloc(4 + l);
+    be32(b, id);
+    memcpy(b + 4, ctx, l);
+    opt_reply(c, opt, NBD_REP_META_CONTEXT, b, 4 + l);
+}
+
+/* LIST: every context matching the queries ("base:", "qemu:", "qemu:dirty-bitmap:" are
+ * prefixes; no query lists all); SET: the contexts named exactly. */
 static void opt_meta(NbdConn *c, guint32 opt, const guint8 *d, guint32 len)
 {
     guint32 off = 0;
@@ -228,36 +243,48 @@ static void opt_meta(NbdConn *c, guint32 opt, const guint8 *d, guint32 len)
         opt_reply(c, opt, NBD_REP_ERR_INVALID, NULL, 0);
         return;
     }
+    gboolean list = opt == NBD_OPT_LIST_META_CONTEXT;
     guint32 nq = rd32(d + off);
     off += 4;
-    gboolean found = FALSE, any = nq == 0 && opt == NBD_OPT_LIST_META_CONTEXT;
+    g_autoptr(GPtrArray) qs = g_ptr_array_new_with_free_func(g_free);
     for (guint32 i = 0; i < nq; i++) {
-        g_autofree char *q = NULL;
+        char *q = NULL;
         if (!take_str(d, len, &off, &q)) {
             opt_reply(c, opt, NBD_REP_ERR_INVALID, NULL, 0);
             return;
         }
-        if (!strcmp(q, "base:allocation") ||
-            (opt == NBD_OPT_LIST_META_CONTEXT && !strcmp(q, "base:")))
-            found = TRUE;
+        g_ptr_array_add(qs, q);
     }
     if (off != len) {
         opt_reply(c, opt, NBD_REP_ERR_INVALID, NULL, 0);
         return;
     }
-    if (!nbd_server_find_export(c->srv, name)) {
+    NbdExport *e = nbd_server_find_export(c->srv, name);
+    if (!e) {
         opt_reply(c, opt, NBD_REP_ERR_UNKNOWN, NULL, 0);
         return;
     }
-    if (found || any) {
-        static const char ctx[] = "base:allocation";
-        guint8 b[4 + sizeof ctx];
-        be32(b, NBD_META_BASE_ALLOCATION);
-        memcpy(b + 4, ctx, sizeof ctx - 1);
-        opt_reply(c, opt, NBD_REP_META_CONTEXT, b, 4 + sizeof ctx - 1);
+    g_autofree char *bctx = e->bitmap ? g_strconcat("qemu:dirty-bitmap:", e->bitmap, NULL)
+                                      : NULL;
+    gboolean alloc = list && nq == 0, dirty = bctx && list && nq == 0;
+    for (guint i = 0; i < qs->len; i++) {
+        const char *q = g_ptr_array_index(qs, i);
+        if (!strcmp(q, "base:allocation") || (list && !strcmp(q, "base:")))
+            alloc = TRUE;
+        if (bctx && (!strcmp(q, bctx) ||
+                     (list && (!strcmp(q, "qemu:") || !strcmp(q, "qemu:dirty-bitmap:")))))
+            dirty = TRUE;
     }
-    if (opt == NBD_OPT_SET_META_CONTEXT)
-        c->meta_alloc = found;
+    if (alloc)
+        meta_reply(c, opt, NBD_META_BASE_ALLOCATION, "base:allocation");
+    if (dirty)
+        meta_reply(c, opt, NBD_META_DIRTY_BITMAP, bctx);
+    if (!list) {
+        c->meta_alloc = alloc;
+        c->meta_bitmap = dirty;
+        g_free(c->meta_export);
+        c->meta_export = g_strdup(name);
+    }
     opt_reply(c, opt, NBD_REP_ACK, NULL, 0);
 }
 
@@ -439,6 +466,63 @@ static void status_done(void *opaque, int ret)
 
 static void bs_done(void *opaque, int ret);
 
+static void bs_chunk(NbdConn *c, NbdReq *r, guint32 id, GArray *ext, gboolean last)
+{
+    guint32 plen = 4 + 4 * ext->len;
+    guint8 *b = g_malloc(20 + plen);
+    chunk_hdr(b, last ? NBD_REPLY_FLAG_DONE : 0, NBD_REPLY_TYPE_BLOCK_STATUS, r->handle, plen);
+    be32(b + 20, id);
+    for (guint i = 0; i < ext->len; i++)
+        be32(b + 24 + 4 * i, g_array_index(ext, guint32, i));
+    out_take(c, b, 20 + plen);
+}
+
+/* Extents (length, NBD_STATE_DIRTY or 0) of the export's bitmap over the request. */
+static gboolean bitmap_extents(NbdReq *r, GArray *ext)
+{
+    MosaicBlkBitmap *bm = nbd_export_bitmap(r->c->exp);
+    if (!bm)
+        return FALSE; /* removed since the export was made */
+    guint64 gran = mosaic_blk_bitmap_granularity(bm), end = r->offset + r->len;
+    for (guint64 o = r->offset; o < end;) {
+        guint64 next = MIN(o - o % gran + gran, end);
+        guint32 f = mosaic_blk_bitmap_get(bm, o) ? NBD_STATE_DIRTY : 0;
+        guint n = ext->len;
+        if (n >= 2 && g_array_index(ext, guint32, n - 1) == f &&
+            (guint64)g_array_index(ext, guint32, n - 2) + (next - o) <= G_MAXUINT32 - gran) {
+            g_array_index(ext, guint32, n - 2) += next - o;
+        } else {
+            if ((r->flags & NBD_CMD_FLAG_REQ_ONE && n) || n / 2 >= MAX_EXTENTS)
+                break;
+            guint32 l = next - o;
+            g_array_append_val(ext, l);
+            g_array_append_val(ext, f);
+        }
+        o = next;
+    }
+    return TRUE;
+}
+
+/* One chunk per negotiated context, the last one ends the reply. */
+static void bs_reply(NbdReq *r)
+{
+    NbdConn *c = r->c;
+    g_autoptr(GArray) dirty = NULL;
+    if (c->meta_bitmap) {
+        dirty = g_array_new(FALSE, FALSE, sizeof(guint32));
+        if (!bitmap_extents(r, dirty)) {
+            reply_status(c, r->handle, -EIO);
+            req_finish(r);
+            return;
+        }
+    }
+    if (c->meta_alloc)
+        bs_chunk(c, r, NBD_META_BASE_ALLOCATION, r->ext, !dirty);
+    if (dirty)
+        bs_chunk(c, r, NBD_META_DIRTY_BITMAP, dirty, TRUE);
+    req_finish(r);
+}
+
 static void bs_next(NbdReq *r)
 {
     memset(&r->req, 0, sizeof r->req);
@@ -480,14 +564,7 @@ static void bs_done(void *opaque, int ret)
         bs_next(r);
         return;
     }
-    guint32 plen = 4 + 4 * r->ext->len;
-    guint8 *b = g_malloc(20 + plen);
-    chunk_hdr(b, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS, r->handle, plen);
-    be32(b + 20, NBD_META_BASE_ALLOCATION);
-    for (guint i = 0; i < r->ext->len; i++)
-        be32(b + 24 + 4 * i, g_array_index(r->ext, guint32, i));
-    out_take(c, b, 20 + plen);
-    req_finish(r);
+    bs_reply(r);
 }
 
 /* Checks and starts one request; the payload of a write is at `data`. */
@@ -509,7 +586,8 @@ static void handle_request(NbdConn *c, NbdReq *r, const guint8 *data)
     else if ((r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS) &&
              (overflow || end > c->size))
         err = writes ? -ENOSPC : -EINVAL;
-    else if (r->type == NBD_CMD_BLOCK_STATUS && (!c->structured || !c->meta_alloc))
+    else if (r->type == NBD_CMD_BLOCK_STATUS && (!c->structured ||
+                                                 (!c->meta_alloc && !c->meta_bitmap)))
         err = -EINVAL;
     else if ((r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS) && !r->len)
         err = -EINVAL;
@@ -558,7 +636,10 @@ static void handle_request(NbdConn *c, NbdReq *r, const guint8 *data)
     case NBD_CMD_BLOCK_STATUS:
         r->ext = g_array_new(FALSE, FALSE, sizeof(guint32));
         r->pos = r->offset;
-        bs_next(r);
+        if (c->meta_alloc)
+            bs_next(r);
+        else
+            bs_reply(r);
         return;
     default:
         reply_status(c, r->handle, -EINVAL);
@@ -779,5 +860,6 @@ static void conn_free(NbdConn *c)
     g_byte_array_free(c->in, TRUE);
     if (c->exp)
         nbd_export_unref(c->exp);
+    g_free(c->meta_export);
     g_free(c);
 }

@@ -61,5 +61,7 @@ enum { NBD_EPERM = 1, NBD_EIO = 5, NBD_ENOMEM = 12, NBD_EINVAL = 22, NBD_ENOSPC 
 #define NBD_MAX_OPT_LEN 65536u         /* largest option payload we accept */
 #define NBD_MAX_CLIENTS 64u            /* connections per listener */
 #define NBD_META_BASE_ALLOCATION 1u     /* our context id for base:allocation */
+#define NBD_META_DIRTY_BITMAP 2u        /* our context id for qemu:dirty-bitmap:NAME */
+#define NBD_STATE_DIRTY 1u              /* qemu:dirty-bitmap: bit 0 set = dirty */
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "block/nbd.h"
 #include "block/nbd-proto.h"
+#include "block/bitmap.h"
 #include "plugin/error.h"
 
 static GPtrArray *servers; /* NbdServer* */
@@ -33,6 +34,9 @@ static const MosaicPropDesc export_props[] = {
     {.key = "description", .type = MOSAIC_PROP_STRING, .help = "shown by nbdinfo"},
     {.key = "writable", .type = MOSAIC_PROP_BOOL, .defval = "off",
      .help = "allow clients to write"},
+    {.key = "bitmap", .type = MOSAIC_PROP_STRING,
+     .help = "dirty bitmap of the node (or of a node below it) offered as NBD metadata "
+             "context qemu:dirty-bitmap:NAME (flag 1 = dirty)"},
     {NULL},
 };
 
@@ -68,7 +72,26 @@ void nbd_export_unref(NbdExport *e)
     g_free(e->name);
     g_free(e->node);
     g_free(e->description);
+    g_free(e->bitmap);
+    g_free(e->bitmap_node);
     g_free(e);
+}
+
+/* The node below `label` (itself, then along first children) that has bitmap `name`. */
+static MosaicBlkNode *bitmap_holder(const char *label, const char *name)
+{
+    MosaicBlkNode *n = blk_node_find(label);
+    for (guint depth = 0; n && depth < 64; depth++) {
+        if (mosaic_blk_bitmap_find(n->label, name))
+            return n;
+        n = n->children->len ? ((MosaicBlkChild *)g_ptr_array_index(n->children, 0))->node : NULL;
+    }
+    return NULL;
+}
+
+MosaicBlkBitmap *nbd_export_bitmap(NbdExport *e)
+{
+    return e->bitmap ? mosaic_blk_bitmap_find(e->bitmap_node, e->bitmap) : NULL;
 }
 
 void nbd_server_conn_gone(NbdServer *srv, NbdConn *c)
@@ -184,7 +207,8 @@ static void server_maybe_free(NbdServer *s)
 }
 
 gboolean blk_export_add(const char *id, const char *node, const char *name, const char *socket,
-                        const char *addr, guint port, gboolean writable, GError **err)
+                        const char *addr, guint port, gboolean writable, const char *bitmap,
+                        GError **err)
 {
     exports_init();
     if (g_hash_table_lookup(exports, id)) {
@@ -200,6 +224,23 @@ gboolean blk_export_add(const char *id, const char *node, const char *name, cons
     if (strlen(name) > 4096) {
         g_set_error(err, BLK_ERROR, 0, "export name too long (max 4096)");
         return FALSE;
+    }
+    MosaicBlkNode *holder = NULL;
+    if (bitmap) {
+        holder = bitmap_holder(node, bitmap);
+        if (!holder) {
+            g_set_error(err, BLK_ERROR, 0, "export '%s': node '%s' (and the nodes below it) has "
+                        "no dirty bitmap '%s' (add it with block-dirty-bitmap-add)", id, node,
+                        bitmap);
+            return FALSE;
+        }
+        MosaicBlkNode *en = blk_node_find(node);
+        if (en && blk_bitmap_length(blk_bitmap_lookup(holder->label, bitmap, NULL)) !=
+                      en->length) {
+            g_set_error(err, BLK_ERROR, 0, "export '%s': bitmap '%s' of node '%s' does not cover "
+                        "node '%s' (different length)", id, bitmap, holder->label, node);
+            return FALSE;
+        }
     }
     MosaicError me = MOSAIC_ERROR_INIT;
     MosaicBlk *blk = mosaic_blk_attach(NULL, node, writable, &me);
@@ -224,6 +265,8 @@ gboolean blk_export_add(const char *id, const char *node, const char *name, cons
     e->name = g_strdup(name);
     e->node = g_strdup(node);
     e->writable = writable;
+    e->bitmap = g_strdup(bitmap);
+    e->bitmap_node = holder ? g_strdup(holder->label) : NULL;
     e->blk = blk;
     e->server = srv;
     g_ptr_array_add(srv->exports, e);
@@ -268,7 +311,9 @@ gboolean blk_exports_start(const MosaicConfig *cfg, GError **err)
         GError *e = NULL;
         if (!blk_export_add(label, mosaic_props_get_str(p, "node"), name, sock,
                             mosaic_props_get_str(p, "addr"), port,
-                            mosaic_props_get_bool(p, "writable"), &e)) {
+                            mosaic_props_get_bool(p, "writable"),
+                            mosaic_props_has(p, "bitmap") ? mosaic_props_get_str(p, "bitmap") : NULL,
+                            &e)) {
             g_propagate_prefixed_error(err, e, "%s: ", mosaic_props_where(p, NULL));
             return FALSE;
         }

@@ -3,6 +3,7 @@
 #define MOSAIC_CORE_BLOCK_NBD_H
 
 #include "block/block-internal.h"
+#include <mosaic/bitmap.h>
 
 typedef struct NbdServer NbdServer;
 
@@ -14,6 +15,8 @@ typedef struct NbdExport {
     char *description;
     gboolean writable;
     gboolean deleted;
+    char *bitmap;        /* qemu:dirty-bitmap:NAME context, or NULL */
+    char *bitmap_node;   /* label of the node holding it */
     MosaicBlk *blk;      /* shared by its clients; follows filter insertion */
     NbdServer *server;
 } NbdExport;
@@ -36,6 +39,8 @@ void nbd_conn_close(NbdConn *c);
 NbdExport *nbd_conn_export(NbdConn *c);
 NbdExport *nbd_server_find_export(NbdServer *srv, const char *name);
 void nbd_export_unref(NbdExport *e);
+/* The export's dirty bitmap now (NULL: none, or removed since). */
+MosaicBlkBitmap *nbd_export_bitmap(NbdExport *e);
 void nbd_server_conn_gone(NbdServer *srv, NbdConn *c);
 void nbd_exports_foreach(void (*fn)(void *opaque, const char *id, const char *node,
                                     const char *name, const char *where, gboolean writable,

@@ -53,10 +53,20 @@ static int parse_extensions(const uint8_t *buf, size_t len, Qcow2Header *h, char
             memcpy(h->backing_format, d, elen);
             h->backing_format[elen] = 0;
             break;
+        case QCOW2_EXT_BITMAPS:
+            /* Checked against the file when the bitmaps are loaded (q2-bitmaps.c). */
+            if (elen < 24)
+                return fail(err, errlen, "bitmaps header extension is too short (%u bytes): "
+                            "the image is corrupt", elen);
+            h->has_bitmaps_ext = true;
+            h->nb_bitmaps = q_be32(d);
+            h->bitmap_dir_size = q_be64(d + 8);
+            h->bitmap_dir_offset = q_be64(d + 16);
+            break;
         case QCOW2_EXT_DATA_FILE:
             return fail(err, errlen, "images with an external data file are not supported");
         default:
-            break; /* feature table, bitmaps, unknown: not needed */
+            break; /* feature table, unknown: not needed */
         }
         off += ((uint64_t)elen + 7) & ~7ULL;
     }

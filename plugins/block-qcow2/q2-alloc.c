@@ -305,15 +305,62 @@ int q2_scan(Q2 *s, char *err, size_t errlen)
                 return -1;
         }
     }
-    /* We do not keep bitmaps: clear the autoclear bits as the spec requires. */
-    if (s->h.autoclear_features && s->h.version == 3) {
-        uint8_t z[8] = {0};
+    /* Unknown autoclear bits are cleared as the spec requires; the bitmaps bit is kept
+     * (q2-bitmaps.c maintains the extension). */
+    if ((s->h.autoclear_features & ~QCOW2_AUTOCLEAR_BITMAPS) && s->h.version == 3) {
+        uint8_t z[8];
+        s->h.autoclear_features &= QCOW2_AUTOCLEAR_BITMAPS;
+        q_st64(z, s->h.autoclear_features);
         if (mosaic_blk_child_pwrite(s->file, 88, z, 8) || mosaic_blk_child_flush(s->file)) {
             snprintf(err, errlen, "cannot update the header");
             return -1;
         }
     }
     return 0;
+}
+
+/* ---- for other metadata (q2-bitmaps.c; meta_lock held or nothing in flight) ---- */
+
+/* n contiguous free clusters (reserved, refcount still 0); first index or -errno. */
+int64_t q2_alloc_run(Q2 *s, uint64_t n)
+{
+    if (n == 1)
+        return alloc_cluster(s);
+    uint64_t cs = s->h.cluster_size, limit = (2 * QCOW2_MAX_SIZE) / cs;
+    uint64_t c = (s->file_size + cs - 1) / cs;
+    for (uint64_t k = 0; k < n && c + k < limit;) {
+        uint32_t rc;
+        if (rc_get(s, c + k, &rc))
+            return -EIO;
+        if (used_get(s, c + k) || rc) {
+            c += k + 1;
+            k = 0;
+            continue;
+        }
+        k++;
+    }
+    if (c + n >= limit)
+        return -ENOSPC;
+    for (uint64_t k = 0; k < n; k++)
+        used_set(s, c + k, true);
+    s->file_size = MAX(s->file_size, (c + n) * cs);
+    return (int64_t)c;
+}
+
+/* Referenced by the header, tables or data (writable images; false otherwise). */
+bool q2_cluster_used(Q2 *s, uint64_t cluster)
+{
+    return used_get(s, cluster);
+}
+
+int q2_set_refcount(Q2 *s, uint64_t cluster, uint16_t val)
+{
+    int ret = rc_set(s, cluster, val);
+    if (!ret && !val) {
+        used_set(s, cluster, false);
+        s->free_hint = MIN(s->free_hint, cluster);
+    }
+    return ret;
 }
 
 /* ---- committing L2/L1 changes ---- */

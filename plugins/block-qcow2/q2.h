@@ -26,6 +26,10 @@ typedef struct Q2 {
     uint64_t file_size;
     uint64_t free_hint;          /* cluster index */
     const char *label;
+    GArray *bm_clusters;         /* host offsets of the stored bitmaps (freed when rewritten) */
+    uint8_t *bm_dir;             /* bitmap directory as found at open (until loaded) */
+    uint64_t bm_dir_size;
+    bool bm_loaded;              /* the core loaded them: the store may rewrite them */
 } Q2;
 
 /* qcow2.c */
@@ -37,6 +41,14 @@ void q2_mark_broken(Q2 *s, const char *what, uint64_t where);
 int q2_scan(Q2 *s, char *err, size_t errlen);
 int q2_write(Q2 *s, MosaicBlkReq *req);
 int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req);
+int64_t q2_alloc_run(Q2 *s, uint64_t n);
+int q2_set_refcount(Q2 *s, uint64_t cluster, uint16_t val);
+bool q2_cluster_used(Q2 *s, uint64_t cluster);
+
+/* q2-bitmaps.c: persistent dirty bitmaps in the bitmaps extension */
+void q2_bitmaps_open(Q2 *s);
+int q2_bitmaps_load(void *state, MosaicBlkNode *node);
+int q2_bitmaps_store(void *state, MosaicBlkNode *node);
 
 /* iov helpers */
 unsigned q2_iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,

@@ -30,6 +30,9 @@
 #define QCOW2_INCOMPAT_COMPRESSION (1ULL << 3)
 #define QCOW2_INCOMPAT_EXTL2 (1ULL << 4)
 
+/* Autoclear feature bits. */
+#define QCOW2_AUTOCLEAR_BITMAPS (1ULL << 0) /* the bitmaps extension is consistent */
+
 /* Header extension types. */
 #define QCOW2_EXT_END 0
 #define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
@@ -58,6 +61,10 @@ typedef struct Qcow2Header {
     /* From the header extensions and the backing name. */
     char backing_file[QCOW2_MAX_BACKING_NAME + 1];
     char backing_format[32];
+    bool has_bitmaps_ext;      /* bitmaps extension (QCOW2_EXT_BITMAPS) present */
+    uint32_t nb_bitmaps;
+    uint64_t bitmap_dir_size;
+    uint64_t bitmap_dir_offset;
     /* Derived. */
     uint64_t cluster_size;
     uint32_t l2_entries;       /* entries per L2 table */

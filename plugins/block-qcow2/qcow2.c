@@ -352,6 +352,9 @@ static void q2_free(Q2 *s)
     g_free(s->l1);
     g_free(s->rt);
     g_free(s->used);
+    if (s->bm_clusters)
+        g_array_free(s->bm_clusters, TRUE);
+    g_free(s->bm_dir);
     g_free(s);
 }
 
@@ -429,6 +432,7 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
             return NULL;
         }
     }
+    q2_bitmaps_open(s); /* persistent bitmaps: in use from now on (q2-bitmaps.c) */
     mosaic_blk_node_set_length(node, s->h.size);
     mosaic_blk_node_set_read_only(node, ro);
     return s;
@@ -447,6 +451,8 @@ static const MosaicBlkDriverOps q2_ops = {
     .open = q2_open,
     .close = q2_close,
     .io = q2_io,
+    .bitmaps_load = q2_bitmaps_load,
+    .bitmaps_store = q2_bitmaps_store,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI, .name = "qcow2",

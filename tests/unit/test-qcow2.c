@@ -64,6 +64,30 @@ static void test_valid(void)
     g_assert_cmpint(qcow2_check_l2_entry(&h, 5 * CS + 512, FILE_SIZE), <, 0);
 }
 
+/* The bitmaps extension (24 bytes) is parsed; a shorter one is corruption. */
+static void test_bitmaps_extension(void)
+{
+    g_autofree uint8_t *b = image();
+    Qcow2Header h;
+    char err[256] = "";
+    /* backing format (16), bitmaps (8 + 24), end */
+    q_st32(b + 120, QCOW2_EXT_BITMAPS);
+    q_st32(b + 124, 24);
+    q_st32(b + 128, 2);
+    q_st64(b + 136, 80);
+    q_st64(b + 144, 5 * CS);
+    q_st32(b + 152, 0);
+    g_assert_cmpint(parse(b, FILE_SIZE, &h, err), ==, 0);
+    g_assert_true(h.has_bitmaps_ext);
+    g_assert_cmpuint(h.nb_bitmaps, ==, 2);
+    g_assert_cmpuint(h.bitmap_dir_size, ==, 80);
+    g_assert_cmpuint(h.bitmap_dir_offset, ==, 5 * CS);
+    g_assert_cmpstr(h.backing_format, ==, "raw");
+    q_st32(b + 124, 16);
+    g_assert_cmpint(parse(b, FILE_SIZE, &h, err), <, 0);
+    g_assert_nonnull(strstr(err, "bitmaps header extension is too short"));
+}
+
 typedef struct Bad {
     const char *name;
     unsigned off;
@@ -162,6 +186,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(name, &bads[i], test_bad);
     }
     g_test_add_func("/qcow2/read-only-reasons", test_read_only_reasons);
+    g_test_add_func("/qcow2/bitmaps-extension", test_bitmaps_extension);
     g_test_add_func("/qcow2/truncated-and-mutated", test_truncated_and_mutated);
     return g_test_run();
 }

@@ -15,6 +15,8 @@
  *
  * Changelog
  *   1.0  first version.
+ *   1.1  drivers that store bitmaps in their image (MosaicBlkDriverOps.bitmaps_*):
+ *        load, persistent_at, name/recording/inconsistent, data export/import.
  */
 #ifndef MOSAIC_BITMAP_H
 #define MOSAIC_BITMAP_H
@@ -50,6 +52,28 @@ MOSAIC_API void mosaic_blk_bitmap_release(MosaicBlkBitmap *bm, uint64_t offset, 
  * not, otherwise from the release() that ends the claim (main loop thread). */
 MOSAIC_API void mosaic_blk_bitmap_wait(MosaicBlkBitmap *bm, uint64_t offset,
                                        void (*cb)(void *opaque), void *opaque);
+
+/* ---- image-stored bitmaps (MosaicBlkDriverOps.bitmaps_load/store; main loop thread) ----
+ * Data layout (qcow2's): bit k % 8 of byte k / 8 is granule k (bytes [k*g, (k+1)*g) of
+ * the node); mosaic_blk_bitmap_data_size() bytes in all. */
+
+/* A new persistent named bitmap of `node`, all clean.  inconsistent: its owner died, it
+ * may miss writes (only removable; incremental backups refuse it).  NULL (logged) when
+ * the name is taken or the granularity is invalid. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_load(MosaicBlkNode *node, const char *name,
+                                                   uint64_t granularity, bool recording,
+                                                   bool inconsistent);
+/* The i-th persistent named bitmap of `node` (creation order), NULL past the last. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_persistent_at(MosaicBlkNode *node, unsigned i);
+MOSAIC_API const char *mosaic_blk_bitmap_name(const MosaicBlkBitmap *bm);
+MOSAIC_API bool mosaic_blk_bitmap_recording(const MosaicBlkBitmap *bm);
+MOSAIC_API bool mosaic_blk_bitmap_inconsistent(const MosaicBlkBitmap *bm);
+MOSAIC_API uint64_t mosaic_blk_bitmap_data_size(const MosaicBlkBitmap *bm);
+/* out: data_size bytes.  A bitmap busy in a job gives what a failure of the job would
+ * leave (its bits | the writes meanwhile). */
+MOSAIC_API void mosaic_blk_bitmap_export(MosaicBlkBitmap *bm, uint8_t *out);
+/* in: data_size bytes; replaces the bits. */
+MOSAIC_API void mosaic_blk_bitmap_import(MosaicBlkBitmap *bm, const uint8_t *in);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,8 @@
  *
  * Changelog
  *   1.0  first version (MOSAIC_BLOCK_ABI 1).
+ *   1.1  optional bitmaps_load/bitmaps_store ops (persistent dirty bitmaps kept in the
+ *        image itself, e.g. qcow2's bitmaps extension); older drivers leave them NULL.
  */
 #ifndef MOSAIC_BLOCK_H
 #define MOSAIC_BLOCK_H
@@ -96,6 +98,18 @@ typedef struct MosaicBlkDriverOps {
     void (*submit)(void *state, MosaicBlkReq *req, void *token);
     /* Optional: the graph is being drained; release every held request now. */
     void (*drain)(void *state);
+    /* Optional (1.1): the image can store persistent dirty bitmaps (mosaic/bitmap.h).
+     * With bitmaps_store set, the core keeps the node's persistent bitmaps out of the
+     * FILE.bitmaps side file and lets the driver keep them.  Both run on the main loop
+     * thread with nothing in flight (blocking child I/O allowed).
+     *   bitmaps_load:  once the graph is open: create the stored bitmaps with
+     *                  mosaic_blk_bitmap_load; a writable image marks them in use on disk
+     *                  (a kill leaves them in use: inconsistent at the next open).
+     *   bitmaps_store: at a clean close, before close(): write every persistent bitmap
+     *                  of the node (mosaic_blk_bitmap_persistent_at) and mark them clean.
+     * 0 or -errno (the core warns). */
+    int (*bitmaps_load)(void *state, MosaicBlkNode *node);
+    int (*bitmaps_store)(void *state, MosaicBlkNode *node);
 } MosaicBlkDriverOps;
 
 /* ---- for drivers ---- */

@@ -1,0 +1,330 @@
+/* backup-pull-start / backup-pull-stop: pull-mode backup ("fleecing").
+ *
+ * Start, inside one drained section (one point in time): a sparse temporary file in
+ * $TMPDIR (unlinked once open) becomes node ID-fleece-tmp; a copy bitmap __fleece-ID of
+ * the device (all dirty, not recording) lists the clusters whose old data is not saved
+ * yet; a copy-before-write filter ID-fleece-cbw goes above the device (a guest write
+ * first copies the old data of its clusters to the temporary node); the user's bitmap,
+ * if any, is frozen (its bits stay those of the point, a successor records what comes
+ * after); a snapshot-access node ID-fleece (fleece.c) is the view of the device at the
+ * point, exported read-only over NBD, with the bitmap as the qemu:dirty-bitmap:NAME
+ * metadata context.  Stop undoes everything; the bitmap keeps only the writes made since
+ * the start with reset-bitmap=true (the backup succeeded), else everything (nothing lost).
+ * Node labels and the export id are derived from the pull id (default: the device). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/block-internal.h"
+#include "block/bitmap.h"
+#include "block/fleece.h"
+#include "config/config.h"
+#include <mosaic/monitor.h>
+
+#define CBW_DRIVER "copy-before-write"
+
+typedef struct Pull {
+    char *id, *export_id;
+    MosaicBlkNode *src, *tmp, *cbw, *snap;
+    BlkBitmap *copy;   /* __fleece-ID on src: not copied yet */
+    BlkBitmap *user;   /* frozen */
+    char *tmp_path;    /* until unlinked */
+} Pull;
+
+static GHashTable *pulls; /* id -> Pull* */
+
+static gboolean odd_chars(const char *s)
+{
+    return !s || !*s || strpbrk(s, "\n\r;#[]= \t") != NULL || strlen(s) > 180;
+}
+
+/* Opens nodes from INI text; sections for labels that already exist are stubs that
+ * only satisfy validation (blk_node_open finds the existing node first).  Same as the
+ * backup job's. */
+static MosaicBlkNode *open_sections(const char *text, const char *const *existing,
+                                    const char *label, GError **err)
+{
+    GString *t = g_string_new("[machine]\ntype = none\n");
+    for (guint i = 0; existing[i]; i++)
+        g_string_append_printf(t, "[blockdev %s]\ndriver = file\nfilename = /dev/null\n",
+                               existing[i]);
+    g_string_append(t, text);
+    g_autofree char *all = g_string_free(t, FALSE);
+    g_autofree char *name = g_strdup_printf("(pull backup node %s)", label);
+    MosaicConfig *cfg = config_load_string(name, all, NULL, err);
+    if (!cfg)
+        return NULL;
+    if (!config_validate(cfg, err)) {
+        config_free(cfg);
+        return NULL;
+    }
+    MosaicBlkNode *n = blk_node_open(cfg, label, err);
+    if (!n) {
+        config_free(cfg);
+        return NULL;
+    }
+    n->own_cfg = cfg;
+    return n;
+}
+
+static void drop_node(MosaicBlkNode **n)
+{
+    GError *e = NULL;
+    if (*n && !blk_node_delete(*n, &e)) {
+        g_warning("backup-pull: %s", e->message);
+        g_error_free(e);
+    }
+    *n = NULL;
+}
+
+/* Undoes what start did, in reverse order (also after a failed start). */
+static void pull_teardown(Pull *p, gboolean reset_bitmap)
+{
+    GError *e = NULL;
+    if (p->export_id && !blk_export_del(p->export_id, &e)) {
+        g_warning("backup-pull: %s", e->message);
+        g_clear_error(&e);
+    }
+    drop_node(&p->snap);
+    if (p->cbw) {
+        if (p->cbw->parents->len || p->cbw->users->len) { /* inserted */
+            if (!blk_remove_filter(p->cbw, &e)) {
+                g_warning("backup-pull: %s", e->message);
+                g_clear_error(&e);
+            }
+        }
+        drop_node(&p->cbw);
+    }
+    if (p->user) {
+        if (reset_bitmap)
+            blk_bitmap_abdicate(p->user);
+        else
+            blk_bitmap_reclaim(p->user);
+        p->user = NULL;
+    }
+    if (p->copy)
+        blk_bitmap_remove(p->copy, NULL);
+    p->copy = NULL;
+    if (p->tmp) {
+        blk_bitmaps_node_gone(p->tmp);
+        drop_node(&p->tmp);
+    }
+    if (p->tmp_path)
+        unlink(p->tmp_path);
+}
+
+static void pull_free(Pull *p)
+{
+    g_free(p->id);
+    g_free(p->export_id);
+    g_free(p->tmp_path);
+    g_free(p);
+}
+
+typedef struct PullOpts {
+    const char *id, *device, *bitmap, *export_name, *socket;
+    guint port;
+} PullOpts;
+
+static Pull *pull_prepare(const PullOpts *o, GError **err)
+{
+    const char *id = o->id ? o->id : o->device;
+    if (!o->device || odd_chars(id)) {
+        g_set_error(err, BLK_ERROR, 0, "backup-pull-start: 'device' (a node name) and a plain "
+                    "id (letters, digits, - and _) are required");
+        return NULL;
+    }
+    if (pulls && g_hash_table_lookup(pulls, id)) {
+        g_set_error(err, BLK_ERROR, 0, "a pull backup '%s' is already running (stop it with "
+                    "backup-pull-stop id=%s, or pick another id)", id, id);
+        return NULL;
+    }
+    MosaicBlkNode *src = blk_node_find(o->device);
+    if (!src) {
+        g_set_error(err, BLK_ERROR, 0, "no block node '%s'", o->device);
+        return NULL;
+    }
+    GHashTableIter it;
+    gpointer k, v;
+    if (pulls) {
+        g_hash_table_iter_init(&it, pulls);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+            if (((Pull *)v)->src == src) {
+                g_set_error(err, BLK_ERROR, 0, "node '%s' already has a pull backup ('%s'): "
+                            "stop it first (backup-pull-stop id=%s)", o->device, (char *)k,
+                            (char *)k);
+                return NULL;
+            }
+        }
+    }
+    if (!o->socket && !o->port) {
+        g_set_error(err, BLK_ERROR, 0, "backup-pull-start: give 'socket' (a UNIX socket path) "
+                    "or 'port' for the NBD export");
+        return NULL;
+    }
+    BlkBitmap *user = NULL;
+    if (o->bitmap) {
+        user = blk_bitmap_lookup(o->device, o->bitmap, err);
+        if (!user || !blk_bitmap_check_usable(user, "a pull backup", err))
+            return NULL;
+    }
+    g_autofree char *tl = g_strdup_printf("%s-fleece-tmp", id);
+    g_autofree char *cl = g_strdup_printf("%s-fleece-cbw", id);
+    g_autofree char *sl = g_strdup_printf("%s-fleece", id);
+    g_autofree char *copy_name = g_strdup_printf("__fleece-%s", id);
+    if (blk_node_find(tl) || blk_node_find(cl) || blk_node_find(sl)) {
+        g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another id)", sl);
+        return NULL;
+    }
+    Pull *p = g_new0(Pull, 1);
+    p->id = g_strdup(id);
+    p->src = src;
+    const char *none[] = {NULL};
+    g_autofree char *text = NULL, *eid = NULL;
+
+    /* The temporary target: sparse, as large as the device. */
+    GError *fe = NULL;
+    int fd = g_file_open_tmp("mosaic-fleece-XXXXXX.img", &p->tmp_path, &fe);
+    if (fd < 0) {
+        g_propagate_prefixed_error(err, fe, "backup-pull-start: temporary file ($TMPDIR): ");
+        goto fail;
+    }
+    if (ftruncate(fd, src->length) < 0) {
+        g_set_error(err, BLK_ERROR, 0, "backup-pull-start: %s: %s (is $TMPDIR full?)",
+                    p->tmp_path, g_strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    close(fd);
+    if (odd_chars(p->tmp_path)) {
+        g_set_error(err, BLK_ERROR, 0, "backup-pull-start: the temporary file name %s has "
+                    "characters a node cannot take: set TMPDIR to a plain path", p->tmp_path);
+        goto fail;
+    }
+    text = g_strdup_printf("[blockdev %s]\ndriver = file\nfilename = %s\n", tl, p->tmp_path);
+    p->tmp = open_sections(text, none, tl, err);
+    if (!p->tmp)
+        goto fail;
+    unlink(p->tmp_path); /* open: nothing is left behind, even after a crash */
+    g_clear_pointer(&p->tmp_path, g_free);
+
+    guint64 gran = user ? mosaic_blk_bitmap_granularity(user) : BLK_BITMAP_DEFAULT_GRANULARITY;
+    p->copy = blk_bitmap_add(src, copy_name, gran, FALSE, TRUE, err);
+    if (!p->copy)
+        goto fail;
+    mosaic_blk_bitmap_set(p->copy, 0, src->length);
+
+    g_free(text);
+    text = g_strdup_printf("[blockdev %s]\ndriver = " CBW_DRIVER "\nfile = %s\ntarget = %s\n"
+                           "bitmap = %s\n", cl, src->label, tl, copy_name);
+    const char *both[] = {src->label, tl, NULL};
+    p->cbw = open_sections(text, both, cl, err);
+    if (!p->cbw || !blk_insert_filter(p->cbw, src, err))
+        goto fail;
+    if (user) {
+        if (!blk_bitmap_freeze(user, err))
+            goto fail;
+        p->user = user;
+    }
+    g_free(text);
+    text = g_strdup_printf("[blockdev %s]\ndriver = snapshot-access\nfile = %s\ntarget = %s\n"
+                           "bitmap = %s\n", sl, src->label, tl, copy_name);
+    p->snap = open_sections(text, both, sl, err);
+    if (!p->snap)
+        goto fail;
+    eid = g_strdup_printf("%s-fleece", id);
+    if (!blk_export_add(eid, sl, o->export_name ? o->export_name : id, o->socket, NULL, o->port,
+                        FALSE, o->bitmap, err))
+        goto fail;
+    p->export_id = g_steal_pointer(&eid);
+    return p;
+fail:
+    pull_teardown(p, FALSE);
+    pull_free(p);
+    return NULL;
+}
+
+static const char *opt(const MosaicArgs *a, const char *k)
+{
+    return mosaic_args_has(a, k) ? mosaic_args_get_str(a, k) : NULL;
+}
+
+static bool cmd_pull_start(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    gint64 port = mosaic_args_has(a, "port") ? mosaic_args_get_int(a, "port") : 0;
+    if (port < 0 || port > 65535) {
+        mosaic_error_set(err, "port %" G_GINT64_FORMAT " is out of range (1..65535)", port);
+        return false;
+    }
+    PullOpts o = {.id = opt(a, "id"), .device = opt(a, "device"), .bitmap = opt(a, "bitmap"),
+                  .export_name = opt(a, "export-name"), .socket = opt(a, "socket"),
+                  .port = port};
+    GError *e = NULL;
+    blk_drain_begin();
+    Pull *p = pull_prepare(&o, &e);
+    blk_drain_end();
+    if (!p) {
+        mosaic_error_set(err, "%s", e->message);
+        g_error_free(e);
+        return false;
+    }
+    if (!pulls)
+        pulls = g_hash_table_new(g_str_hash, g_str_equal);
+    g_hash_table_insert(pulls, p->id, p);
+    mosaic_json_str(ret, "id", p->id);
+    mosaic_json_str(ret, "node-name", p->snap->label);
+    mosaic_json_str(ret, "export-id", p->export_id);
+    return true;
+}
+
+static bool cmd_pull_stop(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    const char *id = opt(a, "id");
+    Pull *p = pulls && id ? g_hash_table_lookup(pulls, id) : NULL;
+    if (!p) {
+        mosaic_error_set(err, "no pull backup '%s' (backup-pull-start returned its id; the "
+                         "default id is the device)", id ? id : "");
+        return false;
+    }
+    gboolean reset = mosaic_args_has(a, "reset-bitmap") && mosaic_args_get_bool(a, "reset-bitmap");
+    g_hash_table_remove(pulls, id);
+    blk_drain_begin();
+    pull_teardown(p, reset);
+    blk_drain_end();
+    pull_free(p);
+    return true;
+}
+
+static const MosaicArgDesc start_args[] = {
+    {"device", MOSAIC_ARG_STR, false, "node to back up"},
+    {"id", MOSAIC_ARG_STR, true, "pull id (default: the device); names the nodes ID-fleece*"},
+    {"bitmap", MOSAIC_ARG_STR, true, "dirty bitmap of device: frozen while the pull runs and "
+     "exported as NBD metadata context qemu:dirty-bitmap:NAME"},
+    {"export-name", MOSAIC_ARG_STR, true, "NBD export name (default: the id)"},
+    {"socket", MOSAIC_ARG_STR, true, "UNIX socket to serve the export on"},
+    {"port", MOSAIC_ARG_INT, true, "loopback TCP port (when no socket is given)"},
+    {NULL},
+};
+static const MosaicArgDesc stop_args[] = {
+    {"id", MOSAIC_ARG_STR, false, "pull id"},
+    {"reset-bitmap", MOSAIC_ARG_BOOL, true, "the backup succeeded: the bitmap keeps only the "
+     "writes made since the start (default false: it keeps everything)"},
+    {NULL},
+};
+
+#define CMD(n, h, a, f, r) {.size = sizeof(MosaicCommandDesc), .name = n, .help = h, .args = a, \
+                            .handler = f, .returns = r}
+static const MosaicCommandDesc cmds[] = {
+    CMD("backup-pull-start", "export a point-in-time view of a node over NBD (fleecing), "
+        "with its dirty bitmap as qemu:dirty-bitmap:NAME", start_args, cmd_pull_start,
+        "{id, node-name, export-id}"),
+    CMD("backup-pull-stop", "end a pull backup: remove its export, filter and temporary "
+        "nodes", stop_args, cmd_pull_stop, "{}"),
+};
+
+void blk_fleece_monitor_register(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(cmds); i++)
+        if (!mosaic_monitor_register(&cmds[i], NULL, NULL))
+            g_warning("block: cannot register monitor command %s", cmds[i].name);
+}

@@ -1,0 +1,381 @@
+/* Persistent dirty bitmaps in the qcow2 bitmaps extension (QEMU docs/interop/qcow2.txt,
+ * "Bitmaps extension"), so qemu-img and QEMU see the same bitmaps as Mosaic.
+ *
+ *   header extension 0x23852875: nb_bitmaps, bitmap_directory_size/offset; autoclear
+ *   bit 0 says it is consistent.  Directory entries: bitmap_table_offset/size, flags
+ *   (in_use, auto), type 1, granularity_bits, name.  Bitmap tables: 8-byte entries
+ *   pointing to clusters of bits (0: all zeroes, 1: all ones).
+ *
+ * Open for writing: the bitmaps are loaded and marked in_use in place, so a kill leaves
+ * them in_use and the next open loads them inconsistent.  Clean close: every persistent
+ * bitmap is written to new clusters (data, tables, directory; refcounted), then the
+ * header switches to them (one cluster write), then the old clusters are freed: a kill
+ * in between leaves only leaked clusters. */
+#include <errno.h>
+#include <string.h>
+
+#include <mosaic/bitmap.h>
+
+#include "q2.h"
+
+#define BME_IN_USE 1u
+#define BME_AUTO 2u
+#define BME_EXTRA_COMPATIBLE 4u
+#define BME_TYPE_DIRTY 1
+#define BME_MAX_DIR (64u << 20)
+#define BME_MAX_BITMAPS 65535u
+#define BME_MAX_NAME 1023u
+#define BME_TE_OFFSET 0x00fffffffffffe00ULL
+#define BME_MAX_PHYS (512u << 20) /* bytes of bits per bitmap, as QEMU */
+
+static void note(Q2 *s, uint64_t off, uint64_t bytes)
+{
+    uint64_t cs = s->h.cluster_size;
+    for (uint64_t c = off / cs; c < (off + bytes + cs - 1) / cs; c++) {
+        uint64_t o = c * cs;
+        g_array_append_val(s->bm_clusters, o);
+    }
+}
+
+/* Granules of a bitmap of granularity 2^gbits over the image, and its table size. */
+static uint64_t table_entries(Q2 *s, unsigned gbits)
+{
+    uint64_t bits = (s->h.size + (1ULL << gbits) - 1) >> gbits;
+    return (bits + s->h.cluster_size * 8 - 1) / (s->h.cluster_size * 8);
+}
+
+/* Inside the file, aligned, and not data or metadata the image references (so that a
+ * corrupt directory can never make the store free those). */
+static bool cluster_ok(Q2 *s, uint64_t off, uint64_t bytes)
+{
+    uint64_t fs = mosaic_blk_child_length(s->file), cs = s->h.cluster_size;
+    if (!off || (off & (cs - 1)) || off > fs || bytes > fs - off)
+        return false;
+    for (uint64_t c = off / cs; c < (off + bytes + cs - 1) / cs; c++)
+        if (q2_cluster_used(s, c))
+            return false;
+    return true;
+}
+
+/* One directory entry at dir[pos]: loads it into a bitmap of the node. */
+static void load_one(Q2 *s, MosaicBlkNode *node, const uint8_t *e, const char *name)
+{
+    uint64_t cs = s->h.cluster_size, toff = q_be64(e);
+    uint32_t tsize = q_be32(e + 8), flags = q_be32(e + 12);
+    unsigned type = e[16], gbits = e[17];
+    if (type != BME_TYPE_DIRTY || gbits < 9 || gbits > 30) {
+        mosaic_log("qcow2", 0, "%s: bitmap '%s' has type %u / granularity 2^%u, which Mosaic "
+                   "does not support: not loaded (it is dropped at close)", s->label, name,
+                   type, gbits);
+        return;
+    }
+    if (tsize != table_entries(s, gbits) || (uint64_t)tsize * cs > BME_MAX_PHYS ||
+        !cluster_ok(s, toff, (uint64_t)tsize * 8)) {
+        mosaic_log("qcow2", 0, "%s: bitmap '%s' has a bad bitmap table (offset 0x%llx, %u "
+                   "entries): not loaded (run qemu-img check)", s->label, name,
+                   (unsigned long long)toff, tsize);
+        return;
+    }
+    uint8_t *table = g_malloc((uint64_t)tsize * 8 + 1);
+    uint8_t *data = g_malloc0((uint64_t)tsize * cs + 1);
+    bool bad = mosaic_blk_child_pread(s->file, toff, table, (uint64_t)tsize * 8) != 0;
+    if (!bad)
+        note(s, toff, (uint64_t)tsize * 8);
+    for (uint32_t j = 0; j < tsize && !bad; j++) {
+        uint64_t te = q_be64(table + 8 * j), off = te & BME_TE_OFFSET;
+        if (!off) {
+            if (te & 1)
+                memset(data + (uint64_t)j * cs, 0xff, cs);
+            continue;
+        }
+        bad = !cluster_ok(s, off, cs) ||
+              mosaic_blk_child_pread(s->file, off, data + (uint64_t)j * cs, cs) != 0;
+        if (!bad)
+            note(s, off, cs);
+    }
+    g_free(table);
+    if (bad)
+        mosaic_log("qcow2", 0, "%s: bitmap '%s': its data cannot be read: loaded "
+                   "inconsistent", s->label, name);
+    MosaicBlkBitmap *bm = mosaic_blk_bitmap_load(node, name, 1ULL << gbits, flags & BME_AUTO,
+                                                 bad || (flags & BME_IN_USE));
+    if (bm && !bad && mosaic_blk_bitmap_data_size(bm) <= (uint64_t)tsize * cs)
+        mosaic_blk_bitmap_import(bm, data);
+    g_free(data);
+}
+
+/* At open: reads the directory (kept in s->bm_dir for bitmaps_load) and, when
+ * writable, marks every bitmap in use on disk at once, so that a kill, or a node the
+ * core never asks to load (hot-added), leaves them in use: inconsistent next time. */
+void q2_bitmaps_open(Q2 *s)
+{
+    s->bm_clusters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    if (!s->h.has_bitmaps_ext || !s->h.nb_bitmaps)
+        return;
+    if (!(s->h.autoclear_features & QCOW2_AUTOCLEAR_BITMAPS)) {
+        mosaic_log("qcow2", 0, "%s: the bitmaps extension was left inconsistent by a program "
+                   "that does not know it: its bitmaps are ignored", s->label);
+        return;
+    }
+    uint64_t dsize = s->h.bitmap_dir_size, doff = s->h.bitmap_dir_offset;
+    if (s->h.nb_bitmaps > BME_MAX_BITMAPS || dsize > BME_MAX_DIR || dsize < 24 ||
+        !cluster_ok(s, doff, dsize)) {
+        mosaic_log("qcow2", 0, "%s: the bitmap directory (offset 0x%llx, %llu bytes, %u "
+                   "bitmaps) is invalid: bitmaps ignored (run qemu-img check)", s->label,
+                   (unsigned long long)doff, (unsigned long long)dsize, s->h.nb_bitmaps);
+        return;
+    }
+    uint8_t *dir = g_malloc(dsize), *marked;
+    if (mosaic_blk_child_pread(s->file, doff, dir, dsize)) {
+        mosaic_log("qcow2", 0, "%s: the bitmap directory cannot be read: bitmaps ignored",
+                   s->label);
+        g_free(dir);
+        return;
+    }
+    s->bm_dir = dir;
+    s->bm_dir_size = dsize;
+    if (s->ro)
+        return;
+    marked = g_memdup2(dir, dsize);
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < s->h.nb_bitmaps && pos + 24 <= dsize; i++) {
+        uint8_t *e = marked + pos;
+        q_st32(e + 12, q_be32(e + 12) | BME_IN_USE);
+        pos += (24 + (uint64_t)q_be32(e + 20) + q_be16(e + 18) + 7) & ~7ULL;
+    }
+    if (mosaic_blk_child_pwrite(s->file, doff, marked, dsize) || mosaic_blk_child_flush(s->file))
+        mosaic_log("qcow2", 0, "%s: cannot mark the bitmaps in use", s->label);
+    g_free(marked);
+}
+
+int q2_bitmaps_load(void *state, MosaicBlkNode *node)
+{
+    Q2 *s = state;
+    uint8_t *dir = s->bm_dir;
+    uint64_t dsize = s->bm_dir_size;
+    s->bm_loaded = true;
+    if (!dir)
+        return 0;
+    note(s, s->h.bitmap_dir_offset, dsize);
+    bool any_in_use = false;
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < s->h.nb_bitmaps; i++) {
+        if (pos + 24 > dsize)
+            break;
+        uint8_t *e = dir + pos;
+        uint32_t nlen = q_be16(e + 18), extra = q_be32(e + 20);
+        uint64_t elen = (24 + (uint64_t)extra + nlen + 7) & ~7ULL;
+        if (elen > dsize - pos || nlen == 0 || nlen > BME_MAX_NAME) {
+            mosaic_log("qcow2", 0, "%s: bitmap directory entry %u is invalid: the remaining "
+                       "bitmaps are ignored (run qemu-img check)", s->label, i);
+            break;
+        }
+        char name[BME_MAX_NAME + 1];
+        memcpy(name, e + 24 + extra, nlen);
+        name[nlen] = 0;
+        uint32_t flags = q_be32(e + 12);
+        if (extra && !(flags & BME_EXTRA_COMPATIBLE))
+            mosaic_log("qcow2", 0, "%s: bitmap '%s' has extra data Mosaic does not know: not "
+                       "loaded", s->label, name);
+        else
+            load_one(s, node, e, name);
+        any_in_use |= flags & BME_IN_USE;
+        pos += elen;
+    }
+    if (any_in_use)
+        mosaic_log("qcow2", 0, "%s: bitmaps were in use by a program that did not shut down "
+                   "cleanly: they are inconsistent (the next backup must be full)", s->label);
+    g_free(s->bm_dir);
+    s->bm_dir = NULL;
+    return 0;
+}
+
+/* Header cluster with the bitmaps extension (nb == 0: without) and the autoclear bit. */
+static int write_header(Q2 *s, uint32_t nb, uint64_t dsize, uint64_t doff)
+{
+    uint64_t cs = s->h.cluster_size, bfo = s->h.backing_file_offset;
+    uint8_t *old = g_malloc0(cs), *nw = g_malloc0(cs);
+    int ret = mosaic_blk_child_pread(s->file, 0, old, MIN(cs, mosaic_blk_child_length(s->file)));
+    uint32_t hl = s->h.header_length;
+    uint64_t end = bfo && bfo < cs ? bfo : cs, off = hl, pos = hl;
+    memcpy(nw, old, hl);
+    while (!ret && off + 8 <= end) {
+        uint32_t type = q_be32(old + off), len = q_be32(old + off + 4);
+        if (type == QCOW2_EXT_END)
+            break;
+        uint64_t n = MIN(8 + (((uint64_t)len + 7) & ~7ULL), end - off);
+        if (type != QCOW2_EXT_BITMAPS) {
+            if (pos + n > cs)
+                ret = -ENOSPC;
+            else
+                memcpy(nw + pos, old + off, n);
+            pos += n;
+        }
+        off += n;
+    }
+    if (!ret && nb) {
+        if (pos + 32 > cs) {
+            ret = -ENOSPC;
+        } else {
+            q_st32(nw + pos, QCOW2_EXT_BITMAPS);
+            q_st32(nw + pos + 4, 24);
+            q_st32(nw + pos + 8, nb);
+            q_st64(nw + pos + 16, dsize);
+            q_st64(nw + pos + 24, doff);
+            pos += 32;
+        }
+    }
+    pos += 8; /* end of extensions */
+    if (!ret && bfo) {
+        if (pos + s->h.backing_file_size > cs) {
+            ret = -ENOSPC;
+        } else {
+            memmove(nw + pos, old + bfo, s->h.backing_file_size);
+            q_st64(nw + 8, pos);
+        }
+    }
+    uint64_t ac = nb ? s->h.autoclear_features | QCOW2_AUTOCLEAR_BITMAPS
+                     : s->h.autoclear_features & ~QCOW2_AUTOCLEAR_BITMAPS;
+    q_st64(nw + 88, ac);
+    if (!ret)
+        ret = mosaic_blk_child_pwrite(s->file, 0, nw, cs);
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file);
+    if (!ret) {
+        s->h.autoclear_features = ac;
+        if (bfo)
+            s->h.backing_file_offset = pos;
+        s->h.has_bitmaps_ext = nb != 0;
+        s->h.nb_bitmaps = nb;
+        s->h.bitmap_dir_size = dsize;
+        s->h.bitmap_dir_offset = doff;
+    }
+    g_free(old);
+    g_free(nw);
+    return ret;
+}
+
+/* New refcounted clusters holding buf (n clusters, contiguous); offset or -errno. */
+static int64_t put(Q2 *s, const uint8_t *buf, uint64_t bytes, GArray *fresh)
+{
+    uint64_t cs = s->h.cluster_size, n = (bytes + cs - 1) / cs;
+    int64_t c = q2_alloc_run(s, n);
+    if (c < 0)
+        return c;
+    uint8_t *pad = g_malloc0(n * cs);
+    memcpy(pad, buf, bytes);
+    int ret = mosaic_blk_child_pwrite(s->file, (uint64_t)c * cs, pad, n * cs);
+    g_free(pad);
+    for (uint64_t k = 0; k < n && !ret; k++) {
+        ret = q2_set_refcount(s, (uint64_t)c + k, 1);
+        uint64_t o = ((uint64_t)c + k) * cs;
+        g_array_append_val(fresh, o);
+    }
+    return ret ? ret : (int64_t)((uint64_t)c * cs);
+}
+
+static bool all_zero(const uint8_t *p, uint64_t n)
+{
+    return !n || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/* One bitmap's data clusters and table; the directory entry appended to dir. */
+static int store_one(Q2 *s, MosaicBlkBitmap *bm, GByteArray *dir, GArray *fresh)
+{
+    uint64_t cs = s->h.cluster_size, g = mosaic_blk_bitmap_granularity(bm);
+    unsigned gbits = (unsigned)__builtin_ctzll(g);
+    uint64_t n = table_entries(s, gbits);
+    const char *name = mosaic_blk_bitmap_name(bm);
+    size_t nlen = strlen(name);
+    if (nlen > BME_MAX_NAME || !n || n * cs > BME_MAX_PHYS ||
+        mosaic_blk_bitmap_data_size(bm) > n * cs)
+        return 1; /* not storable: skipped with a message by the caller */
+    uint8_t *data = g_malloc0(n * cs);
+    uint8_t *table = g_malloc0(n * 8);
+    mosaic_blk_bitmap_export(bm, data);
+    int ret = 0;
+    for (uint64_t j = 0; j < n && !ret; j++) {
+        if (all_zero(data + j * cs, cs))
+            continue;
+        int64_t off = put(s, data + j * cs, cs, fresh);
+        if (off < 0)
+            ret = (int)off;
+        else
+            q_st64(table + 8 * j, (uint64_t)off);
+    }
+    int64_t toff = ret ? 0 : put(s, table, n * 8, fresh);
+    if (toff < 0)
+        ret = (int)toff;
+    g_free(data);
+    g_free(table);
+    if (ret)
+        return ret;
+    uint8_t e[24] = {0};
+    q_st64(e, (uint64_t)toff);
+    q_st32(e + 8, (uint32_t)n);
+    /* An inconsistent bitmap stays in use: it must not be trusted at the next open. */
+    q_st32(e + 12, (mosaic_blk_bitmap_recording(bm) ? BME_AUTO : 0) |
+                   (mosaic_blk_bitmap_inconsistent(bm) ? BME_IN_USE : 0));
+    e[16] = BME_TYPE_DIRTY;
+    e[17] = (uint8_t)gbits;
+    q_st16(e + 18, (uint16_t)nlen);
+    g_byte_array_append(dir, e, sizeof e);
+    g_byte_array_append(dir, (const guint8 *)name, nlen);
+    static const uint8_t zero[8];
+    g_byte_array_append(dir, zero, (8 - dir->len % 8) % 8);
+    return 0;
+}
+
+int q2_bitmaps_store(void *state, MosaicBlkNode *node)
+{
+    Q2 *s = state;
+    if (s->ro) {
+        if (mosaic_blk_bitmap_persistent_at(node, 0) && !s->h.has_bitmaps_ext)
+            mosaic_log("qcow2", 0, "%s: the image is read-only: its persistent bitmaps are not "
+                       "stored", s->label);
+        return 0;
+    }
+    if (!mosaic_blk_bitmap_persistent_at(node, 0) && !s->h.has_bitmaps_ext)
+        return 0; /* never had bitmaps: leave the image alone */
+    if (!s->bm_loaded)
+        return 0; /* never loaded: they stay in use (inconsistent), never dropped */
+    if (s->broken)
+        return -EIO;
+    g_autoptr(GByteArray) dir = g_byte_array_new();
+    g_autoptr(GArray) fresh = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint32_t nb = 0;
+    int ret = 0;
+    pthread_mutex_lock(&s->meta_lock);
+    for (unsigned i = 0; !ret; i++) {
+        MosaicBlkBitmap *bm = mosaic_blk_bitmap_persistent_at(node, i);
+        if (!bm)
+            break;
+        ret = nb < BME_MAX_BITMAPS ? store_one(s, bm, dir, fresh) : 1;
+        if (ret == 1) {
+            mosaic_log("qcow2", 0, "%s: bitmap '%s' cannot be stored in a qcow2 image (name "
+                       "too long or too many bitmaps): dropped", s->label,
+                       mosaic_blk_bitmap_name(bm));
+            ret = 0;
+            continue;
+        }
+        nb += !ret;
+    }
+    int64_t doff = 0;
+    if (!ret && nb) {
+        doff = put(s, dir->data, dir->len, fresh);
+        ret = doff < 0 ? (int)doff : 0;
+    }
+    if (!ret)
+        ret = mosaic_blk_child_flush(s->file); /* everything before the header points at it */
+    if (!ret)
+        ret = write_header(s, nb, nb ? dir->len : 0, nb ? (uint64_t)doff : 0);
+    GArray *drop = ret ? fresh : s->bm_clusters; /* failure: the new clusters go */
+    for (guint k = 0; k < drop->len; k++)
+        q2_set_refcount(s, g_array_index(drop, uint64_t, k) / s->h.cluster_size, 0);
+    mosaic_blk_child_flush(s->file);
+    g_array_set_size(drop, 0);
+    if (!ret)
+        g_array_append_vals(s->bm_clusters, fresh->data, fresh->len);
+    pthread_mutex_unlock(&s->meta_lock);
+    return ret;
+}
