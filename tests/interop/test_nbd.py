@@ -363,7 +363,7 @@ def test_fio_verify(daemon, tmp_path):
     r = subprocess.run(['fio', '--name=v', '--ioengine=nbd', f'--uri={uri(sock)}', '--rw=randwrite',
                         '--bs=4k', '--size=16M', '--iodepth=16', '--verify=crc32c',
                         '--do_verify=1', '--output-format=json'], capture_output=True, text=True,
-                       timeout=120)
+                       timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     job = json.loads(r.stdout[r.stdout.index('{'):])['jobs'][0]
     assert job['error'] == 0
