@@ -57,18 +57,31 @@ static bool cluster_ok(Q2 *s, uint64_t off, uint64_t bytes)
     return true;
 }
 
+/* An entry Mosaic cannot load (unknown type, extra data, granularity above 2^30) is kept
+ * as it is, clusters and all, and written back at close; marked in use when it records
+ * writes (auto), since Mosaic wrote the image without recording them. */
+static void keep(Q2 *s, const uint8_t *e, uint64_t elen, const char *name)
+{
+    mosaic_log("qcow2", 0, "%s: bitmap '%s' (type %u, granularity 2^%u, %u bytes of extra "
+               "data) is not supported by Mosaic: kept in the image unchanged", s->label, name,
+               e[16], e[17], q_be32(e + 20));
+    if (!s->bm_keep)
+        s->bm_keep = g_byte_array_new();
+    uint8_t *copy = g_memdup2(e, elen);
+    if (q_be32(copy + 12) & BME_AUTO)
+        q_st32(copy + 12, q_be32(copy + 12) | BME_IN_USE);
+    g_byte_array_append(s->bm_keep, copy, elen);
+    g_free(copy);
+}
+
 /* One directory entry at dir[pos]: loads it into a bitmap of the node. */
 static void load_one(Q2 *s, MosaicBlkNode *node, const uint8_t *e, const char *name)
 {
     uint64_t cs = s->h.cluster_size, toff = q_be64(e);
     uint32_t tsize = q_be32(e + 8), flags = q_be32(e + 12);
     unsigned type = e[16], gbits = e[17];
-    if (type != BME_TYPE_DIRTY || gbits < 9 || gbits > 30) {
-        mosaic_log("qcow2", 0, "%s: bitmap '%s' has type %u / granularity 2^%u, which Mosaic "
-                   "does not support: not loaded (it is dropped at close)", s->label, name,
-                   type, gbits);
-        return;
-    }
+    if (type != BME_TYPE_DIRTY || gbits < 9 || gbits > 30)
+        return; /* the caller keeps it (see keep()) */
     if (tsize != table_entries(s, gbits) || (uint64_t)tsize * cs > BME_MAX_PHYS ||
         !cluster_ok(s, toff, (uint64_t)tsize * 8)) {
         mosaic_log("qcow2", 0, "%s: bitmap '%s' has a bad bitmap table (offset 0x%llx, %u "
@@ -174,9 +187,8 @@ int q2_bitmaps_load(void *state, MosaicBlkNode *node)
         memcpy(name, e + 24 + extra, nlen);
         name[nlen] = 0;
         uint32_t flags = q_be32(e + 12);
-        if (extra && !(flags & BME_EXTRA_COMPATIBLE))
-            mosaic_log("qcow2", 0, "%s: bitmap '%s' has extra data Mosaic does not know: not "
-                       "loaded", s->label, name);
+        if (extra || e[16] != BME_TYPE_DIRTY || e[17] < 9 || e[17] > 30)
+            keep(s, e, elen, name);
         else
             load_one(s, node, e, name);
         any_in_use |= flags & BME_IN_USE;
@@ -359,6 +371,22 @@ int q2_bitmaps_store(void *state, MosaicBlkNode *node)
             continue;
         }
         nb += !ret;
+    }
+    for (uint64_t pos = 0; !ret && s->bm_keep && pos + 24 <= s->bm_keep->len;) {
+        const uint8_t *e = s->bm_keep->data + pos;
+        uint64_t elen = (24 + (uint64_t)q_be32(e + 20) + q_be16(e + 18) + 7) & ~7ULL;
+        char name[BME_MAX_NAME + 1];
+        memcpy(name, e + 24 + q_be32(e + 20), q_be16(e + 18));
+        name[q_be16(e + 18)] = 0;
+        /* A bitmap of that name was added meanwhile: it wins (names are unique). */
+        bool taken = false;
+        for (unsigned i = 0; !taken && mosaic_blk_bitmap_persistent_at(node, i); i++)
+            taken = !strcmp(mosaic_blk_bitmap_name(mosaic_blk_bitmap_persistent_at(node, i)), name);
+        if (!taken && nb < BME_MAX_BITMAPS) {
+            g_byte_array_append(dir, e, elen);
+            nb++;
+        }
+        pos += elen;
     }
     int64_t doff = 0;
     if (!ret && nb) {

@@ -29,6 +29,7 @@ typedef struct Q2 {
     GArray *bm_clusters;         /* host offsets of the stored bitmaps (freed when rewritten) */
     uint8_t *bm_dir;             /* bitmap directory as found at open (until loaded) */
     uint64_t bm_dir_size;
+    GByteArray *bm_keep;         /* directory entries Mosaic cannot load, kept as they are */
     bool bm_loaded;              /* the core loaded them: the store may rewrite them */
 } Q2;
 

@@ -355,6 +355,8 @@ static void q2_free(Q2 *s)
     if (s->bm_clusters)
         g_array_free(s->bm_clusters, TRUE);
     g_free(s->bm_dir);
+    if (s->bm_keep)
+        g_byte_array_free(s->bm_keep, TRUE);
     g_free(s);
 }
 

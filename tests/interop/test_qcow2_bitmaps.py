@@ -284,3 +284,23 @@ def test_hot_added_node_loads_and_stores_its_bitmaps(machines, tmp_path):
     m.stop()  # the file node hf still holds the image lock until then
     check_clean(other)
     assert set(bitmaps_of(other)) == {'qb', 'new'}
+
+
+def test_bitmaps_mosaic_cannot_load_are_kept(machines, tmp_path):
+    """Granularity 2^31 (qcow2 allows it, Mosaic's bitmaps stop at 2^30): kept as they are;
+    the recording one is marked in use (Mosaic wrote without recording), the disabled one
+    stays consistent."""
+    img = qcow2(tmp_path / 'g.qcow2')
+    qimg('bitmap', '--add', '-g', 1 << 31, img, 'big')
+    qimg('bitmap', '--add', '-g', 1 << 31, '--disable', img, 'bigoff')
+    m = machines(img)
+    assert set(m.qmp.bitmaps()) == set()
+    m.qmp.ok('block-dirty-bitmap-add', node='disk0', name='mine', persistent=True)
+    m.write('write 1M 64k')
+    out = m.stop()
+    assert 'not supported by Mosaic: kept' in out
+    bms = bitmaps_of(img)
+    assert bms['big']['flags'] == ['in-use', 'auto'] and bms['bigoff']['flags'] == []
+    assert bms['mine']['flags'] == ['auto'] and bms['big']['granularity'] == 1 << 31
+    r = subprocess.run(['qemu-img', 'check', str(img)], capture_output=True, text=True)
+    assert 'leaked' not in r.stdout and 'ERROR' not in r.stdout, r.stdout + r.stderr
