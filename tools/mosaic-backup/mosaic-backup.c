@@ -1,6 +1,6 @@
 /* mosaic-backup: consistent backups of a running Mosaic machine's disks.
  *
- *   mosaic-backup full        --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json]
+ *   mosaic-backup full        --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json] [--no-checksum]
  *   mosaic-backup incremental --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json]
  *   mosaic-backup full|incremental --socket S --to nbd://HOST:PORT/EXPORT [--dir DIR] ...
  *   mosaic-backup list    --dir DIR [--json]
@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "pending.h"
+#include "progress.h"
 #include "qmp-client.h"
 #include "repo.h"
 
@@ -32,7 +34,7 @@ static struct {
     char **disks;
     gint64 speed;
     gint keep;
-    gboolean json;
+    gboolean json, tty, no_checksum;
     guint timeout;
 } opt = {.keep = -1, .timeout = 0};
 
@@ -42,6 +44,7 @@ static int usage(const char *why)
         fprintf(stderr, "mosaic-backup: %s\n", why);
     fprintf(stderr,
             "usage: mosaic-backup full|incremental --socket S --to DIR [--disk NODE]... [--speed B/S] [--json]\n"
+            "                                      [--no-checksum]\n"
             "       mosaic-backup full|incremental --socket S --to nbd://HOST:PORT/EXPORT [--dir DIR] ...\n"
             "       mosaic-backup list --dir DIR [--json]\n"
             "       mosaic-backup verify --dir DIR\n"
@@ -144,7 +147,7 @@ static JsonObject *action(JsonArray *acts, const char *type)
     return d;
 }
 
-static void progress(QmpClient *c, GPtrArray *ids)
+static void poll_jobs(QmpClient *c, Progress *pr)
 {
     g_autoptr(JsonNode) r = qmp(c, "query-jobs", NULL, NULL);
     if (!r)
@@ -152,35 +155,42 @@ static void progress(QmpClient *c, GPtrArray *ids)
     JsonArray *jobs = json_object_get_array_member(json_node_get_object(r), "jobs");
     for (guint i = 0; i < json_array_get_length(jobs); i++) {
         JsonObject *j = json_array_get_object_element(jobs, i);
-        printf("{\"event\": \"progress\", \"job\": \"%s\", \"disk\": \"%s\", \"current\": %" G_GINT64_FORMAT
-               ", \"total\": %" G_GINT64_FORMAT "}\n", json_object_get_string_member(j, "id"),
-               json_object_get_string_member(j, "device"),
-               json_object_get_int_member(j, "current-progress"),
-               json_object_get_int_member(j, "total-progress"));
+        progress_update(pr, json_object_get_string_member(j, "id"),
+                        json_object_get_int_member(j, "current-progress"),
+                        json_object_get_int_member(j, "total-progress"), FALSE);
     }
-    fflush(stdout);
 }
 
-/* Waits for every job of `ids`; FALSE + err naming the first that failed. */
-static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, GError **err)
+/* Waits for every job of `ids`; FALSE + err naming the first that failed.  With --json or
+ * a terminal, the progress is shown every half second. */
+static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, Progress *pr, GError **err)
 {
     g_autoptr(GHashTable) left = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < ids->len; i++)
         g_hash_table_add(left, g_ptr_array_index(ids, i));
     GString *failures = g_string_new(NULL);
+    gboolean live = opt.json || opt.tty;
+    gint64 next = g_get_monotonic_time() + G_USEC_PER_SEC / 2;
+    if (opt.tty)
+        progress_show(pr);
     while (g_hash_table_size(left)) {
         GError *e = NULL;
-        JsonObject *ev = qmp_client_next_event(c, opt.json ? 500 : -1, &e);
-        if (!ev) {
-            if (g_error_matches(e, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_TIMEOUT)) {
-                g_error_free(e);
-                progress(c, ids);
-                continue;
-            }
+        gint64 now = g_get_monotonic_time();
+        int timeout = live ? (int)MAX(0, (next - now) / 1000) : -1;
+        JsonObject *ev = qmp_client_next_event(c, timeout, &e);
+        if (!ev && !g_error_matches(e, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_TIMEOUT)) {
             g_propagate_error(err, e);
             g_string_free(failures, TRUE);
             return FALSE;
         }
+        g_clear_error(&e);
+        if (live && g_get_monotonic_time() >= next) {
+            poll_jobs(c, pr);
+            progress_show(pr);
+            next = g_get_monotonic_time() + G_USEC_PER_SEC / 2;
+        }
+        if (!ev)
+            continue;
         const char *name = json_object_get_string_member_with_default(ev, "event", "");
         JsonObject *d = json_object_has_member(ev, "data") ? json_object_get_object_member(ev, "data") : NULL;
         const char *id = d ? json_object_get_string_member_with_default(d, "device", "") : "";
@@ -190,22 +200,97 @@ static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, GError **err)
             const char *error = json_object_get_string_member_with_default(d, "error", NULL);
             if (!strcmp(name, "BLOCK_JOB_CANCELLED"))
                 error = "cancelled";
+            gint64 len = json_object_get_int_member_with_default(d, "len", 0);
+            progress_update(pr, id, error ? json_object_get_int_member_with_default(d, "offset", 0)
+                                          : len, len, TRUE);
             if (error)
                 g_string_append_printf(failures, "%sjob %s: %s", failures->len ? "; " : "", id, error);
             if (opt.json)
                 printf("{\"event\": \"%s\", \"job\": \"%s\", \"len\": %" G_GINT64_FORMAT "%s%s%s}\n",
-                       error ? "failed" : "completed", id,
-                       json_object_get_int_member_with_default(d, "len", 0),
+                       error ? "failed" : "completed", id, len,
                        error ? ", \"error\": \"" : "", error ? error : "", error ? "\"" : "");
+            fflush(stdout);
         }
         json_object_unref(ev);
     }
+    progress_finish(pr);
     if (failures->len) {
         g_set_error(err, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_COMMAND, "%s", failures->str);
         g_string_free(failures, TRUE);
         return FALSE;
     }
     g_string_free(failures, TRUE);
+    return TRUE;
+}
+
+/* A run into `dir` that did not end (its tool was killed) leaves DIR/in-progress.json:
+ * its jobs that still run are cancelled (a cancelled job merges its frozen bits back into
+ * the bitmap, so nothing is lost) and its partial files deleted; the manifest never had
+ * the point.  Fails if that run's tool still lives, and for an incremental if one of its
+ * jobs ended while no tool watched it (a job that succeeded reset the bitmap for a point
+ * the manifest lacks: only a full backup is safe then; the record stays until one ran). */
+static gboolean recover(QmpClient *c, const char *dir, gboolean incremental, GError **err)
+{
+    GError *e = NULL;
+    g_autoptr(Pending) p = pending_load(dir, &e);
+    if (!p) {
+        if (!e)
+            return TRUE;
+        g_propagate_error(err, e);
+        return FALSE;
+    }
+    if (pending_owner_alive(p->pid)) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "another mosaic-backup (pid %" G_GINT64_FORMAT
+                    ") is backing up point %u into %s: wait for it to end", p->pid, p->point, dir);
+        return FALSE;
+    }
+    g_autoptr(JsonNode) r = qmp(c, "query-jobs", NULL, err);
+    if (!r)
+        return FALSE;
+    JsonArray *jobs = json_object_get_array_member(json_node_get_object(r), "jobs");
+    g_autoptr(GHashTable) wait = g_hash_table_new(g_str_hash, g_str_equal);
+    gboolean unknown = FALSE;
+    for (guint k = 0; k < p->jobs->len; k++) {
+        const char *id = g_ptr_array_index(p->jobs, k);
+        gboolean running = FALSE;
+        for (guint i = 0; i < json_array_get_length(jobs); i++)
+            running |= !strcmp(json_object_get_string_member(json_array_get_object_element(jobs, i), "id"), id);
+        if (!running) {
+            unknown = TRUE;
+            continue;
+        }
+        JsonObject *a = json_object_new();
+        json_object_set_string_member(a, "id", id);
+        g_autoptr(JsonNode) cr = qmp(c, "job-cancel", a, NULL);
+        g_hash_table_add(wait, (gpointer)id);
+        fprintf(stderr, "mosaic-backup: cancelling job %s left running by an interrupted run "
+                "(pid %" G_GINT64_FORMAT ")\n", id, p->pid);
+    }
+    while (g_hash_table_size(wait)) {
+        JsonObject *ev = qmp_client_next_event(c, 60000, err);
+        if (!ev)
+            return FALSE;
+        const char *name = json_object_get_string_member_with_default(ev, "event", "");
+        JsonObject *d = json_object_has_member(ev, "data") ? json_object_get_object_member(ev, "data") : NULL;
+        const char *id = d ? json_object_get_string_member_with_default(d, "device", "") : "";
+        if ((!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED")) &&
+            g_hash_table_remove(wait, id) && !strcmp(name, "BLOCK_JOB_COMPLETED") &&
+            !json_object_has_member(d, "error"))
+            unknown = TRUE; /* it finished before the cancel: the bitmap was reset */
+        json_object_unref(ev);
+    }
+    for (guint k = 0; k < p->files->len; k++)
+        unlink(g_ptr_array_index(p->files, k));
+    fprintf(stderr, "mosaic-backup: discarded the unfinished point %u of an interrupted run "
+            "(pid %" G_GINT64_FORMAT ")\n", p->point, p->pid);
+    if (unknown && incremental) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "the interrupted backup run (pid %" G_GINT64_FORMAT
+                    ", point %u) in %s had a job that ended while no mosaic-backup watched it, so "
+                    "the dirty bitmap may miss changes: run `mosaic-backup full`", p->pid,
+                    p->point, dir);
+        return FALSE;
+    }
+    pending_remove(dir);
     return TRUE;
 }
 
@@ -251,11 +336,14 @@ static int cmd_backup(gboolean incremental)
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
     RepoPoint *pt = NULL;
+    g_autoptr(Progress) pr = NULL;
     repo = repo_load(mdir, !incremental, &e);
     if (!repo)
         goto fail;
     c = qmp_client_connect(opt.socket, 30, &e);
     if (!c)
+        goto fail;
+    if (!recover(c, repo->dir, incremental, &e))
         goto fail;
     disks = pick_disks(c, sizes, &e);
     if (!disks)
@@ -348,6 +436,9 @@ static int cmd_backup(gboolean incremental)
         g_ptr_array_add(pt->disks, rd);
     }
     {
+        Pending rec = {.pid = getpid(), .point = pt->id, .jobs = ids, .files = made};
+        if (!pending_save(repo->dir, &rec, &e))
+            goto fail_point;
         JsonObject *a = json_object_new();
         json_object_set_array_member(a, "actions", json_array_ref(acts));
         g_autoptr(JsonNode) r = qmp(c, "transaction", a, &e);
@@ -357,11 +448,18 @@ static int cmd_backup(gboolean incremental)
     if (opt.json)
         printf("{\"event\": \"started\", \"point\": %u, \"kind\": \"%s\", \"disks\": %u}\n", pt->id,
                pt->kind, disks->len);
-    if (!wait_jobs(c, ids, &e))
+    fflush(stdout); /* a reader times the point by this line */
+    {
+        g_autoptr(GPtrArray) nodes = g_ptr_array_new();
+        for (guint i = 0; i < pt->disks->len; i++)
+            g_ptr_array_add(nodes, ((RepoDisk *)g_ptr_array_index(pt->disks, i))->node);
+        pr = progress_new(opt.json ? PROGRESS_JSON : opt.tty ? PROGRESS_TTY : PROGRESS_QUIET, ids, nodes);
+    }
+    if (!wait_jobs(c, ids, pr, &e))
         goto fail_point;
     for (guint i = 0; i < pt->disks->len; i++) {
         RepoDisk *d = g_ptr_array_index(pt->disks, i);
-        if (remote) { /* the remote export is updated in place: no file to sum */
+        if (remote || opt.no_checksum) { /* remote: updated in place, no file to sum */
             d->sha256 = g_strdup("");
             continue;
         }
@@ -374,20 +472,34 @@ static int cmd_backup(gboolean incremental)
     pt = NULL;
     if (!repo_save(repo, &e))
         goto fail;
-    if (opt.json)
-        printf("{\"event\": \"done\", \"point\": %u}\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id);
-    else if (remote)
-        printf("point %u of %u disk(s) pushed to %s (manifest in %s)\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id, disks->len, opt.to, repo->dir);
-    else
-        printf("point %u of %u disk(s) in %s\n", ((RepoPoint *)g_ptr_array_index(repo->points, repo->points->len - 1))->id, disks->len, repo->dir);
+    pending_remove(repo->dir);
+    {
+        RepoPoint *last = g_ptr_array_index(repo->points, repo->points->len - 1);
+        double mib = progress_bytes(pr) / (double)(1 << 20), s = progress_seconds(pr);
+        if (opt.json)
+            printf("{\"event\": \"done\", \"point\": %u, \"bytes\": %" G_GINT64_FORMAT
+                   ", \"seconds\": %.3f}\n", last->id, progress_bytes(pr), s);
+        else
+            printf("point %u (%s) of %u disk(s) %s %s%s%s: %.1f MiB copied in %.1f s (%.1f MiB/s)\n",
+                   last->id, last->kind, disks->len, remote ? "pushed to" : "in",
+                   remote ? opt.to : repo->dir, remote ? ", manifest in " : "",
+                   remote ? repo->dir : "", mib, s, s > 0 ? mib / s : 0);
+    }
     return 0;
 fail_point:
     for (guint i = 0; made && i < made->len; i++)
         unlink(g_ptr_array_index(made, i));
+    /* Without an answer from the machine its jobs may still run: keep the record so the
+     * next run cancels them. */
+    if (!g_error_matches(e, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_IO))
+        pending_remove(repo->dir);
 fail:
     repo_point_free(pt);
-    if (opt.json)
-        printf("{\"event\": \"error\", \"message\": \"%s\"}\n", e ? g_strescape(e->message, NULL) : "?");
+    if (opt.json) {
+        g_autofree char *msg = g_strescape(e ? e->message : "failed", NULL);
+        printf("{\"event\": \"error\", \"message\": \"%s\"}\n", msg);
+        fflush(stdout);
+    }
     fprintf(stderr, "mosaic-backup: %s\n", e ? e->message : "failed");
     g_clear_error(&e);
     return 1;
@@ -447,7 +559,7 @@ static int cmd_verify(void)
             const char *why = NULL;
             if (!sum)
                 why = e->message;
-            else if (strcmp(sum, d->sha256))
+            else if (*d->sha256 && strcmp(sum, d->sha256)) /* "": taken with --no-checksum */
                 why = "sha256 differs from the manifest (the file changed or is damaged)";
             else if (!run(&e, (const char *[]){"qemu-img", "check", "-q", "-f", "qcow2", path, NULL}))
                 why = e->message;
@@ -584,6 +696,7 @@ int main(int argc, char **argv)
         {"speed", 0, 0, G_OPTION_ARG_STRING, &speed, "rate limit, bytes/s", "N"},
         {"keep", 0, 0, G_OPTION_ARG_INT, &opt.keep, "points to keep", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "JSON lines output", NULL},
+        {"no-checksum", 0, 0, G_OPTION_ARG_NONE, &opt.no_checksum, "no sha256 of new files", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND");
@@ -592,6 +705,7 @@ int main(int argc, char **argv)
     if (!g_option_context_parse(ctx, &argc, &argv, &e))
         return usage(e->message);
     opt.disks = disks;
+    opt.tty = !opt.json && isatty(STDOUT_FILENO);
     if (speed)
         opt.speed = g_ascii_strtoll(speed, NULL, 10);
     g_free(speed);
