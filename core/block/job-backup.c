@@ -12,6 +12,7 @@
  * writes meanwhile; success keeps only the successor (the bitmap now holds what
  * changed since this backup), failure or cancel merges both back (nothing lost). */
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,10 @@
 
 #define BACKUP_MAX_INFLIGHT 16
 #define BACKUP_MAX_CHUNK (4u << 20)
+/* A run of zero clusters costs no buffer: larger runs, fewer requests. */
+#define BACKUP_MAX_ZERO_CHUNK (64u << 20)
+/* One block status request covers at most this much of the source. */
+#define BACKUP_MAX_STATUS (1ull << 30)
 #define CBW_DRIVER "copy-before-write"
 
 typedef enum { SYNC_FULL, SYNC_INCREMENTAL, SYNC_DIFFERENTIAL } SyncMode;
@@ -45,6 +50,13 @@ typedef struct Backup {
     BlkBitmap *sync_bm;           /* incremental/full with bitmap: frozen */
     guint64 cursor;
     guint inflight;
+    /* The source's block status around the cursor.  It stays true for every cluster
+     * still dirty in the copy bitmap: a write to such a cluster first copies it (the
+     * filter clears its bit), so a dirty cluster is as it was at the start. */
+    guint64 ext_off, ext_len;
+    gboolean ext_zero, status_busy;
+    MosaicBlkReq status_req;
+    GSList *bufs;                 /* free BACKUP_MAX_CHUNK buffers, reused (no page faults) */
     gboolean flushing, flushed;
     int ret;
     char *error;
@@ -53,14 +65,29 @@ typedef struct Backup {
 typedef struct Chunk {
     Backup *b;
     guint64 offset, len;
+    gboolean zero;                /* reads as zeroes in the source: nothing to read */
     guint8 *buf;
     struct iovec iov;
     MosaicBlkReq req;
 } Chunk;
 
+static guint8 *buf_get(Backup *b)
+{
+    if (b->bufs) {
+        guint8 *buf = b->bufs->data;
+        b->bufs = g_slist_delete_link(b->bufs, b->bufs);
+        return buf;
+    }
+    void *p = NULL;
+    if (posix_memalign(&p, 4096, BACKUP_MAX_CHUNK)) /* aligned: O_DIRECT needs no bounce */
+        g_error("backup: out of memory");
+    return p;
+}
+
 static void chunk_free(Chunk *c)
 {
-    g_free(c->buf);
+    if (c->buf)
+        c->b->bufs = g_slist_prepend(c->b->bufs, c->buf);
     g_free(c);
 }
 
@@ -129,6 +156,45 @@ static void read_done(void *opaque, int ret)
     blk_node_submit(b->tgt, &c->req, write_done, c);
 }
 
+/* A run of zeroes: nothing to do where the target reads as zeroes already (a new image),
+ * write-zeroes elsewhere (an existing target, a backing file below it). */
+static void target_status_done(void *opaque, int ret)
+{
+    Chunk *c = opaque;
+    Backup *b = c->b;
+    if (b->ret) {
+        chunk_release(c, TRUE);
+        chunk_end(c);
+        return;
+    }
+    if (ret == 0 && (c->req.status & MOSAIC_BLK_STATUS_ZERO) && c->req.status_bytes >= c->len) {
+        write_done(c, 0);
+        return;
+    }
+    c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_WRITE_ZEROES,
+                            .flags = MOSAIC_BLK_MAY_UNMAP, .offset = c->offset, .bytes = c->len};
+    blk_node_submit(b->tgt, &c->req, write_done, c);
+}
+
+static void source_status_done(void *opaque, int ret)
+{
+    Backup *b = opaque;
+    MosaicBlkReq *r = &b->status_req;
+    b->status_busy = FALSE;
+    b->inflight--;
+    b->ext_off = r->offset;
+    if (ret < 0 || !r->status_bytes || r->status_bytes > r->bytes) {
+        b->ext_len = r->bytes; /* unknown: copy it all */
+        b->ext_zero = FALSE;
+    } else {
+        b->ext_len = r->status_bytes;
+        b->ext_zero = !!(r->status & MOSAIC_BLK_STATUS_ZERO);
+    }
+    backup_pump(b);
+    if (!b->inflight)
+        blk_job_kick_later(b->job, 0);
+}
+
 static void flush_done(void *opaque, int ret)
 {
     Backup *b = opaque;
@@ -141,42 +207,84 @@ static void flush_done(void *opaque, int ret)
     blk_job_kick_later(b->job, 0);
 }
 
-/* Issues copies: runs of up to BACKUP_MAX_CHUNK bytes of consecutive clusters to copy. */
+/* Issues copies: runs of consecutive clusters to copy, of one kind in the source's block
+ * status (data: up to BACKUP_MAX_CHUNK bytes read and written; zeroes: no read). */
 static void backup_pump(Backup *b)
 {
     BlkJob *job = b->job;
-    guint64 gran = mosaic_blk_bitmap_granularity(b->copy);
+    guint64 gran = mosaic_blk_bitmap_granularity(b->copy), length = b->src->length;
     if (b->flushing || b->flushed || job->cancelled || b->ret)
         return;
     while (b->inflight < BACKUP_MAX_INFLIGHT) {
-        gint64 off = blk_bitmap_next_dirty(b->copy, b->cursor);
-        if (off < 0 && b->cursor) {
+        gint64 next = blk_bitmap_next_dirty(b->copy, b->cursor);
+        if (next < 0 && b->cursor) {
             b->cursor = 0; /* a failed copy elsewhere made a cluster dirty again */
-            off = blk_bitmap_next_dirty(b->copy, 0);
+            next = blk_bitmap_next_dirty(b->copy, 0);
         }
-        if (off < 0)
+        if (next < 0)
             return;
-        if (!blk_job_may_issue(job, gran))
+        guint64 off = next;
+        if (off < b->ext_off || off >= b->ext_off + b->ext_len) {
+            if (b->status_busy || !blk_job_may_issue(job, 0)) /* e.g. a drained graph */
+                return;
+            b->status_busy = TRUE;
+            b->inflight++;
+            b->status_req = (MosaicBlkReq){.size = sizeof b->status_req,
+                                           .type = MOSAIC_BLK_BLOCK_STATUS, .offset = off,
+                                           .bytes = MIN(length - off, BACKUP_MAX_STATUS)};
+            blk_node_submit(b->src, &b->status_req, source_status_done, b);
+            return;
+        }
+        guint64 ext_end = b->ext_off + b->ext_len, limit;
+        gboolean zero = b->ext_zero;
+        if (zero) {
+            /* Only whole clusters of zeroes (or the tail of the disk) are skipped. */
+            limit = ext_end >= length ? length : ext_end / gran * gran;
+            if (limit <= off) {
+                zero = FALSE;
+                limit = MIN(off + gran, length);
+            }
+            limit = MIN(limit, off + BACKUP_MAX_ZERO_CHUNK);
+        } else {
+            limit = MIN(MIN((ext_end + gran - 1) / gran * gran, length), off + BACKUP_MAX_CHUNK);
+            if (job->speed) {
+                /* Chunks of about 1/8 s at the rate limit, so the limit holds smoothly. */
+                guint64 cap = MAX(gran, job->speed / 8 / gran * gran);
+                limit = MIN(limit, off + cap);
+            }
+        }
+        /* The whole chunk is accounted before it is issued (zeroes copy nothing). */
+        guint64 want = limit - off;
+        if (!blk_job_may_issue(job, zero ? 0 : want))
             return;
         b->cursor = off + gran;
-        if (!mosaic_blk_bitmap_claim(b->copy, off))
+        guint64 end = off;
+        if (mosaic_blk_bitmap_claim(b->copy, off)) {
+            end = MIN(off + gran, length);
+            while (end < limit && mosaic_blk_bitmap_claim(b->copy, end))
+                end = MIN(end + gran, length);
+            b->cursor = end;
+        }
+        if (job->speed && !zero) /* give back what was not claimed */
+            job->rate_bytes -= MIN(job->rate_bytes, want - (end - off));
+        if (end == off)
             continue; /* the filter is copying it */
-        guint64 end = MIN(off + gran, b->src->length);
-        while (end < b->src->length && end - off < BACKUP_MAX_CHUNK &&
-               mosaic_blk_bitmap_claim(b->copy, end))
-            end = MIN(end + gran, b->src->length);
-        b->cursor = end;
-        if (job->speed && end - off > gran)
-            job->rate_bytes += end - off - gran;
         Chunk *c = g_new0(Chunk, 1);
         c->b = b;
         c->offset = off;
         c->len = end - off;
-        c->buf = g_malloc(c->len);
+        c->zero = zero;
+        b->inflight++;
+        if (zero) {
+            c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_BLOCK_STATUS,
+                                    .offset = off, .bytes = c->len};
+            blk_node_submit(b->tgt, &c->req, target_status_done, c);
+            continue;
+        }
+        c->buf = buf_get(b);
         c->iov = (struct iovec){c->buf, c->len};
         c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_READ, .offset = off,
                                 .bytes = c->len, .iov = &c->iov, .niov = 1};
-        b->inflight++;
         blk_node_submit(b->src, &c->req, read_done, c);
     }
 }
@@ -272,6 +380,7 @@ static void backup_finish(BlkJob *job, int ret, gboolean cancelled)
 static void backup_free(BlkJob *job)
 {
     Backup *b = job->opaque;
+    g_slist_free_full(b->bufs, free);
     g_free(b->error);
     g_free(b->tgt_name);
     g_free(b);

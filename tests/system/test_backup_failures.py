@@ -138,8 +138,8 @@ def test_tool_killed_and_job_finished_alone_needs_full(mosaic, tool, tmp_path):
 def small_fs(tmp_path):
     d = tmp_path / 'small'
     d.mkdir()
-    # 40 MiB: room for the full point of the 32 MiB disk (a full backup writes every
-    # cluster, zeros included) and ~8 MiB more
+    # 40 MiB: room for the full point of the 32 MiB disk (written all over by the test:
+    # a full backup skips zero clusters) and ~8 MiB more
     r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=40M', 'tmpfs', str(d)],
                        capture_output=True, text=True)
     if r.returncode:
@@ -159,7 +159,7 @@ def test_target_full_fails_cleanly_and_next_incremental_is_right(mosaic, tool, t
     m = Machine(mosaic, tmp_path, img)
     try:
         q = m.qmp
-        m.write('write -P 0x21 0 1M')
+        m.write('write -P 0x21 0 32M')  # no zeroes: the full point is as large as the disk
         ref1 = snapshot(img, tmp_path / 'ref1.img')
         run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
         m.write('write -P 0x22 2M 16M')  # twice the room left on the target
@@ -195,7 +195,7 @@ def test_progress_output(mosaic, tool, tmp_path):
     repo = tmp_path / 'backups'
     m = Machine(mosaic, tmp_path, img)
     try:
-        m.write('write -P 0x31 0 8M')
+        m.write('write -P 0x31 0 32M')  # data everywhere: zero clusters would be skipped
         # --json: machine-readable progress lines, every half second
         r = run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo, '--json',
                      '--speed', 16 * MB)
