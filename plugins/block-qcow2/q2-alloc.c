@@ -397,22 +397,34 @@ static int commit(Q2 *s, GArray *changes)
     }
     if (!ret)
         ret = mosaic_blk_child_flush(s->file);
-    /* L2 entries (new tables are written whole). */
-    for (guint k = 0; k < changes->len && !ret; k++) {
+    /* L2 entries (new tables are written whole; in existing ones, a run of consecutive
+     * guest clusters is one write). */
+    for (guint k = 0; k < changes->len && !ret;) {
         Change *ch = &g_array_index(changes, Change, k);
         uint64_t l1i = ch->vc / s->h.l2_entries, l2 = s->l1[l1i] & L1E_OFFSET_MASK;
         uint64_t *t;
         if ((ret = q2_l2_load(s, l2, &t)))
             break;
-        t[ch->vc % s->h.l2_entries] = ch->entry;
+        guint n = 0;
+        while (k + n < changes->len) {
+            Change *c2 = &g_array_index(changes, Change, k + n);
+            if (c2->vc != ch->vc + n || c2->vc / s->h.l2_entries != l1i)
+                break;
+            t[c2->vc % s->h.l2_entries] = c2->entry;
+            n++;
+        }
         gboolean fresh = FALSE;
         for (guint j = 0; j < new_l1i->len; j++)
             fresh |= g_array_index(new_l1i, uint64_t, j) == l1i;
         if (!fresh) {
-            uint8_t e[8];
-            q_st64(e, ch->entry);
-            ret = mosaic_blk_child_pwrite(s->file, l2 + 8 * (ch->vc % s->h.l2_entries), e, 8);
+            uint64_t first = ch->vc % s->h.l2_entries;
+            uint8_t *raw = g_malloc(8 * n);
+            for (guint j = 0; j < n; j++)
+                q_st64(raw + 8 * j, t[first + j]);
+            ret = mosaic_blk_child_pwrite(s->file, l2 + 8 * first, raw, 8 * n);
+            g_free(raw);
         }
+        k += n;
     }
     for (guint j = 0; j < new_l1i->len && !ret; j++) {
         uint64_t l1i = g_array_index(new_l1i, uint64_t, j), l2 = s->l1[l1i];
@@ -506,52 +518,124 @@ static int cluster_base(Q2 *s, uint64_t vc, uint64_t e, uint8_t *buf)
     return n ? mosaic_blk_child_pread(s->backing, off, buf, n) : 0;
 }
 
-/* io_lock held for writing. */
+/* Refcount 1 for the n consecutive clusters from c (reserved, not yet referenced):
+ * one write per refcount block instead of one per cluster.  meta_lock held. */
+static int rc_set_run(Q2 *s, uint64_t c, uint64_t n)
+{
+    uint64_t rbe = s->h.rb_entries, end = c + n;
+    int ret = 0;
+    while (c < end && !ret) {
+        uint64_t i = c / rbe, hi = MIN(end, (i + 1) * rbe);
+        /* The first one through rc_set: it grows the table / creates the block if needed
+         * (the clusters of the run are reserved, so neither can land on them). */
+        if ((ret = rc_set(s, c, 1)) || hi == c + 1) {
+            c = hi;
+            continue;
+        }
+        uint64_t rbo = s->rt[i] & RT_OFFSET_MASK, lo = c + 1;
+        uint16_t *b;
+        if ((ret = rb_load(s, rbo, &b)))
+            break;
+        uint8_t *raw = g_malloc(2 * (hi - lo));
+        for (uint64_t k = lo; k < hi; k++)
+            q_st16(raw + 2 * (k - lo), 1);
+        ret = mosaic_blk_child_pwrite(s->file, rbo + 2 * (lo % rbe), raw, 2 * (hi - lo));
+        g_free(raw);
+        for (uint64_t k = lo; k < hi && !ret; k++)
+            b[k % rbe] = 1;
+        c = hi;
+    }
+    return ret;
+}
+
+/* One piece of a write: [pos, pos+len) of the guest goes to host (in place, or into a
+ * cluster nothing references yet); partial: a new cluster needing read-modify-write. */
+typedef struct Seg {
+    uint64_t pos, len, host, vc, e;
+    bool partial;
+} Seg;
+
+/* io_lock held for writing (no reader or other writer runs meanwhile).
+ * 1. under meta_lock: look up the entries and reserve the new clusters;
+ * 2. without meta_lock: the data, straight from the request's iov (runs of host-contiguous
+ *    clusters in one write; only partial new clusters go through a scratch buffer).  The
+ *    new clusters are reserved in the used bitmap and referenced by nothing yet, and the
+ *    write lock keeps every other data access out, so nothing else can touch them;
+ * 3. under meta_lock: flush, refcounts, L2, L1 in the crash-safe order (see the top). */
 static int write_alloc(Q2 *s, const struct iovec *iov, unsigned niov, uint64_t offset,
                        uint64_t bytes)
 {
     uint64_t cs = s->h.cluster_size, pos = offset, end = offset + bytes;
     g_autoptr(GArray) changes = g_array_new(FALSE, FALSE, sizeof(Change));
     g_autoptr(GArray) fresh = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-    uint8_t *buf = g_malloc(cs);
+    g_autoptr(GArray) segs = g_array_new(FALSE, FALSE, sizeof(Seg));
     int ret = 0;
     pthread_mutex_lock(&s->meta_lock);
     while (pos < end && !ret) {
         uint64_t vc = pos / cs, in = pos % cs, n = MIN(cs - in, end - pos), e;
         if ((ret = q2_get_entry(s, vc, &e)))
             break;
+        Seg sg = {.pos = pos, .len = n, .vc = vc, .e = e};
         if (is_plain(e)) {
-            ret = write_slice(s, (e & L2E_OFFSET_MASK) + in, iov, niov, pos - offset, n);
+            sg.host = (e & L2E_OFFSET_MASK) + in;
         } else {
-            if (in || n < cs)
-                ret = cluster_base(s, vc, e, buf);
-            if (ret)
-                break;
-            q2_iov_copy_from(iov, niov, pos - offset, buf + in, n);
-            uint64_t host;
+            sg.partial = in || n < cs;
             bool reuse = (e & QCOW_OFLAG_ZERO) && (e & L2E_OFFSET_MASK) && (e & QCOW_OFLAG_COPIED);
             if (reuse) {
-                host = e & L2E_OFFSET_MASK;
+                sg.host = e & L2E_OFFSET_MASK;
             } else {
                 int64_t c = alloc_cluster(s);
                 if (c < 0) {
                     ret = (int)c;
                     break;
                 }
-                host = (uint64_t)c * cs;
-                g_array_append_val(fresh, host);
+                sg.host = (uint64_t)c * cs;
+                g_array_append_val(fresh, sg.host);
             }
-            ret = mosaic_blk_child_pwrite(s->file, host, buf, cs);
-            Change ch = {vc, host | QCOW_OFLAG_COPIED};
+            Change ch = {vc, sg.host | QCOW_OFLAG_COPIED};
             g_array_append_val(changes, ch);
         }
+        g_array_append_val(segs, sg);
         pos += n;
     }
+    pthread_mutex_unlock(&s->meta_lock);
+    uint8_t *buf = NULL;
+    for (guint k = 0; k < segs->len && !ret;) {
+        Seg *sg = &g_array_index(segs, Seg, k);
+        if (sg->partial) {
+            if (!buf)
+                buf = g_malloc(cs);
+            ret = cluster_base(s, sg->vc, sg->e, buf);
+            if (!ret) {
+                q2_iov_copy_from(iov, niov, sg->pos - offset, buf + sg->pos % cs, sg->len);
+                ret = mosaic_blk_child_pwrite(s->file, sg->host, buf, cs);
+            }
+            k++;
+            continue;
+        }
+        /* A run of whole or in-place pieces, contiguous in the guest and the file. */
+        uint64_t len = sg->len;
+        guint j = k + 1;
+        for (; j < segs->len; j++) {
+            Seg *nx = &g_array_index(segs, Seg, j);
+            if (nx->partial || nx->host != sg->host + len || len >= (1ULL << 30))
+                break;
+            len += nx->len;
+        }
+        ret = write_slice(s, sg->host, iov, niov, sg->pos - offset, len);
+        k = j;
+    }
     g_free(buf);
+    pthread_mutex_lock(&s->meta_lock);
     if (!ret && changes->len) {
         ret = mosaic_blk_child_flush(s->file); /* data before refcounts */
-        for (guint k = 0; k < fresh->len && !ret; k++)
-            ret = rc_set(s, g_array_index(fresh, uint64_t, k) / cs, 1);
+        for (guint k = 0; k < fresh->len && !ret;) {
+            uint64_t c = g_array_index(fresh, uint64_t, k) / cs, n = 1;
+            while (k + n < fresh->len && g_array_index(fresh, uint64_t, k + n) / cs == c + n)
+                n++;
+            ret = rc_set_run(s, c, n);
+            k += n;
+        }
         if (!ret)
             ret = commit(s, changes);
     }
