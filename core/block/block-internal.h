@@ -61,6 +61,9 @@ gboolean blk_node_growable(MosaicBlkNode *node);
 
 /* graph.c */
 MosaicBlkNode *blk_node_open(const MosaicConfig *cfg, const char *label, GError **err);
+/* A node described by INI text (node-text.c): `existing` labels are stubbed for validation. */
+MosaicBlkNode *blk_node_open_text(const char *what, const char *text, const char *const *existing,
+                                  const char *label, GError **err);
 GPtrArray *blk_all_nodes(void);
 void blk_node_link(MosaicBlkChild *c, MosaicBlkNode *node);
 const MosaicConfig *blk_main_config(void);

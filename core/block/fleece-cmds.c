@@ -38,34 +38,6 @@ static gboolean odd_chars(const char *s)
     return !s || !*s || strpbrk(s, "\n\r;#[]= \t") != NULL || strlen(s) > 180;
 }
 
-/* Opens nodes from INI text; sections for labels that already exist are stubs that
- * only satisfy validation (blk_node_open finds the existing node first).  Same as the
- * backup job's. */
-static MosaicBlkNode *open_sections(const char *text, const char *const *existing,
-                                    const char *label, GError **err)
-{
-    GString *t = g_string_new("[machine]\ntype = none\n");
-    for (guint i = 0; existing[i]; i++)
-        g_string_append_printf(t, "[blockdev %s]\ndriver = file\nfilename = /dev/null\n",
-                               existing[i]);
-    g_string_append(t, text);
-    g_autofree char *all = g_string_free(t, FALSE);
-    g_autofree char *name = g_strdup_printf("(pull backup node %s)", label);
-    MosaicConfig *cfg = config_load_string(name, all, NULL, err);
-    if (!cfg)
-        return NULL;
-    if (!config_validate(cfg, err)) {
-        config_free(cfg);
-        return NULL;
-    }
-    MosaicBlkNode *n = blk_node_open(cfg, label, err);
-    if (!n) {
-        config_free(cfg);
-        return NULL;
-    }
-    n->own_cfg = cfg;
-    return n;
-}
 
 static void drop_node(MosaicBlkNode **n)
 {
@@ -202,7 +174,7 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
         goto fail;
     }
     text = g_strdup_printf("[blockdev %s]\ndriver = file\nfilename = %s\n", tl, p->tmp_path);
-    p->tmp = open_sections(text, none, tl, err);
+    p->tmp = blk_node_open_text("pull backup node", text, none, tl, err);
     if (!p->tmp)
         goto fail;
     unlink(p->tmp_path); /* open: nothing is left behind, even after a crash */
@@ -218,7 +190,7 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
     text = g_strdup_printf("[blockdev %s]\ndriver = " CBW_DRIVER "\nfile = %s\ntarget = %s\n"
                            "bitmap = %s\n", cl, src->label, tl, copy_name);
     const char *both[] = {src->label, tl, NULL};
-    p->cbw = open_sections(text, both, cl, err);
+    p->cbw = blk_node_open_text("pull backup node", text, both, cl, err);
     if (!p->cbw || !blk_insert_filter(p->cbw, src, err))
         goto fail;
     if (user) {
@@ -229,7 +201,7 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
     g_free(text);
     text = g_strdup_printf("[blockdev %s]\ndriver = snapshot-access\nfile = %s\ntarget = %s\n"
                            "bitmap = %s\n", sl, src->label, tl, copy_name);
-    p->snap = open_sections(text, both, sl, err);
+    p->snap = blk_node_open_text("pull backup node", text, both, sl, err);
     if (!p->snap)
         goto fail;
     eid = g_strdup_printf("%s-fleece", id);

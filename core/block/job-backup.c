@@ -395,33 +395,6 @@ static const BlkJobDriver backup_driver = {
 
 /* ---- start ---- */
 
-/* Opens nodes from INI text; sections for labels that already exist are stubs that
- * only satisfy validation (blk_node_open finds the existing node first). */
-static MosaicBlkNode *open_sections(const char *text, const char *const *existing,
-                                    const char *label, GError **err)
-{
-    GString *t = g_string_new("[machine]\ntype = none\n");
-    for (guint i = 0; existing[i]; i++)
-        g_string_append_printf(t, "[blockdev %s]\ndriver = file\nfilename = /dev/null\n",
-                               existing[i]);
-    g_string_append(t, text);
-    g_autofree char *all = g_string_free(t, FALSE);
-    g_autofree char *name = g_strdup_printf("(backup node %s)", label);
-    MosaicConfig *cfg = config_load_string(name, all, NULL, err);
-    if (!cfg)
-        return NULL;
-    if (!config_validate(cfg, err)) {
-        config_free(cfg);
-        return NULL;
-    }
-    MosaicBlkNode *n = blk_node_open(cfg, label, err);
-    if (!n) {
-        config_free(cfg);
-        return NULL;
-    }
-    n->own_cfg = cfg;
-    return n;
-}
 
 static gboolean odd_chars(const char *s)
 {
@@ -469,7 +442,7 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
         "[blockdev %s]\ndriver = file\nfilename = %s\n[blockdev %s]\ndriver = %s\nfile = %s\n",
         fl, o->target_file, tl, fmt, fl);
     const char *none[] = {NULL};
-    MosaicBlkNode *n = open_sections(text, none, tl, err);
+    MosaicBlkNode *n = blk_node_open_text("backup node", text, none, tl, err);
     MosaicBlkNode *f = blk_node_find(fl);
     if (!n && f && !f->parents->len && !f->users->len)
         drop_node(&f); /* the format driver refused the file */
@@ -501,7 +474,7 @@ static MosaicBlkNode *open_target_uri(Backup *b, const BackupOpts *o, GError **e
     }
     g_autofree char *text = g_strdup_printf("[blockdev %s]\ndriver = nbd\nuri = %s\n", tl, u);
     const char *none[] = {NULL};
-    MosaicBlkNode *n = open_sections(text, none, tl, err);
+    MosaicBlkNode *n = blk_node_open_text("backup node", text, none, tl, err);
     b->tgt_made = n;
     return n;
 }
@@ -612,7 +585,7 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
                                             "target = %s\nbitmap = %s\n", cl, src->label,
                                             b->tgt->label, copy_name);
     const char *existing[] = {src->label, b->tgt->label, NULL};
-    b->cbw = open_sections(text, existing, cl, err);
+    b->cbw = blk_node_open_text("backup node", text, existing, cl, err);
     if (!b->cbw || !blk_insert_filter(b->cbw, src, err))
         goto fail;
     GError *je = NULL;
