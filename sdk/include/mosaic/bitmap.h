@@ -14,9 +14,9 @@
  * any thread.
  *
  * Changelog
- *   1.0  first version.
- *   1.1  drivers that store bitmaps in their image (MosaicBlkDriverOps.bitmaps_*):
- *        load, persistent_at, name/recording/inconsistent, data export/import.
+ *   1.0  first version, including what drivers that store bitmaps in their image need
+ *        (MosaicBlkDriverOps.bitmaps_*): load, persistent_at, name/recording/inconsistent,
+ *        data export/import.  (Added before the first release, so still 1.0.)
  */
 #ifndef MOSAIC_BITMAP_H
 #define MOSAIC_BITMAP_H

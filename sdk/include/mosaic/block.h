@@ -25,9 +25,9 @@
  * arrive meanwhile wait, in order, until the change is done.
  *
  * Changelog
- *   1.0  first version (MOSAIC_BLOCK_ABI 1).
- *   1.1  optional bitmaps_load/bitmaps_store ops (persistent dirty bitmaps kept in the
- *        image itself, e.g. qcow2's bitmaps extension); older drivers leave them NULL.
+ *   1.0  first version (MOSAIC_BLOCK_ABI 1), with the optional bitmaps_load/bitmaps_store
+ *        ops (persistent dirty bitmaps kept in the image itself, e.g. qcow2's bitmaps
+ *        extension), added before the first release.
  */
 #ifndef MOSAIC_BLOCK_H
 #define MOSAIC_BLOCK_H
@@ -98,7 +98,7 @@ typedef struct MosaicBlkDriverOps {
     void (*submit)(void *state, MosaicBlkReq *req, void *token);
     /* Optional: the graph is being drained; release every held request now. */
     void (*drain)(void *state);
-    /* Optional (1.1): the image can store persistent dirty bitmaps (mosaic/bitmap.h).
+    /* Optional: the image can store persistent dirty bitmaps (mosaic/bitmap.h).
      * With bitmaps_store set, the core keeps the node's persistent bitmaps out of the
      * FILE.bitmaps side file and lets the driver keep them.  Both run on the main loop
      * thread with nothing in flight (blocking child I/O allowed).
