@@ -192,20 +192,28 @@ static void load_file(const char *path)
     }
 }
 
+/* The side files of the nodes, each once (several nodes may share an image file). */
+static GPtrArray *side_files(GPtrArray *nodes)
+{
+    GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < nodes->len; i++) {
+        char *path = side_path(g_ptr_array_index(nodes, i));
+        if (!path || g_ptr_array_find_with_equal_func(paths, path, g_str_equal, NULL))
+            g_free(path);
+        else
+            g_ptr_array_add(paths, path);
+    }
+    return paths;
+}
+
 void blk_bitmaps_graph_opened(void)
 {
     g_autoptr(GPtrArray) all = blk_all_nodes();
     for (guint i = 0; i < all->len; i++)
         blk_bitmaps_image_load(g_ptr_array_index(all, i));
-    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint i = 0; i < all->len; i++) {
-        MosaicBlkNode *n = g_ptr_array_index(all, i);
-        char *path = side_path(n);
-        if (!path || g_hash_table_contains(seen, path)) {
-            g_free(path);
-            continue;
-        }
-        g_hash_table_add(seen, path);
+    g_autoptr(GPtrArray) paths = side_files(all);
+    for (guint i = 0; i < paths->len; i++) {
+        const char *path = g_ptr_array_index(paths, i);
         if (!g_file_test(path, G_FILE_TEST_EXISTS))
             continue;
         load_file(path);
@@ -220,15 +228,9 @@ void blk_bitmaps_graph_closing(void)
     g_autoptr(GPtrArray) all = blk_all_nodes();
     for (guint i = 0; i < all->len; i++)
         blk_bitmaps_image_store(g_ptr_array_index(all, i));
-    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint i = 0; i < all->len; i++) {
-        MosaicBlkNode *n = g_ptr_array_index(all, i);
-        char *path = side_path(n);
-        if (!path || g_hash_table_contains(seen, path)) {
-            g_free(path);
-            continue;
-        }
-        g_hash_table_add(seen, path);
+    g_autoptr(GPtrArray) paths = side_files(all);
+    for (guint i = 0; i < paths->len; i++) {
+        const char *path = g_ptr_array_index(paths, i);
         g_autoptr(GPtrArray) nodes = nodes_of(path);
         gboolean any = FALSE;
         for (guint k = 0; k < nodes->len && !any; k++) {
