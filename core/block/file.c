@@ -91,33 +91,90 @@ busy:
     return FALSE;
 }
 
+static const char *file_type_name(mode_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "not a regular file";
+    }
+}
+
+/* Opens `path` only if it is a regular file or a block device.  O_NONBLOCK so that a
+ * FIFO or a device cannot block the open (it is refused after fstat, then the flag is
+ * cleared); O_NOCTTY so a terminal never becomes ours.  -1 + err. */
+static int open_host_file(const char *where, const char *path, int flags, MosaicError *err)
+{
+    int fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        mosaic_error_set(err, "%s: cannot open %s: %s%s", where, path, g_strerror(e),
+                         e == EACCES || e == EROFS ? " (set read-only = on?)" : "");
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        mosaic_error_set(err, "%s: cannot stat %s: %s", where, path, g_strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        mosaic_error_set(err, "%s: %s is %s, not a regular file or block device (name an "
+                         "image file)", where, path, file_type_name(st.st_mode));
+        close(fd);
+        return -1;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        mosaic_error_set(err, "%s: %s: %s", where, path, g_strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The size of a regular file or block device; FALSE when the kernel cannot tell (procfs
+ * files such as /proc/self/mem answer lseek with EINVAL). */
+static gboolean host_file_size(int fd, guint64 *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return FALSE;
+    if (S_ISBLK(st.st_mode))
+        return ioctl(fd, BLKGETSIZE64, size) == 0;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end < 0)
+        return FALSE;
+    *size = (guint64)end;
+    return TRUE;
+}
+
 static void *file_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err)
 {
     const char *path = mosaic_props_get_str(props, "filename");
+    const char *where = mosaic_props_where(props, "filename");
     gboolean ro = mosaic_props_get_bool(props, "read-only");
     gboolean direct = !strcmp(mosaic_props_get_str(props, "cache"), "none");
-    int flags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
-    int fd = open(path, flags);
-    if (fd < 0) {
-        mosaic_error_set(err, "%s: cannot open %s: %s%s", mosaic_props_where(props, "filename"),
-                         path, g_strerror(errno),
-                         errno == EACCES || errno == EROFS ? " (set read-only = on?)" : "");
+    int fd = open_host_file(where, path, (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0),
+                            err);
+    if (fd < 0)
         return NULL;
-    }
     const char *what = NULL;
     if (!strcmp(mosaic_props_get_str(props, "locking"), "on") && !file_lock(fd, !ro, &what)) {
         mosaic_error_set(err, "%s: %s is in use by another process (failed to get shared "
-                         "'%s' lock; is another Mosaic or QEMU using it?)",
-                         mosaic_props_where(props, "filename"), path, what);
+                         "'%s' lock; is another Mosaic or QEMU using it?)", where, path, what);
         close(fd);
         return NULL;
     }
-    struct stat st;
     guint64 size = 0;
-    if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode))
-        ioctl(fd, BLKGETSIZE64, &size);
-    else
-        size = lseek(fd, 0, SEEK_END);
+    if (!host_file_size(fd, &size)) {
+        mosaic_error_set(err, "%s: cannot tell the size of %s: %s (name an image file or a "
+                         "block device)", where, path, g_strerror(errno));
+        close(fd);
+        return NULL;
+    }
     FileState *s = g_new0(FileState, 1);
     s->fd = fd;
     s->direct = direct;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -135,6 +136,32 @@ static void build(const char *text)
     g_assert_no_error(err);
     g_assert_true(blk_graph_build(cfg, &err));
     g_assert_no_error(err);
+}
+
+/* The error of building the graph from `text`, or NULL when it works. */
+static char *build_error(const char *text)
+{
+    GError *err = NULL;
+    blk_graph_close();
+    if (cfg)
+        config_free(cfg);
+    g_autofree char *full = g_strconcat("[machine]\ntype = none\n", text, NULL);
+    cfg = config_load_string("test.ini", full, NULL, &err);
+    g_assert_no_error(err);
+    config_validate(cfg, &err);
+    g_assert_no_error(err);
+    if (blk_graph_build(cfg, &err))
+        return NULL;
+    char *msg = g_strdup(err->message);
+    g_error_free(err);
+    return msg;
+}
+
+static char *file_node_error(const char *path, gboolean ro)
+{
+    g_autofree char *ini = g_strdup_printf("[blockdev f]\ndriver = file\nfilename = %s\n"
+                                           "read-only = %s\n", path, ro ? "on" : "off");
+    return build_error(ini);
 }
 
 typedef struct Sync {
@@ -395,6 +422,36 @@ static void test_replace_child(void)
     mosaic_blk_detach(b);
 }
 
+/* Only regular files and block devices: /proc/self/mem (whose size lseek cannot tell)
+ * would show Mosaic's own memory, a FIFO would block the open for ever. */
+static void test_file_refuses_odd_files(void)
+{
+    alarm(120); /* hang guard only: an open that blocks must fail the test, not hang it */
+    g_autofree char *fifo = g_build_filename(tmpdir, "fifo", NULL);
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    const struct {
+        const char *path;
+        gboolean ro;
+        const char *expect;
+    } cases[] = {
+        {"/proc/self/mem", TRUE, "cannot tell the size of /proc/self/mem"},
+        {"/proc/self/mem", FALSE, "cannot tell the size of /proc/self/mem"},
+        {fifo, TRUE, "is a FIFO, not a regular file or block device"},
+        {fifo, FALSE, "is a FIFO, not a regular file or block device"},
+        {tmpdir, TRUE, "is a directory, not a regular file or block device"},
+        {"/dev/zero", TRUE, "is a character device, not a regular file or block device"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *msg = file_node_error(cases[i].path, cases[i].ro);
+        g_test_message("%s: %s", cases[i].path, msg ? msg : "(opened)");
+        g_assert_nonnull(msg);
+        g_assert_nonnull(strstr(msg, cases[i].expect));
+        g_assert_nonnull(strstr(msg, "test.ini:")); /* names where the file was set */
+    }
+    alarm(0);
+    g_assert_null(blk_node_find("f"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -410,6 +467,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/insert-remove-under-io", test_insert_remove_under_io);
     g_test_add_func("/block/block-status", test_block_status);
     g_test_add_func("/block/replace-child", test_replace_child);
+    g_test_add_func("/block/file-refuses-odd-files", test_file_refuses_odd_files);
     int ret = g_test_run();
     blk_graph_close();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
