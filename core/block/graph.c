@@ -379,6 +379,28 @@ static MosaicBlkNode *first_child(MosaicBlkNode *n)
     return n->children->len ? ((MosaicBlkChild *)g_ptr_array_index(n->children, 0))->node : NULL;
 }
 
+/* Whether `target` is `from` or below it along any child edge (a filter's second child,
+ * a backing file), not only first children.  Iterative, each node visited once. */
+static gboolean node_reaches(MosaicBlkNode *from, MosaicBlkNode *target)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+    g_autoptr(GPtrArray) todo = g_ptr_array_new();
+    g_ptr_array_add(todo, from);
+    while (todo->len) {
+        MosaicBlkNode *n = g_ptr_array_steal_index_fast(todo, todo->len - 1);
+        if (n == target)
+            return TRUE;
+        if (!g_hash_table_add(seen, n))
+            continue;
+        for (guint i = 0; i < n->children->len; i++) {
+            MosaicBlkChild *c = g_ptr_array_index(n->children, i);
+            if (c->node)
+                g_ptr_array_add(todo, c->node);
+        }
+    }
+    return FALSE;
+}
+
 gboolean blk_insert_filter(MosaicBlkNode *filter, MosaicBlkNode *node, GError **err)
 {
     if (first_child(filter) != node) {
@@ -389,6 +411,15 @@ gboolean blk_insert_filter(MosaicBlkNode *filter, MosaicBlkNode *node, GError **
     if (filter->parents->len || filter->users->len) {
         g_set_error(err, BLK_ERROR, 0, "filter '%s' is already in use", filter->label);
         return FALSE;
+    }
+    for (guint i = 0; i < node->parents->len; i++) {
+        MosaicBlkChild *c = g_ptr_array_index(node->parents, i);
+        if (c->parent != filter && node_reaches(filter, c->parent)) {
+            g_set_error(err, BLK_ERROR, 0, "filter '%s' cannot go above '%s': '%s' is below "
+                        "the filter, so the graph would have a cycle", filter->label,
+                        node->label, c->parent->label);
+            return FALSE;
+        }
     }
     blk_drain_begin();
     move_parents(node, filter, filter);
@@ -421,11 +452,12 @@ gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNo
                         "read-only)", new_node->label, c->node->label);
             return FALSE;
         }
-        for (MosaicBlkNode *n = new_node; n; n = first_child(n))
-            if (n == parent) {
-                g_set_error(err, BLK_ERROR, 0, "replacing would make a cycle");
-                return FALSE;
-            }
+        if (node_reaches(new_node, parent)) {
+            g_set_error(err, BLK_ERROR, 0, "node '%s' cannot become child '%s' of '%s': '%s' "
+                        "is below it, so the graph would have a cycle", new_node->label,
+                        child, parent->label, parent->label);
+            return FALSE;
+        }
         blk_drain_begin();
         blk_node_link(c, new_node);
         blk_drain_end();

@@ -100,6 +100,50 @@ static const MosaicPluginDesc tf_desc = {
     .description = "test filter", .props = tf_props, .ops = &tf_ops,
 };
 
+/* ---- a test filter with a second child (as copy-before-write has its target) ---- */
+typedef struct TPair {
+    MosaicBlkChild *file, *second;
+} TPair;
+
+static void *tp_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err)
+{
+    TPair *p = g_new0(TPair, 1);
+    p->file = mosaic_blk_open_child(node, props, "file", true, err);
+    p->second = p->file ? mosaic_blk_open_child(node, props, "second", true, err) : NULL;
+    if (!p->second) {
+        g_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void tp_close(void *s)
+{
+    g_free(s);
+}
+
+static int tp_io(void *s, MosaicBlkReq *req)
+{
+    return mosaic_blk_child_io(((TPair *)s)->file, req);
+}
+
+static const MosaicPropDesc tp_props[] = {
+    {.key = "file", .type = MOSAIC_PROP_REF, .choices = "blockdev", .flags = MOSAIC_PROP_REQUIRED},
+    {.key = "second", .type = MOSAIC_PROP_REF, .choices = "blockdev",
+     .flags = MOSAIC_PROP_REQUIRED},
+    {NULL},
+};
+static const MosaicBlkDriverOps tp_ops = {
+    .size = sizeof(MosaicBlkDriverOps), .passes = MOSAIC_BLK_PASS_ALL,
+    .open = tp_open, .close = tp_close, .io = tp_io,
+};
+static const MosaicPluginDesc tp_desc = {
+    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
+    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_BLOCK_FILTER,
+    .kind_abi = MOSAIC_BLOCK_ABI, .name = "test-pair", .version = "1", .license = "MIT",
+    .description = "test filter with two children", .props = tp_props, .ops = &tp_ops,
+};
+
 /* Config validation wants the [machine] accel plugin even for type = none. */
 static const MosaicAccelOps fake_accel_ops = {.size = sizeof(MosaicAccelOps)};
 static const MosaicPluginDesc fake_tcg = {
@@ -422,6 +466,46 @@ static void test_replace_child(void)
     mosaic_blk_detach(b);
 }
 
+/* A cycle through a filter's second child: r -> file -> p -> second -> r.  Its next
+ * write would never complete. */
+static void test_replace_child_cycle_second_child(void)
+{
+    g_autofree char *i1 = make_image("c1.img", MB), *i2 = make_image("c2.img", MB);
+    g_autofree char *ini = g_strdup_printf("[blockdev f1]\ndriver = file\nfilename = %s\n"
+                                           "[blockdev f2]\ndriver = file\nfilename = %s\n"
+                                           "[blockdev r]\ndriver = raw\nfile = f1\n"
+                                           "[blockdev p]\ndriver = test-pair\nfile = f2\n"
+                                           "second = r\n", i1, i2);
+    build(ini);
+    MosaicBlkNode *r = blk_node_find("r"), *p = blk_node_find("p"), *f1 = blk_node_find("f1");
+    GError *err = NULL;
+    g_assert_false(blk_replace_child(r, "file", p, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "cycle"));
+    g_clear_error(&err);
+    /* Nothing changed: a write through r completes and lands in f1. */
+    MosaicBlk *b = mosaic_blk_attach(NULL, "r", true, NULL);
+    guint8 buf[BS];
+    memset(buf, 0x5c, BS);
+    g_assert_cmpint(blk_rw(b, MOSAIC_BLK_WRITE, 0, buf, BS), ==, 0);
+    mosaic_blk_detach(b);
+    g_autofree char *data = NULL;
+    gsize len;
+    g_assert_true(g_file_get_contents(i1, &data, &len, NULL));
+    g_assert_cmpmem(data, BS, buf, BS);
+    /* Inserting p above f2 would move r's edge onto p, whose second child is r. */
+    MosaicBlkNode *f2 = blk_node_find("f2");
+    g_assert_true(blk_replace_child(r, "file", f2, &err));
+    g_assert_false(blk_insert_filter(p, f2, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "cycle"));
+    g_clear_error(&err);
+    g_assert_true(blk_replace_child(r, "file", f1, &err));
+    /* Sharing a node is no cycle: p over f1 and r (which is over f1 too). */
+    g_assert_true(blk_replace_child(p, "file", f1, &err));
+    g_assert_no_error(err);
+}
+
 /* Only regular files and block devices: /proc/self/mem (whose size lseek cannot tell)
  * would show Mosaic's own memory, a FIFO would block the open for ever. */
 static void test_file_refuses_odd_files(void)
@@ -459,6 +543,7 @@ int main(int argc, char **argv)
     plugin_registry_init_dirs(none);
     blk_register_builtins();
     plugin_registry_add_builtin(&tf_desc);
+    plugin_registry_add_builtin(&tp_desc);
     plugin_registry_add_builtin(&fake_tcg);
     tmpdir = g_dir_make_tmp("test-block-XXXXXX", NULL);
     g_test_add_func("/block/raw-file", test_raw_file);
@@ -467,6 +552,8 @@ int main(int argc, char **argv)
     g_test_add_func("/block/insert-remove-under-io", test_insert_remove_under_io);
     g_test_add_func("/block/block-status", test_block_status);
     g_test_add_func("/block/replace-child", test_replace_child);
+    g_test_add_func("/block/replace-child-cycle-second-child",
+                    test_replace_child_cycle_second_child);
     g_test_add_func("/block/file-refuses-odd-files", test_file_refuses_odd_files);
     int ret = g_test_run();
     blk_graph_close();
