@@ -18,6 +18,7 @@
 #include <linux/fs.h>
 
 #include "block/block-internal.h"
+#include "util/file-type.h"
 
 #define DIO_ALIGN 4096
 #define LOCK_PERM_BASE 100
@@ -91,18 +92,6 @@ busy:
     return FALSE;
 }
 
-static const char *file_type_name(mode_t mode)
-{
-    switch (mode & S_IFMT) {
-    case S_IFDIR: return "a directory";
-    case S_IFIFO: return "a FIFO";
-    case S_IFSOCK: return "a socket";
-    case S_IFCHR: return "a character device";
-    case S_IFLNK: return "a symbolic link";
-    default: return "not a regular file";
-    }
-}
-
 /* Opens `path` only if it is a regular file or a block device.  O_NONBLOCK so that a
  * FIFO or a device cannot block the open (it is refused after fstat, then the flag is
  * cleared); O_NOCTTY so a terminal never becomes ours.  -1 + err. */
@@ -123,7 +112,7 @@ static int open_host_file(const char *where, const char *path, int flags, Mosaic
     }
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
         mosaic_error_set(err, "%s: %s is %s, not a regular file or block device (name an "
-                         "image file)", where, path, file_type_name(st.st_mode));
+                         "image file)", where, path, util_file_type_name(st.st_mode));
         close(fd);
         return -1;
     }

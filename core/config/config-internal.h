@@ -34,18 +34,22 @@ struct MosaicProps {
     GPtrArray *values;  /* PropValue*, in declaration order (common, then plugin) */
 };
 
-typedef struct ConfigSection {
+struct ConfigSection {
     char *kind;
     char *label;   /* NULL for [kind] */
     char *where;   /* header of the first appearance */
     char *basedir;
+    guint index;   /* in MosaicConfig.sections */
+    gboolean external; /* stands for a node that exists elsewhere: not validated */
     GPtrArray *entries; /* ConfigEntry* in order of first assignment */
+    GHashTable *by_key; /* key -> ConfigEntry* (lookups stay O(1) in long sections) */
     MosaicProps *props; /* after validation */
-} ConfigSection;
+};
 
 struct MosaicConfig {
     char *path;
     GPtrArray *sections; /* ConfigSection*, in order of first appearance */
+    GHashTable *by_name; /* "kind label" -> ConfigSection* */
     gboolean validated;
 };
 
@@ -64,12 +68,9 @@ GPtrArray *config_section_kind_names(void); /* char* (owned), sorted */
 const SectionKind *config_section_kind_for_plugin(int plugin_kind);
 void config_sections_init(void);
 
-/* config.c */
+/* config.c (the builder calls are in config.h) */
 ConfigSection *config_section_lookup(const MosaicConfig *cfg, const char *kind, const char *label);
-ConfigSection *config_section_get(MosaicConfig *cfg, const char *kind, const char *label,
-                                  const char *where, const char *basedir);
-ConfigEntry *config_section_set(ConfigSection *s, const char *key, const char *value,
-                                const char *where, const char *basedir);
+ConfigEntry *config_section_entry(const ConfigSection *s, const char *key);
 void config_section_free(ConfigSection *s);
 
 /* values.c: parse `text` of type desc->type into pv (text, v); FALSE + *msg on error. */

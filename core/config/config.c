@@ -22,19 +22,35 @@ void config_section_free(ConfigSection *s)
     g_free(s->where);
     g_free(s->basedir);
     g_ptr_array_unref(s->entries);
+    g_hash_table_unref(s->by_key);
     if (s->props)
         config_props_free(s->props);
     g_free(s);
 }
 
+static char *section_key(const char *kind, const char *label)
+{
+    return label ? g_strconcat(kind, " ", label, NULL) : g_strdup(kind);
+}
+
 ConfigSection *config_section_lookup(const MosaicConfig *cfg, const char *kind, const char *label)
 {
-    for (guint i = 0; i < cfg->sections->len; i++) {
-        ConfigSection *s = g_ptr_array_index(cfg->sections, i);
-        if (!strcmp(s->kind, kind) && !g_strcmp0(s->label, label))
-            return s;
-    }
-    return NULL;
+    g_autofree char *k = section_key(kind, label);
+    return g_hash_table_lookup(cfg->by_name, k);
+}
+
+ConfigEntry *config_section_entry(const ConfigSection *s, const char *key)
+{
+    return g_hash_table_lookup(s->by_key, key);
+}
+
+MosaicConfig *config_new(const char *name)
+{
+    MosaicConfig *cfg = g_new0(MosaicConfig, 1);
+    cfg->path = g_strdup(name);
+    cfg->sections = g_ptr_array_new_with_free_func((GDestroyNotify)config_section_free);
+    cfg->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    return cfg;
 }
 
 /* Same kind and label: the same section, whatever file it appears in. */
@@ -48,33 +64,73 @@ ConfigSection *config_section_get(MosaicConfig *cfg, const char *kind, const cha
     s->kind = g_strdup(kind);
     s->label = g_strdup(label);
     s->where = g_strdup(where);
-    s->basedir = g_strdup(basedir);
+    s->basedir = g_strdup(basedir ? basedir : "/");
+    s->index = cfg->sections->len;
     s->entries = g_ptr_array_new_with_free_func(entry_free);
+    s->by_key = g_hash_table_new(g_str_hash, g_str_equal);
     g_ptr_array_add(cfg->sections, s);
+    g_hash_table_insert(cfg->by_name, section_key(kind, label), s);
+    cfg->validated = FALSE;
     return s;
 }
 
-ConfigEntry *config_section_set(ConfigSection *s, const char *key, const char *value,
-                                const char *where, const char *basedir)
+void config_section_set(ConfigSection *s, const char *key, const char *value, const char *where,
+                        const char *basedir)
 {
-    ConfigEntry *e = NULL;
-    for (guint i = 0; i < s->entries->len && !e; i++) {
-        ConfigEntry *x = g_ptr_array_index(s->entries, i);
-        if (!strcmp(x->key, key))
-            e = x;
-    }
+    config_section_set_len(s, key, value, strlen(value), where, basedir);
+}
+
+void config_section_set_len(ConfigSection *s, const char *key, const char *value, gsize len,
+                            const char *where, const char *basedir)
+{
+    ConfigEntry *e = g_hash_table_lookup(s->by_key, key);
     if (!e) {
         e = g_new0(ConfigEntry, 1);
         e->key = g_strdup(key);
         g_ptr_array_add(s->entries, e);
+        g_hash_table_insert(s->by_key, e->key, e);
     }
     g_free(e->value);
-    g_free(e->where);
+    e->value = g_strndup(value, len);
+    if (where != e->where) {
+        g_free(e->where);
+        e->where = g_strdup(where ? where : s->where);
+    }
     g_free(e->basedir);
-    e->value = g_strdup(value);
-    e->where = g_strdup(where);
-    e->basedir = g_strdup(basedir);
-    return e;
+    e->basedir = g_strdup(basedir ? basedir : s->basedir);
+}
+
+void config_section_set_bool(ConfigSection *s, const char *key, gboolean value)
+{
+    config_section_set(s, key, value ? "on" : "off", NULL, NULL);
+}
+
+void config_section_set_uint(ConfigSection *s, const char *key, guint64 value)
+{
+    char buf[24];
+    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, value);
+    config_section_set(s, key, buf, NULL, NULL);
+}
+
+void config_section_external(MosaicConfig *cfg, const char *kind, const char *label)
+{
+    ConfigSection *s = config_section_get(cfg, kind, label, cfg->path, NULL);
+    s->external = TRUE;
+}
+
+MosaicConfig *config_copy(const MosaicConfig *from, const char *name)
+{
+    MosaicConfig *cfg = config_new(name);
+    for (guint i = 0; i < from->sections->len; i++) {
+        const ConfigSection *s = g_ptr_array_index(from->sections, i);
+        ConfigSection *c = config_section_get(cfg, s->kind, s->label, s->where, s->basedir);
+        c->external = s->external;
+        for (guint j = 0; j < s->entries->len; j++) {
+            const ConfigEntry *e = g_ptr_array_index(s->entries, j);
+            config_section_set(c, e->key, e->value, e->where, e->basedir);
+        }
+    }
+    return cfg;
 }
 
 void config_free(MosaicConfig *cfg)
@@ -82,6 +138,7 @@ void config_free(MosaicConfig *cfg)
     if (!cfg)
         return;
     g_ptr_array_unref(cfg->sections);
+    g_hash_table_unref(cfg->by_name);
     g_free(cfg->path);
     g_free(cfg);
 }
@@ -92,8 +149,10 @@ guint config_count(const MosaicConfig *cfg, const char *kind)
     if (!cfg->validated)
         return 0;
     guint n = 0;
-    for (guint i = 0; i < cfg->sections->len; i++)
-        n += !strcmp(((ConfigSection *)g_ptr_array_index(cfg->sections, i))->kind, kind);
+    for (guint i = 0; i < cfg->sections->len; i++) {
+        ConfigSection *s = g_ptr_array_index(cfg->sections, i);
+        n += !s->external && !strcmp(s->kind, kind);
+    }
     return n;
 }
 
@@ -104,7 +163,7 @@ const MosaicProps *config_get(const MosaicConfig *cfg, const char *kind, guint i
         return NULL;
     for (guint i = 0; i < cfg->sections->len; i++) {
         ConfigSection *s = g_ptr_array_index(cfg->sections, i);
-        if (!strcmp(s->kind, kind) && index-- == 0)
+        if (!s->external && !strcmp(s->kind, kind) && index-- == 0)
             return s->props;
     }
     return NULL;
@@ -128,12 +187,8 @@ const char *config_where(const MosaicConfig *cfg, const char *kind, const char *
         return NULL;
     if (s->props && key)
         return mosaic_props_where(s->props, key);
-    for (guint i = 0; key && i < s->entries->len; i++) {
-        ConfigEntry *e = g_ptr_array_index(s->entries, i);
-        if (!strcmp(e->key, key))
-            return e->where;
-    }
-    return s->where;
+    ConfigEntry *e = key ? config_section_entry(s, key) : NULL;
+    return e ? e->where : s->where;
 }
 
 const MosaicProps *config_nth(const MosaicConfig *cfg, guint index)

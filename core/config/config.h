@@ -39,6 +39,14 @@ typedef enum {
 /* inih on Debian 12 reads lines into a 200-byte buffer (content, '\n', '\0'). */
 #define CONFIG_MAX_LINE_CHARS 198
 
+/* Bounds on the work one machine file can cause (with its includes); past them the
+ * reader stops with file:line and the limit. */
+#define CONFIG_MAX_FILES 256          /* files read, the top file included */
+#define CONFIG_MAX_BYTES (16 << 20)   /* bytes read over all files */
+#define CONFIG_MAX_SECTIONS 4096
+#define CONFIG_MAX_KEYS 256           /* per section */
+#define CONFIG_MAX_VALUE_CHARS 65536  /* a value with its continuation lines */
+
 typedef struct MosaicConfig MosaicConfig;
 
 /* Parses `path` with its includes, then applies `sets` (NULL-terminated, may be NULL).
@@ -48,6 +56,38 @@ MosaicConfig *config_load(const char *path, const char *const *sets, GError **er
  * resolving relative includes and paths. */
 MosaicConfig *config_load_string(const char *name, const char *text, const char *const *sets,
                                  GError **err);
+/* ---- Building a configuration in code ----
+ * The INI reader makes its sections with these same calls, so a node described by code
+ * (a backing file, a job's temporary node, blockdev-add) is validated exactly like one
+ * read from a file, and its values never pass through INI syntax: a file name may hold
+ * ';', '#' or any length.  Values are the text a machine file would hold ("on", "512M",
+ * a label for a reference, a path).
+ *   g_autoptr(MosaicConfig) c = config_new("backing file of disk0");
+ *   ConfigSection *s = config_section_get(c, "blockdev", "b0", NULL, NULL);
+ *   config_section_set(s, "driver", "file", NULL, NULL);
+ *   config_section_set(s, "filename", path, NULL, NULL);
+ *   config_section_set_bool(s, "read-only", TRUE);
+ *   if (!config_validate(c, &err)) ...
+ * `where` (what messages name; NULL: the section's, or the config's name for a section)
+ * and `basedir` (relative paths; NULL: the section's, or "/") may be NULL. */
+typedef struct ConfigSection ConfigSection;
+MosaicConfig *config_new(const char *name);
+/* The section [kind label] (label NULL: [kind]), made if new; the same one if it exists. */
+ConfigSection *config_section_get(MosaicConfig *cfg, const char *kind, const char *label,
+                                  const char *where, const char *basedir);
+/* Sets `key`; a later call for the same key replaces the value. */
+void config_section_set(ConfigSection *s, const char *key, const char *value, const char *where,
+                        const char *basedir);
+void config_section_set_len(ConfigSection *s, const char *key, const char *value, gsize len,
+                            const char *where, const char *basedir);
+void config_section_set_bool(ConfigSection *s, const char *key, gboolean value);
+void config_section_set_uint(ConfigSection *s, const char *key, guint64 value);
+/* [kind label] exists outside this configuration (a node already in the graph): other
+ * sections may reference it; it is not validated, looked up or dumped. */
+void config_section_external(MosaicConfig *cfg, const char *kind, const char *label);
+/* The sections and values of `from` (not validated yet), to add to. */
+MosaicConfig *config_copy(const MosaicConfig *from, const char *name);
+
 /* Checks every section against its schema (section kinds, keys, types, ranges, selected
  * plugin types, references and reference cycles), fills in defaults and builds the
  * MosaicProps.  Stops at the first error; err says file:line.  Plugins are looked up with

@@ -72,7 +72,8 @@ char *config_dump(const MosaicConfig *cfg)
     }
     for (guint i = 0; i < cfg->sections->len; i++) {
         const ConfigSection *s = g_ptr_array_index(cfg->sections, i);
-        if (!s->label && (!strcmp(s->kind, "machine") || !strcmp(s->kind, "accel")))
+        if (s->external || (!s->label && (!strcmp(s->kind, "machine") ||
+                                          !strcmp(s->kind, "accel"))))
             continue;
         dump_section(out, s);
     }

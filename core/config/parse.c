@@ -1,14 +1,18 @@
 /* Reading machine files with inih: our own line reader (file:line, overlong lines,
  * section headers inih would not report), continuation lines, includes, --set. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "config/config-internal.h"
+#include "util/file-type.h"
 
 /* inih's buffers for "[section]" and key names (MAX_SECTION, MAX_NAME in ini.c): longer
  * ones are cut silently, so we refuse them first. */
@@ -20,6 +24,8 @@ typedef struct ParseCtx {
     MosaicConfig *cfg;
     GPtrArray *stack; /* real paths of the files being read, outermost first */
     GPtrArray *names; /* their display names */
+    guint files;      /* files read so far (CONFIG_MAX_FILES) */
+    guint64 bytes;    /* bytes read so far (CONFIG_MAX_BYTES) */
     GError *error;    /* the first error; parsing stops there */
 } ParseCtx;
 
@@ -37,6 +43,12 @@ typedef struct FileReader {
     gboolean prev_name;  /* inih remembers a key, so an indented line continues it */
     gboolean continuation;
     ConfigEntry *last;   /* what a continuation appends to (NULL after include) */
+    GString *value;      /* last's value while continuations are appended (linear time) */
+    /* Whether messages may quote this file's text: the file the user named is theirs;
+     * an included file only once it has shown a valid [kind label] header (so an
+     * include of /etc/shadow reports file:line without echoing an account name). */
+    gboolean trusted;
+    const char *included_at; /* "file:line" of the include (NULL for the top file) */
 } FileReader;
 
 static void fail(ParseCtx *ctx, const char *name, int line, const char *fmt, ...)
@@ -55,6 +67,24 @@ static void fail(ParseCtx *ctx, const char *name, int line, const char *fmt, ...
         g_set_error(&ctx->error, CONFIG_ERROR, CONFIG_ERROR_SYNTAX, "%s: %s", name, msg);
 }
 
+/* An error on a line whose text the message would quote: from a file not known to be
+ * a machine file, only where it is. */
+static void fail_line(FileReader *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void fail_line(FileReader *r, const char *fmt, ...)
+{
+    if (!r->trusted) {
+        fail(r->ctx, r->name, r->lineno, "not a line of a machine file (this file is included "
+             "at %s and has no [kind label] header before this line; its text is not shown)",
+             r->included_at);
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fail(r->ctx, r->name, r->lineno, "%s", msg);
+}
+
 /* One physical line without its line end (cut after 4 KiB); NULL at end of input. */
 static GString *read_physical_line(FileReader *r)
 {
@@ -69,6 +99,7 @@ static GString *read_physical_line(FileReader *r)
             g_string_free(s, TRUE);
             return NULL;
         }
+        r->ctx->bytes += c == '\n'; /* the line end counts too */
     } else {
         if (!r->text[r->pos]) {
             g_string_free(s, TRUE);
@@ -79,6 +110,7 @@ static GString *read_physical_line(FileReader *r)
         g_string_append_len(s, r->text + r->pos, n);
         r->pos += n;
     }
+    r->ctx->bytes += s->len;
     if (s->len && s->str[s->len - 1] == '\n')
         g_string_truncate(s, s->len - 1);
     if (s->len && s->str[s->len - 1] == '\r')
@@ -108,19 +140,19 @@ static gboolean parse_header(FileReader *r, const char *start)
     ParseCtx *ctx = r->ctx;
     const char *end = find_chars_or_comment(start + 1, "]");
     if (*end != ']') {
-        fail(ctx, r->name, r->lineno, "section header has no closing ']' (write [kind label])");
+        fail_line(r, "section header has no closing ']' (write [kind label])");
         return FALSE;
     }
     const char *rest = end + 1;
     while (g_ascii_isspace(*rest))
         rest++;
     if (*rest && *rest != ';' && *rest != '#') {
-        fail(ctx, r->name, r->lineno, "unexpected text '%s' after the section header", rest);
+        fail_line(r, "unexpected text '%s' after the section header", rest);
         return FALSE;
     }
     g_autofree char *inner = g_strndup(start + 1, end - start - 1);
     if (strlen(inner) >= INIH_MAX_SECTION) {
-        fail(ctx, r->name, r->lineno, "section header is longer than %d characters (the INI "
+        fail_line(r, "section header is longer than %d characters (the INI "
              "parser's limit); use a shorter label", INIH_MAX_SECTION - 1);
         return FALSE;
     }
@@ -132,36 +164,41 @@ static gboolean parse_header(FileReader *r, const char *start)
         if (!*tok[i])
             continue;
         if (n == 2) {
-            fail(ctx, r->name, r->lineno, "section header [%s] has more than a kind and a label",
+            fail_line(r, "section header [%s] has more than a kind and a label",
                  inner);
             return FALSE;
         }
         words[n++] = tok[i];
     }
     if (n == 0) {
-        fail(ctx, r->name, r->lineno, "empty section header (write [kind label])");
+        fail_line(r, "empty section header (write [kind label])");
         return FALSE;
     }
     if (!config_is_name(words[0])) {
-        fail(ctx, r->name, r->lineno, "bad section kind '%s' (letters, digits, '-' and '_')",
+        fail_line(r, "bad section kind '%s' (letters, digits, '-' and '_')",
              words[0]);
         return FALSE;
     }
     if (words[1] && !config_is_label(words[1])) {
-        fail(ctx, r->name, r->lineno, "bad label '%s' in [%s %s] (letters, digits, '-' and '_')",
+        fail_line(r, "bad label '%s' in [%s %s] (letters, digits, '-' and '_')",
              words[1], words[0], words[1]);
+        return FALSE;
+    }
+    if (!config_section_lookup(ctx->cfg, words[0], words[1]) &&
+        ctx->cfg->sections->len >= CONFIG_MAX_SECTIONS) {
+        fail(ctx, r->name, r->lineno, "more than %d sections (the limit)", CONFIG_MAX_SECTIONS);
         return FALSE;
     }
     char where[PATH_MAX + 32];
     where_fmt(r, where, sizeof(where));
     r->section = config_section_get(ctx->cfg, words[0], words[1], where, r->basedir);
+    r->trusted = TRUE;
     return TRUE;
 }
 
 /* Mirrors inih's classification of the line so we know what inih is about to do. */
 static gboolean classify(FileReader *r, const char *line)
 {
-    ParseCtx *ctx = r->ctx;
     const char *start = line;
     if (r->lineno == 1 && !strncmp(start, "\xEF\xBB\xBF", 3))
         start += 3;
@@ -182,19 +219,18 @@ static gboolean classify(FileReader *r, const char *line)
     }
     const char *end = find_chars_or_comment(start, "=:");
     if (*end != '=' && *end != ':') {
-        fail(ctx, r->name, r->lineno,
-             "expected 'key = value', a '[kind label]' header or a ';' comment");
+        fail_line(r, "expected 'key = value', a '[kind label]' header or a ';' comment");
         return FALSE;
     }
     const char *name_end = end;
     while (name_end > start && g_ascii_isspace(name_end[-1]))
         name_end--;
     if (name_end == start) {
-        fail(ctx, r->name, r->lineno, "missing key before '%c'", *end);
+        fail_line(r, "missing key before '%c'", *end);
         return FALSE;
     }
     if (name_end - start >= INIH_MAX_NAME) {
-        fail(ctx, r->name, r->lineno, "key is longer than %d characters (the INI parser's limit)",
+        fail_line(r, "key is longer than %d characters (the INI parser's limit)",
              INIH_MAX_NAME - 1);
         return FALSE;
     }
@@ -210,6 +246,11 @@ static char *reader(char *buf, int num, void *stream)
     g_autoptr(GString) line = read_physical_line(r);
     if (!line)
         return NULL;
+    if (r->ctx->bytes > CONFIG_MAX_BYTES) {
+        fail(r->ctx, r->name, r->lineno + 1, "the machine file and its includes are longer "
+             "than %d MiB (the limit)", CONFIG_MAX_BYTES >> 20);
+        return NULL;
+    }
     r->lineno++;
     if (strlen(line->str) != line->len) {
         fail(r->ctx, r->name, r->lineno, "NUL byte in line (not a text file?)");
@@ -254,6 +295,36 @@ static char *display_path(const char *includer, const char *path)
     return g_build_filename(dir, path, NULL);
 }
 
+/* The top file as the user named it (a pipe such as <(...) is fine: the user chose to
+ * wait for it); an include only as a regular file, opened without blocking so a FIFO
+ * cannot stall start-up.  NULL + error. */
+static FILE *open_machine_file(ParseCtx *ctx, const char *name, const char *at_name,
+                               int at_line)
+{
+    int fd = open(name, O_RDONLY | O_NOCTTY | O_CLOEXEC | (at_name ? O_NONBLOCK : 0));
+    struct stat st;
+    int e = fd < 0 || fstat(fd, &st) < 0 ? errno : 0;
+    const char *bad = !e && (at_name ? !S_ISREG(st.st_mode) : S_ISDIR(st.st_mode))
+                          ? util_file_type_name(st.st_mode) : NULL;
+    if (!e && !bad && at_name && fcntl(fd, F_SETFL, O_RDONLY) < 0)
+        e = errno;
+    FILE *f = !e && !bad ? fdopen(fd, "r") : NULL;
+    if (f)
+        return f;
+    if (!e && !bad)
+        e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (at_name && bad)
+        fail(ctx, at_name, at_line, "cannot include '%s': it is %s, not a regular file", name,
+             bad);
+    else if (at_name)
+        fail(ctx, at_name, at_line, "cannot include '%s': %s", name, g_strerror(e));
+    else
+        fail(ctx, name, 0, "cannot read machine file: %s", bad ? bad : g_strerror(e));
+    return NULL;
+}
+
 static gboolean parse_file(ParseCtx *ctx, const char *name, const char *at_name, int at_line)
 {
     g_autofree char *abs = g_canonicalize_filename(name, NULL);
@@ -272,16 +343,17 @@ static gboolean parse_file(ParseCtx *ctx, const char *name, const char *at_name,
         fail(ctx, at_name, at_line, "includes nested more than %d deep", MAX_INCLUDE_DEPTH);
         return FALSE;
     }
-    FILE *f = fopen(name, "r");
-    if (!f) {
-        int e = errno;
-        if (at_name)
-            fail(ctx, at_name, at_line, "cannot include '%s': %s", name, g_strerror(e));
-        else
-            fail(ctx, name, 0, "cannot read machine file: %s", g_strerror(e));
+    if (++ctx->files > CONFIG_MAX_FILES) {
+        fail(ctx, at_name, at_line, "more than %d files read with their includes (the limit)",
+             CONFIG_MAX_FILES);
         return FALSE;
     }
-    FileReader r = {.ctx = ctx, .f = f, .name = g_strdup(name)};
+    FILE *f = open_machine_file(ctx, name, at_name, at_line);
+    if (!f)
+        return FALSE;
+    g_autofree char *at = at_name ? g_strdup_printf("%s:%d", at_name, at_line) : NULL;
+    FileReader r = {.ctx = ctx, .f = f, .name = g_strdup(name), .trusted = !at_name,
+                    .included_at = at};
     r.basedir = g_path_get_dirname(abs);
     g_ptr_array_add(ctx->stack, g_strdup(rp));
     g_ptr_array_add(ctx->names, g_strdup(name));
@@ -296,6 +368,16 @@ static gboolean parse_file(ParseCtx *ctx, const char *name, const char *at_name,
     g_free(r.name);
     g_free(r.basedir);
     return ok;
+}
+
+/* The value being continued is complete. */
+static void end_value(FileReader *r)
+{
+    if (r->value) {
+        g_free(r->last->value);
+        r->last->value = g_string_free(r->value, FALSE);
+        r->value = NULL;
+    }
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -314,11 +396,18 @@ static int handler(void *user, const char *section, const char *name, const char
                  "keys must start at the beginning of the line", r->last->key);
             return 0;
         }
-        char *joined = g_strconcat(r->last->value, " ", value, NULL);
-        g_free(r->last->value);
-        r->last->value = joined;
+        if (!r->value)
+            r->value = g_string_new(r->last->value);
+        if (r->value->len + 1 + strlen(value) > CONFIG_MAX_VALUE_CHARS) {
+            fail(ctx, r->name, r->lineno, "the value of '%s' is longer than %d characters (the "
+                 "limit)", r->last->key, CONFIG_MAX_VALUE_CHARS);
+            return 0;
+        }
+        g_string_append_c(r->value, ' ');
+        g_string_append(r->value, value);
         return 1;
     }
+    end_value(r);
     char where[PATH_MAX + 32];
     where_fmt(r, where, sizeof(where));
     if (!strcmp(name, "include")) {
@@ -331,21 +420,32 @@ static int handler(void *user, const char *section, const char *name, const char
         return parse_file(ctx, path, r->name, r->lineno) ? 1 : 0;
     }
     if (!r->section) {
-        fail(ctx, r->name, r->lineno, "key '%s' is outside any section (put it after a "
-             "[kind label] header, e.g. [machine])", name);
+        fail_line(r, "key '%s' is outside any section (put it after a [kind label] header, "
+                  "e.g. [machine])", name);
         return 0;
     }
     if (!config_is_name(name)) {
         fail(ctx, r->name, r->lineno, "bad key name '%s' (letters, digits, '-' and '_')", name);
         return 0;
     }
-    r->last = config_section_set(r->section, name, value, where, r->basedir);
+    if (!config_section_entry(r->section, name) &&
+        r->section->entries->len >= CONFIG_MAX_KEYS) {
+        fail(ctx, r->name, r->lineno, "more than %d keys in one section (the limit)",
+             CONFIG_MAX_KEYS);
+        return 0;
+    }
+    config_section_set(r->section, name, value, where, r->basedir);
+    r->last = config_section_entry(r->section, name);
     return 1;
 }
 
 static gboolean parse_reader(FileReader *r)
 {
     int rc = ini_parse_stream(reader, r, handler, r);
+    if (r->value && !r->ctx->error)
+        end_value(r);
+    if (r->value)
+        g_string_free(r->value, TRUE);
     if (r->ctx->error)
         return FALSE;
     if (rc != 0) {
@@ -403,16 +503,14 @@ static MosaicConfig *load(const char *name, const char *text, const char *const 
 {
     g_return_val_if_fail(name != NULL, NULL);
     config_sections_init();
-    MosaicConfig *cfg = g_new0(MosaicConfig, 1);
-    cfg->path = g_strdup(name);
-    cfg->sections = g_ptr_array_new_with_free_func((GDestroyNotify)config_section_free);
+    MosaicConfig *cfg = config_new(name);
     ParseCtx ctx = {.cfg = cfg,
                     .stack = g_ptr_array_new_with_free_func(g_free),
                     .names = g_ptr_array_new_with_free_func(g_free)};
     gboolean ok;
     if (text) {
         g_autofree char *abs = g_canonicalize_filename(name, NULL);
-        FileReader r = {.ctx = &ctx, .text = text, .name = (char *)name};
+        FileReader r = {.ctx = &ctx, .text = text, .name = (char *)name, .trusted = TRUE};
         r.basedir = g_path_get_dirname(abs);
         g_ptr_array_add(ctx.stack, real_path(abs));
         g_ptr_array_add(ctx.names, g_strdup(name));

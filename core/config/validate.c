@@ -23,16 +23,6 @@ static char *section_name(const char *kind, const char *label)
     return label ? g_strdup_printf("[%s %s]", kind, label) : g_strdup_printf("[%s]", kind);
 }
 
-static ConfigEntry *entry_of(ConfigSection *s, const char *key)
-{
-    for (guint i = 0; i < s->entries->len; i++) {
-        ConfigEntry *e = g_ptr_array_index(s->entries, i);
-        if (!strcmp(e->key, key))
-            return e;
-    }
-    return NULL;
-}
-
 /* What a section is: a core kind (SectionKind) or a plugin's (MosaicSectionDesc). */
 typedef struct KindInfo {
     const SectionKind *core;
@@ -100,7 +90,7 @@ static gboolean validate_section(ConfigSection *s, const KindInfo *ki,
 
     if (ki->core && ki->core->selector_key && ki->core->plugin_kind) {
         const char *sel = ki->core->selector_key;
-        ConfigEntry *e = entry_of(s, sel);
+        ConfigEntry *e = config_section_entry(s, sel);
         if (!e || !*e->value)
             return err_at(err, e ? e->where : s->where, "missing required key '%s' in %s "
                           "(the %s plugin type)", sel, name,
@@ -160,7 +150,7 @@ static gboolean check_refs(MosaicConfig *cfg, GError **err)
 {
     for (guint i = 0; i < cfg->sections->len; i++) {
         ConfigSection *s = g_ptr_array_index(cfg->sections, i);
-        for (guint j = 0; j < s->props->values->len; j++) {
+        for (guint j = 0; s->props && j < s->props->values->len; j++) {
             PropValue *v = g_ptr_array_index(s->props->values, j);
             if (v->desc->type != MOSAIC_PROP_REF || !v->set)
                 continue;
@@ -199,8 +189,9 @@ static gboolean find_cycle(MosaicConfig *cfg, guint node, guint8 *state, GArray 
             continue;
         ConfigSection *t = config_section_lookup(cfg, v->desc->choices, v->text);
         guint ti;
-        if (!t || !g_ptr_array_find(cfg->sections, t, &ti))
+        if (!t || t->external)
             continue;
+        ti = t->index;
         g_array_append_val(path, v);
         if (state[ti] == 1) {
             /* The cycle starts at the first edge leaving t. */
@@ -212,7 +203,7 @@ static gboolean find_cycle(MosaicConfig *cfg, guint node, guint8 *state, GArray 
                 ConfigSection *from = NULL;
                 for (guint m = 0; m < cfg->sections->len && !from; m++) {
                     ConfigSection *c = g_ptr_array_index(cfg->sections, m);
-                    if (config_props_lookup(c->props, e->desc->key) == e)
+                    if (c->props && config_props_lookup(c->props, e->desc->key) == e)
                         from = c;
                 }
                 if (from == t)
@@ -241,7 +232,8 @@ static gboolean check_cycles(MosaicConfig *cfg, GError **err)
     g_autofree guint8 *state = g_new0(guint8, cfg->sections->len);
     g_autoptr(GArray) path = g_array_new(FALSE, FALSE, sizeof(PropValue *));
     for (guint i = 0; i < cfg->sections->len; i++)
-        if (!state[i] && !find_cycle(cfg, i, state, path, err))
+        if (!state[i] && !((ConfigSection *)g_ptr_array_index(cfg->sections, i))->external &&
+            !find_cycle(cfg, i, state, path, err))
             return FALSE;
     return TRUE;
 }
@@ -258,16 +250,16 @@ gboolean config_validate(MosaicConfig *cfg, GError **err)
 
     guint n = cfg->sections->len;
     g_autofree KindInfo *ki = g_new0(KindInfo, n + 1);
-    for (guint i = 0; i < n; i++)
-        if (!check_kind(g_ptr_array_index(cfg->sections, i), &ki[i], err))
+    for (guint i = 0; i < n; i++) {
+        ConfigSection *s = g_ptr_array_index(cfg->sections, i);
+        if (!s->external && !check_kind(s, &ki[i], err))
             return FALSE;
+    }
 
     ConfigSection *machine = config_section_lookup(cfg, "machine", NULL);
     if (!machine)
         return err_at(err, cfg->path, "no [machine] section (add [machine] with type = BOARD)");
-    guint mi;
-    g_ptr_array_find(cfg->sections, machine, &mi);
-    if (!validate_section(machine, &ki[mi], NULL, err))
+    if (!validate_section(machine, &ki[machine->index], NULL, err))
         return FALSE;
 
     /* A board without CPUs (arch "none": storage-only machines) needs no accelerator. */
@@ -293,7 +285,7 @@ gboolean config_validate(MosaicConfig *cfg, GError **err)
 
     for (guint i = 0; i < cfg->sections->len; i++) {
         ConfigSection *s = g_ptr_array_index(cfg->sections, i);
-        if (s == machine)
+        if (s == machine || s->external)
             continue;
         gboolean is_accel = ki[i].core && !strcmp(s->kind, "accel");
         if (!validate_section(s, &ki[i], is_accel ? accel : NULL, err))

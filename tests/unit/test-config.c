@@ -2,6 +2,8 @@
  * Fake plugin descriptors stand in for real plugins (registered as builtins), and
  * every tests/data/config/bad/ file must fail with the message its "; expect:" says. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -317,9 +319,15 @@ static void test_set(void)
     const char *bad2[] = {"machine.bootargs=a ;b", NULL};
     g_autofree char *m2 = text_error("[machine]\ntype = test-board\n", bad2);
     g_assert_nonnull(strstr(m2, "--set:1: the value of 'machine.bootargs' contains"));
-    /* An endless line (no newline, NUL bytes) is refused without reading it all. */
+    /* Only regular files can be included (a device could be read for ever). */
     g_autofree char *m4 = text_error("[machine]\ntype = test-board\ninclude = /dev/zero\n", NULL);
-    g_assert_nonnull(strstr(m4, "/dev/zero:1: "));
+    g_assert_cmpstr(m4, ==, "mem.ini:3: cannot include '/dev/zero': it is a character device, "
+                    "not a regular file");
+    /* The top file may be anything the user names but a directory; an endless line (no
+     * newline, NUL bytes) is refused without reading it all. */
+    g_autoptr(GError) e5 = NULL;
+    g_assert_null(config_load("/dev/zero", NULL, &e5));
+    g_assert_nonnull(strstr(e5->message, "/dev/zero:1: "));
     const char *bad3[] = {"device.x.y.z=1", NULL};
     g_autofree char *m3 = text_error("[machine]\ntype = test-board\n", bad3);
     g_assert_nonnull(strstr(m3, "is not kind.key=value"));
@@ -600,6 +608,149 @@ static void test_mutations(void)
     g_assert_cmpuint(failed, >, 0);
 }
 
+/* ---- bounded work on hostile files ----
+ * Each test has a generous alarm() as a hang guard only (an unbounded parse must fail
+ * the test, not stall the suite); nothing here measures speed. */
+
+static char *write_tmp(const char *dir, const char *name, const char *text)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+    return path;
+}
+
+static void test_include_fifo(void)
+{
+    alarm(60);
+    g_autofree char *dir = g_dir_make_tmp("test-config-XXXXXX", NULL);
+    g_autofree char *fifo = g_build_filename(dir, "fifo.ini", NULL);
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    g_autofree char *text = g_strdup_printf("[machine]\ntype = test-board\ninclude = %s\n", fifo);
+    g_autofree char *msg = text_error(text, NULL);
+    g_autofree char *want = g_strdup_printf("mem.ini:3: cannot include '%s': it is a FIFO, not a "
+                                            "regular file", fifo);
+    g_assert_cmpstr(msg, ==, want);
+    alarm(0);
+    g_unlink(fifo);
+    g_rmdir(dir);
+}
+
+/* Each of 8 levels includes the next 4 times: 4^8 files without a bound. */
+static void test_include_fan_out(void)
+{
+    alarm(60);
+    g_autofree char *dir = g_dir_make_tmp("test-config-XXXXXX", NULL);
+    for (int level = 0; level < 8; level++) {
+        g_autoptr(GString) t = g_string_new(level ? "" : "[machine]\ntype = test-board\n");
+        for (int k = 0; k < 4; k++)
+            g_string_append_printf(t, "include = f%d.ini\n", level + 1);
+        g_autofree char *name = g_strdup_printf("f%d.ini", level);
+        g_free(write_tmp(dir, name, t->str));
+    }
+    g_free(write_tmp(dir, "f8.ini", "; the leaf\n"));
+    g_autofree char *top = g_build_filename(dir, "f0.ini", NULL);
+    g_autoptr(GError) err = NULL;
+    g_assert_null(config_load(top, NULL, &err));
+    g_assert_nonnull(strstr(err->message, ": more than 256 files read with their includes "
+                                          "(the limit)"));
+    alarm(0);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    g_assert_cmpint(system(cmd), ==, 0);
+}
+
+/* 20,000 continuation lines load (in linear time: the hang guard stops a quadratic
+ * join); a value past the limit names the line where it passes it. */
+static void test_long_continuations(void)
+{
+    alarm(60);
+    g_autoptr(GString) t = g_string_new("[machine]\ntype = test-board\nbootargs = x\n");
+    for (int i = 0; i < 20000; i++)
+        g_string_append(t, "  y\n");
+    g_autoptr(MosaicConfig) cfg = text_ok(t->str, NULL);
+    const char *v = mosaic_props_get_str(section(cfg, "machine", NULL), "bootargs");
+    g_assert_cmpuint(strlen(v), ==, 1 + 2 * 20000);
+    g_assert_true(g_str_has_suffix(v, " y y"));
+
+    g_string_assign(t, "[machine]\ntype = test-board\nbootargs = x\n");
+    for (int i = 0; i < 20000; i++)
+        g_string_append(t, "  abcdefgh\n");
+    g_autofree char *msg = text_error(t->str, NULL);
+    /* 1 + 9k > 65536 first at k = 7282, on line 3 + k. */
+    g_assert_cmpstr(msg, ==, "mem.ini:7285: the value of 'bootargs' is longer than 65536 "
+                             "characters (the limit)");
+    alarm(0);
+}
+
+static void test_many_sections(void)
+{
+    alarm(60);
+    g_autoptr(GString) t = g_string_new("[machine]\ntype = test-board\n");
+    for (int i = 0; i < 4000; i++)
+        g_string_append_printf(t, "[blockdev d%d]\ndriver = test-file\nfilename = d%d.img\n", i,
+                               i);
+    g_autoptr(MosaicConfig) cfg = text_ok(t->str, NULL);
+    g_assert_cmpuint(config_count(cfg, "blockdev"), ==, 4000);
+    g_assert_nonnull(config_find(cfg, "blockdev", "d3999"));
+
+    for (int i = 4000; i < 40000; i++)
+        g_string_append_printf(t, "[blockdev d%d]\ndriver = test-file\nfilename = d%d.img\n", i,
+                               i);
+    g_autofree char *msg = text_error(t->str, NULL);
+    /* [machine] is section 1; the 4097th header is [blockdev d4095], on line 3 + 4095 * 3. */
+    g_assert_cmpstr(msg, ==, "mem.ini:12288: more than 4096 sections (the limit)");
+
+    g_string_assign(t, "[machine]\ntype = test-board\n");
+    for (int i = 0; i < 300; i++)
+        g_string_append_printf(t, "k%d = 1\n", i);
+    g_autofree char *msg2 = text_error(t->str, NULL);
+    g_assert_cmpstr(msg2, ==, "mem.ini:258: more than 256 keys in one section (the limit)");
+    alarm(0);
+}
+
+/* An included file that is no machine file: where, never what it holds. */
+static void test_include_not_echoed(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-config-XXXXXX", NULL);
+    g_autofree char *shadow = write_tmp(dir, "shadow", "root:$y$j9T$c2VjcmV0:19000:0:99999:7:::\n"
+                                                      "daemon:*:19000:0:99999:7:::\n");
+    g_autofree char *text = g_strdup_printf("[machine]\ntype = test-board\ninclude = %s\n",
+                                            shadow);
+    g_autofree char *msg = text_error(text, NULL);
+    g_autofree char *want = g_strdup_printf("%s:1: not a line of a machine file (this file is "
+                                            "included at mem.ini:3 and has no [kind label] "
+                                            "header before this line; its text is not shown)",
+                                            shadow);
+    g_assert_cmpstr(msg, ==, want);
+    g_assert_null(strstr(msg, "root"));
+    g_assert_null(strstr(msg, "c2VjcmV0"));
+    /* The same line in the file the user named is theirs: quoted. */
+    g_autofree char *own = text_error("root:$y$j9T$c2VjcmV0:19000\n", NULL);
+    g_assert_cmpstr(own, ==, "mem.ini:1: key 'root' is outside any section (put it after a "
+                             "[kind label] header, e.g. [machine])");
+    g_unlink(shadow);
+    g_rmdir(dir);
+}
+
+/* More than 16 MiB over all files (here one include of comments). */
+static void test_total_bytes(void)
+{
+    alarm(60);
+    g_autofree char *dir = g_dir_make_tmp("test-config-XXXXXX", NULL);
+    g_autoptr(GString) t = g_string_new(NULL);
+    while (t->len <= (16u << 20))
+        g_string_append(t, "; 0123456789012345678901234567890123456789012345678901234567890\n");
+    g_autofree char *big = write_tmp(dir, "big.ini", t->str);
+    g_autofree char *text = g_strdup_printf("[machine]\ntype = test-board\ninclude = %s\n", big);
+    g_autofree char *msg = text_error(text, NULL);
+    g_assert_nonnull(msg);
+    g_assert_nonnull(strstr(msg, "the machine file and its includes are longer than 16 MiB "
+                                 "(the limit)"));
+    g_assert_true(g_str_has_prefix(msg, big));
+    alarm(0);
+    g_unlink(big);
+    g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -629,5 +780,11 @@ int main(int argc, char **argv)
     g_test_add_func("/config/register-section", test_register);
     g_test_add_func("/config/undeclared-key", test_undeclared_key);
     g_test_add_func("/config/mutations", test_mutations);
+    g_test_add_func("/config/include-fifo", test_include_fifo);
+    g_test_add_func("/config/include-fan-out", test_include_fan_out);
+    g_test_add_func("/config/long-continuations", test_long_continuations);
+    g_test_add_func("/config/many-sections", test_many_sections);
+    g_test_add_func("/config/include-not-echoed", test_include_not_echoed);
+    g_test_add_func("/config/total-bytes", test_total_bytes);
     return g_test_run();
 }
