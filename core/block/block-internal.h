@@ -61,12 +61,35 @@ gboolean blk_node_growable(MosaicBlkNode *node);
 
 /* graph.c */
 MosaicBlkNode *blk_node_open(const MosaicConfig *cfg, const char *label, GError **err);
-/* A node described by INI text (node-text.c): `existing` labels are stubbed for validation. */
-MosaicBlkNode *blk_node_open_text(const char *what, const char *text, const char *const *existing,
-                                  const char *label, GError **err);
+/* node-config.c: nodes described in code.
+ *   g_autoptr... cfg = blk_node_config_new("backup node", NULL);
+ *   ConfigSection *s = blk_node_config_add(cfg, "job0-target", "file");
+ *   config_section_set(s, "filename", path, NULL, NULL);
+ *   MosaicBlkNode *n = blk_node_open_config(cfg, "job0-target", err);
+ * The config holds [machine] type = none (or a copy of `base`'s sections) and lets its
+ * sections reference every node already in the graph.  blk_node_open_config validates
+ * it, opens `label` and hands the config to the node (freed on failure too). */
+MosaicConfig *blk_node_config_new(const char *what, const MosaicConfig *base);
+ConfigSection *blk_node_config_add(MosaicConfig *cfg, const char *label, const char *driver);
+MosaicBlkNode *blk_node_open_config(MosaicConfig *cfg, const char *label, GError **err);
+/* The common case: one [blockdev label] of `driver` with key, value pairs (strings, NULL
+ * after the last), over nodes of the graph. */
+MosaicBlkNode *blk_node_open_new(const char *what, const char *label, const char *driver,
+                                 GError **err, ...) G_GNUC_NULL_TERMINATED;
 GPtrArray *blk_all_nodes(void);
 void blk_node_link(MosaicBlkChild *c, MosaicBlkNode *node);
 const MosaicConfig *blk_main_config(void);
+
+/* file.c: opens `path` only if it is a regular file or a block device, without ever
+ * blocking (O_NONBLOCK until checked, O_NOCTTY, O_CLOEXEC); -1 + err naming `where`. */
+int blk_host_file_open(const char *where, const char *path, int flags, MosaicError *err);
+
+/* format.c: image formats are the block drivers (not filters) that sit over a `file`
+ * child; which one an image is, is for their probe op to say, never for the core. */
+const MosaicPluginDesc *blk_format_find(const char *name, const char *needed_at, GError **err);
+/* The format whose driver recognises the header of `path`, or NULL (none, or unreadable).
+ * Loads the permitted block plugins to ask them: for messages only, never to choose. */
+const char *blk_format_recognise(const char *path);
 
 /* file.c, raw.c, machine-none.c, virtio */
 extern const MosaicPluginDesc blk_file_desc;

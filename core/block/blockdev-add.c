@@ -15,10 +15,16 @@ static gboolean is_word(const char *s)
     return TRUE;
 }
 
+/* Values reach the node without INI text, so ';', '#' and long file names are fine;
+ * control characters would only garble messages. */
 static gboolean is_value(const char *s)
 {
-    /* One INI line: nothing that ends it, starts a comment or continues it. */
-    return s && strlen(s) < 150 && !strpbrk(s, "\n\r;#") && !g_ascii_isspace(*s);
+    if (!s || strlen(s) > CONFIG_MAX_VALUE_CHARS)
+        return FALSE;
+    for (; *s; s++)
+        if ((guchar)*s < 0x20 || *s == 0x7f)
+            return FALSE;
+    return TRUE;
 }
 
 gboolean blk_node_add(const char *label, const char *driver, GHashTable *opts, GError **err)
@@ -32,38 +38,27 @@ gboolean blk_node_add(const char *label, const char *driver, GHashTable *opts, G
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists", label);
         return FALSE;
     }
-    const MosaicConfig *base = blk_main_config();
-    g_autofree char *dump = base ? config_dump(base) : NULL;
-    GString *t = g_string_new(dump ? dump : "[machine]\ntype = none\n");
-    g_string_append_printf(t, "\n[blockdev %s]\ndriver = %s\n", label, driver);
+    MosaicConfig *cfg = blk_node_config_new("blockdev-add", blk_main_config());
+    ConfigSection *s = blk_node_config_add(cfg, label, driver);
     if (opts) {
         GHashTableIter it;
         gpointer k, v;
         g_hash_table_iter_init(&it, opts);
         while (g_hash_table_iter_next(&it, &k, &v)) {
             if (!is_word(k) || !is_value(v) || !strcmp(k, "driver")) {
-                g_set_error(err, BLK_ERROR, 0, "option '%s' has an invalid name or value", (char *)k);
-                g_string_free(t, TRUE);
+                g_set_error(err, BLK_ERROR, 0, "option '%s' has an invalid name or value "
+                            "(names: letters, digits, '-' and '_'; values: no control "
+                            "characters, at most %d characters)", (char *)k,
+                            CONFIG_MAX_VALUE_CHARS);
+                config_free(cfg);
                 return FALSE;
             }
-            g_string_append_printf(t, "%s = %s\n", (char *)k, (char *)v);
+            config_section_set(s, k, v, NULL, NULL);
         }
     }
-    g_autofree char *text = g_string_free(t, FALSE);
-    GError *e = NULL;
-    MosaicConfig *cfg = config_load_string("blockdev-add", text, NULL, &e);
-    if (!cfg || !config_validate(cfg, &e)) {
-        g_propagate_error(err, e);
-        if (cfg)
-            config_free(cfg);
+    MosaicBlkNode *n = blk_node_open_config(cfg, label, err);
+    if (!n)
         return FALSE;
-    }
-    MosaicBlkNode *n = blk_node_open(cfg, label, err);
-    if (!n) {
-        config_free(cfg);
-        return FALSE;
-    }
-    n->own_cfg = cfg;
     blk_bitmaps_image_load(n); /* bitmaps stored in the image (bitmap-image.c) */
     return TRUE;
 }

@@ -95,7 +95,7 @@ busy:
 /* Opens `path` only if it is a regular file or a block device.  O_NONBLOCK so that a
  * FIFO or a device cannot block the open (it is refused after fstat, then the flag is
  * cleared); O_NOCTTY so a terminal never becomes ours.  -1 + err. */
-static int open_host_file(const char *where, const char *path, int flags, MosaicError *err)
+int blk_host_file_open(const char *where, const char *path, int flags, MosaicError *err)
 {
     int fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
@@ -146,7 +146,7 @@ static void *file_open(MosaicBlkNode *node, const MosaicProps *props, MosaicErro
     const char *where = mosaic_props_where(props, "filename");
     gboolean ro = mosaic_props_get_bool(props, "read-only");
     gboolean direct = !strcmp(mosaic_props_get_str(props, "cache"), "none");
-    int fd = open_host_file(where, path, (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0),
+    int fd = blk_host_file_open(where, path, (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0),
                             err);
     if (fd < 0)
         return NULL;

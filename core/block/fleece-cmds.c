@@ -151,8 +151,7 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
     Pull *p = g_new0(Pull, 1);
     p->id = g_strdup(id);
     p->src = src;
-    const char *none[] = {NULL};
-    g_autofree char *text = NULL, *eid = NULL;
+    g_autofree char *eid = NULL;
 
     /* The temporary target: sparse, as large as the device. */
     GError *fe = NULL;
@@ -173,8 +172,8 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
                     "characters a node cannot take: set TMPDIR to a plain path", p->tmp_path);
         goto fail;
     }
-    text = g_strdup_printf("[blockdev %s]\ndriver = file\nfilename = %s\n", tl, p->tmp_path);
-    p->tmp = blk_node_open_text("pull backup node", text, none, tl, err);
+    p->tmp = blk_node_open_new("pull backup node", tl, "file", err, "filename", p->tmp_path,
+                               NULL);
     if (!p->tmp)
         goto fail;
     unlink(p->tmp_path); /* open: nothing is left behind, even after a crash */
@@ -186,11 +185,8 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
         goto fail;
     mosaic_blk_bitmap_set(p->copy, 0, src->length);
 
-    g_free(text);
-    text = g_strdup_printf("[blockdev %s]\ndriver = " CBW_DRIVER "\nfile = %s\ntarget = %s\n"
-                           "bitmap = %s\n", cl, src->label, tl, copy_name);
-    const char *both[] = {src->label, tl, NULL};
-    p->cbw = blk_node_open_text("pull backup node", text, both, cl, err);
+    p->cbw = blk_node_open_new("pull backup node", cl, CBW_DRIVER, err, "file", src->label,
+                               "target", tl, "bitmap", copy_name, NULL);
     if (!p->cbw || !blk_insert_filter(p->cbw, src, err))
         goto fail;
     if (user) {
@@ -198,10 +194,8 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
             goto fail;
         p->user = user;
     }
-    g_free(text);
-    text = g_strdup_printf("[blockdev %s]\ndriver = snapshot-access\nfile = %s\ntarget = %s\n"
-                           "bitmap = %s\n", sl, src->label, tl, copy_name);
-    p->snap = blk_node_open_text("pull backup node", text, both, sl, err);
+    p->snap = blk_node_open_new("pull backup node", sl, "snapshot-access", err, "file",
+                                src->label, "target", tl, "bitmap", copy_name, NULL);
     if (!p->snap)
         goto fail;
     eid = g_strdup_printf("%s-fleece", id);

@@ -209,15 +209,22 @@ static const char *node_filename(MosaicBlkNode *n)
 static MosaicBlkChild *open_image(MosaicBlkNode *node, const char *path, const char *format,
                                   MosaicError *err);
 
-static gboolean probe_qcow2(const char *path)
+/* A backing file whose format the image does not name is refused, never guessed: a
+ * guest that writes a qcow2 header into a raw backing file would otherwise make the next
+ * start read any host file it names.  The message says how to record the format. */
+static void missing_format(MosaicBlkNode *node, const char *filename, const char *path,
+                           MosaicError *err)
 {
-    unsigned char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return FALSE;
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
-    return got == 4 && !memcmp(magic, "QFI\xfb", 4);
+    const char *image = node_filename(node);
+    const char *looks = blk_format_recognise(path);
+    g_autofree char *quoted_name = g_shell_quote(filename);
+    g_autofree char *quoted_image = g_shell_quote(image ? image : "IMAGE");
+    g_autofree char *seen = looks ? g_strdup_printf(" (its header is %s)", looks)
+                                  : g_strdup("");
+    mosaic_error_set(err, "backing file %s of [blockdev %s]: the image does not name the "
+                     "backing file's format, and Mosaic does not guess it%s; record it with: "
+                     "qemu-img rebase -u -F %s -b %s %s", path, node->label, seen,
+                     looks ? looks : "FORMAT", quoted_name, quoted_image);
 }
 
 MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char *filename,
@@ -231,16 +238,8 @@ MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char
         g_autofree char *dir = g_path_get_dirname(base);
         path = g_build_filename(dir, filename, NULL);
     }
-    if (!format || !*format)
-        format = probe_qcow2(path) ? "qcow2" : "raw";
-    if (strcmp(format, "qcow2") && strcmp(format, "raw")) {
-        mosaic_error_set(err, "backing file %s: unsupported format '%s' (use qcow2 or raw)",
-                         path, format);
-        return NULL;
-    }
-    if (strpbrk(path, "\n\r;#") || strlen(path) > CONFIG_MAX_LINE_CHARS - 20) {
-        mosaic_error_set(err, "backing file name '%s' cannot be opened (too long or odd "
-                         "characters)", path);
+    if (!format || !*format) {
+        missing_format(node, filename, path, err);
         return NULL;
     }
     /* A chain that comes back to an image already being opened loops forever. */
@@ -269,34 +268,34 @@ MOSAIC_API MosaicBlkChild *mosaic_blk_open_image(MosaicBlkNode *node, const char
     return c;
 }
 
+/* A read-only file node and the format node over it, built like a machine file's pair
+ * of sections. */
 static MosaicBlkChild *open_image(MosaicBlkNode *node, const char *path, const char *format,
                                   MosaicError *err)
 {
-    /* An anonymous pair of sections, validated like a machine file. */
-    guint id = ++anon_count;
-    g_autofree char *text = g_strdup_printf(
-        "[machine]\ntype = none\n[blockdev backing%u-file]\ndriver = file\nfilename = %s\nread-only = on\n"
-        "[blockdev backing%u]\ndriver = %s\nfile = backing%u-file\nread-only = on\n",
-        id, path, id, format, id);
-    g_autofree char *name = g_strdup_printf("%s (backing of %s)", path, node->label);
     GError *e = NULL;
-    MosaicConfig *cfg = config_load_string(name, text, NULL, &e);
-    if (!cfg || !config_validate(cfg, &e)) {
+    g_autofree char *where = g_strdup_printf("%s (backing of %s)", path, node->label);
+    if (!blk_format_find(format, where, &e)) {
+        mosaic_error_set(err, "backing file %s: format '%s': %s", path, format, e->message);
+        g_error_free(e);
+        return NULL;
+    }
+    guint id = ++anon_count;
+    g_autofree char *fl = g_strdup_printf("backing%u-file", id);
+    g_autofree char *label = g_strdup_printf("backing%u", id);
+    MosaicConfig *cfg = blk_node_config_new(where, NULL);
+    ConfigSection *f = blk_node_config_add(cfg, fl, "file");
+    config_section_set(f, "filename", path, NULL, NULL);
+    config_section_set_bool(f, "read-only", TRUE);
+    ConfigSection *b = blk_node_config_add(cfg, label, format);
+    config_section_set(b, "file", fl, NULL, NULL);
+    config_section_set_bool(b, "read-only", TRUE);
+    MosaicBlkNode *child = blk_node_open_config(cfg, label, &e);
+    if (!child) {
         mosaic_error_set(err, "backing file %s: %s", path, e->message);
         g_error_free(e);
-        if (cfg)
-            config_free(cfg);
         return NULL;
     }
-    g_autofree char *label = g_strdup_printf("backing%u", id);
-    MosaicBlkNode *child = blk_node_open(cfg, label, &e);
-    if (!child) {
-        mosaic_error_set(err, "%s", e->message);
-        g_error_free(e);
-        config_free(cfg);
-        return NULL;
-    }
-    child->own_cfg = cfg;
     return child_new(node, child, "backing", FALSE);
 }
 

@@ -404,8 +404,10 @@ static gboolean odd_chars(const char *s)
 static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **err)
 {
     const char *fmt = o->format ? o->format : "raw";
-    if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
-        g_set_error(err, BLK_ERROR, 0, "target format '%s' is not supported (raw or qcow2)", fmt);
+    GError *fe = NULL;
+    if (!blk_format_find(fmt, NULL, &fe)) {
+        g_set_error(err, BLK_ERROR, 0, "target format '%s': %s", fmt, fe->message);
+        g_error_free(fe);
         return NULL;
     }
     if (odd_chars(o->target_file)) {
@@ -438,11 +440,11 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", tl);
         return NULL;
     }
-    g_autofree char *text = g_strdup_printf(
-        "[blockdev %s]\ndriver = file\nfilename = %s\n[blockdev %s]\ndriver = %s\nfile = %s\n",
-        fl, o->target_file, tl, fmt, fl);
-    const char *none[] = {NULL};
-    MosaicBlkNode *n = blk_node_open_text("backup node", text, none, tl, err);
+    MosaicConfig *cfg = blk_node_config_new("backup node", NULL);
+    config_section_set(blk_node_config_add(cfg, fl, "file"), "filename", o->target_file, NULL,
+                       NULL);
+    config_section_set(blk_node_config_add(cfg, tl, fmt), "file", fl, NULL, NULL);
+    MosaicBlkNode *n = blk_node_open_config(cfg, tl, err);
     MosaicBlkNode *f = blk_node_find(fl);
     if (!n && f && !f->parents->len && !f->users->len)
         drop_node(&f); /* the format driver refused the file */
@@ -472,9 +474,7 @@ static MosaicBlkNode *open_target_uri(Backup *b, const BackupOpts *o, GError **e
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", tl);
         return NULL;
     }
-    g_autofree char *text = g_strdup_printf("[blockdev %s]\ndriver = nbd\nuri = %s\n", tl, u);
-    const char *none[] = {NULL};
-    MosaicBlkNode *n = blk_node_open_text("backup node", text, none, tl, err);
+    MosaicBlkNode *n = blk_node_open_new("backup node", tl, "nbd", err, "uri", u, NULL);
     b->tgt_made = n;
     return n;
 }
@@ -482,7 +482,7 @@ static MosaicBlkNode *open_target_uri(Backup *b, const BackupOpts *o, GError **e
 static Backup *backup_prepare(const BackupOpts *o, GError **err)
 {
     const char *id = o->job_id ? o->job_id : o->device;
-    g_autofree char *copy_name = NULL, *cl = NULL, *text = NULL;
+    g_autofree char *copy_name = NULL, *cl = NULL;
     BackupOpts opts = *o;
     opts.job_id = id;
     if (!o->device || odd_chars(id)) {
@@ -581,11 +581,8 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", cl);
         goto fail;
     }
-    text = g_strdup_printf("[blockdev %s]\ndriver = " CBW_DRIVER "\nfile = %s\n"
-                                            "target = %s\nbitmap = %s\n", cl, src->label,
-                                            b->tgt->label, copy_name);
-    const char *existing[] = {src->label, b->tgt->label, NULL};
-    b->cbw = blk_node_open_text("backup node", text, existing, cl, err);
+    b->cbw = blk_node_open_new("backup node", cl, CBW_DRIVER, err, "file", src->label,
+                               "target", b->tgt->label, "bitmap", copy_name, NULL);
     if (!b->cbw || !blk_insert_filter(b->cbw, src, err))
         goto fail;
     GError *je = NULL;

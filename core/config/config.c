@@ -63,7 +63,7 @@ ConfigSection *config_section_get(MosaicConfig *cfg, const char *kind, const cha
     s = g_new0(ConfigSection, 1);
     s->kind = g_strdup(kind);
     s->label = g_strdup(label);
-    s->where = g_strdup(where);
+    s->where = g_strdup(where ? where : cfg->path);
     s->basedir = g_strdup(basedir ? basedir : "/");
     s->index = cfg->sections->len;
     s->entries = g_ptr_array_new_with_free_func(entry_free);

@@ -13,6 +13,9 @@ static const MosaicPropDesc q2_props[] = {
     {.key = "read-only", .type = MOSAIC_PROP_BOOL, .defval = "off", .help = "refuse writes"},
     {.key = "backing", .type = MOSAIC_PROP_ENUM, .choices = "auto|none", .defval = "auto",
      .help = "auto: open the backing file named in the image; none: no backing file"},
+    {.key = "backing-format", .type = MOSAIC_PROP_STRING,
+     .help = "format of the backing file when the image does not record it (never guessed; "
+             "qemu-img rebase -u -F FORMAT records it)"},
     {NULL},
 };
 
@@ -426,9 +429,10 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
         return NULL;
     }
     if (s->h.backing_file[0] && strcmp(mosaic_props_get_str(props, "backing"), "none")) {
+        const char *bf = mosaic_props_has(props, "backing-format")
+                             ? mosaic_props_get_str(props, "backing-format") : "";
         s->backing = mosaic_blk_open_image(node, s->h.backing_file,
-                                           s->h.backing_format[0] ? s->h.backing_format : NULL,
-                                           err);
+                                           *bf ? bf : s->h.backing_format, err);
         if (!s->backing) {
             q2_free(s);
             return NULL;
@@ -448,6 +452,13 @@ static void q2_close(void *state)
     q2_free(s);
 }
 
+/* The magic and a version this driver reads. */
+static bool q2_probe(const uint8_t *buf, size_t len)
+{
+    return len >= 8 && !memcmp(buf, "QFI\xfb", 4) &&
+           (q_be32(buf + 4) == 2 || q_be32(buf + 4) == 3);
+}
+
 static const MosaicBlkDriverOps q2_ops = {
     .size = sizeof(MosaicBlkDriverOps),
     .open = q2_open,
@@ -455,6 +466,7 @@ static const MosaicBlkDriverOps q2_ops = {
     .io = q2_io,
     .bitmaps_load = q2_bitmaps_load,
     .bitmaps_store = q2_bitmaps_store,
+    .probe = q2_probe,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI, .name = "qcow2",

@@ -144,6 +144,70 @@ static const MosaicPluginDesc tp_desc = {
     .description = "test filter with two children", .props = tp_props, .ops = &tp_ops,
 };
 
+/* ---- a test format with a backing file named outside any machine file (as qcow2's
+ * header names one); the name and format come from the test ---- */
+static const char *overlay_backing_name, *overlay_backing_format;
+
+typedef struct TOverlay {
+    MosaicBlkChild *file, *backing;
+} TOverlay;
+
+static void *to_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err)
+{
+    TOverlay *o = g_new0(TOverlay, 1);
+    o->file = mosaic_blk_open_child(node, props, "file", false, err);
+    o->backing = o->file ? mosaic_blk_open_image(node, overlay_backing_name,
+                                                 overlay_backing_format, err) : NULL;
+    if (!o->backing) {
+        g_free(o);
+        return NULL;
+    }
+    mosaic_blk_node_set_length(node, mosaic_blk_child_length(o->backing));
+    mosaic_blk_node_set_read_only(node, true);
+    return o;
+}
+
+static void to_close(void *s)
+{
+    g_free(s);
+}
+
+static int to_io(void *s, MosaicBlkReq *req)
+{
+    return mosaic_blk_child_io(((TOverlay *)s)->backing, req); /* reads show the backing */
+}
+
+/* A format whose header is "TMAG". */
+static bool tm_probe(const uint8_t *buf, size_t len)
+{
+    return len >= 4 && !memcmp(buf, "TMAG", 4);
+}
+
+static const MosaicPropDesc to_props[] = {
+    {.key = "file", .type = MOSAIC_PROP_REF, .choices = "blockdev", .flags = MOSAIC_PROP_REQUIRED},
+    {.key = "read-only", .type = MOSAIC_PROP_BOOL, .defval = "on"},
+    {NULL},
+};
+static const MosaicBlkDriverOps to_ops = {
+    .size = sizeof(MosaicBlkDriverOps), .open = to_open, .close = to_close, .io = to_io,
+};
+static const MosaicBlkDriverOps tm_ops = {
+    .size = sizeof(MosaicBlkDriverOps), .open = to_open, .close = to_close, .io = to_io,
+    .probe = tm_probe,
+};
+static const MosaicPluginDesc to_desc = {
+    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
+    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI,
+    .name = "test-overlay", .version = "1", .license = "MIT",
+    .description = "test format with a backing file", .props = to_props, .ops = &to_ops,
+};
+static const MosaicPluginDesc tm_desc = {
+    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
+    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI,
+    .name = "test-magic", .version = "1", .license = "MIT",
+    .description = "test format recognised by its header", .props = to_props, .ops = &tm_ops,
+};
+
 /* Config validation wants the [machine] accel plugin even for type = none. */
 static const MosaicAccelOps fake_accel_ops = {.size = sizeof(MosaicAccelOps)};
 static const MosaicPluginDesc fake_tcg = {
@@ -536,6 +600,81 @@ static void test_file_refuses_odd_files(void)
     g_assert_null(blk_node_find("f"));
 }
 
+/* The overlay node "o" over file "of" with the backing file named `name` in `format`:
+ * NULL when it opens (and then its first 4 KiB are read into `head`), else the error. */
+static char *open_overlay(const char *name, const char *format, guint8 *head)
+{
+    g_autofree char *ov = make_image("overlay.img", MB);
+    overlay_backing_name = name;
+    overlay_backing_format = format;
+    g_autofree char *ini = g_strdup_printf("[blockdev of]\ndriver = file\nfilename = %s\n"
+                                           "read-only = on\n"
+                                           "[blockdev o]\ndriver = test-overlay\nfile = of\n",
+                                           ov);
+    char *msg = build_error(ini);
+    if (!msg) {
+        MosaicBlk *b = mosaic_blk_attach(NULL, "o", false, NULL);
+        g_assert_cmpint(blk_rw(b, MOSAIC_BLK_READ, 0, head, BS), ==, 0);
+        mosaic_blk_detach(b);
+    }
+    return msg;
+}
+
+/* Backing file names are no INI text: ';', '#', spaces and 250 characters are fine. */
+static void test_backing_odd_names(void)
+{
+    g_autofree char *longpart = g_strnfill(200, 'n');
+    g_autofree char *name = g_strdup_printf("odd ;name# [x] = %s.img", longpart);
+    g_autofree char *path = make_image(name, MB);
+    guint8 data[BS], head[BS];
+    memset(data, 0x3c, BS);
+    g_assert_true(g_file_set_contents(path, (char *)data, BS, NULL));
+    /* relative to the overlay, as images name their backing files */
+    g_autofree char *msg = open_overlay(name, "raw", head);
+    g_assert_null(msg);
+    g_assert_cmpmem(head, BS, data, BS);
+    g_autofree char *msg2 = open_overlay(path, "raw", head); /* and absolute */
+    g_assert_null(msg2);
+    g_assert_cmpmem(head, BS, data, BS);
+}
+
+/* No format is ever guessed; the message says what the header looks like and how to
+ * record the format.  A FIFO or /proc/self/mem as backing file is refused, not read. */
+static void test_backing_needs_format(void)
+{
+    alarm(120); /* hang guard only */
+    g_autofree char *raw = make_image("plain.img", MB);
+    guint8 head[BS];
+    g_autofree char *m1 = open_overlay("plain.img", NULL, head);
+    g_assert_nonnull(m1);
+    g_test_message("%s", m1);
+    g_assert_nonnull(strstr(m1, "the image does not name the backing file's format, and "
+                                "Mosaic does not guess it; record it with: qemu-img rebase -u "
+                                "-F FORMAT -b 'plain.img' "));
+    g_autofree char *tm = make_image("magic.img", MB);
+    g_assert_true(g_file_set_contents(tm, "TMAG and more", -1, NULL));
+    g_autofree char *m2 = open_overlay("magic.img", "", head);
+    g_assert_nonnull(m2);
+    g_assert_nonnull(strstr(m2, "(its header is test-magic); record it with: qemu-img rebase "
+                                "-u -F test-magic -b 'magic.img' "));
+    g_autofree char *m3 = open_overlay("plain.img", "file", head);
+    g_assert_nonnull(m3);
+    g_assert_nonnull(strstr(m3, "format 'file': 'file' is not an image format"));
+    g_autofree char *m4 = open_overlay("plain.img", "nosuch", head);
+    g_assert_nonnull(m4);
+    g_assert_nonnull(strstr(m4, "format 'nosuch': no block plugin 'nosuch'"));
+
+    g_autofree char *fifo = g_build_filename(tmpdir, "backing-fifo", NULL);
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    g_autofree char *m5 = open_overlay(fifo, "raw", head);
+    g_assert_nonnull(m5);
+    g_assert_nonnull(strstr(m5, "is a FIFO, not a regular file or block device"));
+    g_autofree char *m6 = open_overlay("/proc/self/mem", "raw", head);
+    g_assert_nonnull(m6);
+    g_assert_nonnull(strstr(m6, "cannot tell the size of /proc/self/mem"));
+    alarm(0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -544,6 +683,8 @@ int main(int argc, char **argv)
     blk_register_builtins();
     plugin_registry_add_builtin(&tf_desc);
     plugin_registry_add_builtin(&tp_desc);
+    plugin_registry_add_builtin(&to_desc);
+    plugin_registry_add_builtin(&tm_desc);
     plugin_registry_add_builtin(&fake_tcg);
     tmpdir = g_dir_make_tmp("test-block-XXXXXX", NULL);
     g_test_add_func("/block/raw-file", test_raw_file);
@@ -555,6 +696,8 @@ int main(int argc, char **argv)
     g_test_add_func("/block/replace-child-cycle-second-child",
                     test_replace_child_cycle_second_child);
     g_test_add_func("/block/file-refuses-odd-files", test_file_refuses_odd_files);
+    g_test_add_func("/block/backing-odd-names", test_backing_odd_names);
+    g_test_add_func("/block/backing-needs-format", test_backing_needs_format);
     int ret = g_test_run();
     blk_graph_close();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);

@@ -27,7 +27,8 @@
  * Changelog
  *   1.0  first version (MOSAIC_BLOCK_ABI 1), with the optional bitmaps_load/bitmaps_store
  *        ops (persistent dirty bitmaps kept in the image itself, e.g. qcow2's bitmaps
- *        extension), added before the first release.
+ *        extension), and the optional probe op (format recognition), added before the
+ *        first release.
  */
 #ifndef MOSAIC_BLOCK_H
 #define MOSAIC_BLOCK_H
@@ -110,7 +111,15 @@ typedef struct MosaicBlkDriverOps {
      * 0 or -errno (the core warns). */
     int (*bitmaps_load)(void *state, MosaicBlkNode *node);
     int (*bitmaps_store)(void *state, MosaicBlkNode *node);
+    /* Optional, image formats: whether `buf`, the first `len` bytes of an image (at most
+     * MOSAIC_BLK_PROBE_BYTES; fewer for a short file), is this format's header.  Any
+     * thread, no side effects.  The core never picks a format from this (a backing
+     * file's format must be named, e.g. by qcow2's backing-format extension); it tells
+     * the user what an image looks like. */
+    bool (*probe)(const uint8_t *buf, size_t len);
 } MosaicBlkDriverOps;
+
+#define MOSAIC_BLK_PROBE_BYTES 4096
 
 /* ---- for drivers ---- */
 MOSAIC_API const char *mosaic_blk_node_label(const MosaicBlkNode *node);
