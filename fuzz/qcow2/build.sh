@@ -18,6 +18,14 @@ if command -v qemu-img >/dev/null; then
     done
     qemu-img create -q -f qcow2 -b "s512.qcow2" -F qcow2 "$tmp/b.qcow2" 16M
     head -c 300000 "$tmp/b.qcow2" > "$out/corpus/backing"
+    # Hostile backing names: host files that are no images, INI syntax, the longest name.
+    long=$(head -c 1000 /dev/zero | tr '\0' 'n')
+    i=0
+    for name in /proc/self/mem /dev/zero "a ;b #c = [d]" "$long"; do
+        i=$((i + 1))
+        qemu-img create -q -f qcow2 -u -b "$name" -F raw "$tmp/h$i.qcow2" 16M
+        head -c 300000 "$tmp/h$i.qcow2" > "$out/corpus/backing-hostile-$i"
+    done
     rm -rf "$tmp"
 fi
 echo "$out/fuzz-qcow2"

@@ -8,6 +8,7 @@ the good-machine tests use whichever machine plugin the build has, with the tcg 
 """
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -148,3 +149,19 @@ def test_describe_unknown(mosaic):
     assert r.returncode == 1
     assert r.stderr == ("mosaic: no plugin type or section kind named 'nonesuch' "
                         "(see mosaic --list-plugins)\n")
+
+
+@pytest.mark.skipif(not shutil.which('clang'), reason='needs clang with libFuzzer')
+def test_fuzz_config_reader_briefly(top, tmp_path):
+    """The machine-file reader survives 15 s of libFuzzer (ASan + UBSan), its bounds hold."""
+    out = tmp_path / 'fuzz'
+    r = subprocess.run([str(top / 'core' / 'config' / 'fuzz' / 'build.sh'), str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    work = tmp_path / 'empty'
+    work.mkdir()
+    r = subprocess.run([str(out / 'fuzz-config'), str(out / 'corpus'), '-max_total_time=15',
+                        '-rss_limit_mb=1024'], capture_output=True, text=True, timeout=120,
+                       cwd=work)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Done' in r.stderr
