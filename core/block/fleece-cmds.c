@@ -167,11 +167,6 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
         goto fail;
     }
     close(fd);
-    if (odd_chars(p->tmp_path)) {
-        g_set_error(err, BLK_ERROR, 0, "backup-pull-start: the temporary file name %s has "
-                    "characters a node cannot take: set TMPDIR to a plain path", p->tmp_path);
-        goto fail;
-    }
     p->tmp = blk_node_open_new("pull backup node", tl, "file", err, "filename", p->tmp_path,
                                NULL);
     if (!p->tmp)

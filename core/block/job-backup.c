@@ -410,14 +410,14 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
         g_error_free(fe);
         return NULL;
     }
-    if (odd_chars(o->target_file)) {
-        g_set_error(err, BLK_ERROR, 0, "target-file '%s' has characters a node cannot take "
-                    "(newline ; # [ ] =) or is too long", o->target_file);
+    if (!o->target_file || !*o->target_file) {
+        g_set_error(err, BLK_ERROR, 0, "target-file is empty");
         return NULL;
     }
     if (!strcmp(fmt, "raw")) {
         /* A new raw target is made the size of the source. */
-        int fd = open(o->target_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        int fd = open(o->target_file, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                      0644);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0 ||
             ((guint64)st.st_size < b->src->length && S_ISREG(st.st_mode) &&
