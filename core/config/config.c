@@ -83,6 +83,7 @@ void config_section_set(ConfigSection *s, const char *key, const char *value, co
 void config_section_set_len(ConfigSection *s, const char *key, const char *value, gsize len,
                             const char *where, const char *basedir)
 {
+    s->external = FALSE; /* a section given keys is this configuration's own */
     ConfigEntry *e = g_hash_table_lookup(s->by_key, key);
     if (!e) {
         e = g_new0(ConfigEntry, 1);
@@ -92,9 +93,11 @@ void config_section_set_len(ConfigSection *s, const char *key, const char *value
     }
     g_free(e->value);
     e->value = g_strndup(value, len);
-    if (where != e->where) {
+    if (!where)
+        where = s->where;
+    if (where != e->where) { /* (the caller may pass the entry's own string) */
         g_free(e->where);
-        e->where = g_strdup(where ? where : s->where);
+        e->where = g_strdup(where);
     }
     g_free(e->basedir);
     e->basedir = g_strdup(basedir ? basedir : s->basedir);

@@ -608,6 +608,61 @@ static void test_mutations(void)
     g_assert_cmpuint(failed, >, 0);
 }
 
+/* ---- the builder ---- */
+
+/* Code builds the same sections the reader makes from text: same values, same dump;
+ * and values never pass through INI syntax. */
+static void test_builder(void)
+{
+    g_autoptr(MosaicConfig) read = text_ok("[machine]\ntype = test-board\ncpus = 2\n"
+                                           "[blockdev d0]\ndriver = test-file\n"
+                                           "filename = /img/a.img\n", NULL);
+    g_autoptr(MosaicConfig) built = config_new("built");
+    ConfigSection *m = config_section_get(built, "machine", NULL, NULL, NULL);
+    config_section_set(m, "type", "test-board", NULL, NULL);
+    config_section_set_uint(m, "cpus", 2);
+    ConfigSection *d = config_section_get(built, "blockdev", "d0", NULL, NULL);
+    config_section_set(d, "driver", "test-file", NULL, NULL);
+    config_section_set(d, "filename", "/img/a.img", NULL, NULL);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(config_validate(built, &err));
+    g_assert_no_error(err);
+    g_autofree char *d1 = config_dump(read), *d2 = config_dump(built);
+    g_assert_cmpstr(d1, ==, d2);
+    g_assert_cmpstr(config_where(built, "blockdev", "d0", "filename"), ==, "built");
+
+    /* Any text: comment characters, '=' and 300 characters in one value. */
+    g_autofree char *longname = g_strnfill(300, 'n');
+    g_autofree char *odd = g_strdup_printf("/img/a ;b #c = [d] %s.img", longname);
+    config_section_set(d, "filename", odd, NULL, NULL);
+    config_section_set_bool(d, "readonly", TRUE);
+    g_assert_true(config_validate(built, &err));
+    const MosaicProps *p = section(built, "blockdev", "d0");
+    g_assert_cmpstr(mosaic_props_get_str(p, "filename"), ==, odd);
+    g_assert_true(mosaic_props_get_bool(p, "readonly"));
+
+    /* An external section may be referenced but is neither validated nor listed. */
+    ConfigSection *b = config_section_get(built, "device", "b0", NULL, NULL);
+    config_section_set(b, "type", "test-blk", NULL, NULL);
+    config_section_set(b, "drive", "elsewhere", NULL, NULL);
+    g_assert_false(config_validate(built, &err));
+    g_assert_nonnull(strstr(err->message, "there is no [blockdev elsewhere]"));
+    g_clear_error(&err);
+    config_section_external(built, "blockdev", "elsewhere");
+    g_assert_true(config_validate(built, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(config_count(built, "blockdev"), ==, 1);
+    g_assert_null(config_find(built, "blockdev", "elsewhere"));
+    g_autofree char *d3 = config_dump(built);
+    g_assert_null(strstr(d3, "elsewhere]"));
+
+    /* A copy is the same configuration, to add to. */
+    g_autoptr(MosaicConfig) copy = config_copy(built, "copy");
+    g_assert_true(config_validate(copy, &err));
+    g_autofree char *d4 = config_dump(copy);
+    g_assert_cmpstr(d3, ==, d4);
+}
+
 /* ---- bounded work on hostile files ----
  * Each test has a generous alarm() as a hang guard only (an unbounded parse must fail
  * the test, not stall the suite); nothing here measures speed. */
@@ -780,6 +835,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/register-section", test_register);
     g_test_add_func("/config/undeclared-key", test_undeclared_key);
     g_test_add_func("/config/mutations", test_mutations);
+    g_test_add_func("/config/builder", test_builder);
     g_test_add_func("/config/include-fifo", test_include_fifo);
     g_test_add_func("/config/include-fan-out", test_include_fan_out);
     g_test_add_func("/config/long-continuations", test_long_continuations);
