@@ -64,7 +64,7 @@ ConfigSection *config_section_get(MosaicConfig *cfg, const char *kind, const cha
     s->kind = g_strdup(kind);
     s->label = g_strdup(label);
     s->where = g_strdup(where ? where : cfg->path);
-    s->basedir = g_strdup(basedir ? basedir : "/");
+    s->basedir = basedir ? g_strdup(basedir) : g_get_current_dir(); /* as for --set */
     s->index = cfg->sections->len;
     s->entries = g_ptr_array_new_with_free_func(entry_free);
     s->by_key = g_hash_table_new(g_str_hash, g_str_equal);

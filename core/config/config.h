@@ -69,7 +69,8 @@ MosaicConfig *config_load_string(const char *name, const char *text, const char 
  *   config_section_set_bool(s, "read-only", TRUE);
  *   if (!config_validate(c, &err)) ...
  * `where` (what messages name; NULL: the section's, or the config's name for a section)
- * and `basedir` (relative paths; NULL: the section's, or "/") may be NULL. */
+ * and `basedir` (relative paths; NULL: the section's, or the current directory, as for
+ * --set) may be NULL. */
 typedef struct ConfigSection ConfigSection;
 MosaicConfig *config_new(const char *name);
 /* The section [kind label] (label NULL: [kind]), made if new; the same one if it exists. */

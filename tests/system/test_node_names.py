@@ -17,6 +17,10 @@ def test_blockdev_add_odd_filename(mosaic, tmp_path):
                                     'options': {'filename': str(img), 'read-only': 'on'}})
         nodes = m.qmp.ok('query-named-block-nodes')
         assert '"node-name": "odd"' in json.dumps(nodes), nodes
+        # A relative name is relative to Mosaic's current directory, as before.
+        (tmp_path / 'rel.img').write_bytes(bytes(65536))
+        m.qmp.ok('blockdev-add', **{'node-name': 'rel', 'driver': 'file',
+                                    'options': {'filename': 'rel.img', 'read-only': 'on'}})
         r = m.qmp('blockdev-add', **{'node-name': 'bad', 'driver': 'file',
                                      'options': {'filename': 'a\nb'}})
         assert 'control characters' in r['error']['desc'], r
