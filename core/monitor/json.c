@@ -5,7 +5,7 @@
 MosaicJson *monitor_json_new(void)
 {
     MosaicJson *j = g_new0(MosaicJson, 1);
-    j->root = json_node_init_object(json_node_alloc(), json_object_new());
+    j->root = monitor_object_node(json_object_new());
     j->stack = g_ptr_array_new();
     g_ptr_array_add(j->stack, j->root);
     return j;
@@ -85,12 +85,12 @@ static void begin(MosaicJson *j, const char *name, JsonNode *n)
 
 MOSAIC_API void mosaic_json_begin_object(MosaicJson *j, const char *name)
 {
-    begin(j, name, json_node_init_object(json_node_alloc(), json_object_new()));
+    begin(j, name, monitor_object_node(json_object_new()));
 }
 
 MOSAIC_API void mosaic_json_begin_array(MosaicJson *j, const char *name)
 {
-    begin(j, name, json_node_init_array(json_node_alloc(), json_array_new()));
+    begin(j, name, monitor_array_node(json_array_new()));
 }
 
 static void end(MosaicJson *j)

@@ -422,6 +422,39 @@ static void test_output_bound(void)
     monitor_session_free(s);
 }
 
+/* Strings with NUL and non-finite numbers never reach a command (json-glib would cut
+ * "quit\u0000x" to "quit" and print 1e999 back as "inf.0"). */
+static void test_nul_and_nonfinite(void)
+{
+    static const struct { const char *text; gboolean nul; } cases[] = {
+        {"{\"execute\": \"quit\\u0000x\"}", TRUE},
+        {"{\"a\\u0000\": 1}", TRUE},
+        {"{\"a\": \"\\\\u0000\"}", FALSE},      /* escaped backslash, then text */
+        {"{\"a\": \"\\\"\\u0000\"}", TRUE},    /* escaped quote keeps the string open */
+        {"{\"a\": \"\\u00000\"}", TRUE},
+        {"{\"a\": \"\\u0001\"}", FALSE},
+        {"{\"a\": u0000}", FALSE},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+        g_assert_cmpint(monitor_text_has_nul(cases[i].text, strlen(cases[i].text)), ==,
+                        cases[i].nul);
+    g_assert_true(monitor_text_has_nul("{\"a\": \"x\0y\"}", 12));
+
+    MonitorSession *s = new_negotiated();
+    const char *bad[] = {"{\"execute\": \"quit\\u0000x\"}",
+                         "{\"execute\": \"query-version\", \"id\": 1e999}",
+                         "{\"execute\": \"query-version\", \"id\": [{\"x\": -1e400}]}"};
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(JsonObject) r = rpc(s, bad[i]);
+        g_assert_true(json_object_has_member(r, "error"));
+        g_assert_false(json_object_has_member(r, "id"));
+    }
+    g_autoptr(JsonObject) ok = rpc(s, "{\"execute\": \"query-version\", \"id\": 1e300}");
+    g_assert_true(json_object_has_member(ok, "return"));
+    g_assert_cmpfloat(json_object_get_double_member(ok, "id"), ==, 1e300);
+    monitor_session_free(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -440,5 +473,6 @@ int main(int argc, char **argv)
     g_test_add_func("/monitor/no-machine", test_no_machine);
     g_test_add_func("/monitor/events", test_events);
     g_test_add_func("/monitor/output-bound", test_output_bound);
+    g_test_add_func("/monitor/nul-and-nonfinite", test_nul_and_nonfinite);
     return g_test_run();
 }
