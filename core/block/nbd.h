@@ -4,6 +4,7 @@
 
 #include "block/block-internal.h"
 #include <mosaic/bitmap.h>
+#include "loop/backoff.h"
 
 typedef struct NbdServer NbdServer;
 
@@ -28,6 +29,9 @@ struct NbdServer {
     MosaicFdWatch *watch;
     GPtrArray *exports;  /* NbdExport* */
     GPtrArray *conns;    /* NbdConn* */
+    guint handshake_s;   /* a client must pick an export within this (0: no limit) */
+    gboolean handshake_given; /* by an [export] section */
+    LoopBackoff backoff; /* accept failed (EMFILE...): paused, retrying */
 };
 
 typedef struct NbdConn NbdConn;
