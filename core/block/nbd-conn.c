@@ -412,8 +412,9 @@ static void chunk_hdr(guint8 *b, guint16 flags, guint16 type, guint64 handle, gu
     be32(b + 16, len);
 }
 
-/* A reply without data (or an error of any request). */
-static void reply_status(NbdConn *c, guint64 handle, int ret)
+/* A reply without data, or an error of any request with an optional message for the
+ * client's user (structured replies only: simple replies have no room for it). */
+static void reply_error_msg(NbdConn *c, guint64 handle, int ret, const char *msg)
 {
     guint32 err = wire_errno(ret);
     if (!c->structured) {
@@ -425,12 +426,20 @@ static void reply_status(NbdConn *c, guint64 handle, int ret)
         chunk_hdr(b, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, handle, 0);
         out_take(c, b, 20);
     } else {
-        guint8 *b = g_malloc(26);
-        chunk_hdr(b, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, handle, 6);
+        gsize ml = msg ? strlen(msg) : 0;
+        guint8 *b = g_malloc(26 + ml);
+        chunk_hdr(b, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, handle, 6 + ml);
         be32(b + 20, err);
-        be16(b + 24, 0);
-        out_take(c, b, 26);
+        be16(b + 24, ml);
+        if (ml)
+            memcpy(b + 26, msg, ml);
+        out_take(c, b, 26 + ml);
     }
+}
+
+static void reply_status(NbdConn *c, guint64 handle, int ret)
+{
+    reply_error_msg(c, handle, ret, NULL);
 }
 
 static void conn_unref(NbdConn *c)
@@ -602,32 +611,49 @@ static void bs_done(void *opaque, int ret)
     bs_reply(r);
 }
 
+/* What is wrong with a request before it reaches the node (0: nothing).  The range is
+ * checked here against the size the client was told, not left to the block layer: a
+ * writable file node grows on a write past its end. */
+static int request_error(NbdConn *c, NbdReq *r, const char **why)
+{
+    guint64 end = r->offset + r->len;
+    guint16 known = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF |
+                    NBD_CMD_FLAG_REQ_ONE;
+    gboolean writes = r->type == NBD_CMD_WRITE || r->type == NBD_CMD_TRIM ||
+                      r->type == NBD_CMD_WRITE_ZEROES;
+    gboolean ranged = r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS;
+    if (r->flags & ~known) {
+        *why = "unknown command flags";
+        return -EINVAL;
+    }
+    if (writes && !c->writable) {
+        *why = "the export is read-only";
+        return -EPERM;
+    }
+    if (ranged && (end < r->offset || end > c->size)) {
+        *why = "request past the end of the export";
+        return writes ? -ENOSPC : -EINVAL;
+    }
+    if (r->type == NBD_CMD_BLOCK_STATUS && (!c->structured || (!c->meta_alloc && !c->meta_bitmap))) {
+        *why = "block status needs structured replies and a metadata context";
+        return -EINVAL;
+    }
+    if (ranged && !r->len) {
+        *why = "zero-length request";
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Checks and starts one request; the payload of a write is at `data`. */
 static void handle_request(NbdConn *c, NbdReq *r, const guint8 *data)
 {
     c->inflight++;
     c->refs++;
-    int err = 0;
-    guint64 end = r->offset + r->len;
-    gboolean overflow = end < r->offset;
-    guint16 known = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF |
-                    NBD_CMD_FLAG_REQ_ONE;
-    gboolean writes = r->type == NBD_CMD_WRITE || r->type == NBD_CMD_TRIM ||
-                      r->type == NBD_CMD_WRITE_ZEROES;
-    if (r->flags & ~known)
-        err = -EINVAL;
-    else if (writes && !c->writable)
-        err = -EPERM;
-    else if ((r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS) &&
-             (overflow || end > c->size))
-        err = writes ? -ENOSPC : -EINVAL;
-    else if (r->type == NBD_CMD_BLOCK_STATUS && (!c->structured ||
-                                                 (!c->meta_alloc && !c->meta_bitmap)))
-        err = -EINVAL;
-    else if ((r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS) && !r->len)
-        err = -EINVAL;
+    const char *why = NULL;
+    int err = request_error(c, r, &why);
     if (err) {
-        reply_status(c, r->handle, err);
+        reply_error_msg(c, r->handle, err, why);
         req_finish(r);
         return;
     }
@@ -794,7 +820,8 @@ static void conn_parse_inner(NbdConn *c)
                 consume(c, 28);
                 c->inflight++;
                 c->refs++;
-                reply_status(c, r->handle, -EINVAL);
+                reply_error_msg(c, r->handle, -EINVAL, "request longer than the 32 MiB "
+                                "maximum block size");
                 req_finish(r);
                 continue;
             }

@@ -272,3 +272,65 @@ def test_dirty_block_status_work_is_bounded(daemon, tmp_path):
         assert ext == [(2 * GIB - 4096, 0)], ext
     assert proc_cpu_seconds(d.proc.pid) - cpu0 < 1.0
     w.close()
+
+
+# ---- request boundaries ----
+
+CMD_READ, CMD_WRITE, CMD_FLUSH, CMD_TRIM, CMD_CACHE, CMD_WZ, CMD_BS = 0, 1, 3, 4, 5, 6, 7
+EINVAL, ENOSPC = 22, 28
+
+
+def reply(s, typ, off, ln, handle):
+    data = b"\x5a" * ln if typ == CMD_WRITE else b""
+    request(s, typ, off, ln, handle=handle, data=data)
+    flags, rtype, h, payload = read_chunk(s)
+    assert h == handle and flags & 1
+    if rtype == 32769:
+        err, ml = struct.unpack(">IH", payload[:6])
+        return err, payload[6:6 + ml].decode()
+    return 0, payload
+
+
+def test_every_command_at_the_boundaries(daemon, tmp_path):
+    # The export is the file node itself: writable and growable, so a write past the end
+    # that slipped through the NBD check would grow the file instead of failing (the
+    # block layer's own check cannot catch it, and cannot mask a broken NBD check).
+    size = 4 * MB
+    img = raw_disk(tmp_path, size)
+    sock = tmp_path / "nbd.sock"
+    daemon(f"[blockdev f0]\ndriver = file\nfilename = {img}\n\n"
+           f"[export e0]\nnode = f0\nsocket = {sock}\nwritable = on\n", wait_for=[sock])
+    s, _ = negotiate(sock)
+    handle = 0
+    for cmd in (CMD_READ, CMD_WRITE, CMD_TRIM, CMD_WZ, CMD_BS):
+        past = ENOSPC if cmd in (CMD_WRITE, CMD_TRIM, CMD_WZ) else EINVAL
+        cases = [((size - 512, 512), 0, None),                # ends exactly at the end
+                 ((size - 511, 512), past, "past the end"),   # one byte past
+                 ((size, 1), past, "past the end"),           # starts at the end
+                 ((size + 512, 512), past, "past the end"),
+                 ((2**64 - 256, 512), past, "past the end"),  # offset + length wraps
+                 ((2**64 - 1, 1), past, "past the end"),      # wraps to exactly 0
+                 ((size, 0), EINVAL, "zero-length"),
+                 ((0, 0), EINVAL, "zero-length")]
+        if cmd == CMD_READ:  # the largest length first meets the maximum block size
+            cases.append(((size - 1, 2**32 - 1), EINVAL, "32 MiB"))
+        elif cmd != CMD_WRITE:  # (a write would have to send the payload along)
+            cases.append(((size - 1, 2**32 - 1), past, "past the end"))
+        for (off, ln), want, why in cases:
+            handle += 1
+            err, out = reply(s, cmd, off, ln, handle)
+            assert err == want, (cmd, off, ln, err, out)
+            if why:
+                assert why in out, (cmd, off, ln, out)
+            elif cmd == CMD_READ:
+                assert len(out) == 8 + 512 and struct.unpack(">Q", out[:8])[0] == size - 512
+    for off, ln in [(0, 512), (size, 512)]:  # not offered: refused, never run
+        handle += 1
+        assert reply(s, CMD_CACHE, off, ln, handle)[0] == EINVAL
+    handle += 1
+    assert reply(s, CMD_FLUSH, 0, 0, handle) == (0, b"")
+    s.close()
+    assert img.stat().st_size == size  # nothing grew the file
+    with open(img, "rb") as f:
+        f.seek(size - 512)
+        assert f.read() == b"\0" * 512  # written, then trimmed or zeroed
