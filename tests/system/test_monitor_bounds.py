@@ -6,11 +6,15 @@ import os
 import resource
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from test_monitor import Qmp, wait_for
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
+from test_nbd import listening  # noqa: E402
 
 CLIENT_LIMIT = 64  # MONITOR_MAX_CLIENTS
 
@@ -50,7 +54,8 @@ class Machine:
                                    "unix:%s,server,wait=off" % self.sock],
                                   cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=self.log,
                                   stderr=subprocess.STDOUT, env=env, preexec_fn=limits)
-        wait_for(lambda: self.sock.exists() or self.p.poll() is not None, what="the QMP socket")
+        # The file appears at bind(), a moment before listen(): wait until it answers.
+        wait_for(lambda: listening(self.sock) or self.p.poll() is not None, what="the QMP socket")
         assert self.p.poll() is None, self.output()
 
     def output(self):
