@@ -736,6 +736,13 @@ static gboolean busy(NbdConn *c)
            c->inflight_bytes > MAX_INFLIGHT_BYTES;
 }
 
+/* Input buffered before reading stops: the largest message of the phase (a write
+ * with its payload; an option), so a client in negotiation holds little. */
+static gsize input_bound(NbdConn *c)
+{
+    return c->phase == PH_TRANS ? NBD_MAX_PAYLOAD + 64 : NBD_MAX_OPT_LEN + 16;
+}
+
 /* Handles every complete message in the input buffer. */
 static void conn_parse_inner(NbdConn *c);
 static void conn_parse(NbdConn *c)
@@ -863,7 +870,7 @@ static void conn_io_inner(NbdConn *c, unsigned events)
                 return;
             }
             g_byte_array_append(c->in, tmp, n);
-            if (avail(c) > NBD_MAX_PAYLOAD + 64)
+            if (avail(c) > input_bound(c))
                 break;
         }
     }
@@ -875,7 +882,7 @@ static void conn_update_watch(NbdConn *c)
     if (c->dead || !c->watch)
         return;
     unsigned ev = 0;
-    if (!busy(c) && !c->disc && avail(c) <= NBD_MAX_PAYLOAD + 64)
+    if (!busy(c) && !c->disc && avail(c) <= input_bound(c))
         ev |= MOSAIC_FD_READ;
     if (!g_queue_is_empty(&c->out))
         ev |= MOSAIC_FD_WRITE;

@@ -121,7 +121,7 @@ def test_negotiation_output_is_bounded(daemon, tmp_path):
         pass
     time.sleep(1)
     grown = proc_rss_kib(d.proc.pid) - base
-    assert grown < 32 * 1024, f"RSS grew {grown} KiB for {sent} bytes of options"
+    assert grown < 8 * 1024, f"RSS grew {grown} KiB for {sent} bytes of options"
     # The main loop is free: another client negotiates and reads.
     r = subprocess.run(["nbdinfo", "--size", uri(sock, name.decode())], capture_output=True,
                        text=True, timeout=30)
