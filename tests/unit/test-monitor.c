@@ -455,6 +455,45 @@ static void test_nul_and_nonfinite(void)
     monitor_session_free(s);
 }
 
+/* Hostile ids and arguments, and random byte flips of them: every reply is one line of
+ * valid JSON in valid UTF-8, and the session survives or closes cleanly. */
+static void test_random_messages(void)
+{
+    static const char *const values[] = {
+        "1e999", "-1e999", "1e308", "-0", "0.1e-400", "123456789012345678901234567890",
+        "\"\\u0000\"", "\"\\ud800\"", "\"\\udfff\\ud800\"", "\"\\\\u0000\"", "\"\\\\\"",
+        "[[[[1e999]]]]", "{\"a\\u0000\": 1}", "true", "null", "\"\xff\xfe\"", "\"\xc0\x80\"",
+    };
+    static const char *const cmds[] = {"query-version", "query-status", "qom-list",
+                                       "query-commands", "qmp_capabilities", "no-such"};
+    MonitorSession *s = new_negotiated();
+    for (int i = 0; i < 4000; i++) {
+        const char *v = values[g_test_rand_int_range(0, G_N_ELEMENTS(values))];
+        const char *w = values[g_test_rand_int_range(0, G_N_ELEMENTS(values))];
+        g_autofree char *msg = g_strdup_printf(
+            "{\"execute\": \"%s\", \"arguments\": {\"path\": %s}, \"id\": %s}\n",
+            cmds[g_test_rand_int_range(0, G_N_ELEMENTS(cmds))], v, w);
+        gsize len = strlen(msg);
+        for (int f = g_test_rand_int_range(0, 3); f > 0; f--)
+            msg[g_test_rand_int_range(0, len)] = (char)g_test_rand_int_range(0, 256);
+        monitor_session_feed(s, msg, len);
+        gsize n;
+        const char *out = monitor_session_output(s, &n);
+        for (const char *nl; n && (nl = memchr(out, '\n', n));) {
+            g_assert_true(g_utf8_validate(out, nl - out, NULL));
+            g_autoptr(JsonParser) p = json_parser_new();
+            g_assert_true(json_parser_load_from_data(p, out, nl - out, NULL));
+            monitor_session_consume(s, nl - out + 1);
+            out = monitor_session_output(s, &n);
+        }
+        if (monitor_session_closing(s) || monitor_session_dead(s)) {
+            monitor_session_free(s);
+            s = new_negotiated();
+        }
+    }
+    monitor_session_free(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -474,5 +513,6 @@ int main(int argc, char **argv)
     g_test_add_func("/monitor/events", test_events);
     g_test_add_func("/monitor/output-bound", test_output_bound);
     g_test_add_func("/monitor/nul-and-nonfinite", test_nul_and_nonfinite);
+    g_test_add_func("/monitor/random-messages", test_random_messages);
     return g_test_run();
 }
