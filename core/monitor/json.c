@@ -160,18 +160,3 @@ MOSAIC_API void mosaic_free(void *p)
 {
     g_free(p);
 }
-
-char *monitor_json_line(JsonNode *node, gsize *len)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    json_generator_set_root(gen, node);
-    gsize n = 0;
-    char *text = json_generator_to_data(gen, &n);
-    char *line = g_realloc(text, n + 3);
-    line[n] = '\r';
-    line[n + 1] = '\n';
-    line[n + 2] = '\0';
-    if (len)
-        *len = n + 2;
-    return line;
-}

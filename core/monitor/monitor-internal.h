@@ -71,10 +71,11 @@ static inline JsonNode *monitor_array_node(JsonArray *a)
     return n;
 }
 
-/* Input checks (input-check.c): a raw or escaped NUL inside the message's strings; a
- * number that is not finite anywhere in the value (depth bounded by the framing). */
+/* Input checks (input-check.c): a raw or escaped NUL inside the message's strings;
+ * anywhere in a parsed value (depth bounded by the framing), a number that is not
+ * finite or a string or member name that is not UTF-8: what is wrong, or NULL. */
 gboolean monitor_text_has_nul(const char *text, gsize len);
-gboolean monitor_node_finite(JsonNode *n);
+const char *monitor_node_problem(JsonNode *n);
 
 /* Serializes compactly, with "\r\n" as QEMU does. */
 char *monitor_json_line(JsonNode *node, gsize *len);

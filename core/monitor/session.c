@@ -48,10 +48,12 @@ static void queue_node(MonitorSession *s, JsonNode *n)
 
 static void reply_error(MonitorSession *s, int cls, const char *desc, JsonNode *id)
 {
+    /* json-glib's messages may quote input bytes that are not UTF-8. */
+    g_autofree char *valid = g_utf8_make_valid(desc, -1);
     JsonObject *o = json_object_new();
     JsonObject *e = json_object_new();
     json_object_set_string_member(e, "class", monitor_error_class_name(cls));
-    json_object_set_string_member(e, "desc", desc);
+    json_object_set_string_member(e, "desc", valid);
     json_object_set_object_member(o, "error", e);
     if (id)
         json_object_set_member(o, "id", json_node_copy(id));
@@ -166,9 +168,10 @@ static void dispatch(MonitorSession *s, const char *text, gsize len)
         reply_error(s, MOSAIC_ERRCLASS_GENERIC, "QMP input must be a JSON object", NULL);
         return;
     }
-    if (!monitor_node_finite(root)) {
-        reply_error(s, MOSAIC_ERRCLASS_GENERIC,
-                    "JSON parse error, a number is out of range (it must fit a double)", NULL);
+    const char *problem = monitor_node_problem(root);
+    if (problem) {
+        g_autofree char *desc = g_strdup_printf("JSON parse error, %s", problem);
+        reply_error(s, MOSAIC_ERRCLASS_GENERIC, desc, NULL);
         return;
     }
     JsonObject *req = json_node_get_object(root);

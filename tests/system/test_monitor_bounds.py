@@ -132,7 +132,8 @@ def test_ids_and_numbers_json_cannot_carry(machine):
         r = json.loads(line)  # whatever we answer is valid JSON
         assert "error" in r and "out of range" in r["error"]["desc"], r
     # Ordinary ids still come back exactly as sent.
-    for ident in [1.5, 12345678901234, -0.25, "x", [1, 2.5e300]]:
+    for ident in [1.5, 12345678901234, -0.25, "x", [1, 2.5e300], 1e308, 5e-324, 1e21, -0.0,
+                  "\u2028\t\"\\", {"\u00e9": [None, True]}]:
         assert q.cmd("query-status", id=ident)["id"] == ident
     assert m.p.poll() is None
 

@@ -480,8 +480,19 @@ static void test_random_messages(void)
         gsize n;
         const char *out = monitor_session_output(s, &n);
         for (const char *nl; n && (nl = memchr(out, '\n', n));) {
+            if (!g_utf8_validate(out, nl - out, NULL)) {
+                g_autofree char *line = g_strndup(out, nl - out);
+                g_autofree char *a = g_strescape(msg, NULL), *b = g_strescape(line, NULL);
+                g_test_message("input %s gave %s", a, b);
+            }
             g_assert_true(g_utf8_validate(out, nl - out, NULL));
             g_autoptr(JsonParser) p = json_parser_new();
+            g_autoptr(GError) e = NULL;
+            if (!json_parser_load_from_data(p, out, nl - out, &e)) {
+                g_autofree char *line = g_strndup(out, nl - out);
+                g_autofree char *a = g_strescape(msg, NULL), *b = g_strescape(line, NULL);
+                g_test_message("input %s gave %s: %s", a, b, e->message);
+            }
             g_assert_true(json_parser_load_from_data(p, out, nl - out, NULL));
             monitor_session_consume(s, nl - out + 1);
             out = monitor_session_output(s, &n);
