@@ -16,7 +16,6 @@
 #include "block/nbd-proto.h"
 #include "block/bitmap.h"
 #include "plugin/error.h"
-#include "util/unix-socket.h"
 
 static GPtrArray *servers; /* NbdServer* */
 static GHashTable *exports; /* id -> NbdExport* */
@@ -203,6 +202,8 @@ static NbdServer *server_get(const char *socket_path, const char *addr, guint po
     if (fd < 0)
         return NULL;
     NbdServer *s = g_new0(NbdServer, 1);
+    if (socket_path)
+        unix_socket_remember(socket_path, &s->unix_file);
     s->key = g_steal_pointer(&key);
     s->unix_path = g_strdup(socket_path);
     s->fd = fd;
@@ -224,7 +225,7 @@ static void server_maybe_free(NbdServer *s)
     loop_backoff_cancel(&s->backoff);
     close(s->fd);
     if (s->unix_path)
-        unlink(s->unix_path);
+        unix_socket_release(s->unix_path, &s->unix_file);
     g_ptr_array_remove(servers, s);
     g_ptr_array_free(s->exports, TRUE);
     g_ptr_array_free(s->conns, TRUE);

@@ -5,6 +5,7 @@
 #include "block/block-internal.h"
 #include <mosaic/bitmap.h>
 #include "loop/backoff.h"
+#include "util/unix-socket.h"
 
 typedef struct NbdServer NbdServer;
 
@@ -25,6 +26,7 @@ typedef struct NbdExport {
 struct NbdServer {
     char *key;           /* "unix:PATH" or "tcp:ADDR:PORT" */
     char *unix_path;
+    UnixSocketFile unix_file; /* removed at stop only if still ours */
     int fd;
     MosaicFdWatch *watch;
     GPtrArray *exports;  /* NbdExport* */

@@ -22,7 +22,8 @@ typedef struct Listener {
     GSocket *sock;
     GSource *src;
     char *desc;  /* "unix:/path" */
-    char *path;  /* unix: unlinked at stop */
+    char *path;  /* unix: unlinked at stop (if still the socket we bound) */
+    UnixSocketFile file;
     gboolean wait, had_client;
     LoopBackoff backoff;
 } Listener;
@@ -257,6 +258,7 @@ static gboolean add_unix(const char *path, gboolean wait, GError **err)
     l->sock = g_steal_pointer(&sock);
     l->desc = g_steal_pointer(&desc);
     l->path = g_strdup(path);
+    unix_socket_remember(path, &l->file);
     l->wait = wait;
     listeners = g_list_append(listeners, l);
     return TRUE;
@@ -440,7 +442,7 @@ void monitor_stop(void)
         g_socket_close(l->sock, NULL);
         g_object_unref(l->sock);
         if (l->path)
-            unlink(l->path);
+            unix_socket_release(l->path, &l->file);
         g_free(l->path);
         g_free(l->desc);
         g_free(l);

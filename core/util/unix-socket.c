@@ -59,3 +59,19 @@ gboolean unix_socket_claim_path(const char *path, GError **err)
     }
     return TRUE;
 }
+
+void unix_socket_remember(const char *path, UnixSocketFile *f)
+{
+    struct stat st;
+    *f = (UnixSocketFile){0};
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        *f = (UnixSocketFile){st.st_dev, st.st_ino};
+}
+
+void unix_socket_release(const char *path, const UnixSocketFile *f)
+{
+    struct stat st;
+    if (f->ino && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == f->dev &&
+        st.st_ino == f->ino)
+        unlink(path);
+}

@@ -12,4 +12,15 @@
  * refused with G_IO_ERROR_EXISTS and a message naming the path. */
 gboolean unix_socket_claim_path(const char *path, GError **err);
 
+/* The socket file a listener bound, so that stopping removes that file and not
+ * whatever took its place since. */
+typedef struct UnixSocketFile {
+    guint64 dev, ino;
+} UnixSocketFile;
+
+/* After bind(): records what is at path now. */
+void unix_socket_remember(const char *path, UnixSocketFile *f);
+/* At stop: removes path if it still is the socket remembered. */
+void unix_socket_release(const char *path, const UnixSocketFile *f);
+
 #endif

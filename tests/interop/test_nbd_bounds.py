@@ -73,6 +73,26 @@ def test_export_socket_never_deletes_a_file(daemon, mosaic, tmp_path):
     assert d.proc.poll() is None
 
 
+def test_stop_removes_only_its_own_socket(daemon, tmp_path):
+    img = raw_disk(tmp_path)
+    d = daemon(f"[blockdev f0]\ndriver = file\nfilename = {img}\n")
+    sock = tmp_path / "e.sock"
+    assert "return" in d.qmp("block-export-add", id="x", **{"node-name": "f0"}, socket=str(sock))
+    # Somebody else's file took the socket's place meanwhile: it stays.
+    other = tmp_path / "other"
+    other.write_text("theirs")
+    os.replace(other, sock)
+    assert "return" in d.qmp("block-export-del", id="x")
+    assert sock.read_text() == "theirs"
+    # The monitor's socket likewise, at exit.
+    qmp_other = tmp_path / "qmp-other"
+    qmp_other.write_text("theirs too")
+    d.qmp("query-status")
+    os.replace(qmp_other, d.qmp_path)
+    d.stop()
+    assert d.qmp_path.read_text() == "theirs too"
+
+
 def test_qmp_socket_of_a_live_server_is_refused(mosaic, tmp_path):
     live = tmp_path / "live.sock"
     other = socket.socket(socket.AF_UNIX)
