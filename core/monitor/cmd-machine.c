@@ -189,6 +189,11 @@ static JsonNode *dump(const MosaicArgs *a, GError **err)
                     addr, size);
         return NULL;
     }
+    if (!*file) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
+                    "Parameter 'filename' is empty: name the file to write");
+        return NULL;
+    }
     /* Into a new temporary beside the target (O_EXCL: never through a planted link),
      * renamed over it only when complete: a failed dump leaves no file and an existing
      * one untouched. */

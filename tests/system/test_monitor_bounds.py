@@ -228,6 +228,10 @@ def test_pmemsave_leaves_no_file_on_failure(machine, tmp_path):
     assert not out.exists()
     r = q.cmd("pmemsave", {"val": 0x1000, "size": -1, "filename": str(out)})
     assert "error" in r and not out.exists()
+    r = q.cmd("pmemsave", {"val": 0, "size": 0, "filename": ""})
+    assert "empty" in r["error"]["desc"], r
+    r = q.cmd("pmemsave", {"val": 0, "size": 0, "filename": str(tmp_path / "no" / "dir.bin")})
+    assert str(tmp_path / "no" / "dir.bin") in r["error"]["desc"], r
     # An existing file is not clobbered by a failing dump, nor followed through a symlink.
     out.write_bytes(b"keep")
     assert "error" in q.cmd("pmemsave", {"val": 0x1000, "size": 16, "filename": str(out)})
