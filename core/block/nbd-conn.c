@@ -9,12 +9,14 @@
 
 #include "block/nbd.h"
 #include "block/nbd-proto.h"
+#include "block/bitmap.h"
 
 enum { PH_FLAGS, PH_OPTS, PH_TRANS };
 #define MAX_INFLIGHT 64
 #define MAX_OUT_BYTES (64u << 20)
 #define MAX_INFLIGHT_BYTES (64u << 20) /* read buffers of requests in flight */
 #define MAX_EXTENTS 2048
+#define MAX_DIRTY_GRANULES 65536u /* bitmap bits looked at one by one per reply */
 
 typedef struct OutBuf {
     guint8 *data;
@@ -40,6 +42,7 @@ struct NbdConn {
     guint64 inflight_bytes;
     int refs;            /* requests in flight + callbacks running */
     gboolean in_parse;
+    MosaicTimer *handshake; /* until transmission: the time left to negotiate */
 };
 
 typedef struct NbdReq {
@@ -142,8 +145,25 @@ static guint16 trans_flags(NbdConn *c, NbdExport *e)
     return f;
 }
 
+static void stop_handshake_timer(NbdConn *c)
+{
+    if (c->handshake)
+        mosaic_timer_free(c->handshake);
+    c->handshake = NULL;
+}
+
+static void handshake_expired(void *opaque)
+{
+    NbdConn *c = opaque;
+    stop_handshake_timer(c);
+    g_log(BLK_LOG_DOMAIN, G_LOG_LEVEL_INFO, "NBD client on %s: no export chosen in %u s: "
+          "disconnected", c->srv ? c->srv->key : "?", c->srv ? c->srv->handshake_s : 0);
+    nbd_conn_close(c);
+}
+
 static void enter_transmission(NbdConn *c, NbdExport *e)
 {
+    stop_handshake_timer(c);
     /* Contexts negotiated for another export (or none) do not apply. */
     if (!c->meta_export || nbd_server_find_export(c->srv, c->meta_export) != e)
         c->meta_alloc = c->meta_bitmap = FALSE;
@@ -167,11 +187,16 @@ static void send_info(NbdConn *c, guint32 opt, NbdExport *e, const guint8 *reqs,
     be32(bs + 6, 4096);
     be32(bs + 10, NBD_MAX_PAYLOAD);
     opt_reply(c, opt, NBD_REP_INFO, bs, 14);
+    gboolean sent_name = FALSE, sent_desc = FALSE;
     for (guint i = 0; i < n; i++) {
         guint16 t = rd16(reqs + 2 * i);
+        /* Each once: 2 bytes asking for a 4 KiB name must not buy 4 KiB again. */
+        gboolean *sent = t == NBD_INFO_NAME ? &sent_name : t == NBD_INFO_DESCRIPTION ? &sent_desc
+                                                                                   : NULL;
         const char *s = t == NBD_INFO_NAME ? e->name : t == NBD_INFO_DESCRIPTION ? e->description : NULL;
-        if (!s)
+        if (!s || *sent)
             continue;
+        *sent = TRUE;
         gsize l = strlen(s);
         g_autofree guint8 *p = g_malloc(2 + l);
         be16(p, t);
@@ -387,8 +412,9 @@ static void chunk_hdr(guint8 *b, guint16 flags, guint16 type, guint64 handle, gu
     be32(b + 16, len);
 }
 
-/* A reply without data (or an error of any request). */
-static void reply_status(NbdConn *c, guint64 handle, int ret)
+/* A reply without data, or an error of any request with an optional message for the
+ * client's user (structured replies only: simple replies have no room for it). */
+static void reply_error_msg(NbdConn *c, guint64 handle, int ret, const char *msg)
 {
     guint32 err = wire_errno(ret);
     if (!c->structured) {
@@ -400,12 +426,20 @@ static void reply_status(NbdConn *c, guint64 handle, int ret)
         chunk_hdr(b, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, handle, 0);
         out_take(c, b, 20);
     } else {
-        guint8 *b = g_malloc(26);
-        chunk_hdr(b, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, handle, 6);
+        gsize ml = msg ? strlen(msg) : 0;
+        guint8 *b = g_malloc(26 + ml);
+        chunk_hdr(b, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, handle, 6 + ml);
         be32(b + 20, err);
-        be16(b + 24, 0);
-        out_take(c, b, 26);
+        be16(b + 24, ml);
+        if (ml)
+            memcpy(b + 26, msg, ml);
+        out_take(c, b, 26 + ml);
     }
+}
+
+static void reply_status(NbdConn *c, guint64 handle, int ret)
+{
+    reply_error_msg(c, handle, ret, NULL);
 }
 
 static void conn_unref(NbdConn *c)
@@ -477,20 +511,30 @@ static void bs_chunk(NbdConn *c, NbdReq *r, guint32 id, GArray *ext, gboolean la
     out_take(c, b, 20 + plen);
 }
 
-/* Extents (length, NBD_STATE_DIRTY or 0) of the export's bitmap over the request. */
+/* Extents (length, NBD_STATE_DIRTY or 0) of the export's bitmap over the request.
+ * Clean runs are skipped a word at a time; dirty granules are looked at one by one, so
+ * at most MAX_DIRTY_GRANULES of them per reply: the main loop is not held for a 4 GiB
+ * request at 512-byte granularity, and the client asks again from where the reply
+ * ended (the NBD spec lets a reply cover less than the request). */
 static gboolean bitmap_extents(NbdReq *r, GArray *ext)
 {
     MosaicBlkBitmap *bm = nbd_export_bitmap(r->c->exp);
     if (!bm)
         return FALSE; /* removed since the export was made */
     guint64 gran = mosaic_blk_bitmap_granularity(bm), end = r->offset + r->len;
-    for (guint64 o = r->offset; o < end;) {
-        guint64 next = MIN(o - o % gran + gran, end);
+    guint dirty_steps = 0;
+    for (guint64 o = r->offset; o < end && dirty_steps < MAX_DIRTY_GRANULES;) {
         guint32 f = mosaic_blk_bitmap_get(bm, o) ? NBD_STATE_DIRTY : 0;
+        guint64 next = MIN(o - o % gran + gran, end);
+        if (f) {
+            dirty_steps++;
+        } else {
+            gint64 d = blk_bitmap_next_dirty(bm, o);
+            next = d < 0 || (guint64)d >= end ? end : MAX(next, (guint64)d);
+        }
         guint n = ext->len;
-        if (n >= 2 && g_array_index(ext, guint32, n - 1) == f &&
-            (guint64)g_array_index(ext, guint32, n - 2) + (next - o) <= G_MAXUINT32 - gran) {
-            g_array_index(ext, guint32, n - 2) += next - o;
+        if (n >= 2 && g_array_index(ext, guint32, n - 1) == f) {
+            g_array_index(ext, guint32, n - 2) += next - o; /* <= r->len: fits */
         } else {
             if ((r->flags & NBD_CMD_FLAG_REQ_ONE && n) || n / 2 >= MAX_EXTENTS)
                 break;
@@ -567,32 +611,49 @@ static void bs_done(void *opaque, int ret)
     bs_reply(r);
 }
 
+/* What is wrong with a request before it reaches the node (0: nothing).  The range is
+ * checked here against the size the client was told, not left to the block layer: a
+ * writable file node grows on a write past its end. */
+static int request_error(NbdConn *c, NbdReq *r, const char **why)
+{
+    guint64 end = r->offset + r->len;
+    guint16 known = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF |
+                    NBD_CMD_FLAG_REQ_ONE;
+    gboolean writes = r->type == NBD_CMD_WRITE || r->type == NBD_CMD_TRIM ||
+                      r->type == NBD_CMD_WRITE_ZEROES;
+    gboolean ranged = r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS;
+    if (r->flags & ~known) {
+        *why = "unknown command flags";
+        return -EINVAL;
+    }
+    if (writes && !c->writable) {
+        *why = "the export is read-only";
+        return -EPERM;
+    }
+    if (ranged && (end < r->offset || end > c->size)) {
+        *why = "request past the end of the export";
+        return writes ? -ENOSPC : -EINVAL;
+    }
+    if (r->type == NBD_CMD_BLOCK_STATUS && (!c->structured || (!c->meta_alloc && !c->meta_bitmap))) {
+        *why = "block status needs structured replies and a metadata context";
+        return -EINVAL;
+    }
+    if (ranged && !r->len) {
+        *why = "zero-length request";
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Checks and starts one request; the payload of a write is at `data`. */
 static void handle_request(NbdConn *c, NbdReq *r, const guint8 *data)
 {
     c->inflight++;
     c->refs++;
-    int err = 0;
-    guint64 end = r->offset + r->len;
-    gboolean overflow = end < r->offset;
-    guint16 known = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_DF |
-                    NBD_CMD_FLAG_REQ_ONE;
-    gboolean writes = r->type == NBD_CMD_WRITE || r->type == NBD_CMD_TRIM ||
-                      r->type == NBD_CMD_WRITE_ZEROES;
-    if (r->flags & ~known)
-        err = -EINVAL;
-    else if (writes && !c->writable)
-        err = -EPERM;
-    else if ((r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS) &&
-             (overflow || end > c->size))
-        err = writes ? -ENOSPC : -EINVAL;
-    else if (r->type == NBD_CMD_BLOCK_STATUS && (!c->structured ||
-                                                 (!c->meta_alloc && !c->meta_bitmap)))
-        err = -EINVAL;
-    else if ((r->type == NBD_CMD_READ || writes || r->type == NBD_CMD_BLOCK_STATUS) && !r->len)
-        err = -EINVAL;
+    const char *why = NULL;
+    int err = request_error(c, r, &why);
     if (err) {
-        reply_status(c, r->handle, err);
+        reply_error_msg(c, r->handle, err, why);
         req_finish(r);
         return;
     }
@@ -665,10 +726,21 @@ static void consume(NbdConn *c, gsize n)
     }
 }
 
+/* Input waits while this holds: output the client does not read, or requests in
+ * flight, past their bounds. */
 static gboolean busy(NbdConn *c)
 {
+    if (c->phase != PH_TRANS)
+        return c->out_bytes > NBD_MAX_NEGOTIATION_OUT;
     return c->inflight >= MAX_INFLIGHT || c->out_bytes > MAX_OUT_BYTES ||
            c->inflight_bytes > MAX_INFLIGHT_BYTES;
+}
+
+/* Input buffered before reading stops: the largest message of the phase (a write
+ * with its payload; an option), so a client in negotiation holds little. */
+static gsize input_bound(NbdConn *c)
+{
+    return c->phase == PH_TRANS ? NBD_MAX_PAYLOAD + 64 : NBD_MAX_OPT_LEN + 16;
 }
 
 /* Handles every complete message in the input buffer. */
@@ -700,7 +772,7 @@ static void conn_parse_inner(NbdConn *c)
             c->no_zeroes = !!(f & NBD_FLAG_NO_ZEROES);
             c->phase = PH_OPTS;
         } else if (c->phase == PH_OPTS) {
-            if (avail(c) < 16)
+            if (busy(c) || avail(c) < 16)
                 break;
             guint32 len = rd32(p + 12);
             if (rd64(p) != NBD_IHAVEOPT || len > NBD_MAX_OPT_LEN) {
@@ -755,7 +827,8 @@ static void conn_parse_inner(NbdConn *c)
                 consume(c, 28);
                 c->inflight++;
                 c->refs++;
-                reply_status(c, r->handle, -EINVAL);
+                reply_error_msg(c, r->handle, -EINVAL, "request longer than the 32 MiB "
+                                "maximum block size");
                 req_finish(r);
                 continue;
             }
@@ -797,11 +870,11 @@ static void conn_io_inner(NbdConn *c, unsigned events)
                 return;
             }
             g_byte_array_append(c->in, tmp, n);
-            if (avail(c) > NBD_MAX_PAYLOAD + 64)
+            if (avail(c) > input_bound(c))
                 break;
         }
-        conn_parse(c);
     }
+    conn_parse(c); /* also input that waited for the client to read its replies */
 }
 
 static void conn_update_watch(NbdConn *c)
@@ -809,7 +882,7 @@ static void conn_update_watch(NbdConn *c)
     if (c->dead || !c->watch)
         return;
     unsigned ev = 0;
-    if (!busy(c) && !c->disc && avail(c) <= NBD_MAX_PAYLOAD + 64)
+    if (!busy(c) && !c->disc && avail(c) <= input_bound(c))
         ev |= MOSAIC_FD_READ;
     if (!g_queue_is_empty(&c->out))
         ev |= MOSAIC_FD_WRITE;
@@ -830,6 +903,11 @@ void nbd_conn_new(NbdServer *srv, int fd)
     be16(b + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
     out_take(c, b, 18);
     c->watch = mosaic_fd_watch(fd, MOSAIC_FD_READ, conn_io, c);
+    if (srv->handshake_s) {
+        c->handshake = mosaic_timer_new(MOSAIC_CLOCK_HOST, handshake_expired, c);
+        mosaic_timer_mod(c->handshake, mosaic_clock_ns(MOSAIC_CLOCK_HOST) +
+                                           (int64_t)srv->handshake_s * 1000000000);
+    }
     conn_flush(c);
 }
 
@@ -838,6 +916,7 @@ void nbd_conn_close(NbdConn *c)
     if (c->dead)
         return;
     c->dead = TRUE;
+    stop_handshake_timer(c);
     if (c->watch)
         mosaic_fd_unwatch(c->watch);
     c->watch = NULL;

@@ -60,6 +60,11 @@ enum { NBD_EPERM = 1, NBD_EIO = 5, NBD_ENOMEM = 12, NBD_EINVAL = 22, NBD_ENOSPC 
 #define NBD_MAX_PAYLOAD (32u << 20)    /* largest read/write we accept */
 #define NBD_MAX_OPT_LEN 65536u         /* largest option payload we accept */
 #define NBD_MAX_CLIENTS 64u            /* connections per listener */
+/* Negotiation: replies a client may leave unread before we stop reading its options,
+ * and the time it has to reach transmission (QEMU's handshake-max-seconds, the fix of
+ * CVE-2024-7409: idle clients would hold every slot for ever). */
+#define NBD_MAX_NEGOTIATION_OUT (1u << 20)
+#define NBD_HANDSHAKE_SECONDS 10
 #define NBD_META_BASE_ALLOCATION 1u     /* our context id for base:allocation */
 #define NBD_META_DIRTY_BITMAP 2u        /* our context id for qemu:dirty-bitmap:NAME */
 #define NBD_STATE_DIRTY 1u              /* qemu:dirty-bitmap: bit 0 set = dirty */

@@ -34,6 +34,10 @@ static const MosaicPropDesc export_props[] = {
     {.key = "description", .type = MOSAIC_PROP_STRING, .help = "shown by nbdinfo"},
     {.key = "writable", .type = MOSAIC_PROP_BOOL, .defval = "off",
      .help = "allow clients to write"},
+    {.key = "handshake-timeout", .type = MOSAIC_PROP_UINT,
+     .defval = G_STRINGIFY(NBD_HANDSHAKE_SECONDS), .max = 86400,
+     .help = "seconds a client may take to choose an export before it is disconnected "
+             "(0: no limit; exports sharing a socket use the smallest)"},
     {.key = "bitmap", .type = MOSAIC_PROP_STRING,
      .help = "dirty bitmap of the node (or of a node below it) offered as NBD metadata "
              "context qemu:dirty-bitmap:NAME (flag 1 = dirty)"},
@@ -99,13 +103,32 @@ void nbd_server_conn_gone(NbdServer *srv, NbdConn *c)
     g_ptr_array_remove(srv->conns, c);
 }
 
+static void server_accept(void *opaque, int fd, unsigned events);
+
+static void server_resume(void *opaque)
+{
+    NbdServer *srv = opaque;
+    mosaic_fd_watch_update(srv->watch, MOSAIC_FD_READ);
+    server_accept(srv, srv->fd, MOSAIC_FD_READ);
+}
+
 static void server_accept(void *opaque, int fd, unsigned events)
 {
     NbdServer *srv = opaque;
     for (;;) {
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            /* EMFILE and the like: the connection stays queued, the socket readable. */
+            mosaic_fd_watch_update(srv->watch, 0);
+            loop_backoff_pause(&srv->backoff, BLK_LOG_DOMAIN, srv->key, g_strerror(errno),
+                               server_resume, srv);
             return;
+        }
+        loop_backoff_recovered(&srv->backoff);
         if (srv->conns->len >= NBD_MAX_CLIENTS) { /* bounded memory per listener */
             close(cfd);
             continue;
@@ -127,7 +150,8 @@ static int listen_fd(const char *socket_path, const char *addr, guint port, GErr
             return -1;
         }
         strcpy(sa.sun_path, socket_path);
-        unlink(socket_path);
+        if (!unix_socket_claim_path(socket_path, err))
+            return -1;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0)
             goto fail;
@@ -178,11 +202,14 @@ static NbdServer *server_get(const char *socket_path, const char *addr, guint po
     if (fd < 0)
         return NULL;
     NbdServer *s = g_new0(NbdServer, 1);
+    if (socket_path)
+        unix_socket_remember(socket_path, &s->unix_file);
     s->key = g_steal_pointer(&key);
     s->unix_path = g_strdup(socket_path);
     s->fd = fd;
     s->exports = g_ptr_array_new();
     s->conns = g_ptr_array_new();
+    s->handshake_s = NBD_HANDSHAKE_SECONDS;
     s->watch = mosaic_fd_watch(fd, MOSAIC_FD_READ, server_accept, s);
     g_ptr_array_add(servers, s);
     return s;
@@ -195,9 +222,10 @@ static void server_maybe_free(NbdServer *s)
     while (s->conns->len) /* clients still negotiating */
         nbd_conn_close(g_ptr_array_index(s->conns, 0));
     mosaic_fd_unwatch(s->watch);
+    loop_backoff_cancel(&s->backoff);
     close(s->fd);
     if (s->unix_path)
-        unlink(s->unix_path);
+        unix_socket_release(s->unix_path, &s->unix_file);
     g_ptr_array_remove(servers, s);
     g_ptr_array_free(s->exports, TRUE);
     g_ptr_array_free(s->conns, TRUE);
@@ -299,6 +327,14 @@ gboolean blk_export_del(const char *id, GError **err)
     return TRUE;
 }
 
+/* Exports sharing a listener: the smallest limit holds; none only if all say 0. */
+static void server_limit_handshake(NbdServer *srv, guint seconds)
+{
+    if (!srv->handshake_given || (seconds && (!srv->handshake_s || seconds < srv->handshake_s)))
+        srv->handshake_s = seconds;
+    srv->handshake_given = TRUE;
+}
+
 gboolean blk_exports_start(const MosaicConfig *cfg, GError **err)
 {
     guint n = config_count(cfg, "export");
@@ -317,10 +353,10 @@ gboolean blk_exports_start(const MosaicConfig *cfg, GError **err)
             g_propagate_prefixed_error(err, e, "%s: ", mosaic_props_where(p, NULL));
             return FALSE;
         }
-        if (mosaic_props_has(p, "description")) {
-            NbdExport *x = g_hash_table_lookup(exports, label);
+        NbdExport *x = g_hash_table_lookup(exports, label);
+        if (mosaic_props_has(p, "description"))
             x->description = g_strdup(mosaic_props_get_str(p, "description"));
-        }
+        server_limit_handshake(x->server, mosaic_props_get_uint(p, "handshake-timeout"));
     }
     return TRUE;
 }

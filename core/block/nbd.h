@@ -4,6 +4,8 @@
 
 #include "block/block-internal.h"
 #include <mosaic/bitmap.h>
+#include "loop/backoff.h"
+#include "util/unix-socket.h"
 
 typedef struct NbdServer NbdServer;
 
@@ -24,10 +26,14 @@ typedef struct NbdExport {
 struct NbdServer {
     char *key;           /* "unix:PATH" or "tcp:ADDR:PORT" */
     char *unix_path;
+    UnixSocketFile unix_file; /* removed at stop only if still ours */
     int fd;
     MosaicFdWatch *watch;
     GPtrArray *exports;  /* NbdExport* */
     GPtrArray *conns;    /* NbdConn* */
+    guint handshake_s;   /* a client must pick an export within this (0: no limit) */
+    gboolean handshake_given; /* by an [export] section */
+    LoopBackoff backoff; /* accept failed (EMFILE...): paused, retrying */
 };
 
 typedef struct NbdConn NbdConn;

@@ -4,7 +4,7 @@
 
 static JsonNode *empty_object(void)
 {
-    return json_node_init_object(json_node_alloc(), json_object_new());
+    return monitor_object_node(json_object_new());
 }
 
 static const MosaicArgDesc caps_args[] = {
@@ -43,7 +43,7 @@ static JsonNode *query_version(const MosaicArgs *a, GError **err)
     json_object_set_object_member(o, "qemu", q);
     json_object_set_string_member(o, "package", "mosaic-" MOSAIC_VERSION);
     json_object_set_string_member(o, "abi", G_STRINGIFY(MOSAIC_ABI_MAJOR) "." G_STRINGIFY(MOSAIC_ABI_MINOR));
-    return json_node_init_object(json_node_alloc(), o);
+    return monitor_object_node(o);
 }
 
 static JsonNode *query_commands(const MosaicArgs *a, GError **err)
@@ -56,7 +56,7 @@ static JsonNode *query_commands(const MosaicArgs *a, GError **err)
         json_object_set_string_member(o, "name", c->desc.name);
         json_array_add_object_element(arr, o);
     }
-    return json_node_init_array(json_node_alloc(), arr);
+    return monitor_array_node(arr);
 }
 
 static JsonNode *query_schema(const MosaicArgs *a, GError **err)

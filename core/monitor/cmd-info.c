@@ -57,7 +57,7 @@ static JsonNode *query_machine(const MosaicArgs *a, GError **err)
         json_object_set_string_member(o, "type", type);
     json_object_set_string_member(o, "config", ini);
     json_object_set_array_member(o, "sections", sections_of(ini));
-    return json_node_init_object(json_node_alloc(), o);
+    return monitor_object_node(o);
 }
 
 /* The registry prints its own JSON (--list-plugins --json); reuse it as is. */

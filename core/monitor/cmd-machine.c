@@ -1,7 +1,9 @@
 /* Core commands about the machine's life (stop, cont, reset, quit...), guest memory
  * dumps, and the events the machine's run-state changes turn into. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include "monitor/monitor-internal.h"
 #include "monitor/glue.h"
 
@@ -9,7 +11,7 @@ const char *monitor_pending_reason;
 
 static JsonNode *empty_object(void)
 {
-    return json_node_init_object(json_node_alloc(), json_object_new());
+    return monitor_object_node(json_object_new());
 }
 
 static MosaicMachine *need_machine(GError **err)
@@ -39,7 +41,7 @@ static JsonNode *query_status(const MosaicArgs *a, GError **err)
     json_object_set_boolean_member(o, "running", st == MACHINE_RUNNING);
     json_object_set_boolean_member(o, "singlestep", FALSE);
     json_object_set_string_member(o, "status", status_name(st));
-    return json_node_init_object(json_node_alloc(), o);
+    return monitor_object_node(o);
 }
 
 /* The lifecycle functions; a missing one (weak NULL) is "not supported". */
@@ -130,7 +132,39 @@ static JsonNode *query_cpus_fast(const MosaicArgs *a, GError **err)
             json_object_set_string_member(o, "target", arch);
         json_array_add_object_element(arr, o);
     }
-    return json_node_init_array(json_node_alloc(), arr);
+    return monitor_array_node(arr);
+}
+
+/* [addr, addr+size) through the address space into fd. */
+static gboolean dump_to(MosaicAddressSpace *as, uint64_t addr, int64_t size, int fd,
+                        const char *file, GError **err)
+{
+    g_autofree guint8 *buf = g_malloc(65536);
+    for (int64_t done = 0; done < size;) {
+        uint64_t n = MIN((uint64_t)(size - done), 65536u);
+        MosaicMemResult r = mosaic_as_rw(as, addr + done, buf, n, false);
+        if (r != MOSAIC_MEM_OK) {
+            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
+                        "Invalid addr 0x%016" G_GINT64_MODIFIER "x/size %" G_GINT64_FORMAT
+                        " specified (%s near 0x%" G_GINT64_MODIFIER "x)", addr, size,
+                        r == MOSAIC_MEM_UNASSIGNED ? "nothing mapped" : "access refused",
+                        addr + done);
+            return FALSE;
+        }
+        for (uint64_t w = 0; w < n;) {
+            ssize_t k = write(fd, buf + w, n - w);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "writing '%s': %s", file,
+                            k < 0 ? g_strerror(errno) : "short write");
+                return FALSE;
+            }
+            w += k;
+        }
+        done += n;
+    }
+    return TRUE;
 }
 
 /* Guest memory to a file, 64 KiB at a time through the address space (RAM, ROM and
@@ -155,36 +189,34 @@ static JsonNode *dump(const MosaicArgs *a, GError **err)
                     addr, size);
         return NULL;
     }
-    FILE *f = fopen(file, "wb");
-    if (!f) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "could not open '%s': %s", file,
+    if (!*file) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
+                    "Parameter 'filename' is empty: name the file to write");
+        return NULL;
+    }
+    /* Into a new temporary beside the target (O_EXCL: never through a planted link),
+     * renamed over it only when complete: a failed dump leaves no file and an existing
+     * one untouched. */
+    g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", file);
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "could not create '%s': %s", file,
                     g_strerror(errno));
         return NULL;
     }
-    g_autofree guint8 *buf = g_malloc(65536);
-    for (int64_t done = 0; done < size;) {
-        uint64_t n = MIN((uint64_t)(size - done), 65536u);
-        MosaicMemResult r = mosaic_as_rw(as, addr + done, buf, n, false);
-        if (r != MOSAIC_MEM_OK) {
-            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
-                        "Invalid addr 0x%016" G_GINT64_MODIFIER "x/size %" G_GINT64_FORMAT
-                        " specified (%s near 0x%" G_GINT64_MODIFIER "x)", addr, size,
-                        r == MOSAIC_MEM_UNASSIGNED ? "nothing mapped" : "access refused",
-                        addr + done);
-            fclose(f);
-            return NULL;
-        }
-        if (fwrite(buf, 1, n, f) != n) {
-            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "writing '%s': %s", file,
-                        g_strerror(errno));
-            fclose(f);
-            return NULL;
-        }
-        done += n;
-    }
-    if (fclose(f) != 0) {
+    gboolean ok = dump_to(as, addr, size, fd, file, err);
+    if (close(fd) != 0 && ok) {
         g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "writing '%s': %s", file,
                     g_strerror(errno));
+        ok = FALSE;
+    }
+    if (ok && rename(tmp, file) != 0) {
+        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "could not replace '%s': %s",
+                    file, g_strerror(errno));
+        ok = FALSE;
+    }
+    if (!ok) {
+        unlink(tmp);
         return NULL;
     }
     return empty_object();

@@ -68,7 +68,7 @@ static JsonNode *qom_list(const MosaicArgs *a, GError **err)
 {
     const char *path = mosaic_args_get_str(a, "path");
     JsonArray *arr = json_array_new();
-    JsonNode *ret = json_node_init_array(json_node_alloc(), arr);
+    JsonNode *ret = monitor_array_node(arr);
     if (g_str_equal(path, "/")) {
         add_entry(arr, "machine", "child<machine>");
     } else if (g_str_equal(path, "/machine")) {
@@ -247,7 +247,7 @@ static JsonNode *qom_set(const MosaicArgs *a, GError **err)
     if (!overrides)
         overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_hash_table_insert(overrides, g_strdup_printf("%s/%s", label, key), g_steal_pointer(&text));
-    return json_node_init_object(json_node_alloc(), json_object_new());
+    return monitor_object_node(json_object_new());
 }
 
 static const MosaicArgDesc del_args[] = {
@@ -281,7 +281,7 @@ static JsonNode *device_del(const MosaicArgs *a, GError **err)
     g_autofree char *path = g_strdup_printf(PERIPHERAL "/%s", label);
     json_object_set_string_member(data, "path", path);
     monitor_emit_event("DEVICE_DELETED", data);
-    return json_node_init_object(json_node_alloc(), json_object_new());
+    return monitor_object_node(json_object_new());
 }
 
 void monitor_register_qom_commands(void)

@@ -310,6 +310,10 @@ char *monitor_commands_markdown(void)
         "`{\"return\": VALUE, \"id\": ...}` or `{\"error\": {\"class\": ..., \"desc\": ...}, \"id\": ...}`.\n"
         "`tools/mosaic-ctl` is a command-line client. Plugins loaded by a machine add commands of\n"
         "their own; `query-commands` and `query-schema` of the running machine list them.\n\n"
+        "Limits: a message of at most 1 MiB nested at most 64 deep; strings without NUL\n"
+        "(`\\u0000`) and numbers that fit a double (`1e999` is refused), anywhere in a message;\n"
+        "at most 64 clients at once (one more gets an error line and is closed); a client that\n"
+        "leaves 16 MiB of replies and events unread is disconnected.\n\n"
         "## Commands\n\n");
     g_autoptr(GPtrArray) list = monitor_command_list();
     for (guint i = 0; i < list->len; i++) {

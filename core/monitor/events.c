@@ -31,15 +31,15 @@ static gboolean deliver(gpointer data)
 
 static void send_event(const char *name, JsonNode *data, gint64 us)
 {
-    g_autoptr(JsonObject) o = json_object_new();
+    JsonObject *o = json_object_new();
     json_object_set_string_member(o, "event", name);
     json_object_set_member(o, "data",
-                           data ? data : json_node_init_object(json_node_alloc(), json_object_new()));
+                           data ? data : monitor_object_node(json_object_new()));
     JsonObject *ts = json_object_new();
     json_object_set_int_member(ts, "seconds", us / G_USEC_PER_SEC);
     json_object_set_int_member(ts, "microseconds", us % G_USEC_PER_SEC);
     json_object_set_object_member(o, "timestamp", ts);
-    g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), o);
+    g_autoptr(JsonNode) n = monitor_object_node(o);
     Pending *p = g_new0(Pending, 1);
     p->line = monitor_json_line(n, &p->len);
     /* Delivered at once by the thread running the loop (in order with replies there);
@@ -63,10 +63,7 @@ void monitor_emit_event_node(const char *name, JsonNode *data)
 
 void monitor_emit_event(const char *name, JsonObject *data)
 {
-    JsonNode *n = data ? json_node_init_object(json_node_alloc(), data) : NULL;
-    if (data)
-        json_object_unref(data);
-    send_event(name, n, g_get_real_time());
+    send_event(name, data ? monitor_object_node(data) : NULL, g_get_real_time());
 }
 
 MOSAIC_API MosaicJson *mosaic_event_begin(const char *name)

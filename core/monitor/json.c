@@ -5,7 +5,7 @@
 MosaicJson *monitor_json_new(void)
 {
     MosaicJson *j = g_new0(MosaicJson, 1);
-    j->root = json_node_init_object(json_node_alloc(), json_object_new());
+    j->root = monitor_object_node(json_object_new());
     j->stack = g_ptr_array_new();
     g_ptr_array_add(j->stack, j->root);
     return j;
@@ -85,12 +85,12 @@ static void begin(MosaicJson *j, const char *name, JsonNode *n)
 
 MOSAIC_API void mosaic_json_begin_object(MosaicJson *j, const char *name)
 {
-    begin(j, name, json_node_init_object(json_node_alloc(), json_object_new()));
+    begin(j, name, monitor_object_node(json_object_new()));
 }
 
 MOSAIC_API void mosaic_json_begin_array(MosaicJson *j, const char *name)
 {
-    begin(j, name, json_node_init_array(json_node_alloc(), json_array_new()));
+    begin(j, name, monitor_array_node(json_array_new()));
 }
 
 static void end(MosaicJson *j)
@@ -159,19 +159,4 @@ MOSAIC_API char *mosaic_args_get_json(const MosaicArgs *a, const char *name)
 MOSAIC_API void mosaic_free(void *p)
 {
     g_free(p);
-}
-
-char *monitor_json_line(JsonNode *node, gsize *len)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    json_generator_set_root(gen, node);
-    gsize n = 0;
-    char *text = json_generator_to_data(gen, &n);
-    char *line = g_realloc(text, n + 3);
-    line[n] = '\r';
-    line[n + 1] = '\n';
-    line[n + 2] = '\0';
-    if (len)
-        *len = n + 2;
-    return line;
 }

@@ -55,6 +55,28 @@ extern const MonitorEventDoc monitor_event_docs[];
 /* Event delivery to every negotiated session (main thread). */
 void monitor_sessions_broadcast(const char *line, gsize len);
 
+/* A node holding `o` / `a` (transfer full: the node owns the only reference).
+ * json_node_init_object() would take a second reference that nobody drops. */
+static inline JsonNode *monitor_object_node(JsonObject *o)
+{
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static inline JsonNode *monitor_array_node(JsonArray *a)
+{
+    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+    json_node_take_array(n, a);
+    return n;
+}
+
+/* Input checks (input-check.c): a raw or escaped NUL inside the message's strings;
+ * anywhere in a parsed value (depth bounded by the framing), a number that is not
+ * finite or a string or member name that is not UTF-8: what is wrong, or NULL. */
+gboolean monitor_text_has_nul(const char *text, gsize len);
+const char *monitor_node_problem(JsonNode *n);
+
 /* Serializes compactly, with "\r\n" as QEMU does. */
 char *monitor_json_line(JsonNode *node, gsize *len);
 

@@ -30,6 +30,8 @@
 /* A client with this much unread output is not read from until it catches up. */
 #define MONITOR_OUTPUT_BACKPRESSURE (1u << 20)
 #define MONITOR_MAX_NESTING 64
+/* Clients at once (all listeners); one more is told so and closed. */
+#define MONITOR_MAX_CLIENTS 64
 /* A closing client (EOF, oversized input) that does not read its last replies is
  * dropped after this long. */
 #define MONITOR_LINGER_SECONDS 5

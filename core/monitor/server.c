@@ -7,7 +7,6 @@
  * MONITOR_MAX_OUTPUT.  EOF on input (a half-closed socket) still gets every reply. */
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,13 +15,17 @@
 #include "monitor/monitor.h"
 #include "config/config.h"
 #include "loop/loop.h"
+#include "loop/backoff.h"
+#include "util/unix-socket.h"
 
 typedef struct Listener {
     GSocket *sock;
     GSource *src;
     char *desc;  /* "unix:/path" */
-    char *path;  /* unix: unlinked at stop */
+    char *path;  /* unix: unlinked at stop (if still the socket we bound) */
+    UnixSocketFile file;
     gboolean wait, had_client;
+    LoopBackoff backoff;
 } Listener;
 
 typedef struct Client {
@@ -172,14 +175,45 @@ static void wake(void *opaque)
     g_source_attach(c->reap_src, loop_context());
 }
 
+static void start_listener(Listener *l);
+
+static void listener_resume(void *opaque)
+{
+    start_listener(opaque);
+}
+
+/* One client more than MONITOR_MAX_CLIENTS: told why (its socket buffer is empty, so
+ * the line fits without waiting), then closed. */
+static void refuse(GSocket *cs, Listener *l)
+{
+    static const char line[] =
+        "{\"error\": {\"class\": \"GenericError\", \"desc\": \"too many monitor clients "
+        "(limit " G_STRINGIFY(MONITOR_MAX_CLIENTS) "): close another connection and retry\"}}\r\n";
+    g_socket_set_blocking(cs, FALSE);
+    g_socket_send(cs, line, sizeof line - 1, NULL, NULL);
+    g_socket_close(cs, NULL);
+    g_object_unref(cs);
+    g_log(MONITOR_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "%s: client refused (limit %u)", l->desc,
+          MONITOR_MAX_CLIENTS);
+}
+
 static gboolean on_accept(GSocket *sock, GIOCondition cond, gpointer data)
 {
     Listener *l = data;
     g_autoptr(GError) err = NULL;
     GSocket *cs = g_socket_accept(sock, NULL, &err);
     if (!cs) {
-        if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_log(MONITOR_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "%s: accept: %s", l->desc, err->message);
+        if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            return G_SOURCE_CONTINUE;
+        g_source_unref(l->src); /* G_SOURCE_REMOVE destroys it */
+        l->src = NULL;
+        loop_backoff_pause(&l->backoff, MONITOR_LOG_DOMAIN, l->desc, err->message,
+                           listener_resume, l);
+        return G_SOURCE_REMOVE;
+    }
+    loop_backoff_recovered(&l->backoff);
+    if (g_list_length(clients) >= MONITOR_MAX_CLIENTS) {
+        refuse(cs, l);
         return G_SOURCE_CONTINUE;
     }
     g_socket_set_blocking(cs, FALSE);
@@ -210,13 +244,9 @@ static gboolean add_unix(const char *path, gboolean wait, GError **err)
                     desc, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
         return FALSE;
     }
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            g_set_error(err, MONITOR_ERROR, 0, "--qmp %s: exists and is not a socket (not replacing it)", desc);
-            return FALSE;
-        }
-        unlink(path); /* a stale socket of an earlier run */
+    if (!unix_socket_claim_path(path, err)) {
+        g_prefix_error(err, "--qmp %s: ", desc);
+        return FALSE;
     }
     g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, err);
     if (!sock)
@@ -228,6 +258,7 @@ static gboolean add_unix(const char *path, gboolean wait, GError **err)
     l->sock = g_steal_pointer(&sock);
     l->desc = g_steal_pointer(&desc);
     l->path = g_strdup(path);
+    unix_socket_remember(path, &l->file);
     l->wait = wait;
     listeners = g_list_append(listeners, l);
     return TRUE;
@@ -407,10 +438,11 @@ void monitor_stop(void)
             g_source_destroy(l->src);
             g_source_unref(l->src);
         }
+        loop_backoff_cancel(&l->backoff);
         g_socket_close(l->sock, NULL);
         g_object_unref(l->sock);
         if (l->path)
-            unlink(l->path);
+            unix_socket_release(l->path, &l->file);
         g_free(l->path);
         g_free(l->desc);
         g_free(l);

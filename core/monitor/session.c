@@ -48,14 +48,16 @@ static void queue_node(MonitorSession *s, JsonNode *n)
 
 static void reply_error(MonitorSession *s, int cls, const char *desc, JsonNode *id)
 {
-    g_autoptr(JsonObject) o = json_object_new();
+    /* json-glib's messages may quote input bytes that are not UTF-8. */
+    g_autofree char *valid = g_utf8_make_valid(desc, -1);
+    JsonObject *o = json_object_new();
     JsonObject *e = json_object_new();
     json_object_set_string_member(e, "class", monitor_error_class_name(cls));
-    json_object_set_string_member(e, "desc", desc);
+    json_object_set_string_member(e, "desc", valid);
     json_object_set_object_member(o, "error", e);
     if (id)
         json_object_set_member(o, "id", json_node_copy(id));
-    g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), o);
+    g_autoptr(JsonNode) n = monitor_object_node(o);
     queue_node(s, n);
 }
 
@@ -67,12 +69,12 @@ static void reply_gerror(MonitorSession *s, const GError *e, JsonNode *id)
 
 static void reply_return(MonitorSession *s, JsonNode *value, JsonNode *id)
 {
-    g_autoptr(JsonObject) o = json_object_new();
+    JsonObject *o = json_object_new();
     json_object_set_member(o, "return",
-                           value ? value : json_node_init_object(json_node_alloc(), json_object_new()));
+                           value ? value : monitor_object_node(json_object_new()));
     if (id)
         json_object_set_member(o, "id", json_node_copy(id));
-    g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), o);
+    g_autoptr(JsonNode) n = monitor_object_node(o);
     queue_node(s, n);
 }
 
@@ -148,6 +150,12 @@ static void negotiate(MonitorSession *s, JsonObject *args, JsonNode *id)
 /* One complete message. */
 static void dispatch(MonitorSession *s, const char *text, gsize len)
 {
+    if (monitor_text_has_nul(text, len)) {
+        reply_error(s, MOSAIC_ERRCLASS_GENERIC,
+                    "JSON parse error, a string contains NUL (\\u0000), which QMP does not accept",
+                    NULL);
+        return;
+    }
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
     g_autoptr(GError) err = NULL;
     if (!json_parser_load_from_data(parser, text, len, &err)) {
@@ -158,6 +166,12 @@ static void dispatch(MonitorSession *s, const char *text, gsize len)
     JsonNode *root = json_parser_get_root(parser);
     if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
         reply_error(s, MOSAIC_ERRCLASS_GENERIC, "QMP input must be a JSON object", NULL);
+        return;
+    }
+    const char *problem = monitor_node_problem(root);
+    if (problem) {
+        g_autofree char *desc = g_strdup_printf("JSON parse error, %s", problem);
+        reply_error(s, MOSAIC_ERRCLASS_GENERIC, desc, NULL);
         return;
     }
     JsonObject *req = json_node_get_object(root);

@@ -17,6 +17,18 @@ need = pytest.mark.skipif(not all(shutil.which(t) for t in ('nbdinfo', 'nbdcopy'
 MB = 1 << 20
 
 
+def listening(path):
+    """The socket exists and accepts (it appears at bind(), a moment before listen())."""
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 class Daemon:
     """`mosaic MACHINE.ini --qmp unix:PATH` with a storage-only machine file."""
 
@@ -33,7 +45,7 @@ class Daemon:
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                      cwd=str(self.tmp))
         deadline = time.time() + 10
-        while not all(Path(p).exists() for p in wait_for):
+        while not all(listening(p) for p in wait_for):
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError('mosaic did not start: ' + self.output())
             time.sleep(0.02)

@@ -422,6 +422,89 @@ static void test_output_bound(void)
     monitor_session_free(s);
 }
 
+/* Strings with NUL and non-finite numbers never reach a command (json-glib would cut
+ * "quit\u0000x" to "quit" and print 1e999 back as "inf.0"). */
+static void test_nul_and_nonfinite(void)
+{
+    static const struct { const char *text; gboolean nul; } cases[] = {
+        {"{\"execute\": \"quit\\u0000x\"}", TRUE},
+        {"{\"a\\u0000\": 1}", TRUE},
+        {"{\"a\": \"\\\\u0000\"}", FALSE},      /* escaped backslash, then text */
+        {"{\"a\": \"\\\"\\u0000\"}", TRUE},    /* escaped quote keeps the string open */
+        {"{\"a\": \"\\u00000\"}", TRUE},
+        {"{\"a\": \"\\u0001\"}", FALSE},
+        {"{\"a\": u0000}", FALSE},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+        g_assert_cmpint(monitor_text_has_nul(cases[i].text, strlen(cases[i].text)), ==,
+                        cases[i].nul);
+    g_assert_true(monitor_text_has_nul("{\"a\": \"x\0y\"}", 12));
+
+    MonitorSession *s = new_negotiated();
+    const char *bad[] = {"{\"execute\": \"quit\\u0000x\"}",
+                         "{\"execute\": \"query-version\", \"id\": 1e999}",
+                         "{\"execute\": \"query-version\", \"id\": [{\"x\": -1e400}]}"};
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(JsonObject) r = rpc(s, bad[i]);
+        g_assert_true(json_object_has_member(r, "error"));
+        g_assert_false(json_object_has_member(r, "id"));
+    }
+    g_autoptr(JsonObject) ok = rpc(s, "{\"execute\": \"query-version\", \"id\": 1e300}");
+    g_assert_true(json_object_has_member(ok, "return"));
+    g_assert_cmpfloat(json_object_get_double_member(ok, "id"), ==, 1e300);
+    monitor_session_free(s);
+}
+
+/* Hostile ids and arguments, and random byte flips of them: every reply is one line of
+ * valid JSON in valid UTF-8, and the session survives or closes cleanly. */
+static void test_random_messages(void)
+{
+    static const char *const values[] = {
+        "1e999", "-1e999", "1e308", "-0", "0.1e-400", "123456789012345678901234567890",
+        "\"\\u0000\"", "\"\\ud800\"", "\"\\udfff\\ud800\"", "\"\\\\u0000\"", "\"\\\\\"",
+        "[[[[1e999]]]]", "{\"a\\u0000\": 1}", "true", "null", "\"\xff\xfe\"", "\"\xc0\x80\"",
+    };
+    static const char *const cmds[] = {"query-version", "query-status", "qom-list",
+                                       "query-commands", "qmp_capabilities", "no-such"};
+    MonitorSession *s = new_negotiated();
+    for (int i = 0; i < 4000; i++) {
+        const char *v = values[g_test_rand_int_range(0, G_N_ELEMENTS(values))];
+        const char *w = values[g_test_rand_int_range(0, G_N_ELEMENTS(values))];
+        g_autofree char *msg = g_strdup_printf(
+            "{\"execute\": \"%s\", \"arguments\": {\"path\": %s}, \"id\": %s}\n",
+            cmds[g_test_rand_int_range(0, G_N_ELEMENTS(cmds))], v, w);
+        gsize len = strlen(msg);
+        for (int f = g_test_rand_int_range(0, 3); f > 0; f--)
+            msg[g_test_rand_int_range(0, len)] = (char)g_test_rand_int_range(0, 256);
+        monitor_session_feed(s, msg, len);
+        gsize n;
+        const char *out = monitor_session_output(s, &n);
+        for (const char *nl; n && (nl = memchr(out, '\n', n));) {
+            if (!g_utf8_validate(out, nl - out, NULL)) {
+                g_autofree char *line = g_strndup(out, nl - out);
+                g_autofree char *a = g_strescape(msg, NULL), *b = g_strescape(line, NULL);
+                g_test_message("input %s gave %s", a, b);
+            }
+            g_assert_true(g_utf8_validate(out, nl - out, NULL));
+            g_autoptr(JsonParser) p = json_parser_new();
+            g_autoptr(GError) e = NULL;
+            if (!json_parser_load_from_data(p, out, nl - out, &e)) {
+                g_autofree char *line = g_strndup(out, nl - out);
+                g_autofree char *a = g_strescape(msg, NULL), *b = g_strescape(line, NULL);
+                g_test_message("input %s gave %s: %s", a, b, e->message);
+            }
+            g_assert_true(json_parser_load_from_data(p, out, nl - out, NULL));
+            monitor_session_consume(s, nl - out + 1);
+            out = monitor_session_output(s, &n);
+        }
+        if (monitor_session_closing(s) || monitor_session_dead(s)) {
+            monitor_session_free(s);
+            s = new_negotiated();
+        }
+    }
+    monitor_session_free(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -440,5 +523,7 @@ int main(int argc, char **argv)
     g_test_add_func("/monitor/no-machine", test_no_machine);
     g_test_add_func("/monitor/events", test_events);
     g_test_add_func("/monitor/output-bound", test_output_bound);
+    g_test_add_func("/monitor/nul-and-nonfinite", test_nul_and_nonfinite);
+    g_test_add_func("/monitor/random-messages", test_random_messages);
     return g_test_run();
 }
