@@ -41,6 +41,19 @@ def qimg(*args):
     return subprocess.run(['qemu-img', *map(str, args)], capture_output=True, text=True)
 
 
+def connect(sock):
+    """An NBD connection to export e0 at sock."""
+    h = nbd.NBD()
+    for attempt in range(100):  # the socket file appears just before mosaic listens
+        try:
+            h.connect_uri(uri(sock))
+            return h
+        except nbd.Error:
+            if attempt == 99:
+                raise
+            time.sleep(0.05)
+
+
 def make_backing(path, size, rng):
     """A raw backing file shorter than the overlay, with random data in a few extents."""
     with open(path, 'wb') as f:
@@ -112,15 +125,7 @@ def test_random_requests_match_the_model(daemon, tmp_path, cs, size, cache, big,
                    + (f'l2-cache-size = {cache}\n' if cache else '')
                    + f'[export e0]\nnode = disk0\nsocket = {sock}\nwritable = on\n',
                    name=f'run{run}', wait_for=[sock])
-        h = nbd.NBD()
-        for attempt in range(100):  # the socket appears just before it listens
-            try:
-                h.connect_uri(uri(sock))
-                break
-            except nbd.Error:
-                if attempt == 99:
-                    raise
-                time.sleep(0.05)
+        h = connect(sock)
         assert h.get_size() == size
         return d, h
 
