@@ -37,7 +37,8 @@ void q2_cache_free(Q2Cache *c)
 {
     if (!c)
         return;
-    g_queue_clear(&c->lru);
+    /* The queue's links live inside the entries: the table frees both (g_queue_clear
+     * would hand them to the list allocator). */
     g_hash_table_destroy(c->by_off);
     g_free(c);
 }

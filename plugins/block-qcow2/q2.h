@@ -29,6 +29,7 @@ typedef struct Q2 {
     const char *label;
     GArray *bm_clusters;         /* host offsets of the stored bitmaps (freed when rewritten) */
     uint8_t *bm_dir;             /* bitmap directory as found at open (until loaded) */
+    Qcow2Bitmap *bms;            /* its entries, checked (until loaded; free()) */
     uint64_t bm_dir_size;
     GByteArray *bm_keep;         /* directory entries Mosaic cannot load, kept as they are */
     bool bm_loaded;              /* the core loaded them: the store may rewrite them */
@@ -49,7 +50,7 @@ int q2_set_refcount(Q2 *s, uint64_t cluster, uint16_t val);
 bool q2_cluster_used(Q2 *s, uint64_t cluster);
 
 /* q2-bitmaps.c: persistent dirty bitmaps in the bitmaps extension */
-void q2_bitmaps_open(Q2 *s);
+int q2_bitmaps_open(Q2 *s, uint64_t max_memory, char *err, size_t errlen);
 int q2_bitmaps_load(void *state, MosaicBlkNode *node);
 int q2_bitmaps_store(void *state, MosaicBlkNode *node);
 

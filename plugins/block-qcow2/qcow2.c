@@ -16,6 +16,9 @@ static const MosaicPropDesc q2_props[] = {
     {.key = "l2-cache-size", .type = MOSAIC_PROP_SIZE, .defval = "32M",
      .help = "memory for cached L2 tables (at least two tables are kept; 32M covers 256G "
              "of a disk with 64K clusters)"},
+    {.key = "bitmaps-max-memory", .type = MOSAIC_PROP_SIZE, .defval = "256M",
+     .help = "memory the image's persistent dirty bitmaps may take; an image whose bitmaps "
+             "need more is refused"},
     {.key = "refcount-cache-size", .type = MOSAIC_PROP_SIZE, .defval = "1M",
      .help = "memory for cached refcount blocks (at least two blocks are kept)"},
     {NULL},
@@ -358,6 +361,7 @@ static void q2_free(Q2 *s)
     if (s->bm_clusters)
         g_array_free(s->bm_clusters, TRUE);
     g_free(s->bm_dir);
+    free(s->bms);
     if (s->bm_keep)
         g_byte_array_free(s->bm_keep, TRUE);
     g_free(s);
@@ -372,6 +376,14 @@ static uint64_t *read_table(MosaicBlkChild *c, uint64_t off, uint64_t n, int *re
         return NULL;
     }
     return (uint64_t *)raw;
+}
+
+/* What names the image in messages: the file node's filename when it has one. */
+static const char *image_name(MosaicBlkNode *node, const MosaicProps *props)
+{
+    const char *file = mosaic_props_get_str(props, "file");
+    const MosaicProps *fp = mosaic_blk_node_config(node, "blockdev", file);
+    return fp && mosaic_props_has(fp, "filename") ? mosaic_props_get_str(fp, "filename") : file;
 }
 
 static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err)
@@ -394,7 +406,8 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
     uint8_t *hbuf = g_malloc(hlen + 1);
     int ret = hlen ? mosaic_blk_child_pread(file, 0, hbuf, hlen) : -EINVAL;
     if (ret || qcow2_parse_header(hbuf, hlen, s->file_size, &s->h, msg, sizeof msg) < 0) {
-        mosaic_error_set(err, "%s: %s", where, ret ? g_strerror(-ret) : msg);
+        mosaic_error_set(err, "%s: %s: %s", where, image_name(node, props),
+                         ret ? g_strerror(-ret) : msg);
         g_free(hbuf);
         q2_free(s);
         return NULL;
@@ -414,7 +427,8 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
         s->rt = read_table(file, s->h.refcount_table_offset, s->rt_n, &ret);
     if (ret || qcow2_check_l1(&s->h, (uint8_t *)s->l1, s->file_size, msg, sizeof msg) < 0 ||
         qcow2_check_reftable(&s->h, (uint8_t *)s->rt, s->file_size, msg, sizeof msg) < 0) {
-        mosaic_error_set(err, "%s: %s", where, ret ? g_strerror(-ret) : msg);
+        mosaic_error_set(err, "%s: %s: %s", where, image_name(node, props),
+                         ret ? g_strerror(-ret) : msg);
         q2_free(s);
         return NULL;
     }
@@ -437,7 +451,13 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
             return NULL;
         }
     }
-    q2_bitmaps_open(s); /* persistent bitmaps: in use from now on (q2-bitmaps.c) */
+    /* Persistent bitmaps: checked, and in use from now on (q2-bitmaps.c). */
+    if (q2_bitmaps_open(s, mosaic_props_get_uint(props, "bitmaps-max-memory"), msg,
+                        sizeof msg) < 0) {
+        mosaic_error_set(err, "%s: %s: %s", where, image_name(node, props), msg);
+        q2_free(s);
+        return NULL;
+    }
     mosaic_blk_node_set_length(node, s->h.size);
     mosaic_blk_node_set_read_only(node, ro);
     return s;

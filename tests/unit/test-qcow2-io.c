@@ -14,6 +14,7 @@
 #include "loop/loop.h"
 #include "plugin/registry.h"
 
+#include "../../plugins/block-qcow2/bitmap-dir.c"
 #include "../../plugins/block-qcow2/header.c"
 #include "../../plugins/block-qcow2/q2-alloc.c"
 #include "../../plugins/block-qcow2/q2-bitmaps.c"
@@ -44,17 +45,23 @@ static char *qemu_img_create(const char *name, const char *opts, const char *siz
     return path;
 }
 
-static MosaicBlk *open_qcow2(const char *img, MosaicConfig **cfg)
+/* Builds the graph file + qcow2 over img; false with *err when the image is refused. */
+static gboolean build_qcow2(const char *img, const char *keys, MosaicConfig **cfg, GError **err)
 {
-    GError *err = NULL;
     blk_graph_close();
     g_autofree char *text = g_strdup_printf("[machine]\ntype = none\n[blockdev f]\ndriver = file\n"
                                             "filename = %s\n[blockdev q]\ndriver = qcow2\n"
-                                            "file = f\n", img);
-    *cfg = config_load_string("q.ini", text, NULL, &err);
-    g_assert_no_error(err);
-    g_assert_true(config_validate(*cfg, &err));
-    g_assert_true(blk_graph_build(*cfg, &err));
+                                            "file = f\n%s", img, keys);
+    *cfg = config_load_string("q.ini", text, NULL, err);
+    g_assert_no_error(*err);
+    g_assert_true(config_validate(*cfg, err));
+    return blk_graph_build(*cfg, err);
+}
+
+static MosaicBlk *open_qcow2(const char *img, MosaicConfig **cfg)
+{
+    GError *err = NULL;
+    g_assert_true(build_qcow2(img, "", cfg, &err));
     g_assert_no_error(err);
     MosaicBlk *b = mosaic_blk_attach(NULL, "q", true, NULL);
     g_assert_nonnull(b);
@@ -79,6 +86,15 @@ static int submit(MosaicBlk *b, MosaicBlkReq *req)
     while (!s.done)
         loop_iterate(true);
     return s.ret;
+}
+
+static void reset_peak_rss(void)
+{
+    /* clear_refs 5 resets VmHWM, so a growth measured after is the test's alone. */
+    FILE *cr = fopen("/proc/self/clear_refs", "w");
+    g_assert_nonnull(cr);
+    g_assert_cmpint(fputs("5", cr), >=, 0);
+    g_assert_cmpint(fclose(cr), ==, 0);
 }
 
 static uint64_t vm_hwm_kib(void)
@@ -108,11 +124,7 @@ static void test_fragmented_requests_bounded(void)
     uint8_t *buf = g_malloc(4 * MB);
     memset(buf, 0xee, 4 * MB);
     g_autofree struct iovec *iov = same_buffer(buf, 4 * MB, 100);
-    /* clear_refs 5 resets the peak, so the growth below is the requests' alone. */
-    FILE *cr = fopen("/proc/self/clear_refs", "w");
-    g_assert_nonnull(cr);
-    g_assert_cmpint(fputs("5", cr), >=, 0);
-    g_assert_cmpint(fclose(cr), ==, 0);
+    reset_peak_rss();
     uint64_t before = vm_hwm_kib();
     MosaicBlkReq rd = {.size = sizeof rd, .type = MOSAIC_BLK_READ, .offset = 0,
                        .bytes = 100ull * 4 * MB, .iov = iov, .niov = 100};
@@ -144,6 +156,86 @@ static void test_fragmented_requests_bounded(void)
     g_unlink(img);
 }
 
+/* The issue's image (384 KiB here): 2 TiB, 64 KiB clusters, and `nb` persistent bitmaps of
+ * granularity 512 (512 MiB of bits each) whose tables, all "every bit set", are the one at
+ * cluster 4 (shared) or one each from cluster 4 on.  Refcounts are right, so only the
+ * bitmaps are wrong. */
+static char *bitmap_bomb(const char *name, unsigned nb, bool shared)
+{
+    const uint64_t cs = 65536, size = 1ull << 41;
+    unsigned tables = shared ? 1 : nb, dir = 4 + tables, nclusters = dir + 1;
+    g_autofree uint8_t *f = g_malloc0(nclusters * cs);
+    q_st32(f, QCOW2_MAGIC);
+    q_st32(f + 4, 3);
+    q_st32(f + 20, 16);
+    q_st64(f + 24, size);
+    q_st32(f + 36, 4096); /* L1: 2 TiB / 512 MiB per L2 table */
+    q_st64(f + 40, 3 * cs);
+    q_st64(f + 48, 1 * cs);
+    q_st32(f + 56, 1);
+    q_st64(f + 88, QCOW2_AUTOCLEAR_BITMAPS);
+    q_st32(f + 96, 4);
+    q_st32(f + 100, 104);
+    q_st32(f + 104, QCOW2_EXT_BITMAPS);
+    q_st32(f + 108, 24);
+    q_st32(f + 112, nb);
+    q_st64(f + 120, 32ull * nb);
+    q_st64(f + 128, (uint64_t)dir * cs);
+    q_st64(f + cs, 2 * cs);                 /* refcount table -> block */
+    for (unsigned c = 0; c < nclusters; c++)
+        q_st16(f + 2 * cs + 2 * c, 1);
+    for (unsigned t = 0; t < tables; t++)
+        for (unsigned j = 0; j < 8192; j++) /* 2^32 bits / 2^19 bits per cluster */
+            q_st64(f + (4 + t) * cs + 8 * j, 1);
+    for (unsigned i = 0; i < nb; i++) {
+        uint8_t *e = f + dir * cs + 32 * i;
+        q_st64(e, (4 + (shared ? 0 : i)) * cs);
+        q_st32(e + 8, 8192);
+        q_st32(e + 12, 2);
+        e[16] = 1;
+        e[17] = 9;
+        q_st16(e + 18, 2);
+        e[24] = 'b';
+        e[25] = '0' + i;
+    }
+    char *path = g_build_filename(tmpdir, name, NULL);
+    g_assert_true(g_file_set_contents(path, (char *)f, nclusters * cs, NULL));
+    return path;
+}
+
+static void refused(const char *img, const char *keys, const char *expect)
+{
+    MosaicConfig *cfg;
+    GError *err = NULL;
+    reset_peak_rss();
+    uint64_t before = vm_hwm_kib();
+    g_assert_false(build_qcow2(img, keys, &cfg, &err));
+    g_assert_nonnull(err);
+    g_test_message("%s", err->message);
+    if (!strstr(err->message, expect) || !strstr(err->message, img))
+        g_error("message '%s' lacks '%s' or the image's name", err->message, expect);
+    g_assert_cmpuint(vm_hwm_kib() - before, <, 64 * 1024);
+    g_clear_error(&err);
+    blk_graph_close();
+    config_free(cfg);
+    g_unlink(img);
+}
+
+/* Four bitmaps sharing one table: refused as corrupt at open, in bounded memory, even
+ * when the memory they claim would be allowed. */
+static void test_bitmaps_sharing_a_table_refused(void)
+{
+    g_autofree char *img = bitmap_bomb("shared.qcow2", 4, true);
+    refused(img, "bitmaps-max-memory = 4G\n", "overlaps a bitmap table");
+}
+
+/* Four bitmaps of 512 MiB each, tables of their own: more than bitmaps-max-memory. */
+static void test_bitmaps_past_memory_budget_refused(void)
+{
+    g_autofree char *img = bitmap_bomb("big.qcow2", 4, false);
+    refused(img, "", "bitmaps-max-memory");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -154,6 +246,10 @@ int main(int argc, char **argv)
     plugin_registry_add_builtin(&mosaic_plugin);
     tmpdir = g_dir_make_tmp("test-qcow2-io-XXXXXX", NULL);
     g_test_add_func("/qcow2-io/fragmented-requests-bounded", test_fragmented_requests_bounded);
+    g_test_add_func("/qcow2-io/bitmaps-sharing-a-table-refused",
+                    test_bitmaps_sharing_a_table_refused);
+    g_test_add_func("/qcow2-io/bitmaps-past-memory-budget-refused",
+                    test_bitmaps_past_memory_budget_refused);
     int ret = g_test_run();
     g_rmdir(tmpdir);
     return ret;
