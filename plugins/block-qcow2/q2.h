@@ -7,6 +7,7 @@
 #include <mosaic/mosaic.h>
 
 #include "q2-cache.h"
+#include "q2-iov.h"
 #include "qcow2-format.h"
 
 typedef struct Q2 {
@@ -54,13 +55,9 @@ int q2_bitmaps_open(Q2 *s, uint64_t max_memory, char *err, size_t errlen);
 int q2_bitmaps_load(void *state, MosaicBlkNode *node);
 int q2_bitmaps_store(void *state, MosaicBlkNode *node);
 
-/* iov helpers */
-unsigned q2_iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
-                      struct iovec *out, unsigned max, uint64_t *got);
+/* qcow2.c: child I/O straight from and into a request's iovecs, in pieces */
 int q2_child_iov_io(MosaicBlkChild *c, int type, uint64_t coff, const struct iovec *iov,
                     unsigned niov, uint64_t ioff, uint64_t len);
-void q2_iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, uint64_t len);
-void q2_iov_zero(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len);
 
 #define Q2_MAX_SLICES 64
 /* Guest clusters one allocating write, write-zeroes or discard handles at a time: the

@@ -24,76 +24,6 @@ static const MosaicPropDesc q2_props[] = {
     {NULL},
 };
 
-/* ---- iov helpers ---- */
-
-/* Up to `max` iovecs covering the start of [off, off+len) of iov; *got: bytes covered. */
-unsigned q2_iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
-                      struct iovec *out, unsigned max, uint64_t *got)
-{
-    unsigned k = 0;
-    *got = 0;
-    for (unsigned i = 0; i < n && len && k < max; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        out[k].iov_base = (char *)iov[i].iov_base + off;
-        out[k++].iov_len = take;
-        *got += take;
-        len -= take;
-        off = 0;
-    }
-    return k;
-}
-
-void q2_iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, uint64_t len)
-{
-    char *d = dst;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        memcpy(d, (char *)iov[i].iov_base + off, take);
-        d += take;
-        len -= take;
-        off = 0;
-    }
-}
-
-static void iov_copy_to(const struct iovec *iov, unsigned n, uint64_t off, const void *src,
-                        uint64_t len)
-{
-    const char *sp = src;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        memcpy((char *)iov[i].iov_base + off, sp, take);
-        sp += take;
-        len -= take;
-        off = 0;
-    }
-}
-
-void q2_iov_zero(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len)
-{
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        memset((char *)iov[i].iov_base + off, 0, take);
-        len -= take;
-        off = 0;
-    }
-}
-
 /* Child I/O on a byte range of the request's iov: pieces of at most Q2_MAX_SLICES
  * iovecs, straight from and into the request's buffers, so however fragmented or large
  * the request, nothing is allocated for it. */
@@ -228,7 +158,7 @@ static int read_compressed(Q2 *s, uint64_t e, uint64_t in_cluster, const struct 
         }
     }
     if (!ret)
-        iov_copy_to(iov, niov, ioff, out + in_cluster, len);
+        q2_iov_copy_to(iov, niov, ioff, out + in_cluster, len);
     g_free(in);
     g_free(out);
     return ret;

@@ -19,6 +19,7 @@
 #include "../../plugins/block-qcow2/q2-alloc.c"
 #include "../../plugins/block-qcow2/q2-bitmaps.c"
 #include "../../plugins/block-qcow2/q2-cache.c"
+#include "../../plugins/block-qcow2/q2-iov.c"
 #include "../../plugins/block-qcow2/qcow2.c"
 
 #define MB (1u << 20)
