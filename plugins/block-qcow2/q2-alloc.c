@@ -652,12 +652,14 @@ int q2_write(Q2 *s, MosaicBlkReq *req)
 /* ---- write-zeroes and discard ---- */
 
 /* The new L2 entries of whole clusters [c0, c1) (at most Q2_CHUNK_CLUSTERS), committed,
- * then the clusters nothing references any more freed.  io_lock held for writing. */
-static int zero_or_discard_clusters(Q2 *s, bool zero, uint32_t flags, uint64_t c0, uint64_t c1)
+ * then the clusters nothing references any more freed.  changes and freed: the caller's
+ * arrays, reused from chunk to chunk.  io_lock held for writing. */
+static int zero_or_discard_clusters(Q2 *s, bool zero, uint32_t flags, uint64_t c0, uint64_t c1,
+                                    GArray *changes, GArray *freed)
 {
-    g_autoptr(GArray) changes = g_array_new(FALSE, FALSE, sizeof(Change));
-    g_autoptr(GArray) freed = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     int ret = 0;
+    g_array_set_size(changes, 0);
+    g_array_set_size(freed, 0);
     pthread_mutex_lock(&s->meta_lock);
     for (uint64_t vc = c0; vc < c1 && !ret; vc++) {
         uint64_t e, ne;
@@ -716,9 +718,13 @@ int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req)
         g_free(z);
     }
     /* Whole clusters in chunks: bounded bookkeeping, and readers get in between. */
+    uint64_t chunk = MIN(c1 - MIN(c0, c1), Q2_CHUNK_CLUSTERS);
+    g_autoptr(GArray) changes = g_array_sized_new(FALSE, FALSE, sizeof(Change), chunk);
+    g_autoptr(GArray) freed = g_array_sized_new(FALSE, FALSE, sizeof(uint64_t), chunk);
     for (uint64_t c = c0; c < c1 && !ret; c += Q2_CHUNK_CLUSTERS) {
         pthread_rwlock_wrlock(&s->io_lock);
-        ret = zero_or_discard_clusters(s, zero, req->flags, c, MIN(c1, c + Q2_CHUNK_CLUSTERS));
+        ret = zero_or_discard_clusters(s, zero, req->flags, c, MIN(c1, c + Q2_CHUNK_CLUSTERS),
+                                       changes, freed);
         pthread_rwlock_unlock(&s->io_lock);
     }
     return ret;

@@ -64,16 +64,27 @@ void *q2_cache_insert(Q2Cache *c, uint64_t off)
     Entry *old = g_hash_table_lookup(c->by_off, &off);
     if (old)
         remove_entry(c, old);
-    /* Room for one more: drop clean tables from the cold end; dirty ones stay. */
+    /* Room for one more: drop clean tables from the cold end; dirty ones stay.  The
+     * first one dropped is reused for the new table (a stream of loads costs no
+     * allocations). */
+    Entry *e = NULL;
     GList *l = c->lru.tail;
     while (g_queue_get_length(&c->lru) >= c->capacity && l) {
         GList *prev = l->prev;
-        Entry *e = l->data;
-        if (!e->dirty)
-            remove_entry(c, e);
+        Entry *victim = l->data;
+        if (!victim->dirty) {
+            if (!e) {
+                g_queue_unlink(&c->lru, &victim->link);
+                g_hash_table_steal(c->by_off, &victim->off);
+                e = victim;
+            } else {
+                remove_entry(c, victim);
+            }
+        }
         l = prev;
     }
-    Entry *e = g_malloc(sizeof *e + c->table_bytes);
+    if (!e)
+        e = g_malloc(sizeof *e + c->table_bytes);
     e->off = off;
     e->dirty = false;
     e->link = (GList){.data = e};
