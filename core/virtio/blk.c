@@ -10,9 +10,13 @@
 #define QUEUE_MAX 256
 enum { T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8, T_DISCARD = 11, T_WRITE_ZEROES = 13 };
 enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
-enum { F_SEG_MAX = 2, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9, F_DISCARD = 13, F_WRITE_ZEROES = 14 };
+enum { F_SIZE_MAX = 1, F_SEG_MAX = 2, F_RO = 5, F_BLK_SIZE = 6, F_FLUSH = 9, F_DISCARD = 13, F_WRITE_ZEROES = 14 };
 #define CONFIG_SIZE 60
 #define MAX_DZ_SECTORS (1u << 22) /* 2 GiB per discard/write-zeroes request */
+/* Largest data segment and most data segments of a read or write (size_max, seg_max):
+ * what a request may carry is bounded, whatever the guest puts in its descriptors. */
+#define SIZE_MAX_BYTES (1u << 20)
+#define SEG_MAX (QUEUE_MAX - 2)
 
 typedef struct VBlk {
     MosaicVirtio *v;
@@ -50,7 +54,8 @@ static void vblk_config(void *opaque, uint8_t *c)
     guint64 cap = GUINT64_TO_LE(mosaic_blk_length(d->blk) / SECTOR);
     guint32 v;
     memcpy(c, &cap, 8);
-    v = GUINT32_TO_LE(QUEUE_MAX - 2); memcpy(c + 12, &v, 4);     /* seg_max */
+    v = GUINT32_TO_LE(SIZE_MAX_BYTES); memcpy(c + 8, &v, 4);     /* size_max */
+    v = GUINT32_TO_LE(SEG_MAX); memcpy(c + 12, &v, 4);            /* seg_max */
     v = GUINT32_TO_LE(SECTOR); memcpy(c + 20, &v, 4);            /* blk_size */
     v = GUINT32_TO_LE(MAX_DZ_SECTORS); memcpy(c + 36, &v, 4);    /* max_discard_sectors */
     v = GUINT32_TO_LE(1); memcpy(c + 40, &v, 4);                 /* max_discard_seg */
@@ -105,6 +110,18 @@ static struct iovec *slice(const struct iovec *iov, unsigned n, uint64_t off, ui
     return out;
 }
 
+/* Within what the device advertised (seg_max, size_max); a driver that honours the
+ * features never sends more. */
+static bool segments_ok(const struct iovec *iov, unsigned n)
+{
+    if (n > SEG_MAX)
+        return false;
+    for (unsigned i = 0; i < n; i++)
+        if (iov[i].iov_len > SIZE_MAX_BYTES)
+            return false;
+    return true;
+}
+
 static bool in_range(VBlk *d, uint64_t sector, uint64_t bytes)
 {
     uint64_t cap = mosaic_blk_length(d->blk);
@@ -150,6 +167,10 @@ static void handle(VBlk *d, MosaicVirtqElem *e)
             return;
         }
         r->iov = w ? slice(e->out, e->out_num, 16, len, &niov) : slice(e->in, e->in_num, 0, len, &niov);
+        if (!segments_ok(r->iov, niov)) {
+            req_finish(r, S_IOERR);
+            return;
+        }
         r->req.type = w ? MOSAIC_BLK_WRITE : MOSAIC_BLK_READ;
         r->req.offset = sector * SECTOR;
         r->req.bytes = len;
@@ -241,7 +262,7 @@ static void *vblk_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
         .device_id = 2,
-        .features = 1ULL << F_SEG_MAX | 1ULL << F_BLK_SIZE | 1ULL << F_FLUSH |
+        .features = 1ULL << F_SIZE_MAX | 1ULL << F_SEG_MAX | 1ULL << F_BLK_SIZE | 1ULL << F_FLUSH |
                     (d->ro ? 1ULL << F_RO : 1ULL << F_DISCARD | 1ULL << F_WRITE_ZEROES),
         .num_queues = 1,
         .queue_max = QUEUE_MAX,

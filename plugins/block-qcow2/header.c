@@ -5,7 +5,7 @@
 
 #include "qcow2-format.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int qcow2_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -42,21 +42,21 @@ static int parse_extensions(const uint8_t *buf, size_t len, Qcow2Header *h, char
         if (type == QCOW2_EXT_END)
             return 0;
         if (elen > end - off)
-            return fail(err, errlen, "header extension 0x%08x at byte %llu is longer (%u) than "
+            return qcow2_fail(err, errlen, "header extension 0x%08x at byte %llu is longer (%u) than "
                         "the header cluster: the image is corrupt", type,
                         (unsigned long long)off - 8, elen);
         const uint8_t *d = buf + off;
         switch (type) {
         case QCOW2_EXT_BACKING_FORMAT:
             if (elen >= sizeof h->backing_format || memchr(d, 0, elen))
-                return fail(err, errlen, "backing format name is invalid (length %u)", elen);
+                return qcow2_fail(err, errlen, "backing format name is invalid (length %u)", elen);
             memcpy(h->backing_format, d, elen);
             h->backing_format[elen] = 0;
             break;
         case QCOW2_EXT_BITMAPS:
             /* Checked against the file when the bitmaps are loaded (q2-bitmaps.c). */
             if (elen < 24)
-                return fail(err, errlen, "bitmaps header extension is too short (%u bytes): "
+                return qcow2_fail(err, errlen, "bitmaps header extension is too short (%u bytes): "
                             "the image is corrupt", elen);
             h->has_bitmaps_ext = true;
             h->nb_bitmaps = q_be32(d);
@@ -64,13 +64,13 @@ static int parse_extensions(const uint8_t *buf, size_t len, Qcow2Header *h, char
             h->bitmap_dir_offset = q_be64(d + 16);
             break;
         case QCOW2_EXT_DATA_FILE:
-            return fail(err, errlen, "images with an external data file are not supported");
+            return qcow2_fail(err, errlen, "images with an external data file are not supported");
         default:
             break; /* feature table, unknown: not needed */
         }
         off += ((uint64_t)elen + 7) & ~7ULL;
     }
-    return fail(err, errlen, "too many header extensions: the image is corrupt");
+    return qcow2_fail(err, errlen, "too many header extensions: the image is corrupt");
 }
 
 int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, Qcow2Header *h,
@@ -78,10 +78,10 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, Qcow2
 {
     memset(h, 0, sizeof *h);
     if (len < 72 || q_be32(buf) != QCOW2_MAGIC)
-        return fail(err, errlen, "not a qcow2 image (no QFI\\xfb magic)");
+        return qcow2_fail(err, errlen, "not a qcow2 image (no QFI\\xfb magic)");
     h->version = q_be32(buf + 4);
     if (h->version != 2 && h->version != 3)
-        return fail(err, errlen, "qcow2 version %u is not supported (2 and 3 are)", h->version);
+        return qcow2_fail(err, errlen, "qcow2 version %u is not supported (2 and 3 are)", h->version);
     h->backing_file_offset = q_be64(buf + 8);
     h->backing_file_size = q_be32(buf + 16);
     h->cluster_bits = q_be32(buf + 20);
@@ -97,74 +97,74 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, Qcow2
     h->header_length = 72;
     if (h->version == 3) {
         if (len < 104)
-            return fail(err, errlen, "qcow2 v3 header is truncated (%zu bytes)", len);
+            return qcow2_fail(err, errlen, "qcow2 v3 header is truncated (%zu bytes)", len);
         h->incompatible_features = q_be64(buf + 72);
         h->compatible_features = q_be64(buf + 80);
         h->autoclear_features = q_be64(buf + 88);
         h->refcount_order = q_be32(buf + 96);
         h->header_length = q_be32(buf + 100);
         if (h->header_length < 104 || h->header_length > len)
-            return fail(err, errlen, "qcow2 header length %u is invalid", h->header_length);
+            return qcow2_fail(err, errlen, "qcow2 header length %u is invalid", h->header_length);
     }
     if (h->cluster_bits < QCOW2_MIN_CLUSTER_BITS || h->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
-        return fail(err, errlen, "cluster size 2^%u is invalid (2^9 to 2^21)", h->cluster_bits);
+        return qcow2_fail(err, errlen, "cluster size 2^%u is invalid (2^9 to 2^21)", h->cluster_bits);
     h->cluster_size = 1ULL << h->cluster_bits;
     h->l2_entries = (uint32_t)(h->cluster_size / 8);
     if (h->header_length > h->cluster_size)
-        return fail(err, errlen, "qcow2 header is longer than a cluster");
+        return qcow2_fail(err, errlen, "qcow2 header is longer than a cluster");
     if (h->size > QCOW2_MAX_SIZE)
-        return fail(err, errlen, "virtual size %llu is absurd (limit %llu): the image is corrupt",
+        return qcow2_fail(err, errlen, "virtual size %llu is absurd (limit %llu): the image is corrupt",
                     (unsigned long long)h->size, (unsigned long long)QCOW2_MAX_SIZE);
     if (h->crypt_method)
-        return fail(err, errlen, "encrypted qcow2 images are not supported");
+        return qcow2_fail(err, errlen, "encrypted qcow2 images are not supported");
     uint64_t known = QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DATA_FILE |
                      QCOW2_INCOMPAT_COMPRESSION | QCOW2_INCOMPAT_EXTL2;
     if (h->incompatible_features & ~known)
-        return fail(err, errlen, "unknown incompatible qcow2 features 0x%llx",
+        return qcow2_fail(err, errlen, "unknown incompatible qcow2 features 0x%llx",
                     (unsigned long long)(h->incompatible_features & ~known));
     if (h->incompatible_features & QCOW2_INCOMPAT_DATA_FILE)
-        return fail(err, errlen, "images with an external data file are not supported");
+        return qcow2_fail(err, errlen, "images with an external data file are not supported");
     if (h->incompatible_features & QCOW2_INCOMPAT_EXTL2)
-        return fail(err, errlen, "images with extended L2 entries are not supported");
+        return qcow2_fail(err, errlen, "images with extended L2 entries are not supported");
     if (h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION) {
         if (h->header_length < 105 || buf[104] != 0)
-            return fail(err, errlen, "compression type other than zlib is not supported");
+            return qcow2_fail(err, errlen, "compression type other than zlib is not supported");
     }
     if (h->refcount_order > 6)
-        return fail(err, errlen, "refcount order %u is invalid (0..6)", h->refcount_order);
+        return qcow2_fail(err, errlen, "refcount order %u is invalid (0..6)", h->refcount_order);
     h->rb_entries = (uint32_t)((h->cluster_size * 8) >> h->refcount_order);
     /* L1: enough entries for the size, not absurdly many, inside the file. */
     uint64_t per_l2 = h->cluster_size * h->l2_entries;
     h->l1_needed = (h->size + per_l2 - 1) / per_l2;
     if ((uint64_t)h->l1_size * 8 > QCOW2_MAX_L1_BYTES)
-        return fail(err, errlen, "L1 table of %u entries is too large: the image is corrupt",
+        return qcow2_fail(err, errlen, "L1 table of %u entries is too large: the image is corrupt",
                     h->l1_size);
     if (h->l1_size < h->l1_needed)
-        return fail(err, errlen, "L1 table (%u entries) is too small for the size (%llu needed)"
+        return qcow2_fail(err, errlen, "L1 table (%u entries) is too small for the size (%llu needed)"
                     ": the image is corrupt", h->l1_size, (unsigned long long)h->l1_needed);
     if (h->l1_table_offset & (h->cluster_size - 1))
-        return fail(err, errlen, "L1 table offset 0x%llx is not cluster aligned: the image is "
+        return qcow2_fail(err, errlen, "L1 table offset 0x%llx is not cluster aligned: the image is "
                     "corrupt", (unsigned long long)h->l1_table_offset);
     if (h->l1_size && (h->l1_table_offset == 0 ||
                        !in_file(h->l1_table_offset, (uint64_t)h->l1_size * 8, file_size)))
-        return fail(err, errlen, "L1 table at 0x%llx is past the end of the file (%llu bytes): "
+        return qcow2_fail(err, errlen, "L1 table at 0x%llx is past the end of the file (%llu bytes): "
                     "the image is corrupt or truncated", (unsigned long long)h->l1_table_offset,
                     (unsigned long long)file_size);
     /* Refcount table. */
     uint64_t rt_bytes = (uint64_t)h->refcount_table_clusters * h->cluster_size;
     if (h->refcount_table_clusters == 0 || rt_bytes > QCOW2_MAX_REFTABLE_BYTES)
-        return fail(err, errlen, "refcount table of %u clusters is invalid: the image is corrupt",
+        return qcow2_fail(err, errlen, "refcount table of %u clusters is invalid: the image is corrupt",
                     h->refcount_table_clusters);
     if (h->refcount_table_offset & (h->cluster_size - 1) || h->refcount_table_offset == 0 ||
         !in_file(h->refcount_table_offset, rt_bytes, file_size))
-        return fail(err, errlen, "refcount table at 0x%llx is misaligned or past the end of the "
+        return qcow2_fail(err, errlen, "refcount table at 0x%llx is misaligned or past the end of the "
                     "file: the image is corrupt", (unsigned long long)h->refcount_table_offset);
     /* Metadata must not overlap. */
     if (q_overlap(0, h->cluster_size, h->l1_table_offset, (uint64_t)h->l1_size * 8) ||
         q_overlap(0, h->cluster_size, h->refcount_table_offset, rt_bytes) ||
         (h->l1_size && q_overlap(h->l1_table_offset, (uint64_t)h->l1_size * 8,
                                  h->refcount_table_offset, rt_bytes)))
-        return fail(err, errlen, "header, L1 table and refcount table overlap: the image is "
+        return qcow2_fail(err, errlen, "header, L1 table and refcount table overlap: the image is "
                     "corrupt");
     /* Backing file name. */
     if (h->backing_file_offset) {
@@ -172,14 +172,23 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size, Qcow2
         if (h->backing_file_size == 0 || h->backing_file_size > QCOW2_MAX_BACKING_NAME ||
             h->backing_file_offset > lim || h->backing_file_size > lim - h->backing_file_offset ||
             h->backing_file_offset < h->header_length)
-            return fail(err, errlen, "backing file name (offset %llu, %u bytes) is invalid: the "
+            return qcow2_fail(err, errlen, "backing file name (offset %llu, %u bytes) is invalid: the "
                         "image is corrupt", (unsigned long long)h->backing_file_offset,
                         h->backing_file_size);
         memcpy(h->backing_file, buf + h->backing_file_offset, h->backing_file_size);
         h->backing_file[h->backing_file_size] = 0;
         if (strlen(h->backing_file) != h->backing_file_size)
-            return fail(err, errlen, "backing file name contains a NUL byte: the image is corrupt");
+            return qcow2_fail(err, errlen, "backing file name contains a NUL byte: the image is corrupt");
     }
+    /* Snapshots are not read, but a table Mosaic would one day read must be sane now. */
+    if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
+        return qcow2_fail(err, errlen, "%u internal snapshots (nb_snapshots) is absurd (limit %u): "
+                    "the image is corrupt", h->nb_snapshots, QCOW2_MAX_SNAPSHOTS);
+    if (h->nb_snapshots && (h->snapshots_offset & (h->cluster_size - 1) ||
+                            h->snapshots_offset == 0 || h->snapshots_offset >= file_size))
+        return qcow2_fail(err, errlen, "snapshot table offset 0x%llx (snapshots_offset) is misaligned "
+                    "or past the end of the file: the image is corrupt",
+                    (unsigned long long)h->snapshots_offset);
     if (parse_extensions(buf, len, h, err, errlen) < 0)
         return -1;
     /* What only a read-only open tolerates. */
@@ -205,13 +214,13 @@ static int check_table(const Qcow2Header *h, const uint8_t *t, uint32_t n, uint6
         if (!off)
             continue;
         if (off & (h->cluster_size - 1) || !in_file(off, h->cluster_size, file_size))
-            return fail(err, errlen, "%s entry %u points at 0x%llx, misaligned or past the end "
+            return qcow2_fail(err, errlen, "%s entry %u points at 0x%llx, misaligned or past the end "
                         "of the file (%llu bytes): the image is corrupt", what, i,
                         (unsigned long long)off, (unsigned long long)file_size);
         if (q_overlap(off, h->cluster_size, 0, h->cluster_size) ||
             q_overlap(off, h->cluster_size, h->l1_table_offset, (uint64_t)h->l1_size * 8) ||
             q_overlap(off, h->cluster_size, h->refcount_table_offset, rt_bytes))
-            return fail(err, errlen, "%s entry %u (0x%llx) overlaps the header, L1 or refcount "
+            return qcow2_fail(err, errlen, "%s entry %u (0x%llx) overlaps the header, L1 or refcount "
                         "table: the image is corrupt", what, i, (unsigned long long)off);
     }
     return 0;

@@ -35,27 +35,10 @@ static void used_set(Q2 *s, uint64_t c, bool on)
 
 /* ---- refcounts (16-bit; meta_lock held or single-threaded open) ---- */
 
+/* The refcount block at rbo; valid until the next rb_load. */
 static int rb_load(Q2 *s, uint64_t rbo, uint16_t **block)
 {
-    uint16_t *b = g_hash_table_lookup(s->rbc, &rbo);
-    if (!b) {
-        uint64_t cs = s->h.cluster_size;
-        uint8_t *raw = g_malloc(cs);
-        int ret = mosaic_blk_child_pread(s->file, rbo, raw, cs);
-        if (ret) {
-            g_free(raw);
-            return ret;
-        }
-        b = g_new(uint16_t, s->h.rb_entries);
-        for (uint32_t i = 0; i < s->h.rb_entries; i++)
-            b[i] = q_be16(raw + 2 * i);
-        g_free(raw);
-        uint64_t *key = g_new(uint64_t, 1);
-        *key = rbo;
-        g_hash_table_insert(s->rbc, key, b);
-    }
-    *block = b;
-    return 0;
+    return q2_table_load(s, s->rbc, rbo, 2, (void **)block);
 }
 
 static int rc_get(Q2 *s, uint64_t c, uint32_t *val)
@@ -370,84 +353,78 @@ typedef struct Change {
     uint64_t entry;   /* new L2 entry */
 } Change;
 
-/* New L2 tables as needed, refcounts flushed, then L2 writes, then L1 writes.
- * meta_lock held. */
+/* The changes (sorted by guest cluster) in the crash-safe order: clusters for new L2
+ * tables refcounted and flushed; then each L2 table once: changed in memory and written
+ * at once (a new table whole, an existing one over the span of its changes), so a table
+ * is dirty in the cache only in between and eviction never loses it; flush; then the L1
+ * entries of the new tables.  meta_lock held. */
+typedef struct NewL2 {
+    uint64_t l1i, off;
+} NewL2;
+
 static int commit(Q2 *s, GArray *changes)
 {
-    uint64_t cs = s->h.cluster_size;
-    g_autoptr(GArray) new_l1i = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t cs = s->h.cluster_size, per = s->h.l2_entries;
+    g_autoptr(GArray) fresh = g_array_new(FALSE, FALSE, sizeof(NewL2));
     int ret = 0;
     for (guint k = 0; k < changes->len && !ret; k++) {
-        Change *ch = &g_array_index(changes, Change, k);
-        uint64_t l1i = ch->vc / s->h.l2_entries;
-        if (s->l1[l1i] & L1E_OFFSET_MASK)
+        uint64_t l1i = g_array_index(changes, Change, k).vc / per;
+        if ((s->l1[l1i] & L1E_OFFSET_MASK) ||
+            (fresh->len && g_array_index(fresh, NewL2, fresh->len - 1).l1i == l1i))
             continue;
         int64_t c = alloc_cluster(s);
         if (c < 0)
             return (int)c;
-        s->l1[l1i] = 0; /* set on disk below; the in-memory table follows */
-        uint64_t *t = g_new0(uint64_t, s->h.l2_entries);
-        uint64_t *key = g_new(uint64_t, 1);
-        *key = (uint64_t)c * cs;
-        g_hash_table_insert(s->l2c, key, t);
-        g_array_append_val(new_l1i, l1i);
-        /* remember the new table's offset in the L1 copy without the COPIED bit yet */
-        s->l1[l1i] = (uint64_t)c * cs;
-        ret = rc_set(s, c, 1);
+        NewL2 n = {l1i, (uint64_t)c * cs};
+        g_array_append_val(fresh, n);
+        ret = rc_set(s, (uint64_t)c, 1);
     }
     if (!ret)
         ret = mosaic_blk_child_flush(s->file);
-    /* L2 entries (new tables are written whole; in existing ones, a run of consecutive
-     * guest clusters is one write). */
-    for (guint k = 0; k < changes->len && !ret;) {
-        Change *ch = &g_array_index(changes, Change, k);
-        uint64_t l1i = ch->vc / s->h.l2_entries, l2 = s->l1[l1i] & L1E_OFFSET_MASK;
-        uint64_t *t;
-        if ((ret = q2_l2_load(s, l2, &t)))
-            break;
-        guint n = 0;
-        while (k + n < changes->len) {
-            Change *c2 = &g_array_index(changes, Change, k + n);
-            if (c2->vc != ch->vc + n || c2->vc / s->h.l2_entries != l1i)
+    uint8_t *raw = ret ? NULL : g_malloc(cs);
+    for (guint k = 0, f = 0; k < changes->len && !ret;) {
+        uint64_t l1i = g_array_index(changes, Change, k).vc / per, l2, *t;
+        guint j = k;
+        while (j < changes->len && g_array_index(changes, Change, j).vc / per == l1i)
+            j++;
+        bool is_new = f < fresh->len && g_array_index(fresh, NewL2, f).l1i == l1i;
+        if (is_new) {
+            l2 = g_array_index(fresh, NewL2, f++).off;
+            t = q2_cache_insert(s->l2c, l2);
+            memset(t, 0, cs);
+        } else {
+            l2 = s->l1[l1i] & L1E_OFFSET_MASK;
+            if ((ret = q2_l2_load(s, l2, &t)))
                 break;
-            t[c2->vc % s->h.l2_entries] = c2->entry;
-            n++;
         }
-        gboolean fresh = FALSE;
-        for (guint j = 0; j < new_l1i->len; j++)
-            fresh |= g_array_index(new_l1i, uint64_t, j) == l1i;
-        if (!fresh) {
-            uint64_t first = ch->vc % s->h.l2_entries;
-            uint8_t *raw = g_malloc(8 * n);
-            for (guint j = 0; j < n; j++)
-                q_st64(raw + 8 * j, t[first + j]);
-            ret = mosaic_blk_child_pwrite(s->file, l2 + 8 * first, raw, 8 * n);
-            g_free(raw);
+        q2_cache_set_dirty(s->l2c, l2, true);
+        for (guint m = k; m < j; m++) {
+            Change *ch = &g_array_index(changes, Change, m);
+            t[ch->vc % per] = ch->entry;
         }
-        k += n;
+        uint64_t lo = is_new ? 0 : g_array_index(changes, Change, k).vc % per;
+        uint64_t hi = is_new ? per : g_array_index(changes, Change, j - 1).vc % per + 1;
+        for (uint64_t i = lo; i < hi; i++)
+            q_st64(raw + 8 * (i - lo), t[i]);
+        ret = mosaic_blk_child_pwrite(s->file, l2 + 8 * lo, raw, 8 * (hi - lo));
+        if (ret)
+            q2_cache_drop(s->l2c, l2); /* memory must not claim what the disk lacks */
+        else
+            q2_cache_set_dirty(s->l2c, l2, false);
+        k = j;
     }
-    for (guint j = 0; j < new_l1i->len && !ret; j++) {
-        uint64_t l1i = g_array_index(new_l1i, uint64_t, j), l2 = s->l1[l1i];
-        uint64_t *t;
-        if ((ret = q2_l2_load(s, l2, &t)))
-            break;
-        uint8_t *raw = g_malloc(cs);
-        for (uint32_t i = 0; i < s->h.l2_entries; i++)
-            q_st64(raw + 8 * i, t[i]);
-        ret = mosaic_blk_child_pwrite(s->file, l2, raw, cs);
-        g_free(raw);
-    }
+    g_free(raw);
     if (!ret)
         ret = mosaic_blk_child_flush(s->file);
-    /* L1 entries. */
-    for (guint j = 0; j < new_l1i->len && !ret; j++) {
-        uint64_t l1i = g_array_index(new_l1i, uint64_t, j);
-        s->l1[l1i] |= QCOW_OFLAG_COPIED;
+    for (guint f = 0; f < fresh->len && !ret; f++) {
+        NewL2 *n = &g_array_index(fresh, NewL2, f);
         uint8_t e[8];
-        q_st64(e, s->l1[l1i]);
-        ret = mosaic_blk_child_pwrite(s->file, s->h.l1_table_offset + 8 * l1i, e, 8);
+        q_st64(e, n->off | QCOW_OFLAG_COPIED);
+        ret = mosaic_blk_child_pwrite(s->file, s->h.l1_table_offset + 8 * n->l1i, e, 8);
+        if (!ret)
+            s->l1[n->l1i] = n->off | QCOW_OFLAG_COPIED;
     }
-    if (!ret && new_l1i->len)
+    if (!ret && fresh->len)
         ret = mosaic_blk_child_flush(s->file);
     if (ret)
         q2_mark_broken(s, "metadata update failed", 0);
@@ -488,18 +465,7 @@ static bool is_plain(uint64_t e)
 static int write_slice(Q2 *s, uint64_t host, const struct iovec *iov, unsigned niov,
                        uint64_t ioff, uint64_t len)
 {
-    struct iovec sl[Q2_MAX_SLICES];
-    unsigned k = q2_iov_slice(iov, niov, ioff, len, sl, Q2_MAX_SLICES);
-    if (k) {
-        MosaicBlkReq r = {.size = sizeof r, .type = MOSAIC_BLK_WRITE, .offset = host,
-                          .bytes = len, .iov = sl, .niov = k};
-        return mosaic_blk_child_io(s->file, &r);
-    }
-    void *b = g_malloc(len);
-    q2_iov_copy_from(iov, niov, ioff, b, len);
-    int ret = mosaic_blk_child_pwrite(s->file, host, b, len);
-    g_free(b);
-    return ret;
+    return q2_child_iov_io(s->file, MOSAIC_BLK_WRITE, host, iov, niov, ioff, len);
 }
 
 /* The old contents of a guest cluster (for a partial write into a new cluster). */
@@ -562,8 +528,8 @@ typedef struct Seg {
  *    new clusters are reserved in the used bitmap and referenced by nothing yet, and the
  *    write lock keeps every other data access out, so nothing else can touch them;
  * 3. under meta_lock: flush, refcounts, L2, L1 in the crash-safe order (see the top). */
-static int write_alloc(Q2 *s, const struct iovec *iov, unsigned niov, uint64_t offset,
-                       uint64_t bytes)
+static int write_alloc(Q2 *s, const struct iovec *iov, unsigned niov, uint64_t iov_pos,
+                       uint64_t offset, uint64_t bytes)
 {
     uint64_t cs = s->h.cluster_size, pos = offset, end = offset + bytes;
     g_autoptr(GArray) changes = g_array_new(FALSE, FALSE, sizeof(Change));
@@ -607,7 +573,7 @@ static int write_alloc(Q2 *s, const struct iovec *iov, unsigned niov, uint64_t o
                 buf = g_malloc(cs);
             ret = cluster_base(s, sg->vc, sg->e, buf);
             if (!ret) {
-                q2_iov_copy_from(iov, niov, sg->pos - offset, buf + sg->pos % cs, sg->len);
+                q2_iov_copy_from(iov, niov, sg->pos - iov_pos, buf + sg->pos % cs, sg->len);
                 ret = mosaic_blk_child_pwrite(s->file, sg->host, buf, cs);
             }
             k++;
@@ -622,7 +588,7 @@ static int write_alloc(Q2 *s, const struct iovec *iov, unsigned niov, uint64_t o
                 break;
             len += nx->len;
         }
-        ret = write_slice(s, sg->host, iov, niov, sg->pos - offset, len);
+        ret = write_slice(s, sg->host, iov, niov, sg->pos - iov_pos, len);
         k = j;
     }
     g_free(buf);
@@ -670,9 +636,13 @@ int q2_write(Q2 *s, MosaicBlkReq *req)
         pthread_rwlock_unlock(&s->io_lock);
     } else {
         pthread_rwlock_unlock(&s->io_lock);
-        pthread_rwlock_wrlock(&s->io_lock);
-        ret = write_alloc(s, req->iov, req->niov, req->offset, req->bytes);
-        pthread_rwlock_unlock(&s->io_lock);
+        /* In chunks: the bookkeeping stays bounded, readers get in between. */
+        for (uint64_t p = pos, n; p < end && !ret; p += n) {
+            n = MIN(end - p, (uint64_t)Q2_CHUNK_CLUSTERS * cs - p % cs);
+            pthread_rwlock_wrlock(&s->io_lock);
+            ret = write_alloc(s, req->iov, req->niov, req->offset, p, n);
+            pthread_rwlock_unlock(&s->io_lock);
+        }
     }
     if (!ret && (req->flags & MOSAIC_BLK_FUA))
         ret = mosaic_blk_child_flush(s->file);
@@ -681,35 +651,15 @@ int q2_write(Q2 *s, MosaicBlkReq *req)
 
 /* ---- write-zeroes and discard ---- */
 
-int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req)
+/* The new L2 entries of whole clusters [c0, c1) (at most Q2_CHUNK_CLUSTERS), committed,
+ * then the clusters nothing references any more freed.  changes and freed: the caller's
+ * arrays, reused from chunk to chunk.  io_lock held for writing. */
+static int zero_or_discard_clusters(Q2 *s, bool zero, uint32_t flags, uint64_t c0, uint64_t c1,
+                                    GArray *changes, GArray *freed)
 {
-    uint64_t cs = s->h.cluster_size, start = req->offset, end = req->offset + req->bytes;
-    bool zero = req->type == MOSAIC_BLK_WRITE_ZEROES;
-    uint64_t c0 = (start + cs - 1) / cs, c1 = end / cs; /* whole clusters [c0, c1) */
-    if (end == s->h.size)
-        c1 = (end + cs - 1) / cs; /* the last, partial cluster of the image counts whole */
     int ret = 0;
-    pthread_rwlock_wrlock(&s->io_lock);
-    if (zero) {
-        /* Partial clusters at either end: real zeroes through the write path. */
-        uint64_t head_end = MIN(c0 * cs, end), tail = MAX(c1 * cs, start);
-        if (c0 >= c1) {
-            head_end = end;
-            tail = end;
-        }
-        uint8_t *z = g_malloc0(cs);
-        for (uint64_t p = start; p < head_end && !ret; p += MIN(cs - p % cs, head_end - p)) {
-            struct iovec iov = {z, MIN(cs - p % cs, head_end - p)};
-            ret = write_alloc(s, &iov, 1, p, iov.iov_len);
-        }
-        for (uint64_t p = tail; p < end && !ret; p += MIN(cs - p % cs, end - p)) {
-            struct iovec iov = {z, MIN(cs - p % cs, end - p)};
-            ret = write_alloc(s, &iov, 1, p, iov.iov_len);
-        }
-        g_free(z);
-    }
-    g_autoptr(GArray) changes = g_array_new(FALSE, FALSE, sizeof(Change));
-    g_autoptr(GArray) freed = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    g_array_set_size(changes, 0);
+    g_array_set_size(freed, 0);
     pthread_mutex_lock(&s->meta_lock);
     for (uint64_t vc = c0; vc < c1 && !ret; vc++) {
         uint64_t e, ne;
@@ -718,7 +668,7 @@ int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req)
         uint64_t host = e & L2E_OFFSET_MASK;
         if (!zero)
             ne = 0;
-        else if (!(req->flags & MOSAIC_BLK_MAY_UNMAP) && host && (e & QCOW_OFLAG_COPIED))
+        else if (!(flags & MOSAIC_BLK_MAY_UNMAP) && host && (e & QCOW_OFLAG_COPIED))
             ne = host | QCOW_OFLAG_COPIED | QCOW_OFLAG_ZERO;
         else if (!host && !(e & QCOW_OFLAG_ZERO) && !s->backing)
             ne = e; /* unallocated without a backing file already reads zeroes */
@@ -736,6 +686,46 @@ int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req)
     if (!ret)
         ret = free_clusters(s, freed); /* after nothing references them any more */
     pthread_mutex_unlock(&s->meta_lock);
-    pthread_rwlock_unlock(&s->io_lock);
+    return ret;
+}
+
+int q2_zero_or_discard(Q2 *s, MosaicBlkReq *req)
+{
+    uint64_t cs = s->h.cluster_size, start = req->offset, end = req->offset + req->bytes;
+    bool zero = req->type == MOSAIC_BLK_WRITE_ZEROES;
+    uint64_t c0 = (start + cs - 1) / cs, c1 = end / cs; /* whole clusters [c0, c1) */
+    if (end == s->h.size)
+        c1 = (end + cs - 1) / cs; /* the last, partial cluster of the image counts whole */
+    int ret = 0;
+    if (zero) {
+        /* Partial clusters at either end: real zeroes through the write path. */
+        uint64_t head_end = MIN(c0 * cs, end), tail = MAX(c1 * cs, start);
+        if (c0 >= c1) {
+            head_end = end;
+            tail = end;
+        }
+        uint8_t *z = g_malloc0(cs);
+        pthread_rwlock_wrlock(&s->io_lock);
+        for (uint64_t p = start; p < head_end && !ret; p += MIN(cs - p % cs, head_end - p)) {
+            struct iovec iov = {z, MIN(cs - p % cs, head_end - p)};
+            ret = write_alloc(s, &iov, 1, p, p, iov.iov_len);
+        }
+        for (uint64_t p = tail; p < end && !ret; p += MIN(cs - p % cs, end - p)) {
+            struct iovec iov = {z, MIN(cs - p % cs, end - p)};
+            ret = write_alloc(s, &iov, 1, p, p, iov.iov_len);
+        }
+        pthread_rwlock_unlock(&s->io_lock);
+        g_free(z);
+    }
+    /* Whole clusters in chunks: bounded bookkeeping, and readers get in between. */
+    uint64_t chunk = MIN(c1 - MIN(c0, c1), Q2_CHUNK_CLUSTERS);
+    g_autoptr(GArray) changes = g_array_sized_new(FALSE, FALSE, sizeof(Change), chunk);
+    g_autoptr(GArray) freed = g_array_sized_new(FALSE, FALSE, sizeof(uint64_t), chunk);
+    for (uint64_t c = c0; c < c1 && !ret; c += Q2_CHUNK_CLUSTERS) {
+        pthread_rwlock_wrlock(&s->io_lock);
+        ret = zero_or_discard_clusters(s, zero, req->flags, c, MIN(c1, c + Q2_CHUNK_CLUSTERS),
+                                       changes, freed);
+        pthread_rwlock_unlock(&s->io_lock);
+    }
     return ret;
 }

@@ -12,6 +12,8 @@
  * header switches to them (one cluster write), then the old clusters are freed: a kill
  * in between leaves only leaked clusters. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mosaic/bitmap.h>
@@ -20,13 +22,10 @@
 
 #define BME_IN_USE 1u
 #define BME_AUTO 2u
-#define BME_EXTRA_COMPATIBLE 4u
 #define BME_TYPE_DIRTY 1
-#define BME_MAX_DIR (64u << 20)
-#define BME_MAX_BITMAPS 65535u
-#define BME_MAX_NAME 1023u
-#define BME_TE_OFFSET 0x00fffffffffffe00ULL
-#define BME_MAX_PHYS (512u << 20) /* bytes of bits per bitmap, as QEMU */
+#define BME_MAX_BITMAPS QCOW2_MAX_BITMAPS
+#define BME_MAX_NAME QCOW2_MAX_BITMAP_NAME
+#define BME_MAX_PHYS QCOW2_MAX_BITMAP_DATA
 
 static void note(Q2 *s, uint64_t off, uint64_t bytes)
 {
@@ -37,11 +36,9 @@ static void note(Q2 *s, uint64_t off, uint64_t bytes)
     }
 }
 
-/* Granules of a bitmap of granularity 2^gbits over the image, and its table size. */
 static uint64_t table_entries(Q2 *s, unsigned gbits)
 {
-    uint64_t bits = (s->h.size + (1ULL << gbits) - 1) >> gbits;
-    return (bits + s->h.cluster_size * 8 - 1) / (s->h.cluster_size * 8);
+    return qcow2_bitmap_table_entries(&s->h, gbits);
 }
 
 /* Inside the file, aligned, and not data or metadata the image references (so that a
@@ -74,131 +71,171 @@ static void keep(Q2 *s, const uint8_t *e, uint64_t elen, const char *name)
     g_free(copy);
 }
 
-/* One directory entry at dir[pos]: loads it into a bitmap of the node. */
-static void load_one(Q2 *s, MosaicBlkNode *node, const uint8_t *e, const char *name)
+/* Sets the bits of one cluster of bitmap data (bit i: granule `first + i`), in runs. */
+static void set_runs(MosaicBlkBitmap *bm, const uint8_t *data, uint64_t nbytes, uint64_t first,
+                     uint64_t gran, uint64_t size)
 {
-    uint64_t cs = s->h.cluster_size, toff = q_be64(e);
-    uint32_t tsize = q_be32(e + 8), flags = q_be32(e + 12);
-    unsigned type = e[16], gbits = e[17];
-    if (type != BME_TYPE_DIRTY || gbits < 9 || gbits > 30)
-        return; /* the caller keeps it (see keep()) */
-    if (tsize != table_entries(s, gbits) || (uint64_t)tsize * cs > BME_MAX_PHYS ||
-        !cluster_ok(s, toff, (uint64_t)tsize * 8)) {
-        mosaic_log("qcow2", 0, "%s: bitmap '%s' has a bad bitmap table (offset 0x%llx, %u "
-                   "entries): not loaded (run qemu-img check)", s->label, name,
-                   (unsigned long long)toff, tsize);
-        return;
-    }
-    uint8_t *table = g_malloc((uint64_t)tsize * 8 + 1);
-    uint8_t *data = g_malloc0((uint64_t)tsize * cs + 1);
-    bool bad = mosaic_blk_child_pread(s->file, toff, table, (uint64_t)tsize * 8) != 0;
-    if (!bad)
-        note(s, toff, (uint64_t)tsize * 8);
-    for (uint32_t j = 0; j < tsize && !bad; j++) {
-        uint64_t te = q_be64(table + 8 * j), off = te & BME_TE_OFFSET;
-        if (!off) {
-            if (te & 1)
-                memset(data + (uint64_t)j * cs, 0xff, cs);
+    uint64_t run = 0, start = 0;
+    for (uint64_t bit = 0; bit <= nbytes * 8; bit++) {
+        bool on = bit < nbytes * 8 && (data[bit / 8] >> (bit % 8) & 1);
+        if (on && !run)
+            start = bit;
+        if (on) {
+            run++;
             continue;
         }
-        bad = !cluster_ok(s, off, cs) ||
-              mosaic_blk_child_pread(s->file, off, data + (uint64_t)j * cs, cs) != 0;
-        if (!bad)
-            note(s, off, cs);
+        if (run) {
+            uint64_t off = (first + start) * gran;
+            if (off < size)
+                mosaic_blk_bitmap_set(bm, off, MIN(run * gran, size - off));
+            run = 0;
+        }
+        if (bit % 64 == 0 && bit + 64 <= nbytes * 8) { /* skip zero words at once */
+            uint64_t w;
+            memcpy(&w, data + bit / 8, 8);
+            if (!w)
+                bit += 63;
+        }
     }
-    g_free(table);
-    if (bad)
-        mosaic_log("qcow2", 0, "%s: bitmap '%s': its data cannot be read: loaded "
-                   "inconsistent", s->label, name);
-    MosaicBlkBitmap *bm = mosaic_blk_bitmap_load(node, name, 1ULL << gbits, flags & BME_AUTO,
-                                                 bad || (flags & BME_IN_USE));
-    if (bm && !bad && mosaic_blk_bitmap_data_size(bm) <= (uint64_t)tsize * cs)
-        mosaic_blk_bitmap_import(bm, data);
-    g_free(data);
 }
 
-/* At open: reads the directory (kept in s->bm_dir for bitmaps_load) and, when
- * writable, marks every bitmap in use on disk at once, so that a kill, or a node the
- * core never asks to load (hot-added), leaves them in use: inconsistent next time. */
-void q2_bitmaps_open(Q2 *s)
+/* One checked directory entry (qcow2_parse_bitmap_dir): its bits go straight into a new
+ * bitmap of the node, one cluster at a time (nothing the size of the bitmap is copied). */
+static void load_one(Q2 *s, MosaicBlkNode *node, const Qcow2Bitmap *b, const char *name)
+{
+    uint64_t cs = s->h.cluster_size, gran = 1ULL << b->gbits, tbytes = (uint64_t)b->table_size * 8;
+    uint8_t *table = g_malloc(tbytes);
+    bool bad = mosaic_blk_child_pread(s->file, b->table_offset, table, tbytes) != 0 ||
+               !cluster_ok(s, b->table_offset, tbytes);
+    for (uint32_t j = 0; j < b->table_size && !bad; j++) {
+        uint64_t off = q_be64(table + 8 * (uint64_t)j) & QCOW2_BME_OFFSET_MASK;
+        bad = off && !cluster_ok(s, off, cs); /* data or metadata of the image */
+    }
+    if (bad)
+        mosaic_log("qcow2", 0, "%s: bitmap '%s': its table cannot be read or points at the "
+                   "image's own clusters: loaded inconsistent", s->label, name);
+    MosaicBlkBitmap *bm = mosaic_blk_bitmap_load(node, name, gran, b->flags & BME_AUTO,
+                                                 bad || (b->flags & BME_IN_USE));
+    uint8_t *data = g_malloc(cs);
+    if (!bad)
+        note(s, b->table_offset, tbytes);
+    for (uint32_t j = 0; j < b->table_size && !bad && bm; j++) {
+        uint64_t te = q_be64(table + 8 * (uint64_t)j), off = te & QCOW2_BME_OFFSET_MASK;
+        uint64_t first = (uint64_t)j * cs * 8;
+        if (!off) {
+            if (te & 1 && first * gran < s->h.size)
+                mosaic_blk_bitmap_set(bm, first * gran, MIN(cs * 8 * gran, s->h.size - first * gran));
+            continue;
+        }
+        if (mosaic_blk_child_pread(s->file, off, data, cs)) {
+            /* Bits missing would make a backup miss writes: everything counts as dirty. */
+            mosaic_log("qcow2", 0, "%s: bitmap '%s': its data cannot be read: every granule "
+                       "counts as changed", s->label, name);
+            mosaic_blk_bitmap_set(bm, 0, s->h.size);
+            break;
+        }
+        note(s, off, cs);
+        set_runs(bm, data, cs, first, gran, s->h.size);
+    }
+    g_free(data);
+    g_free(table);
+}
+
+/* At open: the directory and tables are read and checked (bitmap-dir.c) before anything
+ * the bitmaps need is allocated; a corrupt or too large set of bitmaps refuses the open.
+ * When writable, every bitmap is marked in use on disk at once, so that a kill, or a
+ * node the core never asks to load (hot-added), leaves them in use: inconsistent. */
+int q2_bitmaps_open(Q2 *s, uint64_t max_memory, char *err, size_t errlen)
 {
     s->bm_clusters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     if (!s->h.has_bitmaps_ext || !s->h.nb_bitmaps)
-        return;
+        return 0;
     if (!(s->h.autoclear_features & QCOW2_AUTOCLEAR_BITMAPS)) {
         mosaic_log("qcow2", 0, "%s: the bitmaps extension was left inconsistent by a program "
                    "that does not know it: its bitmaps are ignored", s->label);
-        return;
+        return 0;
     }
     uint64_t dsize = s->h.bitmap_dir_size, doff = s->h.bitmap_dir_offset;
-    if (s->h.nb_bitmaps > BME_MAX_BITMAPS || dsize > BME_MAX_DIR || dsize < 24 ||
-        !cluster_ok(s, doff, dsize)) {
-        mosaic_log("qcow2", 0, "%s: the bitmap directory (offset 0x%llx, %llu bytes, %u "
-                   "bitmaps) is invalid: bitmaps ignored (run qemu-img check)", s->label,
-                   (unsigned long long)doff, (unsigned long long)dsize, s->h.nb_bitmaps);
-        return;
-    }
-    uint8_t *dir = g_malloc(dsize), *marked;
-    if (mosaic_blk_child_pread(s->file, doff, dir, dsize)) {
-        mosaic_log("qcow2", 0, "%s: the bitmap directory cannot be read: bitmaps ignored",
-                   s->label);
+    uint64_t fsize = mosaic_blk_child_length(s->file);
+    if (qcow2_check_bitmap_dir_location(&s->h, doff, dsize, fsize, err, errlen) < 0)
+        return -1;
+    uint8_t *dir = g_malloc(dsize);
+    int ret = mosaic_blk_child_pread(s->file, doff, dir, dsize);
+    if (ret) {
+        snprintf(err, errlen, "cannot read the bitmap directory: %s", g_strerror(-ret));
         g_free(dir);
-        return;
+        return -1;
     }
+    Qcow2Bitmap *bms;
+    if (qcow2_parse_bitmap_dir(&s->h, dir, doff, dsize, fsize, max_memory, &bms, err,
+                               errlen) < 0) {
+        g_free(dir);
+        return -1;
+    }
+    /* The tables: inside the file and not overlapping, so together no larger than it. */
+    uint8_t **tables = g_new0(uint8_t *, s->h.nb_bitmaps);
+    for (uint32_t i = 0; i < s->h.nb_bitmaps && !ret; i++) {
+        tables[i] = g_malloc((uint64_t)bms[i].table_size * 8);
+        ret = mosaic_blk_child_pread(s->file, bms[i].table_offset, tables[i],
+                                     (uint64_t)bms[i].table_size * 8);
+    }
+    if (ret)
+        snprintf(err, errlen, "cannot read a bitmap table: %s", g_strerror(-ret));
+    else
+        ret = qcow2_check_bitmap_tables(&s->h, bms, (const uint8_t *const *)tables, doff, dsize,
+                                        fsize, err, errlen);
+    for (uint32_t i = 0; i < s->h.nb_bitmaps; i++)
+        g_free(tables[i]);
+    g_free(tables);
+    if (ret) {
+        free(bms);
+        g_free(dir);
+        return -1;
+    }
+    s->bms = bms;
     s->bm_dir = dir;
     s->bm_dir_size = dsize;
     if (s->ro)
-        return;
-    marked = g_memdup2(dir, dsize);
-    uint64_t pos = 0;
-    for (uint32_t i = 0; i < s->h.nb_bitmaps && pos + 24 <= dsize; i++) {
-        uint8_t *e = marked + pos;
+        return 0;
+    uint8_t *marked = g_memdup2(dir, dsize);
+    for (uint32_t i = 0; i < s->h.nb_bitmaps; i++) {
+        uint8_t *e = marked + bms[i].entry_off;
         q_st32(e + 12, q_be32(e + 12) | BME_IN_USE);
-        pos += (24 + (uint64_t)q_be32(e + 20) + q_be16(e + 18) + 7) & ~7ULL;
     }
     if (mosaic_blk_child_pwrite(s->file, doff, marked, dsize) || mosaic_blk_child_flush(s->file))
         mosaic_log("qcow2", 0, "%s: cannot mark the bitmaps in use", s->label);
     g_free(marked);
+    return 0;
 }
 
 int q2_bitmaps_load(void *state, MosaicBlkNode *node)
 {
     Q2 *s = state;
     uint8_t *dir = s->bm_dir;
-    uint64_t dsize = s->bm_dir_size;
     s->bm_loaded = true;
     if (!dir)
         return 0;
-    note(s, s->h.bitmap_dir_offset, dsize);
+    note(s, s->h.bitmap_dir_offset, s->bm_dir_size);
     bool any_in_use = false;
-    uint64_t pos = 0;
     for (uint32_t i = 0; i < s->h.nb_bitmaps; i++) {
-        if (pos + 24 > dsize)
-            break;
-        uint8_t *e = dir + pos;
-        uint32_t nlen = q_be16(e + 18), extra = q_be32(e + 20);
-        uint64_t elen = (24 + (uint64_t)extra + nlen + 7) & ~7ULL;
-        if (elen > dsize - pos || nlen == 0 || nlen > BME_MAX_NAME) {
-            mosaic_log("qcow2", 0, "%s: bitmap directory entry %u is invalid: the remaining "
-                       "bitmaps are ignored (run qemu-img check)", s->label, i);
-            break;
-        }
+        const Qcow2Bitmap *b = &s->bms[i];
+        uint8_t *e = dir + b->entry_off;
         char name[BME_MAX_NAME + 1];
-        memcpy(name, e + 24 + extra, nlen);
-        name[nlen] = 0;
-        uint32_t flags = q_be32(e + 12);
-        if (extra || e[16] != BME_TYPE_DIRTY || e[17] < 9 || e[17] > 30)
-            keep(s, e, elen, name);
+        memcpy(name, e + 24 + b->extra, b->name_len);
+        name[b->name_len] = 0;
+        if (b->loadable)
+            load_one(s, node, b, name);
         else
-            load_one(s, node, e, name);
-        any_in_use |= flags & BME_IN_USE;
-        pos += elen;
+            keep(s, e, b->entry_len, name);
+        any_in_use |= b->flags & BME_IN_USE;
     }
     if (any_in_use)
         mosaic_log("qcow2", 0, "%s: bitmaps were in use by a program that did not shut down "
                    "cleanly: they are inconsistent (the next backup must be full)", s->label);
     g_free(s->bm_dir);
     s->bm_dir = NULL;
+    free(s->bms);
+    s->bms = NULL;
     return 0;
 }
 

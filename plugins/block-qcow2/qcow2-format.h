@@ -15,6 +15,7 @@
 #define QCOW2_MAX_L1_BYTES (32u << 20)       /* as QEMU */
 #define QCOW2_MAX_REFTABLE_BYTES (8u << 20)  /* as QEMU */
 #define QCOW2_MAX_BACKING_NAME 1023
+#define QCOW2_MAX_SNAPSHOTS 65536u                 /* as QEMU */
 
 #define L1E_OFFSET_MASK 0x00fffffffffffe00ULL
 #define L2E_OFFSET_MASK 0x00fffffffffffe00ULL
@@ -88,6 +89,10 @@ static inline void q_st32(uint8_t *p, uint32_t v)
 static inline void q_st64(uint8_t *p, uint64_t v) { q_st32(p, v >> 32); q_st32(p + 4, v); }
 static inline void q_st16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v; }
 
+/* Formats "what is wrong" into err; returns -1 (for `return qcow2_fail(...)`). */
+int qcow2_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Parses and checks the header and its extensions from the first `len` bytes of the
  * file (len >= the first cluster, or the whole file when it is shorter).  Returns 0,
  * or -1 with a message in err ("what is wrong, and what to do"). */
@@ -103,6 +108,42 @@ int qcow2_check_reftable(const Qcow2Header *h, const uint8_t *rt, uint64_t file_
                          char *err, size_t errlen);
 /* Checks one L2 entry; 0 when usable. */
 int qcow2_check_l2_entry(const Qcow2Header *h, uint64_t entry, uint64_t file_size);
+/* ---- the bitmaps extension's directory and tables (bitmap-dir.c) ---- */
+#define QCOW2_MAX_BITMAPS 65535u
+#define QCOW2_MAX_BITMAP_DIR (64u << 20)
+#define QCOW2_MAX_BITMAP_NAME 1023u
+#define QCOW2_MAX_BITMAP_DATA (512u << 20) /* bytes of bits per bitmap, as QEMU */
+#define QCOW2_BME_OFFSET_MASK 0x00fffffffffffe00ULL
+
+typedef struct Qcow2Bitmap {
+    uint64_t table_offset;
+    uint32_t table_size;     /* entries */
+    uint32_t flags;
+    uint8_t type, gbits;
+    uint16_t name_len;
+    uint32_t extra;          /* bytes of extra data before the name */
+    uint64_t entry_off, entry_len; /* the entry's place in the directory */
+    int loadable;            /* a dirty bitmap Mosaic can load (else kept as it is) */
+} Qcow2Bitmap;
+
+/* Bits over the virtual size at granularity 2^gbits: table entries, bytes of memory. */
+uint64_t qcow2_bitmap_table_entries(const Qcow2Header *h, unsigned gbits);
+uint64_t qcow2_bitmap_memory(const Qcow2Header *h, unsigned gbits);
+/* The directory (h->nb_bitmaps entries in dir[0, dir_size), read from dir_off): each entry
+ * and table checked, nothing overlapping (header, L1, refcount table, directory, tables),
+ * and the loadable bitmaps' memory at most max_memory.  0 and *out (free()), or -1. */
+int qcow2_parse_bitmap_dir(const Qcow2Header *h, const uint8_t *dir, uint64_t dir_off,
+                           uint64_t dir_size, uint64_t file_size, uint64_t max_memory,
+                           Qcow2Bitmap **out, char *err, size_t errlen);
+/* Where the directory is: bounded and inside the file (before reading it). */
+int qcow2_check_bitmap_dir_location(const Qcow2Header *h, uint64_t dir_off, uint64_t dir_size,
+                                    uint64_t file_size, char *err, size_t errlen);
+/* The tables' contents (tables[i]: bms[i].table_size big-endian entries): every data
+ * cluster inside the file and owned by nothing else. */
+int qcow2_check_bitmap_tables(const Qcow2Header *h, const Qcow2Bitmap *bms,
+                              const uint8_t *const *tables, uint64_t dir_off, uint64_t dir_size,
+                              uint64_t file_size, char *err, size_t errlen);
+
 /* Whether [a, a+alen) and [b, b+blen) overlap. */
 static inline bool q_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {

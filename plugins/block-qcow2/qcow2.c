@@ -16,100 +16,37 @@ static const MosaicPropDesc q2_props[] = {
     {.key = "backing-format", .type = MOSAIC_PROP_STRING,
      .help = "format of the backing file when the image does not record it (never guessed; "
              "qemu-img rebase -u -F FORMAT records it)"},
+    {.key = "l2-cache-size", .type = MOSAIC_PROP_SIZE, .defval = "32M",
+     .help = "memory for cached L2 tables (at least two tables are kept; 32M covers 256G "
+             "of a disk with 64K clusters)"},
+    {.key = "bitmaps-max-memory", .type = MOSAIC_PROP_SIZE, .defval = "256M",
+     .help = "memory the image's persistent dirty bitmaps may take; an image whose bitmaps "
+             "need more is refused"},
+    {.key = "refcount-cache-size", .type = MOSAIC_PROP_SIZE, .defval = "1M",
+     .help = "memory for cached refcount blocks (at least two blocks are kept)"},
     {NULL},
 };
 
-/* ---- iov helpers ---- */
-
-unsigned q2_iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
-                      struct iovec *out, unsigned max)
+/* Child I/O on a byte range of the request's iov: pieces of at most Q2_MAX_SLICES
+ * iovecs, straight from and into the request's buffers, so however fragmented or large
+ * the request, nothing is allocated for it. */
+int q2_child_iov_io(MosaicBlkChild *c, int type, uint64_t coff, const struct iovec *iov,
+                    unsigned niov, uint64_t ioff, uint64_t len)
 {
-    unsigned k = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        if (k == max)
-            return 0; /* too fragmented: caller bounces */
-        out[k].iov_base = (char *)iov[i].iov_base + off;
-        out[k++].iov_len = take;
-        len -= take;
-        off = 0;
-    }
-    return k;
-}
-
-void q2_iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, uint64_t len)
-{
-    char *d = dst;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        memcpy(d, (char *)iov[i].iov_base + off, take);
-        d += take;
-        len -= take;
-        off = 0;
-    }
-}
-
-static void iov_copy_to(const struct iovec *iov, unsigned n, uint64_t off, const void *src,
-                        uint64_t len)
-{
-    const char *sp = src;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        memcpy((char *)iov[i].iov_base + off, sp, take);
-        sp += take;
-        len -= take;
-        off = 0;
-    }
-}
-
-void q2_iov_zero(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len)
-{
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        memset((char *)iov[i].iov_base + off, 0, take);
-        len -= take;
-        off = 0;
-    }
-}
-
-/* Child I/O on a byte range of the request's iov (bounced when too fragmented). */
-static int child_rw_iov(MosaicBlkChild *c, int type, uint64_t coff, const struct iovec *iov,
-                        unsigned niov, uint64_t ioff, uint64_t len)
-{
-    struct iovec sl[Q2_MAX_SLICES];
-    unsigned k = q2_iov_slice(iov, niov, ioff, len, sl, Q2_MAX_SLICES);
-    if (k) {
-        MosaicBlkReq r = {.size = sizeof r, .type = type, .offset = coff, .bytes = len,
+    int ret = 0;
+    while (len && !ret) {
+        struct iovec sl[Q2_MAX_SLICES];
+        uint64_t got;
+        unsigned k = q2_iov_slice(iov, niov, ioff, len, sl, Q2_MAX_SLICES, &got);
+        if (!k)
+            return -EINVAL; /* the iov is shorter than the request says */
+        MosaicBlkReq r = {.size = sizeof r, .type = type, .offset = coff, .bytes = got,
                           .iov = sl, .niov = k};
-        return mosaic_blk_child_io(c, &r);
+        ret = mosaic_blk_child_io(c, &r);
+        coff += got;
+        ioff += got;
+        len -= got;
     }
-    void *buf = g_malloc(len);
-    int ret;
-    if (type == MOSAIC_BLK_WRITE) {
-        q2_iov_copy_from(iov, niov, ioff, buf, len);
-        ret = mosaic_blk_child_pwrite(c, coff, buf, len);
-    } else {
-        ret = mosaic_blk_child_pread(c, coff, buf, len);
-        if (!ret)
-            iov_copy_to(iov, niov, ioff, buf, len);
-    }
-    g_free(buf);
     return ret;
 }
 
@@ -123,32 +60,33 @@ void q2_mark_broken(Q2 *s, const char *what, uint64_t where)
     s->broken = true;
 }
 
-/* meta_lock held. */
-int q2_l2_load(Q2 *s, uint64_t l2off, uint64_t **table)
+/* A metadata table of `width`-byte big-endian entries, from cache c or the file, in
+ * host order.  Valid until the next load from the same cache.  meta_lock held. */
+int q2_table_load(Q2 *s, Q2Cache *c, uint64_t off, unsigned width, void **table)
 {
-    uint64_t *t = g_hash_table_lookup(s->l2c, &l2off);
-    if (t) {
-        *table = t;
-        return 0;
+    void *t = q2_cache_lookup(c, off);
+    if (!t) {
+        t = q2_cache_insert(c, off);
+        int ret = mosaic_blk_child_pread(s->file, off, t, s->h.cluster_size);
+        if (ret) {
+            q2_cache_drop(c, off);
+            return ret;
+        }
+        uint64_t n = s->h.cluster_size / width;
+        for (uint64_t i = 0; i < n; i++) {
+            if (width == 8)
+                ((uint64_t *)t)[i] = GUINT64_FROM_BE(((uint64_t *)t)[i]);
+            else
+                ((uint16_t *)t)[i] = GUINT16_FROM_BE(((uint16_t *)t)[i]);
+        }
     }
-    if (g_hash_table_size(s->l2c) > 1024)
-        g_hash_table_remove_all(s->l2c); /* write-through cache: dropping is free */
-    uint64_t cs = s->h.cluster_size;
-    uint8_t *raw = g_malloc(cs);
-    int ret = mosaic_blk_child_pread(s->file, l2off, raw, cs);
-    if (ret) {
-        g_free(raw);
-        return ret;
-    }
-    t = g_new(uint64_t, s->h.l2_entries);
-    for (uint32_t i = 0; i < s->h.l2_entries; i++)
-        t[i] = q_be64(raw + 8 * i);
-    g_free(raw);
-    uint64_t *key = g_new(uint64_t, 1);
-    *key = l2off;
-    g_hash_table_insert(s->l2c, key, t);
     *table = t;
     return 0;
+}
+
+int q2_l2_load(Q2 *s, uint64_t l2off, uint64_t **table)
+{
+    return q2_table_load(s, s->l2c, l2off, 8, (void **)table);
 }
 
 /* meta_lock held. */
@@ -188,7 +126,7 @@ static int read_backing(Q2 *s, uint64_t off, const struct iovec *iov, unsigned n
     uint64_t n = off >= blen ? 0 : MIN(len, blen - off);
     if (n < len)
         q2_iov_zero(iov, niov, ioff + n, len - n);
-    return n ? child_rw_iov(s->backing, MOSAIC_BLK_READ, off, iov, niov, ioff, n) : 0;
+    return n ? q2_child_iov_io(s->backing, MOSAIC_BLK_READ, off, iov, niov, ioff, n) : 0;
 }
 
 /* A compressed cluster (raw deflate, as QEMU writes it) into [ioff, ioff+len) of iov. */
@@ -223,7 +161,7 @@ static int read_compressed(Q2 *s, uint64_t e, uint64_t in_cluster, const struct 
         }
     }
     if (!ret)
-        iov_copy_to(iov, niov, ioff, out + in_cluster, len);
+        q2_iov_copy_to(iov, niov, ioff, out + in_cluster, len);
     g_free(in);
     g_free(out);
     return ret;
@@ -262,7 +200,7 @@ static int q2_read(Q2 *s, MosaicBlkReq *req)
             ret = read_backing(s, pos, req->iov, req->niov, ioff, run);
             break;
         case 1:
-            ret = child_rw_iov(s->file, MOSAIC_BLK_READ, first + pos % cs, req->iov, req->niov,
+            ret = q2_child_iov_io(s->file, MOSAIC_BLK_READ, first + pos % cs, req->iov, req->niov,
                                ioff, run);
             break;
         case 2:
@@ -346,10 +284,8 @@ static int q2_io(void *state, MosaicBlkReq *req)
 
 static void q2_free(Q2 *s)
 {
-    if (s->l2c)
-        g_hash_table_destroy(s->l2c);
-    if (s->rbc)
-        g_hash_table_destroy(s->rbc);
+    q2_cache_free(s->l2c);
+    q2_cache_free(s->rbc);
     pthread_rwlock_destroy(&s->io_lock);
     pthread_mutex_destroy(&s->meta_lock);
     g_free(s->l1);
@@ -358,6 +294,7 @@ static void q2_free(Q2 *s)
     if (s->bm_clusters)
         g_array_free(s->bm_clusters, TRUE);
     g_free(s->bm_dir);
+    free(s->bms);
     if (s->bm_keep)
         g_byte_array_free(s->bm_keep, TRUE);
     g_free(s);
@@ -372,6 +309,14 @@ static uint64_t *read_table(MosaicBlkChild *c, uint64_t off, uint64_t n, int *re
         return NULL;
     }
     return (uint64_t *)raw;
+}
+
+/* What names the image in messages: the file node's filename when it has one. */
+static const char *image_name(MosaicBlkNode *node, const MosaicProps *props)
+{
+    const char *file = mosaic_props_get_str(props, "file");
+    const MosaicProps *fp = mosaic_blk_node_config(node, "blockdev", file);
+    return fp && mosaic_props_has(fp, "filename") ? mosaic_props_get_str(fp, "filename") : file;
 }
 
 static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err)
@@ -389,19 +334,20 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
     s->file_size = mosaic_blk_child_length(file);
     pthread_rwlock_init(&s->io_lock, NULL);
     pthread_mutex_init(&s->meta_lock, NULL);
-    s->l2c = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-    s->rbc = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     char msg[300];
     size_t hlen = MIN(s->file_size, 1u << QCOW2_MAX_CLUSTER_BITS);
     uint8_t *hbuf = g_malloc(hlen + 1);
     int ret = hlen ? mosaic_blk_child_pread(file, 0, hbuf, hlen) : -EINVAL;
     if (ret || qcow2_parse_header(hbuf, hlen, s->file_size, &s->h, msg, sizeof msg) < 0) {
-        mosaic_error_set(err, "%s: %s", where, ret ? g_strerror(-ret) : msg);
+        mosaic_error_set(err, "%s: %s: %s", where, image_name(node, props),
+                         ret ? g_strerror(-ret) : msg);
         g_free(hbuf);
         q2_free(s);
         return NULL;
     }
     g_free(hbuf);
+    s->l2c = q2_cache_new(mosaic_props_get_uint(props, "l2-cache-size"), s->h.cluster_size);
+    s->rbc = q2_cache_new(mosaic_props_get_uint(props, "refcount-cache-size"), s->h.cluster_size);
     if (s->h.read_only_reason && !ro) {
         mosaic_error_set(err, "%s: cannot open the image for writing: %s (or set read-only = on)",
                          where, s->h.why_ro);
@@ -414,7 +360,8 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
         s->rt = read_table(file, s->h.refcount_table_offset, s->rt_n, &ret);
     if (ret || qcow2_check_l1(&s->h, (uint8_t *)s->l1, s->file_size, msg, sizeof msg) < 0 ||
         qcow2_check_reftable(&s->h, (uint8_t *)s->rt, s->file_size, msg, sizeof msg) < 0) {
-        mosaic_error_set(err, "%s: %s", where, ret ? g_strerror(-ret) : msg);
+        mosaic_error_set(err, "%s: %s: %s", where, image_name(node, props),
+                         ret ? g_strerror(-ret) : msg);
         q2_free(s);
         return NULL;
     }
@@ -438,7 +385,13 @@ static void *q2_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError 
             return NULL;
         }
     }
-    q2_bitmaps_open(s); /* persistent bitmaps: in use from now on (q2-bitmaps.c) */
+    /* Persistent bitmaps: checked, and in use from now on (q2-bitmaps.c). */
+    if (q2_bitmaps_open(s, mosaic_props_get_uint(props, "bitmaps-max-memory"), msg,
+                        sizeof msg) < 0) {
+        mosaic_error_set(err, "%s: %s: %s", where, image_name(node, props), msg);
+        q2_free(s);
+        return NULL;
+    }
     mosaic_blk_node_set_length(node, s->h.size);
     mosaic_blk_node_set_read_only(node, ro);
     return s;

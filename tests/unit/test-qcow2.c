@@ -4,6 +4,7 @@
 
 #include <glib.h>
 
+#include "../../plugins/block-qcow2/bitmap-dir.c"
 #include "../../plugins/block-qcow2/header.c"
 
 #define CS 65536u
@@ -123,6 +124,7 @@ static const Bad bads[] = {
     {"l1-entry-past-end", 3 * CS, 8, (1ull << 63) | (1ull << 40), "L1 entry 0"},
     {"l1-entry-is-l1", 3 * CS, 8, 3 * CS, "overlaps"},
     {"rt-entry-is-header", 1 * CS, 8, 0x200, "misaligned"},
+    {"snapshots-absurd", 60, 4, 1u << 20, "nb_snapshots"},
 };
 
 static void test_bad(gconstpointer data)
@@ -151,6 +153,7 @@ static void test_read_only_reasons(void)
     g_assert_nonnull(strstr(h.why_ro, "dirty"));
     q_st64(b + 72, 0);
     q_st32(b + 60, 1); /* a snapshot */
+    q_st64(b + 64, 5 * CS);
     g_assert_cmpint(parse(b, FILE_SIZE, &h, err), ==, 0);
     g_assert_nonnull(strstr(h.why_ro, "snapshot"));
 }
@@ -177,6 +180,159 @@ static void test_truncated_and_mutated(void)
     g_rand_free(r);
 }
 
+/* Snapshots: the table offset is checked once there are snapshots. */
+static void test_snapshot_offset(void)
+{
+    g_autofree uint8_t *b = image();
+    Qcow2Header h;
+    char err[256] = "";
+    q_st32(b + 60, 2);
+    q_st64(b + 64, 1ull << 40);
+    g_assert_cmpint(parse(b, FILE_SIZE, &h, err), <, 0);
+    g_assert_nonnull(strstr(err, "snapshots_offset"));
+    q_st64(b + 64, 5 * CS + 8);
+    g_assert_cmpint(parse(b, FILE_SIZE, &h, err), <, 0);
+}
+
+/* ---- the bitmap directory (bitmap-dir.c) ---- */
+#define BM_FILE (10 * CS) /* image() plus directory (6), tables (7, 8), bitmap data (9) */
+
+/* Directory entry i at dir + 32 * i: table at `table`, one entry, granularity 2^gbits,
+ * name "bI". */
+static void bm_entry(uint8_t *dir, unsigned i, uint64_t table, uint32_t size, unsigned gbits)
+{
+    uint8_t *e = dir + 32 * i;
+    memset(e, 0, 32);
+    q_st64(e, table);
+    q_st32(e + 8, size);
+    q_st32(e + 12, 2); /* auto */
+    e[16] = 1;
+    e[17] = gbits;
+    q_st16(e + 18, 2);
+    e[24] = 'b';
+    e[25] = '0' + i;
+}
+
+typedef struct BmImage {
+    uint8_t *file;
+    Qcow2Header h;
+    uint8_t *dir;
+} BmImage;
+
+static void bm_image(BmImage *m, unsigned nb)
+{
+    m->file = g_malloc0(BM_FILE);
+    uint8_t *b = image();
+    memcpy(m->file, b, FILE_SIZE);
+    g_free(b);
+    char err[256];
+    g_assert_cmpint(parse(m->file, BM_FILE, &m->h, err), ==, 0);
+    m->h.nb_bitmaps = nb;
+    m->dir = m->file + 6 * CS;
+    for (unsigned i = 0; i < nb; i++)
+        bm_entry(m->dir, i, (7 + i % 2) * CS, 1, 16);
+}
+
+static int bm_parse(BmImage *m, uint64_t dsize, uint64_t max_mem, char *err)
+{
+    Qcow2Bitmap *bms = NULL;
+    int r = qcow2_parse_bitmap_dir(&m->h, m->dir, 6 * CS, dsize, BM_FILE, max_mem, &bms, err, 256);
+    if (r == 0) {
+        const uint8_t *tables[2] = {m->file + 7 * CS, m->file + 8 * CS};
+        g_assert_cmpuint(m->h.nb_bitmaps, <=, 2);
+        r = qcow2_check_bitmap_tables(&m->h, bms, tables, 6 * CS, dsize, BM_FILE, err, 256);
+    }
+    free(bms);
+    return r;
+}
+
+static void test_bitmap_dir(void)
+{
+    BmImage m;
+    char err[256] = "";
+    bm_image(&m, 2);
+    g_assert_cmpint(bm_parse(&m, 64, 1u << 20, err), ==, 0);
+    /* Data clusters: one each is fine; the same one twice, or the L1 table, is not. */
+    q_st64(m.file + 7 * CS, 9 * CS);
+    g_assert_cmpint(bm_parse(&m, 64, 1u << 20, err), ==, 0);
+    q_st64(m.file + 8 * CS, 9 * CS);
+    g_assert_cmpint(bm_parse(&m, 64, 1u << 20, err), <, 0);
+    g_assert_nonnull(strstr(err, "overlaps"));
+    q_st64(m.file + 8 * CS, 3 * CS);
+    g_assert_cmpint(bm_parse(&m, 64, 1u << 20, err), <, 0);
+    g_assert_nonnull(strstr(err, "the L1 table"));
+    q_st64(m.file + 8 * CS, 9 * CS + 512);
+    g_assert_cmpint(bm_parse(&m, 64, 1u << 20, err), <, 0);
+    g_assert_nonnull(strstr(err, "misaligned"));
+    g_free(m.file);
+}
+
+typedef struct BadDir {
+    const char *name;
+    unsigned entry, off, width;
+    uint64_t value;
+    uint64_t dsize;
+    const char *expect;
+} BadDir;
+
+static const BadDir bad_dirs[] = {
+    /* The image: entries sharing one table. */
+    {"shared-table", 1, 0, 8, 7 * CS, 64, "overlaps a bitmap table"},
+    {"table-is-l1", 0, 0, 8, 3 * CS, 64, "overlaps"},
+    {"table-is-directory", 0, 0, 8, 6 * CS, 64, "overlaps"},
+    {"table-past-end", 0, 0, 8, 1ull << 40, 64, "past the end"},
+    {"table-misaligned", 0, 0, 8, 7 * CS + 8, 64, "misaligned"},
+    {"table-huge", 0, 8, 4, 0x7fffffff, 64, "past the end"},
+    {"table-wrong-size", 0, 8, 4, 2, 64, "the image needs"},
+    {"name-empty", 1, 18, 2, 0, 64, "invalid length or name"},
+    {"name-too-long", 1, 18, 2, 0xffff, 64, "invalid length or name"},
+    {"extra-past-dir", 1, 20, 4, 1u << 30, 64, "invalid length or name"},
+    {"dir-short", 0, 0, 0, 0, 40, "past the end of the directory"},
+    {"dir-huge", 0, 0, 0, 0, 1ull << 40, "bitmap directory"},
+};
+
+static void test_bad_dir(gconstpointer data)
+{
+    const BadDir *bad = data;
+    BmImage m;
+    char err[256] = "";
+    bm_image(&m, 2);
+    uint8_t *e = m.dir + 32 * bad->entry + bad->off;
+    if (bad->width == 8)
+        q_st64(e, bad->value);
+    else if (bad->width == 4)
+        q_st32(e, bad->value);
+    else if (bad->width == 2)
+        q_st16(e, bad->value);
+    g_assert_cmpint(bm_parse(&m, bad->dsize, 1u << 20, err), <, 0);
+    if (!strstr(err, bad->expect))
+        g_error("%s: message '%s' lacks '%s'", bad->name, err, bad->expect);
+    g_free(m.file);
+}
+
+/* The bitmaps' memory (bits over the virtual size) is bounded before any is allocated:
+ * the issue's image made 2 GiB of bitmaps out of 448 KiB. */
+static void test_bitmap_memory_budget(void)
+{
+    BmImage m;
+    char err[256] = "";
+    bm_image(&m, 2);
+    m.h.size = 1ull << 41; /* 2 TiB: a granularity of 512 needs 512 MiB per bitmap */
+    bm_entry(m.dir, 0, 7 * CS, 8192, 9);
+    bm_entry(m.dir, 1, 8 * CS, 8192, 9);
+    g_assert_cmpuint(qcow2_bitmap_memory(&m.h, 9), >=, 512u << 20);
+    Qcow2Bitmap *bms = NULL;
+    /* (the tables of 8192 entries need a file of 8 + 2 clusters; pass that as its size) */
+    g_assert_cmpint(qcow2_parse_bitmap_dir(&m.h, m.dir, 6 * CS, 64, 20 * CS, 256u << 20, &bms,
+                                           err, sizeof err), <, 0);
+    g_assert_nonnull(strstr(err, "bitmaps-max-memory"));
+    g_assert_null(bms);
+    g_assert_cmpint(qcow2_parse_bitmap_dir(&m.h, m.dir, 6 * CS, 64, 20 * CS, 2ull << 30, &bms,
+                                           err, sizeof err), ==, 0);
+    free(bms);
+    g_free(m.file);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -188,5 +344,12 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/read-only-reasons", test_read_only_reasons);
     g_test_add_func("/qcow2/bitmaps-extension", test_bitmaps_extension);
     g_test_add_func("/qcow2/truncated-and-mutated", test_truncated_and_mutated);
+    g_test_add_func("/qcow2/snapshot-offset", test_snapshot_offset);
+    g_test_add_func("/qcow2/bitmap-dir", test_bitmap_dir);
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad_dirs); i++) {
+        g_autofree char *name = g_strdup_printf("/qcow2/bad-bitmap-dir/%s", bad_dirs[i].name);
+        g_test_add_data_func(name, &bad_dirs[i], test_bad_dir);
+    }
+    g_test_add_func("/qcow2/bitmap-memory-budget", test_bitmap_memory_budget);
     return g_test_run();
 }

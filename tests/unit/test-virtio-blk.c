@@ -30,6 +30,7 @@ static MosaicAddressSpace *as;
 static uint8_t *host;
 static int irq_level;
 static uint16_t avail_idx, used_seen;
+static unsigned qn = QN; /* queue size the driver sets up */
 static MosaicConfig *cfg;
 static char *img;
 static void *dev;
@@ -84,8 +85,8 @@ static void driver_init(void)
     wreg(0x70, 1 | 2 | 8);
     g_assert_cmpuint(rreg(0x70) & 8, ==, 8);
     wreg(0x30, 0);
-    g_assert_cmpuint(rreg(0x34), >=, QN);
-    wreg(0x38, QN);
+    g_assert_cmpuint(rreg(0x34), >=, qn);
+    wreg(0x38, qn);
     wreg(0x80, (uint32_t)DESC);
     wreg(0x84, DESC >> 32);
     wreg(0x90, (uint32_t)AVAIL);
@@ -105,7 +106,7 @@ static uint16_t used_idx(void)
 
 static void kick(uint16_t head)
 {
-    memcpy(gpa(AVAIL + 4 + 2 * (avail_idx % QN)), &head, 2);
+    memcpy(gpa(AVAIL + 4 + 2 * (avail_idx % qn)), &head, 2);
     avail_idx++;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     memcpy(gpa(AVAIL + 2), &avail_idx, 2);
@@ -147,15 +148,24 @@ static int request(uint32_t type, uint64_t sector, uint64_t data_gpa, uint32_t l
     return *status;
 }
 
+static void make_device_on(const char *blockdevs, const char *extra);
+
 static void make_device(const char *extra)
+{
+    g_autofree char *f = g_strdup_printf("[blockdev f]\ndriver = file\nfilename = %s\n", img);
+    make_device_on(f, extra);
+}
+
+/* A virtio-blk device "vb" on node "f" of `blockdevs` (extra keys of the device after). */
+static void make_device_on(const char *blockdevs, const char *extra)
 {
     GError *err = NULL;
     blk_graph_close();
     if (cfg)
         config_free(cfg);
-    g_autofree char *text = g_strdup_printf("[machine]\ntype = none\n[blockdev f]\ndriver = file\n"
-                                            "filename = %s\n[device vb]\ntype = virtio-blk\n"
-                                            "drive = f\nserial = SER123\n%s", img, extra);
+    g_autofree char *text = g_strdup_printf("[machine]\ntype = none\n%s[device vb]\n"
+                                            "type = virtio-blk\ndrive = f\nserial = SER123\n%s",
+                                            blockdevs, extra);
     cfg = config_load_string("vb.ini", text, NULL, &err);
     g_assert_no_error(err);
     config_validate(cfg, &err);
@@ -312,6 +322,63 @@ static void test_bad_rings(void)
     drop_device();
 }
 
+/* ---- bounded requests (issue 10, item 5) ---- */
+#define SIZE_MAX_BYTES (1u << 20)
+#define SEG_MAX 254u
+#define DATA (RAM_BASE + 0x100000) /* one MiB of guest RAM that every data descriptor reuses */
+
+/* A read or write whose data is `nseg` descriptors of `seglen` bytes, all at DATA (a
+ * read's status byte ends its last data descriptor, so that SEG_MAX + 1 segments fit the
+ * queue).  Returns the status byte. */
+static int request_segs(uint32_t type, uint64_t sector, unsigned nseg, uint32_t seglen)
+{
+    bool in = type == 0;
+    uint8_t *h = gpa(BUF);
+    memset(h, 0, 16);
+    memcpy(h, &type, 4);
+    memcpy(h + 8, &sector, 8);
+    uint8_t *status = in ? gpa(DATA + seglen) : gpa(BUF + 16);
+    *status = 0xee;
+    set_desc(0, BUF, 16, 1, 1);
+    for (unsigned i = 0; i < nseg; i++) {
+        bool last = i == nseg - 1;
+        set_desc(1 + i, DATA, seglen + (in && last), in ? (last ? 2 : 1 | 2) : 1, 2 + i);
+    }
+    if (!in)
+        set_desc(1 + nseg, BUF + 16, 1, 2, 0);
+    kick(0);
+    g_assert_true(wait_used());
+    return *status;
+}
+
+/* The device advertises size_max and seg_max and refuses requests beyond them with
+ * IOERR, without touching the disk; requests within them work. */
+static void test_size_and_seg_max(void)
+{
+    make_device("");
+    qn = 256;
+    driver_init();
+    wreg(0x14, 0);
+    uint32_t f = rreg(0x10);
+    g_assert_cmpuint(f & (1u << 1), !=, 0); /* VIRTIO_BLK_F_SIZE_MAX */
+    g_assert_cmpuint(f & (1u << 2), !=, 0); /* VIRTIO_BLK_F_SEG_MAX */
+    g_assert_cmpuint(rreg(0x100 + 8), ==, SIZE_MAX_BYTES);
+    g_assert_cmpuint(rreg(0x100 + 12), ==, SEG_MAX);
+    memset(gpa(DATA), 0x5a, 2 * SIZE_MAX_BYTES + 1);
+    /* One segment of 2 MiB: refused, and nothing written. */
+    g_assert_cmpint(request_segs(1, 0, 1, 2 * SIZE_MAX_BYTES), ==, 1);
+    g_assert_cmpint(request_segs(0, 0, 1, 2 * SIZE_MAX_BYTES), ==, 1);
+    memset(gpa(DATA), 0xff, 512);
+    g_assert_cmpint(request_segs(0, 0, 1, 512), ==, 0);
+    g_assert_cmpuint(((uint8_t *)gpa(DATA))[0], ==, 0);
+    /* seg_max + 1 segments: refused; seg_max: fine. */
+    g_assert_cmpint(request_segs(0, 0, SEG_MAX + 1, 512), ==, 1);
+    g_assert_cmpint(request_segs(0, 0, SEG_MAX, 512), ==, 0);
+    g_assert_cmpint(request_segs(0, 0, 2, SIZE_MAX_BYTES), ==, 0);
+    qn = QN;
+    drop_device();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -333,6 +400,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/basic", test_basic);
     g_test_add_func("/virtio-blk/bad-requests", test_bad_requests);
     g_test_add_func("/virtio-blk/bad-rings", test_bad_rings);
+    g_test_add_func("/virtio-blk/size-and-seg-max", test_size_and_seg_max);
     int ret = g_test_run();
     blk_graph_close();
     g_unlink(img);
