@@ -4,7 +4,6 @@ is clean and qemu-img compare matches.  Hand-crafted corrupt images are refused 
 opened read-only) with a clear message and are never modified."""
 import hashlib
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -15,8 +14,7 @@ import pytest
 
 from test_nbd import Daemon, daemon, uri, MB  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io', 'nbdcopy')),
-                                reason='needs qemu-utils and libnbd-bin')
+pytestmark = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'nbdcopy')
 
 
 def qimg(*args):

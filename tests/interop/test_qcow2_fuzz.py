@@ -1,11 +1,10 @@
 """The qcow2 header/table parser survives 20 s of libFuzzer (ASan + UBSan)."""
-import shutil
 import subprocess
 
 import pytest
 
 
-@pytest.mark.skipif(not shutil.which('clang'), reason='needs clang with libFuzzer')
+@pytest.mark.needs_tools('clang')
 def test_fuzz_qcow2_parser_briefly(top, tmp_path):
     out = tmp_path / 'fuzz'
     r = subprocess.run([str(top / 'fuzz' / 'qcow2' / 'build.sh'), str(out)], capture_output=True,

@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which('riscv64-unknown-elf-gcc') is None,
-                                reason='gcc-riscv64-unknown-elf missing (scripts/setup installs it)')
+pytestmark = pytest.mark.needs_tools('riscv64-unknown-elf-gcc')
 
 GDB = shutil.which('gdb-multiarch')
 
@@ -198,7 +197,7 @@ def reg(out, name):
     return [int(v, 16) for v in vals]
 
 
-@pytest.mark.skipif(GDB is None, reason='gdb-multiarch missing')
+@pytest.mark.needs_tools('gdb-multiarch')
 def test_gdb_break_step_registers_memory(emu, program):
     elf, sym = program
     out = gdb(emu.port, elf,
@@ -224,7 +223,7 @@ def test_gdb_break_step_registers_memory(emu, program):
     assert emu.wait() == 0  # k quits the emulator
 
 
-@pytest.mark.skipif(GDB is None, reason='gdb-multiarch missing')
+@pytest.mark.needs_tools('gdb-multiarch')
 def test_gdb_target_xml_and_fpu(emu, program):
     elf, _ = program
     out = gdb(emu.port, elf, 'info registers fcsr', 'p $f0', 'p/x $mstatus', 'detach')
