@@ -1,5 +1,5 @@
-/* WARL legalization of mstatus.MPP and satp (privileged spec 1.12 §3.1.6.1, §4.1.11),
- * as signature lines compared with QEMU.
+/* WARL legalization of mstatus.MPP, satp, mtvec and the interrupt registers (privileged
+ * spec 1.12 §3.1.6.1, §3.1.7, §3.1.9, §4.1.11), as signature lines compared with QEMU.
  *
  * MPP: every write (csrw, csrs, csrc) of each value from each legal value; a write of
  * the reserved value 2 keeps the old value.  satp: each reserved MODE leaves satp unchanged; a
@@ -22,6 +22,9 @@
 #define VA_DATA 0x40000000ull
 #define MAGIC 0x5a17c0de600d1234ull
 #define MS_MPP (3ull << 11)
+/* The M and S software, timer and external interrupt bits.  QEMU's default hart also
+ * has the H extension and Sscofpmf (VS*, SGEI and LCOFI bits): not compared. */
+#define MS_INTS 0xaaaull
 
 extern char __scratch_start[];
 static volatile uint64_t loaded, page_faults;
@@ -172,6 +175,35 @@ static void satp_modes(void)
     __asm__ volatile("sfence.vma" ::: "memory");
 }
 
+/* mtvec MODE 2 and 3 are reserved; which legal value stays is the hart's choice (QEMU
+ * keeps the old value, Mosaic clears MODE), but never a reserved one.  The writable M
+ * and S bits of mie, mideleg and sie are compared with QEMU. */
+static void trap_regs(void)
+{
+    uint64_t saved = csr_read(mtvec);
+    for (uint64_t mode = 2; mode < 4; mode++) {
+        csr_write(mtvec, 0x80001000ull | mode);
+        uint64_t got = csr_read(mtvec);
+        CHECK((got & 3) < 2);
+        info(mode == 2 ? "mtvec-mode-2" : "mtvec-mode-3",
+             got == saved ? "kept" : got == 0x80001000ull ? "direct" : "other");
+        csr_write(mtvec, saved);
+    }
+    /* With every enable bit set, nothing may be taken: global M and S enables off. */
+    uint64_t status = csr_read(mstatus) & 0xa, mie = csr_read(mie), mideleg = csr_read(mideleg);
+    csr_clear(mstatus, 0xa);
+    csr_write(mie, ~0ull);
+    sig("mie-ones", csr_read(mie) & MS_INTS);
+    csr_write(mie, 0);
+    csr_write(mideleg, ~0ull);
+    sig("mideleg-ones", csr_read(mideleg) & MS_INTS);
+    csr_write(mie, ~0ull);
+    sig("sie-ones-delegated", csr_read(sie) & MS_INTS);
+    csr_write(mie, mie);
+    csr_write(mideleg, mideleg);
+    csr_set(mstatus, status);
+}
+
 void test_main(void)
 {
     put_str("warl\n");
@@ -179,4 +211,5 @@ void test_main(void)
     csr_write(medeleg, 0);
     mpp_writes();
     satp_modes();
+    trap_regs();
 }
