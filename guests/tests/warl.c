@@ -92,6 +92,16 @@ static void mpp_writes(void)
         }
     }
     set_mpp(3);
+    /* sstatus is a view: writing all ones through it leaves the M-only fields alone
+     * (MIE, MPIE, MPP, MPRV, TVM, TW, TSR). */
+    const uint64_t m_only = (1ull << 3) | (1ull << 7) | MS_MPP | (1ull << 17) | (7ull << 20);
+    uint64_t saved = csr_read(mstatus);
+    csr_clear(mstatus, 0xa); /* no interrupt while SIE is set below */
+    uint64_t before = csr_read(mstatus) & m_only;
+    csr_write(sstatus, ~0ull);
+    sig("sstatus-ones-m-fields", csr_read(mstatus) & m_only);
+    check_eq("sstatus-ones-m-fields", csr_read(mstatus) & m_only, before);
+    csr_write(mstatus, saved);
 }
 
 /* Page tables: root57[0] -> root48, root48[0] -> root39; root39 maps RAM (gigapage, for

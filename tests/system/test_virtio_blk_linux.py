@@ -71,11 +71,15 @@ def test_guest_writes_and_reads_qcow2(guest, tmp_path):
 
 def wait_until(what, cond, proc, timeout=300):
     end = time.monotonic() + timeout
-    while not (v := cond()):
+    while True:
+        try:
+            if v := cond():
+                return v
+        except OSError:  # the control socket went away with the process
+            pass
         assert proc.poll() is None, f'mosaic exited ({proc.returncode}) before {what}'
         assert time.monotonic() < end, f'no {what} after {timeout} s'
         time.sleep(0.1)
-    return v
 
 
 def member(q, node):

@@ -2,7 +2,7 @@
  * descriptor index (num-1) as head and as next, num and beyond refused; a chain of num
  * descriptors taken, one longer refused; num buffers made available at once taken, more
  * refused; the used ring written only inside its num entries; buffers up to the last
- * byte of guest RAM and not one byte beyond.  Each case runs for several queue sizes,
+ * byte of guest RAM and not one byte beyond; ROM readable, never device-writable.  Each case runs for several queue sizes,
  * 1 (where num-1 is 0) included. */
 #include <string.h>
 
@@ -18,6 +18,8 @@
 #define USED (RAM_BASE + 0x20000)
 #define BUF (RAM_BASE + 0x40000)
 #define GUARD 0xa5
+#define ROM_BASE 0x1000ull
+#define ROM_SIZE 0x1000u
 
 static MosaicAddressSpace *as;
 static uint8_t *host;
@@ -309,6 +311,20 @@ static void test_buffer_at_end_of_ram(void)
     pop_refused(&t);
 }
 
+/* ROM may be read by the device (a device-readable buffer) but never written. */
+static void test_rom_buffer(void)
+{
+    Vq t;
+    vq_init(&t, 8);
+    set_desc(0, ROM_BASE, 16, 0, 0);
+    make_available(&t, 0);
+    mosaic_virtq_push(&t.q, pop_ok(&t, 0, 1), 0);
+    vq_init(&t, 8);
+    set_desc(0, ROM_BASE, 16, VIRTQ_DESC_F_WRITE, 0);
+    make_available(&t, 0);
+    pop_refused(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -316,6 +332,7 @@ int main(int argc, char **argv)
     MosaicRegion *root = mosaic_region_new_container("root", 1ull << 40);
     MosaicRegion *ram = mosaic_region_new_ram("ram", RAM_SIZE, NULL);
     mosaic_region_add(root, RAM_BASE, ram, 0, NULL);
+    mosaic_region_add(root, ROM_BASE, mosaic_region_new_rom("rom", ROM_SIZE, NULL), 0, NULL);
     as = mosaic_address_space_new("as", root);
     host = mosaic_region_host_ptr(ram);
     g_test_add_func("/virtqueue/head/last-valid", test_head_last_valid);
@@ -330,5 +347,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtqueue/index-wraps", test_index_wraps);
     g_test_add_func("/virtqueue/indirect-refused", test_indirect_refused);
     g_test_add_func("/virtqueue/buffer-at-end-of-ram", test_buffer_at_end_of_ram);
+    g_test_add_func("/virtqueue/rom-buffer", test_rom_buffer);
     return g_test_run();
 }
