@@ -1,5 +1,10 @@
-"""Shared pytest fixtures: where the build is and how to start mosaic."""
+"""Shared pytest fixtures: where the build is and how to start mosaic.
+
+Nothing here skips: what the build makes and what scripts/setup installs must be there,
+so a missing one fails the test that needs it.  A test may skip only for a missing
+optional host facility (root, a pty...), with the reason."""
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +17,16 @@ VARIANT = os.environ.get('MOSAIC_VARIANT', 'release')
 def pytest_configure(config):
     config.addinivalue_line('markers', 'sanitize: also run against the ASan+UBSan build')
     config.addinivalue_line('markers', 'slow: long-running (kernel builds, benchmarks)')
+    config.addinivalue_line('markers', 'linux: boots the Linux guest kernel (left out by scripts/test --quick)')
+    config.addinivalue_line('markers', 'needs_tools(*programs): host programs the test runs; '
+                            'scripts/setup installs them, so a missing one fails')
+
+
+def pytest_runtest_setup(item):
+    for m in item.iter_markers('needs_tools'):
+        missing = [t for t in m.args if not shutil.which(t)]
+        if missing:
+            pytest.fail('%s not found: run scripts/setup' % ', '.join(missing), pytrace=False)
 
 
 @pytest.fixture(scope='session')

@@ -1,23 +1,100 @@
 #!/usr/bin/env python3
-"""Runs the whole suite and ends with one line: "N passed, N failed".
+"""Runs the whole suite and ends with one line: "N passed, N failed, N skipped".
 
 1. unit tests (GTest, TAP) of both builds: build/release and build/asan (ASan+UBSan);
 2. system and interop tests (pytest) against the release build;
 3. the same system and interop tests again against the ASan+UBSan build.
+
+--quick: the release build only (unit, system, interop), without the tests that boot
+Linux (pytest marker `linux`).
+
+Only results seen in this run count.  A unit program passes when its TAP plan (`1..N`)
+is met exactly, each case once, and it exits 0; a GLib `ok N # SKIP` is a skip.  A pytest
+run counts from the JUnit report it wrote in this run, and only when its exit status
+agrees with that report; a pytest that died (exit 2..5, or no fresh report) is a failure.
+The run fails when anything failed or nothing passed.
 """
 import argparse
 import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
 PYTEST = ['/usr/bin/python3', '-m', 'pytest']
+UNIT_TIMEOUT = 600
+
+TAP_PLAN = re.compile(r'^1\.\.(\d+)\s*(?:#.*)?$')
+TAP_RESULT = re.compile(r'^(not ok|ok)\b\s*(\d+)?(.*?)(?:\s#\s*(SKIP|TODO)\S*\s*(.*))?$', re.I)
 
 
-def run_unit(variant, totals, failures):
+class Totals:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.failures = []
+        self.skips = []
+
+    def fail(self, what):
+        self.failed += 1
+        self.failures.append(what)
+
+    def skip(self, what):
+        self.skipped += 1
+        self.skips.append(what)
+
+    def line(self):
+        return f'{self.passed} passed, {self.failed} failed, {self.skipped} skipped'
+
+
+def parse_tap(out, rc, name, totals):
+    """Counts one unit program's TAP output; returns the number of problems found."""
+    plan, seen = None, set()
+    before = totals.failed
+
+    for line in out.splitlines():
+        if m := TAP_PLAN.match(line):
+            if plan is not None:
+                totals.fail(f'{name}: a second TAP plan "{line}"')
+            plan = int(m.group(1))
+        elif line.startswith('Bail out!'):
+            totals.fail(f'{name}: {line}')
+        elif m := TAP_RESULT.match(line):
+            verdict, num, desc, directive, reason = m.groups()
+            verdict = verdict.lower()
+            num = int(num) if num else len(seen) + 1
+            if num in seen:
+                totals.fail(f'{name}: case {num} reported twice')
+            seen.add(num)
+            directive = (directive or '').upper()
+            desc = desc.strip() or f'case {num}'
+            if verdict == 'not ok':
+                # A TODO failure (g_test_incomplete) is unfinished work, not a pass.
+                totals.fail(f'{name}: {line}')
+            elif directive == 'SKIP':
+                totals.skip(f'{name}: {desc}: {(reason or "").strip() or "no reason given"}')
+            elif directive == 'TODO':
+                totals.fail(f'{name}: {desc}: passed but marked TODO: {(reason or "").strip()}')
+            else:
+                totals.passed += 1
+    if plan is None:
+        totals.fail(f'{name}: no TAP plan (1..N): did it start at all?')
+    else:
+        missing = sorted(set(range(1, plan + 1)) - seen)
+        extra = sorted(n for n in seen if n > plan or n < 1)
+        if missing:
+            totals.fail(f'{name}: planned {plan} cases, {len(missing)} never reported '
+                        f'(first: {missing[0]}): the program stopped early')
+        if extra:
+            totals.fail(f'{name}: case {extra[0]} outside the plan 1..{plan}')
+    if rc != 0 and totals.failed == before:
+        totals.fail(f'{name}: exit status {rc} after passing every case it reported')
+    return totals.failed - before
+
+
+def run_unit(variant, totals):
     d = TOP / 'build' / variant / 'tests' / 'unit'
     env = dict(os.environ, ASAN_OPTIONS='detect_leaks=0:abort_on_error=1',
                UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1', MOSAIC_VARIANT=variant)
@@ -25,74 +102,95 @@ def run_unit(variant, totals, failures):
         if not os.access(prog, os.X_OK) or prog.suffix:
             continue
         try:
-            p = subprocess.run([str(prog), '--tap'], cwd=TOP, env=env, capture_output=True, stdin=subprocess.DEVNULL,
-                               text=True, timeout=600)
+            p = subprocess.run([str(prog), '--tap'], cwd=TOP, env=env, capture_output=True,
+                               stdin=subprocess.DEVNULL, text=True, timeout=UNIT_TIMEOUT)
             out, err, rc = p.stdout, p.stderr, p.returncode
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or '')
-            err, rc = 'timed out after 600 s', -1
-        ok = len(re.findall(r'^ok \d+', out, re.M))
-        bad = re.findall(r'^not ok \d+.*$', out, re.M)
+            err, rc = f'timed out after {UNIT_TIMEOUT} s', -1
         name = f'{variant}/{prog.name}'
-        if rc != 0 and not bad:
-            bad = [f'exit status {rc}']
-        totals['passed'] += ok
-        totals['failed'] += len(bad)
-        for b in bad:
-            failures.append(f'{name}: {b}')
+        counts = (totals.passed, totals.skipped)
+        bad = parse_tap(out, rc, name, totals)
+        passed, skipped = totals.passed - counts[0], totals.skipped - counts[1]
         status = 'ok' if not bad else 'FAILED'
-        print(f'unit {name}: {ok} passed, {len(bad)} failed [{status}]', flush=True)
+        print(f'unit {name}: {passed} passed, {bad} failed, {skipped} skipped [{status}]',
+              flush=True)
         if bad:
             sys.stdout.write(out[-4000:])
             sys.stdout.write(err[-4000:])
 
 
-def run_pytest(variant, args, totals, failures, label):
-    xml = TOP / 'build' / f'pytest-{label}.xml'
-    env = dict(os.environ, MOSAIC_VARIANT=variant,
-               ASAN_OPTIONS='detect_leaks=0', UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1')
-    cmd = PYTEST + ['-q', '-rfE', '-p', 'no:cacheprovider', f'--junitxml={xml}'] + args
-    print(f'pytest [{label}]: {" ".join(args)}', flush=True)
-    subprocess.run(cmd, cwd=TOP, env=env)
-    if not xml.exists():
-        totals['failed'] += 1
-        failures.append(f'pytest {label}: no report')
+def count_junit(xml, rc, label, totals):
+    """Counts a JUnit report written by this run's pytest (exit status rc)."""
+    try:
+        root = ET.parse(xml).getroot()
+    except ET.ParseError as e:
+        totals.fail(f'pytest {label}: unreadable report {xml}: {e}')
         return
-    root = ET.parse(xml).getroot()
+    failed_before = totals.failed
     for case in root.iter('testcase'):
         name = f"{case.get('classname')}::{case.get('name')}"
         if case.find('failure') is not None or case.find('error') is not None:
-            totals['failed'] += 1
-            failures.append(f'{label}: {name}')
-        elif case.find('skipped') is not None:
-            totals['skipped'] += 1
+            totals.fail(f'{label}: {name}')
+        elif (s := case.find('skipped')) is not None:
+            totals.skip(f'{label}: {name}: {s.get("message", "no reason given")}')
         else:
-            totals['passed'] += 1
+            totals.passed += 1
+    failed = totals.failed - failed_before
+    # pytest's exit status: 0 all passed, 1 some failed, 2 interrupted, 3 internal
+    # error, 4 usage error, 5 nothing collected.  Anything but an agreeing 0 or 1 fails.
+    if rc == 1 and not failed:
+        totals.fail(f'pytest {label}: exit status 1 but its report lists no failure')
+    elif rc not in (0, 1):
+        totals.fail(f'pytest {label}: exit status {rc} (2 interrupted, 3 internal error, '
+                    f'4 usage error, 5 no tests collected): see its output above')
+    elif rc == 0 and failed:
+        totals.fail(f'pytest {label}: exit status 0 but its report lists {failed} failures')
+
+
+def run_pytest(variant, args, totals, label):
+    xml = TOP / 'build' / f'pytest-{label}.xml'
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    # A report left by an earlier run must never be read as this run's.
+    xml.unlink(missing_ok=True)
+    env = dict(os.environ, MOSAIC_VARIANT=variant,
+               ASAN_OPTIONS='detect_leaks=0', UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1')
+    cmd = PYTEST + ['-q', '-rfEs', '-p', 'no:cacheprovider', f'--junitxml={xml}'] + args
+    print(f'pytest [{label}]: {" ".join(args)}', flush=True)
+    started = time.time()
+    rc = subprocess.run(cmd, cwd=TOP, env=env).returncode
+    if not xml.exists() or xml.stat().st_mtime < started - 1:
+        totals.fail(f'pytest {label}: exit status {rc} and no report from this run ({xml})')
+        return
+    count_junit(xml, rc, label, totals)
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('-k', help='pytest -k expression (system/interop only)')
-    ap.add_argument('--no-asan', action='store_true')
-    ap.add_argument('--unit-only', action='store_true')
+    ap.add_argument('--no-asan', action='store_true', help='skip the ASan+UBSan build')
+    ap.add_argument('--unit-only', action='store_true', help='unit tests only')
+    ap.add_argument('--quick', action='store_true',
+                    help='release build only, no test that boots Linux')
     a = ap.parse_args()
-    totals = {'passed': 0, 'failed': 0, 'skipped': 0}
-    failures = []
-    variants = ['release'] + ([] if a.no_asan else ['asan'])
+    totals = Totals()
+    variants = ['release'] + ([] if a.no_asan or a.quick else ['asan'])
     for v in variants:
-        run_unit(v, totals, failures)
+        run_unit(v, totals)
     if not a.unit_only:
-        extra = ['-k', a.k] if a.k else []
-        run_pytest('release', ['tests/system', 'tests/interop'] + extra, totals, failures, 'release')
-        if not a.no_asan:
-            run_pytest('asan', ['tests/system', 'tests/interop'] + extra, totals, failures, 'asan')
-    if failures:
+        extra = (['-k', a.k] if a.k else []) + (['-m', 'not linux'] if a.quick else [])
+        for v in variants:
+            run_pytest(v, ['tests/system', 'tests/interop'] + extra, totals, v)
+    if totals.skips:
+        print('\nSkipped (a missing optional host facility):')
+        for s in totals.skips:
+            print('  ' + s)
+    if totals.failures:
         print('\nFailures:')
-        for f in failures:
+        for f in totals.failures:
             print('  ' + f)
-    skipped = f", {totals['skipped']} skipped" if totals['skipped'] else ''
-    print(f"{totals['passed']} passed, {totals['failed']} failed{skipped}")
-    return 1 if totals['failed'] or totals['passed'] == 0 else 0
+    print(totals.line())
+    return 1 if totals.failed or totals.passed == 0 else 0
 
 
 if __name__ == '__main__':

@@ -16,7 +16,7 @@ LINUX_DIR = GUESTS / 'linux'
 OPENSBI = Path('/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin')
 QEMU = 'qemu-system-riscv64'
 
-BARE_TESTS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'rv64fd', 'csr', 'paging', 'misaligned',
+BARE_TESTS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'rv64fd', 'csr', 'paging', 'warl', 'misaligned',
               'interrupts', 'illegal', 'plic', 'reset', 'smp', 'uart']
 # Harts each program runs with (default 1).
 BARE_CPUS = {'smp': 4}

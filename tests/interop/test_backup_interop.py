@@ -2,7 +2,6 @@
 qcow2 backing chain, and nbdcopy reads the export consistently while copy-before-write
 runs under it."""
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +11,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
 from test_backup import Machine, raw_disk, snapshot, compare, run_tool, MB  # noqa: E402
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io', 'nbdcopy')),
-                          reason='needs qemu-utils and libnbd-bin')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'nbdcopy')
 
 
 @pytest.fixture
 def tool(build):
     t = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
-    if not t.exists():
-        pytest.skip('mosaic-backup not built')
+    assert t.exists(), f'{t} not built: run scons'
     return t
 
 

@@ -5,7 +5,6 @@ Servers: qemu-nbd (qemu-utils) on loopback TCP, nbdkit (file, memory) on UNIX so
 What the server holds is read back with nbdcopy and compared byte for byte."""
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,23 +17,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
 from test_backup import Machine, raw_disk, snapshot, compare, run_tool, MB, SIZE  # noqa: E402
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in
-                                  ('qemu-img', 'qemu-io', 'qemu-nbd', 'nbdkit', 'nbdcopy')),
-                          reason='needs qemu-utils, nbdkit and libnbd-bin')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'qemu-nbd', 'nbdkit', 'nbdcopy')
 
 
 @pytest.fixture
 def tool(build):
     t = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
-    if not t.exists():
-        pytest.skip('mosaic-backup not built')
+    assert t.exists(), f'{t} not built: run scons'
     return t
 
 
 @pytest.fixture(autouse=True)
 def nbd_plugin(build):
-    if not (build / 'plugins' / 'mosaic-block-nbd.so').exists():
-        pytest.skip('block-nbd plugin not built')
+    assert (build / 'plugins' / 'mosaic-block-nbd.so').exists(), 'block-nbd plugin not built: run scons'
 
 
 def free_port():

@@ -7,7 +7,6 @@ written over everything through the live disk's export: the bitmap context must 
 exactly the B clusters, the pull export must read A+B byte for byte, and after
 backup-pull-stop the live disk holds C."""
 import json
-import shutil
 import socket
 import struct
 import subprocess
@@ -20,9 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
 from test_backup import Machine, raw_disk, snapshot, compare, MB, SIZE  # noqa: E402
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in
-                                  ('qemu-img', 'qemu-io', 'nbdinfo', 'nbdcopy')),
-                          reason='needs qemu-utils and libnbd-bin')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'nbdinfo', 'nbdcopy')
 
 GRAN = 64 * 1024
 # Pattern B: (offset, length); the dirty clusters are those they touch.

@@ -2,7 +2,6 @@
 nbdinfo, nbdcopy, qemu-img, qemu-io, fio, and a hostile hand-written client."""
 import json
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -12,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in ('nbdinfo', 'nbdcopy', 'qemu-img')),
-                          reason='needs libnbd-bin and qemu-utils')
+need = pytest.mark.needs_tools('nbdinfo', 'nbdcopy', 'qemu-img')
 MB = 1 << 20
 
 
@@ -61,7 +59,7 @@ class Daemon:
             deadline = time.time() + 5
             while not self.qmp_path.exists():
                 if time.time() > deadline:
-                    pytest.skip('the monitor (--qmp) is not wired into mosaic yet')
+                    raise AssertionError(f'no QMP socket {self.qmp_path} after 5 s:\n' + self.output())
                 time.sleep(0.02)
             s = socket.socket(socket.AF_UNIX)
             s.connect(str(self.qmp_path))
@@ -367,7 +365,7 @@ def test_tcp_loopback_only(daemon, mosaic, tmp_path):
     assert r.returncode != 0 and 'loopback' in r.stderr
 
 
-@pytest.mark.skipif(not shutil.which('fio'), reason='needs fio')
+@pytest.mark.needs_tools('fio')
 def test_fio_verify(daemon, tmp_path):
     img = raw_disk(tmp_path)
     sock = tmp_path / 'nbd.sock'

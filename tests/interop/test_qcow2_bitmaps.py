@@ -6,7 +6,6 @@ them in use, so the next start reports them inconsistent and refuses incremental
 backups from them."""
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io')),
-                                reason='needs qemu-utils')
+pytestmark = pytest.mark.needs_tools('qemu-img', 'qemu-io')
 K = 1 << 10
 M = 1 << 20
 

@@ -1,5 +1,4 @@
 """query-accel-stats: the TCG counters move while a guest runs and are read over QMP."""
-import shutil
 import subprocess
 import time
 
@@ -15,8 +14,7 @@ _start:
     j 1b
 """
 
-pytestmark = pytest.mark.skipif(shutil.which('riscv64-unknown-elf-gcc') is None,
-                                reason='gcc-riscv64-unknown-elf missing (scripts/setup installs it)')
+pytestmark = pytest.mark.needs_tools('riscv64-unknown-elf-gcc')
 
 
 @pytest.mark.sanitize

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io')),
-                          reason='needs qemu-utils')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io')
 MB = 1 << 20
 SIZE = 32 * MB
 
@@ -132,8 +131,7 @@ class Machine:
 @pytest.fixture
 def tool(build):
     t = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
-    if not t.exists():
-        pytest.skip('mosaic-backup not built')
+    assert t.exists(), f'{t} not built: run scons'
     return t
 
 

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'guests' / 'pylib'))
 import mosaic_guests as g  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.linux]
 
 
 @pytest.fixture(scope='module')
@@ -50,10 +50,30 @@ def test_boot(linux, mosaic, variant, cpus):
     assert isa and (('f' in isa[0].split()[1].split('_')[0][4:]) == (variant == 'fpu')), run
 
 
-def test_nofpu_kernel_needs_no_fpu(linux):
-    """Reference check of the recipe: the no-FPU kernel runs on a QEMU hart without F/D."""
+def _report(run):
+    keep = ('MOSAIC-NCPUS', 'MOSAIC-CPUS-ONLINE', 'MOSAIC-VIRTIO', 'MOSAIC-DISK', 'MOSAIC-PCI',
+            'MOSAIC-CMD')
+    return [l for l in run.out.splitlines() if l.startswith(keep)]
+
+
+def _base_isa(run):
+    isa = [l.split()[1] for l in run.out.splitlines() if l.startswith('MOSAIC-ISA ')]
+    assert isa, run
+    return isa[0].split('_')[0]
+
+
+def test_nofpu_boot_matches_qemu_without_fpu(linux, mosaic):
+    """The no-FPU kernel on harts without F/D, under Mosaic (machine.isa) and under QEMU
+    (-cpu rv64,f=false,d=false: the reference shows the recipe needs no FPU): both
+    boot, both harts lack F and D, and the guest's reports are the same."""
     q = g.run_qemu_linux(linux / 'Image-nofpu', cpus=2, extra=['-cpu', 'rv64,f=false,d=false'])
+    m = g.run_mosaic_linux(linux / 'Image-nofpu', cpus=2, mosaic=mosaic,
+                           extra=['--set', 'machine.isa=rv64imac_zicsr_zifencei'])
     _check_report(q, 2)
+    _check_report(m, 2)
+    for run in (m, q):
+        assert not set('fd') & set(_base_isa(run)[4:]), run
+    assert _report(m) == _report(q)
 
 
 def test_boot_matches_qemu_report(linux, mosaic):
@@ -63,10 +83,7 @@ def test_boot_matches_qemu_report(linux, mosaic):
     q = g.run_qemu_linux(linux / 'Image-fpu', cpus=2)
     _check_report(q, 2)
     _check_report(m, 2)
-    keep = ('MOSAIC-NCPUS', 'MOSAIC-CPUS-ONLINE', 'MOSAIC-VIRTIO', 'MOSAIC-DISK', 'MOSAIC-PCI',
-            'MOSAIC-CMD')
-    assert [l for l in m.out.splitlines() if l.startswith(keep)] == \
-           [l for l in q.out.splitlines() if l.startswith(keep)]
+    assert _report(m) == _report(q)
 
 
 def test_external_initrd(linux, mosaic, tmp_path):
@@ -120,8 +137,7 @@ drive = disk1
 def test_virtio_blk_roundtrip(linux, mosaic, tmp_path):
     """Linux (4 harts) writes a pattern to /dev/vda in one boot and checks it in the
     next; the report lists both virtio devices (id 2) and both disks."""
-    if not _virtio_blk_available(mosaic):
-        pytest.xfail('virtio-blk device type not in this build yet (core/virtio)')
+    assert _virtio_blk_available(mosaic), 'virtio-blk device type missing from this build'
     image = tmp_path / 'disk.img'
     image.write_bytes(b'\0' * (8 << 20))
     image2 = tmp_path / 'disk2.img'

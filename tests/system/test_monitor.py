@@ -316,8 +316,7 @@ def test_wait_for_client(mosaic, tmp_path):
 
 
 def test_plugin_command(mosaic, mosaic_ctl, tmp_path, build):
-    if not (build / "plugins" / "mosaic-misc-monitor-test.so").exists():
-        pytest.skip("test plugin not built")
+    assert (build / "plugins" / "mosaic-misc-monitor-test.so").exists(), "test plugin not built: run scons"
     v = Vm(mosaic, tmp_path, "[machine]\ntype = none\n[monitor-test t]\n")
     try:
         q = Qmp(v.sock)
@@ -345,8 +344,8 @@ def test_riscv_guest_memory_and_run(mosaic, mosaic_ctl, top, tmp_path, build):
     """A real board, started paused: guest RAM holds the loaded program (pmemsave), then
     `cont` runs it to its end: RESUME, then SHUTDOWN from the guest."""
     elf = top / "build" / "guests" / "tests" / "csr.elf"
-    if not elf.exists() or not (build / "plugins" / "mosaic-machine-riscv-virt.so").exists():
-        pytest.skip("riscv-virt or the bare-metal test programs are not built")
+    assert elf.exists() and (build / "plugins" / "mosaic-machine-riscv-virt.so").exists(), \
+        "riscv-virt or the bare-metal test programs are not built: run scons"
     ini = (top / "configs" / "riscv-virt-bare.ini").read_text()
     v = Vm(mosaic, tmp_path, ini, extra=["--set", "machine.kernel=%s" % elf, "-S"])
     try:
@@ -373,8 +372,8 @@ def test_riscv_guest_memory_and_run(mosaic, mosaic_ctl, top, tmp_path, build):
 
 def test_qom_on_a_device(mosaic, mosaic_ctl, top, tmp_path, build):
     elf = top / "build" / "guests" / "tests" / "csr.elf"
-    if not elf.exists() or not (build / "plugins" / "mosaic-machine-riscv-virt.so").exists():
-        pytest.skip("riscv-virt or the bare-metal test programs are not built")
+    assert elf.exists() and (build / "plugins" / "mosaic-machine-riscv-virt.so").exists(), \
+        "riscv-virt or the bare-metal test programs are not built: run scons"
     (tmp_path / "disk.img").write_bytes(b"\0" * (1 << 20))
     ini = ("[machine]\ntype = riscv-virt\n[blockdev d0]\ndriver = file\nfilename = disk.img\n"
            "[device blk0]\ntype = virtio-blk\ndrive = d0\nserial = abc\n")

@@ -16,8 +16,7 @@ LIST_HEAD = ["NAME", "KIND", "VERSION", "ABI", "PATH", "STATE"]
 @pytest.fixture
 def cases(build):
     d = build / "tests" / "plugins"
-    if not (d / "good" / "mosaic-device-good.so").exists():
-        pytest.skip("test plugins not built (scons builds tests/plugins)")
+    assert (d / "good" / "mosaic-device-good.so").exists(), "test plugins not built: run scons (it builds tests/plugins)"
     return d
 
 

@@ -1,6 +1,5 @@
 """The riscv-virt board itself: console routing, boot-image errors, robustness
 against a guest that writes garbage to every device."""
-import shutil
 import sys
 from pathlib import Path
 
@@ -9,8 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'guests' / 'pylib'))
 import mosaic_guests as g  # noqa: E402
 
-pytestmark = pytest.mark.skipif(shutil.which('riscv64-unknown-elf-gcc') is None,
-                                reason='gcc-riscv64-unknown-elf missing (scripts/setup installs it)')
+pytestmark = pytest.mark.needs_tools('riscv64-unknown-elf-gcc')
 
 
 @pytest.fixture(scope='module')

@@ -1,13 +1,12 @@
 """A guest cannot crash the emulator: the accel-tcg fuzz target (random instruction
 words, random page tables, random CSR state) runs a fixed set of seeds under ASan and
 UBSan.  Longer runs on demand: plugins/accel-tcg/fuzz/Makefile (libFuzzer)."""
-import shutil
 import subprocess
 
 import pytest
 
 
-@pytest.mark.skipif(shutil.which('gcc') is None, reason='gcc missing')
+@pytest.mark.needs_tools('gcc')
 @pytest.mark.parametrize('seed', [1, 2, 3])
 def test_random_guests_do_not_crash(top, tmp_path, seed):
     d = top / 'plugins' / 'accel-tcg'

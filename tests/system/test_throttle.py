@@ -2,7 +2,6 @@
 limits hold within +-10%, two members of a group share it fairly (+-10%), limits change
 at runtime, and the filter goes in and out of a running graph."""
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -13,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'interop'))
 from test_nbd import Daemon, daemon, uri, MB  # noqa: E402,F401
 
-pytestmark = pytest.mark.skipif(not shutil.which('fio'), reason='needs fio')
+pytestmark = pytest.mark.needs_tools('fio')
 SECONDS = 4
 
 
