@@ -99,13 +99,30 @@ static void fail(Backup *b, const char *op, int ret)
     }
 }
 
+/* What to do about a failed write to the target, by its cause. */
+static const char *target_hint(int ret)
+{
+    switch (-ret) {
+    case ENOSPC:
+    case EDQUOT:
+        return " (make room on the target, then run the backup again)";
+    case EIO:
+    case ENOTCONN:
+    case ECONNRESET:
+    case EPIPE:
+    case ESHUTDOWN:
+        return " (is the target still there? run the backup again once it is back)";
+    default:
+        return "";
+    }
+}
+
 /* A failed write or flush of the target: the message names it (a remote target may be gone). */
 static void fail_target(Backup *b, const char *op, int ret)
 {
     if (!b->ret && !b->job->error && b->tgt_name)
-        b->job->error = g_strdup_printf("%s to target %s failed: %s (is the target still "
-                                        "there? the dirty bitmap keeps every change since the "
-                                        "last good backup)", op, b->tgt_name, g_strerror(-ret));
+        b->job->error = g_strdup_printf("%s to target %s failed: %s%s", op, b->tgt_name,
+                                        g_strerror(-ret), target_hint(ret));
     fail(b, op, ret);
 }
 
@@ -345,8 +362,22 @@ static void drop_tree(MosaicBlkNode *n)
     }
 }
 
-/* Undoes everything the start did (also for a transaction that failed). */
-static void backup_teardown(Backup *b, gboolean success)
+/* Settles the bitmap once the outcome is known (grouped: of every job of the point).
+ * Success keeps only what the successor recorded; failure merges it all back. */
+static void backup_settle_bitmap(Backup *b, gboolean success)
+{
+    if (b->sync_bm) {
+        if (success && b->sync != SYNC_DIFFERENTIAL)
+            blk_bitmap_abdicate(b->sync_bm);
+        else
+            blk_bitmap_reclaim(b->sync_bm);
+        b->sync_bm = NULL;
+    }
+}
+
+/* Undoes everything the start did but the bitmap's freeze (also for a transaction that
+ * failed). */
+static void backup_teardown(Backup *b)
 {
     if (b->cbw) {
         GError *e = NULL;
@@ -355,13 +386,6 @@ static void backup_teardown(Backup *b, gboolean success)
             g_error_free(e);
         }
         drop_node(&b->cbw);
-    }
-    if (b->sync_bm) {
-        if (success && b->sync != SYNC_DIFFERENTIAL)
-            blk_bitmap_abdicate(b->sync_bm);
-        else
-            blk_bitmap_reclaim(b->sync_bm);
-        b->sync_bm = NULL;
     }
     if (b->copy) {
         blk_bitmap_remove(b->copy, NULL);
@@ -374,7 +398,17 @@ static void backup_teardown(Backup *b, gboolean success)
 
 static void backup_finish(BlkJob *job, int ret, gboolean cancelled)
 {
-    backup_teardown(job->opaque, ret == 0 && !cancelled);
+    backup_teardown(job->opaque);
+}
+
+static void backup_commit(BlkJob *job)
+{
+    backup_settle_bitmap(job->opaque, TRUE);
+}
+
+static void backup_abort_job(BlkJob *job)
+{
+    backup_settle_bitmap(job->opaque, FALSE);
 }
 
 static void backup_free(BlkJob *job)
@@ -390,6 +424,8 @@ static const BlkJobDriver backup_driver = {
     .type = "backup",
     .kick = backup_kick,
     .finish = backup_finish,
+    .commit = backup_commit,
+    .abort = backup_abort_job,
     .free = backup_free,
 };
 
@@ -572,7 +608,8 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
         blk_bitmap_or(b->copy, sync_bm);
     }
     if (sync_bm && sync != SYNC_DIFFERENTIAL) {
-        if (!blk_bitmap_freeze(sync_bm, err))
+        g_autofree char *owner = g_strdup_printf("backup job '%s' (query-jobs)", id);
+        if (!blk_bitmap_freeze(sync_bm, owner, err))
             goto fail;
         b->sync_bm = sync_bm;
     }
@@ -597,7 +634,8 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
     b->job->total = mosaic_blk_bitmap_count(b->copy);
     return b;
 fail:
-    backup_teardown(b, FALSE);
+    backup_teardown(b);
+    backup_settle_bitmap(b, FALSE);
     g_free(b->tgt_name);
     g_free(b);
     return NULL;
@@ -749,6 +787,29 @@ static void undo_all(GArray *undo)
     }
 }
 
+/* properties.completion-mode: individual (QEMU's default: each job ends on its own) or
+ * grouped (the jobs succeed or fail together, job-txn.c). */
+static gboolean completion_mode(const MosaicArgs *a, gboolean *grouped, MosaicError *err)
+{
+    if (!mosaic_args_has(a, "properties"))
+        return TRUE;
+    g_autofree char *text = mosaic_args_get_json(a, "properties");
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonObject *o = text && json_parser_load_from_data(p, text, -1, NULL) &&
+                    JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)) ?
+                    json_node_get_object(json_parser_get_root(p)) : NULL;
+    const char *mode = o ? obj_str(o, "completion-mode") : NULL;
+    if (!o || (json_object_has_member(o, "completion-mode") && !mode) ||
+        json_object_get_size(o) > (mode ? 1u : 0u) ||
+        (mode && strcmp(mode, "individual") && strcmp(mode, "grouped"))) {
+        mosaic_error_set(err, "transaction: 'properties' must be {\"completion-mode\": "
+                         "\"individual\" or \"grouped\"}");
+        return FALSE;
+    }
+    *grouped = mode && !strcmp(mode, "grouped");
+    return TRUE;
+}
+
 static bool cmd_transaction(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
     g_autofree char *text = mosaic_args_get_json(a, "actions");
@@ -759,6 +820,9 @@ static bool cmd_transaction(void *op, const MosaicArgs *a, MosaicJson *ret, Mosa
         return false;
     }
     JsonArray *acts = json_node_get_array(json_parser_get_root(p));
+    gboolean grouped = FALSE;
+    if (!completion_mode(a, &grouped, err))
+        return false;
     g_autoptr(GArray) undo = g_array_new(FALSE, TRUE, sizeof(Undo));
     GError *e = NULL;
     /* One point in time: nothing is in flight while every action is applied. */
@@ -791,6 +855,14 @@ static bool cmd_transaction(void *op, const MosaicArgs *a, MosaicJson *ret, Mosa
             return false;
         }
     }
+    BlkJobTxn *txn = NULL;
+    for (guint i = 0; grouped && i < undo->len; i++) {
+        Undo *u = &g_array_index(undo, Undo, i);
+        if (u->kind == U_BACKUP) {
+            txn = txn ? txn : blk_job_txn_new();
+            blk_job_txn_add(txn, u->backup->job);
+        }
+    }
     for (guint i = 0; i < undo->len; i++) {
         Undo *u = &g_array_index(undo, Undo, i);
         if (u->kind == U_CLEAR)
@@ -820,6 +892,8 @@ static const MosaicArgDesc backup_args[] = {
 static const MosaicArgDesc transaction_args[] = {
     {"actions", MOSAIC_ARG_ANY, false, "list of {type, data}: block-dirty-bitmap-add/-clear/"
      "-enable/-disable, blockdev-backup"},
+    {"properties", MOSAIC_ARG_ANY, true, "{completion-mode: individual (default) or grouped "
+     "(the backup jobs succeed or fail together: no bitmap is reset unless all succeed)}"},
     {NULL},
 };
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
-from test_backup import Machine, raw_disk, snapshot, compare, run_tool, MB  # noqa: E402
+from test_backup import Machine, reap_machines, raw_disk, snapshot, compare, run_tool, MB  # noqa: E402,F401 (fixtures)
 
 need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io', 'nbdcopy')),
                           reason='needs qemu-utils and libnbd-bin')
@@ -19,8 +19,7 @@ need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io
 @pytest.fixture
 def tool(build):
     t = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
-    if not t.exists():
-        pytest.skip('mosaic-backup not built')
+    assert t.exists(), f'{t} is not built (scons)'  # a broken build fails, never skips
     return t
 
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_backup import Machine, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixture)
+from test_backup import Machine, reap_machines, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixtures)
 
 
 @need

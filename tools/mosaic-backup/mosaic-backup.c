@@ -22,12 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "checkpoint.h"
 #include "pending.h"
 #include "progress.h"
 #include "qmp-client.h"
 #include "repo.h"
-
-#define BITMAP "mosaic-backup"
 
 static struct {
     const char *socket, *to, *dir, *at, *format;
@@ -118,26 +117,6 @@ static GPtrArray *pick_disks(QmpClient *c, GHashTable *sizes, GError **err)
     return out;
 }
 
-/* name -> "ok" | "inconsistent" | "busy" of the bitmap mosaic-backup on `node`. */
-static const char *bitmap_state(QmpClient *c, const char *node, GError **err)
-{
-    JsonObject *a = json_object_new();
-    json_object_set_string_member(a, "node", node);
-    g_autoptr(JsonNode) r = qmp(c, "query-dirty-bitmaps", a, err);
-    if (!r)
-        return NULL;
-    JsonArray *bms = json_object_get_array_member(json_node_get_object(r), "bitmaps");
-    for (guint i = 0; i < json_array_get_length(bms); i++) {
-        JsonObject *b = json_array_get_object_element(bms, i);
-        if (strcmp(json_object_get_string_member(b, "name"), BITMAP))
-            continue;
-        if (json_object_get_boolean_member(b, "inconsistent"))
-            return "inconsistent";
-        return json_object_get_boolean_member(b, "busy") ? "busy" : "ok";
-    }
-    return "missing";
-}
-
 static JsonObject *action(JsonArray *acts, const char *type)
 {
     JsonObject *a = json_object_new(), *d = json_object_new();
@@ -224,12 +203,11 @@ static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, Progress *pr, GError **e
 }
 
 /* A run into `dir` that did not end (its tool was killed) leaves DIR/in-progress.json:
- * its jobs that still run are cancelled (a cancelled job merges its frozen bits back into
- * the bitmap, so nothing is lost) and its partial files deleted; the manifest never had
- * the point.  Fails if that run's tool still lives, and for an incremental if one of its
- * jobs ended while no tool watched it (a job that succeeded reset the bitmap for a point
- * the manifest lacks: only a full backup is safe then; the record stays until one ran). */
-static gboolean recover(QmpClient *c, const char *dir, gboolean incremental, GError **err)
+ * its jobs that still run are cancelled and its partial files deleted; the manifest never
+ * had the point, and its jobs only read the repository's checkpoint bitmap, so nothing
+ * is lost even if one of them ended while no tool watched it (the point's own checkpoint
+ * is removed before the next point is taken).  Fails if that run's tool still lives. */
+static gboolean recover(QmpClient *c, const char *dir, GError **err)
 {
     GError *e = NULL;
     g_autoptr(Pending) p = pending_load(dir, &e);
@@ -249,16 +227,13 @@ static gboolean recover(QmpClient *c, const char *dir, gboolean incremental, GEr
         return FALSE;
     JsonArray *jobs = json_object_get_array_member(json_node_get_object(r), "jobs");
     g_autoptr(GHashTable) wait = g_hash_table_new(g_str_hash, g_str_equal);
-    gboolean unknown = FALSE;
     for (guint k = 0; k < p->jobs->len; k++) {
         const char *id = g_ptr_array_index(p->jobs, k);
         gboolean running = FALSE;
         for (guint i = 0; i < json_array_get_length(jobs); i++)
             running |= !strcmp(json_object_get_string_member(json_array_get_object_element(jobs, i), "id"), id);
-        if (!running) {
-            unknown = TRUE;
+        if (!running)
             continue;
-        }
         JsonObject *a = json_object_new();
         json_object_set_string_member(a, "id", id);
         g_autoptr(JsonNode) cr = qmp(c, "job-cancel", a, NULL);
@@ -273,23 +248,14 @@ static gboolean recover(QmpClient *c, const char *dir, gboolean incremental, GEr
         const char *name = json_object_get_string_member_with_default(ev, "event", "");
         JsonObject *d = json_object_has_member(ev, "data") ? json_object_get_object_member(ev, "data") : NULL;
         const char *id = d ? json_object_get_string_member_with_default(d, "device", "") : "";
-        if ((!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED")) &&
-            g_hash_table_remove(wait, id) && !strcmp(name, "BLOCK_JOB_COMPLETED") &&
-            !json_object_has_member(d, "error"))
-            unknown = TRUE; /* it finished before the cancel: the bitmap was reset */
+        if (!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED"))
+            g_hash_table_remove(wait, id);
         json_object_unref(ev);
     }
     for (guint k = 0; k < p->files->len; k++)
         unlink(g_ptr_array_index(p->files, k));
     fprintf(stderr, "mosaic-backup: discarded the unfinished point %u of an interrupted run "
             "(pid %" G_GINT64_FORMAT ")\n", p->point, p->pid);
-    if (unknown && incremental) {
-        g_set_error(err, QMP_CLIENT_ERROR, 0, "the interrupted backup run (pid %" G_GINT64_FORMAT
-                    ", point %u) in %s had a job that ended while no mosaic-backup watched it, so "
-                    "the dirty bitmap may miss changes: run `mosaic-backup full`", p->pid,
-                    p->point, dir);
-        return FALSE;
-    }
     pending_remove(dir);
     return TRUE;
 }
@@ -320,6 +286,68 @@ static char *disk_uri(const char *uri, const char *node)
     return g_strjoinv(node, parts);
 }
 
+/* The checkpoint an incremental of `node` starts from: the one of the repository's last
+ * point `last`; refused (never silently wrong) when the machine has no usable one. */
+static char *checkpoint_base(const char *node, Repo *repo, guint last, GPtrArray *cps,
+                             GError **err)
+{
+    Checkpoint *cp = checkpoints_find(cps, last);
+    Checkpoint *newest = cps->len ? g_ptr_array_index(cps, cps->len - 1) : NULL;
+    if (cp && cp->inconsistent) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the dirty bitmap '%s' (changes since "
+                    "point %u of %s) is inconsistent: the machine was not shut down cleanly, so "
+                    "it may have missed writes; a full backup is needed (mosaic-backup full)",
+                    node, cp->name, last, repo->dir);
+        return NULL;
+    }
+    if (cp && cp->busy) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the dirty bitmap '%s' is in use by "
+                    "%s: wait for it to end, then run the incremental again", node, cp->name,
+                    cp->owner ? cp->owner : "a job");
+        return NULL;
+    }
+    if (cp)
+        return g_strdup(cp->name);
+    if (newest && newest->point > last) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the machine tracks changes for %s "
+                    "since point %u, but the repository's last point is %u (its manifest is "
+                    "older than the last backup made into it): an incremental on point %u would "
+                    "miss changes; run `mosaic-backup full`", node, repo->dir, newest->point,
+                    last, last);
+        return NULL;
+    }
+    g_autofree char *want = checkpoint_name(repo->uuid, last);
+    g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the machine has no record of the changes "
+                "since point %u of %s (no dirty bitmap '%s': the image was replaced or restored, "
+                "or the repository was last written by an older mosaic-backup): a full backup is "
+                "needed (mosaic-backup full)", node, last, repo->dir, want);
+    return NULL;
+}
+
+/* The point is in the manifest: the repository's older checkpoints are not needed any
+ * more (a failure here leaves a bitmap that the next run removes). */
+static void drop_older_checkpoints(QmpClient *c, Repo *repo, GPtrArray *disks)
+{
+    RepoPoint *last = g_ptr_array_index(repo->points, repo->points->len - 1);
+    for (guint i = 0; i < disks->len; i++) {
+        const char *node = g_ptr_array_index(disks, i);
+        g_autoptr(GPtrArray) cps = checkpoints_list(c, node, repo->uuid, NULL);
+        for (guint k = 0; cps && k < cps->len; k++) {
+            Checkpoint *cp = g_ptr_array_index(cps, k);
+            if (cp->point < last->id)
+                checkpoint_remove(c, node, cp->name, NULL);
+        }
+    }
+}
+
+/* A failed point: its checkpoint goes, the base stays. */
+static void drop_checkpoint(QmpClient *c, Repo *repo, GPtrArray *disks, guint point)
+{
+    g_autofree char *name = checkpoint_name(repo->uuid, point);
+    for (guint i = 0; i < disks->len; i++)
+        checkpoint_remove(c, g_ptr_array_index(disks, i), name, NULL);
+}
+
 static int cmd_backup(gboolean incremental)
 {
     GError *e = NULL;
@@ -336,6 +364,7 @@ static int cmd_backup(gboolean incremental)
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
     RepoPoint *pt = NULL;
+    gboolean point_started = FALSE;
     g_autoptr(Progress) pr = NULL;
     repo = repo_load(mdir, !incremental, &e);
     if (!repo)
@@ -343,7 +372,7 @@ static int cmd_backup(gboolean incremental)
     c = qmp_client_connect(opt.socket, 30, &e);
     if (!c)
         goto fail;
-    if (!recover(c, repo->dir, incremental, &e))
+    if (!recover(c, repo->dir, &e))
         goto fail;
     disks = pick_disks(c, sizes, &e);
     if (!disks)
@@ -357,10 +386,8 @@ static int cmd_backup(gboolean incremental)
     for (guint i = 0; i < disks->len; i++) {
         const char *node = g_ptr_array_index(disks, i);
         guint64 size = GPOINTER_TO_SIZE(g_hash_table_lookup(sizes, node));
-        const char *st = bitmap_state(c, node, &e);
-        if (!st)
-            goto fail_point;
-        RepoDisk *prev = incremental ? repo_last_disk(repo, node) : NULL;
+        RepoPoint *prev_pt = NULL;
+        RepoDisk *prev = incremental ? repo_last_disk(repo, node, &prev_pt) : NULL;
         g_autofree char *uri = remote ? disk_uri(opt.to, node) : NULL;
         if (incremental && !prev) {
             g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s' has no full backup in %s: run "
@@ -374,21 +401,20 @@ static int cmd_backup(gboolean incremental)
                         remote ? uri : "this directory");
             goto fail_point;
         }
-        if (incremental && strcmp(st, "ok")) {
-            g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s': the dirty bitmap '%s' is %s%s: a full "
-                        "backup is needed (mosaic-backup full)", node, BITMAP, st,
-                        !strcmp(st, "inconsistent") ? " (the machine was not shut down cleanly, so "
-                        "it may have missed writes)" : "");
+        g_autoptr(GPtrArray) cps = checkpoints_list(c, node, repo->uuid, &e);
+        if (!cps)
             goto fail_point;
-        }
-        if (!incremental && !strcmp(st, "inconsistent")) {
-            JsonObject *a = json_object_new();
-            json_object_set_string_member(a, "node", node);
-            json_object_set_string_member(a, "name", BITMAP);
-            g_autoptr(JsonNode) r = qmp(c, "block-dirty-bitmap-remove", a, &e);
-            if (!r)
+        /* Leftovers of a point that never reached the manifest (a killed run). */
+        for (guint k = 0; k < cps->len; k++) {
+            Checkpoint *cp = g_ptr_array_index(cps, k);
+            if (cp->point >= pt->id && !checkpoint_remove(c, node, cp->name, &e))
                 goto fail_point;
-            st = "missing";
+        }
+        g_autofree char *base = NULL;
+        if (incremental) {
+            base = checkpoint_base(node, repo, prev_pt->id, cps, &e);
+            if (!base)
+                goto fail_point;
         }
         g_autofree char *rel = remote ? g_strdup(uri) :
                                g_strdup_printf("%s/%04u-%s.qcow2", node, pt->id,
@@ -407,12 +433,11 @@ static int cmd_backup(gboolean incremental)
             goto fail_point;
         if (!remote)
             g_ptr_array_add(made, g_strdup(path));
-        if (!strcmp(st, "missing")) {
-            JsonObject *d = action(acts, "block-dirty-bitmap-add");
-            json_object_set_string_member(d, "node", node);
-            json_object_set_string_member(d, "name", BITMAP);
-            json_object_set_boolean_member(d, "persistent", TRUE);
-        }
+        JsonObject *add = action(acts, "block-dirty-bitmap-add");
+        g_autofree char *cp_name = checkpoint_name(repo->uuid, pt->id);
+        json_object_set_string_member(add, "node", node);
+        json_object_set_string_member(add, "name", cp_name);
+        json_object_set_boolean_member(add, "persistent", TRUE);
         char *id = g_strdup_printf("mosaic-backup-%s-%u", node, pt->id);
         g_ptr_array_add(ids, id);
         JsonObject *d = action(acts, "blockdev-backup");
@@ -424,8 +449,10 @@ static int cmd_backup(gboolean incremental)
             json_object_set_string_member(d, "target-file", path);
             json_object_set_string_member(d, "format", "qcow2");
         }
-        json_object_set_string_member(d, "sync", incremental ? "incremental" : "full");
-        json_object_set_string_member(d, "bitmap", BITMAP);
+        /* The job only reads the base: a failed point leaves it as it was. */
+        json_object_set_string_member(d, "sync", incremental ? "differential" : "full");
+        if (base)
+            json_object_set_string_member(d, "bitmap", base);
         if (opt.speed)
             json_object_set_int_member(d, "speed", opt.speed);
         RepoDisk *rd = g_new0(RepoDisk, 1);
@@ -439,9 +466,14 @@ static int cmd_backup(gboolean incremental)
         Pending rec = {.pid = getpid(), .point = pt->id, .jobs = ids, .files = made};
         if (!pending_save(repo->dir, &rec, &e))
             goto fail_point;
-        JsonObject *a = json_object_new();
+        JsonObject *a = json_object_new(), *props = json_object_new();
         json_object_set_array_member(a, "actions", json_array_ref(acts));
+        /* One disk failing fails the point: the others stop too. */
+        json_object_set_string_member(props, "completion-mode", "grouped");
+        json_object_set_object_member(a, "properties", props);
         g_autoptr(JsonNode) r = qmp(c, "transaction", a, &e);
+        if (r)
+            point_started = TRUE;
         if (!r)
             goto fail_point;
     }
@@ -473,6 +505,7 @@ static int cmd_backup(gboolean incremental)
     if (!repo_save(repo, &e))
         goto fail;
     pending_remove(repo->dir);
+    drop_older_checkpoints(c, repo, disks);
     {
         RepoPoint *last = g_ptr_array_index(repo->points, repo->points->len - 1);
         double mib = progress_bytes(pr) / (double)(1 << 20), s = progress_seconds(pr);
@@ -489,6 +522,8 @@ static int cmd_backup(gboolean incremental)
 fail_point:
     for (guint i = 0; made && i < made->len; i++)
         unlink(g_ptr_array_index(made, i));
+    if (point_started)
+        drop_checkpoint(c, repo, disks, pt->id);
     /* Without an answer from the machine its jobs may still run: keep the record so the
      * next run cancels them. */
     if (!g_error_matches(e, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_IO))
@@ -579,7 +614,7 @@ static gboolean restore_one(Repo *r, RepoDisk *d, const char *to, GError **err)
     const char *fmt = opt.format ? opt.format : "raw";
     if (is_uri(d->file)) {
         /* The export holds only the latest point of the disk (updated in place). */
-        if (repo_last_disk(r, d->node) != d) {
+        if (repo_last_disk(r, d->node, NULL) != d) {
             g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "disk '%s': %s holds only the "
                         "latest point (later backups overwrote this one)", d->node, d->file);
             return FALSE;

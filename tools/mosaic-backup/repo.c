@@ -33,6 +33,7 @@ void repo_free(Repo *r)
     if (!r)
         return;
     g_ptr_array_free(r->points, TRUE);
+    g_free(r->uuid);
     g_free(r->dir);
     g_free(r);
 }
@@ -51,8 +52,10 @@ Repo *repo_load(const char *dir, gboolean create, GError **err)
     r->points = g_ptr_array_new_with_free_func((GDestroyNotify)repo_point_free);
     g_autofree char *path = g_build_filename(r->dir, "manifest.json", NULL);
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        if (create && g_mkdir_with_parents(r->dir, 0755) == 0)
+        if (create && g_mkdir_with_parents(r->dir, 0755) == 0) {
+            r->uuid = g_uuid_string_random();
             return r;
+        }
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no backups here (%s)", dir,
                     create ? g_strerror(errno) : "no manifest.json; run `mosaic-backup full` first");
         repo_free(r);
@@ -72,6 +75,10 @@ Repo *repo_load(const char *dir, gboolean create, GError **err)
         repo_free(r);
         return NULL;
     }
+    const char *uuid = json_object_get_string_member_with_default(json_node_get_object(root),
+                                                                  "repository", NULL);
+    /* Older manifests have none: a new one, so their incrementals ask for a full first. */
+    r->uuid = uuid && g_uuid_string_is_valid(uuid) ? g_strdup(uuid) : g_uuid_string_random();
     for (guint i = 0; i < json_array_get_length(pts); i++) {
         JsonObject *po = json_array_get_object_element(pts, i);
         RepoPoint *p = point_alloc();
@@ -101,6 +108,8 @@ gboolean repo_save(Repo *r, GError **err)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "version");
     json_builder_add_int_value(b, 1);
+    json_builder_set_member_name(b, "repository");
+    json_builder_add_string_value(b, r->uuid);
     json_builder_set_member_name(b, "points");
     json_builder_begin_array(b);
     for (guint i = 0; i < r->points->len; i++) {
@@ -187,12 +196,15 @@ RepoDisk *repo_point_disk(RepoPoint *p, const char *node)
     return NULL;
 }
 
-RepoDisk *repo_last_disk(Repo *r, const char *node)
+RepoDisk *repo_last_disk(Repo *r, const char *node, RepoPoint **point)
 {
     for (guint i = r->points->len; i-- > 0;) {
         RepoDisk *d = repo_point_disk(g_ptr_array_index(r->points, i), node);
-        if (d)
+        if (d) {
+            if (point)
+                *point = g_ptr_array_index(r->points, i);
             return d;
+        }
     }
     return NULL;
 }

@@ -25,6 +25,9 @@ typedef struct RepoPoint {
 
 typedef struct Repo {
     char *dir;
+    /* Names the repository's change tracking on the machine (its checkpoint bitmaps);
+     * made at the first save. */
+    char *uuid;
     GPtrArray *points; /* RepoPoint*, oldest first */
 } Repo;
 
@@ -35,8 +38,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Repo, repo_free)
 RepoPoint *repo_point_new(Repo *r, const char *kind);
 RepoPoint *repo_find_point(Repo *r, const char *at, GError **err); /* id or "latest" */
 RepoDisk *repo_point_disk(RepoPoint *p, const char *node);
-/* The latest point that has `node`. */
-RepoDisk *repo_last_disk(Repo *r, const char *node);
+/* The latest point that has `node` (and that point, if `point`). */
+RepoDisk *repo_last_disk(Repo *r, const char *node, RepoPoint **point);
 char *repo_path(Repo *r, const char *rel);
 char *repo_sha256_file(const char *path, GError **err);
 void repo_point_free(RepoPoint *p);
