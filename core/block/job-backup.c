@@ -10,7 +10,8 @@
  *
  * Incremental: the user's bitmap is frozen at the start and a successor records the
  * writes meanwhile; success keeps only the successor (the bitmap now holds what
- * changed since this backup), failure or cancel merges both back (nothing lost). */
+ * changed since this backup), failure or cancel merges both back (nothing lost).  That
+ * is settled at commit/abort, after the whole group of a grouped transaction ended. */
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -185,6 +186,7 @@ static void target_status_done(void *opaque, int ret)
         return;
     }
     if (ret == 0 && (c->req.status & MOSAIC_BLK_STATUS_ZERO) && c->req.status_bytes >= c->len) {
+        b->job->skipped += c->len;
         write_done(c, 0);
         return;
     }

@@ -160,6 +160,7 @@ void blk_job_conclude(BlkJob *job, gboolean success)
     mosaic_json_str(ev, "node", job->device);
     mosaic_json_int(ev, "len", job->total);
     mosaic_json_int(ev, "offset", job->current);
+    mosaic_json_int(ev, "skipped", job->skipped);
     mosaic_json_int(ev, "speed", job->speed);
     if (job->error && !job->cancelled)
         mosaic_json_str(ev, "error", job->error);
@@ -294,6 +295,7 @@ static bool cmd_query(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError
         mosaic_json_str(ret, "device", j->device);
         mosaic_json_int(ret, "current-progress", j->current);
         mosaic_json_int(ret, "total-progress", j->total);
+        mosaic_json_int(ret, "skipped", j->skipped);
         mosaic_json_int(ret, "speed", j->speed);
         if (j->error)
             mosaic_json_str(ret, "error", j->error);
@@ -320,7 +322,8 @@ static const MosaicCommandDesc cmds[] = {
         id_args, cmd_cancel, "{}"),
     CMD("block-job-set-speed", "change a job's rate limit", speed_args, cmd_set_speed, "{}"),
     CMD("query-jobs", "list block jobs with their progress", no_args, cmd_query,
-        "{jobs: [{id, type, status, device, current-progress, total-progress, speed, error?}]}"),
+        "{jobs: [{id, type, status, device, current-progress, total-progress, skipped, speed, "
+        "error?}]}"),
 };
 
 void blk_job_monitor_register(void)

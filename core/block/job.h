@@ -4,7 +4,7 @@
  *   created -> running <-> paused -> (waiting) -> concluded -> null (auto-dismissed)
  *   cancel: running/paused -> aborting -> concluded -> null
  * Events: JOB_STATUS_CHANGE {id, status} on every change; BLOCK_JOB_COMPLETED {type,
- * device, len, offset, speed[, error]} or BLOCK_JOB_CANCELLED when it ends;
+ * device, len, offset, skipped, speed[, error]} or BLOCK_JOB_CANCELLED when it ends;
  * BLOCK_JOB_ERROR {device, operation, action} on an I/O error.
  *
  * Ending is two steps, so that jobs can succeed or fail as a group (QEMU's grouped
@@ -43,6 +43,7 @@ struct BlkJob {
     gboolean paused;
     gboolean cancelled;
     guint64 current, total;          /* progress in bytes */
+    guint64 skipped;                 /* of current: needed no copy (zeroes already there) */
     guint64 speed;                   /* bytes/s, 0: unlimited */
     gint64 rate_start_ns;
     guint64 rate_bytes;

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_backup import Machine, reap_machines, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixtures)
+from test_backup import Machine, reap_machines, checkpoint, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixtures)
 
 
 def mount_tmpfs(d, size):
@@ -197,3 +197,28 @@ def test_two_repositories_each_track_their_own_changes(mosaic, tool, tmp_path):
         out = tmp_path / f'out-{repo}{point}.img'
         run_tool(tool, 'restore', '--dir', tmp_path / f'repo-{repo}', '--at', point, '--to', out)
         compare(out, ref)
+
+
+@need
+def test_incremental_during_a_pull_says_to_wait(mosaic, tool, tmp_path):
+    """A pull backup froze the repository's checkpoint: the incremental names the pull and
+    says to wait (a full backup is not what is needed), and works once the pull ended."""
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'repo'
+    m = Machine(mosaic, tmp_path, img)
+    q = m.qmp
+    run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+    name = checkpoint(q)['name']
+    m.write('write -P 0x51 2M 64k')
+    q.ok('backup-pull-start', device='disk0', id='nightly-pull', bitmap=name,
+         socket=str(tmp_path / 'pull.sock'))
+    r = run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo, check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "pull backup 'nightly-pull'" in r.stderr and 'wait' in r.stderr, r.stderr
+    assert 'full backup is needed' not in r.stderr, r.stderr
+    q.ok('backup-pull-stop', id='nightly-pull')  # not reset: the bits stay
+    ref = snapshot(img, tmp_path / 'ref.img')
+    run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
+    m.stop()
+    run_tool(tool, 'restore', '--dir', repo, '--at', 'latest', '--to', tmp_path / 'out.img')
+    compare(tmp_path / 'out.img', ref)

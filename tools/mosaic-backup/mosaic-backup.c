@@ -82,6 +82,30 @@ static JsonNode *qmp(QmpClient *c, const char *cmd, JsonObject *args, GError **e
     return r;
 }
 
+/* The disk a used node stands for: below the copy-before-write filters that running
+ * backups and pulls put above it; NULL for a pull's point-in-time view (an export of
+ * its own, not a disk). */
+static JsonObject *disk_below_filters(GHashTable *by_name, JsonObject *n)
+{
+    for (guint depth = 0; n && depth < 16; depth++) {
+        const char *drv = json_object_get_string_member_with_default(n, "driver", "");
+        if (!strcmp(drv, "snapshot-access"))
+            return NULL;
+        if (strcmp(drv, "copy-before-write"))
+            return n;
+        JsonArray *kids = json_object_get_array_member(n, "children");
+        JsonObject *file = NULL;
+        for (guint k = 0; kids && k < json_array_get_length(kids); k++) {
+            JsonObject *ch = json_array_get_object_element(kids, k);
+            if (!strcmp(json_object_get_string_member_with_default(ch, "child", ""), "file"))
+                file = g_hash_table_lookup(by_name,
+                                           json_object_get_string_member_with_default(ch, "node-name", ""));
+        }
+        n = file;
+    }
+    return n;
+}
+
 /* The disks to back up: --disk, or every node with users (devices, exports). */
 static GPtrArray *pick_disks(QmpClient *c, GHashTable *sizes, GError **err)
 {
@@ -90,12 +114,21 @@ static GPtrArray *pick_disks(QmpClient *c, GHashTable *sizes, GError **err)
         return NULL;
     JsonArray *nodes = json_object_get_array_member(json_node_get_object(r), "nodes");
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < json_array_get_length(nodes); i++) {
         JsonObject *n = json_array_get_object_element(nodes, i);
         const char *name = json_object_get_string_member(n, "node-name");
+        g_hash_table_insert(by_name, (gpointer)name, n);
         g_hash_table_insert(sizes, g_strdup(name),
                             GSIZE_TO_POINTER((gsize)json_object_get_int_member(n, "size")));
-        if (!opt.disks && json_object_get_int_member_with_default(n, "users", 0) > 0)
+    }
+    for (guint i = 0; !opt.disks && i < json_array_get_length(nodes); i++) {
+        JsonObject *n = json_array_get_object_element(nodes, i);
+        if (json_object_get_int_member_with_default(n, "users", 0) <= 0)
+            continue;
+        n = disk_below_filters(by_name, n);
+        const char *name = n ? json_object_get_string_member(n, "node-name") : NULL;
+        if (name && !g_ptr_array_find_with_equal_func(out, name, g_str_equal, NULL))
             g_ptr_array_add(out, g_strdup(name));
     }
     for (guint i = 0; opt.disks && opt.disks[i]; i++) {
@@ -136,7 +169,8 @@ static void poll_jobs(QmpClient *c, Progress *pr)
         JsonObject *j = json_array_get_object_element(jobs, i);
         progress_update(pr, json_object_get_string_member(j, "id"),
                         json_object_get_int_member(j, "current-progress"),
-                        json_object_get_int_member(j, "total-progress"), FALSE);
+                        json_object_get_int_member(j, "total-progress"),
+                        json_object_get_int_member_with_default(j, "skipped", 0), FALSE);
     }
 }
 
@@ -181,7 +215,8 @@ static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, Progress *pr, GError **e
                 error = "cancelled";
             gint64 len = json_object_get_int_member_with_default(d, "len", 0);
             progress_update(pr, id, error ? json_object_get_int_member_with_default(d, "offset", 0)
-                                          : len, len, TRUE);
+                                          : len, len,
+                            json_object_get_int_member_with_default(d, "skipped", 0), TRUE);
             if (error)
                 g_string_append_printf(failures, "%sjob %s: %s", failures->len ? "; " : "", id, error);
             if (opt.json)
@@ -509,14 +544,19 @@ static int cmd_backup(gboolean incremental)
     {
         RepoPoint *last = g_ptr_array_index(repo->points, repo->points->len - 1);
         double mib = progress_bytes(pr) / (double)(1 << 20), s = progress_seconds(pr);
+        double zero_mib = progress_skipped(pr) / (double)(1 << 20);
+        g_autofree char *skipped = zero_mib > 0 ?
+            g_strdup_printf(", %.1f MiB of zeroes skipped", zero_mib) : g_strdup("");
         if (opt.json)
             printf("{\"event\": \"done\", \"point\": %u, \"bytes\": %" G_GINT64_FORMAT
-                   ", \"seconds\": %.3f}\n", last->id, progress_bytes(pr), s);
+                   ", \"skipped\": %" G_GINT64_FORMAT ", \"seconds\": %.3f}\n", last->id,
+                   progress_bytes(pr), progress_skipped(pr), s);
         else
-            printf("point %u (%s) of %u disk(s) %s %s%s%s: %.1f MiB copied in %.1f s (%.1f MiB/s)\n",
-                   last->id, last->kind, disks->len, remote ? "pushed to" : "in",
-                   remote ? opt.to : repo->dir, remote ? ", manifest in " : "",
-                   remote ? repo->dir : "", mib, s, s > 0 ? mib / s : 0);
+            printf("point %u (%s) of %u disk(s) %s %s%s%s: %.1f MiB copied%s in %.1f s "
+                   "(%.1f MiB/s)\n", last->id, last->kind, disks->len,
+                   remote ? "pushed to" : "in", remote ? opt.to : repo->dir,
+                   remote ? ", manifest in " : "", remote ? repo->dir : "", mib, skipped, s,
+                   s > 0 ? mib / s : 0);
     }
     return 0;
 fail_point:
