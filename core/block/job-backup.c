@@ -22,6 +22,7 @@
 
 #include "block/block-internal.h"
 #include "block/bitmap.h"
+#include "block/defer-flush.h"
 #include "block/job.h"
 #include "config/config.h"
 #include <mosaic/monitor.h>
@@ -46,6 +47,7 @@ typedef struct Backup {
     SyncMode sync;
     MosaicBlkNode *src, *tgt, *cbw;
     MosaicBlkNode *tgt_made;      /* the node made for target-file/-uri */
+    MosaicBlkNode *tgt_defer;     /* target-file: defers its flushes to the final one */
     char *tgt_name;               /* target-uri or target-file, for messages */
     BlkBitmap *copy;              /* named "__backup-ID" on src, not recording */
     BlkBitmap *sync_bm;           /* incremental/full with bitmap: frozen */
@@ -332,6 +334,8 @@ static void backup_kick(BlkJob *job)
         return;
     }
     static MosaicBlkReq flush = {.size = sizeof flush, .type = MOSAIC_BLK_FLUSH};
+    if (b->tgt_defer)
+        blk_defer_flush_release(b->tgt_defer);
     b->flushing = TRUE;
     b->inflight++;
     blk_node_submit(b->tgt, &flush, flush_done, b);
@@ -396,6 +400,7 @@ static void backup_teardown(Backup *b)
     if (b->tgt_made)
         drop_tree(b->tgt_made);
     b->tgt_made = NULL;
+    b->tgt_defer = NULL;
 }
 
 static void backup_finish(BlkJob *job, int ret, gboolean cancelled)
@@ -471,20 +476,26 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
         return NULL;
     }
     g_autofree char *fl = g_strdup_printf("%s-target-file", o->job_id);
+    g_autofree char *dl = g_strdup_printf("%s-target-defer", o->job_id);
     g_autofree char *tl = g_strdup_printf("%s-target", o->job_id);
-    if (blk_node_find(fl) || blk_node_find(tl)) {
+    if (blk_node_find(fl) || blk_node_find(dl) || blk_node_find(tl)) {
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", tl);
         return NULL;
     }
+    /* The new file is durable at the final flush: none before (defer-flush.c says why). */
     g_autofree char *text = g_strdup_printf(
-        "[blockdev %s]\ndriver = file\nfilename = %s\n[blockdev %s]\ndriver = %s\nfile = %s\n",
-        fl, o->target_file, tl, fmt, fl);
+        "[blockdev %s]\ndriver = file\nfilename = %s\n[blockdev %s]\ndriver = defer-flush\n"
+        "file = %s\n[blockdev %s]\ndriver = %s\nfile = %s\n",
+        fl, o->target_file, dl, fl, tl, fmt, dl);
     const char *none[] = {NULL};
     MosaicBlkNode *n = blk_node_open_text("backup node", text, none, tl, err);
-    MosaicBlkNode *f = blk_node_find(fl);
-    if (!n && f && !f->parents->len && !f->users->len)
-        drop_node(&f); /* the format driver refused the file */
+    for (const char *label = dl; label; label = label == dl ? fl : NULL) {
+        MosaicBlkNode *f = blk_node_find(label);
+        if (!n && f && !f->parents->len && !f->users->len)
+            drop_node(&f); /* the format driver refused the file */
+    }
     b->tgt_made = n;
+    b->tgt_defer = n ? blk_node_find(dl) : NULL;
     return n;
 }
 

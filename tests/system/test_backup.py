@@ -460,3 +460,31 @@ def test_two_disks_one_point(mosaic, tool, tmp_path):
         run_tool(tool, 'restore', '--dir', repo, '--at', point, '--to', out)
         compare(out / 'disk0.img', a)
         compare(out / 'disk1.img', b)
+
+
+@need
+def test_checksums_new_and_legacy(mosaic, tool, tmp_path):
+    """New points carry XXH3-128 checksums; a manifest of an older version (SHA-256 in
+    `sha256`) still verifies, and damage is found with either."""
+    import hashlib
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x17 0 1M')
+        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+    finally:
+        m.stop()
+    man = json.loads((repo / 'manifest.json').read_text())
+    disk = man['points'][0]['disks'][0]
+    assert disk['checksum'].startswith('xxh128:') and len(disk['checksum']) == 7 + 32
+    f = repo / disk['file']
+    del disk['checksum']
+    disk['sha256'] = hashlib.sha256(f.read_bytes()).hexdigest()
+    (repo / 'manifest.json').write_text(json.dumps(man))
+    assert 'ok ' in run_tool(tool, 'verify', '--dir', repo).stdout
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xff
+    f.write_bytes(bytes(data))
+    r = run_tool(tool, 'verify', '--dir', repo, check=False)
+    assert r.returncode == 1 and 'checksum differs' in r.stderr, r.stdout + r.stderr

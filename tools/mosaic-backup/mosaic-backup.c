@@ -11,7 +11,7 @@
  * Every disk is backed up at one point in time (one `transaction` of the monitor).  Each
  * disk keeps a chain: a full qcow2, then incremental qcow2 overlays (backing file: the
  * previous point) holding the clusters the persistent dirty bitmap `mosaic-backup`
- * recorded since the previous point.  manifest.json lists the points with sha256 sums.
+ * recorded since the previous point.  manifest.json lists the points with checksums.
  * With --to nbd://... (or nbd+unix://) the disk is pushed to a remote NBD export instead,
  * as a raw image updated in place (incrementals write only the changed clusters), and
  * the manifest is kept locally (--dir, default $XDG_STATE_HOME/mosaic-backup/<uri>).
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "checkpoint.h"
+#include "checksum.h"
 #include "pending.h"
 #include "progress.h"
 #include "qmp-client.h"
@@ -527,12 +528,12 @@ static int cmd_backup(gboolean incremental)
     for (guint i = 0; i < pt->disks->len; i++) {
         RepoDisk *d = g_ptr_array_index(pt->disks, i);
         if (remote || opt.no_checksum) { /* remote: updated in place, no file to sum */
-            d->sha256 = g_strdup("");
+            d->checksum = g_strdup("");
             continue;
         }
         g_autofree char *path = repo_path(repo, d->file);
-        d->sha256 = repo_sha256_file(path, &e);
-        if (!d->sha256)
+        d->checksum = checksum_file(path, CHECKSUM_DEFAULT, &e);
+        if (!d->checksum)
             goto fail_point;
     }
     g_ptr_array_add(repo->points, pt);
@@ -630,12 +631,12 @@ static int cmd_verify(void)
                 continue;
             }
             g_autofree char *path = repo_path(r, d->file);
-            g_autofree char *sum = repo_sha256_file(path, &e);
+            g_autofree char *sum = checksum_file_like(path, d->checksum, &e);
             const char *why = NULL;
             if (!sum)
                 why = e->message;
-            else if (*d->sha256 && strcmp(sum, d->sha256)) /* "": taken with --no-checksum */
-                why = "sha256 differs from the manifest (the file changed or is damaged)";
+            else if (*d->checksum && strcmp(sum, d->checksum)) /* "": taken with --no-checksum */
+                why = "the checksum differs from the manifest's (the file changed or is damaged)";
             else if (!run(&e, (const char *[]){"qemu-img", "check", "-q", "-f", "qcow2", path, NULL}))
                 why = e->message;
             printf("%s  point %u  %s\n", why ? "BAD" : "ok ", p->id, d->file);
@@ -728,9 +729,9 @@ static int cmd_prune(void)
             goto fail;
         g_free(d->backing);
         d->backing = NULL;
-        g_free(d->sha256);
-        d->sha256 = repo_sha256_file(path, &e);
-        if (!d->sha256)
+        g_free(d->checksum);
+        d->checksum = checksum_file(path, CHECKSUM_DEFAULT, &e);
+        if (!d->checksum)
             goto fail;
     }
     g_free(keep0->kind);
@@ -771,7 +772,7 @@ int main(int argc, char **argv)
         {"speed", 0, 0, G_OPTION_ARG_STRING, &speed, "rate limit, bytes/s", "N"},
         {"keep", 0, 0, G_OPTION_ARG_INT, &opt.keep, "points to keep", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "JSON lines output", NULL},
-        {"no-checksum", 0, 0, G_OPTION_ARG_NONE, &opt.no_checksum, "no sha256 of new files", NULL},
+        {"no-checksum", 0, 0, G_OPTION_ARG_NONE, &opt.no_checksum, "no checksum of new files", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND");

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include "repo.h"
@@ -14,7 +13,7 @@ void repo_disk_free(RepoDisk *d)
     g_free(d->node);
     g_free(d->file);
     g_free(d->backing);
-    g_free(d->sha256);
+    g_free(d->checksum);
     g_free(d);
 }
 
@@ -94,7 +93,11 @@ Repo *repo_load(const char *dir, gboolean create, GError **err)
             const char *b = json_object_get_string_member_with_default(dobj, "backing", NULL);
             d->backing = b ? g_strdup(b) : NULL;
             d->size = json_object_get_int_member_with_default(dobj, "size", 0);
-            d->sha256 = g_strdup(json_object_get_string_member_with_default(dobj, "sha256", ""));
+            const char *sum = json_object_get_string_member_with_default(dobj, "checksum", NULL);
+            const char *sha = json_object_get_string_member_with_default(dobj, "sha256", "");
+            /* Older manifests: "sha256" (empty: taken with --no-checksum or remote). */
+            d->checksum = sum ? g_strdup(sum) : *sha ? g_strconcat("sha256:", sha, NULL)
+                                                     : g_strdup("");
             g_ptr_array_add(p->disks, d);
         }
         g_ptr_array_add(r->points, p);
@@ -137,8 +140,8 @@ gboolean repo_save(Repo *r, GError **err)
                 json_builder_add_null_value(b);
             json_builder_set_member_name(b, "size");
             json_builder_add_int_value(b, d->size);
-            json_builder_set_member_name(b, "sha256");
-            json_builder_add_string_value(b, d->sha256);
+            json_builder_set_member_name(b, "checksum");
+            json_builder_add_string_value(b, d->checksum);
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -212,39 +215,4 @@ RepoDisk *repo_last_disk(Repo *r, const char *node, RepoPoint **point)
 char *repo_path(Repo *r, const char *rel)
 {
     return g_build_filename(r->dir, rel, NULL);
-}
-
-/* OpenSSL's SHA-256 uses the CPU's SHA instructions (several times GLib's speed), and
- * big reads keep the file (usually still in the page cache) streaming. */
-char *repo_sha256_file(const char *path, GError **err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
-                    g_strerror(errno));
-        return NULL;
-    }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    enum { BUF = 4 << 20 };
-    g_autofree guchar *buf = g_malloc(BUF);
-    ssize_t n;
-    while ((n = read(fd, buf, BUF)) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0)
-            EVP_DigestUpdate(c, buf, n);
-    int e = errno;
-    close(fd);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(c, md, &len);
-    EVP_MD_CTX_free(c);
-    if (n < 0) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: read error: %s", path, g_strerror(e));
-        return NULL;
-    }
-    char *hex = g_malloc(len * 2 + 1);
-    for (unsigned i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return hex;
 }

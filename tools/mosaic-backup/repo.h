@@ -13,7 +13,7 @@ typedef struct RepoDisk {
     char *file;      /* relative to the repo directory */
     char *backing;   /* relative, or NULL */
     guint64 size;
-    char *sha256;
+    char *checksum;  /* "ALGO:HEX" (checksum.h), "" for none (--no-checksum, remote) */
 } RepoDisk;
 
 typedef struct RepoPoint {
@@ -41,7 +41,6 @@ RepoDisk *repo_point_disk(RepoPoint *p, const char *node);
 /* The latest point that has `node` (and that point, if `point`). */
 RepoDisk *repo_last_disk(Repo *r, const char *node, RepoPoint **point);
 char *repo_path(Repo *r, const char *rel);
-char *repo_sha256_file(const char *path, GError **err);
 void repo_point_free(RepoPoint *p);
 void repo_disk_free(RepoDisk *d);
 
