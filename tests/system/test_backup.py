@@ -81,7 +81,7 @@ class Qmp:
 
 
 class Machine:
-    def __init__(self, mosaic, tmp, img, img2=None):
+    def __init__(self, mosaic, tmp, img, img2=None, fmt='raw'):
         self.tmp = Path(tmp)
         self.qmp_path = self.tmp / 'qmp.sock'
         self.nbd = self.tmp / 'nbd.sock'
@@ -89,7 +89,7 @@ class Machine:
         ini = self.tmp / 'm.ini'
         text = ('[machine]\ntype = none\n\n'
                 f'[blockdev f0]\ndriver = file\nfilename = {img}\n\n'
-                '[blockdev disk0]\ndriver = raw\nfile = f0\n\n'
+                f'[blockdev disk0]\ndriver = {fmt}\nfile = f0\n\n'
                 f'[export e0]\nnode = disk0\nsocket = {self.nbd}\nwritable = on\n')
         if img2:
             text += (f'[blockdev f1]\ndriver = file\nfilename = {img2}\n\n'
@@ -121,6 +121,7 @@ class Machine:
 
     def write(self, *cmds, disk=0):
         sock, name = (self.nbd, 'e0') if disk == 0 else (self.nbd2, 'e1')
+        # the export serves the disk's contents: raw whatever the image format
         args = ['qemu-io', '-f', 'raw', f'nbd+unix:///{name}?socket={sock}']
         for c in cmds:
             args += ['-c', c]

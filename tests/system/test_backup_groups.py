@@ -7,6 +7,7 @@ byte (qemu-img compare) at every point.  A repository owns its change tracking: 
 incremental whose base is not the repository's own last point is refused."""
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,34 @@ def test_incremental_during_a_pull_says_to_wait(mosaic, tool, tmp_path):
     m.stop()
     run_tool(tool, 'restore', '--dir', repo, '--at', 'latest', '--to', tmp_path / 'out.img')
     compare(tmp_path / 'out.img', ref)
+
+
+@need
+def test_qcow2_disk_killed_after_a_point_reads_inconsistent(mosaic, tool, tmp_path):
+    """A qcow2 disk keeps its bitmaps in the image, written at a clean exit: the
+    checkpoint of a point taken since the start is lost if Mosaic is killed.  The
+    incremental then says the tracking is inconsistent (unclean shutdown), not that the
+    bitmap is missing, and a full backup starts over."""
+    img = tmp_path / 'disk.qcow2'
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(img), '32M'], check=True)
+    repo = tmp_path / 'repo'
+    m = Machine(mosaic, tmp_path, img, fmt='qcow2')
+    run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+    m.stop()  # clean: point 1's checkpoint is stored in the image
+    m = Machine(mosaic, tmp_path, img, fmt='qcow2')
+    m.write('write -P 0x61 1M 64k')
+    run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)  # point 2, in memory
+    m.write('write -P 0x62 2M 64k')
+    m.stop(signal.SIGKILL)
+    m = Machine(mosaic, tmp_path, img, fmt='qcow2')
+    r = run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo, check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'inconsistent' in r.stderr and 'not shut down cleanly' in r.stderr, r.stderr
+    assert 'full backup is needed' in r.stderr, r.stderr
+    ref = snapshot(img, tmp_path / 'ref.qcow2')
+    run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+    m.stop()
+    run_tool(tool, 'restore', '--dir', repo, '--at', 'latest', '--to', tmp_path / 'out.img')
+    r = subprocess.run(['qemu-img', 'compare', '-U', '-f', 'raw', '-F', 'qcow2',
+                        str(tmp_path / 'out.img'), str(ref)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

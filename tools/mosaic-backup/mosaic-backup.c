@@ -344,6 +344,21 @@ static char *checkpoint_base(const char *node, Repo *repo, guint last, GPtrArray
     }
     if (cp)
         return g_strdup(cp->name);
+    /* An image that stores its bitmaps itself (qcow2) writes a bitmap added while the
+     * machine runs only at a clean exit; after a kill only the older checkpoint is
+     * there, marked in use: the machine was not shut down cleanly since. */
+    for (guint k = 0; k < cps->len; k++) {
+        Checkpoint *old = g_ptr_array_index(cps, k);
+        if (old->point < last && old->inconsistent) {
+            g_autofree char *lost = checkpoint_name(repo->uuid, last);
+            g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the change tracking of %s is "
+                        "inconsistent: the machine was not shut down cleanly since point %u "
+                        "was taken (its dirty bitmap '%s' was lost and '%s' may have missed "
+                        "writes); a full backup is needed (mosaic-backup full)", node, repo->dir,
+                        last, lost, old->name);
+            return NULL;
+        }
+    }
     if (newest && newest->point > last) {
         g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the machine tracks changes for %s "
                     "since point %u, but the repository's last point is %u (its manifest is "
