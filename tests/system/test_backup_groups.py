@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,15 @@ def test_two_repositories_each_track_their_own_changes(mosaic, tool, tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert 'point 2' in r.stderr and 'point 3' in r.stderr and 'mosaic-backup full' in r.stderr, r.stderr
     assert manifest_points(a) == [1, 2]
+    # a repository given up: its bitmaps go, the other's stay
+    names = lambda: {x['name'] for x in m.qmp.ok('query-dirty-bitmaps')['bitmaps']}  # noqa: E731
+    uuid_b = json.loads((b / 'manifest.json').read_text())['repository']
+    assert any(uuid_b in n for n in names()) and len(names()) == 2
+    r = run_tool(tool, 'forget', '--socket', m.qmp_path, '--dir', b)
+    assert 'removed 1 checkpoint' in r.stdout, r.stdout
+    assert not any(uuid_b in n for n in names()) and len(names()) == 1
+    r = run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', b, check=False)
+    assert r.returncode == 1 and 'a full backup is needed' in r.stderr, r.stderr
     m.stop()
     for (repo, point), ref in refs.items():
         out = tmp_path / f'out-{repo}{point}.img'
@@ -254,3 +264,38 @@ def test_qcow2_disk_killed_after_a_point_reads_inconsistent(mosaic, tool, tmp_pa
     r = subprocess.run(['qemu-img', 'compare', '-U', '-f', 'raw', '-F', 'qcow2',
                         str(tmp_path / 'out.img'), str(ref)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@need
+def test_cancelling_a_waiting_job_fails_its_group(mosaic, tmp_path):
+    """A job whose copy is done waits for its group (status waiting, it cannot be paused);
+    cancelling it cancels the group: neither bitmap is reset."""
+    img, img2 = two_disks(tmp_path)
+    m = Machine(mosaic, tmp_path, img, img2)
+    q = m.qmp
+    for d in ('disk0', 'disk1'):
+        q.ok('block-dirty-bitmap-add', node=d, name='nb')
+    m.write('write -P 0x71 0 8M')
+    m.write('write -P 0x72 0 64k', disk=1)
+    slow = backup_action('slow', 'disk0', tmp_path / 's.img')
+    slow['data']['speed'] = MB
+    q.ok('transaction', actions=[slow, backup_action('quick', 'disk1', tmp_path / 'q.img')],
+         properties={'completion-mode': 'grouped'})
+    deadline = time.time() + 20
+    while True:
+        jobs = {j['id']: j for j in q.ok('query-jobs')['jobs']}
+        if jobs['quick']['status'] == 'waiting':
+            break
+        assert time.time() < deadline, jobs
+        time.sleep(0.02)
+    assert jobs['slow']['status'] == 'running'
+    r = q('job-pause', id='quick')
+    assert 'waits for the other jobs' in r['error']['desc'], r
+    q.ok('job-cancel', id='quick')
+    ended = wait_ended(q, {'slow', 'quick'})
+    assert {e for e, _ in ended.values()} == {'BLOCK_JOB_CANCELLED'}, ended
+    bms = bitmaps(q)
+    assert bms[('disk0', 'nb')]['count'] == 8 * MB and bms[('disk1', 'nb')]['count'] == 64 * 1024
+    assert not bms[('disk0', 'nb')]['busy'] and not bms[('disk1', 'nb')]['busy']
+    assert q.ok('query-jobs')['jobs'] == []
+    m.stop()

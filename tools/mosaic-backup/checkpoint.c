@@ -11,6 +11,7 @@ char *checkpoint_name(const char *uuid, guint point)
 
 static void checkpoint_free(Checkpoint *cp)
 {
+    g_free(cp->node);
     g_free(cp->name);
     g_free(cp->owner);
     g_free(cp);
@@ -25,7 +26,8 @@ static gint by_point(gconstpointer a, gconstpointer b)
 GPtrArray *checkpoints_list(QmpClient *c, const char *node, const char *uuid, GError **err)
 {
     g_autoptr(JsonObject) a = json_object_new();
-    json_object_set_string_member(a, "node", node);
+    if (node)
+        json_object_set_string_member(a, "node", node);
     g_autoptr(JsonNode) r = qmp_client_execute(c, "query-dirty-bitmaps", a, err);
     if (!r)
         return NULL;
@@ -43,6 +45,7 @@ GPtrArray *checkpoints_list(QmpClient *c, const char *node, const char *uuid, GE
             continue;
         Checkpoint *cp = g_new0(Checkpoint, 1);
         cp->point = point;
+        cp->node = g_strdup(json_object_get_string_member_with_default(b, "node", ""));
         cp->name = g_strdup(name);
         cp->inconsistent = json_object_get_boolean_member_with_default(b, "inconsistent", FALSE);
         cp->busy = json_object_get_boolean_member_with_default(b, "busy", FALSE);

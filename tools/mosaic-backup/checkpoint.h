@@ -13,6 +13,7 @@
 #include "qmp-client.h"
 
 typedef struct Checkpoint {
+    char *node;
     guint point;
     gboolean inconsistent, busy;
     char *name;
@@ -20,7 +21,8 @@ typedef struct Checkpoint {
 } Checkpoint;
 
 char *checkpoint_name(const char *uuid, guint point);
-/* The checkpoints of repository `uuid` on `node` (Checkpoint*, by point), or NULL + err. */
+/* The checkpoints of repository `uuid` on `node` (every node if NULL) (Checkpoint*, by
+ * point), or NULL + err. */
 GPtrArray *checkpoints_list(QmpClient *c, const char *node, const char *uuid, GError **err);
 Checkpoint *checkpoints_find(GPtrArray *cps, guint point);
 gboolean checkpoint_remove(QmpClient *c, const char *node, const char *name, GError **err);

@@ -7,6 +7,7 @@
  *   mosaic-backup verify  --dir DIR
  *   mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]
  *   mosaic-backup prune   --dir DIR --keep N
+ *   mosaic-backup forget  --socket S --dir DIR    (removes DIR's checkpoint bitmaps)
  *
  * Every disk is backed up at one point in time (one `transaction` of the monitor).  Each
  * disk keeps a chain: a full qcow2, then incremental qcow2 overlays (backing file: the
@@ -50,6 +51,7 @@ static int usage(const char *why)
             "       mosaic-backup verify --dir DIR\n"
             "       mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]\n"
             "       mosaic-backup prune --dir DIR --keep N\n"
+            "       mosaic-backup forget --socket S --dir DIR   (drop DIR's change tracking)\n"
             "  --socket S   the machine's monitor: unix:PATH or PATH (mosaic --qmp unix:PATH,server,wait=off)\n"
             "  --disk NODE  back up (or restore) only this block node (repeatable); default: every\n"
             "               node a device or export uses\n"
@@ -455,16 +457,16 @@ static int cmd_backup(gboolean incremental)
         g_autoptr(GPtrArray) cps = checkpoints_list(c, node, repo->uuid, &e);
         if (!cps)
             goto fail_point;
-        /* Leftovers of a point that never reached the manifest (a killed run). */
-        for (guint k = 0; k < cps->len; k++) {
-            Checkpoint *cp = g_ptr_array_index(cps, k);
-            if (cp->point >= pt->id && !checkpoint_remove(c, node, cp->name, &e))
-                goto fail_point;
-        }
         g_autofree char *base = NULL;
         if (incremental) {
             base = checkpoint_base(node, repo, prev_pt->id, cps, &e);
             if (!base)
+                goto fail_point; /* refused: nothing changed */
+        }
+        /* Leftovers of a point that never reached the manifest (a killed run). */
+        for (guint k = 0; k < cps->len; k++) {
+            Checkpoint *cp = g_ptr_array_index(cps, k);
+            if (cp->point >= pt->id && !checkpoint_remove(c, node, cp->name, &e))
                 goto fail_point;
         }
         g_autofree char *rel = remote ? g_strdup(uri) :
@@ -594,6 +596,32 @@ fail:
     fprintf(stderr, "mosaic-backup: %s\n", e ? e->message : "failed");
     g_clear_error(&e);
     return 1;
+}
+
+/* A repository given up (its directory deleted or moved away): its checkpoint bitmaps
+ * would record every write of the machine for nothing. */
+static int cmd_forget(void)
+{
+    GError *e = NULL;
+    if (!opt.socket || !opt.dir)
+        return usage("forget needs --socket S and --dir DIR");
+    g_autoptr(Repo) r = repo_load(opt.dir, FALSE, &e);
+    g_autoptr(QmpClient) c = r ? qmp_client_connect(opt.socket, 30, &e) : NULL;
+    g_autoptr(GPtrArray) cps = c ? checkpoints_list(c, NULL, r->uuid, &e) : NULL;
+    guint n = 0;
+    for (guint i = 0; cps && i < cps->len; i++) {
+        Checkpoint *cp = g_ptr_array_index(cps, i);
+        if (!checkpoint_remove(c, cp->node, cp->name, &e))
+            break;
+        n++;
+    }
+    if (e) {
+        fprintf(stderr, "mosaic-backup: %s\n", e->message);
+        g_error_free(e);
+        return 1;
+    }
+    printf("removed %u checkpoint bitmap(s) of %s; its next backup must be full\n", n, r->dir);
+    return 0;
 }
 
 static const char *dir_opt(void)
@@ -814,6 +842,8 @@ int main(int argc, char **argv)
         return cmd_restore();
     if (!strcmp(cmd, "prune"))
         return cmd_prune();
+    if (!strcmp(cmd, "forget"))
+        return cmd_forget();
     (void)dir_opt;
     return usage("unknown command");
 }
