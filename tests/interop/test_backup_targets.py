@@ -154,9 +154,9 @@ def test_local_and_remote_alternate_with_failures(mosaic, tool, tmp_path, server
 
 
 @need
-def test_remote_one_disk_fails_other_succeeds(mosaic, tool, tmp_path, server):
-    """disk1's export is too small: its job fails at once while disk0's copies on; the
-    point is dropped as a whole and the next push (export grown) has every change."""
+def test_remote_export_too_small_refuses_the_point(mosaic, tool, tmp_path, server):
+    """disk1's export shrank: the point is refused when it is taken (no job starts, for
+    neither disk) and the next push (export grown back) has every change of both."""
     imgs = disks(tmp_path)
     manifest = tmp_path / 'remote-manifest'
     m = Machine(mosaic, tmp_path, *imgs)
@@ -171,7 +171,8 @@ def test_remote_one_disk_fails_other_succeeds(mosaic, tool, tmp_path, server):
     server.start()
     r = run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', server.uri, '--dir',
                  manifest, check=False)
-    assert r.returncode == 1 and 'disk1' in r.stderr, r.stdout + r.stderr
+    assert r.returncode == 1 and 'disk1' in r.stderr and 'smaller' in r.stderr, r.stdout + r.stderr
+    assert m.qmp.ok('query-jobs')['jobs'] == []
     server.kill()
     with open(server.dir / 'disk1', 'r+b') as f:
         f.truncate(8 * MB)
