@@ -299,3 +299,31 @@ def test_cancelling_a_waiting_job_fails_its_group(mosaic, tmp_path):
     assert not bms[('disk0', 'nb')]['busy'] and not bms[('disk1', 'nb')]['busy']
     assert q.ok('query-jobs')['jobs'] == []
     m.stop()
+
+
+@need
+def test_exit_with_a_group_half_done_keeps_every_bit(mosaic, tmp_path):
+    """SIGTERM while one job of a group waits and the other runs: both are cancelled, the
+    machine exits cleanly and the persistent bitmaps are stored with every bit."""
+    img, img2 = two_disks(tmp_path)
+    m = Machine(mosaic, tmp_path, img, img2)
+    q = m.qmp
+    for d in ('disk0', 'disk1'):
+        q.ok('block-dirty-bitmap-add', node=d, name='nb', persistent=True)
+    m.write('write -P 0x71 0 8M')
+    m.write('write -P 0x72 0 64k', disk=1)
+    slow = backup_action('slow', 'disk0', tmp_path / 's.img')
+    slow['data']['speed'] = MB
+    q.ok('transaction', actions=[slow, backup_action('quick', 'disk1', tmp_path / 'q.img')],
+         properties={'completion-mode': 'grouped'})
+    deadline = time.time() + 20
+    while {j['id']: j['status'] for j in q.ok('query-jobs')['jobs']}.get('quick') != 'waiting':
+        assert time.time() < deadline
+        time.sleep(0.02)
+    m.stop()
+    assert m.proc.returncode == 0, (tmp_path / 'mosaic.log').read_text()
+    m = Machine(mosaic, tmp_path, img, img2)
+    bms = bitmaps(m.qmp)
+    assert bms[('disk0', 'nb')]['count'] == 8 * MB and not bms[('disk0', 'nb')]['inconsistent']
+    assert bms[('disk1', 'nb')]['count'] == 64 * 1024 and not bms[('disk1', 'nb')]['inconsistent']
+    m.stop()
