@@ -123,6 +123,29 @@ def test_tool_killed_and_job_finished_alone_loses_nothing(mosaic, tool, tmp_path
     restore_equals(tool, repo, '3', ref3, tmp_path)
 
 
+@need
+def test_first_full_killed_leaves_no_orphan_bitmap(mosaic, tool, tmp_path):
+    """A new repository's first run killed mid-copy: the next run recognises the
+    leftover checkpoint bitmap as its own and replaces it (none keeps recording)."""
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x41 0 8M')
+        p = start_tool(tool, m, 'full', repo, '--speed', MB)
+        wait_job_midway(m, p)
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+        ref = snapshot(img, tmp_path / 'ref.img')
+        r = run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+        assert 'discarded the unfinished point 1' in r.stderr, r.stderr
+        assert checkpoint(m.qmp)['name'].endswith('.1')  # exactly one
+        assert manifest_points(repo) == [1]
+    finally:
+        m.stop()
+    restore_equals(tool, repo, '1', ref, tmp_path)
+
+
 @pytest.fixture
 def small_fs(tmp_path):
     d = tmp_path / 'small'

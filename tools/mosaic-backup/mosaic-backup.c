@@ -422,6 +422,10 @@ static int cmd_backup(gboolean incremental)
     repo = repo_load(mdir, !incremental, &e);
     if (!repo)
         goto fail;
+    /* A new repository's UUID is kept before any checkpoint bitmap is named after it, so
+     * a killed first run's bitmaps are still this repository's leftovers next time. */
+    if (!repo->points->len && !repo_save(repo, &e))
+        goto fail;
     c = qmp_client_connect(opt.socket, 30, &e);
     if (!c)
         goto fail;
