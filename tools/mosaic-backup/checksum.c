@@ -61,9 +61,11 @@ char *checksum_file(const char *path, const char *algo, GError **err)
                     g_strerror(e));
         return NULL;
     }
-    /* Big reads keep the file (usually still in the page cache) streaming. */
+    /* The file is usually still in the page cache: reads the size of the CPU's L2 cache
+     * leave each piece in the cache for the hash (4 MiB reads made the copy from the
+     * page cache and the hash each stream through memory: twice the checksum's time). */
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    enum { BUF = 4 << 20 };
+    enum { BUF = 256 << 10 };
     g_autofree guchar *buf = g_malloc(BUF);
     ssize_t n;
     while ((n = read(fd, buf, BUF)) > 0 || (n < 0 && errno == EINTR)) {
