@@ -9,14 +9,18 @@
    (--no-checksum).  Each figure is the best of --runs.
 2. An incremental with 10% of the disk dirty (1 MiB writes spread over the disk) as a
    fraction of the full backup's time (goal <= 0.2), job alone and end to end.
-3. The cost of copy-before-write for a writer: qemu-io writes alone and while a
-   rate-limited backup runs (the job is then let loose with block-job-set-speed).
+3. The cost of copy-before-write for a writer: the throughput of qemu-io writes over
+   NBD while a rate-limited backup runs (every cluster written is first copied to the
+   backup target; the job is then let loose with block-job-set-speed) as a ratio of the
+   same writes alone, alternating, best of --runs each.
 qemu-img reads the image with -U (shared): the machine has it open but is idle.
 
-Usage: bench/backup/bench_backup.py [--variant release] [--size-mb 512] [--runs 3]"""
+Usage: bench/backup/bench_backup.py [--variant release] [--size-mb 256 2048] [--runs 3]
+Each size is measured on its own (a fresh image and machine)."""
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -29,14 +33,32 @@ TOP = Path(__file__).resolve().parent.parent.parent
 MB = 1 << 20
 
 
+def cpu_now(pid=None):
+    """CPU seconds (user + system) of the finished children, plus process `pid`'s."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = r.ru_utime + r.ru_stime
+    if pid:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+        t += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    return t
+
+
 def timed(args):
     t = time.monotonic()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
     return time.monotonic() - t
 
 
-def run_tool(tool, kind, qmp, repo, *extra):
-    """(job seconds, end-to-end seconds) of one mosaic-backup run."""
+def timed_cpu(args):
+    """(wall seconds, CPU seconds) of a command."""
+    c = cpu_now()
+    return timed(args), cpu_now() - c
+
+
+def run_tool(tool, kind, qmp, repo, *extra, cpu=None):
+    """(job seconds, end-to-end seconds) of one mosaic-backup run; with cpu=[mosaic pid],
+    the CPU seconds of the tool, what it ran and mosaic are appended to it."""
+    c0 = cpu_now(cpu[0]) if cpu else 0
     t0 = time.monotonic()
     p = subprocess.Popen([str(tool), kind, '--socket', str(qmp), '--to', str(repo), '--json',
                           *extra], stdout=subprocess.PIPE, text=True)
@@ -49,20 +71,26 @@ def run_tool(tool, kind, qmp, repo, *extra):
             completed = time.monotonic()
     if p.wait():
         raise SystemExit(f'mosaic-backup {kind} failed')
+    if cpu:
+        cpu.append(cpu_now(cpu[0]) - c0)
     return completed - started, time.monotonic() - t0
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--variant', default='release')
-    ap.add_argument('--size-mb', type=int, default=512)
+    ap.add_argument('--size-mb', type=int, nargs='+', default=[256, 2048])
     ap.add_argument('--runs', type=int, default=3)
     a = ap.parse_args()
+    for size in a.size_mb:
+        bench_size(a, size)
+
+
+def bench_size(a, size):
     build = TOP / 'build' / a.variant
     mosaic = build / 'core' / 'mosaic'
     tool = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
     ctl = build / 'tools' / 'mosaic-ctl' / 'mosaic-ctl'
-    size = a.size_mb
     with tempfile.TemporaryDirectory(dir=os.environ.get('BENCH_DIR')) as td:
         td = Path(td)
         img = td / 'disk.img'
@@ -82,18 +110,23 @@ def main():
         io = ['qemu-io', '-f', 'raw', f'nbd+unix:///e0?socket={nbd}']
         try:
             # interleaved, each after a sync, so page cache and writeback treat all alike
-            fulls, refs, unsafe = [], [], []
+            fulls, refs, unsafe, ref_cpu, tool_cpu = [], [], [], [], {}
             for i in range(a.runs):
                 # -t writeback: flushed at the end, as the job flushes its target (the
                 # default, unsafe, leaves the data in the page cache); unsafe for reference
                 for cache, out in (('writeback', refs), ('unsafe', unsafe)):
-                    out.append(timed(['qemu-img', 'convert', '-U', '-t', cache, '-f', 'raw',
-                                      '-O', 'qcow2', str(img), str(td / 'ref.qcow2')]))
+                    wall, cpu = timed_cpu(['qemu-img', 'convert', '-U', '-t', cache, '-f', 'raw',
+                                           '-O', 'qcow2', str(img), str(td / 'ref.qcow2')])
+                    out.append(wall)
+                    if cache == 'writeback':
+                        ref_cpu.append(cpu)
                     os.unlink(td / 'ref.qcow2')
                     os.sync()
                 for extra in ((), ('--no-checksum',)):
                     repo = td / f'full{i}{len(extra)}'
-                    fulls.append((extra, run_tool(tool, 'full', qmp, repo, *extra)))
+                    cpu = [p.pid]
+                    fulls.append((extra, run_tool(tool, 'full', qmp, repo, *extra, cpu=cpu)))
+                    tool_cpu.setdefault(extra, []).append(cpu[1])
                     shutil.rmtree(repo)
                     os.sync()
             ref = min(refs)
@@ -107,6 +140,14 @@ def main():
                             ('tool end to end --no-checksum', e2e_nosum)):
                 print(f'full backup {size} MiB, {what}: {t:.2f}s, {size / t:.0f} MiB/s, '
                       f'ratio to qemu-img {ref / t:.2f} (goal >= 0.8)')
+            # CPU time: what a loaded machine (other builds on its cores) does not skew
+            rc = min(ref_cpu)
+            for what, extra in (('tool end to end', ()), ('tool end to end --no-checksum',
+                                                          ('--no-checksum',))):
+                tc = min(tool_cpu[extra])
+                print(f'full backup {size} MiB, {what}, CPU time (tool, qemu-img create, '
+                      f'mosaic): {tc:.2f}s; qemu-img convert -t writeback {rc:.2f}s; ratio '
+                      f'{rc / tc:.2f} (goal >= 0.8)')
 
             # incremental with 10% dirty: the chain's base is a fresh full
             repo = td / 'chain'
@@ -128,19 +169,30 @@ def main():
                   f'{ie2e:.2f}s = {ie2e / e2e:.2f} of the full run (goal <= 0.2)')
             shutil.rmtree(repo)
 
-            # copy-before-write cost for the guest
+            # copy-before-write cost for the guest: alternately alone and during a backup
             wmb = min(size, 64)
             wio = io + ['-c', f'write 0 {wmb}M']
-            plain = timed(wio)
-            bp = subprocess.Popen([str(tool), 'full', '--socket', str(qmp), '--to',
-                                   str(td / 'c'), '--speed', str(MB)], stdout=subprocess.DEVNULL)
-            time.sleep(0.3)
-            cbw = timed(wio)
-            subprocess.run([str(ctl), str(qmp), 'block-job-set-speed', 'id=mosaic-backup-disk0-1',
-                            'speed=0'], check=True, stdout=subprocess.DEVNULL)
-            bp.wait()
-            print(f'guest write {wmb} MiB: alone {plain:.2f}s, during a backup '
-                  f'(copy-before-write) {cbw:.2f}s, slowdown {cbw / plain:.2f}x')
+            plain, cbw = [], []
+            for i in range(a.runs):
+                plain.append(timed(wio))
+                bp = subprocess.Popen([str(tool), 'full', '--socket', str(qmp), '--to',
+                                       str(td / f'c{i}'), '--speed', str(MB)],
+                                      stdout=subprocess.DEVNULL)
+                while not json.loads(subprocess.check_output(
+                        [str(ctl), str(qmp), 'query-jobs']))['jobs']:
+                    time.sleep(0.02)
+                cbw.append(timed(wio))
+                subprocess.run([str(ctl), str(qmp), 'block-job-set-speed',
+                                'id=mosaic-backup-disk0-1', 'speed=0'], check=True,
+                               stdout=subprocess.DEVNULL)
+                if bp.wait():
+                    raise SystemExit('mosaic-backup full (copy-before-write run) failed')
+                shutil.rmtree(td / f'c{i}')
+                os.sync()
+            print(f'guest write {wmb} MiB over NBD: alone {min(plain):.2f}s, during a backup '
+                  f'(copy-before-write) {min(cbw):.2f}s: throughput ratio '
+                  f'{min(plain) / min(cbw):.2f} (1.0: no slowdown), slowdown '
+                  f'{min(cbw) / min(plain):.2f}x')
         finally:
             p.send_signal(signal.SIGTERM)
             p.wait()

@@ -124,6 +124,8 @@ static void bitmap_row(MosaicJson *j, MosaicBlkNode *n, BlkBitmap *bm)
     mosaic_json_int(j, "count", mosaic_blk_bitmap_count(bm));
     mosaic_json_bool(j, "recording", blk_bitmap_enabled(bm));
     mosaic_json_bool(j, "busy", blk_bitmap_busy(bm));
+    if (blk_bitmap_owner(bm))
+        mosaic_json_str(j, "busy-owner", blk_bitmap_owner(bm));
     mosaic_json_bool(j, "persistent", blk_bitmap_persistent(bm));
     mosaic_json_bool(j, "inconsistent", blk_bitmap_inconsistent(bm));
     mosaic_json_end_object(j);
@@ -188,7 +190,7 @@ static const MosaicCommandDesc cmds[] = {
     CMD("block-dirty-bitmap-merge", "or bitmaps into a target bitmap (all or nothing)",
         merge_args, cmd_merge, "{}"),
     CMD("query-dirty-bitmaps", "list dirty bitmaps with their dirty byte counts", query_args,
-        cmd_query, "{bitmaps: [{node, name, granularity, count, recording, busy, persistent, "
+        cmd_query, "{bitmaps: [{node, name, granularity, count, recording, busy, busy-owner?, persistent, "
         "inconsistent}]}"),
 };
 

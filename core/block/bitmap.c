@@ -18,6 +18,7 @@ struct MosaicBlkBitmap {
     gboolean persistent;
     gboolean inconsistent;
     BlkBitmap *successor;       /* frozen: records writes meanwhile (busy) */
+    char *owner;                /* frozen: who, for messages ("backup job 'b0'") */
     GHashTable *claims;         /* cluster index -> GSList* of Waiter (copy claims) */
 };
 
@@ -63,6 +64,7 @@ static void bitmap_free(BlkBitmap *bm)
     if (bm->claims)
         g_hash_table_destroy(bm->claims);
     g_free(bm->words);
+    g_free(bm->owner);
     g_free(bm->name);
     g_free(bm);
 }
@@ -220,8 +222,9 @@ BlkBitmap *blk_bitmap_lookup(const char *node, const char *name, GError **err)
 static gboolean check_not_busy(BlkBitmap *bm, GError **err)
 {
     if (bm->successor) {
-        g_set_error(err, BLK_ERROR, 0, "bitmap '%s' of node '%s' is in use by a job (busy); "
-                    "wait for the job or cancel it", bm->name, bm->node->label);
+        g_set_error(err, BLK_ERROR, 0, "bitmap '%s' of node '%s' is in use by %s (busy): "
+                    "wait for it to end, or end it", bm->name, bm->node->label,
+                    bm->owner ? bm->owner : "a job");
         return FALSE;
     }
     return TRUE;
@@ -324,6 +327,7 @@ MosaicBlkNode *blk_bitmap_node(BlkBitmap *bm) { return bm->node; }
 guint64 blk_bitmap_length(BlkBitmap *bm) { return bm->length; }
 gboolean blk_bitmap_enabled(BlkBitmap *bm) { return bm->enabled || bm->successor; }
 gboolean blk_bitmap_busy(BlkBitmap *bm) { return bm->successor != NULL; }
+const char *blk_bitmap_owner(BlkBitmap *bm) { return bm->successor ? bm->owner : NULL; }
 gboolean blk_bitmap_persistent(BlkBitmap *bm) { return bm->persistent; }
 gboolean blk_bitmap_inconsistent(BlkBitmap *bm) { return bm->inconsistent; }
 void blk_bitmap_set_inconsistent(BlkBitmap *bm) { bm->inconsistent = TRUE; }
@@ -375,10 +379,12 @@ guint blk_bitmap_claims(BlkBitmap *bm)
 
 /* ---- jobs ---- */
 
-gboolean blk_bitmap_freeze(BlkBitmap *bm, GError **err)
+gboolean blk_bitmap_freeze(BlkBitmap *bm, const char *owner, GError **err)
 {
     if (!check_modifiable(bm, err))
         return FALSE;
+    g_free(bm->owner);
+    bm->owner = g_strdup(owner);
     BlkBitmap *s = bitmap_new(bm->granularity, bm->length);
     s->node = bm->node;
     s->enabled = bm->enabled;

@@ -52,6 +52,8 @@ MosaicBlkNode *blk_bitmap_node(BlkBitmap *bm);
 guint64 blk_bitmap_length(BlkBitmap *bm);
 gboolean blk_bitmap_enabled(BlkBitmap *bm);
 gboolean blk_bitmap_busy(BlkBitmap *bm);
+/* Who froze a busy bitmap (for messages), or NULL. */
+const char *blk_bitmap_owner(BlkBitmap *bm);
 gboolean blk_bitmap_persistent(BlkBitmap *bm);
 gboolean blk_bitmap_inconsistent(BlkBitmap *bm);
 void blk_bitmap_set_inconsistent(BlkBitmap *bm);
@@ -71,7 +73,7 @@ void blk_bitmap_or(BlkBitmap *dst, BlkBitmap *src);
 /* Clusters claimed now (copies in flight). */
 guint blk_bitmap_claims(BlkBitmap *bm);
 /* Jobs: freeze (busy + successor records), then abdicate (success) or reclaim. */
-gboolean blk_bitmap_freeze(BlkBitmap *bm, GError **err);
+gboolean blk_bitmap_freeze(BlkBitmap *bm, const char *owner, GError **err);
 void blk_bitmap_abdicate(BlkBitmap *bm);
 void blk_bitmap_reclaim(BlkBitmap *bm);
 

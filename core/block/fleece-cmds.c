@@ -185,7 +185,9 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
     if (!p->cbw || !blk_insert_filter(p->cbw, src, err))
         goto fail;
     if (user) {
-        if (!blk_bitmap_freeze(user, err))
+        g_autofree char *owner = g_strdup_printf("pull backup '%s' (backup-pull-stop id=%s "
+                                                 "ends it)", p->id, p->id);
+        if (!blk_bitmap_freeze(user, owner, err))
             goto fail;
         p->user = user;
     }

@@ -10,7 +10,8 @@
  *
  * Incremental: the user's bitmap is frozen at the start and a successor records the
  * writes meanwhile; success keeps only the successor (the bitmap now holds what
- * changed since this backup), failure or cancel merges both back (nothing lost). */
+ * changed since this backup), failure or cancel merges both back (nothing lost).  That
+ * is settled at commit/abort, after the whole group of a grouped transaction ended. */
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 
 #include "block/block-internal.h"
 #include "block/bitmap.h"
+#include "block/defer-flush.h"
 #include "block/job.h"
 #include "config/config.h"
 #include <mosaic/monitor.h>
@@ -45,6 +47,7 @@ typedef struct Backup {
     SyncMode sync;
     MosaicBlkNode *src, *tgt, *cbw;
     MosaicBlkNode *tgt_made;      /* the node made for target-file/-uri */
+    MosaicBlkNode *tgt_defer;     /* target-file: defers its flushes to the final one */
     char *tgt_name;               /* target-uri or target-file, for messages */
     BlkBitmap *copy;              /* named "__backup-ID" on src, not recording */
     BlkBitmap *sync_bm;           /* incremental/full with bitmap: frozen */
@@ -99,13 +102,30 @@ static void fail(Backup *b, const char *op, int ret)
     }
 }
 
+/* What to do about a failed write to the target, by its cause. */
+static const char *target_hint(int ret)
+{
+    switch (-ret) {
+    case ENOSPC:
+    case EDQUOT:
+        return " (make room on the target, then run the backup again)";
+    case EIO:
+    case ENOTCONN:
+    case ECONNRESET:
+    case EPIPE:
+    case ESHUTDOWN:
+        return " (is the target still there? run the backup again once it is back)";
+    default:
+        return "";
+    }
+}
+
 /* A failed write or flush of the target: the message names it (a remote target may be gone). */
 static void fail_target(Backup *b, const char *op, int ret)
 {
     if (!b->ret && !b->job->error && b->tgt_name)
-        b->job->error = g_strdup_printf("%s to target %s failed: %s (is the target still "
-                                        "there? the dirty bitmap keeps every change since the "
-                                        "last good backup)", op, b->tgt_name, g_strerror(-ret));
+        b->job->error = g_strdup_printf("%s to target %s failed: %s%s", op, b->tgt_name,
+                                        g_strerror(-ret), target_hint(ret));
     fail(b, op, ret);
 }
 
@@ -168,6 +188,7 @@ static void target_status_done(void *opaque, int ret)
         return;
     }
     if (ret == 0 && (c->req.status & MOSAIC_BLK_STATUS_ZERO) && c->req.status_bytes >= c->len) {
+        b->job->skipped += c->len;
         write_done(c, 0);
         return;
     }
@@ -313,6 +334,8 @@ static void backup_kick(BlkJob *job)
         return;
     }
     static MosaicBlkReq flush = {.size = sizeof flush, .type = MOSAIC_BLK_FLUSH};
+    if (b->tgt_defer)
+        blk_defer_flush_release(b->tgt_defer);
     b->flushing = TRUE;
     b->inflight++;
     blk_node_submit(b->tgt, &flush, flush_done, b);
@@ -345,8 +368,22 @@ static void drop_tree(MosaicBlkNode *n)
     }
 }
 
-/* Undoes everything the start did (also for a transaction that failed). */
-static void backup_teardown(Backup *b, gboolean success)
+/* Settles the bitmap once the outcome is known (grouped: of every job of the point).
+ * Success keeps only what the successor recorded; failure merges it all back. */
+static void backup_settle_bitmap(Backup *b, gboolean success)
+{
+    if (b->sync_bm) {
+        if (success && b->sync != SYNC_DIFFERENTIAL)
+            blk_bitmap_abdicate(b->sync_bm);
+        else
+            blk_bitmap_reclaim(b->sync_bm);
+        b->sync_bm = NULL;
+    }
+}
+
+/* Undoes everything the start did but the bitmap's freeze (also for a transaction that
+ * failed). */
+static void backup_teardown(Backup *b)
 {
     if (b->cbw) {
         GError *e = NULL;
@@ -356,13 +393,6 @@ static void backup_teardown(Backup *b, gboolean success)
         }
         drop_node(&b->cbw);
     }
-    if (b->sync_bm) {
-        if (success && b->sync != SYNC_DIFFERENTIAL)
-            blk_bitmap_abdicate(b->sync_bm);
-        else
-            blk_bitmap_reclaim(b->sync_bm);
-        b->sync_bm = NULL;
-    }
     if (b->copy) {
         blk_bitmap_remove(b->copy, NULL);
         b->copy = NULL;
@@ -370,11 +400,22 @@ static void backup_teardown(Backup *b, gboolean success)
     if (b->tgt_made)
         drop_tree(b->tgt_made);
     b->tgt_made = NULL;
+    b->tgt_defer = NULL;
 }
 
 static void backup_finish(BlkJob *job, int ret, gboolean cancelled)
 {
-    backup_teardown(job->opaque, ret == 0 && !cancelled);
+    backup_teardown(job->opaque);
+}
+
+static void backup_commit(BlkJob *job)
+{
+    backup_settle_bitmap(job->opaque, TRUE);
+}
+
+static void backup_abort_job(BlkJob *job)
+{
+    backup_settle_bitmap(job->opaque, FALSE);
 }
 
 static void backup_free(BlkJob *job)
@@ -390,6 +431,8 @@ static const BlkJobDriver backup_driver = {
     .type = "backup",
     .kick = backup_kick,
     .finish = backup_finish,
+    .commit = backup_commit,
+    .abort = backup_abort_job,
     .free = backup_free,
 };
 
@@ -435,20 +478,26 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
         return NULL;
     }
     g_autofree char *fl = g_strdup_printf("%s-target-file", o->job_id);
+    g_autofree char *dl = g_strdup_printf("%s-target-defer", o->job_id);
     g_autofree char *tl = g_strdup_printf("%s-target", o->job_id);
-    if (blk_node_find(fl) || blk_node_find(tl)) {
+    if (blk_node_find(fl) || blk_node_find(dl) || blk_node_find(tl)) {
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", tl);
         return NULL;
     }
+    /* The new file is durable at the final flush: none before (defer-flush.c says why). */
     MosaicConfig *cfg = blk_node_config_new("backup node", NULL);
     config_section_set(blk_node_config_add(cfg, fl, "file"), "filename", o->target_file, NULL,
                        NULL);
-    config_section_set(blk_node_config_add(cfg, tl, fmt), "file", fl, NULL, NULL);
+    config_section_set(blk_node_config_add(cfg, dl, "defer-flush"), "file", fl, NULL, NULL);
+    config_section_set(blk_node_config_add(cfg, tl, fmt), "file", dl, NULL, NULL);
     MosaicBlkNode *n = blk_node_open_config(cfg, tl, err);
-    MosaicBlkNode *f = blk_node_find(fl);
-    if (!n && f && !f->parents->len && !f->users->len)
-        drop_node(&f); /* the format driver refused the file */
+    for (const char *label = dl; label; label = label == dl ? fl : NULL) {
+        MosaicBlkNode *f = blk_node_find(label);
+        if (!n && f && !f->parents->len && !f->users->len)
+            drop_node(&f); /* the format driver refused the file */
+    }
     b->tgt_made = n;
+    b->tgt_defer = n ? blk_node_find(dl) : NULL;
     return n;
 }
 
@@ -572,7 +621,8 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
         blk_bitmap_or(b->copy, sync_bm);
     }
     if (sync_bm && sync != SYNC_DIFFERENTIAL) {
-        if (!blk_bitmap_freeze(sync_bm, err))
+        g_autofree char *owner = g_strdup_printf("backup job '%s' (query-jobs)", id);
+        if (!blk_bitmap_freeze(sync_bm, owner, err))
             goto fail;
         b->sync_bm = sync_bm;
     }
@@ -594,7 +644,8 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
     b->job->total = mosaic_blk_bitmap_count(b->copy);
     return b;
 fail:
-    backup_teardown(b, FALSE);
+    backup_teardown(b);
+    backup_settle_bitmap(b, FALSE);
     g_free(b->tgt_name);
     g_free(b);
     return NULL;
@@ -746,6 +797,29 @@ static void undo_all(GArray *undo)
     }
 }
 
+/* properties.completion-mode: individual (QEMU's default: each job ends on its own) or
+ * grouped (the jobs succeed or fail together, job-txn.c). */
+static gboolean completion_mode(const MosaicArgs *a, gboolean *grouped, MosaicError *err)
+{
+    if (!mosaic_args_has(a, "properties"))
+        return TRUE;
+    g_autofree char *text = mosaic_args_get_json(a, "properties");
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonObject *o = text && json_parser_load_from_data(p, text, -1, NULL) &&
+                    JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)) ?
+                    json_node_get_object(json_parser_get_root(p)) : NULL;
+    const char *mode = o ? obj_str(o, "completion-mode") : NULL;
+    if (!o || (json_object_has_member(o, "completion-mode") && !mode) ||
+        json_object_get_size(o) > (mode ? 1u : 0u) ||
+        (mode && strcmp(mode, "individual") && strcmp(mode, "grouped"))) {
+        mosaic_error_set(err, "transaction: 'properties' must be {\"completion-mode\": "
+                         "\"individual\" or \"grouped\"}");
+        return FALSE;
+    }
+    *grouped = mode && !strcmp(mode, "grouped");
+    return TRUE;
+}
+
 static bool cmd_transaction(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
     g_autofree char *text = mosaic_args_get_json(a, "actions");
@@ -756,6 +830,9 @@ static bool cmd_transaction(void *op, const MosaicArgs *a, MosaicJson *ret, Mosa
         return false;
     }
     JsonArray *acts = json_node_get_array(json_parser_get_root(p));
+    gboolean grouped = FALSE;
+    if (!completion_mode(a, &grouped, err))
+        return false;
     g_autoptr(GArray) undo = g_array_new(FALSE, TRUE, sizeof(Undo));
     GError *e = NULL;
     /* One point in time: nothing is in flight while every action is applied. */
@@ -788,6 +865,14 @@ static bool cmd_transaction(void *op, const MosaicArgs *a, MosaicJson *ret, Mosa
             return false;
         }
     }
+    BlkJobTxn *txn = NULL;
+    for (guint i = 0; grouped && i < undo->len; i++) {
+        Undo *u = &g_array_index(undo, Undo, i);
+        if (u->kind == U_BACKUP) {
+            txn = txn ? txn : blk_job_txn_new();
+            blk_job_txn_add(txn, u->backup->job);
+        }
+    }
     for (guint i = 0; i < undo->len; i++) {
         Undo *u = &g_array_index(undo, Undo, i);
         if (u->kind == U_CLEAR)
@@ -817,6 +902,8 @@ static const MosaicArgDesc backup_args[] = {
 static const MosaicArgDesc transaction_args[] = {
     {"actions", MOSAIC_ARG_ANY, false, "list of {type, data}: block-dirty-bitmap-add/-clear/"
      "-enable/-disable, blockdev-backup"},
+    {"properties", MOSAIC_ARG_ANY, true, "{completion-mode: individual (default) or grouped "
+     "(the backup jobs succeed or fail together: no bitmap is reset unless all succeed)}"},
     {NULL},
 };
 

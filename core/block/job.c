@@ -19,6 +19,17 @@ BlkJob *blk_job_find(const char *id)
     return NULL;
 }
 
+/* The first job whose work is not over, or NULL. */
+static BlkJob *first_running(void)
+{
+    for (guint i = 0; jobs && i < jobs->len; i++) {
+        BlkJob *j = g_ptr_array_index(jobs, i);
+        if (!j->finished)
+            return j;
+    }
+    return NULL;
+}
+
 static void set_status(BlkJob *job, const char *status)
 {
     if (job->status && !strcmp(job->status, status))
@@ -33,6 +44,8 @@ static void set_status(BlkJob *job, const char *status)
 static void timer_cb(void *opaque)
 {
     BlkJob *job = opaque;
+    if (job->finished)
+        return; /* waits for its group */
     if (!job->paused && !job->cancelled)
         job->drv->kick(job);
     else if (job->cancelled)
@@ -125,6 +138,20 @@ void blk_job_completed(BlkJob *job, int ret, const char *error)
     job->drv->finish(job, ret, job->cancelled);
     if (ret < 0 && !job->error)
         job->error = g_strdup(error ? error : g_strerror(-ret));
+    job->finished = TRUE;
+    job->ret = job->cancelled && ret >= 0 ? -ECANCELED : ret;
+    if (job->txn)
+        blk_job_txn_finished(job);
+    else
+        blk_job_conclude(job, job->ret == 0);
+}
+
+void blk_job_conclude(BlkJob *job, gboolean success)
+{
+    if (success)
+        job->drv->commit(job);
+    else
+        job->drv->abort(job);
     set_status(job, "concluded");
     MosaicJson *ev = mosaic_event_begin(job->cancelled ? "BLOCK_JOB_CANCELLED"
                                                        : "BLOCK_JOB_COMPLETED");
@@ -133,6 +160,7 @@ void blk_job_completed(BlkJob *job, int ret, const char *error)
     mosaic_json_str(ev, "node", job->device);
     mosaic_json_int(ev, "len", job->total);
     mosaic_json_int(ev, "offset", job->current);
+    mosaic_json_int(ev, "skipped", job->skipped);
     mosaic_json_int(ev, "speed", job->speed);
     if (job->error && !job->cancelled)
         mosaic_json_str(ev, "error", job->error);
@@ -154,15 +182,17 @@ void blk_job_report_error(BlkJob *job, const char *operation, int ret)
 
 void blk_jobs_shutdown(void)
 {
-    while (jobs && jobs->len) {
-        BlkJob *job = g_ptr_array_index(jobs, 0);
-        job->cancelled = TRUE;
+    for (guint i = 0; jobs && i < jobs->len; i++)
+        ((BlkJob *)g_ptr_array_index(jobs, i))->cancelled = TRUE;
+    /* A finished job waits for its group: the last of the group to end concludes it. */
+    BlkJob *job;
+    while ((job = first_running())) {
         /* Let what is in flight complete; the driver then calls blk_job_completed. */
         blk_drain_begin();
         blk_drain_end();
-        if (jobs->len && g_ptr_array_index(jobs, 0) == job)
+        if (first_running() == job)
             job->drv->kick(job);
-        if (jobs->len && g_ptr_array_index(jobs, 0) == job)
+        if (first_running() == job)
             blk_job_completed(job, -ECANCELED, "emulator shutting down");
     }
 }
@@ -187,6 +217,11 @@ static bool cmd_pause(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError
         mosaic_error_set_class(err, MOSAIC_ERRCLASS_BAD_STATE, "job '%s' is being cancelled", j->id);
         return false;
     }
+    if (j->finished) {
+        mosaic_error_set_class(err, MOSAIC_ERRCLASS_BAD_STATE, "job '%s' has finished its work "
+                               "and waits for the other jobs of its transaction", j->id);
+        return false;
+    }
     j->paused = TRUE;
     set_status(j, "paused");
     return true;
@@ -209,15 +244,25 @@ static bool cmd_resume(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicErro
     return true;
 }
 
+void blk_job_cancel(BlkJob *job)
+{
+    job->cancelled = TRUE;
+    job->paused = FALSE;
+    if (job->finished) {
+        blk_job_txn_finished(job); /* fails the group it waits for */
+        return;
+    }
+    set_status(job, "aborting");
+    blk_job_kick_later(job, 0);
+}
+
 static bool cmd_cancel(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
     BlkJob *j = job_arg(a, err);
     if (!j)
         return false;
-    j->cancelled = TRUE;
-    j->paused = FALSE;
-    set_status(j, "aborting");
-    blk_job_kick_later(j, 0);
+    if (!j->cancelled || !j->finished)
+        blk_job_cancel(j);
     return true;
 }
 
@@ -250,6 +295,7 @@ static bool cmd_query(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError
         mosaic_json_str(ret, "device", j->device);
         mosaic_json_int(ret, "current-progress", j->current);
         mosaic_json_int(ret, "total-progress", j->total);
+        mosaic_json_int(ret, "skipped", j->skipped);
         mosaic_json_int(ret, "speed", j->speed);
         if (j->error)
             mosaic_json_str(ret, "error", j->error);
@@ -276,7 +322,8 @@ static const MosaicCommandDesc cmds[] = {
         id_args, cmd_cancel, "{}"),
     CMD("block-job-set-speed", "change a job's rate limit", speed_args, cmd_set_speed, "{}"),
     CMD("query-jobs", "list block jobs with their progress", no_args, cmd_query,
-        "{jobs: [{id, type, status, device, current-progress, total-progress, speed, error?}]}"),
+        "{jobs: [{id, type, status, device, current-progress, total-progress, skipped, speed, "
+        "error?}]}"),
 };
 
 void blk_job_monitor_register(void)

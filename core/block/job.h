@@ -4,8 +4,14 @@
  *   created -> running <-> paused -> (waiting) -> concluded -> null (auto-dismissed)
  *   cancel: running/paused -> aborting -> concluded -> null
  * Events: JOB_STATUS_CHANGE {id, status} on every change; BLOCK_JOB_COMPLETED {type,
- * device, len, offset, speed[, error]} or BLOCK_JOB_CANCELLED when it ends;
- * BLOCK_JOB_ERROR {device, operation, action} on an I/O error. */
+ * device, len, offset, skipped, speed[, error]} or BLOCK_JOB_CANCELLED when it ends;
+ * BLOCK_JOB_ERROR {device, operation, action} on an I/O error.
+ *
+ * Ending is two steps, so that jobs can succeed or fail as a group (QEMU's grouped
+ * completion, job-txn.c): finish ends the work; then, once the outcome is known (at
+ * once for a job alone, when every job of its group has finished otherwise), commit
+ * (success) or abort (failure or cancel) settles what must be all or nothing, such as
+ * resetting a dirty bitmap. */
 #ifndef MOSAIC_CORE_BLOCK_JOB_H
 #define MOSAIC_CORE_BLOCK_JOB_H
 
@@ -20,8 +26,13 @@ typedef struct BlkJobDriver {
     /* Ends the job's work and releases what it holds; ret 0 (success) or -errno;
      * cancelled says why it ended.  Called once, with nothing in flight. */
     void (*finish)(BlkJob *job, int ret, gboolean cancelled);
+    /* Exactly one of these, after finish: the job and its whole group succeeded, or not. */
+    void (*commit)(BlkJob *job);
+    void (*abort)(BlkJob *job);
     void (*free)(BlkJob *job);
 } BlkJobDriver;
+
+typedef struct BlkJobTxn BlkJobTxn;
 
 struct BlkJob {
     char *id;
@@ -32,11 +43,15 @@ struct BlkJob {
     gboolean paused;
     gboolean cancelled;
     guint64 current, total;          /* progress in bytes */
+    guint64 skipped;                 /* of current: needed no copy (zeroes already there) */
     guint64 speed;                   /* bytes/s, 0: unlimited */
     gint64 rate_start_ns;
     guint64 rate_bytes;
     MosaicTimer *timer;              /* rate limit and drained sections */
     char *error;
+    gboolean finished;               /* work over, waiting for the group's outcome */
+    int ret;                         /* of the work, once finished */
+    BlkJobTxn *txn;                  /* grouped completion, or NULL */
 };
 
 BlkJob *blk_job_new(const char *id, const char *device, const BlkJobDriver *drv, void *opaque,
@@ -52,6 +67,18 @@ void blk_job_progress(BlkJob *job, guint64 bytes);
 /* The job's work is over (nothing in flight): ret 0 or -errno. */
 void blk_job_completed(BlkJob *job, int ret, const char *error);
 void blk_job_report_error(BlkJob *job, const char *operation, int ret);
+/* Cancels a job (a finished one in a group fails the group). */
+void blk_job_cancel(BlkJob *job);
+/* The group's outcome is known: commit or abort, events, free (job-txn.c's end). */
+void blk_job_conclude(BlkJob *job, gboolean success);
+
+/* Grouped completion (job-txn.c): jobs added before they start finish together; if one
+ * fails or is cancelled the others are cancelled, and no job commits unless all
+ * succeeded.  The group frees itself when its last job concluded. */
+BlkJobTxn *blk_job_txn_new(void);
+void blk_job_txn_add(BlkJobTxn *txn, BlkJob *job);
+/* From blk_job_completed: `job` finished (job->ret set). */
+void blk_job_txn_finished(BlkJob *job);
 /* Cancel every job and run their finish now (graph close). */
 void blk_jobs_shutdown(void);
 

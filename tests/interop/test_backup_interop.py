@@ -2,6 +2,7 @@
 qcow2 backing chain, and nbdcopy reads the export consistently while copy-before-write
 runs under it."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,15 +10,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
-from test_backup import Machine, raw_disk, snapshot, compare, run_tool, MB  # noqa: E402
+from test_backup import Machine, reap_machines, raw_disk, snapshot, compare, run_tool, MB  # noqa: E402,F401 (fixtures)
 
-need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'nbdcopy')
+need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io', 'nbdcopy')),
+                          reason='needs qemu-utils and libnbd-bin')
 
 
 @pytest.fixture
 def tool(build):
     t = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
-    assert t.exists(), f'{t} not built: run scons'
+    assert t.exists(), f'{t} is not built (scons)'  # a broken build fails, never skips
     return t
 
 

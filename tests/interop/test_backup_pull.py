@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
-from test_backup import Machine, raw_disk, snapshot, compare, MB, SIZE  # noqa: E402
+from test_backup import Machine, reap_machines, raw_disk, snapshot, compare, MB, SIZE  # noqa: E402,F401 (fixtures)
 
 need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'nbdinfo', 'nbdcopy')
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-need = pytest.mark.needs_tools('qemu-img', 'qemu-io')
+need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io')),
+                          reason='needs qemu-utils')
 MB = 1 << 20
 SIZE = 32 * MB
 
@@ -55,13 +56,16 @@ class Qmp:
         return r['return']
 
     def wait_event(self, name, timeout=30, **match):
+        return self.wait_event_any((name,), timeout, **match)
+
+    def wait_event_any(self, names, timeout=30, **match):
         deadline = time.time() + timeout
         while True:
             for i, e in enumerate(self.events):
-                if e['event'] == name and all(e['data'].get(k) == v for k, v in match.items()):
+                if e['event'] in names and all(e['data'].get(k) == v for k, v in match.items()):
                     return self.events.pop(i)
             if time.time() > deadline:
-                raise TimeoutError(name)
+                raise TimeoutError(names)
             self.sock.settimeout(max(0.05, deadline - time.time()))
             try:
                 line = self.f.readline()
@@ -77,7 +81,7 @@ class Qmp:
 
 
 class Machine:
-    def __init__(self, mosaic, tmp, img, img2=None):
+    def __init__(self, mosaic, tmp, img, img2=None, fmt='raw'):
         self.tmp = Path(tmp)
         self.qmp_path = self.tmp / 'qmp.sock'
         self.nbd = self.tmp / 'nbd.sock'
@@ -85,7 +89,7 @@ class Machine:
         ini = self.tmp / 'm.ini'
         text = ('[machine]\ntype = none\n\n'
                 f'[blockdev f0]\ndriver = file\nfilename = {img}\n\n'
-                '[blockdev disk0]\ndriver = raw\nfile = f0\n\n'
+                f'[blockdev disk0]\ndriver = {fmt}\nfile = f0\n\n'
                 f'[export e0]\nnode = disk0\nsocket = {self.nbd}\nwritable = on\n')
         if img2:
             text += (f'[blockdev f1]\ndriver = file\nfilename = {img2}\n\n'
@@ -101,6 +105,8 @@ class Machine:
                                       f'unix:{self.qmp_path},server,wait=off'],
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env, cwd=str(self.tmp))
+        LIVE.append(self)  # reaped by the autouse fixture even if this test fails
+        self.qmp = None
         deadline = time.time() + 10
         while not (self.qmp_path.exists() and self.nbd.exists()):
             assert self.proc.poll() is None, self.output()
@@ -115,24 +121,61 @@ class Machine:
 
     def write(self, *cmds, disk=0):
         sock, name = (self.nbd, 'e0') if disk == 0 else (self.nbd2, 'e1')
+        # the export serves the disk's contents: raw whatever the image format
         args = ['qemu-io', '-f', 'raw', f'nbd+unix:///{name}?socket={sock}']
         for c in cmds:
             args += ['-c', c]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
 
     def stop(self, sig=signal.SIGTERM):
-        self.qmp.close()
+        if self.qmp:
+            self.qmp.close()
+            self.qmp = None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(20)
-        self.log.close()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise
+        if not self.log.closed:
+            self.log.close()
+        if self in LIVE:
+            LIVE.remove(self)
+
+
+LIVE = []  # every Machine of the running test
+
+
+@pytest.fixture(autouse=True)
+def reap_machines():
+    """Kills what a test left running (a failed assertion before its m.stop())."""
+    yield
+    while LIVE:
+        m = LIVE.pop()
+        if m.proc.poll() is None:
+            m.proc.kill()
+            m.proc.wait(10)
+        if m.qmp:
+            m.qmp.close()
+        if not m.log.closed:
+            m.log.close()
 
 
 @pytest.fixture
 def tool(build):
     t = build / 'tools' / 'mosaic-backup' / 'mosaic-backup'
-    assert t.exists(), f'{t} not built: run scons'
+    assert t.exists(), f'{t} is not built (scons)'  # a broken build fails, never skips
     return t
+
+
+def checkpoint(q, node='disk0'):
+    """The one checkpoint bitmap mosaic-backup keeps on `node` (one repository)."""
+    bms = [b for b in q.ok('query-dirty-bitmaps', node=node)['bitmaps']
+           if b['name'].startswith('mosaic-backup.')]
+    assert len(bms) == 1, bms
+    return bms[0]
 
 
 def raw_disk(tmp, size=SIZE):
@@ -227,11 +270,13 @@ def test_full_and_incremental_chain_restore(mosaic, tool, tmp_path):
         lines = backup_while_writing(m, tool, 'full', repo,
                                      ['write -P 0x21 1M 2M', 'write -P 0x22 30M 64k',
                                       'write -z 20M 64k'])
-        assert any(x['event'] == 'progress' for x in lines) or lines[0]['event'] == 'started'
+        assert lines[0]['event'] == 'started' and lines[0]['point'] == 1
+        done = [x for x in lines if x['event'] == 'completed']
+        assert len(done) == 1 and done[0]['len'] == SIZE, lines
         m.write('write -P 0x31 8M 3M')
         ref2 = snapshot(img, tmp_path / 'ref2.img')
-        bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
-        assert bm['name'] == 'mosaic-backup' and bm['persistent']
+        bm = checkpoint(m.qmp)
+        assert bm['name'].endswith('.1') and bm['persistent']
         # everything written since point 1 (including the writes during it) is dirty
         assert bm['count'] == 2 * MB + 64 * 1024 * 2 + 3 * MB
         backup_while_writing(m, tool, 'incremental', repo,
@@ -277,24 +322,26 @@ def test_cancel_keeps_bitmap_and_next_incremental_is_right(mosaic, tool, tmp_pat
     try:
         q = m.qmp
         run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+        name = checkpoint(q)['name']
         m.write('write -P 0x61 0 8M')
         # an incremental of 8 MiB at 1 MiB/s, cancelled midway, with writes during it
         q.ok('blockdev-backup', **{'job-id': 'slow', 'device': 'disk0', 'sync': 'incremental',
-                                   'bitmap': 'mosaic-backup', 'target-file': str(tmp_path / 'x.img'),
+                                   'bitmap': name, 'target-file': str(tmp_path / 'x.img'),
                                    'speed': MB})
         time.sleep(0.3)
         m.write('write -P 0x62 12M 64k')
         jobs = q.ok('query-jobs')['jobs']
         assert jobs[0]['status'] == 'running' and 0 < jobs[0]['current-progress'] < 8 * MB
-        assert q.ok('query-dirty-bitmaps')['bitmaps'][0]['busy']
-        assert 'error' in q('block-dirty-bitmap-clear', node='disk0', name='mosaic-backup')
+        assert checkpoint(q)['busy'] and "backup job 'slow'" in checkpoint(q)['busy-owner']
+        r = q('block-dirty-bitmap-clear', node='disk0', name=name)
+        assert "in use by backup job 'slow'" in r['error']['desc'], r
         q.ok('job-pause', id='slow')
         assert q.ok('query-jobs')['jobs'][0]['status'] == 'paused'
         q.ok('job-resume', id='slow')
         q.ok('job-cancel', id='slow')
         q.wait_event('BLOCK_JOB_CANCELLED', device='slow')
         assert q.ok('query-jobs')['jobs'] == []
-        bm = q.ok('query-dirty-bitmaps')['bitmaps'][0]
+        bm = checkpoint(q)
         assert not bm['busy'] and bm['count'] == 8 * MB + 64 * 1024
         assert [n['node-name'] for n in q.ok('query-named-block-nodes')['nodes']] == ['f0', 'disk0']
         ref = snapshot(img, tmp_path / 'ref.img')
@@ -317,12 +364,12 @@ def test_persistent_bitmap_clean_restart_and_crash(mosaic, tool, tmp_path):
     assert side['in-use'] is True
     m.stop()
     side = json.loads(Path(str(img) + '.bitmaps').read_text())
-    assert side['in-use'] is False and side['bitmaps'][0]['name'] == 'mosaic-backup'
+    assert side['in-use'] is False and side['bitmaps'][0]['name'].startswith('mosaic-backup.')
 
     # clean restart: the bitmap continues; writes made while stopped would be missed,
     # so none are made
     m = Machine(mosaic, tmp_path, img)
-    bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
+    bm = checkpoint(m.qmp)
     assert bm['persistent'] and not bm['inconsistent'] and bm['count'] == MB
     m.write('write -P 0x72 5M 64k')
     ref = snapshot(img, tmp_path / 'ref.img')
@@ -336,16 +383,17 @@ def test_persistent_bitmap_clean_restart_and_crash(mosaic, tool, tmp_path):
     m.stop(signal.SIGKILL)
     m = Machine(mosaic, tmp_path, img)
     try:
-        bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
-        assert bm['inconsistent']
+        assert checkpoint(m.qmp)['inconsistent']
         r = run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo, check=False)
         assert r.returncode == 1 and 'full backup is needed' in r.stderr
-        r = m.qmp('blockdev-backup', device='disk0', sync='incremental', bitmap='mosaic-backup',
+        assert 'inconsistent' in r.stderr and 'not shut down cleanly' in r.stderr, r.stderr
+        name = checkpoint(m.qmp)['name']
+        r = m.qmp('blockdev-backup', device='disk0', sync='incremental', bitmap=name,
                   **{'target-file': str(tmp_path / 'y.img')})
         assert 'full backup is needed' in r['error']['desc']
-        assert 'error' in m.qmp('block-dirty-bitmap-clear', node='disk0', name='mosaic-backup')
+        assert 'error' in m.qmp('block-dirty-bitmap-clear', node='disk0', name=name)
         run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
-        bm = m.qmp.ok('query-dirty-bitmaps')['bitmaps'][0]
+        bm = checkpoint(m.qmp)
         assert not bm['inconsistent'] and bm['count'] == 0
         ref = snapshot(img, tmp_path / 'ref2.img')
     finally:
@@ -413,3 +461,31 @@ def test_two_disks_one_point(mosaic, tool, tmp_path):
         run_tool(tool, 'restore', '--dir', repo, '--at', point, '--to', out)
         compare(out / 'disk0.img', a)
         compare(out / 'disk1.img', b)
+
+
+@need
+def test_checksums_new_and_legacy(mosaic, tool, tmp_path):
+    """New points carry XXH3-128 checksums; a manifest of an older version (SHA-256 in
+    `sha256`) still verifies, and damage is found with either."""
+    import hashlib
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x17 0 1M')
+        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+    finally:
+        m.stop()
+    man = json.loads((repo / 'manifest.json').read_text())
+    disk = man['points'][0]['disks'][0]
+    assert disk['checksum'].startswith('xxh128:') and len(disk['checksum']) == 7 + 32
+    f = repo / disk['file']
+    del disk['checksum']
+    disk['sha256'] = hashlib.sha256(f.read_bytes()).hexdigest()
+    (repo / 'manifest.json').write_text(json.dumps(man))
+    assert 'ok ' in run_tool(tool, 'verify', '--dir', repo).stdout
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xff
+    f.write_bytes(bytes(data))
+    r = run_tool(tool, 'verify', '--dir', repo, check=False)
+    assert r.returncode == 1 and 'checksum differs' in r.stderr, r.stdout + r.stderr

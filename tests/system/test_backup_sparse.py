@@ -1,12 +1,13 @@
 """Backup job: zero clusters of the source are skipped (a fresh target) or written as
 zeroes (an existing target), and the rate limit holds for whole chunks."""
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_backup import Machine, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixture)
+from test_backup import Machine, reap_machines, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixtures)
 
 
 @need
@@ -27,6 +28,21 @@ def test_full_backup_of_sparse_disk_is_small(mosaic, tool, tmp_path):
     out = tmp_path / 'restored.img'
     run_tool(tool, 'restore', '--dir', repo, '--at', '1', '--to', out)
     compare(out, ref)
+
+
+@need
+def test_summary_counts_skipped_zeroes_as_skipped(mosaic, tool, tmp_path):
+    img = raw_disk(tmp_path, 64 * MB)
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x5c 8M 1M')
+        r = run_tool(tool, 'full', '--socket', m.qmp_path, '--to', tmp_path / 'b')
+        assert ': 1.0 MiB copied, 63.0 MiB of zeroes skipped in ' in r.stdout, r.stdout
+        r = run_tool(tool, 'full', '--socket', m.qmp_path, '--to', tmp_path / 'j', '--json')
+        done = json.loads(r.stdout.splitlines()[-1])
+        assert done['event'] == 'done' and (done['bytes'], done['skipped']) == (MB, 63 * MB), done
+    finally:
+        m.stop()
 
 
 @need
@@ -62,5 +78,7 @@ def test_rate_limit_holds_for_whole_chunks(mosaic, tmp_path):
         assert 'error' not in ev['data'], ev
     finally:
         m.stop()
-    assert took >= 1.5, took  # 4 MiB at 2 MiB/s: about 2 s
+    # 4 MiB at 2 MiB/s: 2 s.  The limit holds (not faster; a chunk may start at once), and
+    # the job is not held back far below it (generous: a loaded CI machine)
+    assert 1.5 <= took <= 6, took
     compare(tmp_path / 't.img', img)

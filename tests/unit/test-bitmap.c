@@ -205,7 +205,7 @@ static void test_named_hook_merge_freeze(void)
     g_assert_cmpuint(mosaic_blk_bitmap_count(off), ==, 2 * 65536);
 
     /* freeze: writes go to the successor; reclaim merges, abdicate keeps only new */
-    g_assert_true(blk_bitmap_freeze(a, &e));
+    g_assert_true(blk_bitmap_freeze(a, "test job", &e));
     g_assert_true(blk_bitmap_busy(a));
     g_assert_false(blk_bitmap_clear(a, &e));
     g_clear_error(&e);
@@ -219,7 +219,7 @@ static void test_named_hook_merge_freeze(void)
     blk_bitmap_reclaim(a);
     g_assert_false(blk_bitmap_busy(a));
     g_assert_cmpuint(mosaic_blk_bitmap_count(a), ==, 3 * 65536);
-    g_assert_true(blk_bitmap_freeze(a, &e));
+    g_assert_true(blk_bitmap_freeze(a, "test job", &e));
     write_node("d", 3 * MB, 10);
     blk_bitmap_abdicate(a);
     g_assert_cmpuint(mosaic_blk_bitmap_count(a), ==, 65536);
@@ -283,7 +283,7 @@ static void test_persistence(void)
     g_clear_error(&e);
     g_assert_false(blk_bitmap_clear(p, &e));
     g_clear_error(&e);
-    g_assert_false(blk_bitmap_freeze(p, &e));
+    g_assert_false(blk_bitmap_freeze(p, "test job", &e));
     g_clear_error(&e);
     g_assert_true(blk_bitmap_remove(p, &e));
     close_graph();

@@ -7,11 +7,12 @@
  *   mosaic-backup verify  --dir DIR
  *   mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]
  *   mosaic-backup prune   --dir DIR --keep N
+ *   mosaic-backup forget  --socket S --dir DIR    (removes DIR's checkpoint bitmaps)
  *
  * Every disk is backed up at one point in time (one `transaction` of the monitor).  Each
  * disk keeps a chain: a full qcow2, then incremental qcow2 overlays (backing file: the
  * previous point) holding the clusters the persistent dirty bitmap `mosaic-backup`
- * recorded since the previous point.  manifest.json lists the points with sha256 sums.
+ * recorded since the previous point.  manifest.json lists the points with checksums.
  * With --to nbd://... (or nbd+unix://) the disk is pushed to a remote NBD export instead,
  * as a raw image updated in place (incrementals write only the changed clusters), and
  * the manifest is kept locally (--dir, default $XDG_STATE_HOME/mosaic-backup/<uri>).
@@ -22,12 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "checkpoint.h"
+#include "checksum.h"
 #include "pending.h"
 #include "progress.h"
 #include "qmp-client.h"
 #include "repo.h"
-
-#define BITMAP "mosaic-backup"
 
 static struct {
     const char *socket, *to, *dir, *at, *format;
@@ -50,6 +51,7 @@ static int usage(const char *why)
             "       mosaic-backup verify --dir DIR\n"
             "       mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]\n"
             "       mosaic-backup prune --dir DIR --keep N\n"
+            "       mosaic-backup forget --socket S --dir DIR   (drop DIR's change tracking)\n"
             "  --socket S   the machine's monitor: unix:PATH or PATH (mosaic --qmp unix:PATH,server,wait=off)\n"
             "  --disk NODE  back up (or restore) only this block node (repeatable); default: every\n"
             "               node a device or export uses\n"
@@ -83,6 +85,30 @@ static JsonNode *qmp(QmpClient *c, const char *cmd, JsonObject *args, GError **e
     return r;
 }
 
+/* The disk a used node stands for: below the copy-before-write filters that running
+ * backups and pulls put above it; NULL for a pull's point-in-time view (an export of
+ * its own, not a disk). */
+static JsonObject *disk_below_filters(GHashTable *by_name, JsonObject *n)
+{
+    for (guint depth = 0; n && depth < 16; depth++) {
+        const char *drv = json_object_get_string_member_with_default(n, "driver", "");
+        if (!strcmp(drv, "snapshot-access"))
+            return NULL;
+        if (strcmp(drv, "copy-before-write"))
+            return n;
+        JsonArray *kids = json_object_get_array_member(n, "children");
+        JsonObject *file = NULL;
+        for (guint k = 0; kids && k < json_array_get_length(kids); k++) {
+            JsonObject *ch = json_array_get_object_element(kids, k);
+            if (!strcmp(json_object_get_string_member_with_default(ch, "child", ""), "file"))
+                file = g_hash_table_lookup(by_name,
+                                           json_object_get_string_member_with_default(ch, "node-name", ""));
+        }
+        n = file;
+    }
+    return n;
+}
+
 /* The disks to back up: --disk, or every node with users (devices, exports). */
 static GPtrArray *pick_disks(QmpClient *c, GHashTable *sizes, GError **err)
 {
@@ -91,12 +117,21 @@ static GPtrArray *pick_disks(QmpClient *c, GHashTable *sizes, GError **err)
         return NULL;
     JsonArray *nodes = json_object_get_array_member(json_node_get_object(r), "nodes");
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < json_array_get_length(nodes); i++) {
         JsonObject *n = json_array_get_object_element(nodes, i);
         const char *name = json_object_get_string_member(n, "node-name");
+        g_hash_table_insert(by_name, (gpointer)name, n);
         g_hash_table_insert(sizes, g_strdup(name),
                             GSIZE_TO_POINTER((gsize)json_object_get_int_member(n, "size")));
-        if (!opt.disks && json_object_get_int_member_with_default(n, "users", 0) > 0)
+    }
+    for (guint i = 0; !opt.disks && i < json_array_get_length(nodes); i++) {
+        JsonObject *n = json_array_get_object_element(nodes, i);
+        if (json_object_get_int_member_with_default(n, "users", 0) <= 0)
+            continue;
+        n = disk_below_filters(by_name, n);
+        const char *name = n ? json_object_get_string_member(n, "node-name") : NULL;
+        if (name && !g_ptr_array_find_with_equal_func(out, name, g_str_equal, NULL))
             g_ptr_array_add(out, g_strdup(name));
     }
     for (guint i = 0; opt.disks && opt.disks[i]; i++) {
@@ -118,26 +153,6 @@ static GPtrArray *pick_disks(QmpClient *c, GHashTable *sizes, GError **err)
     return out;
 }
 
-/* name -> "ok" | "inconsistent" | "busy" of the bitmap mosaic-backup on `node`. */
-static const char *bitmap_state(QmpClient *c, const char *node, GError **err)
-{
-    JsonObject *a = json_object_new();
-    json_object_set_string_member(a, "node", node);
-    g_autoptr(JsonNode) r = qmp(c, "query-dirty-bitmaps", a, err);
-    if (!r)
-        return NULL;
-    JsonArray *bms = json_object_get_array_member(json_node_get_object(r), "bitmaps");
-    for (guint i = 0; i < json_array_get_length(bms); i++) {
-        JsonObject *b = json_array_get_object_element(bms, i);
-        if (strcmp(json_object_get_string_member(b, "name"), BITMAP))
-            continue;
-        if (json_object_get_boolean_member(b, "inconsistent"))
-            return "inconsistent";
-        return json_object_get_boolean_member(b, "busy") ? "busy" : "ok";
-    }
-    return "missing";
-}
-
 static JsonObject *action(JsonArray *acts, const char *type)
 {
     JsonObject *a = json_object_new(), *d = json_object_new();
@@ -157,7 +172,8 @@ static void poll_jobs(QmpClient *c, Progress *pr)
         JsonObject *j = json_array_get_object_element(jobs, i);
         progress_update(pr, json_object_get_string_member(j, "id"),
                         json_object_get_int_member(j, "current-progress"),
-                        json_object_get_int_member(j, "total-progress"), FALSE);
+                        json_object_get_int_member(j, "total-progress"),
+                        json_object_get_int_member_with_default(j, "skipped", 0), FALSE);
     }
 }
 
@@ -202,7 +218,8 @@ static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, Progress *pr, GError **e
                 error = "cancelled";
             gint64 len = json_object_get_int_member_with_default(d, "len", 0);
             progress_update(pr, id, error ? json_object_get_int_member_with_default(d, "offset", 0)
-                                          : len, len, TRUE);
+                                          : len, len,
+                            json_object_get_int_member_with_default(d, "skipped", 0), TRUE);
             if (error)
                 g_string_append_printf(failures, "%sjob %s: %s", failures->len ? "; " : "", id, error);
             if (opt.json)
@@ -224,12 +241,11 @@ static gboolean wait_jobs(QmpClient *c, GPtrArray *ids, Progress *pr, GError **e
 }
 
 /* A run into `dir` that did not end (its tool was killed) leaves DIR/in-progress.json:
- * its jobs that still run are cancelled (a cancelled job merges its frozen bits back into
- * the bitmap, so nothing is lost) and its partial files deleted; the manifest never had
- * the point.  Fails if that run's tool still lives, and for an incremental if one of its
- * jobs ended while no tool watched it (a job that succeeded reset the bitmap for a point
- * the manifest lacks: only a full backup is safe then; the record stays until one ran). */
-static gboolean recover(QmpClient *c, const char *dir, gboolean incremental, GError **err)
+ * its jobs that still run are cancelled and its partial files deleted; the manifest never
+ * had the point, and its jobs only read the repository's checkpoint bitmap, so nothing
+ * is lost even if one of them ended while no tool watched it (the point's own checkpoint
+ * is removed before the next point is taken).  Fails if that run's tool still lives. */
+static gboolean recover(QmpClient *c, const char *dir, GError **err)
 {
     GError *e = NULL;
     g_autoptr(Pending) p = pending_load(dir, &e);
@@ -249,16 +265,13 @@ static gboolean recover(QmpClient *c, const char *dir, gboolean incremental, GEr
         return FALSE;
     JsonArray *jobs = json_object_get_array_member(json_node_get_object(r), "jobs");
     g_autoptr(GHashTable) wait = g_hash_table_new(g_str_hash, g_str_equal);
-    gboolean unknown = FALSE;
     for (guint k = 0; k < p->jobs->len; k++) {
         const char *id = g_ptr_array_index(p->jobs, k);
         gboolean running = FALSE;
         for (guint i = 0; i < json_array_get_length(jobs); i++)
             running |= !strcmp(json_object_get_string_member(json_array_get_object_element(jobs, i), "id"), id);
-        if (!running) {
-            unknown = TRUE;
+        if (!running)
             continue;
-        }
         JsonObject *a = json_object_new();
         json_object_set_string_member(a, "id", id);
         g_autoptr(JsonNode) cr = qmp(c, "job-cancel", a, NULL);
@@ -273,23 +286,14 @@ static gboolean recover(QmpClient *c, const char *dir, gboolean incremental, GEr
         const char *name = json_object_get_string_member_with_default(ev, "event", "");
         JsonObject *d = json_object_has_member(ev, "data") ? json_object_get_object_member(ev, "data") : NULL;
         const char *id = d ? json_object_get_string_member_with_default(d, "device", "") : "";
-        if ((!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED")) &&
-            g_hash_table_remove(wait, id) && !strcmp(name, "BLOCK_JOB_COMPLETED") &&
-            !json_object_has_member(d, "error"))
-            unknown = TRUE; /* it finished before the cancel: the bitmap was reset */
+        if (!strcmp(name, "BLOCK_JOB_COMPLETED") || !strcmp(name, "BLOCK_JOB_CANCELLED"))
+            g_hash_table_remove(wait, id);
         json_object_unref(ev);
     }
     for (guint k = 0; k < p->files->len; k++)
         unlink(g_ptr_array_index(p->files, k));
     fprintf(stderr, "mosaic-backup: discarded the unfinished point %u of an interrupted run "
             "(pid %" G_GINT64_FORMAT ")\n", p->point, p->pid);
-    if (unknown && incremental) {
-        g_set_error(err, QMP_CLIENT_ERROR, 0, "the interrupted backup run (pid %" G_GINT64_FORMAT
-                    ", point %u) in %s had a job that ended while no mosaic-backup watched it, so "
-                    "the dirty bitmap may miss changes: run `mosaic-backup full`", p->pid,
-                    p->point, dir);
-        return FALSE;
-    }
     pending_remove(dir);
     return TRUE;
 }
@@ -320,6 +324,83 @@ static char *disk_uri(const char *uri, const char *node)
     return g_strjoinv(node, parts);
 }
 
+/* The checkpoint an incremental of `node` starts from: the one of the repository's last
+ * point `last`; refused (never silently wrong) when the machine has no usable one. */
+static char *checkpoint_base(const char *node, Repo *repo, guint last, GPtrArray *cps,
+                             GError **err)
+{
+    Checkpoint *cp = checkpoints_find(cps, last);
+    Checkpoint *newest = cps->len ? g_ptr_array_index(cps, cps->len - 1) : NULL;
+    if (cp && cp->inconsistent) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the dirty bitmap '%s' (changes since "
+                    "point %u of %s) is inconsistent: the machine was not shut down cleanly, so "
+                    "it may have missed writes; a full backup is needed (mosaic-backup full)",
+                    node, cp->name, last, repo->dir);
+        return NULL;
+    }
+    if (cp && cp->busy) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the dirty bitmap '%s' is in use by "
+                    "%s: wait for it to end, then run the incremental again", node, cp->name,
+                    cp->owner ? cp->owner : "a job");
+        return NULL;
+    }
+    if (cp)
+        return g_strdup(cp->name);
+    /* An image that stores its bitmaps itself (qcow2) writes a bitmap added while the
+     * machine runs only at a clean exit; after a kill only the older checkpoint is
+     * there, marked in use: the machine was not shut down cleanly since. */
+    for (guint k = 0; k < cps->len; k++) {
+        Checkpoint *old = g_ptr_array_index(cps, k);
+        if (old->point < last && old->inconsistent) {
+            g_autofree char *lost = checkpoint_name(repo->uuid, last);
+            g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the change tracking of %s is "
+                        "inconsistent: the machine was not shut down cleanly since point %u "
+                        "was taken (its dirty bitmap '%s' was lost and '%s' may have missed "
+                        "writes); a full backup is needed (mosaic-backup full)", node, repo->dir,
+                        last, lost, old->name);
+            return NULL;
+        }
+    }
+    if (newest && newest->point > last) {
+        g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the machine tracks changes for %s "
+                    "since point %u, but the repository's last point is %u (its manifest is "
+                    "older than the last backup made into it): an incremental on point %u would "
+                    "miss changes; run `mosaic-backup full`", node, repo->dir, newest->point,
+                    last, last);
+        return NULL;
+    }
+    g_autofree char *want = checkpoint_name(repo->uuid, last);
+    g_set_error(err, QMP_CLIENT_ERROR, 0, "disk '%s': the machine has no record of the changes "
+                "since point %u of %s (no dirty bitmap '%s': the image was replaced or restored, "
+                "or the repository was last written by an older mosaic-backup): a full backup is "
+                "needed (mosaic-backup full)", node, last, repo->dir, want);
+    return NULL;
+}
+
+/* The point is in the manifest: the repository's older checkpoints are not needed any
+ * more (a failure here leaves a bitmap that the next run removes). */
+static void drop_older_checkpoints(QmpClient *c, Repo *repo, GPtrArray *disks)
+{
+    RepoPoint *last = g_ptr_array_index(repo->points, repo->points->len - 1);
+    for (guint i = 0; i < disks->len; i++) {
+        const char *node = g_ptr_array_index(disks, i);
+        g_autoptr(GPtrArray) cps = checkpoints_list(c, node, repo->uuid, NULL);
+        for (guint k = 0; cps && k < cps->len; k++) {
+            Checkpoint *cp = g_ptr_array_index(cps, k);
+            if (cp->point < last->id)
+                checkpoint_remove(c, node, cp->name, NULL);
+        }
+    }
+}
+
+/* A failed point: its checkpoint goes, the base stays. */
+static void drop_checkpoint(QmpClient *c, Repo *repo, GPtrArray *disks, guint point)
+{
+    g_autofree char *name = checkpoint_name(repo->uuid, point);
+    for (guint i = 0; i < disks->len; i++)
+        checkpoint_remove(c, g_ptr_array_index(disks, i), name, NULL);
+}
+
 static int cmd_backup(gboolean incremental)
 {
     GError *e = NULL;
@@ -336,14 +417,19 @@ static int cmd_backup(gboolean incremental)
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
     RepoPoint *pt = NULL;
+    gboolean point_started = FALSE;
     g_autoptr(Progress) pr = NULL;
     repo = repo_load(mdir, !incremental, &e);
     if (!repo)
         goto fail;
+    /* A new repository's UUID is kept before any checkpoint bitmap is named after it, so
+     * a killed first run's bitmaps are still this repository's leftovers next time. */
+    if (!repo->points->len && !repo_save(repo, &e))
+        goto fail;
     c = qmp_client_connect(opt.socket, 30, &e);
     if (!c)
         goto fail;
-    if (!recover(c, repo->dir, incremental, &e))
+    if (!recover(c, repo->dir, &e))
         goto fail;
     disks = pick_disks(c, sizes, &e);
     if (!disks)
@@ -357,10 +443,8 @@ static int cmd_backup(gboolean incremental)
     for (guint i = 0; i < disks->len; i++) {
         const char *node = g_ptr_array_index(disks, i);
         guint64 size = GPOINTER_TO_SIZE(g_hash_table_lookup(sizes, node));
-        const char *st = bitmap_state(c, node, &e);
-        if (!st)
-            goto fail_point;
-        RepoDisk *prev = incremental ? repo_last_disk(repo, node) : NULL;
+        RepoPoint *prev_pt = NULL;
+        RepoDisk *prev = incremental ? repo_last_disk(repo, node, &prev_pt) : NULL;
         g_autofree char *uri = remote ? disk_uri(opt.to, node) : NULL;
         if (incremental && !prev) {
             g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s' has no full backup in %s: run "
@@ -374,21 +458,20 @@ static int cmd_backup(gboolean incremental)
                         remote ? uri : "this directory");
             goto fail_point;
         }
-        if (incremental && strcmp(st, "ok")) {
-            g_set_error(&e, QMP_CLIENT_ERROR, 0, "disk '%s': the dirty bitmap '%s' is %s%s: a full "
-                        "backup is needed (mosaic-backup full)", node, BITMAP, st,
-                        !strcmp(st, "inconsistent") ? " (the machine was not shut down cleanly, so "
-                        "it may have missed writes)" : "");
+        g_autoptr(GPtrArray) cps = checkpoints_list(c, node, repo->uuid, &e);
+        if (!cps)
             goto fail_point;
+        g_autofree char *base = NULL;
+        if (incremental) {
+            base = checkpoint_base(node, repo, prev_pt->id, cps, &e);
+            if (!base)
+                goto fail_point; /* refused: nothing changed */
         }
-        if (!incremental && !strcmp(st, "inconsistent")) {
-            JsonObject *a = json_object_new();
-            json_object_set_string_member(a, "node", node);
-            json_object_set_string_member(a, "name", BITMAP);
-            g_autoptr(JsonNode) r = qmp(c, "block-dirty-bitmap-remove", a, &e);
-            if (!r)
+        /* Leftovers of a point that never reached the manifest (a killed run). */
+        for (guint k = 0; k < cps->len; k++) {
+            Checkpoint *cp = g_ptr_array_index(cps, k);
+            if (cp->point >= pt->id && !checkpoint_remove(c, node, cp->name, &e))
                 goto fail_point;
-            st = "missing";
         }
         g_autofree char *rel = remote ? g_strdup(uri) :
                                g_strdup_printf("%s/%04u-%s.qcow2", node, pt->id,
@@ -407,12 +490,11 @@ static int cmd_backup(gboolean incremental)
             goto fail_point;
         if (!remote)
             g_ptr_array_add(made, g_strdup(path));
-        if (!strcmp(st, "missing")) {
-            JsonObject *d = action(acts, "block-dirty-bitmap-add");
-            json_object_set_string_member(d, "node", node);
-            json_object_set_string_member(d, "name", BITMAP);
-            json_object_set_boolean_member(d, "persistent", TRUE);
-        }
+        JsonObject *add = action(acts, "block-dirty-bitmap-add");
+        g_autofree char *cp_name = checkpoint_name(repo->uuid, pt->id);
+        json_object_set_string_member(add, "node", node);
+        json_object_set_string_member(add, "name", cp_name);
+        json_object_set_boolean_member(add, "persistent", TRUE);
         char *id = g_strdup_printf("mosaic-backup-%s-%u", node, pt->id);
         g_ptr_array_add(ids, id);
         JsonObject *d = action(acts, "blockdev-backup");
@@ -424,8 +506,10 @@ static int cmd_backup(gboolean incremental)
             json_object_set_string_member(d, "target-file", path);
             json_object_set_string_member(d, "format", "qcow2");
         }
-        json_object_set_string_member(d, "sync", incremental ? "incremental" : "full");
-        json_object_set_string_member(d, "bitmap", BITMAP);
+        /* The job only reads the base: a failed point leaves it as it was. */
+        json_object_set_string_member(d, "sync", incremental ? "differential" : "full");
+        if (base)
+            json_object_set_string_member(d, "bitmap", base);
         if (opt.speed)
             json_object_set_int_member(d, "speed", opt.speed);
         RepoDisk *rd = g_new0(RepoDisk, 1);
@@ -439,9 +523,14 @@ static int cmd_backup(gboolean incremental)
         Pending rec = {.pid = getpid(), .point = pt->id, .jobs = ids, .files = made};
         if (!pending_save(repo->dir, &rec, &e))
             goto fail_point;
-        JsonObject *a = json_object_new();
+        JsonObject *a = json_object_new(), *props = json_object_new();
         json_object_set_array_member(a, "actions", json_array_ref(acts));
+        /* One disk failing fails the point: the others stop too. */
+        json_object_set_string_member(props, "completion-mode", "grouped");
+        json_object_set_object_member(a, "properties", props);
         g_autoptr(JsonNode) r = qmp(c, "transaction", a, &e);
+        if (r)
+            point_started = TRUE;
         if (!r)
             goto fail_point;
     }
@@ -460,12 +549,12 @@ static int cmd_backup(gboolean incremental)
     for (guint i = 0; i < pt->disks->len; i++) {
         RepoDisk *d = g_ptr_array_index(pt->disks, i);
         if (remote || opt.no_checksum) { /* remote: updated in place, no file to sum */
-            d->sha256 = g_strdup("");
+            d->checksum = g_strdup("");
             continue;
         }
         g_autofree char *path = repo_path(repo, d->file);
-        d->sha256 = repo_sha256_file(path, &e);
-        if (!d->sha256)
+        d->checksum = checksum_file(path, CHECKSUM_DEFAULT, &e);
+        if (!d->checksum)
             goto fail_point;
     }
     g_ptr_array_add(repo->points, pt);
@@ -473,22 +562,30 @@ static int cmd_backup(gboolean incremental)
     if (!repo_save(repo, &e))
         goto fail;
     pending_remove(repo->dir);
+    drop_older_checkpoints(c, repo, disks);
     {
         RepoPoint *last = g_ptr_array_index(repo->points, repo->points->len - 1);
         double mib = progress_bytes(pr) / (double)(1 << 20), s = progress_seconds(pr);
+        double zero_mib = progress_skipped(pr) / (double)(1 << 20);
+        g_autofree char *skipped = zero_mib > 0 ?
+            g_strdup_printf(", %.1f MiB of zeroes skipped", zero_mib) : g_strdup("");
         if (opt.json)
             printf("{\"event\": \"done\", \"point\": %u, \"bytes\": %" G_GINT64_FORMAT
-                   ", \"seconds\": %.3f}\n", last->id, progress_bytes(pr), s);
+                   ", \"skipped\": %" G_GINT64_FORMAT ", \"seconds\": %.3f}\n", last->id,
+                   progress_bytes(pr), progress_skipped(pr), s);
         else
-            printf("point %u (%s) of %u disk(s) %s %s%s%s: %.1f MiB copied in %.1f s (%.1f MiB/s)\n",
-                   last->id, last->kind, disks->len, remote ? "pushed to" : "in",
-                   remote ? opt.to : repo->dir, remote ? ", manifest in " : "",
-                   remote ? repo->dir : "", mib, s, s > 0 ? mib / s : 0);
+            printf("point %u (%s) of %u disk(s) %s %s%s%s: %.1f MiB copied%s in %.1f s "
+                   "(%.1f MiB/s)\n", last->id, last->kind, disks->len,
+                   remote ? "pushed to" : "in", remote ? opt.to : repo->dir,
+                   remote ? ", manifest in " : "", remote ? repo->dir : "", mib, skipped, s,
+                   s > 0 ? mib / s : 0);
     }
     return 0;
 fail_point:
     for (guint i = 0; made && i < made->len; i++)
         unlink(g_ptr_array_index(made, i));
+    if (point_started)
+        drop_checkpoint(c, repo, disks, pt->id);
     /* Without an answer from the machine its jobs may still run: keep the record so the
      * next run cancels them. */
     if (!g_error_matches(e, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_IO))
@@ -503,6 +600,32 @@ fail:
     fprintf(stderr, "mosaic-backup: %s\n", e ? e->message : "failed");
     g_clear_error(&e);
     return 1;
+}
+
+/* A repository given up (its directory deleted or moved away): its checkpoint bitmaps
+ * would record every write of the machine for nothing. */
+static int cmd_forget(void)
+{
+    GError *e = NULL;
+    if (!opt.socket || !opt.dir)
+        return usage("forget needs --socket S and --dir DIR");
+    g_autoptr(Repo) r = repo_load(opt.dir, FALSE, &e);
+    g_autoptr(QmpClient) c = r ? qmp_client_connect(opt.socket, 30, &e) : NULL;
+    g_autoptr(GPtrArray) cps = c ? checkpoints_list(c, NULL, r->uuid, &e) : NULL;
+    guint n = 0;
+    for (guint i = 0; cps && i < cps->len; i++) {
+        Checkpoint *cp = g_ptr_array_index(cps, i);
+        if (!checkpoint_remove(c, cp->node, cp->name, &e))
+            break;
+        n++;
+    }
+    if (e) {
+        fprintf(stderr, "mosaic-backup: %s\n", e->message);
+        g_error_free(e);
+        return 1;
+    }
+    printf("removed %u checkpoint bitmap(s) of %s; its next backup must be full\n", n, r->dir);
+    return 0;
 }
 
 static const char *dir_opt(void)
@@ -555,12 +678,12 @@ static int cmd_verify(void)
                 continue;
             }
             g_autofree char *path = repo_path(r, d->file);
-            g_autofree char *sum = repo_sha256_file(path, &e);
+            g_autofree char *sum = checksum_file_like(path, d->checksum, &e);
             const char *why = NULL;
             if (!sum)
                 why = e->message;
-            else if (*d->sha256 && strcmp(sum, d->sha256)) /* "": taken with --no-checksum */
-                why = "sha256 differs from the manifest (the file changed or is damaged)";
+            else if (*d->checksum && strcmp(sum, d->checksum)) /* "": taken with --no-checksum */
+                why = "the checksum differs from the manifest's (the file changed or is damaged)";
             else if (!run(&e, (const char *[]){"qemu-img", "check", "-q", "-f", "qcow2", path, NULL}))
                 why = e->message;
             printf("%s  point %u  %s\n", why ? "BAD" : "ok ", p->id, d->file);
@@ -579,7 +702,7 @@ static gboolean restore_one(Repo *r, RepoDisk *d, const char *to, GError **err)
     const char *fmt = opt.format ? opt.format : "raw";
     if (is_uri(d->file)) {
         /* The export holds only the latest point of the disk (updated in place). */
-        if (repo_last_disk(r, d->node) != d) {
+        if (repo_last_disk(r, d->node, NULL) != d) {
             g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "disk '%s': %s holds only the "
                         "latest point (later backups overwrote this one)", d->node, d->file);
             return FALSE;
@@ -653,9 +776,9 @@ static int cmd_prune(void)
             goto fail;
         g_free(d->backing);
         d->backing = NULL;
-        g_free(d->sha256);
-        d->sha256 = repo_sha256_file(path, &e);
-        if (!d->sha256)
+        g_free(d->checksum);
+        d->checksum = checksum_file(path, CHECKSUM_DEFAULT, &e);
+        if (!d->checksum)
             goto fail;
     }
     g_free(keep0->kind);
@@ -696,7 +819,7 @@ int main(int argc, char **argv)
         {"speed", 0, 0, G_OPTION_ARG_STRING, &speed, "rate limit, bytes/s", "N"},
         {"keep", 0, 0, G_OPTION_ARG_INT, &opt.keep, "points to keep", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "JSON lines output", NULL},
-        {"no-checksum", 0, 0, G_OPTION_ARG_NONE, &opt.no_checksum, "no sha256 of new files", NULL},
+        {"no-checksum", 0, 0, G_OPTION_ARG_NONE, &opt.no_checksum, "no checksum of new files", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND");
@@ -723,6 +846,8 @@ int main(int argc, char **argv)
         return cmd_restore();
     if (!strcmp(cmd, "prune"))
         return cmd_prune();
+    if (!strcmp(cmd, "forget"))
+        return cmd_forget();
     (void)dir_opt;
     return usage("unknown command");
 }

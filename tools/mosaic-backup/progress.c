@@ -6,7 +6,7 @@
 
 typedef struct {
     char *id, *disk;
-    gint64 current, total;
+    gint64 current, total, skipped;
     gboolean done;
 } Job;
 
@@ -43,7 +43,8 @@ void progress_free(Progress *p)
     g_free(p);
 }
 
-void progress_update(Progress *p, const char *id, gint64 current, gint64 total, gboolean done)
+void progress_update(Progress *p, const char *id, gint64 current, gint64 total,
+                     gint64 skipped, gboolean done)
 {
     for (guint i = 0; i < p->jobs->len; i++) {
         Job *j = &g_array_index(p->jobs, Job, i);
@@ -53,6 +54,8 @@ void progress_update(Progress *p, const char *id, gint64 current, gint64 total, 
             j->total = total;
         if (current >= 0)
             j->current = current;
+        if (skipped >= 0)
+            j->skipped = MIN(skipped, j->current);
         j->done |= done;
     }
 }
@@ -66,7 +69,15 @@ gint64 progress_bytes(Progress *p)
 {
     gint64 n = 0;
     for (guint i = 0; i < p->jobs->len; i++)
-        n += g_array_index(p->jobs, Job, i).current;
+        n += g_array_index(p->jobs, Job, i).current - g_array_index(p->jobs, Job, i).skipped;
+    return n;
+}
+
+gint64 progress_skipped(Progress *p)
+{
+    gint64 n = 0;
+    for (guint i = 0; i < p->jobs->len; i++)
+        n += g_array_index(p->jobs, Job, i).skipped;
     return n;
 }
 

@@ -13,14 +13,18 @@ typedef struct Progress Progress;
 Progress *progress_new(ProgressMode mode, GPtrArray *ids, GPtrArray *disks);
 void progress_free(Progress *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Progress, progress_free)
-/* A job's current/total bytes (query-jobs); `done` once it concluded. */
-void progress_update(Progress *p, const char *id, gint64 current, gint64 total, gboolean done);
+/* A job's current/total bytes and how many of current needed no copy (query-jobs:
+ * skipped, zeroes the target already had); `done` once it concluded. */
+void progress_update(Progress *p, const char *id, gint64 current, gint64 total,
+                     gint64 skipped, gboolean done);
 /* Prints the --json lines or redraws the bars. */
 void progress_show(Progress *p);
 /* Ends the bars (the cursor goes below them). */
 void progress_finish(Progress *p);
-/* Bytes copied by every job and seconds since progress_new. */
+/* Bytes copied by every job (skipped zeroes not counted), bytes skipped, and seconds
+ * since progress_new. */
 gint64 progress_bytes(Progress *p);
+gint64 progress_skipped(Progress *p);
 double progress_seconds(Progress *p);
 
 #endif

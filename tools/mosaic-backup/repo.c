@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include "repo.h"
@@ -14,7 +13,7 @@ void repo_disk_free(RepoDisk *d)
     g_free(d->node);
     g_free(d->file);
     g_free(d->backing);
-    g_free(d->sha256);
+    g_free(d->checksum);
     g_free(d);
 }
 
@@ -33,6 +32,7 @@ void repo_free(Repo *r)
     if (!r)
         return;
     g_ptr_array_free(r->points, TRUE);
+    g_free(r->uuid);
     g_free(r->dir);
     g_free(r);
 }
@@ -51,8 +51,10 @@ Repo *repo_load(const char *dir, gboolean create, GError **err)
     r->points = g_ptr_array_new_with_free_func((GDestroyNotify)repo_point_free);
     g_autofree char *path = g_build_filename(r->dir, "manifest.json", NULL);
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        if (create && g_mkdir_with_parents(r->dir, 0755) == 0)
+        if (create && g_mkdir_with_parents(r->dir, 0755) == 0) {
+            r->uuid = g_uuid_string_random();
             return r;
+        }
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no backups here (%s)", dir,
                     create ? g_strerror(errno) : "no manifest.json; run `mosaic-backup full` first");
         repo_free(r);
@@ -72,6 +74,10 @@ Repo *repo_load(const char *dir, gboolean create, GError **err)
         repo_free(r);
         return NULL;
     }
+    const char *uuid = json_object_get_string_member_with_default(json_node_get_object(root),
+                                                                  "repository", NULL);
+    /* Older manifests have none: a new one, so their incrementals ask for a full first. */
+    r->uuid = uuid && g_uuid_string_is_valid(uuid) ? g_strdup(uuid) : g_uuid_string_random();
     for (guint i = 0; i < json_array_get_length(pts); i++) {
         JsonObject *po = json_array_get_object_element(pts, i);
         RepoPoint *p = point_alloc();
@@ -87,7 +93,11 @@ Repo *repo_load(const char *dir, gboolean create, GError **err)
             const char *b = json_object_get_string_member_with_default(dobj, "backing", NULL);
             d->backing = b ? g_strdup(b) : NULL;
             d->size = json_object_get_int_member_with_default(dobj, "size", 0);
-            d->sha256 = g_strdup(json_object_get_string_member_with_default(dobj, "sha256", ""));
+            const char *sum = json_object_get_string_member_with_default(dobj, "checksum", NULL);
+            const char *sha = json_object_get_string_member_with_default(dobj, "sha256", "");
+            /* Older manifests: "sha256" (empty: taken with --no-checksum or remote). */
+            d->checksum = sum ? g_strdup(sum) : *sha ? g_strconcat("sha256:", sha, NULL)
+                                                     : g_strdup("");
             g_ptr_array_add(p->disks, d);
         }
         g_ptr_array_add(r->points, p);
@@ -101,6 +111,8 @@ gboolean repo_save(Repo *r, GError **err)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "version");
     json_builder_add_int_value(b, 1);
+    json_builder_set_member_name(b, "repository");
+    json_builder_add_string_value(b, r->uuid);
     json_builder_set_member_name(b, "points");
     json_builder_begin_array(b);
     for (guint i = 0; i < r->points->len; i++) {
@@ -128,8 +140,8 @@ gboolean repo_save(Repo *r, GError **err)
                 json_builder_add_null_value(b);
             json_builder_set_member_name(b, "size");
             json_builder_add_int_value(b, d->size);
-            json_builder_set_member_name(b, "sha256");
-            json_builder_add_string_value(b, d->sha256);
+            json_builder_set_member_name(b, "checksum");
+            json_builder_add_string_value(b, d->checksum);
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -187,12 +199,15 @@ RepoDisk *repo_point_disk(RepoPoint *p, const char *node)
     return NULL;
 }
 
-RepoDisk *repo_last_disk(Repo *r, const char *node)
+RepoDisk *repo_last_disk(Repo *r, const char *node, RepoPoint **point)
 {
     for (guint i = r->points->len; i-- > 0;) {
         RepoDisk *d = repo_point_disk(g_ptr_array_index(r->points, i), node);
-        if (d)
+        if (d) {
+            if (point)
+                *point = g_ptr_array_index(r->points, i);
             return d;
+        }
     }
     return NULL;
 }
@@ -200,39 +215,4 @@ RepoDisk *repo_last_disk(Repo *r, const char *node)
 char *repo_path(Repo *r, const char *rel)
 {
     return g_build_filename(r->dir, rel, NULL);
-}
-
-/* OpenSSL's SHA-256 uses the CPU's SHA instructions (several times GLib's speed), and
- * big reads keep the file (usually still in the page cache) streaming. */
-char *repo_sha256_file(const char *path, GError **err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
-                    g_strerror(errno));
-        return NULL;
-    }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    enum { BUF = 4 << 20 };
-    g_autofree guchar *buf = g_malloc(BUF);
-    ssize_t n;
-    while ((n = read(fd, buf, BUF)) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0)
-            EVP_DigestUpdate(c, buf, n);
-    int e = errno;
-    close(fd);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(c, md, &len);
-    EVP_MD_CTX_free(c);
-    if (n < 0) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: read error: %s", path, g_strerror(e));
-        return NULL;
-    }
-    char *hex = g_malloc(len * 2 + 1);
-    for (unsigned i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return hex;
 }

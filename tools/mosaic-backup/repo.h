@@ -13,7 +13,7 @@ typedef struct RepoDisk {
     char *file;      /* relative to the repo directory */
     char *backing;   /* relative, or NULL */
     guint64 size;
-    char *sha256;
+    char *checksum;  /* "ALGO:HEX" (checksum.h), "" for none (--no-checksum, remote) */
 } RepoDisk;
 
 typedef struct RepoPoint {
@@ -25,6 +25,9 @@ typedef struct RepoPoint {
 
 typedef struct Repo {
     char *dir;
+    /* Names the repository's change tracking on the machine (its checkpoint bitmaps);
+     * made at the first save. */
+    char *uuid;
     GPtrArray *points; /* RepoPoint*, oldest first */
 } Repo;
 
@@ -35,10 +38,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Repo, repo_free)
 RepoPoint *repo_point_new(Repo *r, const char *kind);
 RepoPoint *repo_find_point(Repo *r, const char *at, GError **err); /* id or "latest" */
 RepoDisk *repo_point_disk(RepoPoint *p, const char *node);
-/* The latest point that has `node`. */
-RepoDisk *repo_last_disk(Repo *r, const char *node);
+/* The latest point that has `node` (and that point, if `point`). */
+RepoDisk *repo_last_disk(Repo *r, const char *node, RepoPoint **point);
 char *repo_path(Repo *r, const char *rel);
-char *repo_sha256_file(const char *path, GError **err);
 void repo_point_free(RepoPoint *p);
 void repo_disk_free(RepoDisk *d);
 

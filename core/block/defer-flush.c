@@ -1,0 +1,71 @@
+/* defer-flush: passes every request to its child except flushes, which complete at once
+ * until blk_defer_flush_release() (then they pass too).
+ *
+ * Why: a backup job writes a new target file that is worth nothing until the job's
+ * final flush (a crash before it discards the file: the manifest never names it).  A
+ * format driver that keeps its metadata crash-safe flushes after every allocating write
+ * (qcow2: data, then refcounts, then L2), so a 4 MiB chunk costs several fdatasync()s and
+ * the copy runs at the disk's synchronous write speed.  Below the format driver this
+ * filter turns those into no-ops; the job releases it before its final flush, which then
+ * makes everything durable at once, as `qemu-img convert -t writeback` does. */
+#include "block/defer-flush.h"
+
+typedef struct DeferFlush {
+    MosaicBlkChild *file;
+    gint released;      /* atomic: flushes pass (set on the main loop, read by workers) */
+} DeferFlush;
+
+static const MosaicPropDesc defer_props[] = {
+    {.key = "file", .type = MOSAIC_PROP_REF, .choices = "blockdev", .flags = MOSAIC_PROP_REQUIRED,
+     .help = "the node written (a backup job's new target file)"},
+    {NULL},
+};
+
+static void *defer_open(MosaicBlkNode *node, const MosaicProps *props, MosaicError *err)
+{
+    MosaicBlkChild *file = mosaic_blk_open_child(node, props, "file", true, err);
+    if (!file)
+        return NULL;
+    DeferFlush *s = g_new0(DeferFlush, 1);
+    s->file = file;
+    /* No length of its own: as long and as growable as the file (a format above it
+     * allocates past the end). */
+    mosaic_blk_node_set_read_only(node, mosaic_blk_child_read_only(file));
+    return s;
+}
+
+static void defer_close(void *state)
+{
+    g_free(state);
+}
+
+static int defer_io(void *state, MosaicBlkReq *req)
+{
+    DeferFlush *s = state;
+    if (req->type == MOSAIC_BLK_FLUSH && !g_atomic_int_get(&s->released))
+        return 0;
+    return mosaic_blk_child_io(s->file, req);
+}
+
+void blk_defer_flush_release(MosaicBlkNode *node)
+{
+    DeferFlush *s = node->state;
+    g_atomic_int_set(&s->released, 1);
+}
+
+static const MosaicBlkDriverOps defer_ops = {
+    .size = sizeof(MosaicBlkDriverOps),
+    .passes = MOSAIC_BLK_PASS_ALL,
+    .open = defer_open,
+    .close = defer_close,
+    .io = defer_io,
+};
+
+const MosaicPluginDesc blk_defer_flush_desc = {
+    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
+    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_BLOCK_FILTER,
+    .kind_abi = MOSAIC_BLOCK_ABI, .name = "defer-flush", .version = "1.0", .license = "GPL-2.0-or-later",
+    .description = "passes requests to its child but turns flushes into no-ops until released "
+                   "(a backup job's target: durable at the job's final flush)",
+    .props = defer_props, .ops = &defer_ops,
+};
