@@ -22,10 +22,6 @@ MosaicJson *monitor_json_new(void);
 JsonNode *monitor_json_finish(MosaicJson *j);
 void monitor_json_free(MosaicJson *j);
 
-/* Core commands: handlers that may return any JSON value and set a GError
- * (MONITOR_ERROR with a MosaicErrorClass code for a class other than GenericError). */
-typedef JsonNode *MonitorHandler(const MosaicArgs *args, GError **err);
-
 typedef struct MonitorCommand {
     MosaicCommandDesc desc;   /* copy, zero-filled past the plugin's size */
     const char *owner;        /* "core" or the plugin command's registration order */
@@ -33,8 +29,6 @@ typedef struct MonitorCommand {
     MonitorHandler *core;     /* core command (desc.handler is NULL then) */
 } MonitorCommand;
 
-void monitor_register_core(const char *name, const char *help, const MosaicArgDesc *args,
-                           const char *returns, MonitorHandler *handler);
 const MonitorCommand *monitor_command_find(const char *name);
 /* Every command sorted by name (free the array, not the elements). */
 GPtrArray *monitor_command_list(void);
@@ -58,12 +52,6 @@ void monitor_sessions_broadcast(const char *line, gsize len);
 /* Serializes compactly, with "\r\n" as QEMU does. */
 char *monitor_json_line(JsonNode *node, gsize *len);
 
-void monitor_register_machine_commands(void);
-void monitor_register_qom_commands(void);
 void monitor_register_info_commands(void);
-
-/* Set before the monitor itself asks the machine to reset or quit, so the RESET and
- * SHUTDOWN events say who asked ("host-qmp-quit"); NULL: the guest. */
-extern const char *monitor_pending_reason;
 
 #endif

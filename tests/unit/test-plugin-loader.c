@@ -202,6 +202,9 @@ static void test_missing_op(void)
     assert_refused("mosaic-accel-missing-op.so", "missing mandatory op .vcpu_kick");
     g_assert_cmpstr(entry_named("mosaic-accel-missing-op.so")->hint, ==,
                     "an accel plugin must implement it");
+    /* A block driver the graph could not call. */
+    assert_refused("mosaic-block-missing-open.so", "missing mandatory op .open");
+    assert_refused("mosaic-block-filter-missing-io.so", "missing mandatory op .io or .submit");
     assert_core_alive();
 }
 
