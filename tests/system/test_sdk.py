@@ -53,6 +53,17 @@ def test_install_layout(stage):
     assert (stage / "lib" / "mosaic" / "1").is_dir()  # PLUGINDIR, ABI major in the path
 
 
+def test_installs_the_product_plugins_only(stage, build):
+    """Every plugins/<kind>-<name>/ plugin is installed, and no test plugin
+    (tests/plugins*/) is: those live in build/<variant>/tests/, never in PLUGINDIR."""
+    installed = sorted(p.name for p in (stage / "lib" / "mosaic" / "1").glob("*.so"))
+    built = sorted(p.name for p in (build / "plugins").glob("mosaic-*.so"))
+    assert installed == built and installed
+    tests = {p.name for p in (build / "tests").glob("plugins*/**/mosaic-*.so")}
+    assert "mosaic-misc-monitor-test.so" in tests
+    assert not tests & set(installed)
+
+
 def test_pkg_config(stage):
     assert pkgconf(stage, "--variable=abi_major") == "1"
     assert pkgconf(stage, "--variable=abi_minor") == "0"
