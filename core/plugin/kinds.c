@@ -51,7 +51,7 @@ static gboolean block_check(const void *p, GError **err)
  * must not raise the minimum, so these are frozen, unlike sizeof. */
 #define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
-/* audio, net and gpu backends have no ops header yet: kind ABI 1, ops optional. */
+/* audio, net and gpu backends have no ops header yet: ops optional. */
 static const PluginKindInfo kinds[] = {
     { MOSAIC_KIND_ACCEL, "accel", MOSAIC_ACCEL_ABI, TRUE, sizeof(MosaicAccelOps),
       END(MosaicAccelOps, breakpoint), accel_check },
@@ -63,9 +63,9 @@ static const PluginKindInfo kinds[] = {
       END(MosaicBlkDriverOps, submit), block_check },
     { MOSAIC_KIND_BLOCK_FILTER, "block-filter", MOSAIC_BLOCK_ABI, TRUE, sizeof(MosaicBlkDriverOps),
       END(MosaicBlkDriverOps, submit), block_check },
-    { MOSAIC_KIND_AUDIO, "audio", 1, FALSE, 0, 0, NULL },
-    { MOSAIC_KIND_NET, "net", 1, FALSE, 0, 0, NULL },
-    { MOSAIC_KIND_GPU, "gpu", 1, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_AUDIO, "audio", MOSAIC_AUDIO_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_NET, "net", MOSAIC_NET_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_GPU, "gpu", MOSAIC_GPU_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_MISC, "misc", MOSAIC_MISC_ABI, FALSE, 0, 0, NULL },
 };
 
