@@ -38,15 +38,26 @@ def test_no_source_outside_the_core_reaches_into_it():
     assert hits == []
 
 
-def plugin_names():
-    """The .name of every descriptor under plugins/ (MOSAIC_PLUGIN(...))."""
-    names = set()
-    for f in ROOT.glob("plugins/*/*.c"):
+def plugin_descriptors():
+    """{file: {field: string}} of the string fields of every MOSAIC_PLUGIN(...) under
+    plugins/."""
+    found = {}
+    for f in sorted(ROOT.glob("plugins/*/*.c")):
         for call in re.findall(r"MOSAIC_PLUGIN\((.*?)\);", f.read_text(), re.S):
-            m = re.search(r'\.name\s*=\s*"([^"]+)"', call)
-            if m:
-                names.add(m.group(1))
-    return names
+            found[f.relative_to(ROOT)] = dict(re.findall(r'\.(\w+)\s*=\s*"([^"]*)"', call))
+    return found
+
+
+def plugin_names():
+    return {d["name"] for d in plugin_descriptors().values()}
+
+
+def test_every_plugin_has_the_project_licence():
+    """LICENSE is GPL-2.0-or-later; the plugins of this tree declare just that."""
+    assert "SPDX-License-Identifier: GPL-2.0-or-later" in (ROOT / "LICENSE").read_text()
+    licences = {str(f): d.get("license") for f, d in plugin_descriptors().items()}
+    assert len(licences) >= 6
+    assert {f: l for f, l in licences.items() if l != "GPL-2.0-or-later"} == {}
 
 
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
