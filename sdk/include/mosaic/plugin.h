@@ -15,7 +15,8 @@
  * these headers and nowhere else); the core's library exports nothing else.
  *
  * Changelog
- *   1.0  first ABI.
+ *   1.0  first ABI (until the first release, additions stay in 1.0: the element
+ *        sizes .prop_size/.section_size of the descriptor's tables were added so).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
@@ -128,6 +129,13 @@ typedef struct MosaicPluginDesc {
 
     /* Per-kind ops table; its first field is its own uint32_t size. */
     const void *ops;
+
+    /* Element sizes of `props` (and of every section's props) and of `sections`, set
+     * by MOSAIC_PLUGIN: the core steps through the tables by these and copies
+     * min(sizes) of each element, so MosaicPropDesc and MosaicSectionDesc can grow in a
+     * minor release.  0 (a descriptor from before these fields): the 1.0 sizes. */
+    uint32_t prop_size;
+    uint32_t section_size;
 } MosaicPluginDesc;
 
 /* The four header fields never move, whatever the ABI version: a core of any version
@@ -154,6 +162,8 @@ MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, kind_abi) == 16, "frozen: kind_a
         .abi_major = MOSAIC_ABI_MAJOR,                                         \
         .abi_minor = MOSAIC_ABI_MINOR,                                         \
         .size = sizeof(MosaicPluginDesc),                                      \
+        .prop_size = sizeof(MosaicPropDesc),                                   \
+        .section_size = sizeof(MosaicSectionDesc),                             \
         __VA_ARGS__}
 
 /* Errors: a failure the user can cause is reported through a MosaicError with a
