@@ -3,6 +3,7 @@
 #include <string.h>
 #include "monitor/monitor-internal.h"
 #include "plugin/error.h"
+#include "util/table.h"
 
 G_DEFINE_QUARK(mosaic-monitor-error-quark, monitor_error)
 
@@ -100,6 +101,31 @@ void monitor_register_core(const char *name, const char *help, const MosaicArgDe
     }
 }
 
+/* A plugin's argument table, by the element size it declares (util/table.h). */
+static gboolean copy_args(MonitorCommand *c, GError **err)
+{
+    const size_t size_1_0 = offsetof(MosaicArgDesc, help) + sizeof(const char *);
+    size_t stride = table_stride(c->desc.arg_size, size_1_0);
+    if (!stride) {
+        g_set_error(err, MONITOR_ERROR, 0, "command '%s': .arg_size is %u, ABI 1.0's is %zu",
+                    c->desc.name, c->desc.arg_size, size_1_0);
+        return FALSE;
+    }
+    gssize n = table_count(c->desc.args, stride);
+    if (n < 0) {
+        g_set_error(err, MONITOR_ERROR, 0, "command '%s': more than %d arguments (no {NULL} end?)",
+                    c->desc.name, TABLE_MAX_ENTRIES);
+        return FALSE;
+    }
+    if (c->desc.args) {
+        c->args_copy = g_new0(MosaicArgDesc, n + 1);
+        table_copy(c->args_copy, c->desc.args, n, stride, sizeof(MosaicArgDesc));
+        c->desc.args = c->args_copy;
+    }
+    c->desc.arg_size = sizeof(MosaicArgDesc);
+    return TRUE;
+}
+
 MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaque, MosaicError *err)
 {
     const size_t need = offsetof(MosaicCommandDesc, handler) + sizeof(cmd->handler);
@@ -117,8 +143,9 @@ MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaq
     if (!c->desc.handler)
         g_set_error(&e, MONITOR_ERROR, 0, "command '%s' has no handler",
                     c->desc.name ? c->desc.name : "(null)");
-    if (e || !add(c, &e)) {
+    if (e || !copy_args(c, &e) || !add(c, &e)) {
         mosaic_error_set(err, "mosaic_monitor_register: %s", e->message);
+        g_free(c->args_copy);
         g_free(c);
         return false;
     }

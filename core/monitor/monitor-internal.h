@@ -27,6 +27,7 @@ typedef struct MonitorCommand {
     const char *owner;        /* "core" or the plugin command's registration order */
     void *opaque;
     MonitorHandler *core;     /* core command (desc.handler is NULL then) */
+    MosaicArgDesc *args_copy; /* a plugin's desc.args with the core's element size */
 } MonitorCommand;
 
 const MonitorCommand *monitor_command_find(const char *name);

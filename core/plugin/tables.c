@@ -4,14 +4,12 @@
  * each is copied min(sizes) and zero-filled, so a field newer than the plugin reads as
  * 0/NULL.  Scanning reads these tables without running plugin code; a table that never
  * ends or has an impossible element size refuses the plugin. */
-#include <string.h>
 #include "plugin/plugin-internal.h"
+#include "util/table.h"
 
 #define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 #define PROP_SIZE_1_0 END(MosaicPropDesc, max)
 #define SECTION_SIZE_1_0 END(MosaicSectionDesc, props)
-#define MAX_ELEMENT 4096
-#define MAX_ENTRIES 4096
 
 typedef struct Table {
     const char *src;
@@ -21,44 +19,34 @@ typedef struct Table {
 static gboolean stride_of(uint32_t declared, size_t size_1_0, const char *field, size_t *out,
                           char **reason, char **hint)
 {
-    size_t s = declared ? declared : size_1_0;
-    if (s < size_1_0 || s > MAX_ELEMENT || s % sizeof(void *)) {
-        *reason = g_strdup_printf(".%s is %zu, ABI 1.0 elements are %zu bytes", field, s,
-                                  size_1_0);
-        *hint = g_strdup("define the descriptor with MOSAIC_PLUGIN(...), which sets it");
-        return FALSE;
-    }
-    *out = s;
-    return TRUE;
+    *out = table_stride(declared, size_1_0);
+    if (*out)
+        return TRUE;
+    *reason = g_strdup_printf(".%s is %u, ABI 1.0 elements are %zu bytes", field,
+                              declared ? declared : (unsigned)size_1_0, size_1_0);
+    *hint = g_strdup("define the descriptor with MOSAIC_PLUGIN(...), which sets it");
+    return FALSE;
 }
 
-/* Entries before the one whose first field (a pointer: key, kind) is NULL. */
 static gboolean measure(Table *t, const void *table, size_t stride, const char *what,
                         char **reason, char **hint)
 {
-    *t = (Table){table, stride, 0};
-    for (; table; t->n++) {
-        const void *first;
-        memcpy(&first, t->src + t->n * stride, sizeof(first));
-        if (!first)
-            return TRUE;
-        if (t->n == MAX_ENTRIES) {
-            *reason = g_strdup_printf("%s table has more than %d entries", what, MAX_ENTRIES);
-            *hint = g_strdup("end it with an entry whose first field is NULL: {NULL}");
-            return FALSE;
-        }
-    }
-    return TRUE;
+    gssize n = table_count(table, stride);
+    *t = (Table){table, stride, n < 0 ? 0 : (size_t)n};
+    if (n >= 0)
+        return TRUE;
+    *reason = g_strdup_printf("%s table has more than %d entries", what, TABLE_MAX_ENTRIES);
+    *hint = g_strdup("end it with an entry whose first field is NULL: {NULL}");
+    return FALSE;
 }
 
-/* Copies t into dst (zero-filled, one more element than t->n: the terminator). */
+/* Copies t at *dst (zero-filled, with room for the terminator) and moves *dst on. */
 static void *copy(char **dst, const Table *t, size_t elem)
 {
     if (!t->src)
         return NULL;
     void *start = *dst;
-    for (size_t i = 0; i < t->n; i++)
-        memcpy(*dst + i * elem, t->src + i * t->stride, MIN(t->stride, elem));
+    table_copy(start, t->src, t->n, t->stride, elem);
     *dst += (t->n + 1) * elem;
     return start;
 }
