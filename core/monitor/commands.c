@@ -67,41 +67,8 @@ static gboolean check_args(const char *cmd, const MosaicArgDesc *args, GError **
     return TRUE;
 }
 
-static gboolean add(MonitorCommand *c, GError **err)
-{
-    table_init();
-    const char *name = c->desc.name;
-    if (!valid_name(name)) {
-        g_set_error(err, MONITOR_ERROR, 0,
-                    "bad command name '%s' (letters, digits, '-' and '_', starting with a letter)",
-                    name ? name : "(null)");
-        return FALSE;
-    }
-    if (g_hash_table_contains(commands, name)) {
-        g_set_error(err, MONITOR_ERROR, 0, "command '%s' is already registered", name);
-        return FALSE;
-    }
-    if (!check_args(name, c->desc.args, err))
-        return FALSE;
-    g_hash_table_insert(commands, (gpointer)name, c);
-    return TRUE;
-}
-
-void monitor_register_core(const char *name, const char *help, const MosaicArgDesc *args,
-                           const char *returns, MonitorHandler *handler)
-{
-    MonitorCommand *c = g_new0(MonitorCommand, 1);
-    c->desc = (MosaicCommandDesc){sizeof(MosaicCommandDesc), name, help, args, returns, NULL};
-    c->owner = "core";
-    c->core = handler;
-    g_autoptr(GError) err = NULL;
-    if (!add(c, &err)) {
-        g_warning("%s", err->message);
-        g_free(c);
-    }
-}
-
-/* A plugin's argument table, by the element size it declares (util/table.h). */
+/* The command's argument table, by the element size it declares (util/table.h): every
+ * way a command is added (plugins' included) goes through here. */
 static gboolean copy_args(MonitorCommand *c, GError **err)
 {
     const size_t size_1_0 = offsetof(MosaicArgDesc, help) + sizeof(const char *);
@@ -126,6 +93,41 @@ static gboolean copy_args(MonitorCommand *c, GError **err)
     return TRUE;
 }
 
+static gboolean add(MonitorCommand *c, GError **err)
+{
+    table_init();
+    const char *name = c->desc.name;
+    if (!valid_name(name)) {
+        g_set_error(err, MONITOR_ERROR, 0,
+                    "bad command name '%s' (letters, digits, '-' and '_', starting with a letter)",
+                    name ? name : "(null)");
+        return FALSE;
+    }
+    if (g_hash_table_contains(commands, name)) {
+        g_set_error(err, MONITOR_ERROR, 0, "command '%s' is already registered", name);
+        return FALSE;
+    }
+    if (!copy_args(c, err) || !check_args(name, c->desc.args, err))
+        return FALSE;
+    g_hash_table_insert(commands, (gpointer)name, c);
+    return TRUE;
+}
+
+void monitor_register_core(const char *name, const char *help, const MosaicArgDesc *args,
+                           const char *returns, MonitorHandler *handler)
+{
+    MonitorCommand *c = g_new0(MonitorCommand, 1);
+    c->desc = (MosaicCommandDesc){sizeof(MosaicCommandDesc), name, help, args, returns, NULL};
+    c->owner = "core";
+    c->core = handler;
+    g_autoptr(GError) err = NULL;
+    if (!add(c, &err)) {
+        g_warning("%s", err->message);
+        g_free(c->args_copy);
+        g_free(c);
+    }
+}
+
 MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaque, MosaicError *err)
 {
     const size_t need = offsetof(MosaicCommandDesc, handler) + sizeof(cmd->handler);
@@ -143,7 +145,7 @@ MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaq
     if (!c->desc.handler)
         g_set_error(&e, MONITOR_ERROR, 0, "command '%s' has no handler",
                     c->desc.name ? c->desc.name : "(null)");
-    if (e || !copy_args(c, &e) || !add(c, &e)) {
+    if (e || !add(c, &e)) {
         mosaic_error_set(err, "mosaic_monitor_register: %s", e->message);
         g_free(c->args_copy);
         g_free(c);
