@@ -71,13 +71,14 @@ gboolean startup_before_machine(const StartupOptions *o, GError **err)
         return FALSE;
     if (o->pidfile && !headless_write_pidfile(o->pidfile, err))
         return FALSE;
-    headless_install_signals();
+    headless_install_signals(machine_host_quit);
     return TRUE;
 }
 
 gboolean startup_after_machine(MosaicMachine *m, const StartupOptions *o, GError **err)
 {
-    if (!monitor_start(m, o->qmp, machine_config(m), err))
+    machine_attach_events(m);
+    if (!monitor_start(o->qmp, machine_config(m), err))
         return FALSE;
     if (o->gdb && !gdbstub_start(m, o->gdb, err))
         return FALSE;

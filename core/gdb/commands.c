@@ -9,7 +9,7 @@
  * reading device registers could have side effects (a UART FIFO pop). */
 #include "gdb/gdb-internal.h"
 #include <string.h>
-#include <mosaic/accel.h>
+#include <mosaic/riscv.h>
 
 #define MAX_BREAKPOINTS 256
 

@@ -12,7 +12,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <mosaic/loop.h>
-#include "monitor/monitor-machine.h"
+#include "machine/machine.h"
 
 #define GDB_LOG "mosaic-gdb"
 /* A client that sends but never reads must not make us buffer without bound. */

@@ -2,7 +2,7 @@
  * features, with register numbers pinned to GDB's own riscv numbering so p/P packets
  * map 1:1 onto the accelerator's register numbers (mosaic/accel.h). */
 #include "gdb/gdb-internal.h"
-#include <mosaic/accel.h>
+#include <mosaic/riscv.h>
 
 /* CSRs worth showing in `info registers` on a bare-metal or kernel target.  Others
  * are still reachable with p/P (GDB's $csrNNN names need them in the description). */

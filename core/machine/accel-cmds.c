@@ -40,7 +40,7 @@ static const MosaicCommandDesc cmd_query_accel_stats = {
     .handler = query_accel_stats,
 };
 
-void machine_register_commands(void)
+void machine_register_accel_commands(void)
 {
     mosaic_monitor_register(&cmd_query_accel_stats, NULL, NULL);
 }

@@ -58,6 +58,12 @@ void vcpu_threads_unpark(MosaicMachine *m);
 void vcpu_threads_join(MosaicMachine *m);
 void vcpu_free(MosaicVcpu *v);
 
+/* The monitor commands of each part (machine_register_commands calls them). */
+void machine_register_accel_commands(void);
+void machine_register_run_commands(void);
+void machine_register_config_commands(void);
+void device_register_commands(void);
+
 gboolean devices_create(MosaicMachine *m, GError **err);
 void devices_reset(MosaicMachine *m);
 void devices_destroy(MosaicMachine *m);

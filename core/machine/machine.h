@@ -57,5 +57,18 @@ gboolean machine_early_services(MosaicMachine *m, GError **err);
 gboolean machine_late_services(MosaicMachine *m, GError **err);
 void machine_late_services_stop(MosaicMachine *m);
 
-/* Monitor commands of the machine core (query-accel-stats). */
+/* "riscv64" (MosaicMachineOps.arch), or NULL when the board has no CPUs. */
+const char *machine_arch(MosaicMachine *m);
+/* Host thread id (gettid()) of vCPU `index`, or -1 when unknown/not started. */
+int64_t machine_vcpu_thread_id(MosaicMachine *m, unsigned index);
+
+/* Registers the monitor commands of the machine and its devices (stop, cont, quit,
+ * query-status, query-cpus-fast, pmemsave, query-machine, qom-*, device_del,
+ * query-accel-stats) with the monitor.  Idempotent. */
 void machine_register_commands(void);
+/* Turns the machine's run-state changes into monitor events (STOP, RESUME, RESET,
+ * POWERDOWN, SHUTDOWN), once the machine exists. */
+void machine_attach_events(MosaicMachine *m);
+/* Quits on behalf of the host (`reason`, e.g. "host-signal", goes into the SHUTDOWN
+ * event).  FALSE when no machine is running. */
+gboolean machine_host_quit(const char *reason);

@@ -5,7 +5,6 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include "loop/loop.h"
-#include "monitor/monitor-machine.h"
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu) { return vcpu->index; }
 MOSAIC_API MosaicMachine *mosaic_vcpu_machine(const MosaicVcpu *vcpu) { return vcpu->m; }

@@ -94,7 +94,5 @@ void monitor_register_builtins(void)
                           "\"arguments\": [{\"name\", \"type\", \"optional\", \"help\"}]}, "
                           "{\"name\", \"meta-type\": \"event\", \"help\", \"data\"}, ...]`",
                           query_schema);
-    monitor_register_machine_commands();
     monitor_register_info_commands();
-    monitor_register_qom_commands();
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "monitor/monitor-internal.h"
 #include "plugin/error.h"
+#include "util/table.h"
 
 G_DEFINE_QUARK(mosaic-monitor-error-quark, monitor_error)
 
@@ -66,6 +67,32 @@ static gboolean check_args(const char *cmd, const MosaicArgDesc *args, GError **
     return TRUE;
 }
 
+/* The command's argument table, by the element size it declares (util/table.h): every
+ * way a command is added (plugins' included) goes through here. */
+static gboolean copy_args(MonitorCommand *c, GError **err)
+{
+    const size_t size_1_0 = offsetof(MosaicArgDesc, help) + sizeof(const char *);
+    size_t stride = table_stride(c->desc.arg_size, size_1_0);
+    if (!stride) {
+        g_set_error(err, MONITOR_ERROR, 0, "command '%s': .arg_size is %u, ABI 1.0's is %zu",
+                    c->desc.name, c->desc.arg_size, size_1_0);
+        return FALSE;
+    }
+    gssize n = table_count(c->desc.args, stride);
+    if (n < 0) {
+        g_set_error(err, MONITOR_ERROR, 0, "command '%s': more than %d arguments (no {NULL} end?)",
+                    c->desc.name, TABLE_MAX_ENTRIES);
+        return FALSE;
+    }
+    if (c->desc.args) {
+        c->args_copy = g_new0(MosaicArgDesc, n + 1);
+        table_copy(c->args_copy, c->desc.args, n, stride, sizeof(MosaicArgDesc));
+        c->desc.args = c->args_copy;
+    }
+    c->desc.arg_size = sizeof(MosaicArgDesc);
+    return TRUE;
+}
+
 static gboolean add(MonitorCommand *c, GError **err)
 {
     table_init();
@@ -80,7 +107,7 @@ static gboolean add(MonitorCommand *c, GError **err)
         g_set_error(err, MONITOR_ERROR, 0, "command '%s' is already registered", name);
         return FALSE;
     }
-    if (!check_args(name, c->desc.args, err))
+    if (!copy_args(c, err) || !check_args(name, c->desc.args, err))
         return FALSE;
     g_hash_table_insert(commands, (gpointer)name, c);
     return TRUE;
@@ -96,6 +123,7 @@ void monitor_register_core(const char *name, const char *help, const MosaicArgDe
     g_autoptr(GError) err = NULL;
     if (!add(c, &err)) {
         g_warning("%s", err->message);
+        g_free(c->args_copy);
         g_free(c);
     }
 }
@@ -119,6 +147,7 @@ MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaq
                     c->desc.name ? c->desc.name : "(null)");
     if (e || !add(c, &e)) {
         mosaic_error_set(err, "mosaic_monitor_register: %s", e->message);
+        g_free(c->args_copy);
         g_free(c);
         return false;
     }

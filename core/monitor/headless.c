@@ -11,7 +11,6 @@
 #include <glib-unix.h>
 #include "monitor/headless.h"
 #include "monitor/monitor-internal.h"
-#include "monitor/glue.h"
 #include "loop/loop.h"
 
 static int ready_fd = -1;   /* daemon -> foreground parent */
@@ -145,26 +144,25 @@ void headless_remove_pidfile(void)
     g_clear_pointer(&pid_path, g_free);
 }
 
+static HeadlessQuitFn *quit_fn;
+
 static gboolean on_term(gpointer data)
 {
     static gboolean again;
     int signo = GPOINTER_TO_INT(data);
-    MosaicMachine *m = glue_machine();
-    if (again || !m || !machine_quit) {
+    if (again || !quit_fn || !quit_fn("host-signal")) {
         fprintf(stderr, "mosaic: terminating on signal %d\n", signo);
         headless_remove_pidfile();
         _exit(again ? 1 : 0);
     }
     again = TRUE;
     g_log(MONITOR_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "terminating on signal %d", signo);
-    monitor_pending_reason = "host-signal";
-    machine_quit(m, 0);
-    monitor_pending_reason = NULL;
     return G_SOURCE_CONTINUE;
 }
 
-void headless_install_signals(void)
+void headless_install_signals(HeadlessQuitFn *quit)
 {
+    quit_fn = quit;
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     /* g_unix_signal_source: the handler only wakes the loop; the work runs there. */

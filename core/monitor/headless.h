@@ -29,9 +29,11 @@ gboolean headless_daemonized(void);
 gboolean headless_write_pidfile(const char *path, GError **err);
 void headless_remove_pidfile(void);
 
-/* SIGTERM and SIGINT: orderly shutdown (SHUTDOWN event with reason "host-signal", exit
- * status 0) from the main loop; a second one while shutting down exits at once with
- * status 1.  SIGHUP and SIGPIPE ignored. */
-void headless_install_signals(void);
+/* SIGTERM and SIGINT: orderly shutdown from the main loop through `quit` (given the
+ * reason "host-signal" for the SHUTDOWN event; it returns FALSE when there is nothing
+ * to shut down: we exit at once with status 0); a second one while shutting down exits
+ * at once with status 1.  SIGHUP and SIGPIPE ignored. */
+typedef gboolean HeadlessQuitFn(const char *reason);
+void headless_install_signals(HeadlessQuitFn *quit);
 
 #endif

@@ -156,6 +156,11 @@ MOSAIC_API char *mosaic_args_get_json(const MosaicArgs *a, const char *name)
     return n ? json_to_string(n, FALSE) : NULL;
 }
 
+JsonNode *monitor_args_member(const MosaicArgs *a, const char *name)
+{
+    return a && a->obj && name ? json_object_get_member(a->obj, name) : NULL;
+}
+
 MOSAIC_API void mosaic_free(void *p)
 {
     g_free(p);

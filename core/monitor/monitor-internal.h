@@ -22,19 +22,14 @@ MosaicJson *monitor_json_new(void);
 JsonNode *monitor_json_finish(MosaicJson *j);
 void monitor_json_free(MosaicJson *j);
 
-/* Core commands: handlers that may return any JSON value and set a GError
- * (MONITOR_ERROR with a MosaicErrorClass code for a class other than GenericError). */
-typedef JsonNode *MonitorHandler(const MosaicArgs *args, GError **err);
-
 typedef struct MonitorCommand {
     MosaicCommandDesc desc;   /* copy, zero-filled past the plugin's size */
     const char *owner;        /* "core" or the plugin command's registration order */
     void *opaque;
     MonitorHandler *core;     /* core command (desc.handler is NULL then) */
+    MosaicArgDesc *args_copy; /* a plugin's desc.args with the core's element size */
 } MonitorCommand;
 
-void monitor_register_core(const char *name, const char *help, const MosaicArgDesc *args,
-                           const char *returns, MonitorHandler *handler);
 const MonitorCommand *monitor_command_find(const char *name);
 /* Every command sorted by name (free the array, not the elements). */
 GPtrArray *monitor_command_list(void);
@@ -55,21 +50,6 @@ extern const MonitorEventDoc monitor_event_docs[];
 /* Event delivery to every negotiated session (main thread). */
 void monitor_sessions_broadcast(const char *line, gsize len);
 
-/* A node holding `o` / `a` (transfer full: the node owns the only reference).
- * json_node_init_object() would take a second reference that nobody drops. */
-static inline JsonNode *monitor_object_node(JsonObject *o)
-{
-    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(n, o);
-    return n;
-}
-
-static inline JsonNode *monitor_array_node(JsonArray *a)
-{
-    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
-    json_node_take_array(n, a);
-    return n;
-}
 
 /* Input checks (input-check.c): a raw or escaped NUL inside the message's strings;
  * anywhere in a parsed value (depth bounded by the framing), a number that is not
@@ -80,12 +60,6 @@ const char *monitor_node_problem(JsonNode *n);
 /* Serializes compactly, with "\r\n" as QEMU does. */
 char *monitor_json_line(JsonNode *node, gsize *len);
 
-void monitor_register_machine_commands(void);
-void monitor_register_qom_commands(void);
 void monitor_register_info_commands(void);
-
-/* Set before the monitor itself asks the machine to reset or quit, so the RESET and
- * SHUTDOWN events say who asked ("host-qmp-quit"); NULL: the guest. */
-extern const char *monitor_pending_reason;
 
 #endif

@@ -5,9 +5,10 @@
  * Start-up order, as core/cli/startup.c does it:
  *   monitor_register_builtins()              before config_validate (registers the
  *                                            [monitor LABEL] section and core commands)
- *   monitor_start(m, qmp_specs, cfg, &err)   once the machine exists (opens the sockets,
- *                                            subscribes to run-state changes, and waits
- *                                            for a client on every wait=on socket)
+ *   monitor_start(qmp_specs, cfg, &err)      once the machine exists (opens the sockets
+ *                                            and waits for a client on every wait=on
+ *                                            socket; the machine subscribes its own
+ *                                            run-state events: machine_attach_events)
  *   monitor_stop()                           at exit: flushes replies (e.g. to `quit`),
  *                                            closes clients, unlinks socket files
  * Everything here runs on the main loop thread with the core lock held, except
@@ -42,11 +43,20 @@ GQuark monitor_error_quark(void);
 #define MONITOR_ERRCLASS_COMMAND_NOT_FOUND 100
 const char *monitor_error_class_name(int cls);
 
-typedef struct MosaicMachine MosaicMachine;
 struct MosaicConfig;
 
 /* Idempotent.  Registers the core's commands and the [monitor LABEL] section kind. */
 void monitor_register_builtins(void);
+
+/* Commands of the core's other subsystems (the machine's stop/cont, the devices' qom-*),
+ * registered by each subsystem at start-up: handlers that may return any JSON value and
+ * set a GError (MONITOR_ERROR with a MosaicErrorClass code for a class other than
+ * GenericError).  The monitor itself knows no machine. */
+typedef JsonNode *MonitorHandler(const MosaicArgs *args, GError **err);
+void monitor_register_core(const char *name, const char *help, const MosaicArgDesc *args,
+                           const char *returns, MonitorHandler *handler);
+/* A validated argument as JSON (borrowed), or NULL when absent. */
+JsonNode *monitor_args_member(const MosaicArgs *a, const char *name);
 
 /* Opens one listener.  spec: "unix:PATH[,server][,wait=on|off][,nowait]" or
  * "tcp:127.0.0.1:PORT" / "tcp:[::1]:PORT" / "tcp:localhost:PORT" (loopback only; PORT 0
@@ -61,11 +71,7 @@ gboolean monitor_add_from_config(const struct MosaicConfig *cfg, GError **err);
 void monitor_wait_for_clients(void);
 
 /* All of the above for `mosaic MACHINE.ini --qmp ...` (qmp: NULL-terminated or NULL). */
-gboolean monitor_start(MosaicMachine *m, const char *const *qmp,
-                       const struct MosaicConfig *cfg, GError **err);
-/* Subscribes to the machine's run-state changes (STOP, RESUME, RESET, POWERDOWN,
- * SHUTDOWN events).  Done by monitor_start. */
-void monitor_attach_machine(MosaicMachine *m);
+gboolean monitor_start(const char *const *qmp, const struct MosaicConfig *cfg, GError **err);
 void monitor_stop(void);
 
 /* Sends {"event": NAME, "data": DATA, "timestamp": {...}} to every negotiated client.
@@ -109,5 +115,21 @@ gboolean monitor_session_negotiated(MonitorSession *s);
 
 /* Number of connected socket clients (tests). */
 guint monitor_client_count(void);
+
+/* A node holding `o` / `a` (transfer full: the node owns the only reference).
+ * json_node_init_object() would take a second reference that nobody drops. */
+static inline JsonNode *monitor_object_node(JsonObject *o)
+{
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
+static inline JsonNode *monitor_array_node(JsonArray *a)
+{
+    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+    json_node_take_array(n, a);
+    return n;
+}
 
 #endif

@@ -396,11 +396,9 @@ void monitor_wait_for_clients(void)
         loop_iterate(TRUE);
 }
 
-gboolean monitor_start(MosaicMachine *m, const char *const *qmp, const MosaicConfig *cfg,
-                       GError **err)
+gboolean monitor_start(const char *const *qmp, const MosaicConfig *cfg, GError **err)
 {
     monitor_register_builtins();
-    monitor_attach_machine(m);
     for (guint i = 0; qmp && qmp[i]; i++)
         if (!monitor_add_listener(qmp[i], err))
             return FALSE;

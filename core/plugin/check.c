@@ -101,10 +101,12 @@ static gboolean body_check(const MosaicPluginDesc *d, const char *basename, void
 }
 
 gboolean plugin_desc_check(const void *sym, size_t sym_size, const char *basename,
-                           MosaicPluginDesc *out, void **ops_copy, char **reason, char **hint)
+                           MosaicPluginDesc *out, void **ops_copy, void **tables_copy,
+                           char **reason, char **hint)
 {
     memset(out, 0, sizeof(*out));
     *ops_copy = NULL;
+    *tables_copy = NULL;
     /* Read the four frozen fields first; never past the symbol's own size. */
     if (sym_size < PLUGIN_DESC_HEADER_SIZE)
         return refuse(reason, hint,
@@ -135,5 +137,6 @@ gboolean plugin_desc_check(const void *sym, size_t sym_size, const char *basenam
                       "define it with MOSAIC_PLUGIN(...), which sets .size");
     memcpy(out, sym, MIN((size_t)h.size, sizeof(*out)));
     out->size = sizeof(*out);
-    return body_check(out, basename, ops_copy, reason, hint);
+    return body_check(out, basename, ops_copy, reason, hint) &&
+           plugin_tables_copy(out, tables_copy, reason, hint);
 }

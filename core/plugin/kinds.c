@@ -4,11 +4,6 @@
 #include <mosaic/mosaic.h>
 #include "plugin/plugin-internal.h"
 
-/* The block subsystem checks its own ops tables: it defines this function in
- * core/block/ and the loader calls it for block and block-filter plugins.  Weak so the
- * loader links (and only does the generic checks) without it. */
-gboolean blk_driver_ops_check(const void *ops, GError **err) __attribute__((weak));
-
 #define MISSING(op) \
     (g_set_error(err, PLUGIN_ERROR, PLUGIN_ERROR_REFUSED, "missing mandatory op ." #op), FALSE)
 #define REQUIRE(o, op) do { if (!(o)->op) return MISSING(op); } while (0)
@@ -41,16 +36,22 @@ static gboolean device_check(const void *p, GError **err)
     return TRUE;
 }
 
+/* The graph calls open unconditionally and one of io (blocking, on a worker) or submit
+ * (asynchronous) for every request. */
 static gboolean block_check(const void *p, GError **err)
 {
-    return blk_driver_ops_check ? blk_driver_ops_check(p, err) : TRUE;
+    const MosaicBlkDriverOps *o = p;
+    REQUIRE(o, open);
+    if (!o->io && !o->submit)
+        return MISSING(io or .submit);
+    return TRUE;
 }
 
 /* End of the fields of ABI 1.0 of each table: fields appended later (a minor bump)
  * must not raise the minimum, so these are frozen, unlike sizeof. */
 #define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
-/* audio, net and gpu backends have no ops header yet: kind ABI 1, ops optional. */
+/* audio, net and gpu backends have no ops header yet: ops optional. */
 static const PluginKindInfo kinds[] = {
     { MOSAIC_KIND_ACCEL, "accel", MOSAIC_ACCEL_ABI, TRUE, sizeof(MosaicAccelOps),
       END(MosaicAccelOps, breakpoint), accel_check },
@@ -58,12 +59,13 @@ static const PluginKindInfo kinds[] = {
       END(MosaicMachineOps, powerdown), machine_check },
     { MOSAIC_KIND_DEVICE, "device", MOSAIC_DEVICE_ABI, TRUE, sizeof(MosaicDeviceOps),
       END(MosaicDeviceOps, set_prop), device_check },
-    { MOSAIC_KIND_BLOCK, "block", MOSAIC_BLOCK_ABI, TRUE, 0, sizeof(uint32_t), block_check },
-    { MOSAIC_KIND_BLOCK_FILTER, "block-filter", MOSAIC_BLOCK_ABI, TRUE, 0, sizeof(uint32_t),
-      block_check },
-    { MOSAIC_KIND_AUDIO, "audio", 1, FALSE, 0, 0, NULL },
-    { MOSAIC_KIND_NET, "net", 1, FALSE, 0, 0, NULL },
-    { MOSAIC_KIND_GPU, "gpu", 1, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_BLOCK, "block", MOSAIC_BLOCK_ABI, TRUE, sizeof(MosaicBlkDriverOps),
+      END(MosaicBlkDriverOps, submit), block_check },
+    { MOSAIC_KIND_BLOCK_FILTER, "block-filter", MOSAIC_BLOCK_ABI, TRUE, sizeof(MosaicBlkDriverOps),
+      END(MosaicBlkDriverOps, submit), block_check },
+    { MOSAIC_KIND_AUDIO, "audio", MOSAIC_AUDIO_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_NET, "net", MOSAIC_NET_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_GPU, "gpu", MOSAIC_GPU_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_MISC, "misc", MOSAIC_MISC_ABI, FALSE, 0, 0, NULL },
 };
 

@@ -153,7 +153,8 @@ static gboolean read_plugin(PluginEntry *e, const char *base)
         e->hint = g_strdup("define the descriptor with MOSAIC_PLUGIN(...) from <mosaic/plugin.h>");
         return FALSE;
     }
-    gboolean ok = plugin_desc_check(sym, size, base, &e->desc, &e->ops_copy, &reason, &hint);
+    gboolean ok = plugin_desc_check(sym, size, base, &e->desc, &e->ops_copy, &e->tables_copy,
+                                    &reason, &hint);
     if (e->desc.abi_major || e->desc.abi_minor) {
         e->abi_major = e->desc.abi_major;
         e->abi_minor = e->desc.abi_minor;

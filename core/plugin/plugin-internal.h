@@ -32,6 +32,7 @@ typedef struct PluginEntry {
     MosaicPluginDesc desc;     /* zero-filled copy of min(plugin's size, ours) */
     const MosaicPluginDesc *builtin; /* PLUGIN_BUILTIN: the core's own descriptor */
     void *ops_copy;            /* zero-filled full-size copy of the kind's ops table */
+    void *tables_copy;         /* desc.props and desc.sections, with the core's element sizes */
 } PluginEntry;
 
 /* Per-kind facts.  ops_size is the core's sizeof of the kind's ops struct (0: the
@@ -55,11 +56,17 @@ const char *plugin_kind_list(void);
 gboolean plugin_name_valid(const char *name);
 
 /* Validates a descriptor read from a symbol of `sym_size` bytes (G_MAXSIZE when
- * unknown) found in the file `basename`.  On success fills *out (zero-filled copy)
- * and *ops_copy (g_malloc'd copy of the ops table, or NULL).  On failure sets
- * *reason and *hint (hint may be NULL) and fills in out->kind/out->name when known. */
+ * unknown) found in the file `basename`.  On success fills *out (zero-filled copy,
+ * its props and sections pointing into *tables_copy), *ops_copy (g_malloc'd copy of
+ * the ops table, or NULL) and *tables_copy (g_malloc'd).  On failure sets *reason and
+ * *hint (hint may be NULL) and fills in out->kind/out->name when known; what it set in
+ * *ops_copy and *tables_copy is still the caller's to free. */
 gboolean plugin_desc_check(const void *sym, size_t sym_size, const char *basename,
-                           MosaicPluginDesc *out, void **ops_copy, char **reason, char **hint);
+                           MosaicPluginDesc *out, void **ops_copy, void **tables_copy,
+                           char **reason, char **hint);
+/* The descriptor's props and sections tables (elements of the plugin's sizes) copied
+ * into one g_malloc'd *block with the core's element sizes; d's pointers moved there. */
+gboolean plugin_tables_copy(MosaicPluginDesc *d, void **block, char **reason, char **hint);
 /* Version rule, separated so a core with another minor can be simulated in tests. */
 gboolean plugin_abi_check(unsigned plugin_major, unsigned plugin_minor, unsigned core_major,
                           unsigned core_minor, char **reason, char **hint);

@@ -20,6 +20,7 @@ static void entry_free(gpointer p)
     g_free(e->reason);
     g_free(e->hint);
     g_free(e->ops_copy);
+    g_free(e->tables_copy);
     g_free(e);
 }
 

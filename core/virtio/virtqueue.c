@@ -204,37 +204,3 @@ MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q)
     q->v->isr |= 1;
     virtio_update_irq(q->v);
 }
-
-MOSAIC_API size_t mosaic_iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf,
-                                    size_t len)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        size_t k = MIN(iov[i].iov_len - offset, len - done);
-        memcpy((char *)buf + done, (char *)iov[i].iov_base + offset, k);
-        done += k;
-        offset = 0;
-    }
-    return done;
-}
-
-MOSAIC_API size_t mosaic_iov_from_buf(const struct iovec *iov, unsigned n, size_t offset,
-                                      const void *buf, size_t len)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        if (offset >= iov[i].iov_len) {
-            offset -= iov[i].iov_len;
-            continue;
-        }
-        size_t k = MIN(iov[i].iov_len - offset, len - done);
-        memcpy((char *)iov[i].iov_base + offset, (const char *)buf + done, k);
-        done += k;
-        offset = 0;
-    }
-    return done;
-}

@@ -4,6 +4,7 @@
 #define TCG_CPU_H
 
 #include <mosaic/mosaic.h>
+#include <mosaic/riscv.h>
 #include <stdatomic.h>
 #include <string.h>
 

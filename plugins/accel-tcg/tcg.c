@@ -273,6 +273,6 @@ static const MosaicPropDesc tcg_props[] = {
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI, .name = "tcg",
-              .version = "0.1.0", .license = "MIT",
+              .version = "0.1.0", .license = "GPL-2.0-or-later",
               .description = "RISC-V RV64GC emulator (decode-once translation blocks)",
               .props = tcg_props, .ops = &tcg_ops);

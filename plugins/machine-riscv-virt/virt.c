@@ -258,6 +258,6 @@ static const MosaicMachineOps virt_ops = {
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_MACHINE, .kind_abi = MOSAIC_MACHINE_ABI, .name = "riscv-virt",
-              .version = "0.1.0", .license = "MIT",
+              .version = "0.1.0", .license = "GPL-2.0-or-later",
               .description = "RISC-V board laid out like QEMU's virt (CLINT, PLIC, NS16550A, virtio-mmio)",
               .props = virt_props, .ops = &virt_ops);

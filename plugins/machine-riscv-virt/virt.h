@@ -4,6 +4,7 @@
 #define RISCV_VIRT_H
 
 #include <mosaic/mosaic.h>
+#include <mosaic/riscv.h>
 
 #define VIRT_MROM_BASE 0x1000ull
 #define VIRT_MROM_SIZE 0xf000ull

@@ -316,8 +316,10 @@ def test_wait_for_client(mosaic, tmp_path):
 
 
 def test_plugin_command(mosaic, mosaic_ctl, tmp_path, build):
-    assert (build / "plugins" / "mosaic-misc-monitor-test.so").exists(), "test plugin not built: run scons"
-    v = Vm(mosaic, tmp_path, "[machine]\ntype = none\n[monitor-test t]\n")
+    test_plugins = build / "tests" / "plugins-monitor"  # never in the installed plugin dir
+    assert (test_plugins / "mosaic-misc-monitor-test.so").exists(), "build the tests"
+    v = Vm(mosaic, tmp_path, "[machine]\ntype = none\n[monitor-test t]\n",
+           extra=["--plugin-path", str(test_plugins)])
     try:
         q = Qmp(v.sock)
         names = {c["name"] for c in q.cmd("query-commands")["return"]}

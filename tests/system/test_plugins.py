@@ -93,6 +93,10 @@ REFUSED = {
          "(mosaic-device-other.so)", "rename the file or fix .kind/.name"),
     "missing-op/mosaic-accel-missing-op.so":
         ("missing mandatory op .vcpu_kick", "an accel plugin must implement it"),
+    "missing-op/mosaic-block-missing-open.so":
+        ("missing mandatory op .open", "a plugin of this kind must implement it"),
+    "missing-op/mosaic-block-filter-missing-io.so":
+        ("missing mandatory op .io or .submit", "a plugin of this kind must implement it"),
     "not-a-plugin/mosaic-device-garbage.so":
         ("not an ELF shared object", "remove it from the plugin directory"),
 }
@@ -107,8 +111,8 @@ def test_refusals_one_line_each(mosaic, env, cases):
         path = cases / rel
         e = entry(doc, path)
         assert (e["state"], e["reason"], e["hint"]) == ("refused", reason, hint)
-        kind = "accel" if "accel" in rel else "device"
         name = e["name"]
+        kind = e["kind"]
         line = f"mosaic: {path}: {kind} plugin '{name}' refused: {reason} ({hint})"
         assert r.stderr.splitlines().count(line) == 1, r.stderr
     assert entry(doc, cases / "short-desc" / "mosaic-device-short-desc.so")["state"] == "refused"

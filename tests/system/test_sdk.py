@@ -53,6 +53,17 @@ def test_install_layout(stage):
     assert (stage / "lib" / "mosaic" / "1").is_dir()  # PLUGINDIR, ABI major in the path
 
 
+def test_installs_the_product_plugins_only(stage, build):
+    """Every plugins/<kind>-<name>/ plugin is installed, and no test plugin
+    (tests/plugins*/) is: those live in build/<variant>/tests/, never in PLUGINDIR."""
+    installed = sorted(p.name for p in (stage / "lib" / "mosaic" / "1").glob("*.so"))
+    built = sorted(p.name for p in (build / "plugins").glob("mosaic-*.so"))
+    assert installed == built and installed
+    tests = {p.name for p in (build / "tests").glob("plugins*/**/mosaic-*.so")}
+    assert "mosaic-misc-monitor-test.so" in tests
+    assert not tests & set(installed)
+
+
 def test_pkg_config(stage):
     assert pkgconf(stage, "--variable=abi_major") == "1"
     assert pkgconf(stage, "--variable=abi_minor") == "0"
@@ -109,3 +120,34 @@ def test_example_make_install(stage, hello):
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (stage / "lib" / "mosaic" / "1" / hello.name).is_file()
+
+
+def sdk_exports(*args):
+    r = subprocess.run([str(ROOT / "scripts" / "sdk-exports"), *args], capture_output=True,
+                       text=True, check=True)
+    return set(r.stdout.split())
+
+
+def dynamic_symbols(lib, *nm_args):
+    r = subprocess.run(["nm", "-D", "--with-symbol-versions", *nm_args, str(lib)],
+                       capture_output=True, text=True, check=True)
+    return [line.split()[-1] for line in r.stdout.splitlines()]
+
+
+def test_core_exports_exactly_the_sdk(build):
+    """No glob: the SDK's MOSAIC_API functions in MOSAIC_1, the program's entry point in
+    MOSAIC_PRIVATE, nothing else."""
+    declared = sdk_exports("--list")
+    assert len(declared) > 100 and "mosaic_main" not in declared
+    got = set(dynamic_symbols(build / "core" / "libmosaic-core.so", "--defined-only"))
+    want = {f"{n}@@MOSAIC_1" for n in declared} | {f"{n}@@MOSAIC_PRIVATE"
+                                                    for n in sdk_exports("--private")}
+    assert got - {"MOSAIC_1", "MOSAIC_PRIVATE"} == want
+
+
+def test_plugins_call_only_the_sdk(build):
+    declared = sdk_exports("--list")
+    for so in sorted((build / "plugins").glob("*.so")):
+        ours = {s.split("@")[0] for s in dynamic_symbols(so, "--undefined-only")
+                if s.startswith("mosaic_")}
+        assert ours <= declared, f"{so.name} calls {sorted(ours - declared)}"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "monitor/monitor.h"
 #include "loop/loop.h"
+#include "machine/machine.h"
 
 static char *sock_path;
 
@@ -283,6 +284,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     loop_context();
     monitor_register_builtins();
+    machine_register_commands(); /* stop, cont, qom-*: the machine registers them */
     g_autofree char *dir = g_dir_make_tmp("mosaic-monitor-XXXXXX", NULL);
     sock_path = g_build_filename(dir, "qmp.sock", NULL);
     g_autoptr(GError) err = NULL;

@@ -3,6 +3,7 @@
 #include "monitor/monitor-internal.h"
 #include "plugin/error.h"
 #include "loop/loop.h"
+#include "machine/machine.h"
 
 /* Takes the next complete line of output as a JSON object (NULL when none). */
 static JsonObject *next_msg(MonitorSession *s)
@@ -510,6 +511,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     loop_context();
     monitor_register_builtins();
+    machine_register_commands(); /* stop, cont, qom-*: the machine registers them */
     g_test_add_func("/monitor/greeting", test_greeting);
     g_test_add_func("/monitor/negotiation", test_negotiation);
     g_test_add_func("/monitor/bad-input", test_bad_input);

@@ -202,6 +202,9 @@ static void test_missing_op(void)
     assert_refused("mosaic-accel-missing-op.so", "missing mandatory op .vcpu_kick");
     g_assert_cmpstr(entry_named("mosaic-accel-missing-op.so")->hint, ==,
                     "an accel plugin must implement it");
+    /* A block driver the graph could not call. */
+    assert_refused("mosaic-block-missing-open.so", "missing mandatory op .open");
+    assert_refused("mosaic-block-filter-missing-io.so", "missing mandatory op .io or .submit");
     assert_core_alive();
 }
 
@@ -269,12 +272,13 @@ static const char *check_mem(const MosaicPluginDesc *d, size_t size, const char 
 {
     static char last[256];
     MosaicPluginDesc out;
-    void *ops = NULL;
+    void *ops = NULL, *tables = NULL;
     char *reason = NULL, *hint = NULL;
-    if (plugin_desc_check(d, size, file, &out, &ops, &reason, &hint)) {
-        g_free(ops);
+    gboolean ok = plugin_desc_check(d, size, file, &out, &ops, &tables, &reason, &hint);
+    g_free(ops);
+    g_free(tables);
+    if (ok)
         return "ok";
-    }
     g_strlcpy(last, reason, sizeof(last));
     g_free(reason);
     g_free(hint);
@@ -285,6 +289,58 @@ static void *realize(MosaicDevice *dev, const MosaicProps *p, const MosaicBusSlo
                      MosaicError *e)
 {
     return dev;
+}
+
+/* A plugin whose property and section elements are larger than the core's (built with
+ * a later minor's structs, say): the core steps by the plugin's sizes and sees the
+ * fields it knows.  A size below 1.0's is refused, 0 means 1.0's. */
+static void test_table_element_sizes(void)
+{
+    typedef struct { MosaicPropDesc p; int64_t later; } WideProp;
+    typedef struct { MosaicSectionDesc s; void *later; } WideSection;
+    static const WideProp props[] = {
+        {{.key = "a", .type = MOSAIC_PROP_BOOL}, 1},
+        {{.key = "b", .type = MOSAIC_PROP_INT, .min = 1, .max = 9}, 2},
+        {{NULL}, 0},
+    };
+    static const WideSection sections[] = {
+        {{.kind = "x-group", .help = "h", .props = &props[1].p}, NULL},
+        {{NULL}, NULL},
+    };
+    static const MosaicDeviceOps ops = { .size = sizeof(ops), .realize = realize };
+    MosaicPluginDesc d = {
+        .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
+        .size = sizeof(d), .kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
+        .name = "x", .version = "1", .license = "MIT", .description = "d", .ops = &ops,
+        .props = &props[0].p, .sections = &sections[0].s,
+        .prop_size = sizeof(WideProp), .section_size = sizeof(WideSection),
+    };
+    MosaicPluginDesc out;
+    void *ops_copy = NULL, *tables = NULL;
+    char *reason = NULL, *hint = NULL;
+    g_assert_true(plugin_desc_check(&d, sizeof(d), NULL, &out, &ops_copy, &tables, &reason, &hint));
+    g_assert_cmpstr(out.props[0].key, ==, "a");
+    g_assert_cmpstr(out.props[1].key, ==, "b");
+    g_assert_cmpint(out.props[1].max, ==, 9);
+    g_assert_null(out.props[2].key);
+    g_assert_cmpstr(out.sections[0].kind, ==, "x-group");
+    g_assert_null(out.sections[1].kind);
+    g_assert_cmpstr(out.sections[0].props[0].key, ==, "b");
+    g_assert_null(out.sections[0].props[1].key);
+    g_assert_cmpuint(out.prop_size, ==, sizeof(MosaicPropDesc));
+    g_free(ops_copy);
+    g_free(tables);
+
+    MosaicPluginDesc b = d;
+    b.prop_size = 8;
+    g_assert_cmpstr(check_mem(&b, sizeof(b), NULL), ==,
+                    ".prop_size is 8, ABI 1.0 elements are 64 bytes");
+    static const MosaicPropDesc plain[] = {{.key = "c", .type = MOSAIC_PROP_BOOL}, {NULL}};
+    b = d;
+    b.props = plain;
+    b.sections = NULL;
+    b.prop_size = 0; /* a descriptor from before the field: 1.0 elements */
+    g_assert_cmpstr(check_mem(&b, sizeof(b), NULL), ==, "ok");
 }
 
 static void test_descriptor_fields(void)
@@ -463,6 +519,7 @@ int main(int argc, char **argv)
     g_test_add_func("/plugin/loader/not-a-plugin", test_not_a_plugin);
     g_test_add_func("/plugin/loader/missing-dependency", test_missing_dependency);
     g_test_add_func("/plugin/loader/descriptor-fields", test_descriptor_fields);
+    g_test_add_func("/plugin/loader/table-element-sizes", test_table_element_sizes);
     g_test_add_func("/plugin/loader/builtin-and-policy", test_builtin_and_policy);
     g_test_add_func("/plugin/loader/list", test_list);
     g_test_add_func("/plugin/loader/search-path", test_search_path);

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <mosaic/mosaic.h>
+#include <mosaic/riscv.h>
 #include <elf.h>
 #include <pthread.h>
 #include <stdarg.h>

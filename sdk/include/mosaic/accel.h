@@ -16,19 +16,10 @@ extern "C" {
 
 typedef struct MosaicVcpu MosaicVcpu;
 
-/* Register numbers follow GDB's target description for the architecture.  RISC-V:
- * 0-31 x0-x31, 32 pc, 33-64 f0-f31, 65 + n the CSR n, and MOSAIC_REG_PRIV for the
- * privilege level. */
-#define MOSAIC_RISCV_REG_PC 32
-#define MOSAIC_RISCV_REG_F0 33
-#define MOSAIC_RISCV_REG_CSR0 65
+/* Register numbers (vcpu_get_reg/vcpu_set_reg, mosaic_vcpu_*_reg) follow GDB's target
+ * description of the architecture: see the architecture's header (<mosaic/riscv.h>).
+ * Beyond those, this pseudo-register holds the privilege level on every architecture. */
 #define MOSAIC_REG_PRIV 0x10000
-
-/* RISC-V interrupt lines of a hart: the bit numbers of mip. */
-enum { MOSAIC_RISCV_IRQ_SSIP = 1, MOSAIC_RISCV_IRQ_MSIP = 3, MOSAIC_RISCV_IRQ_STIP = 5,
-       MOSAIC_RISCV_IRQ_MTIP = 7, MOSAIC_RISCV_IRQ_SEIP = 9, MOSAIC_RISCV_IRQ_MEIP = 11 };
-/* mtime runs at this rate: the CLINT and the time CSR both derive it from the virtual clock. */
-#define MOSAIC_RISCV_TIMEBASE_HZ 10000000u
 
 typedef void MosaicStatFn(void *opaque, const char *name, uint64_t value);
 

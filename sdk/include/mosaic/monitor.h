@@ -44,6 +44,9 @@ typedef struct MosaicCommandDesc {
     const char *returns;     /* prose description of the return value, for docs */
     /* Fills `ret` (a JSON object, initially empty) or sets err. */
     bool (*handler)(void *opaque, const MosaicArgs *args, MosaicJson *ret, MosaicError *err);
+    /* sizeof(MosaicArgDesc): the core steps through `args` by it, so MosaicArgDesc can
+     * grow in a minor release.  0: the 1.0 size. */
+    uint32_t arg_size;
 } MosaicCommandDesc;
 
 MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaque, MosaicError *err);

@@ -15,7 +15,8 @@
  * these headers and nowhere else); the core's library exports nothing else.
  *
  * Changelog
- *   1.0  first ABI.
+ *   1.0  first ABI (until the first release, additions stay in 1.0: the element
+ *        sizes .prop_size/.section_size of the descriptor's tables were added so).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
@@ -55,11 +56,15 @@ typedef enum MosaicPluginKind {
     MOSAIC_KIND_MISC = 9,         /* monitor commands and other services only */
 } MosaicPluginKind;
 
-/* Each kind's ops table has its own version, checked like the ABI version. */
+/* Each kind's ops table has its own version, checked like the ABI version: a plugin
+ * sets .kind_abi to its kind's constant.  Every kind has one, ops table or not yet. */
 #define MOSAIC_ACCEL_ABI 1
 #define MOSAIC_MACHINE_ABI 1
 #define MOSAIC_DEVICE_ABI 1
-#define MOSAIC_BLOCK_ABI 1
+#define MOSAIC_BLOCK_ABI 1 /* block and block-filter */
+#define MOSAIC_AUDIO_ABI 1
+#define MOSAIC_NET_ABI 1
+#define MOSAIC_GPU_ABI 1
 #define MOSAIC_MISC_ABI 1
 
 typedef struct MosaicError MosaicError;
@@ -124,7 +129,28 @@ typedef struct MosaicPluginDesc {
 
     /* Per-kind ops table; its first field is its own uint32_t size. */
     const void *ops;
+
+    /* Element sizes of `props` (and of every section's props) and of `sections`, set
+     * by MOSAIC_PLUGIN: the core steps through the tables by these and copies
+     * min(sizes) of each element, so MosaicPropDesc and MosaicSectionDesc can grow in a
+     * minor release.  0 (a descriptor from before these fields): the 1.0 sizes. */
+    uint32_t prop_size;
+    uint32_t section_size;
 } MosaicPluginDesc;
+
+/* The four header fields never move, whatever the ABI version: a core of any version
+ * reads them to decide whether it can read the rest. */
+#ifdef __cplusplus
+#define MOSAIC_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#else
+#define MOSAIC_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
+MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, magic) == 0, "frozen: magic at 0");
+MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, abi_major) == 4, "frozen: abi_major at 4");
+MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, abi_minor) == 6, "frozen: abi_minor at 6");
+MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, size) == 8, "frozen: size at 8");
+MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, kind) == 12, "frozen: kind at 12");
+MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, kind_abi) == 16, "frozen: kind_abi at 16");
 
 /* Defines the exported descriptor.  Use once per plugin:
  *   MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
@@ -136,6 +162,8 @@ typedef struct MosaicPluginDesc {
         .abi_major = MOSAIC_ABI_MAJOR,                                         \
         .abi_minor = MOSAIC_ABI_MINOR,                                         \
         .size = sizeof(MosaicPluginDesc),                                      \
+        .prop_size = sizeof(MosaicPropDesc),                                   \
+        .section_size = sizeof(MosaicSectionDesc),                             \
         __VA_ARGS__}
 
 /* Errors: a failure the user can cause is reported through a MosaicError with a

@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <mosaic/plugin.h>
 #include <mosaic/device.h>
+#include <mosaic/iov.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,11 +80,7 @@ MOSAIC_API void mosaic_virtq_push(MosaicVirtQueue *q, MosaicVirtqElem *elem, uin
 /* Interrupts the driver if it wants to be interrupted (after one or more pushes). */
 MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q);
 
-/* Copies between an element's buffers and linear memory; return bytes copied. */
-MOSAIC_API size_t mosaic_iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf,
-                                    size_t len);
-MOSAIC_API size_t mosaic_iov_from_buf(const struct iovec *iov, unsigned n, size_t offset,
-                                      const void *buf, size_t len);
+/* Copying between an element's buffers and linear memory: mosaic/iov.h. */
 
 #ifdef __cplusplus
 }

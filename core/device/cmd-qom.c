@@ -5,8 +5,8 @@
  * machine file's (or the default). */
 #include <stddef.h>
 #include <string.h>
-#include "monitor/monitor-internal.h"
-#include "monitor/glue.h"
+#include "device/device-internal.h"
+#include "monitor/monitor.h"
 #include "plugin/error.h"
 #include "plugin/registry.h"
 
@@ -17,20 +17,16 @@ static GHashTable *overrides; /* "LABEL/KEY" -> value set by qom-set */
 static MosaicDevice *find_device(const char *path, GError **err)
 {
     const char *label = g_str_has_prefix(path, PERIPHERAL "/") ? path + strlen(PERIPHERAL "/") : path;
-    MosaicMachine *m = glue_machine();
-    unsigned n = m && mosaic_machine_device_count ? mosaic_machine_device_count(m) : 0;
-    for (unsigned i = 0; i < n && mosaic_machine_device && mosaic_device_label; i++) {
-        MosaicDevice *d = mosaic_machine_device(m, i);
-        if (d && g_strcmp0(mosaic_device_label(d), label) == 0)
-            return d;
-    }
+    MosaicDevice *d = machine_current() ? device_find(machine_current(), label) : NULL;
+    if (d)
+        return d;
     g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_NOT_FOUND, "Device '%s' not found", path);
     return NULL;
 }
 
 static const MosaicPluginDesc *device_desc(MosaicDevice *d)
 {
-    const char *type = mosaic_device_type ? mosaic_device_type(d) : NULL;
+    const char *type = mosaic_device_type(d);
     return type ? plugin_registry_find(MOSAIC_KIND_DEVICE, type, NULL) : NULL;
 }
 
@@ -74,12 +70,11 @@ static JsonNode *qom_list(const MosaicArgs *a, GError **err)
     } else if (g_str_equal(path, "/machine")) {
         add_entry(arr, "peripheral", "child<container>");
     } else if (g_str_equal(path, PERIPHERAL)) {
-        MosaicMachine *m = glue_machine();
-        unsigned n = m && mosaic_machine_device_count ? mosaic_machine_device_count(m) : 0;
-        for (unsigned i = 0; i < n && mosaic_machine_device && mosaic_device_label; i++) {
+        MosaicMachine *m = machine_current();
+        unsigned n = m ? mosaic_machine_device_count(m) : 0;
+        for (unsigned i = 0; i < n; i++) {
             MosaicDevice *d = mosaic_machine_device(m, i);
-            g_autofree char *t = g_strdup_printf("child<%s>",
-                                                 mosaic_device_type ? mosaic_device_type(d) : "device");
+            g_autofree char *t = g_strdup_printf("child<%s>", mosaic_device_type(d));
             add_entry(arr, mosaic_device_label(d), t);
         }
     } else {
@@ -135,7 +130,7 @@ static JsonNode *qom_get(const MosaicArgs *a, GError **err)
     if (!d)
         return NULL;
     if (g_str_equal(key, "type"))
-        return json_node_init_string(json_node_alloc(), mosaic_device_type ? mosaic_device_type(d) : "");
+        return json_node_init_string(json_node_alloc(), mosaic_device_type(d));
     const MosaicPropDesc *p = find_prop(d, key, err);
     if (!p)
         return NULL;
@@ -143,8 +138,8 @@ static JsonNode *qom_get(const MosaicArgs *a, GError **err)
     const char *v = overrides ? g_hash_table_lookup(overrides, ok) : NULL;
     if (v)
         return typed(p->type, v);
-    MosaicMachine *m = glue_machine();
-    MosaicConfig *cfg = machine_config ? machine_config(m) : NULL;
+    MosaicMachine *m = machine_current();
+    MosaicConfig *cfg = m ? machine_config(m) : NULL;
     const MosaicProps *props = cfg ? config_find(cfg, "device", mosaic_device_label(d)) : NULL;
     JsonNode *n = json_node_alloc();
     if (!props || !mosaic_props_has(props, key))
@@ -228,22 +223,11 @@ static JsonNode *qom_set(const MosaicArgs *a, GError **err)
                     "device type '%s' does not support changing properties while running", desc ? desc->name : "?");
         return NULL;
     }
-    g_autofree char *text = value_text(p, json_object_get_member(a->obj, "value"), err);
+    g_autofree char *text = value_text(p, monitor_args_member(a, "value"), err);
     if (!text)
         return NULL;
-    if (device_set_prop) {
-        /* The machine's own path (its zero-filled copy of the ops). */
-        if (!device_set_prop(d, key, text, err))
-            return NULL;
-    } else {
-        MosaicError me = MOSAIC_ERROR_INIT;
-        if (!ops->set_prop(mosaic_device_state ? mosaic_device_state(d) : NULL, key, text, &me)) {
-            GError *e = plugin_error_take(&me, "set_prop");
-            g_propagate_prefixed_error(err, e, "device '%s': ", label);
-            return NULL;
-        }
-        plugin_error_clear(&me);
-    }
+    if (!device_set_prop(d, key, text, err))
+        return NULL;
     if (!overrides)
         overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_hash_table_insert(overrides, g_strdup_printf("%s/%s", label, key), g_steal_pointer(&text));
@@ -260,10 +244,6 @@ static JsonNode *device_del(const MosaicArgs *a, GError **err)
     MosaicDevice *d = find_device(mosaic_args_get_str(a, "id"), err);
     if (!d)
         return NULL;
-    if (!device_unplug) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "device_del is not available");
-        return NULL;
-    }
     g_autofree char *label = g_strdup(mosaic_device_label(d));
     if (!device_unplug(d, err))
         return NULL;
@@ -284,7 +264,7 @@ static JsonNode *device_del(const MosaicArgs *a, GError **err)
     return monitor_object_node(json_object_new());
 }
 
-void monitor_register_qom_commands(void)
+void device_register_commands(void)
 {
     monitor_register_core("device_del",
                           "Unplug a device of the machine file (if its bus and the device allow it); "

@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
-#include "monitor/monitor-internal.h"
-#include "monitor/glue.h"
+#include "machine/machine-internal.h"
+#include "monitor/monitor.h"
 
-const char *monitor_pending_reason;
+/* Set before the host (a monitor command, a signal) asks the machine to reset or quit,
+ * so the RESET and SHUTDOWN events say who asked ("host-qmp-quit"); NULL: the guest. */
+static const char *pending_reason;
 
 static JsonNode *empty_object(void)
 {
@@ -16,7 +18,7 @@ static JsonNode *empty_object(void)
 
 static MosaicMachine *need_machine(GError **err)
 {
-    MosaicMachine *m = glue_machine();
+    MosaicMachine *m = machine_current();
     if (!m)
         g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_BAD_STATE, "no machine is running");
     return m;
@@ -35,8 +37,8 @@ static const char *status_name(MachineRunState s)
 
 static JsonNode *query_status(const MosaicArgs *a, GError **err)
 {
-    MosaicMachine *m = glue_machine();
-    MachineRunState st = m && machine_state ? machine_state(m) : MACHINE_PRELAUNCH;
+    MosaicMachine *m = machine_current();
+    MachineRunState st = m ? machine_state(m) : MACHINE_PRELAUNCH;
     JsonObject *o = json_object_new();
     json_object_set_boolean_member(o, "running", st == MACHINE_RUNNING);
     json_object_set_boolean_member(o, "singlestep", FALSE);
@@ -44,88 +46,74 @@ static JsonNode *query_status(const MosaicArgs *a, GError **err)
     return monitor_object_node(o);
 }
 
-/* The lifecycle functions; a missing one (weak NULL) is "not supported". */
-#define LIFECYCLE(fn)                                                                    \
-    MosaicMachine *m = need_machine(err);                                                \
-    if (!m)                                                                              \
-        return NULL;                                                                     \
-    if (!fn) {                                                                           \
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, #fn " is not available"); \
-        return NULL;                                                                     \
-    }
-
-static gboolean shut_down(MosaicMachine *m, GError **err)
+/* A machine that is not already shutting down, or NULL + err. */
+static MosaicMachine *live_machine(GError **err)
 {
-    if (machine_state && machine_state(m) == MACHINE_SHUTDOWN) {
+    MosaicMachine *m = need_machine(err);
+    if (m && machine_state(m) == MACHINE_SHUTDOWN) {
         g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_BAD_STATE, "the machine is shutting down");
-        return TRUE;
+        return NULL;
     }
-    return FALSE;
+    return m;
+}
+
+/* One lifecycle request on behalf of the host: `reason` (NULL for stop/cont) goes into
+ * the events it causes.  Only quit is accepted while the machine shuts down. */
+static JsonNode *lifecycle(void (*request)(MosaicMachine *m), const char *reason,
+                           gboolean while_shutting_down, GError **err)
+{
+    MosaicMachine *m = while_shutting_down ? need_machine(err) : live_machine(err);
+    if (!m)
+        return NULL;
+    pending_reason = reason;
+    request(m);
+    pending_reason = NULL;
+    return empty_object();
+}
+
+static void quit_now(MosaicMachine *m)
+{
+    machine_quit(m, 0); /* the reply is flushed by monitor_stop() before exit */
 }
 
 static JsonNode *stop(const MosaicArgs *a, GError **err)
 {
-    LIFECYCLE(machine_pause);
-    if (shut_down(m, err))
-        return NULL;
-    machine_pause(m);
-    return empty_object();
+    return lifecycle(machine_pause, NULL, FALSE, err);
 }
 
 static JsonNode *cont(const MosaicArgs *a, GError **err)
 {
-    LIFECYCLE(machine_resume);
-    if (shut_down(m, err))
-        return NULL;
-    machine_resume(m);
-    return empty_object();
+    return lifecycle(machine_resume, NULL, FALSE, err);
 }
 
 static JsonNode *system_reset(const MosaicArgs *a, GError **err)
 {
-    LIFECYCLE(machine_reset);
-    if (shut_down(m, err))
-        return NULL;
-    monitor_pending_reason = "host-qmp-system-reset";
-    machine_reset(m);
-    monitor_pending_reason = NULL;
-    return empty_object();
+    return lifecycle(machine_reset, "host-qmp-system-reset", FALSE, err);
 }
 
 static JsonNode *system_powerdown(const MosaicArgs *a, GError **err)
 {
-    LIFECYCLE(machine_powerdown);
-    if (shut_down(m, err))
-        return NULL;
     /* Boards without a power button quit at once: say who asked. */
-    monitor_pending_reason = "host-qmp-system-powerdown";
-    machine_powerdown(m);
-    monitor_pending_reason = NULL;
-    return empty_object();
+    return lifecycle(machine_powerdown, "host-qmp-system-powerdown", FALSE, err);
 }
 
 static JsonNode *quit(const MosaicArgs *a, GError **err)
 {
-    LIFECYCLE(machine_quit);
-    monitor_pending_reason = "host-qmp-quit";
-    machine_quit(m, 0); /* the reply is flushed by monitor_stop() before exit */
-    monitor_pending_reason = NULL;
-    return empty_object();
+    return lifecycle(quit_now, "host-qmp-quit", TRUE, err);
 }
 
 static JsonNode *query_cpus_fast(const MosaicArgs *a, GError **err)
 {
     JsonArray *arr = json_array_new();
-    MosaicMachine *m = glue_machine();
-    gboolean cpus = m && (!machine_has_cpus || machine_has_cpus(m));
-    unsigned n = cpus && mosaic_machine_ncpus ? mosaic_machine_ncpus(m) : 0;
-    const char *arch = m && machine_arch ? machine_arch(m) : NULL;
+    MosaicMachine *m = machine_current();
+    unsigned n = m && machine_has_cpus(m) ? mosaic_machine_ncpus(m) : 0;
+    const char *arch = m ? machine_arch(m) : NULL;
     for (unsigned i = 0; i < n; i++) {
         JsonObject *o = json_object_new();
         json_object_set_int_member(o, "cpu-index", i);
         g_autofree char *path = g_strdup_printf("/machine/cpu[%u]", i);
         json_object_set_string_member(o, "qom-path", path);
-        int64_t tid = machine_vcpu_thread_id ? machine_vcpu_thread_id(m, i) : -1;
+        int64_t tid = machine_vcpu_thread_id(m, i);
         if (tid >= 0)
             json_object_set_int_member(o, "thread-id", tid);
         if (arch)
@@ -175,7 +163,7 @@ static JsonNode *dump(const MosaicArgs *a, GError **err)
     MosaicMachine *m = need_machine(err);
     if (!m)
         return NULL;
-    MosaicAddressSpace *as = mosaic_machine_address_space ? mosaic_machine_address_space(m) : NULL;
+    MosaicAddressSpace *as = mosaic_machine_address_space(m);
     if (!as) {
         g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "the machine has no address space");
         return NULL;
@@ -229,7 +217,7 @@ static JsonNode *memsave(const MosaicArgs *a, GError **err)
         return NULL;
     if (mosaic_args_has(a, "cpu-index")) {
         int64_t i = mosaic_args_get_int(a, "cpu-index");
-        unsigned n = mosaic_machine_ncpus ? mosaic_machine_ncpus(m) : 0;
+        unsigned n = mosaic_machine_ncpus(m);
         if (i < 0 || (uint64_t)i >= n) {
             g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
                         "Parameter 'cpu-index' expects a CPU index below %u", n);
@@ -259,7 +247,7 @@ static const MosaicArgDesc memsave_args[] = {
 static void on_machine_event(void *opaque, const char *event, int detail)
 {
     JsonObject *data = json_object_new();
-    const char *why = monitor_pending_reason;
+    const char *why = pending_reason;
     if (g_str_equal(event, "RESET")) {
         json_object_set_boolean_member(data, "guest", why == NULL);
         json_object_set_string_member(data, "reason", why ? "host-qmp-system-reset" : "guest-reset");
@@ -271,16 +259,27 @@ static void on_machine_event(void *opaque, const char *event, int detail)
     monitor_emit_event(event, data);
 }
 
-void monitor_attach_machine(MosaicMachine *m)
+void machine_attach_events(MosaicMachine *m)
 {
     static MosaicMachine *attached;
-    if (!m || m == attached || !machine_add_observer)
+    if (!m || m == attached)
         return;
     attached = m;
     machine_add_observer(on_machine_event, NULL);
 }
 
-void monitor_register_machine_commands(void)
+gboolean machine_host_quit(const char *reason)
+{
+    MosaicMachine *m = machine_current();
+    if (!m)
+        return FALSE;
+    pending_reason = reason;
+    machine_quit(m, 0);
+    pending_reason = NULL;
+    return TRUE;
+}
+
+void machine_register_run_commands(void)
 {
     monitor_register_core("query-status", "Run state of the machine.", NULL,
                           "`{\"running\": bool, \"singlestep\": false, \"status\": "
@@ -307,4 +306,16 @@ void monitor_register_machine_commands(void)
                           "read as a guest physical address (identical to pmemsave); cpu-index "
                           "is only checked.",
                           memsave_args, NULL, memsave);
+}
+
+void machine_register_commands(void)
+{
+    static gboolean done;
+    if (done)
+        return;
+    done = TRUE;
+    machine_register_run_commands();
+    machine_register_config_commands();
+    machine_register_accel_commands();
+    device_register_commands();
 }

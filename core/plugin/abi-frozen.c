@@ -1,0 +1,29 @@
+/* Compile-time proof that the ABI 1.0 layout of what plugins hand the core never moves:
+ * the descriptor's fields (plugin.h freezes its header for every target) and the end of
+ * each kind's 1.0 ops table, which the loader takes as the smallest table it accepts.
+ * Appending fields is allowed (a minor bump); moving one fails the build here.
+ * Offsets are those of LP64 targets, the only ones built today. */
+#include <mosaic/mosaic.h>
+
+#define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+#define FROZEN(e) _Static_assert(e, "ABI 1.0 layout moved: " #e)
+
+#if UINTPTR_MAX == UINT64_MAX
+FROZEN(offsetof(MosaicPluginDesc, name) == 24);
+FROZEN(offsetof(MosaicPluginDesc, version) == 32);
+FROZEN(offsetof(MosaicPluginDesc, license) == 40);
+FROZEN(offsetof(MosaicPluginDesc, description) == 48);
+FROZEN(offsetof(MosaicPluginDesc, props) == 56);
+FROZEN(offsetof(MosaicPluginDesc, sections) == 64);
+FROZEN(offsetof(MosaicPluginDesc, init) == 72);
+FROZEN(offsetof(MosaicPluginDesc, fini) == 80);
+FROZEN(offsetof(MosaicPluginDesc, ops) == 88);
+FROZEN(END(MosaicAccelOps, breakpoint) == 128);
+FROZEN(END(MosaicMachineOps, powerdown) == 64);
+FROZEN(END(MosaicDeviceOps, set_prop) == 56);
+FROZEN(END(MosaicBlkDriverOps, submit) == 40);
+/* The elements of the tables the core steps through (props, sections, arguments). */
+FROZEN(END(MosaicPropDesc, max) == 64);
+FROZEN(END(MosaicSectionDesc, props) == 24);
+FROZEN(END(MosaicArgDesc, help) == 24);
+#endif
