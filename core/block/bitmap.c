@@ -548,6 +548,11 @@ MOSAIC_API uint64_t mosaic_blk_bitmap_count(MosaicBlkBitmap *bm)
     return n;
 }
 
+MOSAIC_API int64_t mosaic_blk_bitmap_next_dirty(MosaicBlkBitmap *bm, uint64_t offset)
+{
+    return blk_bitmap_next_dirty(bm, offset);
+}
+
 MOSAIC_API bool mosaic_blk_bitmap_claim(MosaicBlkBitmap *bm, uint64_t offset)
 {
     guint64 b = offset >> bm->shift;

@@ -91,11 +91,22 @@ const MosaicPluginDesc *blk_format_find(const char *name, const char *needed_at,
  * Loads the permitted block plugins to ask them: for messages only, never to choose. */
 const char *blk_format_recognise(const char *path);
 
-/* file.c, raw.c, machine-none.c, virtio */
+/* Thread hand-offs and main-loop rounds of the request path (io.c), for tests and
+ * bench/block: requests pushed to a worker pool, completions posted back by workers,
+ * and runs of the completion bottom half. */
+typedef struct BlkIoStats {
+    guint64 to_worker, to_main, completion_rounds;
+} BlkIoStats;
+void blk_io_stats(BlkIoStats *out);
+
+/* driver-find.c: the name of a block plugin by capability (MOSAIC_BLK_CAP_*; `what`
+ * names it in the error) or by the scheme of a URI; NULL + err when none is installed. */
+const char *blk_driver_with_cap(uint32_t cap, const char *what, GError **err);
+const char *blk_driver_for_uri(const char *uri, GError **err);
+
+/* file.c, raw.c */
 extern const MosaicPluginDesc blk_file_desc;
 extern const MosaicPluginDesc blk_raw_desc;
-extern const MosaicPluginDesc blk_machine_none_desc;
-void nbd_register_section(void);
 
 
 #endif

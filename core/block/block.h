@@ -3,13 +3,13 @@
  *
  * Startup order (the integrator's core/main.c and core/machine/):
  *   blk_register_builtins();           before config_validate: file/raw drivers, the
- *                                      "none" machine, [export] sections, virtio-blk
+ *                                      "none" machine
  *   blk_graph_build(cfg, &err);        after config_validate, before devices: every
  *                                      [blockdev] in dependency order
- *   blk_exports_start(cfg, &err);      after devices: every [export] listens
  *   blk_monitor_register();            once the monitor exists: block-* commands
  *   ...
- *   blk_exports_stop(); blk_graph_close();   at exit (drains first)
+ *   blk_graph_close();                 at exit (drains first), after export plugins stopped
+ * Exports are plugins of kind export (mosaic/export.h), started by core/machine.
  */
 #ifndef MOSAIC_CORE_BLOCK_H
 #define MOSAIC_CORE_BLOCK_H
@@ -25,8 +25,6 @@ GQuark blk_error_quark(void);
 void blk_register_builtins(void);
 gboolean blk_graph_build(const MosaicConfig *cfg, GError **err);
 void blk_graph_close(void);
-gboolean blk_exports_start(const MosaicConfig *cfg, GError **err);
-void blk_exports_stop(void);
 void blk_monitor_register(void);
 
 /* The node labelled `label`, or NULL. */
@@ -56,13 +54,5 @@ gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNo
  * section would have them; validated like the machine file (whose other sections it
  * may reference). */
 gboolean blk_node_add(const char *label, const char *driver, GHashTable *opts, GError **err);
-
-/* NBD exports (nbd-server.c): `socket` (UNIX path) or loopback `port`.  `bitmap` (or
- * NULL): a dirty bitmap of `node` or of a node below it (along first children, e.g. under
- * a snapshot-access view), offered as metadata context qemu:dirty-bitmap:BITMAP. */
-gboolean blk_export_add(const char *id, const char *node, const char *name, const char *socket,
-                        const char *addr, guint port, gboolean writable, const char *bitmap,
-                        GError **err);
-gboolean blk_export_del(const char *id, GError **err);
 
 #endif

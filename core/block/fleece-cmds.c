@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-glib/json-glib.h>
 #include "block/block-internal.h"
 #include "block/bitmap.h"
 #include "block/fleece.h"
 #include "config/config.h"
 #include <mosaic/monitor.h>
 
-#define CBW_DRIVER "copy-before-write"
 
 typedef struct Pull {
     char *id, *export_id;
@@ -49,11 +49,60 @@ static void drop_node(MosaicBlkNode **n)
     *n = NULL;
 }
 
+/* The pull backup's export goes through whichever export plugin provides the
+ * block-export-* commands (loaded on first use, subject to the deployment policy). */
+static gboolean run_command(const char *command, JsonBuilder *b, GError **err)
+{
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autofree char *args = json_to_string(root, FALSE);
+    MosaicError *me = mosaic_error_new();
+    g_autofree char *reply = mosaic_monitor_execute(command, args, me);
+    if (!reply)
+        g_set_error(err, BLK_ERROR, 0, "%s", mosaic_error_message(me));
+    mosaic_error_free(me);
+    return reply != NULL;
+}
+
+static void member(JsonBuilder *b, const char *name, const char *value)
+{
+    if (value) {
+        json_builder_set_member_name(b, name);
+        json_builder_add_string_value(b, value);
+    }
+}
+
+static gboolean export_add(const char *id, const char *node, const char *name, const char *socket,
+                           guint port, const char *bitmap, GError **err)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
+    member(b, "id", id);
+    member(b, "node-name", node);
+    member(b, "name", name);
+    member(b, "socket", socket);
+    member(b, "bitmap", bitmap);
+    if (port) {
+        json_builder_set_member_name(b, "port");
+        json_builder_add_int_value(b, port);
+    }
+    json_builder_end_object(b);
+    return run_command("block-export-add", b, err);
+}
+
+static gboolean export_del(const char *id, GError **err)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
+    member(b, "id", id);
+    json_builder_end_object(b);
+    return run_command("block-export-del", b, err);
+}
+
 /* Undoes what start did, in reverse order (also after a failed start). */
 static void pull_teardown(Pull *p, gboolean reset_bitmap)
 {
     GError *e = NULL;
-    if (p->export_id && !blk_export_del(p->export_id, &e)) {
+    if (p->export_id && !export_del(p->export_id, &e)) {
         g_warning("backup-pull: %s", e->message);
         g_clear_error(&e);
     }
@@ -180,7 +229,11 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
         goto fail;
     mosaic_blk_bitmap_set(p->copy, 0, src->length);
 
-    p->cbw = blk_node_open_new("pull backup node", cl, CBW_DRIVER, err, "file", src->label,
+    const char *cbw = blk_driver_with_cap(MOSAIC_BLK_CAP_COPY_BEFORE_WRITE,
+                                          "a copy-before-write filter", err);
+    if (!cbw)
+        goto fail;
+    p->cbw = blk_node_open_new("pull backup node", cl, cbw, err, "file", src->label,
                                "target", tl, "bitmap", copy_name, NULL);
     if (!p->cbw || !blk_insert_filter(p->cbw, src, err))
         goto fail;
@@ -191,13 +244,17 @@ static Pull *pull_prepare(const PullOpts *o, GError **err)
             goto fail;
         p->user = user;
     }
-    p->snap = blk_node_open_new("pull backup node", sl, "snapshot-access", err, "file",
+    const char *view = blk_driver_with_cap(MOSAIC_BLK_CAP_SNAPSHOT_ACCESS,
+                                           "a snapshot-access driver", err);
+    if (!view)
+        goto fail;
+    p->snap = blk_node_open_new("pull backup node", sl, view, err, "file",
                                 src->label, "target", tl, "bitmap", copy_name, NULL);
     if (!p->snap)
         goto fail;
     eid = g_strdup_printf("%s-fleece", id);
-    if (!blk_export_add(eid, sl, o->export_name ? o->export_name : id, o->socket, NULL, o->port,
-                        FALSE, o->bitmap, err))
+    if (!export_add(eid, sl, o->export_name ? o->export_name : id, o->socket, o->port, o->bitmap,
+                    err))
         goto fail;
     p->export_id = g_steal_pointer(&eid);
     return p;

@@ -3,7 +3,8 @@
  *
  * Everything that ends a request goes through one queue (`events`) that the main loop
  * empties from a bottom half, so a completion never runs inside its submit call and
- * never on a worker thread.  A worker that needs an asynchronous child posts a SUBMIT
+ * never on a worker thread; an async driver completing from its child's completion
+ * (no submit call on the stack) ends its request at once instead.  A worker that needs an asynchronous child posts a SUBMIT
  * event and sleeps until the main loop completed it. */
 #include <errno.h>
 #include <string.h>
@@ -38,12 +39,24 @@ static MosaicBH *ev_bh;
 static gint total_inflight;   /* atomic: ops between submit and their completion */
 static guint drained;         /* nesting depth of drained sections (main thread) */
 static __thread gboolean in_worker;
+static guint submit_depth;    /* main thread: driver submit calls on the stack */
+static GThread *main_thread;  /* where completions run */
+static BlkIoStats stats;      /* atomic counters */
+
+void blk_io_stats(BlkIoStats *out)
+{
+    out->to_worker = __atomic_load_n(&stats.to_worker, __ATOMIC_RELAXED);
+    out->to_main = __atomic_load_n(&stats.to_main, __ATOMIC_RELAXED);
+    out->completion_rounds = __atomic_load_n(&stats.completion_rounds, __ATOMIC_RELAXED);
+}
 
 static void ev_bh_cb(void *opaque);
 static void call_drain_ops(void);
 
 static void ev_post(BlkEvent *ev)
 {
+    if (in_worker)
+        __atomic_add_fetch(&stats.to_main, 1, __ATOMIC_RELAXED);
     g_mutex_lock(&evlock);
     g_queue_push_tail(&events, ev);
     g_cond_broadcast(&evcond);
@@ -53,8 +66,10 @@ static void ev_post(BlkEvent *ev)
 
 static void ev_init(void)
 {
-    if (!ev_bh)
+    if (!ev_bh) {
         ev_bh = mosaic_bh_new(ev_bh_cb, NULL);
+        main_thread = g_thread_self();
+    }
 }
 
 void blk_complete_later(MosaicBlkDone *done, void *opaque, int ret)
@@ -106,6 +121,7 @@ static guint ev_run_pending(void)
 
 static void ev_bh_cb(void *opaque)
 {
+    __atomic_add_fetch(&stats.completion_rounds, 1, __ATOMIC_RELAXED);
     ev_run_pending();
 }
 
@@ -232,16 +248,24 @@ void blk_node_submit(MosaicBlkNode *node, MosaicBlkReq *req, MosaicBlkDone *done
     g_atomic_int_inc(&node->inflight);
     g_atomic_int_inc(&total_inflight);
     if (node->ops.submit) {
+        submit_depth++;
         node->ops.submit(node->state, req, op);
+        submit_depth--;
     } else {
         blk_node_start_pool(node);
+        __atomic_add_fetch(&stats.to_worker, 1, __ATOMIC_RELAXED);
         g_thread_pool_push(node->pool, op, NULL);
     }
 }
 
 MOSAIC_API void mosaic_blk_complete(void *token, int ret)
 {
-    blk_complete_later(op_done_ev, token, ret);
+    /* From a child's completion (the main loop, no submit call on the stack) the
+     * request ends now: queueing it would cost a main-loop round per async filter. */
+    if (submit_depth == 0 && !in_worker && g_thread_self() == main_thread)
+        op_finish(token, ret);
+    else
+        blk_complete_later(op_done_ev, token, ret);
 }
 
 /* Blocking I/O on a node from a worker thread (or the main thread while opening). */
@@ -312,8 +336,11 @@ static void call_drain_ops(void)
     g_autoptr(GPtrArray) nodes = blk_all_nodes();
     for (guint i = 0; i < nodes->len; i++) {
         MosaicBlkNode *n = g_ptr_array_index(nodes, i);
-        if (n->ops.drain)
+        if (n->ops.drain) {
+            submit_depth++; /* what a drain op completes ends from the bottom half */
             n->ops.drain(n->state);
+            submit_depth--;
+        }
     }
 }
 

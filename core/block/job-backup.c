@@ -25,6 +25,7 @@
 #include "block/defer-flush.h"
 #include "block/job.h"
 #include "config/config.h"
+#include "plugin/registry.h"
 #include <mosaic/monitor.h>
 
 #define BACKUP_MAX_INFLIGHT 16
@@ -33,7 +34,6 @@
 #define BACKUP_MAX_ZERO_CHUNK (64u << 20)
 /* One block status request covers at most this much of the source. */
 #define BACKUP_MAX_STATUS (1ull << 30)
-#define CBW_DRIVER "copy-before-write"
 
 typedef enum { SYNC_FULL, SYNC_INCREMENTAL, SYNC_DIFFERENTIAL } SyncMode;
 
@@ -473,8 +473,8 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
         }
         close(fd);
     } else if (!g_file_test(o->target_file, G_FILE_TEST_EXISTS)) {
-        g_set_error(err, BLK_ERROR, 0, "target-file %s does not exist (create a qcow2 target "
-                    "first, e.g. qemu-img create -f qcow2 FILE SIZE)", o->target_file);
+        g_set_error(err, BLK_ERROR, 0, "target-file %s does not exist (create a %s target "
+                    "first, e.g. qemu-img create -f %s FILE SIZE)", o->target_file, fmt, fmt);
         return NULL;
     }
     g_autofree char *fl = g_strdup_printf("%s-target-file", o->job_id);
@@ -501,18 +501,21 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, GError **
     return n;
 }
 
-/* A remote NBD export (plugins/block-nbd) as the target: a raw image of the disk. */
+/* A remote export (an nbd:// URI: the block driver declaring its scheme) as the target:
+ * a raw image of the disk. */
 static MosaicBlkNode *open_target_uri(Backup *b, const BackupOpts *o, GError **err)
 {
     const char *u = o->target_uri;
     /* One INI value: nothing that ends the line or starts a comment. */
-    if (strpbrk(u, "\n\r;#") || g_ascii_isspace(*u) || strlen(u) > 400 ||
-        (!g_str_has_prefix(u, "nbd://") && !g_str_has_prefix(u, "nbd+unix://") &&
-         !g_str_has_prefix(u, "nbds://") && !g_str_has_prefix(u, "nbds+unix://"))) {
-        g_set_error(err, BLK_ERROR, 0, "target-uri '%s' is not an NBD URI (nbd://HOST:PORT/EXPORT "
-                    "or nbd+unix:///EXPORT?socket=PATH; no ; or #)", u);
+    if (strpbrk(u, "\n\r;#") || g_ascii_isspace(*u) || strlen(u) > 400) {
+        g_set_error(err, BLK_ERROR, 0, "target-uri '%s' is not a URI a block driver can open "
+                    "(e.g. nbd://HOST:PORT/EXPORT or nbd+unix:///EXPORT?socket=PATH; no ; or #)", u);
         return NULL;
     }
+    /* Whichever protocol driver declares the URI's scheme (block-nbd for nbd://). */
+    const char *driver = blk_driver_for_uri(u, err);
+    if (!driver)
+        return NULL;
     if (o->format && strcmp(o->format, "raw")) {
         g_set_error(err, BLK_ERROR, 0, "target-uri takes the remote export as a raw image: "
                     "format '%s' is not supported there", o->format);
@@ -523,7 +526,7 @@ static MosaicBlkNode *open_target_uri(Backup *b, const BackupOpts *o, GError **e
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", tl);
         return NULL;
     }
-    MosaicBlkNode *n = blk_node_open_new("backup node", tl, "nbd", err, "uri", u, NULL);
+    MosaicBlkNode *n = blk_node_open_new("backup node", tl, driver, err, "uri", u, NULL);
     b->tgt_made = n;
     return n;
 }
@@ -631,7 +634,11 @@ static Backup *backup_prepare(const BackupOpts *o, GError **err)
         g_set_error(err, BLK_ERROR, 0, "node '%s' already exists (pick another job-id)", cl);
         goto fail;
     }
-    b->cbw = blk_node_open_new("backup node", cl, CBW_DRIVER, err, "file", src->label,
+    const char *cbw = blk_driver_with_cap(MOSAIC_BLK_CAP_COPY_BEFORE_WRITE,
+                                          "a copy-before-write filter", err);
+    if (!cbw)
+        goto fail;
+    b->cbw = blk_node_open_new("backup node", cl, cbw, err, "file", src->label,
                                "target", b->tgt->label, "bitmap", copy_name, NULL);
     if (!b->cbw || !blk_insert_filter(b->cbw, src, err))
         goto fail;

@@ -1,66 +1,15 @@
 /* Monitor commands of the block layer (QMP-style names). */
 #include "block/block-internal.h"
-#include "block/nbd.h"
 #include <json-glib/json-glib.h>
 #include "block/bitmap.h"
 #include "block/job.h"
 #include "block/fleece.h"
-
-static const char *opt_str(const MosaicArgs *a, const char *k)
-{
-    return mosaic_args_has(a, k) ? mosaic_args_get_str(a, k) : NULL;
-}
 
 static bool fail(MosaicError *err, GError *e)
 {
     mosaic_error_set(err, "%s", e->message);
     g_error_free(e);
     return false;
-}
-
-static bool cmd_export_add(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
-{
-    GError *e = NULL;
-    gint64 port = mosaic_args_has(a, "port") ? mosaic_args_get_int(a, "port") : 0;
-    if (port < 0 || port > 65535) {
-        mosaic_error_set(err, "port %" G_GINT64_FORMAT " is out of range (1..65535)", port);
-        return false;
-    }
-    const char *id = mosaic_args_get_str(a, "id");
-    if (!blk_export_add(id, mosaic_args_get_str(a, "node-name"), opt_str(a, "name"),
-                        opt_str(a, "socket"), opt_str(a, "addr"), port,
-                        mosaic_args_has(a, "writable") && mosaic_args_get_bool(a, "writable"),
-                        opt_str(a, "bitmap"), &e))
-        return fail(err, e);
-    return true;
-}
-
-static bool cmd_export_del(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
-{
-    GError *e = NULL;
-    return blk_export_del(mosaic_args_get_str(a, "id"), &e) || fail(err, e);
-}
-
-static void export_row(void *opaque, const char *id, const char *node, const char *name,
-                       const char *where, gboolean writable, guint clients)
-{
-    MosaicJson *j = opaque;
-    mosaic_json_begin_object(j, NULL);
-    mosaic_json_str(j, "id", id);
-    mosaic_json_str(j, "node-name", node);
-    mosaic_json_str(j, "name", name);
-    mosaic_json_str(j, "addr", where);
-    mosaic_json_bool(j, "writable", writable);
-    mosaic_json_int(j, "clients", clients);
-    mosaic_json_end_object(j);
-}
-
-static bool cmd_query_exports(void *opaque, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
-{
-    mosaic_json_begin_array(ret, "exports");
-    nbd_exports_foreach(export_row, ret);
-    mosaic_json_end_array(ret);
-    return true;
 }
 
 static MosaicBlkNode *node_arg(const MosaicArgs *a, const char *key, MosaicError *err)
@@ -182,19 +131,6 @@ static bool cmd_query_nodes(void *opaque, const MosaicArgs *a, MosaicJson *ret, 
     return true;
 }
 
-static const MosaicArgDesc export_add_args[] = {
-    {"id", MOSAIC_ARG_STR, false, "export id"},
-    {"node-name", MOSAIC_ARG_STR, false, "block node to export"},
-    {"name", MOSAIC_ARG_STR, true, "export name (default: id)"},
-    {"socket", MOSAIC_ARG_STR, true, "UNIX socket path"},
-    {"addr", MOSAIC_ARG_STR, true, "loopback address for TCP (default 127.0.0.1)"},
-    {"port", MOSAIC_ARG_INT, true, "TCP port"},
-    {"writable", MOSAIC_ARG_BOOL, true, "allow writes (default false)"},
-    {"bitmap", MOSAIC_ARG_STR, true, "dirty bitmap of the node (or of a node below it) to "
-     "offer as NBD metadata context qemu:dirty-bitmap:NAME"},
-    {NULL},
-};
-static const MosaicArgDesc id_args[] = {{"id", MOSAIC_ARG_STR, false, "export id"}, {NULL}};
 static const MosaicArgDesc no_args[] = {{NULL}};
 static const MosaicArgDesc add_args[] = {
     {"node-name", MOSAIC_ARG_STR, false, "label of the new node"},
@@ -221,11 +157,6 @@ static const MosaicArgDesc replace_args[] = {
 #define CMD(n, h, a, f, r) {.size = sizeof(MosaicCommandDesc), .name = n, .help = h, .args = a, \
                             .handler = f, .returns = r}
 static const MosaicCommandDesc cmds[] = {
-    CMD("block-export-add", "export a block node over NBD", export_add_args, cmd_export_add, "{}"),
-    CMD("block-export-del", "remove an NBD export (its clients are disconnected)", id_args,
-        cmd_export_del, "{}"),
-    CMD("query-block-exports", "list NBD exports", no_args, cmd_query_exports,
-        "{exports: [{id, node-name, name, addr, writable, clients}]}"),
     CMD("blockdev-insert-filter", "put a filter node above a node (drains first)", insert_args,
         cmd_insert_filter, "{}"),
     CMD("blockdev-remove-filter", "take a filter node out of the graph (drains first)",

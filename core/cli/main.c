@@ -10,9 +10,10 @@
 #include "plugin/policy.h"
 #include "loop/loop.h"
 #include "cli/startup.h"
+#include "cli/debug.h"
 
 static char **opt_sets, **opt_plugin_paths, **opt_enable, **opt_disable, **opt_qmp;
-static char *opt_describe, *opt_dump, *opt_log, *opt_logfile, *opt_pidfile, *opt_gdb;
+static char *opt_describe, *opt_dump, *opt_log, *opt_logfile, *opt_pidfile;
 static gboolean opt_list, opt_json, opt_version, opt_paused, opt_daemonize, opt_list_commands;
 
 static const GOptionEntry options[] = {
@@ -30,7 +31,6 @@ static const GOptionEntry options[] = {
      "Print every control command as Markdown (or JSON with --json)", NULL},
     {"qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_qmp,
      "Control socket: unix:PATH[,server,wait=off] or tcp:127.0.0.1:PORT", "SPEC"},
-    {"gdb", 0, 0, G_OPTION_ARG_STRING, &opt_gdb, "GDB stub on tcp:127.0.0.1:PORT", "SPEC"},
     {"paused", 'S', 0, G_OPTION_ARG_NONE, &opt_paused, "Start with the vCPUs paused", NULL},
     {"daemonize", 0, 0, G_OPTION_ARG_NONE, &opt_daemonize, "Detach from the terminal once started", NULL},
     {"pidfile", 0, 0, G_OPTION_ARG_FILENAME, &opt_pidfile, "Write the process id to FILE", "FILE"},
@@ -57,7 +57,7 @@ static gboolean setup_plugins(GError **err)
         plugin_policy_cmdline(*p, FALSE);
     startup_register_builtins();
     plugin_registry_init((const char *const *)opt_plugin_paths);
-    return TRUE;
+    return debug_check_options(err);
 }
 
 static int run_machine(const char *path)
@@ -67,7 +67,7 @@ static int run_machine(const char *path)
     if (!cfg || !config_validate(cfg, &err))
         return fail(err);
     StartupOptions so = {
-        .qmp = (const char *const *)opt_qmp, .gdb = opt_gdb, .daemonize = opt_daemonize,
+        .qmp = (const char *const *)opt_qmp, .daemonize = opt_daemonize,
         .pidfile = opt_pidfile, .log = opt_log, .logfile = opt_logfile,
     };
     if (!startup_before_machine(&so, &err))
@@ -83,7 +83,7 @@ static int run_machine(const char *path)
         mosaic_unlock();
         return fail(err);
     }
-    machine_start(m, opt_paused || opt_gdb);
+    machine_start(m, opt_paused || debug_requested());
     mosaic_unlock();
     int code = machine_run(m);
     mosaic_lock();
@@ -109,9 +109,13 @@ MOSAIC_EXPORT int mosaic_main(int argc, char **argv)
     g_option_context_set_summary(ctx, "Mosaic machine emulator.\n\n"
                                  "  mosaic MACHINE.ini            run a machine\n"
                                  "  mosaic plugins enable|disable|list [NAME]   per-user plugin policy");
+    g_option_context_set_description(ctx, "Any other --NAME SPEC starts the debug plugin NAME "
+                                     "(kind debug in --list-plugins) on the machine, which then "
+                                     "starts paused.");
     g_option_context_add_main_entries(ctx, options, NULL);
+    g_option_context_set_ignore_unknown_options(ctx, TRUE);
     GError *err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err))
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || !debug_take_options(&argc, argv, &err))
         return fail(err);
     if (opt_version) {
         printf("mosaic %s (plugin ABI %d.%d)\n", MOSAIC_VERSION, MOSAIC_ABI_MAJOR, MOSAIC_ABI_MINOR);

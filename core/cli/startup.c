@@ -6,10 +6,9 @@
 #include "config/config.h"
 #include "chardev/chardev.h"
 #include "block/block.h"
-#include "virtio/virtio.h"
 #include "monitor/monitor.h"
 #include "monitor/headless.h"
-#include "gdb/gdbstub.h"
+#include "cli/debug.h"
 
 static char **log_domains;
 static FILE *log_file;
@@ -57,7 +56,6 @@ void startup_register_builtins(void)
 {
     config_register_section("chardev", NULL, 0, chardev_props, FALSE);
     blk_register_builtins();
-    virtio_register_builtins();
     monitor_register_builtins();
     blk_monitor_register();
     machine_register_commands();
@@ -80,7 +78,7 @@ gboolean startup_after_machine(MosaicMachine *m, const StartupOptions *o, GError
     machine_attach_events(m);
     if (!monitor_start(o->qmp, machine_config(m), err))
         return FALSE;
-    if (o->gdb && !gdbstub_start(m, o->gdb, err))
+    if (!debug_start_all(m, err))
         return FALSE;
     headless_daemon_ready();
     return TRUE;
@@ -89,7 +87,7 @@ gboolean startup_after_machine(MosaicMachine *m, const StartupOptions *o, GError
 void startup_shutdown(MosaicMachine *m, const StartupOptions *o)
 {
     monitor_stop();
-    gdbstub_stop();
+    debug_stop_all();
     headless_remove_pidfile();
     if (log_file) {
         fclose(log_file);

@@ -1,5 +1,5 @@
 /* Process-level start-up around the machine (core/machine/startup.c): built-in types,
- * control sockets, the GDB stub, daemonizing, logging. */
+ * control sockets, debug front ends, daemonizing, logging. */
 #ifndef MOSAIC_CORE_STARTUP_H
 #define MOSAIC_CORE_STARTUP_H
 
@@ -8,7 +8,6 @@
 
 typedef struct StartupOptions {
     const char *const *qmp;
-    const char *gdb;
     gboolean daemonize;
     const char *pidfile;
     const char *log;

@@ -106,6 +106,12 @@ const MosaicProps *config_find(const MosaicConfig *cfg, const char *kind, const 
 const MosaicProps *config_nth(const MosaicConfig *cfg, guint index);
 /* The plugin selected by a section (type=, driver=, [machine] accel for [accel]), or NULL. */
 const MosaicPluginDesc *config_props_plugin(const MosaicProps *props);
+struct MosaicMachineOps;
+/* The accelerator of a [machine] section (accel-choice.c), recorded in it as a default
+ * when it was not set; NULL + err when neither the board nor the installed plugins
+ * decide it. */
+const char *config_accel_name(MosaicProps *machine, const struct MosaicMachineOps *mops,
+                              GError **err);
 /* "file:line" where `key` was set (the section header when key is NULL or the key was
  * defaulted); NULL when there is no such section.  Works before validation too. */
 const char *config_where(const MosaicConfig *cfg, const char *kind, const char *label,

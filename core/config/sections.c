@@ -6,8 +6,9 @@
 static const MosaicPropDesc machine_props[] = {
     {.key = "type", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
      .help = "board: the name of a machine plugin (e.g. riscv-virt)"},
-    {.key = "accel", .type = MOSAIC_PROP_STRING, .defval = "tcg",
-     .help = "vCPU engine: the name of an accel plugin; its keys go in [accel]"},
+    {.key = "accel", .type = MOSAIC_PROP_STRING,
+     .help = "vCPU engine: the name of an accel plugin; its keys go in [accel] (default: "
+             "the board's, else the only one installed for its architecture)"},
     {.key = "cpus", .type = MOSAIC_PROP_UINT, .defval = "1", .min = 1, .max = 64,
      .help = "number of vCPUs"},
     {.key = "memory", .type = MOSAIC_PROP_SIZE, .defval = "128M", .min = 1 << 20,

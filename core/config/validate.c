@@ -267,10 +267,12 @@ gboolean config_validate(MosaicConfig *cfg, GError **err)
     const MosaicMachineOps *mops = board ? board->ops : NULL;
     gboolean cpuless = mops && mops->size >= offsetof(MosaicMachineOps, arch) + sizeof(mops->arch) &&
                        mops->arch && !strcmp(mops->arch, "none");
-    const char *accel_name = mosaic_props_get_str(machine->props, "accel");
     g_autoptr(GError) perr = NULL;
     const MosaicPluginDesc *accel = NULL;
     if (!cpuless) {
+        const char *accel_name = config_accel_name(machine->props, mops, err);
+        if (!accel_name)
+            return FALSE;
         accel = plugin_registry_find(MOSAIC_KIND_ACCEL, accel_name, &perr);
         if (!accel)
             return err_at(err, mosaic_props_where(machine->props, "accel"), "[machine] accel = %s: %s",

@@ -1,6 +1,7 @@
 /* File descriptor watches: one GSource per fd.  MOSAIC_FD_* values equal G_IO_IN,
  * G_IO_OUT and G_IO_HUP; errors (G_IO_ERR, G_IO_NVAL) are reported as HUP so the
  * owner closes the fd instead of the loop spinning on it. */
+#include "loop/backoff.h"
 #include "loop/loop.h"
 
 G_STATIC_ASSERT((int)MOSAIC_FD_READ == (int)G_IO_IN && (int)MOSAIC_FD_WRITE == (int)G_IO_OUT &&
@@ -12,6 +13,8 @@ struct MosaicFdWatch {
     int fd;
     MosaicFdCallback *cb;
     void *opaque;
+    unsigned events;     /* what the owner asked for; restored after a back-off */
+    LoopBackoff backoff; /* a listener that could not accept */
 };
 
 static GIOCondition cond_of(unsigned events)
@@ -41,6 +44,7 @@ MOSAIC_API MosaicFdWatch *mosaic_fd_watch(int fd, unsigned events, MosaicFdCallb
     w->fd = fd;
     w->cb = cb;
     w->opaque = opaque;
+    w->events = events;
     w->tag = g_source_add_unix_fd(&w->src, fd, cond_of(events));
     g_source_attach(&w->src, loop_context());
     return w;
@@ -50,7 +54,27 @@ MOSAIC_API MosaicFdWatch *mosaic_fd_watch(int fd, unsigned events, MosaicFdCallb
 MOSAIC_API void mosaic_fd_watch_update(MosaicFdWatch *w, unsigned events)
 {
     g_return_if_fail(w);
+    w->events = events;
     g_source_modify_unix_fd(&w->src, w->tag, cond_of(events));
+}
+
+static void backoff_resume(void *opaque)
+{
+    MosaicFdWatch *w = opaque;
+    g_source_modify_unix_fd(&w->src, w->tag, cond_of(w->events));
+}
+
+MOSAIC_API void mosaic_fd_watch_backoff(MosaicFdWatch *w, const char *what, const char *why)
+{
+    g_return_if_fail(w && what && why);
+    g_source_modify_unix_fd(&w->src, w->tag, cond_of(0));
+    loop_backoff_pause(&w->backoff, "mosaic", what, why, backoff_resume, w);
+}
+
+MOSAIC_API void mosaic_fd_watch_recovered(MosaicFdWatch *w)
+{
+    g_return_if_fail(w);
+    loop_backoff_recovered(&w->backoff);
 }
 
 /* Safe inside the watch's own callback. */
@@ -58,6 +82,7 @@ MOSAIC_API void mosaic_fd_unwatch(MosaicFdWatch *w)
 {
     if (!w)
         return;
+    loop_backoff_cancel(&w->backoff);
     g_source_destroy(&w->src);
     g_source_unref(&w->src);
 }

@@ -62,6 +62,9 @@ const char *machine_arch(MosaicMachine *m);
 /* Host thread id (gettid()) of vCPU `index`, or -1 when unknown/not started. */
 int64_t machine_vcpu_thread_id(MosaicMachine *m, unsigned index);
 
+/* The builtin "none" machine (storage only).  Idempotent. */
+void machine_register_builtins(void);
+
 /* Registers the monitor commands of the machine and its devices (stop, cont, quit,
  * query-status, query-cpus-fast, pmemsave, query-machine, qom-*, device_del,
  * query-accel-stats) with the monitor.  Idempotent. */

@@ -3,6 +3,7 @@
 #include "chardev/chardev.h"
 #include "block/block.h"
 #include "plugin/registry.h"
+#include "plugin/error.h"
 
 static gboolean chardevs_create(MosaicMachine *m, GError **err)
 {
@@ -44,14 +45,40 @@ gboolean machine_early_services(MosaicMachine *m, GError **err)
            blk_graph_build(m->cfg, err);
 }
 
+typedef struct ExportStart {
+    MosaicMachine *m;
+    GError *err;
+} ExportStart;
+
+/* Export plugins loaded for the machine file's sections serve them now. */
+static void export_start(const MosaicPluginDesc *d, void *opaque)
+{
+    ExportStart *s = opaque;
+    const MosaicExportOps *o = d->ops;
+    MosaicError me = MOSAIC_ERROR_INIT;
+    if (!s->err && !o->start(s->m, &me))
+        s->err = plugin_error_take(&me, "export start");
+}
+
+static void export_stop(const MosaicPluginDesc *d, void *opaque)
+{
+    ((const MosaicExportOps *)d->ops)->stop();
+}
+
 gboolean machine_late_services(MosaicMachine *m, GError **err)
 {
-    return blk_exports_start(m->cfg, err);
+    ExportStart s = {m, NULL};
+    plugin_registry_foreach_kind(MOSAIC_KIND_EXPORT, TRUE, export_start, &s);
+    if (s.err) {
+        g_propagate_error(err, s.err);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 void machine_late_services_stop(MosaicMachine *m)
 {
-    blk_exports_stop();
+    plugin_registry_foreach_kind(MOSAIC_KIND_EXPORT, TRUE, export_stop, NULL);
     blk_graph_close();
     chardev_registry_clear();
 }

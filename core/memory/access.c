@@ -180,3 +180,18 @@ MOSAIC_API MosaicMemResult mosaic_as_write(MosaicAddressSpace *as, uint64_t addr
     }
     return mmio_access(s.region, s.region_offset + off, size, &value, true);
 }
+
+MOSAIC_API MosaicMemResult mosaic_as_access_section(MosaicAddressSpace *as, uint64_t gen,
+                                                    const MosaicMemSection *s, uint64_t addr,
+                                                    unsigned size, uint64_t *value, bool is_write)
+{
+    if (!valid_size(size))
+        return MOSAIC_MEM_ERROR;
+    uint64_t off = addr - s->base;
+    /* Tables keep their regions alive, so a stale section is never a dangling pointer;
+     * the generation check keeps a changed map from reaching the old device. */
+    if (s->host || addr < s->base || off >= s->size || size > s->size - off ||
+        mosaic_address_space_generation(as) != gen)
+        return is_write ? mosaic_as_write(as, addr, size, *value) : mosaic_as_read(as, addr, size, value);
+    return mmio_access(s->region, s->region_offset + off, size, value, is_write);
+}

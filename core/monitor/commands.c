@@ -4,6 +4,7 @@
 #include "monitor/monitor-internal.h"
 #include "plugin/error.h"
 #include "util/table.h"
+#include "plugin/registry.h"
 
 G_DEFINE_QUARK(mosaic-monitor-error-quark, monitor_error)
 
@@ -128,6 +129,16 @@ void monitor_register_core(const char *name, const char *help, const MosaicArgDe
     }
 }
 
+/* A zero-filled copy of a plugin's command (min of its size and ours). */
+static MonitorCommand *plugin_command(const MosaicCommandDesc *cmd)
+{
+    MonitorCommand *c = g_new0(MonitorCommand, 1);
+    memcpy(&c->desc, cmd, MIN(cmd->size, sizeof(c->desc)));
+    c->desc.size = sizeof(c->desc);
+    c->owner = "plugin";
+    return c;
+}
+
 MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaque, MosaicError *err)
 {
     const size_t need = offsetof(MosaicCommandDesc, handler) + sizeof(cmd->handler);
@@ -136,10 +147,7 @@ MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaq
                          cmd ? cmd->size : 0, need);
         return false;
     }
-    MonitorCommand *c = g_new0(MonitorCommand, 1);
-    memcpy(&c->desc, cmd, MIN(cmd->size, sizeof(c->desc)));
-    c->desc.size = sizeof(c->desc);
-    c->owner = "plugin";
+    MonitorCommand *c = plugin_command(cmd);
     c->opaque = opaque;
     g_autoptr(GError) e = NULL;
     if (!c->desc.handler)
@@ -165,9 +173,33 @@ MOSAIC_API void mosaic_error_set_class(MosaicError *err, MosaicErrorClass cls, c
     err->error = g_error_new_literal(MONITOR_ERROR, cls, msg);
 }
 
+/* Commands declared in plugin descriptors join the table when the plugin is found,
+ * before it is loaded: listing them runs no plugin code. */
+static void add_declared(const MosaicPluginDesc *plugin, const MosaicCommandDesc *cmd, void *opaque)
+{
+    if (g_hash_table_contains(commands, cmd->name))
+        return;
+    MonitorCommand *c = plugin_command(cmd);
+    c->plugin = plugin;
+    g_autoptr(GError) e = NULL;
+    if (!add(c, &e)) {
+        g_warning("plugin '%s': %s", plugin->name, e->message);
+        g_free(c);
+    }
+}
+
+static void add_all_declared(void)
+{
+    table_init();
+    plugin_registry_foreach_command(add_declared, NULL);
+}
+
 const MonitorCommand *monitor_command_find(const char *name)
 {
-    return commands && name ? g_hash_table_lookup(commands, name) : NULL;
+    if (!name)
+        return NULL;
+    add_all_declared();
+    return g_hash_table_lookup(commands, name);
 }
 
 static gint by_name(gconstpointer a, gconstpointer b)
@@ -178,7 +210,7 @@ static gint by_name(gconstpointer a, gconstpointer b)
 
 GPtrArray *monitor_command_list(void)
 {
-    table_init();
+    add_all_declared();
     GPtrArray *a = g_ptr_array_new();
     GHashTableIter it;
     gpointer v;
@@ -244,6 +276,12 @@ JsonNode *monitor_command_run(const MonitorCommand *cmd, JsonObject *args, GErro
     MosaicArgs a = {args ? args : empty};
     if (cmd->core)
         return cmd->core(&a, err);
+    if (cmd->plugin) {
+        /* The deployment policy decides here, and init runs once, on the first call. */
+        g_autofree char *by = g_strdup_printf("command '%s'", cmd->desc.name);
+        if (!plugin_registry_require(cmd->plugin, by, err))
+            return NULL;
+    }
 
     MosaicJson *ret = monitor_json_new();
     MosaicError me = MOSAIC_ERROR_INIT;

@@ -28,6 +28,7 @@ typedef struct MonitorCommand {
     void *opaque;
     MonitorHandler *core;     /* core command (desc.handler is NULL then) */
     MosaicArgDesc *args_copy; /* a plugin's desc.args with the core's element size */
+    const MosaicPluginDesc *plugin; /* declared in this descriptor: loaded on the first call */
 } MonitorCommand;
 
 const MonitorCommand *monitor_command_find(const char *name);

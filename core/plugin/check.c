@@ -1,6 +1,7 @@
 /* Descriptor validation: everything the loader decides from the bytes of
  * `mosaic_plugin` alone.  Nothing here calls plugin code. */
 #include <string.h>
+#include <mosaic/mosaic.h>
 #include "plugin/plugin-internal.h"
 
 #define SDK_HINT "rebuild it against mosaic-sdk " G_STRINGIFY(MOSAIC_ABI_MAJOR)
@@ -76,7 +77,7 @@ static gboolean body_check(const MosaicPluginDesc *d, const char *basename, void
     if (!k)
         return refuse(reason, hint, g_strdup_printf("unknown kind %u", d->kind),
                       "known kinds: accel, machine, device, block, block-filter, audio, net, "
-                      "gpu, misc; " SDK_HINT);
+                      "gpu, misc, debug, export; " SDK_HINT);
     if (!d->name)
         return refuse(reason, hint, g_strdup("missing .name"), "set it in MOSAIC_PLUGIN(...)");
     if (!plugin_name_valid(d->name))
@@ -95,7 +96,8 @@ static gboolean body_check(const MosaicPluginDesc *d, const char *basename, void
                       SDK_HINT);
     if (!string_field(d->version, "version", reason, hint) ||
         !string_field(d->license, "license", reason, hint) ||
-        !string_field(d->description, "description", reason, hint))
+        !string_field(d->description, "description", reason, hint) ||
+        !plugin_commands_check(d->commands, reason, hint))
         return FALSE;
     return ops_check(k, d->ops, ops_copy, reason, hint);
 }

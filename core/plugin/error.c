@@ -20,6 +20,34 @@ MOSAIC_API bool mosaic_error_is_set(const MosaicError *err)
     return err && err->error;
 }
 
+MOSAIC_API MosaicError *mosaic_error_new(void)
+{
+    return g_new0(MosaicError, 1);
+}
+
+MOSAIC_API const char *mosaic_error_message(const MosaicError *err)
+{
+    return err && err->error ? err->error->message : NULL;
+}
+
+MOSAIC_API void mosaic_error_free(MosaicError *err)
+{
+    if (err)
+        g_clear_error(&err->error);
+    g_free(err);
+}
+
+MOSAIC_API void mosaic_error_prefix(MosaicError *err, const char *fmt, ...)
+{
+    if (!err || !err->error)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *prefix = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_prefix_error(&err->error, "%s", prefix);
+}
+
 GError *plugin_error_take(MosaicError *e, const char *what)
 {
     GError *ret = e->error;

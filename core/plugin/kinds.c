@@ -36,6 +36,22 @@ static gboolean device_check(const void *p, GError **err)
     return TRUE;
 }
 
+static gboolean debug_check(const void *p, GError **err)
+{
+    const MosaicDebugOps *o = p;
+    REQUIRE(o, start);
+    REQUIRE(o, stop);
+    return TRUE;
+}
+
+static gboolean export_check(const void *p, GError **err)
+{
+    const MosaicExportOps *o = p;
+    REQUIRE(o, start);
+    REQUIRE(o, stop);
+    return TRUE;
+}
+
 /* The graph calls open unconditionally and one of io (blocking, on a worker) or submit
  * (asynchronous) for every request. */
 static gboolean block_check(const void *p, GError **err)
@@ -67,6 +83,10 @@ static const PluginKindInfo kinds[] = {
     { MOSAIC_KIND_NET, "net", MOSAIC_NET_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_GPU, "gpu", MOSAIC_GPU_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_MISC, "misc", MOSAIC_MISC_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_DEBUG, "debug", MOSAIC_DEBUG_ABI, TRUE, sizeof(MosaicDebugOps),
+      END(MosaicDebugOps, stop), debug_check },
+    { MOSAIC_KIND_EXPORT, "export", MOSAIC_EXPORT_ABI, TRUE, sizeof(MosaicExportOps),
+      END(MosaicExportOps, stop), export_check },
 };
 
 const PluginKindInfo *plugin_kind_info(MosaicPluginKind kind)
@@ -93,7 +113,7 @@ MosaicPluginKind plugin_kind_from_name(const char *name)
 
 const char *plugin_kind_list(void)
 {
-    return "accel, machine, device, block, block-filter, audio, net, gpu, misc";
+    return "accel, machine, device, block, block-filter, audio, net, gpu, misc, debug, export";
 }
 
 /* [a-z0-9][a-z0-9-]*: safe in file names, INI values and patterns. */

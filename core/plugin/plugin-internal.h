@@ -84,6 +84,13 @@ void plugin_registry_reset(void);
 /* Entries in scan order (builtins first); the array belongs to the registry. */
 GPtrArray *plugin_registry_entries(void);
 PluginEntry *plugin_registry_lookup(MosaicPluginKind kind, const char *name);
+/* The descriptor of an entry: the core's own for builtins, else the checked copy. */
+const MosaicPluginDesc *plugin_entry_desc(PluginEntry *e);
+/* Scan-time check of a descriptor's declared monitor commands (declared.c): sizes,
+ * names and handlers, at most PLUGIN_MAX_COMMANDS of them. */
+#define PLUGIN_MAX_COMMANDS 256
+gboolean plugin_commands_check(const MosaicCommandDesc *cmds, char **reason, char **hint);
+
 /* Where the refusal message goes (default stderr; NULL: nowhere). */
 void plugin_registry_set_log(FILE *out);
 /* "mosaic: PATH: KIND plugin 'NAME' refused: REASON (HINT)" */

@@ -173,6 +173,11 @@ static const MosaicPluginDesc *entry_desc(PluginEntry *e)
     return e->builtin ? e->builtin : &e->desc;
 }
 
+const MosaicPluginDesc *plugin_entry_desc(PluginEntry *e)
+{
+    return entry_desc(e);
+}
+
 const MosaicPluginDesc *plugin_registry_find(MosaicPluginKind kind, const char *name,
                                              GError **err)
 {

@@ -24,6 +24,18 @@ gboolean plugin_registry_require(const MosaicPluginDesc *desc, const char *neede
 
 const char *plugin_kind_name(MosaicPluginKind kind); /* "accel", "block-filter", ... */
 
+/* Monitor commands declared in the descriptors of plugins that are not refused (in
+ * scan order), read without running plugin code; `cmd` is the plugin's own entry,
+ * at least as large as ABI 1.1's MosaicCommandDesc (the scan refused shorter ones). */
+typedef void PluginCommandFn(const MosaicPluginDesc *plugin, const MosaicCommandDesc *cmd,
+                             void *opaque);
+void plugin_registry_foreach_command(PluginCommandFn *fn, void *opaque);
+/* Plugins of one kind that are not refused, in scan order (debug front ends, exports);
+ * only those whose init ran when `loaded_only`. */
+typedef void PluginFn(const MosaicPluginDesc *plugin, void *opaque);
+void plugin_registry_foreach_kind(MosaicPluginKind kind, gboolean loaded_only, PluginFn *fn,
+                                  void *opaque);
+
 /* Errors of the registry and the deployment policy. */
 #define PLUGIN_ERROR plugin_error_quark()
 GQuark plugin_error_quark(void);

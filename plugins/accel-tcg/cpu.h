@@ -59,8 +59,10 @@ typedef struct TlbEntry {
     uint64_t tag_r, tag_w, tag_x; /* virtual page | flags, TLB_INVALID when empty */
     uintptr_t addend;             /* host = addend + vaddr (RAM only) */
     uint64_t paddr;               /* physical page */
-    MosaicRegion *region;         /* RAM region and offset of the page (dirty tracking) */
+    MosaicRegion *region;         /* RAM: region and offset of the page (dirty tracking);
+                                   * MMIO: the device region at the page's start */
     uint64_t region_off;
+    uint32_t mmio_len;            /* MMIO: bytes of the page in that region, 0: not cached */
     bool dirty_tracking;
 } TlbEntry;
 
@@ -256,6 +258,10 @@ uint64_t tcg_read_time(void);
 bool tcg_fp_exec(Hart *h, const Insn *in);
 bool tcg_fp_enabled(Hart *h);
 void tcg_fp_dirty(Hart *h);
+
+/* gdb-target.c: the debugger's view of a hart (filled once, at accel create). */
+extern const MosaicDebugTarget tcg_gdb_target;
+void tcg_gdb_target_init(void);
 
 /* Drops every jump-cache entry (and chained successor) of the hart. */
 static inline void jc_flush(Hart *h)

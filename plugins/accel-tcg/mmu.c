@@ -173,6 +173,7 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
     uint64_t flags = 0;
     e->paddr = page;
     e->region = NULL;
+    e->mmio_len = 0;
     e->dirty_tracking = false;
     if (mapped && s.host && s.base <= page && page + 4096 <= s.base + s.size) {
         e->addend = (uintptr_t)(s.host + (page - s.base)) - vpage;
@@ -181,6 +182,13 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
         e->dirty_tracking = s.dirty_tracking;
     } else {
         flags = TLB_MMIO;
+        if (mapped && !s.host && s.base <= page) {
+            /* Keep the device section so accesses skip the address lookup. */
+            e->region = s.region;
+            e->region_off = s.region_offset + (page - s.base);
+            uint64_t left = s.size - (page - s.base);
+            e->mmio_len = left < 4096 ? (uint32_t)left : 4096;
+        }
         s.readonly = false;
     }
     /* Only the permissions this walk proved are entered; others miss and walk again. */
@@ -202,6 +210,19 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
     return e;
 }
 
+/* A device access through the entry's cached section, or by address when the entry
+ * has none (a page shared by sections, ROM writes). */
+static MosaicMemResult mmio_access(Hart *h, const TlbEntry *e, uint64_t pa, unsigned size,
+                                   uint64_t *val, bool write)
+{
+    if (!e->mmio_len)
+        return write ? mosaic_as_write(h->acc->as, pa, size, *val)
+                     : mosaic_as_read(h->acc->as, pa, size, val);
+    MosaicMemSection s = {.base = e->paddr, .size = e->mmio_len, .region = e->region,
+                          .region_offset = e->region_off};
+    return mosaic_as_access_section(h->acc->as, h->mem_gen, &s, pa, size, val, write);
+}
+
 static bool misaligned_crosses(uint64_t va, unsigned size)
 {
     return ((va & 0xfff) + size) > 4096;
@@ -219,7 +240,7 @@ static bool load_one(Hart *h, uint64_t va, unsigned size, uint64_t *val)
     if (e->tag_r & TLB_MMIO) {
         uint64_t pa = e->paddr | (va & 0xfff);
         h->st.mmio++;
-        if (mosaic_as_read(h->acc->as, pa, size, val) != MOSAIC_MEM_OK) {
+        if (mmio_access(h, e, pa, size, val, false) != MOSAIC_MEM_OK) {
             h->exc_cause = EXC_LOAD_ACCESS;
             h->exc_tval = va;
             return false;
@@ -271,7 +292,7 @@ static bool store_one(Hart *h, uint64_t va, unsigned size, uint64_t val)
     uint64_t pa = e->paddr | (va & 0xfff);
     if (e->tag_w & TLB_MMIO) {
         h->st.mmio++;
-        if (mosaic_as_write(h->acc->as, pa, size, val) != MOSAIC_MEM_OK) {
+        if (mmio_access(h, e, pa, size, &val, true) != MOSAIC_MEM_OK) {
             h->exc_cause = EXC_STORE_ACCESS;
             h->exc_tval = va;
             return false;

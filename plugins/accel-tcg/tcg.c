@@ -5,6 +5,7 @@
 
 static void *tcg_create(MosaicMachine *m, const MosaicProps *props, MosaicError *err)
 {
+    tcg_gdb_target_init();
     Accel *a = calloc(1, sizeof(*a));
     if (!a) {
         mosaic_error_set(err, "accel tcg: out of memory");
@@ -266,6 +267,7 @@ static const MosaicAccelOps tcg_ops = {
     .query_stats = tcg_query_stats,
     .vcpu_set_step = tcg_vcpu_set_step,
     .breakpoint = tcg_breakpoint,
+    .debug_target = &tcg_gdb_target,
 };
 
 static const MosaicPropDesc tcg_props[] = {

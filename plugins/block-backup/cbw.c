@@ -218,6 +218,7 @@ static const MosaicBlkDriverOps cbw_ops = {
     .open = cbw_open,
     .close = cbw_close,
     .submit = cbw_submit,
+    .caps = MOSAIC_BLK_CAP_COPY_BEFORE_WRITE,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_BLOCK_FILTER, .kind_abi = MOSAIC_BLOCK_ABI,

@@ -263,11 +263,14 @@ static int nbd_io(void *state, MosaicBlkReq *req)
     return ret;
 }
 
+static const char *const nbd_schemes[] = {"nbd", "nbd+unix", "nbds", "nbds+unix", NULL};
+
 static const MosaicBlkDriverOps nbd_ops = {
     .size = sizeof(MosaicBlkDriverOps),
     .open = nbd_open,
     .close = nbd_close_node,
     .io = nbd_io,
+    .uri_schemes = nbd_schemes,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI, .name = "nbd",

@@ -250,6 +250,7 @@ static bool virt_devices_done(void *board, MosaicError *err)
 static const MosaicMachineOps virt_ops = {
     .size = sizeof(MosaicMachineOps),
     .arch = "riscv64",
+    .default_accel = "tcg",
     .init = virt_init,
     .fini = virt_fini,
     .reset = virt_reset,

@@ -404,3 +404,24 @@ def test_gdb_option_errors(run_mosaic, top, program):
     r = run_mosaic(top / 'configs' / 'riscv-virt-bare.ini', '--set',
                    'machine.kernel=%s' % program[0], '--gdb', 'udp:1234')
     assert r.returncode != 0 and 'tcp:127.0.0.1:PORT' in r.stderr, r.stderr
+
+
+def test_gdb_is_a_plugin_the_policy_can_deny(run_mosaic, top, program, tmp_path):
+    """--gdb comes from plugins/debug-gdb (the core names no debugger): a deployment
+    that denies it gets an error naming the rule, and the machine does not start."""
+    conf = tmp_path / 'deploy.ini'
+    conf.write_text('[plugins]\ndeny = debug-gdb\n')
+    r = run_mosaic(top / 'configs' / 'riscv-virt-bare.ini', '--set',
+                   'machine.kernel=%s' % program[0], '--gdb', 'tcp:127.0.0.1:0',
+                   env={'MOSAIC_PLUGINS_CONF': str(conf)})
+    assert r.returncode != 0, r.stderr
+    assert "plugin 'debug-gdb' is disabled by %s:2 (deny = debug-gdb); needed by --gdb" % conf \
+        in r.stderr, r.stderr
+
+
+def test_unknown_option_is_not_a_debug_plugin(run_mosaic, top):
+    r = run_mosaic(top / 'configs' / 'riscv-virt-bare.ini', '--no-such-thing', 'x')
+    assert r.returncode != 0
+    assert 'Unknown option --no-such-thing' in r.stderr and 'no debug plugin' in r.stderr, r.stderr
+    r = run_mosaic(top / 'configs' / 'riscv-virt-bare.ini', '-Z')
+    assert r.returncode != 0 and 'Unknown option -Z' in r.stderr, r.stderr

@@ -61,7 +61,7 @@ def test_table(mosaic, env, cases):
     assert lines[0].split() == LIST_HEAD
     so = str(cases / "good" / "mosaic-device-good.so")
     rows = [l.split() for l in lines[1:] if so in l]
-    assert rows == [["good", "device", "1.2.3", "1.0", so, "available"]]
+    assert rows == [["good", "device", "1.2.3", "1.1", so, "available"]]
     # Columns line up: each header word starts where its column starts.
     row = next(l for l in lines if so in l)
     assert row.index(so) == lines[0].index("PATH")
@@ -69,10 +69,10 @@ def test_table(mosaic, env, cases):
 
 def test_json(mosaic, env, cases):
     doc = listing(mosaic, env, *path_args(cases, "good"))
-    assert doc["core_abi"] == "1.0"
+    assert doc["core_abi"] == "1.1"
     e = entry(doc, cases / "good" / "mosaic-accel-good.so")
     assert (e["name"], e["kind"], e["version"], e["abi"], e["state"]) == \
-        ("good", "accel", "0.1", "1.0", "available")
+        ("good", "accel", "0.1", "1.1", "available")
     assert e["license"] == "MIT" and e["description"] == "loader test accel"
 
 
@@ -81,9 +81,9 @@ REFUSED = {
         ("bad magic 0x12345678 (expected 0x4d4f5341)",
          "not a mosaic plugin descriptor; define it with MOSAIC_PLUGIN(...)"),
     "wrong-major/mosaic-device-wrong-major.so":
-        ("built for ABI 2.0, this core is 1.0", "rebuild it against mosaic-sdk 1"),
+        ("built for ABI 2.0, this core is 1.1", "rebuild it against mosaic-sdk 1"),
     "newer-minor/mosaic-device-newer-minor.so":
-        ("built for ABI 1.1, this core is 1.0",
+        ("built for ABI 1.2, this core is 1.1",
          "rebuild it against this core's mosaic-sdk or upgrade mosaic"),
     "missing-symbol/mosaic-device-missing-symbol.so":
         ("not a mosaic plugin (no 'mosaic_plugin' symbol)",

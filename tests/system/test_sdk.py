@@ -66,7 +66,7 @@ def test_installs_the_product_plugins_only(stage, build):
 
 def test_pkg_config(stage):
     assert pkgconf(stage, "--variable=abi_major") == "1"
-    assert pkgconf(stage, "--variable=abi_minor") == "0"
+    assert pkgconf(stage, "--variable=abi_minor") == "1"
     assert pkgconf(stage, "--variable=plugindir") == str(stage / "lib" / "mosaic" / "1")
     assert pkgconf(stage, "--cflags") == f"-I{stage}/include/mosaic-1"
     assert "-lmosaic-core" in pkgconf(stage, "--libs").split()
@@ -106,7 +106,7 @@ def test_installed_mosaic_lists_example(stage, hello):
     assert len(found) == 1
     p = found[0]
     assert (p["name"], p["kind"], p["version"], p["abi"], p["state"]) == \
-        ("mmio-hello", "device", "1.0.0", "1.0", "available")
+        ("mmio-hello", "device", "1.0.0", "1.1", "available")
     # The table form too.
     r = subprocess.run([str(stage / "bin" / "mosaic"), "--plugin-path", str(hello.parent),
                         "--list-plugins"], capture_output=True, text=True, env=env, timeout=60)

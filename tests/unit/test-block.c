@@ -13,6 +13,7 @@
 #include <mosaic/mosaic.h>
 
 #include "block/block.h"
+#include "block/block-internal.h"
 #include "loop/loop.h"
 #include "plugin/registry.h"
 
@@ -316,6 +317,27 @@ static void test_raw_file(void)
     /* A reader cannot write. */
     b = mosaic_blk_attach(NULL, "r", false, NULL);
     g_assert_cmpint(blk_rw(b, MOSAIC_BLK_WRITE, 0, buf, BS), ==, -EPERM);
+    mosaic_blk_detach(b);
+}
+
+/* A write through an async filter over a blocking driver: one hop to the worker,
+ * one back to the main loop, and one completion round there.  The filter completes
+ * from its child's completion callback, which must not cost another round. */
+static void test_async_filter_rounds(void)
+{
+    g_autofree char *img = make_image("rounds.img", MB);
+    g_autofree char *ini = g_strdup_printf("[blockdev f]\ndriver = file\nfilename = %s\n"
+                                           "[blockdev t]\ndriver = test-delay\nfile = f\n", img);
+    build(ini);
+    MosaicBlk *b = mosaic_blk_attach(NULL, "t", true, NULL);
+    guint8 buf[BS] = {1};
+    BlkIoStats before, after;
+    blk_io_stats(&before);
+    g_assert_cmpint(blk_rw(b, MOSAIC_BLK_WRITE, 0, buf, BS), ==, 0);
+    blk_io_stats(&after);
+    g_assert_cmpuint(after.to_worker - before.to_worker, ==, 1);
+    g_assert_cmpuint(after.to_main - before.to_main, ==, 1);
+    g_assert_cmpuint(after.completion_rounds - before.completion_rounds, ==, 1);
     mosaic_blk_detach(b);
 }
 
@@ -680,6 +702,7 @@ int main(int argc, char **argv)
     tmpdir = g_dir_make_tmp("test-block-XXXXXX", NULL);
     g_test_add_func("/block/raw-file", test_raw_file);
     g_test_add_func("/block/locking", test_locking);
+    g_test_add_func("/block/async-filter-rounds", test_async_filter_rounds);
     g_test_add_func("/block/filter-fails-closed", test_filter_fails_closed);
     g_test_add_func("/block/insert-remove-under-io", test_insert_remove_under_io);
     g_test_add_func("/block/block-status", test_block_status);

@@ -120,13 +120,13 @@ static void test_wrong_magic(void)
 static void test_wrong_major(void)
 {
     scan1("wrong-major");
-    assert_refused("mosaic-device-wrong-major.so", "built for ABI 2.0, this core is 1.0");
+    assert_refused("mosaic-device-wrong-major.so", "built for ABI 2.0, this core is 1.1");
     PluginEntry *e = entry_named("mosaic-device-wrong-major.so");
     g_assert_cmpstr(e->hint, ==, "rebuild it against mosaic-sdk 1");
     g_autoptr(GError) err = NULL;
     g_assert_null(plugin_registry_find(MOSAIC_KIND_DEVICE, "wrong-major", &err));
     g_assert_error(err, PLUGIN_ERROR, PLUGIN_ERROR_REFUSED);
-    g_assert_nonnull(strstr(err->message, "was refused: built for ABI 2.0, this core is 1.0"));
+    g_assert_nonnull(strstr(err->message, "was refused: built for ABI 2.0, this core is 1.1"));
     assert_core_alive();
 }
 
@@ -193,6 +193,15 @@ static void test_name_mismatch(void)
                    "(mosaic-device-other.so)");
     g_autoptr(GError) err = NULL;
     g_assert_null(plugin_registry_find(MOSAIC_KIND_DEVICE, "other", &err));
+    assert_core_alive();
+}
+
+static void test_bad_commands(void)
+{
+    scan1("bad-commands");
+    assert_refused("mosaic-device-bad-commands.so", "declared command 0 ('bad-command'): no handler");
+    g_assert_cmpstr(entry_named("mosaic-device-bad-commands.so")->hint, ==,
+                    "fix the .commands table of MOSAIC_PLUGIN(...)");
     assert_core_alive();
 }
 
@@ -451,7 +460,7 @@ static void test_list(void)
     g_assert_nonnull(strstr(buf, " STATE\n"));
     g_assert_nonnull(strstr(buf, "  loaded\n"));
     g_assert_nonnull(strstr(buf, "  disabled by the command line\n"));
-    g_assert_nonnull(strstr(buf, "  refused: built for ABI 2.0, this core is 1.0\n"));
+    g_assert_nonnull(strstr(buf, "  refused: built for ABI 2.0, this core is 1.1\n"));
     g_assert_nonnull(strstr(buf, "  refused: duplicate of "));
     g_free(buf);
 
@@ -461,7 +470,7 @@ static void test_list(void)
     g_autoptr(JsonParser) p = json_parser_new();
     g_assert_true(json_parser_load_from_data(p, buf, -1, NULL));
     JsonObject *root = json_node_get_object(json_parser_get_root(p));
-    g_assert_cmpstr(json_object_get_string_member(root, "core_abi"), ==, "1.0");
+    g_assert_cmpstr(json_object_get_string_member(root, "core_abi"), ==, "1.1");
     JsonArray *plugins = json_object_get_array_member(root, "plugins");
     g_assert_cmpuint(json_array_get_length(plugins), ==, 4);
     JsonObject *first = json_array_get_object_element(plugins, 0);
@@ -470,7 +479,7 @@ static void test_list(void)
     g_assert_cmpstr(json_object_get_string_member(first, "rule"), ==, "the command line");
     JsonObject *dev = json_array_get_object_element(plugins, 1);
     g_assert_cmpstr(json_object_get_string_member(dev, "state"), ==, "loaded");
-    g_assert_cmpstr(json_object_get_string_member(dev, "abi"), ==, "1.0");
+    g_assert_cmpstr(json_object_get_string_member(dev, "abi"), ==, "1.1");
     g_assert_cmpstr(json_object_get_string_member(dev, "version"), ==, "1.2.3");
     JsonObject *major = json_array_get_object_element(plugins, 2);
     g_assert_cmpstr(json_object_get_string_member(major, "state"), ==, "refused");
@@ -514,6 +523,7 @@ int main(int argc, char **argv)
     g_test_add_func("/plugin/loader/missing-symbol", test_missing_symbol);
     g_test_add_func("/plugin/loader/name-mismatch", test_name_mismatch);
     g_test_add_func("/plugin/loader/missing-op", test_missing_op);
+    g_test_add_func("/plugin/loader/bad-commands", test_bad_commands);
     g_test_add_func("/plugin/loader/failing-init", test_failing_init);
     g_test_add_func("/plugin/loader/duplicate", test_duplicate);
     g_test_add_func("/plugin/loader/not-a-plugin", test_not_a_plugin);

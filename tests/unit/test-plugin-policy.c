@@ -204,7 +204,7 @@ static void test_bad_lines(void)
                "invalid pattern 'Accel_KVM' (use names like accel-kvm or kvm, or globs like gpu-*)");
     assert_bad("[plugins]\ndeny-kinds = accel, gpus\n", 2,
                "unknown plugin kind 'gpus' (known: accel, machine, device, block, block-filter, "
-               "audio, net, gpu, misc)");
+               "audio, net, gpu, misc, debug, export)");
     assert_bad("[plugins]\ndeny = kvm,,tcg\n", 2, "empty pattern in 'deny = kvm,,tcg'");
     assert_bad("[plugins]\ndeny =\n", 2, "'deny' needs a value (patterns separated by commas)");
     assert_bad("[plugins]\ndeny = kvm\nthis is not ini\n", 3,

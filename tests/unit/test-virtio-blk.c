@@ -34,7 +34,7 @@ static unsigned qn = QN; /* queue size the driver sets up */
 static MosaicConfig *cfg;
 static char *img;
 static void *dev;
-extern const MosaicPluginDesc virtio_blk_desc;
+extern const MosaicPluginDesc mosaic_plugin; /* plugins/device-virtio-blk, linked in */
 
 static const MosaicAccelOps fake_accel_ops = {.size = sizeof(MosaicAccelOps)};
 static const MosaicPluginDesc fake_tcg = {
@@ -174,14 +174,14 @@ static void make_device_on(const char *blockdevs, const char *extra)
     MosaicBusSlot slot = {.size = sizeof slot, .bus = "virtio-mmio", .base = MMIO_BASE,
                           .length = 0x200, .irq = {irq_set, NULL, 0}, .dma = as,
                           .container = root};
-    const MosaicDeviceOps *ops = virtio_blk_desc.ops;
+    const MosaicDeviceOps *ops = mosaic_plugin.ops;
     dev = ops->realize(NULL, config_find(cfg, "device", "vb"), &slot, NULL);
     g_assert_nonnull(dev);
 }
 
 static void drop_device(void)
 {
-    ((const MosaicDeviceOps *)virtio_blk_desc.ops)->unrealize(dev);
+    ((const MosaicDeviceOps *)mosaic_plugin.ops)->unrealize(dev);
     dev = NULL;
 }
 
@@ -387,6 +387,7 @@ int main(int argc, char **argv)
     plugin_registry_init_dirs(none);
     blk_register_builtins();
     plugin_registry_add_builtin(&fake_tcg);
+    plugin_registry_add_builtin(&mosaic_plugin);
     root = mosaic_region_new_container("root", 1ull << 40);
     ram = mosaic_region_new_ram("ram", RAM_SIZE, NULL);
     mosaic_region_add(root, RAM_BASE, ram, 0, NULL);

@@ -42,6 +42,8 @@ typedef struct MosaicAccelOps {
     /* Optional, for the GDB stub: single-step and breakpoints. */
     bool (*vcpu_set_step)(void *cpu, bool on);
     bool (*breakpoint)(void *accel, uint64_t pc, bool insert);
+    /* Since 1.1, optional: registers as a debugger sees them (mosaic/debug.h). */
+    const struct MosaicDebugTarget *debug_target;
 } MosaicAccelOps;
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu);

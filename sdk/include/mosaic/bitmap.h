@@ -31,6 +31,13 @@ typedef struct MosaicBlkBitmap MosaicBlkBitmap;
 
 /* The bitmap `name` of the node labelled `node`, or NULL. */
 MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_find(const char *node, const char *name);
+/* The bitmap `name` of `node` or of the first node below it along first children (the
+ * filter chain down to the format node); *holder gets that node's label.  NULL when
+ * none has it.  Since 1.1. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_find_below(const char *node, const char *name,
+                                                        const char **holder);
+/* Bytes the bitmap covers.  Since 1.1. */
+MOSAIC_API uint64_t mosaic_blk_bitmap_length(const MosaicBlkBitmap *bm);
 /* An anonymous bitmap covering `length` bytes; granularity a power of two >= 512. */
 MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_new(uint64_t granularity, uint64_t length,
                                                   bool all_dirty);
@@ -41,6 +48,9 @@ MOSAIC_API void mosaic_blk_bitmap_set(MosaicBlkBitmap *bm, uint64_t offset, uint
 MOSAIC_API void mosaic_blk_bitmap_reset(MosaicBlkBitmap *bm, uint64_t offset, uint64_t bytes);
 /* Dirty bytes. */
 MOSAIC_API uint64_t mosaic_blk_bitmap_count(MosaicBlkBitmap *bm);
+/* The offset of the first dirty granule at or after `offset` (rounded down to its
+ * granule), or -1 when none is: skips clean runs a word at a time.  (ABI 1.1) */
+MOSAIC_API int64_t mosaic_blk_bitmap_next_dirty(MosaicBlkBitmap *bm, uint64_t offset);
 
 /* Claims the cluster holding `offset`: true when it was dirty (now clean and busy; the
  * caller copies it and calls release).  false: clean, or busy (see busy). */

@@ -29,6 +29,9 @@
  *        ops (persistent dirty bitmaps kept in the image itself, e.g. qcow2's bitmaps
  *        extension), and the optional probe op (format recognition), added before the
  *        first release.
+ *   1.1  (ABI 1.1) caps and uri_schemes: the core asks for "a driver that..." (backup
+ *        jobs: a copy-before-write filter, a driver for an nbd:// target) by these,
+ *        never by name.
  */
 #ifndef MOSAIC_BLOCK_H
 #define MOSAIC_BLOCK_H
@@ -117,9 +120,24 @@ typedef struct MosaicBlkDriverOps {
      * file's format must be named, e.g. by qcow2's backing-format extension); it tells
      * the user what an image looks like. */
     bool (*probe)(const uint8_t *buf, size_t len);
+    /* Since 1.1: MOSAIC_BLK_CAP_* bits, what the driver is for code that needs one. */
+    uint32_t caps;
+    /* Since 1.1, protocol drivers: the URI schemes opened from the `uri` key, e.g.
+     * {"nbd", "nbd+unix", NULL}; NULL: none. */
+    const char *const *uri_schemes;
 } MosaicBlkDriverOps;
 
 #define MOSAIC_BLK_PROBE_BYTES 4096
+
+enum {
+    /* A filter with children `file` (the live node) and `target`, and an optional
+     * `bitmap` key (only its dirty clusters are copied): before a write replaces data
+     * of `file`, the old data goes to `target`.  Backup jobs use it. */
+    MOSAIC_BLK_CAP_COPY_BEFORE_WRITE = 1u << 0,
+    /* A read-only node with children `file` and `target` and a `bitmap` key (the copy
+     * bitmap of such a filter): `file` as it was when the filter went in (pull backup). */
+    MOSAIC_BLK_CAP_SNAPSHOT_ACCESS = 1u << 1,
+};
 
 /* ---- for drivers ---- */
 MOSAIC_API const char *mosaic_blk_node_label(const MosaicBlkNode *node);

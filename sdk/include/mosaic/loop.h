@@ -38,6 +38,13 @@ typedef void MosaicFdCallback(void *opaque, int fd, unsigned events);
 MOSAIC_API MosaicFdWatch *mosaic_fd_watch(int fd, unsigned events, MosaicFdCallback *cb, void *opaque);
 MOSAIC_API void mosaic_fd_watch_update(MosaicFdWatch *w, unsigned events);
 MOSAIC_API void mosaic_fd_unwatch(MosaicFdWatch *w);
+/* A listener whose accept() failed for want of resources (EMFILE, ENFILE, ENOBUFS):
+ * the pending connection stays queued and the socket readable, so watching on would
+ * spin.  This stops watching `w`, watches it again a quarter second later, and warns
+ * once per episode naming `what` and `why`.  Call mosaic_fd_watch_recovered() after
+ * an accept succeeds; mosaic_fd_unwatch() cancels the retry.  (ABI 1.1) */
+MOSAIC_API void mosaic_fd_watch_backoff(MosaicFdWatch *w, const char *what, const char *why);
+MOSAIC_API void mosaic_fd_watch_recovered(MosaicFdWatch *w);
 
 /* The core lock protects device state.  vCPU threads take it around MMIO dispatch
  * (mosaic_as_read/write do that for them). Recursive use is a bug. */

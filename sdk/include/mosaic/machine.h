@@ -25,6 +25,8 @@ typedef struct MosaicMachineOps {
     bool (*devices_done)(void *board, MosaicError *err);
     /* Optional: guest-visible power button. */
     void (*powerdown)(void *board);
+    /* Since 1.1, optional: the accel plugin used when [machine] names none. */
+    const char *default_accel;
 } MosaicMachineOps;
 
 MOSAIC_API MosaicRegion *mosaic_machine_memory(MosaicMachine *m);          /* root container */

@@ -79,6 +79,15 @@ MOSAIC_API MosaicMemResult mosaic_as_read(MosaicAddressSpace *as, uint64_t addr,
                                           uint64_t *value);
 MOSAIC_API MosaicMemResult mosaic_as_write(MosaicAddressSpace *as, uint64_t addr, unsigned size,
                                            uint64_t value);
+/* One access through a section the caller cached from mosaic_as_lookup (an
+ * accelerator's TLB entry for an MMIO page), without looking the address up again.
+ * `gen` is the address-space generation the section was looked up in: when the map
+ * changed since, or `addr` lies outside the section, the access goes by address as
+ * mosaic_as_read/write would.  The region's size and alignment rules still apply; MMIO
+ * takes the core lock.  Since 1.1. */
+MOSAIC_API MosaicMemResult mosaic_as_access_section(MosaicAddressSpace *as, uint64_t gen,
+                                                    const MosaicMemSection *s, uint64_t addr,
+                                                    unsigned size, uint64_t *value, bool is_write);
 /* Bulk copy for DMA and loaders; may cross sections.  On failure nothing past the
  * failing byte is touched and the result says why. */
 MOSAIC_API MosaicMemResult mosaic_as_rw(MosaicAddressSpace *as, uint64_t addr, void *buf,

@@ -51,6 +51,14 @@ typedef struct MosaicCommandDesc {
 
 MOSAIC_API bool mosaic_monitor_register(const MosaicCommandDesc *cmd, void *opaque, MosaicError *err);
 
+/* Runs a monitor command as a client would (arguments checked, the plugin that
+ * declares it loaded on first use, the deployment policy applied): how a plugin uses
+ * a service of another plugin without naming it.  args_json: a JSON object or NULL.
+ * Returns the reply value as JSON text (free with mosaic_free) or NULL + err.  Main
+ * loop thread, core lock held.  Since 1.1. */
+MOSAIC_API char *mosaic_monitor_execute(const char *command, const char *args_json,
+                                        MosaicError *err);
+
 /* Like mosaic_error_set, with the QMP error class the client sees (mosaic_error_set
  * gives GenericError).  Added in ABI 1.0 (before the first release). */
 MOSAIC_API void mosaic_error_set_class(MosaicError *err, MosaicErrorClass cls, const char *fmt, ...)

@@ -11,4 +11,6 @@
 #include <mosaic/monitor.h>
 #include <mosaic/block.h>
 #include <mosaic/virtio.h>
+#include <mosaic/debug.h>
+#include <mosaic/export.h>
 #endif

@@ -17,6 +17,11 @@
  * Changelog
  *   1.0  first ABI (until the first release, additions stay in 1.0: the element
  *        sizes .prop_size/.section_size of the descriptor's tables were added so).
+ *   1.1  MosaicPluginDesc.commands (monitor commands declared in the descriptor, listed
+ *        without running plugin code, the plugin loaded on the first call); kinds
+ *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
+ *        recovered (listeners out of file descriptors); mosaic/socket.h;
+ *        mosaic_blk_bitmap_next_dirty.
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
@@ -31,7 +36,7 @@ extern "C" {
 
 #define MOSAIC_PLUGIN_MAGIC 0x4d4f5341u /* "MOSA" */
 #define MOSAIC_ABI_MAJOR 1
-#define MOSAIC_ABI_MINOR 0
+#define MOSAIC_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define MOSAIC_EXPORT __declspec(dllexport)
@@ -54,6 +59,8 @@ typedef enum MosaicPluginKind {
     MOSAIC_KIND_NET = 7,
     MOSAIC_KIND_GPU = 8,
     MOSAIC_KIND_MISC = 9,         /* monitor commands and other services only */
+    MOSAIC_KIND_DEBUG = 10,       /* a debugger front end (debug.h); since 1.1 */
+    MOSAIC_KIND_EXPORT = 11,      /* serves block nodes outside the machine; since 1.1 */
 } MosaicPluginKind;
 
 /* Each kind's ops table has its own version, checked like the ABI version: a plugin
@@ -66,8 +73,11 @@ typedef enum MosaicPluginKind {
 #define MOSAIC_NET_ABI 1
 #define MOSAIC_GPU_ABI 1
 #define MOSAIC_MISC_ABI 1
+#define MOSAIC_DEBUG_ABI 1
+#define MOSAIC_EXPORT_ABI 1
 
 typedef struct MosaicError MosaicError;
+typedef struct MosaicCommandDesc MosaicCommandDesc; /* monitor.h */
 
 /* Typed properties.  A plugin declares the INI keys of its section here, so the core
  * validates a machine file (types, ranges, references) before any plugin code runs,
@@ -136,6 +146,12 @@ typedef struct MosaicPluginDesc {
      * minor release.  0 (a descriptor from before these fields): the 1.0 sizes. */
     uint32_t prop_size;
     uint32_t section_size;
+    /* Since 1.1 (a 1.0 plugin reads as NULL here). */
+    /* Monitor commands of the plugin, terminated by an entry with name == NULL.  The
+     * core lists them (query-commands, --list-commands) from the descriptor alone;
+     * the first call checks the deployment policy, runs init(), then the handler
+     * (with a NULL opaque).  Do not also register them with mosaic_monitor_register. */
+    const MosaicCommandDesc *commands;
 } MosaicPluginDesc;
 
 /* The four header fields never move, whatever the ABI version: a core of any version
@@ -171,6 +187,15 @@ MOSAIC_STATIC_ASSERT(offsetof(MosaicPluginDesc, kind_abi) == 16, "frozen: kind_a
 MOSAIC_API void mosaic_error_set(MosaicError *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 MOSAIC_API bool mosaic_error_is_set(const MosaicError *err);
+/* An error object of the plugin's own, for calling services from code that does not
+ * run under a core callback's err (timers, workers); message NULL when not set. */
+MOSAIC_API MosaicError *mosaic_error_new(void);
+MOSAIC_API const char *mosaic_error_message(const MosaicError *err);
+MOSAIC_API void mosaic_error_free(MosaicError *err);
+/* Puts "PREFIX" before the message of an error already set (no-op otherwise), e.g.
+ * the file:line of the section that failed.  Since 1.1. */
+MOSAIC_API void mosaic_error_prefix(MosaicError *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Logging through the core's domains (--log DOMAIN,...). level: 0 error, 1 warning,
  * 2 info, 3 debug. */

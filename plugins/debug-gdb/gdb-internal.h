@@ -1,20 +1,16 @@
-/* Pieces of the GDB stub shared between its files (core/gdb/). */
-#ifndef MOSAIC_CORE_GDB_INTERNAL_H
-#define MOSAIC_CORE_GDB_INTERNAL_H
+/* Pieces of the GDB stub shared between its files (plugins/debug-gdb/). */
+#ifndef MOSAIC_GDB_INTERNAL_H
+#define MOSAIC_GDB_INTERNAL_H
 
-#include "gdb/gdbstub.h"
-#include "gdb/gdb-packet.h"
+#include "gdb-packet.h"
 #include <mosaic/mosaic.h>
 
-/* GDB's RISC-V register numbers (gdb/riscv-tdep.h): what the target description
- * assigns and what p/P carry.  The accelerator ABI uses the same numbers except for
- * the privilege level. */
-#define GDB_RISCV_NGPR 33          /* x0..x31, pc: the 'g' packet */
-#define GDB_RISCV_CSR_LAST (65 + 4095)
-#define GDB_RISCV_PRIV 4161        /* 65 + 4096: the "priv" virtual register */
+/* Largest 'g' packet register count accepted from a target description. */
+#define GDB_MAX_GENERAL 256
 
 typedef struct GdbStub {
     MosaicMachine *m;
+    const MosaicDebugTarget *target; /* the accelerator's register layout */
     int listen_fd;
     MosaicFdWatch *listen_watch;
     int fd;                  /* the client, -1 when none */
@@ -44,12 +40,5 @@ void gdb_report_stop(GdbStub *s);
 void gdb_report_exit(GdbStub *s, int code);
 /* Client gone or detaching: breakpoints out, stepping off. */
 void gdb_release_target(GdbStub *s);
-
-/* target-riscv.c */
-const char *gdb_riscv_target_xml(void);
-/* Maps a GDB register number to the accelerator's; false for numbers we don't know. */
-gboolean gdb_riscv_regno(uint64_t gdb_regno, unsigned *accel_regno);
-/* Size in bytes of a register in p/P/g packets. */
-unsigned gdb_riscv_reg_bytes(unsigned accel_regno);
 
 #endif

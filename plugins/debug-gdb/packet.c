@@ -1,7 +1,7 @@
 /* GDB remote serial protocol framing: "$payload#cs" packets, acks and Ctrl-C.
  * A client may send anything; the parser never reads or writes past its buffer and
  * reports oversize packets instead of truncating them silently. */
-#include "gdb/gdb-packet.h"
+#include "gdb-packet.h"
 
 enum { ST_IDLE, ST_DATA, ST_CSUM1, ST_CSUM2 };
 

@@ -1,11 +1,14 @@
-/* NBD export internals (nbd-server.c: listeners and exports; nbd-conn.c: one client). */
-#ifndef MOSAIC_CORE_BLOCK_NBD_H
-#define MOSAIC_CORE_BLOCK_NBD_H
+/* NBD export internals (nbd-server.c: listeners and exports; nbd-conn.c: one client;
+ * commands.c: the monitor commands and the plugin descriptor). */
+#ifndef MOSAIC_NBD_H
+#define MOSAIC_NBD_H
 
-#include "block/block-internal.h"
+#include <glib.h>
+#include <mosaic/mosaic.h>
 #include <mosaic/bitmap.h>
-#include "loop/backoff.h"
-#include "util/unix-socket.h"
+#include <mosaic/socket.h>
+
+#define NBD_LOG_DOMAIN "mosaic-block"
 
 typedef struct NbdServer NbdServer;
 
@@ -26,14 +29,13 @@ typedef struct NbdExport {
 struct NbdServer {
     char *key;           /* "unix:PATH" or "tcp:ADDR:PORT" */
     char *unix_path;
-    UnixSocketFile unix_file; /* removed at stop only if still ours */
+    MosaicSocketFile unix_file; /* removed at stop only if still ours */
     int fd;
     MosaicFdWatch *watch;
     GPtrArray *exports;  /* NbdExport* */
     GPtrArray *conns;    /* NbdConn* */
     guint handshake_s;   /* a client must pick an export within this (0: no limit) */
     gboolean handshake_given; /* by an [export] section */
-    LoopBackoff backoff; /* accept failed (EMFILE...): paused, retrying */
 };
 
 typedef struct NbdConn NbdConn;
@@ -52,5 +54,16 @@ void nbd_exports_foreach(void (*fn)(void *opaque, const char *id, const char *no
                                     const char *name, const char *where, gboolean writable,
                                     guint clients),
                          void *opaque);
+
+/* Exports by id; `socket` (UNIX path) or loopback `port`.  `bitmap` (or NULL) is
+ * offered as the qemu:dirty-bitmap:NAME metadata context. */
+bool nbd_export_add(const char *id, const char *node, const char *name, const char *socket,
+                    const char *addr, guint port, bool writable, const char *bitmap,
+                    MosaicError *err);
+bool nbd_export_del(const char *id, MosaicError *err);
+/* The [export LABEL] sections of a machine file, and closing every export at exit. */
+extern const MosaicPropDesc nbd_export_props[];
+bool nbd_exports_start(MosaicMachine *m, MosaicError *err);
+void nbd_exports_stop(void);
 
 #endif

@@ -7,9 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "block/nbd.h"
-#include "block/nbd-proto.h"
-#include "block/bitmap.h"
+#include "nbd.h"
+#include "nbd-proto.h"
 
 enum { PH_FLAGS, PH_OPTS, PH_TRANS };
 #define MAX_INFLIGHT 64
@@ -156,7 +155,7 @@ static void handshake_expired(void *opaque)
 {
     NbdConn *c = opaque;
     stop_handshake_timer(c);
-    g_log(BLK_LOG_DOMAIN, G_LOG_LEVEL_INFO, "NBD client on %s: no export chosen in %u s: "
+    g_log(NBD_LOG_DOMAIN, G_LOG_LEVEL_INFO, "NBD client on %s: no export chosen in %u s: "
           "disconnected", c->srv ? c->srv->key : "?", c->srv ? c->srv->handshake_s : 0);
     nbd_conn_close(c);
 }
@@ -529,7 +528,7 @@ static gboolean bitmap_extents(NbdReq *r, GArray *ext)
         if (f) {
             dirty_steps++;
         } else {
-            gint64 d = blk_bitmap_next_dirty(bm, o);
+            gint64 d = mosaic_blk_bitmap_next_dirty(bm, o);
             next = d < 0 || (guint64)d >= end ? end : MAX(next, (guint64)d);
         }
         guint n = ext->len;

@@ -1,6 +1,6 @@
 /* GDB stub packet framing and hex helpers against well-formed and hostile input. */
 #include <string.h>
-#include "gdb/gdb-packet.h"
+#include "gdb-packet.h"
 
 static GdbEvent feed_str(GdbParser *p, const char *s, gsize n, int *packets)
 {

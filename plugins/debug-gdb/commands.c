@@ -7,7 +7,7 @@
  * bare-metal programs and for kernels before they enable paging, and wrong (reads the
  * wrong page) for virtual addresses once satp is set.  Only RAM and ROM are reachable:
  * reading device registers could have side effects (a UART FIFO pop). */
-#include "gdb/gdb-internal.h"
+#include "gdb-internal.h"
 #include <string.h>
 #include <mosaic/riscv.h>
 
@@ -15,12 +15,11 @@
 
 static unsigned ncpus(GdbStub *s) { return mosaic_machine_ncpus(s->m); }
 static MosaicVcpu *cpu(GdbStub *s, unsigned i) { return mosaic_machine_vcpu(s->m, i); }
-static const MosaicAccelOps *ops(GdbStub *s) { return machine_accel_ops(s->m); }
 
 static gboolean stopped(GdbStub *s)
 {
-    MachineRunState st = machine_state(s->m);
-    return st == MACHINE_PAUSED || st == MACHINE_PRELAUNCH;
+    MosaicRunState st = mosaic_machine_run_state(s->m);
+    return st == MOSAIC_RUN_PAUSED || st == MOSAIC_RUN_PRELAUNCH;
 }
 
 /* "thread:N;" stop replies and thread ids: N = hart index + 1, hex. */
@@ -61,14 +60,13 @@ static gboolean bp_known(GdbStub *s, uint64_t pc, guint *at)
 
 void gdb_release_target(GdbStub *s)
 {
-    if (!s->m || !machine_has_cpus(s->m))
+    if (!s->m)
         return;
-    const MosaicAccelOps *o = ops(s);
-    for (guint i = 0; o->breakpoint && i < s->bps->len; i++)
-        o->breakpoint(machine_accel_state(s->m), g_array_index(s->bps, uint64_t, i), false);
+    for (guint i = 0; i < s->bps->len; i++)
+        mosaic_machine_breakpoint(s->m, g_array_index(s->bps, uint64_t, i), false);
     g_array_set_size(s->bps, 0);
-    if (s->step_cpu >= 0 && o->vcpu_set_step)
-        o->vcpu_set_step(machine_vcpu_state(cpu(s, (unsigned)s->step_cpu)), false);
+    if (s->step_cpu >= 0)
+        mosaic_vcpu_set_step(cpu(s, (unsigned)s->step_cpu), false);
     s->step_cpu = -1;
     s->waiting = FALSE;
     s->interrupted = FALSE;
@@ -80,15 +78,14 @@ void gdb_report_stop(GdbStub *s)
     unsigned hart = s->c_cpu;
     if (s->step_cpu >= 0) {
         hart = (unsigned)s->step_cpu;
-        if (ops(s)->vcpu_set_step)
-            ops(s)->vcpu_set_step(machine_vcpu_state(cpu(s, hart)), false);
+        mosaic_vcpu_set_step(cpu(s, hart), false);
         s->step_cpu = -1;
         sig = 5;
     } else if (!s->interrupted) {
         /* Which hart hit a breakpoint: the first whose pc is one of ours. */
         for (unsigned i = 0; i < ncpus(s); i++) {
             uint64_t pc;
-            if (mosaic_vcpu_get_reg(cpu(s, i), MOSAIC_RISCV_REG_PC, &pc) && bp_known(s, pc, NULL)) {
+            if (mosaic_vcpu_get_reg(cpu(s, i), s->target->pc_regno, &pc) && bp_known(s, pc, NULL)) {
                 hart = i;
                 sig = 5;
                 break;
@@ -114,19 +111,18 @@ void gdb_report_exit(GdbStub *s, int code)
 
 void gdb_handle_interrupt(GdbStub *s)
 {
-    if (machine_state(s->m) != MACHINE_RUNNING)
+    if (mosaic_machine_run_state(s->m) != MOSAIC_RUN_RUNNING)
         return; /* already stopped: the stop reply is on its way or was sent */
     s->waiting = TRUE;
     s->interrupted = TRUE;
-    machine_pause(s->m); /* the STOP event sends T02 */
+    mosaic_machine_pause(s->m); /* the STOP event sends T02 */
 }
 
 /* Resumes the machine for the client; `step` single-steps hart `hart` first. */
 static void resume(GdbStub *s, gboolean step, unsigned hart)
 {
     if (step) {
-        const MosaicAccelOps *o = ops(s);
-        if (!o->vcpu_set_step || !o->vcpu_set_step(machine_vcpu_state(cpu(s, hart)), true)) {
+        if (!mosaic_vcpu_set_step(cpu(s, hart), true)) {
             gdb_send(s, "E01"); /* the accelerator cannot single-step */
             return;
         }
@@ -134,8 +130,8 @@ static void resume(GdbStub *s, gboolean step, unsigned hart)
     }
     s->waiting = TRUE;
     s->interrupted = FALSE;
-    machine_resume(s->m);
-    if (machine_state(s->m) == MACHINE_SHUTDOWN)
+    mosaic_machine_resume(s->m);
+    if (mosaic_machine_run_state(s->m) == MOSAIC_RUN_SHUTDOWN)
         gdb_report_exit(s, 0);
 }
 
@@ -144,7 +140,7 @@ static void cmd_continue(GdbStub *s, const char *args, gboolean step)
     if (*args) { /* c ADDR / s ADDR: resume at ADDR */
         uint64_t addr;
         if (!gdb_parse_hex(&args, &addr) || *args ||
-            !mosaic_vcpu_set_reg(cpu(s, s->c_cpu), MOSAIC_RISCV_REG_PC, addr)) {
+            !mosaic_vcpu_set_reg(cpu(s, s->c_cpu), s->target->pc_regno, addr)) {
             gdb_send(s, "E22");
             return;
         }
@@ -205,7 +201,7 @@ static void cmd_vcont(GdbStub *s, const char *args)
 static void cmd_read_regs(GdbStub *s)
 {
     g_autoptr(GString) r = g_string_new(NULL);
-    for (unsigned i = 0; i < GDB_RISCV_NGPR; i++) {
+    for (unsigned i = 0; i < s->target->ngeneral; i++) {
         uint64_t v;
         if (mosaic_vcpu_get_reg(cpu(s, s->g_cpu), i, &v))
             gdb_hex_append_le(r, v, 8);
@@ -218,11 +214,11 @@ static void cmd_read_regs(GdbStub *s)
 static void cmd_write_regs(GdbStub *s, const char *hex, gsize len)
 {
     /* GDB may send fewer registers than the description has; whole ones only. */
-    if (len % 16 || len / 16 > GDB_RISCV_NGPR) {
+    if (len % 16 || len / 16 > s->target->ngeneral) {
         gdb_send(s, "E22");
         return;
     }
-    uint64_t vals[GDB_RISCV_NGPR];
+    uint64_t vals[GDB_MAX_GENERAL];
     unsigned n = (unsigned)(len / 16);
     for (unsigned i = 0; i < n; i++)
         if (!gdb_hex_decode_le(hex + 16 * i, len - 16 * i, 8, &vals[i])) {
@@ -238,7 +234,7 @@ static void cmd_read_reg(GdbStub *s, const char *args)
 {
     uint64_t n, v;
     unsigned r;
-    if (!gdb_parse_hex(&args, &n) || *args || !gdb_riscv_regno(n, &r)) {
+    if (!gdb_parse_hex(&args, &n) || *args || !s->target->regno(n, &r)) {
         gdb_send(s, "E22");
         return;
     }
@@ -247,7 +243,7 @@ static void cmd_read_reg(GdbStub *s, const char *args)
         return;
     }
     g_autoptr(GString) out = g_string_new(NULL);
-    gdb_hex_append_le(out, v, gdb_riscv_reg_bytes(r));
+    gdb_hex_append_le(out, v, s->target->reg_bytes(r));
     gdb_send_len(s, out->str, out->len);
 }
 
@@ -255,12 +251,12 @@ static void cmd_write_reg(GdbStub *s, const char *args)
 {
     uint64_t n, v;
     unsigned r;
-    if (!gdb_parse_hex(&args, &n) || *args != '=' || !gdb_riscv_regno(n, &r)) {
+    if (!gdb_parse_hex(&args, &n) || *args != '=' || !s->target->regno(n, &r)) {
         gdb_send(s, "E22");
         return;
     }
     args++;
-    unsigned bytes = gdb_riscv_reg_bytes(r);
+    unsigned bytes = s->target->reg_bytes(r);
     if (strlen(args) != 2 * bytes || !gdb_hex_decode_le(args, 2 * bytes, bytes, &v)) {
         gdb_send(s, "E22");
         return;
@@ -357,11 +353,6 @@ static void cmd_breakpoint(GdbStub *s, const char *args, gboolean insert)
         gdb_send(s, "E22");
         return;
     }
-    const MosaicAccelOps *o = ops(s);
-    if (!o->breakpoint) {
-        gdb_send(s, "E01"); /* the accelerator has no breakpoints */
-        return;
-    }
     guint at;
     gboolean known = bp_known(s, addr, &at);
     if (insert) {
@@ -369,7 +360,7 @@ static void cmd_breakpoint(GdbStub *s, const char *args, gboolean insert)
             gdb_send(s, "E28"); /* ENOSPC */
             return;
         }
-        if (!known && !o->breakpoint(machine_accel_state(s->m), addr, true)) {
+        if (!known && !mosaic_machine_breakpoint(s->m, addr, true)) {
             gdb_send(s, "E28");
             return;
         }
@@ -377,7 +368,7 @@ static void cmd_breakpoint(GdbStub *s, const char *args, gboolean insert)
             g_array_append_val(s->bps, addr);
     } else {
         if (known) {
-            o->breakpoint(machine_accel_state(s->m), addr, false);
+            mosaic_machine_breakpoint(s->m, addr, false);
             g_array_remove_index_fast(s->bps, at);
         }
     }
@@ -402,7 +393,7 @@ static void cmd_xfer_features(GdbStub *s, const char *args)
         gdb_send(s, "E22");
         return;
     }
-    const char *xml = gdb_riscv_target_xml();
+    const char *xml = s->target->gdb_xml;
     uint64_t total = strlen(xml);
     len = MIN(len, (uint64_t)GDB_PACKET_MAX - 1);
     if (off >= total) {
@@ -552,7 +543,7 @@ void gdb_handle_packet(GdbStub *s, const char *pkt, gsize len)
         break;
     case 'k': /* no reply; quit first so closing the client resumes nothing */
         gdb_release_target(s);
-        machine_quit(s->m, 0);
+        mosaic_machine_quit(s->m, 0);
         gdb_close_after_flush(s);
         break;
     case 'q':

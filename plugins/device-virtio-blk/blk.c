@@ -1,10 +1,10 @@
-/* virtio-blk (virtio 1.2 §5.2): a builtin device type on virtio-mmio whose requests go
- * to a block node.  Guest requests are checked; a bad one fails alone (IOERR/UNSUPP). */
+/* virtio-blk (virtio 1.2 §5.2): a device plugin on virtio-mmio whose requests go to a
+ * block node.  Guest requests are checked; a bad one fails alone (IOERR/UNSUPP). */
 #include <errno.h>
 #include <string.h>
 
-#include "virtio/virtio-internal.h"
-#include "virtio/virtio.h"
+#include <glib.h>
+#include <mosaic/mosaic.h>
 
 #define SECTOR 512
 #define QUEUE_MAX 256
@@ -305,11 +305,8 @@ static const MosaicDeviceOps vblk_ops = {
     .reset = vblk_system_reset,
 };
 
-const MosaicPluginDesc virtio_blk_desc = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
-    .name = "virtio-blk", .version = "1.0", .license = "GPL-2.0-or-later",
-    .description = "virtio block device on virtio-mmio (read, write, flush, discard, "
-                   "write-zeroes, get-id)",
-    .props = vblk_props, .ops = &vblk_ops,
-};
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
+              .name = "virtio-blk", .version = "1.0", .license = "GPL-2.0-or-later",
+              .description = "virtio block device on virtio-mmio (read, write, flush, discard, "
+                             "write-zeroes, get-id)",
+              .props = vblk_props, .ops = &vblk_ops);

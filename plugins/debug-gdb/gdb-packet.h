@@ -1,8 +1,8 @@
-/* GDB remote serial protocol framing (internal to core/gdb/): a byte-at-a-time parser
+/* GDB remote serial protocol framing (internal to plugins/debug-gdb/): a byte-at-a-time parser
  * of client input and the helpers that build and check packet contents.  Everything
  * here treats the input as hostile: bounded sizes, validated hex, no allocation. */
-#ifndef MOSAIC_CORE_GDB_PACKET_H
-#define MOSAIC_CORE_GDB_PACKET_H
+#ifndef MOSAIC_GDB_PACKET_H
+#define MOSAIC_GDB_PACKET_H
 
 #include <glib.h>
 #include <stdint.h>

@@ -12,15 +12,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "block/nbd.h"
-#include "block/nbd-proto.h"
-#include "block/bitmap.h"
-#include "plugin/error.h"
+#include "nbd.h"
+#include "nbd-proto.h"
 
 static GPtrArray *servers; /* NbdServer* */
 static GHashTable *exports; /* id -> NbdExport* */
 
-static const MosaicPropDesc export_props[] = {
+const MosaicPropDesc nbd_export_props[] = {
     {.key = "node", .type = MOSAIC_PROP_REF, .choices = "blockdev", .flags = MOSAIC_PROP_REQUIRED,
      .help = "the block node to export"},
     {.key = "type", .type = MOSAIC_PROP_ENUM, .choices = "nbd", .defval = "nbd",
@@ -43,11 +41,6 @@ static const MosaicPropDesc export_props[] = {
              "context qemu:dirty-bitmap:NAME (flag 1 = dirty)"},
     {NULL},
 };
-
-void nbd_register_section(void)
-{
-    config_register_section("export", NULL, 0, export_props, FALSE);
-}
 
 static void exports_init(void)
 {
@@ -81,18 +74,6 @@ void nbd_export_unref(NbdExport *e)
     g_free(e);
 }
 
-/* The node below `label` (itself, then along first children) that has bitmap `name`. */
-static MosaicBlkNode *bitmap_holder(const char *label, const char *name)
-{
-    MosaicBlkNode *n = blk_node_find(label);
-    for (guint depth = 0; n && depth < 64; depth++) {
-        if (mosaic_blk_bitmap_find(n->label, name))
-            return n;
-        n = n->children->len ? ((MosaicBlkChild *)g_ptr_array_index(n->children, 0))->node : NULL;
-    }
-    return NULL;
-}
-
 MosaicBlkBitmap *nbd_export_bitmap(NbdExport *e)
 {
     return e->bitmap ? mosaic_blk_bitmap_find(e->bitmap_node, e->bitmap) : NULL;
@@ -101,15 +82,6 @@ MosaicBlkBitmap *nbd_export_bitmap(NbdExport *e)
 void nbd_server_conn_gone(NbdServer *srv, NbdConn *c)
 {
     g_ptr_array_remove(srv->conns, c);
-}
-
-static void server_accept(void *opaque, int fd, unsigned events);
-
-static void server_resume(void *opaque)
-{
-    NbdServer *srv = opaque;
-    mosaic_fd_watch_update(srv->watch, MOSAIC_FD_READ);
-    server_accept(srv, srv->fd, MOSAIC_FD_READ);
 }
 
 static void server_accept(void *opaque, int fd, unsigned events)
@@ -123,12 +95,10 @@ static void server_accept(void *opaque, int fd, unsigned events)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
             /* EMFILE and the like: the connection stays queued, the socket readable. */
-            mosaic_fd_watch_update(srv->watch, 0);
-            loop_backoff_pause(&srv->backoff, BLK_LOG_DOMAIN, srv->key, g_strerror(errno),
-                               server_resume, srv);
+            mosaic_fd_watch_backoff(srv->watch, srv->key, g_strerror(errno));
             return;
         }
-        loop_backoff_recovered(&srv->backoff);
+        mosaic_fd_watch_recovered(srv->watch);
         if (srv->conns->len >= NBD_MAX_CLIENTS) { /* bounded memory per listener */
             close(cfd);
             continue;
@@ -139,18 +109,18 @@ static void server_accept(void *opaque, int fd, unsigned events)
     }
 }
 
-static int listen_fd(const char *socket_path, const char *addr, guint port, GError **err)
+static int listen_fd(const char *socket_path, const char *addr, guint port, MosaicError *err)
 {
     int fd;
     if (socket_path) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(socket_path) >= sizeof sa.sun_path) {
-            g_set_error(err, BLK_ERROR, 0, "socket path %s is too long (max %zu)", socket_path,
+            mosaic_error_set(err, "socket path %s is too long (max %zu)", socket_path,
                         sizeof sa.sun_path - 1);
             return -1;
         }
         strcpy(sa.sun_path, socket_path);
-        if (!unix_socket_claim_path(socket_path, err))
+        if (!mosaic_socket_claim_path(socket_path, err))
             return -1;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0)
@@ -163,12 +133,12 @@ static int listen_fd(const char *socket_path, const char *addr, guint port, GErr
     if (!strcmp(addr, "localhost"))
         addr = "127.0.0.1";
     if (!v6 && inet_pton(AF_INET, addr, &s4.sin_addr) != 1) {
-        g_set_error(err, BLK_ERROR, 0, "'%s' is not an IP address", addr);
+        mosaic_error_set(err, "'%s' is not an IP address", addr);
         return -1;
     }
     if ((v6 && !IN6_IS_ADDR_LOOPBACK(&s6.sin6_addr)) ||
         (!v6 && (ntohl(s4.sin_addr.s_addr) >> 24) != 127)) {
-        g_set_error(err, BLK_ERROR, 0, "NBD over TCP listens on loopback only (127.0.0.1 or "
+        mosaic_error_set(err, "NBD over TCP listens on loopback only (127.0.0.1 or "
                     "::1), not %s: there is no TLS; use a UNIX socket or an SSH tunnel", addr);
         return -1;
     }
@@ -181,7 +151,7 @@ static int listen_fd(const char *socket_path, const char *addr, guint port, GErr
         goto fail;
     return fd;
 fail:
-    g_set_error(err, BLK_ERROR, 0, "cannot listen on %s%s%s:%u: %s",
+    mosaic_error_set(err, "cannot listen on %s%s%s:%u: %s",
                 socket_path ? "unix:" : "", socket_path ? socket_path : addr,
                 socket_path ? "" : "", port, g_strerror(errno));
     if (fd >= 0)
@@ -189,7 +159,7 @@ fail:
     return -1;
 }
 
-static NbdServer *server_get(const char *socket_path, const char *addr, guint port, GError **err)
+static NbdServer *server_get(const char *socket_path, const char *addr, guint port, MosaicError *err)
 {
     g_autofree char *key = socket_path ? g_strdup_printf("unix:%s", socket_path)
                                        : g_strdup_printf("tcp:%s:%u", addr, port);
@@ -203,7 +173,7 @@ static NbdServer *server_get(const char *socket_path, const char *addr, guint po
         return NULL;
     NbdServer *s = g_new0(NbdServer, 1);
     if (socket_path)
-        unix_socket_remember(socket_path, &s->unix_file);
+        mosaic_socket_remember(socket_path, &s->unix_file);
     s->key = g_steal_pointer(&key);
     s->unix_path = g_strdup(socket_path);
     s->fd = fd;
@@ -222,10 +192,9 @@ static void server_maybe_free(NbdServer *s)
     while (s->conns->len) /* clients still negotiating */
         nbd_conn_close(g_ptr_array_index(s->conns, 0));
     mosaic_fd_unwatch(s->watch);
-    loop_backoff_cancel(&s->backoff);
     close(s->fd);
     if (s->unix_path)
-        unix_socket_release(s->unix_path, &s->unix_file);
+        mosaic_socket_release(s->unix_path, &s->unix_file);
     g_ptr_array_remove(servers, s);
     g_ptr_array_free(s->exports, TRUE);
     g_ptr_array_free(s->conns, TRUE);
@@ -234,55 +203,49 @@ static void server_maybe_free(NbdServer *s)
     g_free(s);
 }
 
-gboolean blk_export_add(const char *id, const char *node, const char *name, const char *socket,
-                        const char *addr, guint port, gboolean writable, const char *bitmap,
-                        GError **err)
+bool nbd_export_add(const char *id, const char *node, const char *name, const char *socket,
+                    const char *addr, guint port, bool writable, const char *bitmap,
+                    MosaicError *err)
 {
     exports_init();
     if (g_hash_table_lookup(exports, id)) {
-        g_set_error(err, BLK_ERROR, 0, "export '%s' already exists", id);
+        mosaic_error_set(err, "export '%s' already exists", id);
         return FALSE;
     }
     if (!socket && !port) {
-        g_set_error(err, BLK_ERROR, 0, "export '%s': give a socket path or a TCP port", id);
+        mosaic_error_set(err, "export '%s': give a socket path or a TCP port", id);
         return FALSE;
     }
     if (!name)
         name = id;
     if (strlen(name) > 4096) {
-        g_set_error(err, BLK_ERROR, 0, "export name too long (max 4096)");
+        mosaic_error_set(err, "export name too long (max 4096)");
         return FALSE;
     }
-    MosaicBlkNode *holder = NULL;
-    if (bitmap) {
-        holder = bitmap_holder(node, bitmap);
-        if (!holder) {
-            g_set_error(err, BLK_ERROR, 0, "export '%s': node '%s' (and the nodes below it) has "
-                        "no dirty bitmap '%s' (add it with block-dirty-bitmap-add)", id, node,
-                        bitmap);
-            return FALSE;
-        }
-        MosaicBlkNode *en = blk_node_find(node);
-        if (en && blk_bitmap_length(blk_bitmap_lookup(holder->label, bitmap, NULL)) !=
-                      en->length) {
-            g_set_error(err, BLK_ERROR, 0, "export '%s': bitmap '%s' of node '%s' does not cover "
-                        "node '%s' (different length)", id, bitmap, holder->label, node);
-            return FALSE;
-        }
+    const char *holder = NULL;
+    MosaicBlkBitmap *bm = bitmap ? mosaic_blk_bitmap_find_below(node, bitmap, &holder) : NULL;
+    if (bitmap && !bm) {
+        mosaic_error_set(err, "export '%s': node '%s' (and the nodes below it) has "
+                    "no dirty bitmap '%s' (add it with block-dirty-bitmap-add)", id, node,
+                    bitmap);
+        return FALSE;
     }
-    MosaicError me = MOSAIC_ERROR_INIT;
-    MosaicBlk *blk = mosaic_blk_attach(NULL, node, writable, &me);
+    MosaicBlk *blk = mosaic_blk_attach(NULL, node, writable, err);
     if (!blk) {
-        GError *e = plugin_error_take(&me, "attach");
-        g_set_error(err, BLK_ERROR, 0, "export '%s': %s", id, e->message);
-        g_error_free(e);
+        mosaic_error_prefix(err, "export '%s': ", id);
+        return FALSE;
+    }
+    if (bm && mosaic_blk_bitmap_length(bm) != mosaic_blk_length(blk)) {
+        mosaic_error_set(err, "export '%s': bitmap '%s' of node '%s' does not cover "
+                    "node '%s' (different length)", id, bitmap, holder, node);
+        mosaic_blk_detach(blk);
         return FALSE;
     }
     NbdServer *srv = server_get(socket, addr ? addr : "127.0.0.1", port, err);
     NbdExport *same = srv ? nbd_server_find_export(srv, name) : NULL;
     if (!srv || (same && !strcmp(same->name, name))) {
         if (srv)
-            g_set_error(err, BLK_ERROR, 0, "export name '%s' is already used on %s", name,
+            mosaic_error_set(err, "export name '%s' is already used on %s", name,
                         srv->key);
         mosaic_blk_detach(blk);
         return FALSE;
@@ -294,22 +257,22 @@ gboolean blk_export_add(const char *id, const char *node, const char *name, cons
     e->node = g_strdup(node);
     e->writable = writable;
     e->bitmap = g_strdup(bitmap);
-    e->bitmap_node = holder ? g_strdup(holder->label) : NULL;
+    e->bitmap_node = g_strdup(holder);
     e->blk = blk;
     e->server = srv;
     g_ptr_array_add(srv->exports, e);
     g_hash_table_insert(exports, e->id, e);
-    g_log(BLK_LOG_DOMAIN, G_LOG_LEVEL_INFO, "export %s: node %s as '%s' on %s", id, node, name,
+    g_log(NBD_LOG_DOMAIN, G_LOG_LEVEL_INFO, "export %s: node %s as '%s' on %s", id, node, name,
           srv->key);
     return TRUE;
 }
 
-gboolean blk_export_del(const char *id, GError **err)
+bool nbd_export_del(const char *id, MosaicError *err)
 {
     exports_init();
     NbdExport *e = g_hash_table_lookup(exports, id);
     if (!e) {
-        g_set_error(err, BLK_ERROR, 0, "no export '%s'", id);
+        mosaic_error_set(err, "no export '%s'", id);
         return FALSE;
     }
     g_hash_table_remove(exports, id);
@@ -335,22 +298,21 @@ static void server_limit_handshake(NbdServer *srv, guint seconds)
     srv->handshake_given = TRUE;
 }
 
-gboolean blk_exports_start(const MosaicConfig *cfg, GError **err)
+bool nbd_exports_start(MosaicMachine *m, MosaicError *err)
 {
-    guint n = config_count(cfg, "export");
+    guint n = mosaic_config_count(m, "export");
     for (guint i = 0; i < n; i++) {
-        const MosaicProps *p = config_get(cfg, "export", i);
+        const MosaicProps *p = mosaic_config_section(m, "export", i);
         const char *label = mosaic_props_label(p);
         const char *sock = mosaic_props_has(p, "socket") ? mosaic_props_get_str(p, "socket") : NULL;
         guint port = mosaic_props_get_uint(p, "port");
         const char *name = mosaic_props_has(p, "name") ? mosaic_props_get_str(p, "name") : label;
-        GError *e = NULL;
-        if (!blk_export_add(label, mosaic_props_get_str(p, "node"), name, sock,
+        if (!nbd_export_add(label, mosaic_props_get_str(p, "node"), name, sock,
                             mosaic_props_get_str(p, "addr"), port,
                             mosaic_props_get_bool(p, "writable"),
                             mosaic_props_has(p, "bitmap") ? mosaic_props_get_str(p, "bitmap") : NULL,
-                            &e)) {
-            g_propagate_prefixed_error(err, e, "%s: ", mosaic_props_where(p, NULL));
+                            err)) {
+            mosaic_error_prefix(err, "%s: ", mosaic_props_where(p, NULL));
             return FALSE;
         }
         NbdExport *x = g_hash_table_lookup(exports, label);
@@ -361,7 +323,7 @@ gboolean blk_exports_start(const MosaicConfig *cfg, GError **err)
     return TRUE;
 }
 
-void blk_exports_stop(void)
+void nbd_exports_stop(void)
 {
     if (!exports)
         return;
@@ -370,7 +332,7 @@ void blk_exports_stop(void)
     for (GList *l = ids; l; l = l->next)
         g_ptr_array_add(copy, g_strdup(l->data));
     for (guint i = 0; i < copy->len; i++)
-        blk_export_del(g_ptr_array_index(copy, i), NULL);
+        nbd_export_del(g_ptr_array_index(copy, i), NULL);
 }
 
 /* For query-block-exports. */

@@ -16,8 +16,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "block/block-internal.h"
-#include "block/fleece.h"
+#include <glib.h>
+#include <mosaic/mosaic.h>
 #include <mosaic/bitmap.h>
 
 #define SNAP_MAX_PIECE (4u << 20)
@@ -260,13 +260,11 @@ static const MosaicBlkDriverOps snap_ops = {
     .open = snap_open,
     .close = snap_close,
     .submit = snap_submit,
+    .caps = MOSAIC_BLK_CAP_SNAPSHOT_ACCESS,
 };
 
-const MosaicPluginDesc blk_snapshot_access_desc = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI,
-    .name = "snapshot-access", .version = "1.0", .license = "GPL-2.0-or-later",
-    .description = "read-only point-in-time view over a copy-before-write filter's file and "
-                   "target (pull-mode backup)",
-    .props = snap_props, .ops = &snap_ops,
-};
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_BLOCK, .kind_abi = MOSAIC_BLOCK_ABI,
+              .name = "snapshot-access", .version = "1.0", .license = "GPL-2.0-or-later",
+              .description = "read-only point-in-time view over a copy-before-write filter's "
+                             "file and target (pull-mode backup)",
+              .props = snap_props, .ops = &snap_ops);

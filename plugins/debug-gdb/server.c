@@ -2,7 +2,7 @@
  * on the main loop, and the machine observer that turns STOP/SHUTDOWN events into the
  * stop replies the client is waiting for. */
 #define _GNU_SOURCE /* accept4 */
-#include "gdb/gdb-internal.h"
+#include "gdb-internal.h"
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +12,6 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <mosaic/loop.h>
-#include "machine/machine.h"
 
 #define GDB_LOG "mosaic-gdb"
 /* A client that sends but never reads must not make us buffer without bound. */
@@ -20,8 +19,6 @@
 
 static GdbStub *stub;
 
-G_DEFINE_QUARK(mosaic-gdb-error-quark, gdb_error)
-#define GDB_ERROR (gdb_error_quark())
 
 static void client_close(GdbStub *s)
 {
@@ -36,8 +33,8 @@ static void client_close(GdbStub *s)
     g_string_truncate(s->last, 0);
     g_log(GDB_LOG, G_LOG_LEVEL_INFO, "debugger disconnected");
     /* A debugger that vanished must not leave the machine stopped for good. */
-    if (s->m && machine_state(s->m) == MACHINE_PAUSED)
-        machine_resume(s->m);
+    if (s->m && mosaic_machine_run_state(s->m) == MOSAIC_RUN_PAUSED)
+        mosaic_machine_resume(s->m);
 }
 
 static void update_watch(GdbStub *s)
@@ -178,7 +175,7 @@ static void on_accept(void *opaque, int lfd, unsigned events)
     g_log(GDB_LOG, G_LOG_LEVEL_INFO, "debugger connected");
     /* Attaching stops the machine, as with QEMU's gdbstub: the debugger expects a
      * stopped target (the STOP event is not a stop reply: nobody waits for one). */
-    machine_pause(s->m);
+    mosaic_machine_pause(s->m);
 }
 
 static void on_machine_event(void *opaque, const char *event, int detail)
@@ -194,14 +191,14 @@ static void on_machine_event(void *opaque, const char *event, int detail)
 
 /* "tcp:HOST:PORT" -> a loopback IPv4/IPv6 socket address. */
 static gboolean parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *sl,
-                           GError **err)
+                           MosaicError *err)
 {
     const char *hp = g_str_has_prefix(spec, "tcp:") ? spec + 4 : NULL;
     const char *colon = hp ? strrchr(hp, ':') : NULL;
     char *end = NULL;
     guint64 port = colon ? g_ascii_strtoull(colon + 1, &end, 10) : 0;
     if (!colon || !end || *end || end == colon + 1 || port > 65535) {
-        g_set_error(err, GDB_ERROR, 0, "--gdb %s: expected tcp:127.0.0.1:PORT", spec);
+        mosaic_error_set(err, "--gdb %s: expected tcp:127.0.0.1:PORT", spec);
         return FALSE;
     }
     g_autofree char *host = g_strndup(hp, colon - hp);
@@ -219,8 +216,7 @@ static gboolean parse_spec(const char *spec, struct sockaddr_storage *ss, sockle
         in6->sin6_addr = in6addr_loopback;
         *sl = sizeof(*in6);
     } else {
-        g_set_error(err, GDB_ERROR, 0,
-                    "--gdb %s: only loopback addresses (127.0.0.1, ::1, localhost) are allowed: "
+        mosaic_error_set(err, "--gdb %s: only loopback addresses (127.0.0.1, ::1, localhost) are allowed: "
                     "the GDB protocol has no authentication and can read and write all guest memory",
                     spec);
         return FALSE;
@@ -228,20 +224,20 @@ static gboolean parse_spec(const char *spec, struct sockaddr_storage *ss, sockle
     return TRUE;
 }
 
-gboolean gdbstub_start(MosaicMachine *m, const char *spec, GError **err)
+static bool gdb_start(MosaicMachine *m, const char *spec, MosaicError *err)
 {
     if (stub) {
-        g_set_error(err, GDB_ERROR, 0, "--gdb %s: the GDB stub is already running", spec);
+        mosaic_error_set(err, "--gdb %s: the GDB stub is already running", spec);
         return FALSE;
     }
-    if (!machine_has_cpus(m) || !mosaic_machine_ncpus(m)) {
-        g_set_error(err, GDB_ERROR, 0, "--gdb %s: the machine has no CPUs to debug", spec);
+    if (!mosaic_machine_ncpus(m) || !mosaic_machine_vcpu(m, 0)) {
+        mosaic_error_set(err, "--gdb %s: the machine has no CPUs to debug", spec);
         return FALSE;
     }
-    const char *arch = machine_arch(m);
-    if (!arch || !g_str_equal(arch, "riscv64")) {
-        g_set_error(err, GDB_ERROR, 0, "--gdb %s: only riscv64 machines can be debugged (this one is %s)",
-                    spec, arch ? arch : "unknown");
+    const MosaicDebugTarget *target = mosaic_machine_debug_target(m);
+    if (!target || target->ngeneral > GDB_MAX_GENERAL) {
+        mosaic_error_set(err, "--gdb %s: this machine's accelerator offers no debug target "
+                         "description (MosaicAccelOps.debug_target)", spec);
         return FALSE;
     }
     struct sockaddr_storage ss;
@@ -255,12 +251,13 @@ gboolean gdbstub_start(MosaicMachine *m, const char *spec, GError **err)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        g_set_error(err, GDB_ERROR, 0, "--gdb %s: %s (is the port in use? pick another)", spec,
+        mosaic_error_set(err, "--gdb %s: %s (is the port in use? pick another)", spec,
                     g_strerror(e));
         return FALSE;
     }
     GdbStub *s = g_new0(GdbStub, 1);
     s->m = m;
+    s->target = target;
     s->listen_fd = fd;
     s->fd = -1;
     s->step_cpu = -1;
@@ -269,7 +266,7 @@ gboolean gdbstub_start(MosaicMachine *m, const char *spec, GError **err)
     s->bps = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     s->listen_watch = mosaic_fd_watch(fd, MOSAIC_FD_READ, on_accept, s);
     stub = s;
-    machine_add_observer(on_machine_event, s);
+    mosaic_machine_observe(m, on_machine_event, s);
     struct sockaddr_storage bound;
     socklen_t bl = sizeof(bound);
     if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0) {
@@ -281,7 +278,7 @@ gboolean gdbstub_start(MosaicMachine *m, const char *spec, GError **err)
     return TRUE;
 }
 
-void gdbstub_stop(void)
+static void gdb_stop(void)
 {
     GdbStub *s = stub;
     if (!s)
@@ -299,3 +296,16 @@ void gdbstub_stop(void)
     g_array_free(s->bps, TRUE);
     g_free(s);
 }
+
+static const MosaicDebugOps gdb_ops = {
+    .size = sizeof(MosaicDebugOps),
+    .spec_help = "tcp:127.0.0.1:PORT",
+    .start = gdb_start,
+    .stop = gdb_stop,
+};
+
+/* `mosaic MACHINE.ini --gdb tcp:127.0.0.1:PORT`: the option is this plugin's name. */
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEBUG, .kind_abi = MOSAIC_DEBUG_ABI, .name = "gdb",
+              .version = "0.1.0", .license = "GPL-2.0-or-later",
+              .description = "GDB remote protocol stub (loopback TCP, one debugger at a time)",
+              .ops = &gdb_ops);

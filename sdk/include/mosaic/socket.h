@@ -1,0 +1,32 @@
+/* Listening UNIX sockets that a machine file or a monitor command names.  bind() fails
+ * on an existing path and a socket file outlives a process that died, so a server
+ * removes what is there first; but only a stale socket may go: the path may name a disk
+ * image, a directory or another server's live socket.  (ABI 1.1) */
+#ifndef MOSAIC_SOCKET_H
+#define MOSAIC_SOCKET_H
+
+#include <mosaic/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The socket file a listener bound, so that stopping removes that file and not
+ * whatever took its place since. */
+typedef struct MosaicSocketFile {
+    uint64_t dev, ino;
+} MosaicSocketFile;
+
+/* Makes `path` free for bind(): nothing there, or a socket nobody listens on (removed).
+ * Anything else (not a socket, a symlink, a socket in use, a path that cannot be
+ * checked) is refused with a message naming the path. */
+MOSAIC_API bool mosaic_socket_claim_path(const char *path, MosaicError *err);
+/* After bind(): records what is at `path` now. */
+MOSAIC_API void mosaic_socket_remember(const char *path, MosaicSocketFile *f);
+/* At stop: removes `path` if it still is the socket remembered. */
+MOSAIC_API void mosaic_socket_release(const char *path, const MosaicSocketFile *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
