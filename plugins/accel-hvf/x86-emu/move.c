@@ -41,9 +41,11 @@ bool exec_exchange(Emu *e)
             if (!operand_write(e, d, b))
                 return false;
         } else {
-            /* The destination is written back with its own value, as the processor does
-             * (a locked read-modify-write); then the accumulator gets it. */
-            if (!operand_write(e, d, a))
+            /* A memory destination is written back with its own value, as the processor
+             * does (a locked read-modify-write); a register one is left alone, bits 63:32
+             * included (measured on the host by test-x86emu-diff).  Then the accumulator
+             * gets the destination's value. */
+            if (d->kind == OPK_MEM && !operand_write(e, d, a))
                 return false;
             reg_write(e, X86_RAX, size, false, a);
         }

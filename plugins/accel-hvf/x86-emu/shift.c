@@ -16,8 +16,8 @@ bool exec_shift(Emu *e)
     if (e->nops >= 2 && !operand_read(e, &e->op[1], &count))
         return false;
     count &= size == 8 ? 0x3f : 0x1f;
-    if (count == 0)
-        return true;                              /* no result, no flags */
+    if (count == 0)   /* no flags; a 32-bit register is still written (bits 63:32 cleared) */
+        return d->kind == OPK_REG ? operand_write(e, d, v) : true;
     uint64_t res, cf, of, f = e->st.rflags;
     bool szp_flags = true;
     switch (e->in.mnemonic) {

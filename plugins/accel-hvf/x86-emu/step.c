@@ -111,10 +111,18 @@ static bool effective_address(Emu *e, const ZydisDecodedOperand *z, uint64_t *ea
 {
     uint64_t a = (uint64_t)z->mem.disp.value;
     bool h;
-    if (z->mem.base == ZYDIS_REGISTER_RIP || z->mem.base == ZYDIS_REGISTER_EIP) {
+    ZydisRegister base = z->mem.base;
+    /* Zydis 4.0 reads SIB base 101 with mod 00 as R13D when 32-bit addressing (67) meets
+     * REX.B in 64-bit mode; the SDM says no base and a disp32, whatever REX.B says. */
+    if (e->in.raw.modrm.mod == 0 && e->in.raw.modrm.rm == 4 && (e->in.raw.sib.base & 7) == 5 &&
+        e->in.machine_mode == ZYDIS_MACHINE_MODE_LONG_64) {
+        base = ZYDIS_REGISTER_NONE;
+        a = (uint64_t)e->in.raw.disp.value;
+    }
+    if (base == ZYDIS_REGISTER_RIP || base == ZYDIS_REGISTER_EIP) {
         a += e->next_rip;
-    } else if (z->mem.base != ZYDIS_REGISTER_NONE) {
-        int r = gpr_index(z->mem.base, &h);
+    } else if (base != ZYDIS_REGISTER_NONE) {
+        int r = gpr_index(base, &h);
         if (r < 0)
             return emu_unsupported(e);
         a += e->st.gpr[r];

@@ -71,15 +71,15 @@ typedef struct Template {
 
 static const Template templates[] = {
 #define ALU(n, b, und)                                                                   \
-    { n " Eb,Gb", { b + 0 }, 1, F_EV_GV, 0, 1, 0, und, K_LOCK, 0 },                         \
-    { n " Ev,Gv", { b + 1 }, 1, F_EV_GV, 0, 0, 0, und, K_LOCK, 0 },                         \
+    { n " Eb,Gb", { b + 0 }, 1, F_EV_GV, 0, 1, 0, und, (b == 0x38 ? 0 : K_LOCK), 0 },                         \
+    { n " Ev,Gv", { b + 1 }, 1, F_EV_GV, 0, 0, 0, und, (b == 0x38 ? 0 : K_LOCK), 0 },                         \
     { n " Gb,Eb", { b + 2 }, 1, F_GV_EV, 0, 1, 0, und, 0, 0 },                              \
     { n " Gv,Ev", { b + 3 }, 1, F_GV_EV, 0, 0, 0, und, 0, 0 },                              \
     { n " AL,Ib", { b + 4 }, 1, F_ACC_IMM, 0, 1, 1, und, 0, 0 },                            \
     { n " eAX,Iz", { b + 5 }, 1, F_ACC_IMM, 0, 0, 'z', und, 0, 0 },                         \
-    { n " Eb,Ib", { 0x80 }, 1, F_EV_DIGIT, b / 8, 1, 1, und, K_LOCK, 0 },                   \
-    { n " Ev,Iz", { 0x81 }, 1, F_EV_DIGIT, b / 8, 0, 'z', und, K_LOCK, 0 },                 \
-    { n " Ev,Ib", { 0x83 }, 1, F_EV_DIGIT, b / 8, 0, 1, und, K_LOCK, 0 }
+    { n " Eb,Ib", { 0x80 }, 1, F_EV_DIGIT, b / 8, 1, 1, und, (b == 0x38 ? 0 : K_LOCK), 0 },                   \
+    { n " Ev,Iz", { 0x81 }, 1, F_EV_DIGIT, b / 8, 0, 'z', und, (b == 0x38 ? 0 : K_LOCK), 0 },                 \
+    { n " Ev,Ib", { 0x83 }, 1, F_EV_DIGIT, b / 8, 0, 1, und, (b == 0x38 ? 0 : K_LOCK), 0 }
     ALU("add", 0x00, 0), ALU("or", 0x08, X86_AF), ALU("adc", 0x10, 0), ALU("sbb", 0x18, 0),
     ALU("and", 0x20, X86_AF), ALU("sub", 0x28, 0), ALU("xor", 0x30, X86_AF), ALU("cmp", 0x38, 0),
     { "test Eb,Gb", { 0x84 }, 1, F_EV_GV, 0, 1, 0, X86_AF, 0, 0 },
