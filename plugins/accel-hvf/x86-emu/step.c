@@ -228,6 +228,8 @@ static bool execute(Emu *e)
         return exec_exchange(e);
     case ZYDIS_MNEMONIC_IN: case ZYDIS_MNEMONIC_OUT:
         return exec_io(e);
+    case ZYDIS_MNEMONIC_UD0: case ZYDIS_MNEMONIC_UD1: case ZYDIS_MNEMONIC_UD2:
+        return emu_fault(e, X86_EXC_UD, false, 0);
     default:
         if (is_string_op(e->in.mnemonic, &e->in))
             return exec_string(e);
