@@ -178,8 +178,8 @@ static bool linear_of(Emu *e, int seg, uint64_t offset, unsigned size, uint64_t 
     if (e->long64) {
         uint64_t lin = offset + (seg == X86_FS || seg == X86_GS ? e->st.seg[seg].base : 0);
         uint64_t last = lin + size - 1;
-        if ((uint64_t)(((int64_t)lin << 16) >> 16) != lin ||
-            (uint64_t)(((int64_t)last << 16) >> 16) != last)
+        if ((uint64_t)((int64_t)(lin << 16) >> 16) != lin ||
+            (uint64_t)((int64_t)(last << 16) >> 16) != last)
             return emu_fault(e, seg == X86_SS ? X86_EXC_SS : X86_EXC_GP, true, 0);
         *linear = lin;
         return true;
