@@ -711,7 +711,39 @@ static void test_page_faults(void)
     c->rip = FT_LIN + 0x4ffe;
     g_assert_cmpint(x86emu_step(c, &testmem_ops, &t->mem, &t->res), ==, X86EMU_DONE);
     c->rip = CODE_ADDR;
-    cases += 6;
+    /* INS into a page it cannot write: #PF before the port is read (a read has side
+     * effects); the iterations before it stay done. */
+    uint8_t insb[] = { 0xf3, 0x6c };
+    map4k(t, 5, 0);
+    c->gpr[X86_RDI] = FT_LIN + 0x4ffe, c->gpr[X86_RCX] = 5, c->gpr[X86_RDX] = 0x60;
+    t->mem.nio = 0;
+    g_assert_cmpint(machine_run(t, insb, 2), ==, X86EMU_FAULT);
+    g_assert_cmpuint(t->res.vector, ==, X86_EXC_PF);
+    g_assert_cmphex(t->res.fault_addr, ==, FT_LIN + 0x5000);
+    g_assert_cmpuint(t->mem.nio, ==, 2);                 /* two bytes went in, the third never read */
+    g_assert_cmphex(c->gpr[X86_RCX], ==, 3);
+    g_assert_cmphex(c->gpr[X86_RDI], ==, FT_LIN + 0x5000);
+    g_assert_cmphex(c->rip, ==, CODE_ADDR);
+    cases += 7;
+    machine_free(t);
+}
+
+/* The bytes the caller fetched itself (x86emu_step_bytes) run like fetched ones; too few
+ * bytes are an error, not a guess. */
+static void test_step_bytes(void)
+{
+    TestMachine *t = machine_new(MODE_LONG64);
+    X86EmuCpu *c = &t->cpu;
+    uint8_t add[] = { 0x48, 0x01, 0x03 };               /* add [rbx], rax */
+    c->gpr[X86_RBX] = 0x3000, c->gpr[X86_RAX] = 5;
+    poke(t, 0x3000, 37, 8);
+    g_assert_cmpint(x86emu_step_bytes(c, &testmem_ops, &t->mem, add, 3, &t->res), ==, X86EMU_DONE);
+    g_assert_cmphex(peek(t, 0x3000, 8), ==, 42);
+    g_assert_cmphex(c->rip, ==, CODE_ADDR + 3);
+    g_assert_cmpint(x86emu_step_bytes(c, &testmem_ops, &t->mem, add, 2, &t->res), ==, X86EMU_ERROR);
+    g_assert_nonnull(strstr(t->res.message, "longer than the 2 bytes"));
+    g_assert_cmphex(c->rip, ==, CODE_ADDR + 3);
+    cases += 2;
     machine_free(t);
 }
 
@@ -859,6 +891,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86emu/table/legacy-walks", test_legacy_walks);
     g_test_add_func("/x86emu/table/faults-and-errors", test_faults_and_errors);
     g_test_add_func("/x86emu/table/mmio", test_mmio);
+    g_test_add_func("/x86emu/table/step-bytes", test_step_bytes);
     int rc = g_test_run();
     printf("# %llu cases checked\n", cases);
     return rc;
