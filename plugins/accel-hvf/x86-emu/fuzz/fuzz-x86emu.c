@@ -97,6 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (s != X86EMU_DONE)
             break;
     }
+    /* And bytes handed over by the caller (a hypervisor's exit information), any length. */
+    X86EmuResult res;
+    size_t n = imglen < 15 ? imglen : h[214] % 16;
+    x86emu_step_bytes(&cpu, &testmem_ops, m, img, n < imglen ? n : imglen, &res);
     return 0;
 }
 
