@@ -113,7 +113,8 @@ static bool effective_address(Emu *e, const ZydisDecodedOperand *z, uint64_t *ea
     bool h;
     ZydisRegister base = z->mem.base;
     /* Zydis 4.0 reads SIB base 101 with mod 00 as R13D when 32-bit addressing (67) meets
-     * REX.B in 64-bit mode; the SDM says no base and a disp32, whatever REX.B says. */
+     * REX.B in 64-bit mode; the SDM says no base and a disp32, whatever REX.B says
+     * (zyantific/zydis#592, fixed upstream after 4.0 by #593). */
     if ((e->in.attributes & ZYDIS_ATTRIB_HAS_SIB) && e->in.raw.modrm.mod == 0 &&
         (e->in.raw.sib.base & 7) == 5 && e->in.machine_mode == ZYDIS_MACHINE_MODE_LONG_64) {
         base = ZYDIS_REGISTER_NONE;
