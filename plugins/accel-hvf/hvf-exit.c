@@ -297,11 +297,27 @@ static HvfNext exit_mov_cr(HvfCpu *c, uint64_t q)
     return HVF_CONTINUE;
 }
 
+/* An event (interrupt, exception) whose delivery the exit interrupted is delivered again
+ * on the next entry, as the SDM (27.2.4) asks of the VMM. */
+static void reinject_interrupted_event(HvfCpu *c)
+{
+    uint64_t info = hvf_vmcs(c, VMCS_RO_IDT_VECTORING_INFO);
+    if (!(info & IRQ_INFO_VALID))
+        return;
+    if (info & IRQ_INFO_DELIVER_ERROR)
+        hvf_vmcs_set(c, VMCS_CTRL_VMENTRY_EXC_ERROR, hvf_vmcs(c, VMCS_RO_IDT_VECTORING_ERROR));
+    unsigned type = (info >> 8) & 7;
+    if (type == 4 || type == 5 || type == 6)       /* software interrupt / exceptions */
+        hvf_vmcs_set(c, VMCS_CTRL_VMENTRY_INSTR_LEN, hvf_vmcs(c, VMCS_RO_EXIT_INSTR_LEN));
+    hvf_vmcs_set(c, VMCS_CTRL_VMENTRY_IRQ_INFO, info & ~(uint64_t)(1u << 12));   /* bit 12: reserved on entry */
+}
+
 HvfNext hvf_handle_exit(HvfCpu *c)
 {
     uint64_t reason = hvf_vmcs(c, VMCS_RO_EXIT_REASON) & 0xffff;
     uint64_t q = hvf_vmcs(c, VMCS_RO_EXIT_QUALIFICATION);
     atomic_fetch_add(&c->hvf->exits, 1);
+    reinject_interrupted_event(c);
     switch (reason) {
     case EXIT_EXTERNAL_INTERRUPT:     /* the host's, or our own kick */
     case EXIT_INTERRUPT_WINDOW:       /* hvf_inject_pending runs before the next entry */
@@ -311,7 +327,7 @@ HvfNext hvf_handle_exit(HvfCpu *c)
         uint64_t gpa = hvf_vmcs(c, VMCS_RO_GUEST_PHYSICAL_ADDRESS);
         MosaicMemSection s;
         /* RAM the map did not cover yet (it changed under us): map it again and retry. */
-        if (mosaic_as_lookup(c->hvf->as, gpa, &s) && s.host && !s.dirty_tracking && (q & 0x38) == 0) {
+        if (mosaic_as_lookup(c->hvf->as, gpa, &s) && hvf_section_mappable(&s) && (q & 0x38) == 0) {
             MosaicError *err = mosaic_error_new();
             bool ok = hvf_map_memory(c->hvf, err);
             if (!ok)

@@ -16,6 +16,15 @@ static uint64_t scan_end(Hvf *h)
     return (4ull << 30) + mosaic_machine_ram_size(h->machine) + (1ull << 30);
 }
 
+/* Only whole pages of RAM/ROM whose host memory is page-aligned can be mapped;
+ * dirty-tracked RAM stays unmapped so every write is seen (through the emulator) until
+ * dirty logging is implemented with write protection. */
+bool hvf_section_mappable(const MosaicMemSection *s)
+{
+    return s->host && !s->dirty_tracking && (s->base % PAGE) == 0 && (s->size % PAGE) == 0 &&
+           ((uintptr_t)s->host % PAGE) == 0;
+}
+
 void hvf_unmap_memory(Hvf *h)
 {
     for (unsigned i = 0; i < h->nmaps; i++)
@@ -35,11 +44,7 @@ bool hvf_map_memory(Hvf *h, MosaicError *err)
             continue;
         }
         uint64_t next = s.base + s.size;
-        /* Only whole pages of RAM/ROM whose host memory is page-aligned can be mapped;
-         * dirty-tracked RAM stays unmapped so every write is seen (through the
-         * emulator) until dirty logging is implemented with write protection. */
-        if (s.host && !s.dirty_tracking && (s.base % PAGE) == 0 && (s.size % PAGE) == 0 &&
-            ((uintptr_t)s.host % PAGE) == 0) {
+        if (hvf_section_mappable(&s)) {
             if (h->nmaps == HVF_MAX_MAPPINGS) {
                 pthread_mutex_unlock(&h->map_lock);
                 mosaic_error_set(err, "accel hvf: more than %u RAM/ROM sections to map", HVF_MAX_MAPPINGS);

@@ -37,8 +37,11 @@ void hvf_regs_load(HvfCpu *c)
         r->seg[s].ar = (uint32_t)hvf_vmcs(c, VMCS_GUEST_AR(s));
         r->seg[s].base = hvf_vmcs(c, VMCS_GUEST_BASE(s));
     }
-    r->cr0 = hvf_vmcs(c, VMCS_CTRL_CR0_SHADOW);   /* what the guest believes */
-    r->cr4 = hvf_vmcs(c, VMCS_CTRL_CR4_SHADOW);
+    /* What the guest believes: the masked bits from the read shadows, the rest from
+     * the registers the processor runs with. */
+    uint64_t m0 = hvf_vmcs(c, VMCS_CTRL_CR0_MASK), m4 = hvf_vmcs(c, VMCS_CTRL_CR4_MASK);
+    r->cr0 = (hvf_vmcs(c, VMCS_GUEST_CR0) & ~m0) | (hvf_vmcs(c, VMCS_CTRL_CR0_SHADOW) & m0);
+    r->cr4 = (hvf_vmcs(c, VMCS_GUEST_CR4) & ~m4) | (hvf_vmcs(c, VMCS_CTRL_CR4_SHADOW) & m4);
     r->cr3 = hvf_vmcs(c, VMCS_GUEST_CR3);
     hv_vcpu_read_register(c->id, HV_X86_CR2, &r->cr2);
     r->efer = hvf_vmcs(c, VMCS_GUEST_EFER);

@@ -77,6 +77,7 @@ typedef struct HvfCpu {
 } HvfCpu;
 
 /* hvf-memory.c */
+bool hvf_section_mappable(const MosaicMemSection *s);
 bool hvf_map_memory(Hvf *h, MosaicError *err);
 void hvf_unmap_memory(Hvf *h);
 
