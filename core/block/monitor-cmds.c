@@ -3,7 +3,6 @@
 #include <json-glib/json-glib.h>
 #include "block/bitmap.h"
 #include "block/job.h"
-#include "block/fleece.h"
 
 static bool fail(MosaicError *err, GError *e)
 {
@@ -183,5 +182,4 @@ void blk_monitor_register(void)
     }
     blk_bitmap_monitor_register(); /* core/block/bitmap-cmds.c */
     blk_job_monitor_register();    /* core/block/job*.c */
-    blk_fleece_monitor_register(); /* core/block/fleece-cmds.c */
 }
