@@ -133,7 +133,7 @@ static bool cmd_query_nodes(void *opaque, const MosaicArgs *a, MosaicJson *ret, 
 static const MosaicArgDesc no_args[] = {{NULL}};
 static const MosaicArgDesc add_args[] = {
     {"node-name", MOSAIC_ARG_STR, false, "label of the new node"},
-    {"driver", MOSAIC_ARG_STR, false, "block driver or filter (file, raw, qcow2, throttle...)"},
+    {"driver", MOSAIC_ARG_STR, false, "block driver or filter (file, raw or a block plugin: --list-plugins)"},
     {"options", MOSAIC_ARG_ANY, true, "the driver's keys as in a [blockdev] section, e.g. "
      "{\"file\": \"disk0\", \"iops-total\": 500}"},
     {NULL},

@@ -1,4 +1,4 @@
-/* The backup commands of mosaic-misc-backup.so: push backup jobs (backup-job.c), the
+/* The backup commands of mosaic-misc-backup-jobs.so: push backup jobs (backup-job.c), the
  * transaction command (transaction.c) and pull backups (pull.c), declared in the
  * descriptor (commands.c) so the first call loads the plugin. */
 #ifndef BACKUP_H

@@ -1,6 +1,6 @@
-/* mosaic-misc-backup.so: the backup commands, declared in the descriptor, so that
+/* mosaic-misc-backup-jobs.so: the backup commands, declared in the descriptor, so that
  * query-commands lists them without loading the plugin and their first call loads it
- * (subject to the deployment policy: `disable = backup` denies them all).  The jobs
+ * (subject to the deployment policy: `disable = backup-jobs` denies them all).  The jobs
  * work through the core's job service (mosaic/job.h) and graph services
  * (mosaic/block.h), over the copy-before-write filter and snapshot-access driver of
  * this folder, which they find by capability. */
@@ -62,7 +62,7 @@ static const MosaicCommandDesc commands[] = {
     {0},
 };
 
-MOSAIC_PLUGIN(.kind = MOSAIC_KIND_MISC, .kind_abi = MOSAIC_MISC_ABI, .name = "backup",
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_MISC, .kind_abi = MOSAIC_MISC_ABI, .name = "backup-jobs",
               .version = "1.0", .license = "GPL-2.0-or-later",
               .description = "backup jobs (blockdev-backup, transaction) and pull backups "
                              "(backup-pull-start/-stop)",
