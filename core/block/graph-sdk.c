@@ -16,6 +16,12 @@ static gboolean fail(GError *e, MosaicError *err)
 
 MOSAIC_API MosaicBlkNode *mosaic_blk_node_find(const char *label) { return blk_node_find(label); }
 
+MOSAIC_API MosaicBlkNode *mosaic_blk_node_at(unsigned i)
+{
+    g_autoptr(GPtrArray) all = blk_all_nodes();
+    return i < all->len ? g_ptr_array_index(all, i) : NULL;
+}
+
 MOSAIC_API MosaicBlkNode *mosaic_blk_node_new(const char *what, const char *label,
                                               const char *driver, const char *const *kv,
                                               MosaicError *err)
@@ -154,13 +160,30 @@ MOSAIC_API bool mosaic_blk_bitmap_enable(MosaicBlkBitmap *bm, bool enable, Mosai
     return blk_bitmap_enable(bm, enable, &e) || fail(e, err);
 }
 
-MOSAIC_API bool mosaic_blk_bitmap_merge(MosaicBlkBitmap *dst, MosaicBlkBitmap *src,
-                                        MosaicError *err)
+MOSAIC_API bool mosaic_blk_bitmap_merge(MosaicBlkBitmap *dst, MosaicBlkBitmap *const *srcs,
+                                        unsigned n, MosaicError *err)
 {
     GError *e = NULL;
-    g_autoptr(GPtrArray) one = g_ptr_array_new();
-    g_ptr_array_add(one, src);
-    return blk_bitmap_merge(dst, one, &e) || fail(e, err);
+    g_autoptr(GPtrArray) all = g_ptr_array_sized_new(n);
+    for (unsigned i = 0; i < n; i++)
+        g_ptr_array_add(all, srcs[i]);
+    return blk_bitmap_merge(dst, all, &e) || fail(e, err);
+}
+
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_at(MosaicBlkNode *node, unsigned i)
+{
+    g_autoptr(GPtrArray) all = blk_node_bitmaps(node);
+    return i < all->len ? g_ptr_array_index(all, i) : NULL;
+}
+
+MOSAIC_API bool mosaic_blk_bitmap_persistent(const MosaicBlkBitmap *bm)
+{
+    return blk_bitmap_persistent((BlkBitmap *)bm);
+}
+
+MOSAIC_API const char *mosaic_blk_bitmap_owner(const MosaicBlkBitmap *bm)
+{
+    return blk_bitmap_owner((BlkBitmap *)bm);
 }
 
 MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_copy(MosaicBlkBitmap *bm) { return blk_bitmap_copy(bm); }

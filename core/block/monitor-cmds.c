@@ -180,6 +180,5 @@ void blk_monitor_register(void)
         if (!mosaic_monitor_register(&cmds[i], NULL, err))
             g_warning("block: cannot register monitor command %s", cmds[i].name);
     }
-    blk_bitmap_monitor_register(); /* core/block/bitmap-cmds.c */
     blk_job_monitor_register();    /* core/block/job*.c */
 }

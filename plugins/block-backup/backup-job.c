@@ -617,7 +617,7 @@ Backup *backup_prepare(const BackupOpts *o, MosaicError *err)
         goto fail;
     if (sync == SYNC_FULL)
         mosaic_blk_bitmap_set(b->copy, 0, length);
-    else if (!mosaic_blk_bitmap_merge(b->copy, sync_bm, err))
+    else if (!mosaic_blk_bitmap_merge(b->copy, &sync_bm, 1, err))
         goto fail;
     if (sync_bm && sync != SYNC_DIFFERENTIAL) {
         g_autofree char *owner = g_strdup_printf("backup job '%s' (query-jobs)", id);

@@ -121,7 +121,7 @@ static void undo_all(GArray *undo)
             mosaic_blk_bitmap_remove(u->bm, NULL);
             break;
         case U_CLEAR:
-            mosaic_blk_bitmap_merge(u->bm, u->saved, NULL);
+            mosaic_blk_bitmap_merge(u->bm, &u->saved, 1, NULL);
             mosaic_blk_bitmap_free(u->saved);
             break;
         case U_ENABLE:

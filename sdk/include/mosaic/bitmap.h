@@ -19,7 +19,7 @@
  *        data export/import.  (Added before the first release, so still 1.0.)
  *   1.1  next_dirty, find_below, length; named bitmaps for jobs and transactions
  *        (add/lookup/remove/clear/enable/merge/copy, check_usable, frozen, freeze/
- *        abdicate/reclaim, claims).
+ *        abdicate/reclaim, claims, at, persistent, owner).
  */
 #ifndef MOSAIC_BITMAP_H
 #define MOSAIC_BITMAP_H
@@ -82,9 +82,15 @@ MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_lookup(const char *node, const cha
 MOSAIC_API bool mosaic_blk_bitmap_remove(MosaicBlkBitmap *bm, MosaicError *err);
 MOSAIC_API bool mosaic_blk_bitmap_clear(MosaicBlkBitmap *bm, MosaicError *err);
 MOSAIC_API bool mosaic_blk_bitmap_enable(MosaicBlkBitmap *bm, bool enable, MosaicError *err);
-/* dst |= src (same granularity and length; dst not frozen). */
-MOSAIC_API bool mosaic_blk_bitmap_merge(MosaicBlkBitmap *dst, MosaicBlkBitmap *src,
-                                        MosaicError *err);
+/* dst |= every source (same granularity and length; dst not frozen, no source
+ * inconsistent): all checked before anything changes. */
+MOSAIC_API bool mosaic_blk_bitmap_merge(MosaicBlkBitmap *dst, MosaicBlkBitmap *const *srcs,
+                                        unsigned n, MosaicError *err);
+/* The i-th named bitmap of `node` (creation order), NULL past the last. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_at(MosaicBlkNode *node, unsigned i);
+MOSAIC_API bool mosaic_blk_bitmap_persistent(const MosaicBlkBitmap *bm);
+/* Who froze it (for messages), or NULL when it is not frozen. */
+MOSAIC_API const char *mosaic_blk_bitmap_owner(const MosaicBlkBitmap *bm);
 /* An anonymous copy of the bits (mosaic_blk_bitmap_free it). */
 MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_copy(MosaicBlkBitmap *bm);
 /* Whether a job may use it (not frozen, not inconsistent); err says why not, for `what`. */

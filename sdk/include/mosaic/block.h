@@ -32,7 +32,7 @@
  *   1.1  (ABI 1.1) caps and uri_schemes: the core asks for "a driver that..." (backup
  *        jobs: a copy-before-write filter, a driver for an nbd:// target) by these,
  *        never by name.  The graph services for jobs (mosaic_blk_node_find/_new/
- *        _delete/_submit/_in_use/_child, mosaic_blk_drain_*, mosaic_blk_insert_filter,
+ *        _delete/_submit/_in_use/_child/_at, mosaic_blk_drain_*, mosaic_blk_insert_filter,
  *        mosaic_blk_remove_filter, mosaic_blk_driver_with_cap/_for_uri,
  *        mosaic_blk_format_exists, mosaic_blk_defer_flush_release).
  */
@@ -177,6 +177,8 @@ MOSAIC_API void mosaic_blk_complete(void *token, int ret);
 /* ---- for jobs: plugins that change the graph at run time (backup; since 1.1) ----
  * Main loop thread, core lock held.  Nodes made here are the maker's to delete. */
 MOSAIC_API MosaicBlkNode *mosaic_blk_node_find(const char *label);
+/* The i-th node of the graph (creation order: children first), NULL past the last. */
+MOSAIC_API MosaicBlkNode *mosaic_blk_node_at(unsigned i);
 /* A new node `label` of block driver `driver`, its keys a typed list, never INI text:
  * kv = {"file", "disk0", "bitmap", "b0", NULL}, key/value pairs ended by NULL (values
  * may hold any character).  References name nodes of the graph.  Validated like a

@@ -23,11 +23,11 @@
  *        recovered (listeners out of file descriptors); mosaic/socket.h;
  *        mosaic_blk_bitmap_next_dirty; the job service (mosaic/job.h: mosaic_job_*,
  *        MosaicJobOps); graph services for jobs (mosaic/block.h: mosaic_blk_node_find/
- *        _new/_delete/_submit/_in_use/_child, mosaic_blk_drain_begin/_end,
+ *        _at/_new/_delete/_submit/_in_use/_child, mosaic_blk_drain_begin/_end,
  *        mosaic_blk_insert_filter/_remove_filter, mosaic_blk_driver_with_cap/_for_uri,
  *        mosaic_blk_format_exists, mosaic_blk_defer_flush_release); named bitmaps for
  *        jobs (mosaic/bitmap.h: mosaic_blk_bitmap_add/lookup/remove/clear/enable/merge/
- *        copy/check_usable/frozen/freeze/abdicate/reclaim/claims); MosaicMemSection
+ *        copy/check_usable/frozen/freeze/abdicate/reclaim/claims/at/persistent/owner); MosaicMemSection
  *        .struct_size (in 1.0's padding: no field moved).
  */
 #ifndef MOSAIC_PLUGIN_H
