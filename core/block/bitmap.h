@@ -98,6 +98,5 @@ gboolean blk_node_stores_bitmaps(MosaicBlkNode *node);
 void blk_bitmaps_image_load(MosaicBlkNode *node);
 void blk_bitmaps_image_store(MosaicBlkNode *node);
 
-void blk_bitmap_monitor_register(void);
 
 #endif

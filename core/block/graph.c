@@ -467,7 +467,7 @@ gboolean blk_replace_child(MosaicBlkNode *parent, const char *child, MosaicBlkNo
 }
 
 /* Removes a node that nothing uses (no parent edge, no user) from the graph and closes
- * it.  Added for jobs' temporary nodes (core/block/job-backup.c). */
+ * it.  Added for jobs' temporary nodes (plugins/block-backup, through mosaic_blk_node_delete). */
 gboolean blk_node_delete(MosaicBlkNode *n, GError **err)
 {
     if (n->parents->len || n->users->len) {

@@ -5,7 +5,7 @@
  * backup's dirty bitmap is reset only if the backup of every disk succeeded. */
 #include "block/job.h"
 
-struct BlkJobTxn {
+struct MosaicJobGroup {
     GPtrArray *jobs;    /* BlkJob*, not owned */
     gboolean failed;
 };

@@ -4,6 +4,7 @@
 
 #include "block/job.h"
 #include "block/block.h"
+#include "util/ops.h"
 #include <mosaic/loop.h>
 #include <mosaic/monitor.h>
 
@@ -46,10 +47,9 @@ static void timer_cb(void *opaque)
     BlkJob *job = opaque;
     if (job->finished)
         return; /* waits for its group */
-    if (!job->paused && !job->cancelled)
+    /* A cancelled job is kicked too: it lets the driver notice and wind down. */
+    if (job->drv->kick && (!job->paused || job->cancelled))
         job->drv->kick(job);
-    else if (job->cancelled)
-        job->drv->kick(job); /* lets the driver notice and wind down */
 }
 
 BlkJob *blk_job_new(const char *id, const char *device, const BlkJobDriver *drv, void *opaque,
@@ -68,7 +68,7 @@ BlkJob *blk_job_new(const char *id, const char *device, const BlkJobDriver *drv,
     BlkJob *job = g_new0(BlkJob, 1);
     job->id = g_strdup(id);
     job->device = g_strdup(device);
-    job->drv = drv;
+    job->drv = ops_copy(drv, sizeof(BlkJobDriver));
     job->opaque = opaque;
     job->speed = speed;
     job->timer = mosaic_timer_new(MOSAIC_CLOCK_HOST, timer_cb, job);
@@ -123,6 +123,7 @@ static void job_free(BlkJob *job)
     mosaic_timer_free(job->timer);
     if (job->drv->free)
         job->drv->free(job);
+    g_free(job->drv);
     g_free(job->error);
     g_free(job->device);
     g_free(job->id);
@@ -135,7 +136,8 @@ void blk_job_completed(BlkJob *job, int ret, const char *error)
         set_status(job, "aborting");
     else if (!job->cancelled)
         set_status(job, "waiting");
-    job->drv->finish(job, ret, job->cancelled);
+    if (job->drv->finish)
+        job->drv->finish(job, ret, job->cancelled);
     if (ret < 0 && !job->error)
         job->error = g_strdup(error ? error : g_strerror(-ret));
     job->finished = TRUE;
@@ -148,14 +150,14 @@ void blk_job_completed(BlkJob *job, int ret, const char *error)
 
 void blk_job_conclude(BlkJob *job, gboolean success)
 {
-    if (success)
+    if (success && job->drv->commit)
         job->drv->commit(job);
-    else
+    else if (!success && job->drv->abort)
         job->drv->abort(job);
     set_status(job, "concluded");
     MosaicJson *ev = mosaic_event_begin(job->cancelled ? "BLOCK_JOB_CANCELLED"
                                                        : "BLOCK_JOB_COMPLETED");
-    mosaic_json_str(ev, "type", job->drv->type);
+    mosaic_json_str(ev, "type", job->drv->type ? job->drv->type : "?");
     mosaic_json_str(ev, "device", job->id);
     mosaic_json_str(ev, "node", job->device);
     mosaic_json_int(ev, "len", job->total);
@@ -190,7 +192,7 @@ void blk_jobs_shutdown(void)
         /* Let what is in flight complete; the driver then calls blk_job_completed. */
         blk_drain_begin();
         blk_drain_end();
-        if (first_running() == job)
+        if (first_running() == job && job->drv->kick)
             job->drv->kick(job);
         if (first_running() == job)
             blk_job_completed(job, -ECANCELED, "emulator shutting down");
@@ -290,7 +292,7 @@ static bool cmd_query(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError
         BlkJob *j = g_ptr_array_index(jobs, i);
         mosaic_json_begin_object(ret, NULL);
         mosaic_json_str(ret, "id", j->id);
-        mosaic_json_str(ret, "type", j->drv->type);
+        mosaic_json_str(ret, "type", j->drv->type ? j->drv->type : "?");
         mosaic_json_str(ret, "status", j->status);
         mosaic_json_str(ret, "device", j->device);
         mosaic_json_int(ret, "current-progress", j->current);
@@ -331,5 +333,4 @@ void blk_job_monitor_register(void)
     for (guint i = 0; i < G_N_ELEMENTS(cmds); i++)
         if (!mosaic_monitor_register(&cmds[i], NULL, NULL))
             g_warning("block: cannot register monitor command %s", cmds[i].name);
-    blk_backup_monitor_register();
 }

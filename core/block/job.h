@@ -1,5 +1,6 @@
 /* Block jobs (internal): lifecycle, progress, rate limit, events and the job-* /
- * query-jobs commands.  A job type (job-backup.c) supplies the work; this file keeps
+ * query-jobs commands, exported to job types in plugins as mosaic/job.h (job-sdk.c).
+ * A job type (plugins/block-backup) supplies the work; this file keeps
  * the states QMP clients know:
  *   created -> running <-> paused -> (waiting) -> concluded -> null (auto-dismissed)
  *   cancel: running/paused -> aborting -> concluded -> null
@@ -16,28 +17,18 @@
 #define MOSAIC_CORE_BLOCK_JOB_H
 
 #include <glib.h>
+#include <mosaic/job.h>
 #include "block/block-internal.h"
 
-typedef struct BlkJob BlkJob;
+typedef struct MosaicJob BlkJob;
+/* The job type's ops (mosaic/job.h), as the core's copy of the plugin's table. */
+typedef MosaicJobOps BlkJobDriver;
+typedef struct MosaicJobGroup BlkJobTxn;
 
-typedef struct BlkJobDriver {
-    const char *type;                /* "backup" */
-    void (*kick)(BlkJob *job);       /* issue work (running, not paused) */
-    /* Ends the job's work and releases what it holds; ret 0 (success) or -errno;
-     * cancelled says why it ended.  Called once, with nothing in flight. */
-    void (*finish)(BlkJob *job, int ret, gboolean cancelled);
-    /* Exactly one of these, after finish: the job and its whole group succeeded, or not. */
-    void (*commit)(BlkJob *job);
-    void (*abort)(BlkJob *job);
-    void (*free)(BlkJob *job);
-} BlkJobDriver;
-
-typedef struct BlkJobTxn BlkJobTxn;
-
-struct BlkJob {
+struct MosaicJob {
     char *id;
     char *device;                    /* the node being worked on */
-    const BlkJobDriver *drv;
+    BlkJobDriver *drv;               /* copy of the type's table (ops_copy), owned */
     void *opaque;                    /* the driver's state */
     const char *status;              /* "created", "running", ... */
     gboolean paused;
@@ -83,7 +74,5 @@ void blk_job_txn_finished(BlkJob *job);
 void blk_jobs_shutdown(void);
 
 void blk_job_monitor_register(void);
-/* job-backup.c */
-void blk_backup_monitor_register(void);
 
 #endif

@@ -3,7 +3,6 @@
 #include <json-glib/json-glib.h>
 #include "block/bitmap.h"
 #include "block/job.h"
-#include "block/fleece.h"
 
 static bool fail(MosaicError *err, GError *e)
 {
@@ -134,7 +133,7 @@ static bool cmd_query_nodes(void *opaque, const MosaicArgs *a, MosaicJson *ret, 
 static const MosaicArgDesc no_args[] = {{NULL}};
 static const MosaicArgDesc add_args[] = {
     {"node-name", MOSAIC_ARG_STR, false, "label of the new node"},
-    {"driver", MOSAIC_ARG_STR, false, "block driver or filter (file, raw, qcow2, throttle...)"},
+    {"driver", MOSAIC_ARG_STR, false, "block driver or filter (file, raw or a block plugin: --list-plugins)"},
     {"options", MOSAIC_ARG_ANY, true, "the driver's keys as in a [blockdev] section, e.g. "
      "{\"file\": \"disk0\", \"iops-total\": 500}"},
     {NULL},
@@ -181,7 +180,5 @@ void blk_monitor_register(void)
         if (!mosaic_monitor_register(&cmds[i], NULL, err))
             g_warning("block: cannot register monitor command %s", cmds[i].name);
     }
-    blk_bitmap_monitor_register(); /* core/block/bitmap-cmds.c */
     blk_job_monitor_register();    /* core/block/job*.c */
-    blk_fleece_monitor_register(); /* core/block/fleece-cmds.c */
 }

@@ -1,9 +1,11 @@
 /* Which accelerator runs a machine.  The core names none: [machine] accel, else the
- * board's default (MosaicMachineOps.default_accel), else the only accel plugin that
- * can run the board's architecture. */
+ * deployment's default (`default-accel` in plugins.ini) when it can run the board's
+ * architecture, else the board's default (MosaicMachineOps.default_accel), else the
+ * only accel plugin that can run the board's architecture. */
 #include <string.h>
 #include <mosaic/mosaic.h>
 #include "config/config-internal.h"
+#include "plugin/policy.h"
 #include "plugin/registry.h"
 
 typedef struct Candidates {
@@ -25,8 +27,24 @@ static void consider(const MosaicPluginDesc *d, void *opaque)
     }
 }
 
+/* Whether accel plugin `name` is installed, allowed and runs `arch` (NULL: any). */
+static gboolean runs(const char *name, const char *arch)
+{
+    Candidates c = {arch, NULL, 0};
+    const MosaicPluginDesc *d = plugin_registry_find(MOSAIC_KIND_ACCEL, name, NULL);
+    if (!d || !plugin_policy_allows("accel", name, NULL, NULL))
+        return FALSE;
+    consider(d, &c);
+    return c.count == 1;
+}
+
 static const char *choose(const MosaicProps *machine, const MosaicMachineOps *mops, GError **err)
 {
+    /* The deployment knows the host (KVM here, TCG there); a board's default does not.
+     * One that cannot run this board's architecture is passed over. */
+    const char *deployed = plugin_policy_default_accel(NULL);
+    if (deployed && runs(deployed, mops ? mops->arch : NULL))
+        return deployed;
     gboolean has_default = mops && mops->size >= offsetof(MosaicMachineOps, default_accel) +
                                                      sizeof(mops->default_accel);
     if (has_default && mops->default_accel)

@@ -5,7 +5,7 @@
 
 static const MosaicPropDesc machine_props[] = {
     {.key = "type", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
-     .help = "board: the name of a machine plugin (e.g. riscv-virt)"},
+     .help = "board: the name of a machine plugin (mosaic --list-plugins)"},
     {.key = "accel", .type = MOSAIC_PROP_STRING,
      .help = "vCPU engine: the name of an accel plugin; its keys go in [accel] (default: "
              "the board's, else the only one installed for its architecture)"},
@@ -20,13 +20,14 @@ static const MosaicPropDesc accel_props[] = {{NULL}};
 
 static const MosaicPropDesc device_props[] = {
     {.key = "type", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
-     .help = "device type: the name of a device plugin (e.g. virtio-blk)"},
+     .help = "device type: the name of a device plugin (mosaic --list-plugins)"},
     {NULL},
 };
 
 static const MosaicPropDesc blockdev_props[] = {
     {.key = "driver", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
-     .help = "block driver or filter: the name of a block plugin (e.g. qcow2, file)"},
+     .help = "block driver or filter: file, raw or the name of a block plugin "
+             "(mosaic --list-plugins)"},
     {NULL},
 };
 

@@ -1,9 +1,7 @@
-/* Core commands about the machine's life (stop, cont, reset, quit...), guest memory
- * dumps, and the events the machine's run-state changes turn into. */
-#include <errno.h>
-#include <fcntl.h>
+/* Core commands about the machine's life (stop, cont, reset, quit...) and the events
+ * the machine's run-state changes turn into.  Guest memory dumps (pmemsave, memsave)
+ * are plugins/misc-memsave. */
 #include <stdio.h>
-#include <unistd.h>
 #include "machine/machine-internal.h"
 #include "monitor/monitor.h"
 
@@ -123,125 +121,6 @@ static JsonNode *query_cpus_fast(const MosaicArgs *a, GError **err)
     return monitor_array_node(arr);
 }
 
-/* [addr, addr+size) through the address space into fd. */
-static gboolean dump_to(MosaicAddressSpace *as, uint64_t addr, int64_t size, int fd,
-                        const char *file, GError **err)
-{
-    g_autofree guint8 *buf = g_malloc(65536);
-    for (int64_t done = 0; done < size;) {
-        uint64_t n = MIN((uint64_t)(size - done), 65536u);
-        MosaicMemResult r = mosaic_as_rw(as, addr + done, buf, n, false);
-        if (r != MOSAIC_MEM_OK) {
-            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
-                        "Invalid addr 0x%016" G_GINT64_MODIFIER "x/size %" G_GINT64_FORMAT
-                        " specified (%s near 0x%" G_GINT64_MODIFIER "x)", addr, size,
-                        r == MOSAIC_MEM_UNASSIGNED ? "nothing mapped" : "access refused",
-                        addr + done);
-            return FALSE;
-        }
-        for (uint64_t w = 0; w < n;) {
-            ssize_t k = write(fd, buf + w, n - w);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0) {
-                g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "writing '%s': %s", file,
-                            k < 0 ? g_strerror(errno) : "short write");
-                return FALSE;
-            }
-            w += k;
-        }
-        done += n;
-    }
-    return TRUE;
-}
-
-/* Guest memory to a file, 64 KiB at a time through the address space (RAM, ROM and
- * device registers alike, as the bus sees them).  Runs on the main loop: a huge dump
- * holds the loop for its duration, as it does in QEMU. */
-static JsonNode *dump(const MosaicArgs *a, GError **err)
-{
-    MosaicMachine *m = need_machine(err);
-    if (!m)
-        return NULL;
-    MosaicAddressSpace *as = mosaic_machine_address_space(m);
-    if (!as) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "the machine has no address space");
-        return NULL;
-    }
-    uint64_t addr = (uint64_t)mosaic_args_get_int(a, "val");
-    int64_t size = mosaic_args_get_int(a, "size");
-    const char *file = mosaic_args_get_str(a, "filename");
-    if (size < 0 || addr + (uint64_t)size < addr) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
-                    "Invalid addr 0x%016" G_GINT64_MODIFIER "x/size %" G_GINT64_FORMAT " specified",
-                    addr, size);
-        return NULL;
-    }
-    if (!*file) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
-                    "Parameter 'filename' is empty: name the file to write");
-        return NULL;
-    }
-    /* Into a new temporary beside the target (O_EXCL: never through a planted link),
-     * renamed over it only when complete: a failed dump leaves no file and an existing
-     * one untouched. */
-    g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", file);
-    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "could not create '%s': %s", file,
-                    g_strerror(errno));
-        return NULL;
-    }
-    gboolean ok = dump_to(as, addr, size, fd, file, err);
-    if (close(fd) != 0 && ok) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "writing '%s': %s", file,
-                    g_strerror(errno));
-        ok = FALSE;
-    }
-    if (ok && rename(tmp, file) != 0) {
-        g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC, "could not replace '%s': %s",
-                    file, g_strerror(errno));
-        ok = FALSE;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return NULL;
-    }
-    return empty_object();
-}
-
-static JsonNode *memsave(const MosaicArgs *a, GError **err)
-{
-    MosaicMachine *m = need_machine(err);
-    if (!m)
-        return NULL;
-    if (mosaic_args_has(a, "cpu-index")) {
-        int64_t i = mosaic_args_get_int(a, "cpu-index");
-        unsigned n = mosaic_machine_ncpus(m);
-        if (i < 0 || (uint64_t)i >= n) {
-            g_set_error(err, MONITOR_ERROR, MOSAIC_ERRCLASS_GENERIC,
-                        "Parameter 'cpu-index' expects a CPU index below %u", n);
-            return NULL;
-        }
-    }
-    return dump(a, err);
-}
-
-static const MosaicArgDesc pmemsave_args[] = {
-    {"val", MOSAIC_ARG_INT, false, "guest physical start address"},
-    {"size", MOSAIC_ARG_INT, false, "number of bytes"},
-    {"filename", MOSAIC_ARG_STR, false, "file to write (relative to the emulator's directory)"},
-    {NULL},
-};
-
-static const MosaicArgDesc memsave_args[] = {
-    {"val", MOSAIC_ARG_INT, false, "guest virtual start address (see above: read as physical)"},
-    {"size", MOSAIC_ARG_INT, false, "number of bytes"},
-    {"filename", MOSAIC_ARG_STR, false, "file to write (relative to the emulator's directory)"},
-    {"cpu-index", MOSAIC_ARG_INT, true, "vCPU whose view to use (checked; all share one view)"},
-    {NULL},
-};
-
 /* ---- events from the machine's run-state changes ---- */
 
 static void on_machine_event(void *opaque, const char *event, int detail)
@@ -299,13 +178,6 @@ void machine_register_run_commands(void)
     monitor_register_core("query-cpus-fast", "The vCPUs, without stopping them.", NULL,
                           "`[{\"cpu-index\", \"qom-path\", \"thread-id\", \"target\"}, ...]`",
                           query_cpus_fast);
-    monitor_register_core("pmemsave", "Save guest physical memory [val, val+size) to a file.",
-                          pmemsave_args, NULL, dump);
-    monitor_register_core("memsave",
-                          "Save guest memory to a file. The core has no MMU model, so `val` is "
-                          "read as a guest physical address (identical to pmemsave); cpu-index "
-                          "is only checked.",
-                          memsave_args, NULL, memsave);
 }
 
 void machine_register_commands(void)

@@ -49,6 +49,7 @@ static void notify(MosaicMachine *m, const char *event, int detail)
 /* ---- SDK accessors ---- */
 
 MOSAIC_API MosaicRegion *mosaic_machine_memory(MosaicMachine *m) { return m->sysmem; }
+MOSAIC_API MosaicMachine *mosaic_machine_current(void) { return machine_current(); }
 MOSAIC_API MosaicAddressSpace *mosaic_machine_address_space(MosaicMachine *m) { return m->as; }
 MOSAIC_API uint64_t mosaic_machine_ram_size(MosaicMachine *m) { return m->ram_size; }
 MOSAIC_API unsigned mosaic_machine_ncpus(MosaicMachine *m) { return m->ncpus; }

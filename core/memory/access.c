@@ -89,7 +89,7 @@ static MosaicMemResult do_rw(MosaicAddressSpace *as, uint64_t addr, uint8_t *buf
                              bool is_write, bool rom_writable)
 {
     while (len) {
-        MosaicMemSection s;
+        MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
         if (!mosaic_as_lookup(as, addr, &s))
             return MOSAIC_MEM_UNASSIGNED;
         uint64_t avail = s.size - (addr - s.base); /* >= 1 */
@@ -132,7 +132,7 @@ MOSAIC_API MosaicMemResult mosaic_as_read(MosaicAddressSpace *as, uint64_t addr,
 {
     if (!valid_size(size))
         return MOSAIC_MEM_ERROR;
-    MosaicMemSection s;
+    MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
     if (!mosaic_as_lookup(as, addr, &s))
         return MOSAIC_MEM_UNASSIGNED;
     uint64_t off = addr - s.base;
@@ -161,7 +161,7 @@ MOSAIC_API MosaicMemResult mosaic_as_write(MosaicAddressSpace *as, uint64_t addr
 {
     if (!valid_size(size))
         return MOSAIC_MEM_ERROR;
-    MosaicMemSection s;
+    MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
     if (!mosaic_as_lookup(as, addr, &s))
         return MOSAIC_MEM_UNASSIGNED;
     uint64_t off = addr - s.base;

@@ -101,7 +101,10 @@ MOSAIC_API bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMe
     const MosaicMemSection *s = &t->sec[lo - 1];
     if (addr - s->base >= s->size)
         return false;
+    /* The 1.0 layout is the whole struct today: nothing was appended yet (see memory.h
+     * for how a caller's struct_size decides once something is). */
     *out = *s;
+    out->struct_size = sizeof(MosaicMemSection);
     return true;
 }
 

@@ -26,4 +26,8 @@ FROZEN(END(MosaicBlkDriverOps, submit) == 40);
 FROZEN(END(MosaicPropDesc, max) == 64);
 FROZEN(END(MosaicSectionDesc, props) == 24);
 FROZEN(END(MosaicArgDesc, help) == 24);
+/* What the core writes into (mosaic_as_lookup): struct_size went into 1.0's padding. */
+FROZEN(offsetof(MosaicMemSection, region) == 32);
+FROZEN(END(MosaicMemSection, region_offset) == 48 && sizeof(MosaicMemSection) == 48);
+FROZEN(offsetof(MosaicMemSection, struct_size) >= END(MosaicMemSection, dirty_tracking));
 #endif

@@ -124,12 +124,26 @@ static int handler(void *user, const char *section, const char *name, const char
         { "allow-kinds", TRUE, TRUE, TRUE }, { "deny-kinds", FALSE, TRUE, FALSE },
         { "enable", TRUE, FALSE, FALSE }, { "disable", FALSE, FALSE, FALSE },
     };
+    if (strcmp(name, "default-accel") == 0) {
+        /* One accel plugin's name: the deployment's choice (KVM where the host has it). */
+        if (!*value || strpbrk(value, "*?,") || !pattern_valid(value)) {
+            fail(p, "default-accel needs one accelerator's name, not '%s'", value);
+            return 0;
+        }
+        PolicyRule *r = g_new0(PolicyRule, 1);
+        r->default_accel = TRUE;
+        r->pattern = g_strdup(value);
+        r->text = g_strdup_printf("default-accel = %s", value);
+        r->where = g_strdup_printf("%s:%d", p->path, p->line);
+        g_ptr_array_add(p->rules, r);
+        return 1;
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
         if (strcmp(name, keys[i].key) == 0)
             return add_patterns(p, name, value, keys[i].allow, keys[i].by_kind,
                                 keys[i].makes_allowlist);
-    fail(p, "unknown key '%s' (expected allow, deny, allow-kinds, deny-kinds, enable or disable)",
-         name);
+    fail(p, "unknown key '%s' (expected allow, deny, allow-kinds, deny-kinds, enable, disable "
+         "or default-accel)", name);
     return 0;
 }
 

@@ -118,11 +118,24 @@ static void scan_rules(GPtrArray *a, const char *kind, const char *name, const c
 {
     for (guint i = 0; a && i < a->len; i++) {
         const PolicyRule *r = a->pdata[i];
+        if (r->default_accel)
+            continue;
         if (r->makes_allowlist && !*allowlist)
             *allowlist = r;
         if (rule_matches(r, kind, name, full))
             *last = r;
     }
+}
+
+const char *plugin_policy_default_accel(const char **where)
+{
+    const PolicyRule *last = NULL;
+    for (guint i = 0; file_rules && i < file_rules->len; i++)
+        if (((const PolicyRule *)file_rules->pdata[i])->default_accel)
+            last = file_rules->pdata[i];
+    if (where)
+        *where = last ? last->where : NULL;
+    return last ? last->pattern : NULL;
 }
 
 gboolean plugin_policy_allows(const char *kind, const char *name, char **where, char **rule)

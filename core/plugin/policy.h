@@ -7,6 +7,7 @@
 #ifndef MOSAIC_CORE_PLUGIN_POLICY_H
 #define MOSAIC_CORE_PLUGIN_POLICY_H
 
+#include <stdio.h>
 #include <glib.h>
 
 #define PLUGIN_POLICY_SYSTEM_FILE "/etc/mosaic/plugins.ini"
@@ -25,6 +26,11 @@ void plugin_policy_cmdline(const char *name, gboolean enable);
  * Both may be NULL. */
 gboolean plugin_policy_allows(const char *kind, const char *name, char **where, char **rule);
 
+/* The deployment's accelerator default (`default-accel = NAME` in [plugins]; the last
+ * one read wins), or NULL; *where: its "FILE:LINE".  Machine files that set no accel
+ * use it before the board's default. */
+const char *plugin_policy_default_accel(const char **where);
+
 /* $XDG_CONFIG_HOME/mosaic/plugins.ini, or ~/.config/mosaic/plugins.ini. */
 char *plugin_policy_user_file(void);
 /* Tests: forget all rules; read `path` instead of /etc/mosaic/plugins.ini (NULL: default). */
@@ -36,6 +42,7 @@ typedef struct PolicyRule {
     gboolean allow;
     gboolean by_kind;        /* pattern matches the kind ("accel") */
     gboolean makes_allowlist; /* allow / allow-kinds: anything not allowed is denied */
+    gboolean default_accel;  /* not a rule: `default-accel = NAME` (pattern: the name) */
     char *pattern;
     char *text;              /* "deny = accel-*" */
     char *where;             /* "FILE:LINE" or "the command line" */

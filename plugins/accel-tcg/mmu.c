@@ -64,7 +64,7 @@ static uint32_t fault_cause(int acc, bool page)
 /* Reads or updates a PTE through its host pointer (PTEs must live in RAM). */
 static _Atomic uint64_t *pte_ptr(Hart *h, uint64_t pa)
 {
-    MosaicMemSection s;
+    MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
     if (!mosaic_as_lookup(h->acc->as, pa, &s) || !s.host || s.readonly ||
         pa < s.base || pa + 8 > s.base + s.size)
         return NULL;
@@ -168,7 +168,7 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
     } else if (e->paddr != page) {
         e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
     }
-    MosaicMemSection s;
+    MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
     bool mapped = mosaic_as_lookup(h->acc->as, page, &s);
     uint64_t flags = 0;
     e->paddr = page;
@@ -218,7 +218,7 @@ static MosaicMemResult mmio_access(Hart *h, const TlbEntry *e, uint64_t pa, unsi
     if (!e->mmio_len)
         return write ? mosaic_as_write(h->acc->as, pa, size, *val)
                      : mosaic_as_read(h->acc->as, pa, size, val);
-    MosaicMemSection s = {.base = e->paddr, .size = e->mmio_len, .region = e->region,
+    MosaicMemSection s = {.struct_size = sizeof s, .base = e->paddr, .size = e->mmio_len, .region = e->region,
                           .region_offset = e->region_off};
     return mosaic_as_access_section(h->acc->as, h->mem_gen, &s, pa, size, val, write);
 }

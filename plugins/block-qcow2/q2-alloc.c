@@ -573,7 +573,7 @@ static int write_alloc(Q2 *s, const struct iovec *iov, unsigned niov, uint64_t i
                 buf = g_malloc(cs);
             ret = cluster_base(s, sg->vc, sg->e, buf);
             if (!ret) {
-                q2_iov_copy_from(iov, niov, sg->pos - iov_pos, buf + sg->pos % cs, sg->len);
+                mosaic_iov_to_buf(iov, niov, sg->pos - iov_pos, buf + sg->pos % cs, sg->len);
                 ret = mosaic_blk_child_pwrite(s->file, sg->host, buf, cs);
             }
             k++;

@@ -8,9 +8,5 @@
 /* Up to `max` iovecs covering the start of [off, off+len) of iov; *got: bytes covered. */
 unsigned q2_iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
                       struct iovec *out, unsigned max, uint64_t *got);
-void q2_iov_copy_from(const struct iovec *iov, unsigned n, uint64_t off, void *dst, uint64_t len);
-void q2_iov_copy_to(const struct iovec *iov, unsigned n, uint64_t off, const void *src,
-                    uint64_t len);
-void q2_iov_zero(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "q2-cache.h"
 #include "q2-iov.h"
+#include <mosaic/iov.h>
 #include "qcow2-format.h"
 
 typedef struct Q2 {

@@ -119,13 +119,13 @@ static int read_backing(Q2 *s, uint64_t off, const struct iovec *iov, unsigned n
                         uint64_t ioff, uint64_t len)
 {
     if (!s->backing) {
-        q2_iov_zero(iov, niov, ioff, len);
+        mosaic_iov_memset(iov, niov, ioff, 0, len);
         return 0;
     }
     uint64_t blen = mosaic_blk_child_length(s->backing);
     uint64_t n = off >= blen ? 0 : MIN(len, blen - off);
     if (n < len)
-        q2_iov_zero(iov, niov, ioff + n, len - n);
+        mosaic_iov_memset(iov, niov, ioff + n, 0, len - n);
     return n ? q2_child_iov_io(s->backing, MOSAIC_BLK_READ, off, iov, niov, ioff, n) : 0;
 }
 
@@ -161,7 +161,7 @@ static int read_compressed(Q2 *s, uint64_t e, uint64_t in_cluster, const struct 
         }
     }
     if (!ret)
-        q2_iov_copy_to(iov, niov, ioff, out + in_cluster, len);
+        mosaic_iov_from_buf(iov, niov, ioff, out + in_cluster, len);
     g_free(in);
     g_free(out);
     return ret;
@@ -204,7 +204,7 @@ static int q2_read(Q2 *s, MosaicBlkReq *req)
                                ioff, run);
             break;
         case 2:
-            q2_iov_zero(req->iov, req->niov, ioff, run);
+            mosaic_iov_memset(req->iov, req->niov, ioff, 0, run);
             break;
         default: {
             uint64_t e3;

@@ -282,7 +282,7 @@ static uint64_t mem_rw(GdbStub *s, uint64_t addr, uint8_t *buf, uint64_t len, gb
     MosaicAddressSpace *as = mosaic_machine_address_space(s->m);
     uint64_t done = 0;
     while (done < len) {
-        MosaicMemSection sec;
+        MosaicMemSection sec = MOSAIC_MEM_SECTION_INIT;
         uint64_t a = addr + done;
         if (a < addr || !mosaic_as_lookup(as, a, &sec) || !sec.host || (write && sec.readonly))
             break;

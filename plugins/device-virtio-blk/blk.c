@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <mosaic/mosaic.h>
+#include <mosaic/iov.h>
 
 #define SECTOR 512
 #define QUEUE_MAX 256
@@ -89,24 +90,12 @@ static void req_done(void *opaque, int ret)
     req_finish(r, ret == 0 ? S_OK : ret == -ENOTSUP ? S_UNSUPP : S_IOERR);
 }
 
-/* The iovecs of [off, off+len) of an element's buffers. */
+/* The iovecs of [off, off+len) of an element's buffers (never more entries than it has). */
 static struct iovec *slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len,
                            unsigned *count)
 {
     struct iovec *out = g_new(struct iovec, n + 1);
-    unsigned k = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        uint64_t take = MIN(iov[i].iov_len - off, len);
-        out[k].iov_base = (char *)iov[i].iov_base + off;
-        out[k++].iov_len = take;
-        len -= take;
-        off = 0;
-    }
-    *count = k;
+    *count = mosaic_iov_slice(iov, n, off, len, out, n + 1);
     return out;
 }
 

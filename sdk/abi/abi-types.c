@@ -4,6 +4,7 @@
  * alone would not see them change.  Each one is a parameter of a function exported
  * here; scripts/abi-baseline checks this library beside libmosaic-core. */
 #include <mosaic/mosaic.h>
+#include <mosaic/job.h>
 
 #define PROBE(T) \
     MOSAIC_EXPORT void mosaic_abi_probe_##T(const T *p); \
@@ -25,3 +26,4 @@ PROBE(MosaicVirtqElem)
 PROBE(MosaicMemSection)
 PROBE(MosaicBusSlot)
 PROBE(MosaicChardevReceiver)
+PROBE(MosaicJobOps)

@@ -159,3 +159,35 @@ def test_fuzz_config_reader_briefly(top, tmp_path):
                        cwd=work)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'Done' in r.stderr
+
+
+def test_deployment_default_accel(run_mosaic, build, tmp_path):
+    """`default-accel` in plugins.ini picks the accelerator of a machine file that sets
+    none, before the board's default; one that cannot run the board is passed over."""
+    second = build / "tests" / "plugins" / "second-accel"
+    good = build / "tests" / "plugins" / "good"
+    m = tmp_path / "m.ini"
+    m.write_text("[machine]\ntype = riscv-virt\n")
+    conf = tmp_path / "plugins.ini"
+
+    def accel(default, *paths):
+        conf.write_text("[plugins]\n" + ("default-accel = %s\n" % default if default else ""))
+        args = [a for p in paths for a in ("--plugin-path", p)]
+        r = run_mosaic(*args, "--dump-config", m, env={"MOSAIC_PLUGINS_CONF": str(conf)})
+        assert r.returncode == 0, r.stderr
+        return [l for l in r.stdout.splitlines() if l.startswith("accel = ")]
+
+    assert accel(None, second) == ["accel = tcg"]             # the board's default
+    assert accel("second", second) == ["accel = second"]      # the deployment's
+    assert accel("good", good) == ["accel = tcg"]             # good runs no riscv64
+    assert accel("second") == ["accel = tcg"]                 # not installed
+
+
+def test_default_accel_must_be_one_name(run_mosaic, tmp_path):
+    conf = tmp_path / "plugins.ini"
+    conf.write_text("[plugins]\ndefault-accel = kvm, tcg\n")
+    m = tmp_path / "m.ini"
+    m.write_text("[machine]\ntype = none\n")
+    r = run_mosaic("--dump-config", m, env={"MOSAIC_PLUGINS_CONF": str(conf)})
+    assert r.returncode != 0
+    assert "%s:2: default-accel needs one accelerator's name, not 'kvm, tcg'" % conf in r.stderr

@@ -195,8 +195,10 @@ static void assert_bad(const char *text, int line, const char *message)
 static void test_bad_lines(void)
 {
     assert_bad("[plugins]\ndeny = accel-kvm\n\nalow = tcg\n", 4,
-               "unknown key 'alow' (expected allow, deny, allow-kinds, deny-kinds, enable or "
-               "disable)");
+               "unknown key 'alow' (expected allow, deny, allow-kinds, deny-kinds, enable, "
+               "disable or default-accel)");
+    assert_bad("[plugins]\ndefault-accel = kvm*\n", 2,
+               "default-accel needs one accelerator's name, not 'kvm*'");
     assert_bad("deny = accel-kvm\n", 1, "key 'deny' outside a section (put it under [plugins])");
     assert_bad("[plugin]\ndeny = kvm\n", 2,
                "unknown section [plugin] (a policy file has only [plugins])");

@@ -17,6 +17,9 @@
  *   1.0  first version, including what drivers that store bitmaps in their image need
  *        (MosaicBlkDriverOps.bitmaps_*): load, persistent_at, name/recording/inconsistent,
  *        data export/import.  (Added before the first release, so still 1.0.)
+ *   1.1  next_dirty, find_below, length; named bitmaps for jobs and transactions
+ *        (add/lookup/remove/clear/enable/merge/copy, check_usable, frozen, freeze/
+ *        abdicate/reclaim, claims, at, persistent, owner).
  */
 #ifndef MOSAIC_BITMAP_H
 #define MOSAIC_BITMAP_H
@@ -62,6 +65,45 @@ MOSAIC_API void mosaic_blk_bitmap_release(MosaicBlkBitmap *bm, uint64_t offset, 
  * not, otherwise from the release() that ends the claim (main loop thread). */
 MOSAIC_API void mosaic_blk_bitmap_wait(MosaicBlkBitmap *bm, uint64_t offset,
                                        void (*cb)(void *opaque), void *opaque);
+
+/* ---- named bitmaps for jobs and transactions (since 1.1; main loop thread) ----
+ * A job freezes a bitmap: its bits stay as they were at the job's start, a successor
+ * records the writes meanwhile; abdicate (success) keeps only the successor's bits,
+ * reclaim (failure) merges them back (nothing lost). */
+#define MOSAIC_BLK_BITMAP_DEFAULT_GRANULARITY 65536u
+/* A named bitmap of `node` (granularity 0: the default); NULL + err when the name is
+ * taken or invalid.  disabled: it records nothing (a job's copy bitmap). */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_add(MosaicBlkNode *node, const char *name,
+                                                  uint64_t granularity, bool persistent,
+                                                  bool disabled, MosaicError *err);
+/* The bitmap `name` of the node labelled `node`; NULL + err naming what is missing. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_lookup(const char *node, const char *name,
+                                                     MosaicError *err);
+MOSAIC_API bool mosaic_blk_bitmap_remove(MosaicBlkBitmap *bm, MosaicError *err);
+MOSAIC_API bool mosaic_blk_bitmap_clear(MosaicBlkBitmap *bm, MosaicError *err);
+MOSAIC_API bool mosaic_blk_bitmap_enable(MosaicBlkBitmap *bm, bool enable, MosaicError *err);
+/* dst |= every source (same granularity and length; dst not frozen, no source
+ * inconsistent): all checked before anything changes. */
+MOSAIC_API bool mosaic_blk_bitmap_merge(MosaicBlkBitmap *dst, MosaicBlkBitmap *const *srcs,
+                                        unsigned n, MosaicError *err);
+/* The i-th named bitmap of `node` (creation order), NULL past the last. */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_at(MosaicBlkNode *node, unsigned i);
+MOSAIC_API bool mosaic_blk_bitmap_persistent(const MosaicBlkBitmap *bm);
+/* Who froze it (for messages), or NULL when it is not frozen. */
+MOSAIC_API const char *mosaic_blk_bitmap_owner(const MosaicBlkBitmap *bm);
+/* An anonymous copy of the bits (mosaic_blk_bitmap_free it). */
+MOSAIC_API MosaicBlkBitmap *mosaic_blk_bitmap_copy(MosaicBlkBitmap *bm);
+/* Whether a job may use it (not frozen, not inconsistent); err says why not, for `what`. */
+MOSAIC_API bool mosaic_blk_bitmap_check_usable(MosaicBlkBitmap *bm, const char *what,
+                                               MosaicError *err);
+MOSAIC_API bool mosaic_blk_bitmap_frozen(const MosaicBlkBitmap *bm);
+/* `owner` names the job in messages about the frozen bitmap. */
+MOSAIC_API bool mosaic_blk_bitmap_freeze(MosaicBlkBitmap *bm, const char *owner,
+                                         MosaicError *err);
+MOSAIC_API void mosaic_blk_bitmap_abdicate(MosaicBlkBitmap *bm);
+MOSAIC_API void mosaic_blk_bitmap_reclaim(MosaicBlkBitmap *bm);
+/* Clusters claimed now (copies in flight). */
+MOSAIC_API unsigned mosaic_blk_bitmap_claims(MosaicBlkBitmap *bm);
 
 /* ---- image-stored bitmaps (MosaicBlkDriverOps.bitmaps_load/store; main loop thread) ----
  * Data layout (qcow2's): bit k % 8 of byte k / 8 is granule k (bytes [k*g, (k+1)*g) of

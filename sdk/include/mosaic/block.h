@@ -31,7 +31,10 @@
  *        first release.
  *   1.1  (ABI 1.1) caps and uri_schemes: the core asks for "a driver that..." (backup
  *        jobs: a copy-before-write filter, a driver for an nbd:// target) by these,
- *        never by name.
+ *        never by name.  The graph services for jobs (mosaic_blk_node_find/_new/
+ *        _delete/_submit/_in_use/_child/_at, mosaic_blk_drain_*, mosaic_blk_insert_filter,
+ *        mosaic_blk_remove_filter, mosaic_blk_driver_with_cap/_for_uri,
+ *        mosaic_blk_format_exists, mosaic_blk_defer_flush_release).
  */
 #ifndef MOSAIC_BLOCK_H
 #define MOSAIC_BLOCK_H
@@ -170,6 +173,54 @@ MOSAIC_API void mosaic_blk_child_submit(MosaicBlkChild *c, MosaicBlkReq *req,
                                         MosaicBlkDone *done, void *opaque);
 /* Completes a request given to submit(); main loop thread. */
 MOSAIC_API void mosaic_blk_complete(void *token, int ret);
+
+/* ---- for jobs: plugins that change the graph at run time (backup; since 1.1) ----
+ * Main loop thread, core lock held.  Nodes made here are the maker's to delete. */
+MOSAIC_API MosaicBlkNode *mosaic_blk_node_find(const char *label);
+/* The i-th node of the graph (creation order: children first), NULL past the last. */
+MOSAIC_API MosaicBlkNode *mosaic_blk_node_at(unsigned i);
+/* A new node `label` of block driver `driver`, its keys a typed list, never INI text:
+ * kv = {"file", "disk0", "bitmap", "b0", NULL}, key/value pairs ended by NULL (values
+ * may hold any character).  References name nodes of the graph.  Validated like a
+ * machine file's [blockdev]; `what` names the maker in messages ("backup node").
+ * NULL + err. */
+MOSAIC_API MosaicBlkNode *mosaic_blk_node_new(const char *what, const char *label,
+                                              const char *driver, const char *const *kv,
+                                              MosaicError *err);
+/* Closes a node that nothing uses (no parent, no user) and drops it from the graph;
+ * its dirty bitmaps go with it, none is stored into its image. */
+MOSAIC_API bool mosaic_blk_node_delete(MosaicBlkNode *node, MosaicError *err);
+/* Whether a node has parents or users. */
+MOSAIC_API bool mosaic_blk_node_in_use(const MosaicBlkNode *node);
+/* The node of the i-th child edge of `node` (open order), NULL past the last. */
+MOSAIC_API MosaicBlkNode *mosaic_blk_node_child(const MosaicBlkNode *node, unsigned i);
+/* A request straight to `node` (below any filter a job inserted above it): `done` runs
+ * later on the main loop thread.  Not held by drained sections: check
+ * mosaic_job_may_issue (mosaic/job.h) before issuing. */
+MOSAIC_API void mosaic_blk_node_submit(MosaicBlkNode *node, MosaicBlkReq *req,
+                                       MosaicBlkDone *done, void *opaque);
+/* Drained sections: between begin and end nothing is in flight anywhere in the graph;
+ * users' new requests wait, in order.  Nestable.  Graph changes of one point in time
+ * (a transaction) go inside one. */
+MOSAIC_API void mosaic_blk_drain_begin(void);
+MOSAIC_API void mosaic_blk_drain_end(void);
+/* `filter` (a node whose first child is `node`) takes the place of `node` for every
+ * parent and user of `node`; remove gives them the filter's first child back. */
+MOSAIC_API bool mosaic_blk_insert_filter(MosaicBlkNode *filter, MosaicBlkNode *node,
+                                         MosaicError *err);
+MOSAIC_API bool mosaic_blk_remove_filter(MosaicBlkNode *filter, MosaicError *err);
+/* The name of a permitted block driver with capability `cap` (MOSAIC_BLK_CAP_*; `what`
+ * names it in the error), or of the protocol driver for a URI's scheme; NULL + err when
+ * none is installed or permitted. */
+MOSAIC_API const char *mosaic_blk_driver_with_cap(uint32_t cap, const char *what,
+                                                  MosaicError *err);
+MOSAIC_API const char *mosaic_blk_driver_for_uri(const char *uri, MosaicError *err);
+/* Whether `name` is a permitted image format driver (one that sits over a `file`). */
+MOSAIC_API bool mosaic_blk_format_exists(const char *name, MosaicError *err);
+/* The core's built-in `defer-flush` filter (children: `file`) turns flushes into no-ops
+ * until this is called on its node: a new backup target is worth nothing before the
+ * job's final flush, so the format driver's metadata flushes would only slow it. */
+MOSAIC_API void mosaic_blk_defer_flush_release(MosaicBlkNode *node);
 
 /* ---- for users (devices, exports) ---- */
 /* `machine` may be NULL (there is one graph per process). */

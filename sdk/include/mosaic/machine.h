@@ -29,6 +29,9 @@ typedef struct MosaicMachineOps {
     const char *default_accel;
 } MosaicMachineOps;
 
+/* The machine of this process, for code not handed one (monitor commands of plugins);
+ * NULL before it exists.  Since 1.1. */
+MOSAIC_API MosaicMachine *mosaic_machine_current(void);
 MOSAIC_API MosaicRegion *mosaic_machine_memory(MosaicMachine *m);          /* root container */
 MOSAIC_API MosaicAddressSpace *mosaic_machine_address_space(MosaicMachine *m);
 MOSAIC_API uint64_t mosaic_machine_ram_size(MosaicMachine *m);             /* [machine] memory */

@@ -60,18 +60,28 @@ MOSAIC_API void mosaic_address_space_free(MosaicAddressSpace *as);
 /* Incremented on every change of the flattened map (acquire/release ordered). */
 MOSAIC_API uint64_t mosaic_address_space_generation(const MosaicAddressSpace *as);
 
-/* A maximal run of addresses that all resolve the same way. */
+/* A maximal run of addresses that all resolve the same way.
+ *
+ * The core writes into it (mosaic_as_lookup), so it carries its size: since 1.1 the
+ * caller sets `struct_size = sizeof(MosaicMemSection)` (MOSAIC_MEM_SECTION_INIT) and the
+ * core writes no more than that, never less than the 1.0 layout (48 bytes, what every
+ * caller has).  The field sits in what was padding in 1.0, so no field moved; a 1.0
+ * caller leaves it undefined, which is why fields appended in a later minor are
+ * written only when struct_size is exactly the size of a layout that has them. */
 typedef struct MosaicMemSection {
     uint64_t base;       /* guest physical start */
     uint64_t size;
     uint8_t *host;       /* RAM/ROM: host address of `base`; NULL for MMIO */
     bool readonly;       /* ROM: writes are errors */
     bool dirty_tracking; /* RAM written through `host` must call mosaic_ram_set_dirty */
+    uint32_t struct_size;   /* since 1.1: sizeof(MosaicMemSection), set by the caller */
     MosaicRegion *region;   /* leaf region (after alias resolution) */
     uint64_t region_offset; /* offset of `base` inside `region` */
 } MosaicMemSection;
+#define MOSAIC_MEM_SECTION_INIT {.struct_size = sizeof(MosaicMemSection)}
 
-/* Resolves one address.  Returns false when nothing is mapped there. Lock free. */
+/* Resolves one address into *out (see struct_size above).  Returns false when nothing
+ * is mapped there. Lock free. */
 MOSAIC_API bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMemSection *out);
 
 /* Single access of 1, 2, 4 or 8 bytes (little-endian value). MMIO takes the core lock. */

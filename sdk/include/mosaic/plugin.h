@@ -21,7 +21,14 @@
  *        without running plugin code, the plugin loaded on the first call); kinds
  *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
  *        recovered (listeners out of file descriptors); mosaic/socket.h;
- *        mosaic_blk_bitmap_next_dirty.
+ *        mosaic_blk_bitmap_next_dirty; the job service (mosaic/job.h: mosaic_job_*,
+ *        MosaicJobOps); graph services for jobs (mosaic/block.h: mosaic_blk_node_find/
+ *        _at/_new/_delete/_submit/_in_use/_child, mosaic_blk_drain_begin/_end,
+ *        mosaic_blk_insert_filter/_remove_filter, mosaic_blk_driver_with_cap/_for_uri,
+ *        mosaic_blk_format_exists, mosaic_blk_defer_flush_release); named bitmaps for
+ *        jobs (mosaic/bitmap.h: mosaic_blk_bitmap_add/lookup/remove/clear/enable/merge/
+ *        copy/check_usable/frozen/freeze/abdicate/reclaim/claims/at/persistent/owner); MosaicMemSection
+ *        .struct_size (in 1.0's padding: no field moved); mosaic_machine_current.
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

@@ -1,34 +1,36 @@
-/* Monitor commands for dirty bitmaps (QMP names and arguments as QEMU's):
- * block-dirty-bitmap-add/-remove/-clear/-enable/-disable/-merge, query-dirty-bitmaps. */
+/* mosaic-misc-dirty-bitmaps.so: the monitor commands for dirty bitmaps (QMP names and
+ * arguments as QEMU's): block-dirty-bitmap-add/-remove/-clear/-enable/-disable/-merge,
+ * query-dirty-bitmaps.  The bitmaps themselves are a core service (mosaic/bitmap.h:
+ * every write marks them, persistence, jobs); these commands are declared in the
+ * descriptor, so the first call loads the plugin. */
 #include <string.h>
+#include <glib.h>
 #include <json-glib/json-glib.h>
+#include <mosaic/bitmap.h>
+#include <mosaic/monitor.h>
 
-#include "block/block-internal.h"
-#include "block/bitmap.h"
+#define MAX_MERGE_SOURCES 1024
 
-static bool fail(MosaicError *err, GError *e)
+/* The bitmap `name` of `node`; NULL + a NotFound error naming what is missing. */
+static MosaicBlkBitmap *lookup(const char *node, const char *name, MosaicError *err)
 {
-    mosaic_error_set(err, "%s", e->message);
-    g_error_free(e);
-    return false;
+    MosaicError *e = mosaic_error_new();
+    MosaicBlkBitmap *bm = mosaic_blk_bitmap_lookup(node, name, e);
+    if (!bm)
+        mosaic_error_set_class(err, MOSAIC_ERRCLASS_NOT_FOUND, "%s", mosaic_error_message(e));
+    mosaic_error_free(e);
+    return bm;
 }
 
-static BlkBitmap *bm_arg(const MosaicArgs *a, MosaicError *err)
+static MosaicBlkBitmap *bm_arg(const MosaicArgs *a, MosaicError *err)
 {
-    GError *e = NULL;
-    BlkBitmap *bm = blk_bitmap_lookup(mosaic_args_get_str(a, "node"),
-                                      mosaic_args_get_str(a, "name"), &e);
-    if (!bm) {
-        mosaic_error_set_class(err, MOSAIC_ERRCLASS_NOT_FOUND, "%s", e->message);
-        g_error_free(e);
-    }
-    return bm;
+    return lookup(mosaic_args_get_str(a, "node"), mosaic_args_get_str(a, "name"), err);
 }
 
 static bool cmd_add(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
     const char *node = mosaic_args_get_str(a, "node"), *name = mosaic_args_get_str(a, "name");
-    MosaicBlkNode *n = blk_node_find(node);
+    MosaicBlkNode *n = mosaic_blk_node_find(node);
     if (!n) {
         mosaic_error_set_class(err, MOSAIC_ERRCLASS_NOT_FOUND, "no block node '%s'", node);
         return false;
@@ -42,48 +44,42 @@ static bool cmd_add(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *
         mosaic_error_set(err, "granularity must be a power of two (bytes)");
         return false;
     }
-    GError *e = NULL;
-    gboolean persistent = mosaic_args_has(a, "persistent") && mosaic_args_get_bool(a, "persistent");
-    gboolean disabled = mosaic_args_has(a, "disabled") && mosaic_args_get_bool(a, "disabled");
-    return blk_bitmap_add(n, name, g, persistent, disabled, &e) || fail(err, e);
+    bool persistent = mosaic_args_has(a, "persistent") && mosaic_args_get_bool(a, "persistent");
+    bool disabled = mosaic_args_has(a, "disabled") && mosaic_args_get_bool(a, "disabled");
+    return mosaic_blk_bitmap_add(n, name, g, persistent, disabled, err) != NULL;
 }
 
 static bool cmd_remove(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
-    BlkBitmap *bm = bm_arg(a, err);
-    GError *e = NULL;
-    return bm && (blk_bitmap_remove(bm, &e) || fail(err, e));
+    MosaicBlkBitmap *bm = bm_arg(a, err);
+    return bm && mosaic_blk_bitmap_remove(bm, err);
 }
 
 static bool cmd_clear(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
-    BlkBitmap *bm = bm_arg(a, err);
-    GError *e = NULL;
-    return bm && (blk_bitmap_clear(bm, &e) || fail(err, e));
+    MosaicBlkBitmap *bm = bm_arg(a, err);
+    return bm && mosaic_blk_bitmap_clear(bm, err);
 }
 
 static bool cmd_enable(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
-    BlkBitmap *bm = bm_arg(a, err);
-    GError *e = NULL;
-    return bm && (blk_bitmap_enable(bm, TRUE, &e) || fail(err, e));
+    MosaicBlkBitmap *bm = bm_arg(a, err);
+    return bm && mosaic_blk_bitmap_enable(bm, true, err);
 }
 
 static bool cmd_disable(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
-    BlkBitmap *bm = bm_arg(a, err);
-    GError *e = NULL;
-    return bm && (blk_bitmap_enable(bm, FALSE, &e) || fail(err, e));
+    MosaicBlkBitmap *bm = bm_arg(a, err);
+    return bm && mosaic_blk_bitmap_enable(bm, false, err);
 }
 
 /* bitmaps: ["name", {"node": N, "name": B}, ...]; a plain name is on `node`. */
 static bool cmd_merge(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
     const char *node = mosaic_args_get_str(a, "node");
-    GError *e = NULL;
-    BlkBitmap *dst = blk_bitmap_lookup(node, mosaic_args_get_str(a, "target"), &e);
+    MosaicBlkBitmap *dst = mosaic_blk_bitmap_lookup(node, mosaic_args_get_str(a, "target"), err);
     if (!dst)
-        return fail(err, e);
+        return false;
     g_autofree char *text = mosaic_args_get_json(a, "bitmaps");
     g_autoptr(JsonParser) p = json_parser_new();
     if (!text || !json_parser_load_from_data(p, text, -1, NULL) ||
@@ -92,8 +88,14 @@ static bool cmd_merge(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError
         return false;
     }
     JsonArray *arr = json_node_get_array(json_parser_get_root(p));
+    guint n = json_array_get_length(arr);
+    if (n > MAX_MERGE_SOURCES) {
+        mosaic_error_set(err, "'bitmaps' lists %u sources, at most %u are merged at once", n,
+                         MAX_MERGE_SOURCES);
+        return false;
+    }
     g_autoptr(GPtrArray) srcs = g_ptr_array_new();
-    for (guint i = 0; i < json_array_get_length(arr); i++) {
+    for (guint i = 0; i < n; i++) {
         JsonNode *el = json_array_get_element(arr, i);
         const char *sn = node, *bn = NULL;
         if (JSON_NODE_HOLDS_VALUE(el) && json_node_get_value_type(el) == G_TYPE_STRING) {
@@ -107,49 +109,46 @@ static bool cmd_merge(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError
             mosaic_error_set(err, "bitmaps[%u]: a name or {node, name} is needed", i);
             return false;
         }
-        BlkBitmap *s = blk_bitmap_lookup(sn, bn, &e);
+        MosaicBlkBitmap *s = mosaic_blk_bitmap_lookup(sn, bn, err);
         if (!s)
-            return fail(err, e);
+            return false;
         g_ptr_array_add(srcs, s);
     }
-    return blk_bitmap_merge(dst, srcs, &e) || fail(err, e);
+    return mosaic_blk_bitmap_merge(dst, (MosaicBlkBitmap *const *)srcs->pdata, srcs->len, err);
 }
 
-static void bitmap_row(MosaicJson *j, MosaicBlkNode *n, BlkBitmap *bm)
+static void bitmap_row(MosaicJson *j, MosaicBlkNode *n, MosaicBlkBitmap *bm)
 {
     mosaic_json_begin_object(j, NULL);
-    mosaic_json_str(j, "node", n->label);
-    mosaic_json_str(j, "name", blk_bitmap_name(bm));
+    mosaic_json_str(j, "node", mosaic_blk_node_label(n));
+    mosaic_json_str(j, "name", mosaic_blk_bitmap_name(bm));
     mosaic_json_int(j, "granularity", mosaic_blk_bitmap_granularity(bm));
     mosaic_json_int(j, "count", mosaic_blk_bitmap_count(bm));
-    mosaic_json_bool(j, "recording", blk_bitmap_enabled(bm));
-    mosaic_json_bool(j, "busy", blk_bitmap_busy(bm));
-    if (blk_bitmap_owner(bm))
-        mosaic_json_str(j, "busy-owner", blk_bitmap_owner(bm));
-    mosaic_json_bool(j, "persistent", blk_bitmap_persistent(bm));
-    mosaic_json_bool(j, "inconsistent", blk_bitmap_inconsistent(bm));
+    mosaic_json_bool(j, "recording", mosaic_blk_bitmap_recording(bm));
+    mosaic_json_bool(j, "busy", mosaic_blk_bitmap_frozen(bm));
+    if (mosaic_blk_bitmap_owner(bm))
+        mosaic_json_str(j, "busy-owner", mosaic_blk_bitmap_owner(bm));
+    mosaic_json_bool(j, "persistent", mosaic_blk_bitmap_persistent(bm));
+    mosaic_json_bool(j, "inconsistent", mosaic_blk_bitmap_inconsistent(bm));
     mosaic_json_end_object(j);
 }
 
 static bool cmd_query(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
 {
     const char *only = mosaic_args_has(a, "node") ? mosaic_args_get_str(a, "node") : NULL;
-    if (only && !blk_node_find(only)) {
+    if (only && !mosaic_blk_node_find(only)) {
         mosaic_error_set_class(err, MOSAIC_ERRCLASS_NOT_FOUND, "no block node '%s'", only);
         return false;
     }
-    g_autoptr(GPtrArray) nodes = blk_all_nodes();
     mosaic_json_begin_array(ret, "bitmaps");
-    for (guint i = 0; i < nodes->len; i++) {
-        MosaicBlkNode *n = g_ptr_array_index(nodes, i);
-        if (only && strcmp(only, n->label))
+    MosaicBlkNode *n;
+    for (unsigned i = 0; (n = mosaic_blk_node_at(i)); i++) {
+        if (only && strcmp(only, mosaic_blk_node_label(n)))
             continue;
-        g_autoptr(GPtrArray) bms = blk_node_bitmaps(n);
-        for (guint k = 0; k < bms->len; k++) {
-            BlkBitmap *bm = g_ptr_array_index(bms, k);
-            if (!g_str_has_prefix(blk_bitmap_name(bm), "__"))
+        MosaicBlkBitmap *bm;
+        for (unsigned k = 0; (bm = mosaic_blk_bitmap_at(n, k)); k++)
+            if (!g_str_has_prefix(mosaic_blk_bitmap_name(bm), "__"))
                 bitmap_row(ret, n, bm);
-        }
     }
     mosaic_json_end_array(ret);
     return true;
@@ -180,8 +179,8 @@ static const MosaicArgDesc query_args[] = {
 };
 
 #define CMD(n, h, a, f, r) {.size = sizeof(MosaicCommandDesc), .name = n, .help = h, .args = a, \
-                            .handler = f, .returns = r}
-static const MosaicCommandDesc cmds[] = {
+                            .handler = f, .returns = r, .arg_size = sizeof(MosaicArgDesc)}
+static const MosaicCommandDesc commands[] = {
     CMD("block-dirty-bitmap-add", "add a dirty bitmap to a node", add_args, cmd_add, "{}"),
     CMD("block-dirty-bitmap-remove", "remove a dirty bitmap", nb_args, cmd_remove, "{}"),
     CMD("block-dirty-bitmap-clear", "clear a dirty bitmap", nb_args, cmd_clear, "{}"),
@@ -192,11 +191,11 @@ static const MosaicCommandDesc cmds[] = {
     CMD("query-dirty-bitmaps", "list dirty bitmaps with their dirty byte counts", query_args,
         cmd_query, "{bitmaps: [{node, name, granularity, count, recording, busy, busy-owner?, persistent, "
         "inconsistent}]}"),
+    {0},
 };
 
-void blk_bitmap_monitor_register(void)
-{
-    for (guint i = 0; i < G_N_ELEMENTS(cmds); i++)
-        if (!mosaic_monitor_register(&cmds[i], NULL, NULL))
-            g_warning("block: cannot register monitor command %s", cmds[i].name);
-}
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_MISC, .kind_abi = MOSAIC_MISC_ABI, .name = "dirty-bitmaps",
+              .version = "1.0", .license = "GPL-2.0-or-later",
+              .description = "monitor commands for dirty bitmaps (block-dirty-bitmap-*, "
+                             "query-dirty-bitmaps)",
+              .commands = commands);
