@@ -98,6 +98,7 @@ def main():
             out += ['No keys of its own.', '']
         for k in t['keys']:
             out += key_lines(k)
+    out += ['# SEE ALSO', '', '*mosaic*(1), *mosaic-plugins.ini*(5)']
     print('\n'.join(out))
 
 

@@ -4,6 +4,7 @@
  * file is looked up, in this order, in:
  *   each directory of $MOSAIC_DATA_PATH (colon-separated),
  *   $XDG_DATA_HOME/mosaic (~/.local/share/mosaic),
+ *   ../share/mosaic beside the running program's bin/ (a staged or moved install),
  *   PREFIX/share/mosaic (MOSAIC_DATADIR, compiled in), then /usr/share/mosaic.
  * The first existing file wins; if none exists the value stays relative to the machine
  * file, so the error on opening names the place the user wrote.  Only these two
@@ -29,6 +30,10 @@ char *config_resolve_path(const char *text, const char *basedir)
         if (**d)
             g_ptr_array_add(dirs, g_strdup(*d));
     g_ptr_array_add(dirs, g_build_filename(g_get_user_data_dir(), "mosaic", NULL));
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *bin = exe ? g_path_get_dirname(exe) : NULL;
+    if (bin && g_str_has_suffix(bin, "/bin"))
+        g_ptr_array_add(dirs, g_build_filename(bin, "..", "share", "mosaic", NULL));
     g_ptr_array_add(dirs, g_strdup(MOSAIC_DATADIR));
     g_ptr_array_add(dirs, g_strdup("/usr/share/mosaic"));
     for (guint i = 0; i < dirs->len; i++) {
