@@ -32,8 +32,10 @@ def debs(tmp_path_factory):
         if f and not f.startswith("build/") and (ROOT / f).is_file():
             (src / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, src / f)
-    sh("dpkg-buildpackage", "-us", "-uc", cwd=src)
-    found = {p.name.split("_")[0]: p for p in work.glob("*.deb")}
+    env = dict(os.environ, DEB_BUILD_OPTIONS="parallel=%d" % (os.cpu_count() or 1))
+    sh("dpkg-buildpackage", "-us", "-uc", cwd=src, env=env)
+    found = {p.name.split("_")[0]: p for p in work.glob("*.deb")
+             if not p.name.split("_")[0].endswith("-dbgsym")}
     assert sorted(found) == sorted(PACKAGES)
     return work, found
 
