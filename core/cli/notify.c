@@ -10,7 +10,7 @@ static gboolean notified_ready;
 
 void notify_ready(const char *status)
 {
-    /* unset_environment: processes we start later must not talk to our supervisor. */
+    /* NOTIFY_SOCKET stays set: STOPPING=1 goes to the same socket at shutdown. */
     g_autofree char *msg = g_strdup_printf("READY=1\nSTATUS=%s", status ? status : "running");
     int r = sd_notify(0, msg);
     if (r < 0)
