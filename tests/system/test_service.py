@@ -7,9 +7,11 @@ systemd is not init here, so the listener is a test double that speaks the proto
 real: an AF_UNIX SOCK_DGRAM socket receiving the text datagrams libsystemd sends.  It
 checks the order that matters: when READY=1 arrives, the QMP socket already accepts and
 greets."""
+import json
 import os
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -171,3 +173,96 @@ def test_unit_verifies(top, tmp_path):
     problems = [l for l in r.stderr.splitlines()
                 if "mosaic@" in l and ("nknown" in l or "rror" in l or "nvalid" in l)]
     assert not problems, r.stderr
+
+
+def unit_commands(top, instance, etc, run):
+    """ExecStart and ExecStop of mosaic@.service for `instance`, as systemd would expand
+    them, with /etc/mosaic and /run/mosaic moved into the test's directories."""
+    text = (top / "systemd" / "mosaic@.service.in").read_text()
+    cmds = {}
+    for line in text.splitlines():
+        for key in ("ExecStart", "ExecStop"):
+            if line.startswith(key + "="):
+                cmd = line.split("=", 1)[1].replace("%i", instance)
+                cmd = cmd.replace("/etc/mosaic", str(etc)).replace("/run/mosaic", str(run))
+                cmds[key] = cmd.split()
+    return cmds
+
+
+def test_unit_commands_under_a_notify_supervisor(top, build, tmp_path):
+    """The unit's own ExecStart and ExecStop, run the way systemd runs a Type=notify
+    service: ready only once the control socket greets, stopped cleanly by ExecStop."""
+    etc, run = tmp_path / "etc", tmp_path / "run"
+    (etc / "machines").mkdir(parents=True)
+    (run / "vm1").mkdir(parents=True)
+    (etc / "machines" / "vm1.ini").write_text("[machine]\ntype = none\n")
+    cmds = unit_commands(top, "vm1", etc, run)
+    bindir = {"mosaic": build / "core" / "mosaic",
+              "mosaic-ctl": build / "tools" / "mosaic-ctl" / "mosaic-ctl"}
+    for c in cmds.values():
+        c[0] = str(bindir[Path(c[0]).name])
+    listener = NotifyListener(tmp_path / "notify")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), NOTIFY_SOCKET=listener.path,
+               ASAN_OPTIONS="detect_leaks=0")
+    p = subprocess.Popen(cmds["ExecStart"], env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        msg = listener.next(time.monotonic() + 30)
+        assert msg and "READY=1" in msg, p.stderr.read() if p.poll() is not None else msg
+        assert '"QMP"' in qmp_greeting(run / "vm1" / "qmp.sock")
+        env.pop("NOTIFY_SOCKET")
+        env["MAINPID"] = str(p.pid)
+        r = subprocess.run(cmds["ExecStop"], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert p.wait(timeout=30) == 0
+        assert "STOPPING=1" in (listener.next(time.monotonic() + 5) or "")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        listener.close()
+
+
+class StubbornMachine(threading.Thread):
+    """A QMP server (test double speaking the real protocol) whose guest ignores the
+    power button: it answers system_powerdown and stays up until `quit`."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(str(path))
+        self.srv.listen(1)
+        self.srv.settimeout(30)
+        self.commands = []
+        self.start()
+
+    def run(self):
+        conn, _ = self.srv.accept()
+        conn.settimeout(30)
+        f = conn.makefile("rwb", buffering=0)
+        f.write(b'{"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, '
+                b'"package": "stub"}, "capabilities": []}}\r\n')
+        for line in f:
+            cmd = json.loads(line)["execute"]
+            self.commands.append((cmd, time.monotonic()))
+            f.write(b'{"return": {}}\r\n')
+            if cmd == "quit":
+                f.write(b'{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"},'
+                        b' "timestamp": {"seconds": 0, "microseconds": 0}}\r\n')
+                break
+        conn.close()
+        self.srv.close()
+
+
+def test_shutdown_quits_after_the_timeout(mosaic_ctl, tmp_path):
+    sock = tmp_path / "stub.sock"
+    stub = StubbornMachine(sock)
+    r = subprocess.run([str(mosaic_ctl), str(sock), "shutdown", "--timeout", "1.5"],
+                       capture_output=True, text=True, timeout=60)
+    stub.join(timeout=30)
+    assert r.returncode == 0, r.stderr
+    names = [c for c, _ in stub.commands]
+    assert names == ["qmp_capabilities", "system_powerdown", "quit"], names
+    # quit came only after the guest had its --timeout to power off.
+    assert stub.commands[2][1] - stub.commands[1][1] >= 1.4
+    assert "did not power down within 1.5 s" in r.stderr
