@@ -266,3 +266,14 @@ def test_shutdown_quits_after_the_timeout(mosaic_ctl, tmp_path):
     # quit came only after the guest had its --timeout to power off.
     assert stub.commands[2][1] - stub.commands[1][1] >= 1.4
     assert "did not power down within 1.5 s" in r.stderr
+
+
+def test_shutdown_of_a_stopped_machine_succeeds(mosaic_ctl, tmp_path):
+    """ExecStop runs also after the machine exited on its own: no socket, nothing to do."""
+    r = subprocess.run([str(mosaic_ctl), str(tmp_path / "gone.sock"), "shutdown"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "not running" in r.stderr
+    # Any other command still fails on a missing socket.
+    r = subprocess.run([str(mosaic_ctl), str(tmp_path / "gone.sock"), "query-status"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1

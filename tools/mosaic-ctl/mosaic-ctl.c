@@ -257,6 +257,15 @@ int main(int argc, char **argv)
         return 2;
     }
     g_autoptr(QmpClient) c = qmp_client_connect(sock, opt_timeout, &err);
+    if (!c && g_str_equal(cmd, "shutdown") &&
+        (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+         g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))) {
+        /* A service manager runs ExecStop also after the machine exited on its own. */
+        fprintf(stderr, "mosaic-ctl: %s: the machine is not running; nothing to stop\n",
+                err->message);
+        g_error_free(err);
+        return 0;
+    }
     if (!c)
         return fail(err);
     if (g_str_equal(cmd, "events"))
