@@ -121,7 +121,9 @@ MOSAIC_EXPORT int mosaic_main(int argc, char **argv)
         "Plugin policy: /etc/mosaic/plugins.ini, ~/.config/mosaic/plugins.ini, "
         "$MOSAIC_PLUGINS_CONF, then --enable-plugin/--disable-plugin (mosaic-plugins.ini(5)).\n"
         "Plugins are searched in --plugin-path, $MOSAIC_PLUGIN_PATH, the build tree when run "
-        "from it, then " MOSAIC_PLUGINDIR ".\n"
+        "from it (else ../lib/mosaic/1 beside this program's bin/), then " MOSAIC_PLUGINDIR ".\n"
+        "Machine files' firmware/... and kernels/... paths are looked up in $MOSAIC_DATA_PATH, "
+        "~/.local/share/mosaic, then " MOSAIC_DATADIR " (mosaic-machine.ini(5)).\n"
         "With $NOTIFY_SOCKET set (systemd Type=notify, or any supervisor speaking sd_notify), "
         "READY=1 is sent once the machine runs and its control sockets listen.\n\n"
         "See mosaic(1) and mosaic-machine.ini(5).");
