@@ -13,6 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = "0.1.0"
+MA = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], capture_output=True,
+                    text=True).stdout.strip()
 PACKAGES = ["mosaic", "mosaic-plugins-audio", "mosaic-plugins-gpu", "libmosaic-sdk-dev"]
 
 
@@ -56,14 +58,14 @@ def test_package_contents(debs):
         return sh("dpkg-deb", "-c", found[pkg]).stdout
     main = contents("mosaic")
     for path in ["./usr/bin/mosaic", "./usr/bin/mosaic-ctl", "./usr/bin/mosaic-backup",
-                 "./usr/lib/libmosaic-core.so.1", "./usr/lib/mosaic/1/mosaic-accel-tcg.so",
+                 f"./usr/lib/{MA}/libmosaic-core.so.1", "./usr/lib/mosaic/1/mosaic-accel-tcg.so",
                  "./usr/share/mosaic/configs/riscv-virt-bare.ini",
                  "./usr/lib/systemd/system/mosaic@.service", "./etc/mosaic/machines/",
                  "./usr/share/man/man5/mosaic-machine.ini.5.gz"]:
         assert path in main, path
     assert "monitor-test" not in main
     dev = contents("libmosaic-sdk-dev")
-    for path in ["./usr/include/mosaic-1/mosaic/plugin.h", "./usr/lib/pkgconfig/mosaic-sdk.pc",
+    for path in ["./usr/include/mosaic-1/mosaic/plugin.h", f"./usr/lib/{MA}/pkgconfig/mosaic-sdk.pc",
                  "./usr/share/doc/libmosaic-sdk-dev/examples/mmio-hello/Makefile"]:
         assert path in dev, path
 
@@ -79,7 +81,7 @@ def installed(debs):
     sh("dpkg", "-i", *found.values())
     yield
     sh("dpkg", "--purge", *PACKAGES)
-    for path in ["/usr/bin/mosaic", "/usr/lib/libmosaic-core.so.1", "/usr/lib/mosaic/1",
+    for path in ["/usr/bin/mosaic", f"/usr/lib/{MA}/libmosaic-core.so.1", "/usr/lib/mosaic/1",
                  "/usr/include/mosaic-1", "/usr/share/mosaic"]:
         assert not os.path.exists(path), f"{path} left after dpkg --purge"
 
