@@ -255,3 +255,24 @@ def test_uninstall_removes_exactly_the_manifest(build, tmp_path):
     dirs = {str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_dir()}
     assert not [d for d in dirs if "mosaic" in d], dirs
     assert "bin" in dirs and "share/man/man1" in dirs
+
+
+@pytest.mark.slow
+@pytest.mark.linux
+def test_installed_linux_machine_boots_with_kernel_from_data_dir(stage, tmp_path):
+    """The shipped Linux machine, run from share/mosaic/configs by the installed mosaic,
+    with the test kernel put where the README says: ~/.local/share/mosaic/kernels."""
+    import sys
+    sys.path.insert(0, str(ROOT / "guests" / "pylib"))
+    import mosaic_guests as g
+    linux = g.ensure_linux()
+    config = stage / "share" / "mosaic" / "configs" / "riscv-virt-linux.ini"
+    name = next(l.split("=", 1)[1].strip() for l in config.read_text().splitlines()
+                if l.startswith("kernel"))
+    dest = tmp_path / "data" / "mosaic" / name
+    dest.parent.mkdir(parents=True)
+    shutil.copy(linux / Path(name).name, dest)
+    r = subprocess.run([str(stage / "bin" / "mosaic"), str(config)], capture_output=True,
+                       text=True, env=clean_env(tmp_path), timeout=300, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "MOSAIC-INIT-OK" in r.stdout and "MOSAIC-POWEROFF" in r.stdout
