@@ -202,6 +202,8 @@ def test_bash_completion(stage, tmp_path):
     comp = stage / "share" / "bash-completion" / "completions"
     for p in PROGRAMS:
         assert (comp / p).is_file()
+    (tmp_path / "vm.ini").write_text("[machine]\ntype = riscv-virt\n"
+                                     "[device blk0]\ntype = virtio-blk\ndrive = d\n")
     script = tmp_path / "complete.sh"
     script.write_text(f"""
 source /usr/share/bash-completion/bash_completion
@@ -220,6 +222,8 @@ echo "== enable"; complete_line mosaic --enable-plugin qc
 echo "== set"; complete_line mosaic --set mach
 echo "== key"; complete_line mosaic --set machine.mem
 echo "== describe"; complete_line mosaic --describe virt
+echo "== label"; complete_line mosaic {tmp_path / 'vm.ini'} --set device.
+echo "== typekey"; complete_line mosaic {tmp_path / 'vm.ini'} --set device.blk0.dr
 echo "== ctl"; complete_line mosaic-ctl /tmp/x.sock query-st
 echo "== arg"; complete_line mosaic-ctl /tmp/x.sock backup-pull-start dev
 """)
@@ -233,6 +237,8 @@ echo "== arg"; complete_line mosaic-ctl /tmp/x.sock backup-pull-start dev
     assert "machine." in out["set"], r.stdout
     assert "machine.memory=" in out["key"], r.stdout
     assert "virtio-blk" in out["describe"], r.stdout
+    assert out["label"] == {"device.blk0."}, r.stdout
+    assert "device.blk0.drive=" in out["typekey"], r.stdout  # a key of the type virtio-blk
     assert "query-status" in out["ctl"], r.stdout
     assert "device=" in out["arg"], r.stdout
 
