@@ -163,15 +163,20 @@ def test_unit_template(top):
 
 
 @pytest.mark.needs_tools("systemd-analyze")
-def test_unit_verifies(top, tmp_path):
-    """systemd's own parser accepts the generated unit."""
-    unit = tmp_path / "mosaic@.service"
-    text = (top / "systemd" / "mosaic@.service.in").read_text().replace("@BINDIR@", "/bin")
+def test_unit_verifies(top, build, tmp_path):
+    """systemd's own parser accepts the unit: no unknown or invalid directive, and the
+    commands it names exist (the built programs stand in for the installed ones)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "mosaic").symlink_to(build / "core" / "mosaic")
+    (bindir / "mosaic-ctl").symlink_to(build / "tools" / "mosaic-ctl" / "mosaic-ctl")
+    unit = tmp_path / "mosaic@vm1.service"
+    text = (top / "systemd" / "mosaic@.service.in").read_text().replace("@BINDIR@", str(bindir))
     unit.write_text(text.replace("ConditionPathExists", "#ConditionPathExists"))
     r = subprocess.run(["systemd-analyze", "verify", f"{unit}"], capture_output=True, text=True,
                        timeout=60)
-    problems = [l for l in r.stderr.splitlines()
-                if "mosaic@" in l and ("nknown" in l or "rror" in l or "nvalid" in l)]
+    # Only the Documentation= pages may be missing: they are installed, not built here.
+    problems = [l for l in r.stderr.splitlines() if l.strip() and "'man " not in l]
     assert not problems, r.stderr
 
 
