@@ -11,6 +11,7 @@
 #include "loop/loop.h"
 #include "cli/startup.h"
 #include "cli/debug.h"
+#include "cli/notify.h"
 
 static char **opt_sets, **opt_plugin_paths, **opt_enable, **opt_disable, **opt_qmp;
 static char *opt_describe, *opt_dump, *opt_log, *opt_logfile, *opt_pidfile;
@@ -24,8 +25,8 @@ static const GOptionEntry options[] = {
     {"enable-plugin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_enable, "Allow a plugin (pattern)", "NAME"},
     {"disable-plugin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_disable, "Deny a plugin (pattern)", "NAME"},
     {"list-plugins", 0, 0, G_OPTION_ARG_NONE, &opt_list, "List every plugin found and its state", NULL},
-    {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "JSON output for --list-plugins / --list-commands", NULL},
-    {"describe", 0, 0, G_OPTION_ARG_STRING, &opt_describe, "Describe a type's properties", "TYPE"},
+    {"json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "JSON output for --list-plugins, --list-commands and --describe", NULL},
+    {"describe", 0, 0, G_OPTION_ARG_STRING, &opt_describe, "Print the keys of a section kind or plugin type (all: every one)", "NAME"},
     {"dump-config", 0, 0, G_OPTION_ARG_FILENAME, &opt_dump, "Print the resolved machine file", "FILE"},
     {"list-commands", 0, 0, G_OPTION_ARG_NONE, &opt_list_commands,
      "Print every control command as Markdown (or JSON with --json)", NULL},
@@ -83,9 +84,14 @@ static int run_machine(const char *path)
         mosaic_unlock();
         return fail(err);
     }
-    machine_start(m, opt_paused || debug_requested());
+    gboolean paused = opt_paused || debug_requested();
+    machine_start(m, paused);
+    /* The control sockets listen (startup_after_machine): a supervisor told "ready"
+     * can connect at once. */
+    notify_ready(paused ? "paused" : "running");
     mosaic_unlock();
     int code = machine_run(m);
+    notify_stopping();
     mosaic_lock();
     startup_shutdown(m, &so);
     machine_destroy(m);
@@ -109,9 +115,18 @@ MOSAIC_EXPORT int mosaic_main(int argc, char **argv)
     g_option_context_set_summary(ctx, "Mosaic machine emulator.\n\n"
                                  "  mosaic MACHINE.ini            run a machine\n"
                                  "  mosaic plugins enable|disable|list [NAME]   per-user plugin policy");
-    g_option_context_set_description(ctx, "Any other --NAME SPEC starts the debug plugin NAME "
-                                     "(kind debug in --list-plugins) on the machine, which then "
-                                     "starts paused.");
+    g_option_context_set_description(ctx,
+        "Any other --NAME SPEC starts the debug plugin NAME (kind debug in --list-plugins) on "
+        "the machine, which then starts paused.\n\n"
+        "Plugin policy: /etc/mosaic/plugins.ini, ~/.config/mosaic/plugins.ini, "
+        "$MOSAIC_PLUGINS_CONF, then --enable-plugin/--disable-plugin (mosaic-plugins.ini(5)).\n"
+        "Plugins are searched in --plugin-path, $MOSAIC_PLUGIN_PATH, the build tree when run "
+        "from it (else ../lib/mosaic/1 beside this program's bin/), then " MOSAIC_PLUGINDIR ".\n"
+        "Machine files' firmware/... and kernels/... paths are looked up in $MOSAIC_DATA_PATH, "
+        "~/.local/share/mosaic, then " MOSAIC_DATADIR " (mosaic-machine.ini(5)).\n"
+        "With $NOTIFY_SOCKET set (systemd Type=notify, or any supervisor speaking sd_notify), "
+        "READY=1 is sent once the machine runs and its control sockets listen.\n\n"
+        "See mosaic(1) and mosaic-machine.ini(5).");
     g_option_context_add_main_entries(ctx, options, NULL);
     g_option_context_set_ignore_unknown_options(ctx, TRUE);
     GError *err = NULL;
@@ -130,7 +145,8 @@ MOSAIC_EXPORT int mosaic_main(int argc, char **argv)
     if (opt_list_commands)
         return startup_list_commands(opt_json);
     if (opt_describe) {
-        g_autofree char *text = config_describe(opt_describe, &err);
+        g_autofree char *text = opt_json ? config_describe_json(opt_describe, &err)
+                                         : config_describe(opt_describe, &err);
         if (!text)
             return fail(err);
         fputs(text, stdout);

@@ -85,6 +85,10 @@ gboolean config_is_name(const char *s);
 /* An indented "name = ..." line: refused as a continuation (see parse.c). */
 gboolean config_looks_like_key(const char *s);
 
+/* data-path.c: a PATH value made absolute: relative to basedir, or for firmware/... and
+ * kernels/... not found there, the first match in the data directories. */
+char *config_resolve_path(const char *text, const char *basedir);
+
 /* props.c */
 MosaicProps *config_props_new(const char *kind, const char *label, const char *where,
                               const MosaicPluginDesc *plugin);

@@ -126,6 +126,9 @@ char *config_dump(const MosaicConfig *cfg);
  * across kinds, also "device:virtio-blk") or of a section kind ("machine", "chardev"):
  * every key with type, default, range, choices, flags and help.  NULL + err if unknown. */
 char *config_describe(const char *type_kind_or_name, GError **err);
+/* The same tables as JSON ({"sections": [...], "types": [...]}), for the man page
+ * generator and the shell completion; "all" for everything (describe-json.c). */
+char *config_describe_json(const char *type_kind_or_name, GError **err);
 
 /* Section kinds.  The core registers machine, accel, device, blockdev and chardev itself;
  * other subsystems register theirs ([export L], [monitor L], ...) at startup, before

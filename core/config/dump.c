@@ -152,10 +152,48 @@ static void describe_plugin(GString *out, const MosaicPluginDesc *p)
     }
 }
 
+static void describe_owned_sections(const MosaicPluginDesc *p, void *opaque)
+{
+    for (const MosaicSectionDesc *s = p->sections; s && s->kind; s++)
+        g_ptr_array_add(opaque, g_strdup(s->kind));
+}
+
+static void describe_type(const MosaicPluginDesc *p, void *opaque)
+{
+    GString *out = opaque;
+    g_string_append_c(out, '\n');
+    describe_plugin(out, p);
+}
+
+/* "all": every section kind, then every plugin type. */
+static char *describe_all(GError **err)
+{
+    g_autoptr(GPtrArray) names = config_section_kind_names();
+    for (int k = MOSAIC_KIND_ACCEL; k <= MOSAIC_KIND_EXPORT; k++)
+        plugin_registry_foreach_kind(k, FALSE, describe_owned_sections, names);
+    g_autoptr(GString) out = g_string_new(NULL);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *one = config_describe(g_ptr_array_index(names, i), err);
+        if (!one)
+            return NULL;
+        /* A section kind that is also a type name describes both: keep the section. */
+        char *type_part = strstr(one, "\n\n");
+        if (type_part)
+            *type_part = '\0';
+        g_string_append_printf(out, "%s%s%s", out->len ? "\n" : "", one,
+                               type_part ? "\n" : "");
+    }
+    for (int k = MOSAIC_KIND_ACCEL; k <= MOSAIC_KIND_EXPORT; k++)
+        plugin_registry_foreach_kind(k, FALSE, describe_type, out);
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 char *config_describe(const char *what, GError **err)
 {
     g_return_val_if_fail(what != NULL, NULL);
     config_sections_init();
+    if (g_str_equal(what, "all"))
+        return describe_all(err);
     g_autoptr(GString) out = g_string_new(NULL);
     g_autofree char *kind_part = NULL;
     const char *name = what;

@@ -258,7 +258,7 @@ gboolean config_parse_value(const MosaicPropDesc *d, const char *text, const cha
         return TRUE;
     case MOSAIC_PROP_PATH:
         /* Existence is checked by whoever opens it, so errors name the real use. */
-        pv->text = g_canonicalize_filename(text, basedir);
+        pv->text = config_resolve_path(text, basedir);
         return TRUE;
     default:
         *msg = g_strdup_printf("%s has an unknown property type %d (plugin bug)", d->key, d->type);

@@ -243,6 +243,21 @@ static gboolean running_from_build_tree(void)
 #endif
 }
 
+/* PREFIX/bin/mosaic -> PREFIX/lib/mosaic/<major>: an install that was staged (DESTDIR)
+ * or moved finds its own plugins, as its RPATH finds its library. */
+static char *plugindir_beside_exe(void)
+{
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (!exe)
+        return NULL;
+    g_autofree char *bin = g_path_get_dirname(exe);
+    if (!g_str_has_suffix(bin, "/bin"))
+        return NULL;
+    g_autofree char *prefix = g_path_get_dirname(bin);
+    g_autofree char *major = g_strdup_printf("%d", MOSAIC_ABI_MAJOR);
+    return g_build_filename(prefix, "lib", "mosaic", major, NULL);
+}
+
 static void add_dir(GPtrArray *dirs, const char *dir)
 {
     if (!dir || !*dir)
@@ -268,6 +283,9 @@ char **plugin_registry_search_path(const char *const *extra_paths)
     if (running_from_build_tree())
         add_dir(dirs, MOSAIC_BUILD_PLUGINDIR);
 #endif
+    g_autofree char *beside = running_from_build_tree() ? NULL : plugindir_beside_exe();
+    if (beside && g_file_test(beside, G_FILE_TEST_IS_DIR))
+        add_dir(dirs, beside);
 #ifdef MOSAIC_PLUGINDIR
     add_dir(dirs, MOSAIC_PLUGINDIR);
 #endif

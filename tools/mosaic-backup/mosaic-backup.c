@@ -39,25 +39,52 @@ static struct {
     guint timeout;
 } opt = {.keep = -1, .timeout = 0};
 
+static const char usage_text[] =
+    "usage: mosaic-backup full|incremental --socket S --to DIR [--disk NODE]... [--speed B/S] [--json]\n"
+    "                                      [--no-checksum]\n"
+    "       mosaic-backup full|incremental --socket S --to nbd://HOST:PORT/EXPORT [--dir DIR] ...\n"
+    "       mosaic-backup list --dir DIR [--json]\n"
+    "       mosaic-backup verify --dir DIR\n"
+    "       mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]\n"
+    "       mosaic-backup prune --dir DIR --keep N\n"
+    "       mosaic-backup forget --socket S --dir DIR   (drop DIR's change tracking)\n"
+    "\n"
+    "Consistent full and incremental backups of a running machine's disks over its control\n"
+    "socket; every disk of one backup is taken at the same point in time.\n"
+    "\n"
+    "Commands:\n"
+    "  full         a new full copy of every disk (qcow2 in DIR, or pushed to an NBD export)\n"
+    "  incremental  only the clusters changed since the previous point (a full one if none)\n"
+    "  list         the points in DIR, oldest first\n"
+    "  verify       check every file of DIR against the manifest's checksums\n"
+    "  restore      write the disk(s) as they were at a point to FILE or DIR\n"
+    "  prune        keep only the newest N points\n"
+    "  forget       remove the machine's change tracking (dirty bitmaps) for DIR\n"
+    "\n"
+    "Options:\n"
+    "  -s, --socket S   the machine's monitor: unix:PATH or PATH (mosaic --qmp unix:PATH,server,wait=off)\n"
+    "  -t, --to PATH    backup directory; restore: output file or directory;\n"
+    "                   or an NBD URI (nbd://HOST:PORT/EXPORT, nbd+unix:///EXPORT?socket=P) to push\n"
+    "                   to; {disk} in the URI is replaced by the node name (needed for several disks)\n"
+    "  -d, --dir DIR    backup directory (with --to URI: where the manifest is kept, default\n"
+    "                   $XDG_STATE_HOME/mosaic-backup/...)\n"
+    "  --disk NODE      back up (or restore) only this block node (repeatable); default: every\n"
+    "                   node a device or export uses\n"
+    "  --at POINT       restore: a point id from `list`, or latest\n"
+    "  --format FMT     restore: raw (default) or qcow2\n"
+    "  --speed N        rate limit of the copy, bytes per second\n"
+    "  --keep N         prune: points to keep (N >= 1)\n"
+    "  --json           JSON lines on stdout instead of text\n"
+    "  --no-checksum    do not checksum the new files (verify cannot check them)\n"
+    "  -h, --help       print this help and exit\n"
+    "\n"
+    "Uses qemu-img (qemu-utils).  Exit status: 0 success, 1 failure, 2 usage.  See mosaic-backup(1).\n";
+
 static int usage(const char *why)
 {
     if (why)
         fprintf(stderr, "mosaic-backup: %s\n", why);
-    fprintf(stderr,
-            "usage: mosaic-backup full|incremental --socket S --to DIR [--disk NODE]... [--speed B/S] [--json]\n"
-            "                                      [--no-checksum]\n"
-            "       mosaic-backup full|incremental --socket S --to nbd://HOST:PORT/EXPORT [--dir DIR] ...\n"
-            "       mosaic-backup list --dir DIR [--json]\n"
-            "       mosaic-backup verify --dir DIR\n"
-            "       mosaic-backup restore --dir DIR --at POINT|latest [--disk NODE] --to FILE|DIR [--format raw|qcow2]\n"
-            "       mosaic-backup prune --dir DIR --keep N\n"
-            "       mosaic-backup forget --socket S --dir DIR   (drop DIR's change tracking)\n"
-            "  --socket S   the machine's monitor: unix:PATH or PATH (mosaic --qmp unix:PATH,server,wait=off)\n"
-            "  --disk NODE  back up (or restore) only this block node (repeatable); default: every\n"
-            "               node a device or export uses\n"
-            "  --to URI     push to an NBD server (nbd://HOST:PORT/EXPORT, nbd+unix:///EXPORT?socket=P);\n"
-            "               {disk} in the URI is replaced by the node name (needed for several disks);\n"
-            "               the manifest stays in --dir (default $XDG_STATE_HOME/mosaic-backup/...)\n");
+    fputs(usage_text, stderr);
     return 2;
 }
 
@@ -804,6 +831,9 @@ fail:
 
 int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") || !strcmp(argv[i], "help"))
+            return fputs(usage_text, stdout), 0;
     if (argc < 2)
         return usage(NULL);
     const char *cmd = argv[1];

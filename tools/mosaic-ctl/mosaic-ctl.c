@@ -4,6 +4,7 @@
  *   mosaic-ctl SOCKET execute NAME [key=value | key:=JSON ...]
  *   mosaic-ctl SOCKET NAME [key=value ...]          (the same)
  *   mosaic-ctl SOCKET events [--count N] [--timeout S]
+ *   mosaic-ctl SOCKET shutdown [--timeout S]        (powerdown, then quit)
  *
  * Exit status: 0 success, 1 the command failed (or connection lost / timed out),
  * 2 usage error. */
@@ -15,22 +16,35 @@
 static gboolean opt_json;
 static guint opt_timeout = 30;
 
+static const char usage_text[] =
+    "usage: mosaic-ctl [--json] [--timeout S] SOCKET COMMAND [ARGS...]\n"
+    "\n"
+    "Sends one command to a running machine's control socket (QMP) and prints the reply.\n"
+    "\n"
+    "  SOCKET                 unix:PATH, PATH or tcp:127.0.0.1:PORT (mosaic --qmp ...)\n"
+    "  COMMAND:\n"
+    "    query-status         run state of the machine\n"
+    "    execute NAME [ARG...] any command (`query-commands` lists them)\n"
+    "    NAME [ARG...]        the same\n"
+    "    events [--count N] [--timeout S]  print events as they come\n"
+    "    shutdown [--timeout S]  system_powerdown, wait up to S seconds (default 30) for\n"
+    "                         the machine to exit, then quit; for service managers' ExecStop\n"
+    "  ARG: key=value (numbers, true/false and null are typed; the rest is a string)\n"
+    "       key:=JSON (any JSON value, e.g. ids:='[1,2]')\n"
+    "\n"
+    "Options:\n"
+    "  --json                 print replies as JSON (one line) instead of text\n"
+    "  --timeout S            give up after S seconds without an answer (default 30; 0: never)\n"
+    "  -h, --help             print this help and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 the command failed (or connection lost / timed out), 2 usage.\n"
+    "See mosaic-ctl(1); the commands are listed by `mosaic --list-commands`.\n";
+
 static int usage(const char *why)
 {
     if (why)
         fprintf(stderr, "mosaic-ctl: %s\n", why);
-    fprintf(stderr,
-            "usage: mosaic-ctl [--json] [--timeout S] SOCKET COMMAND [ARGS...]\n"
-            "  SOCKET                 unix:PATH, PATH or tcp:127.0.0.1:PORT (mosaic --qmp ...)\n"
-            "  COMMAND:\n"
-            "    query-status         run state of the machine\n"
-            "    execute NAME [ARG...] any command (`query-commands` lists them)\n"
-            "    NAME [ARG...]        the same\n"
-            "    events [--count N] [--timeout S]  print events as they come\n"
-            "  ARG: key=value (numbers, true/false and null are typed; the rest is a string)\n"
-            "       key:=JSON (any JSON value, e.g. ids:='[1,2]')\n"
-            "  --json                 print replies as JSON (one line) instead of text\n"
-            "  --timeout S            give up after S seconds without an answer (default 30; 0: never)\n");
+    fputs(usage_text, stderr);
     return 2;
 }
 
@@ -162,6 +176,57 @@ static int run_events(QmpClient *c, int argc, char **argv)
     return 0;
 }
 
+/* Waits until the server closes the connection (the machine exited) or the deadline
+ * passes; TRUE when it closed. */
+static gboolean wait_for_exit(QmpClient *c, gint64 deadline)
+{
+    for (;;) {
+        int left = (int)MAX(0, (deadline - g_get_monotonic_time()) / 1000);
+        GError *err = NULL;
+        g_autoptr(JsonObject) ev = qmp_client_next_event(c, left, &err);
+        if (ev)
+            continue; /* SHUTDOWN, STOP...: the close follows */
+        gboolean closed = g_error_matches(err, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_IO);
+        g_error_free(err);
+        return closed;
+    }
+}
+
+/* The orderly stop a service manager asks for: the guest gets the power button and
+ * `--timeout` seconds to shut down; then the machine is told to quit. */
+static int run_shutdown(QmpClient *c, int argc, char **argv)
+{
+    double timeout = 30;
+    for (int i = 0; i < argc; i++) {
+        if (g_str_equal(argv[i], "--timeout") && i + 1 < argc)
+            timeout = g_ascii_strtod(argv[++i], NULL);
+        else
+            return usage("shutdown: expected --timeout S");
+    }
+    GError *err = NULL;
+    g_autoptr(JsonNode) r = qmp_client_execute(c, "system_powerdown", NULL, &err);
+    if (!r) {
+        /* Already on its way down, or a board without a power button: quit below. */
+        fprintf(stderr, "mosaic-ctl: system_powerdown: %s\n", err->message);
+        g_clear_error(&err);
+    } else if (wait_for_exit(c, g_get_monotonic_time() + (gint64)(timeout * G_USEC_PER_SEC))) {
+        return 0;
+    }
+    fprintf(stderr, "mosaic-ctl: the machine did not power down within %g s: quit\n", timeout);
+    g_autoptr(JsonNode) q = qmp_client_execute(c, "quit", NULL, &err);
+    if (!q) {
+        if (g_error_matches(err, QMP_CLIENT_ERROR, QMP_CLIENT_ERROR_IO)) {
+            g_error_free(err);
+            return 0; /* it exited meanwhile */
+        }
+        return fail(err);
+    }
+    if (wait_for_exit(c, g_get_monotonic_time() + 10 * G_USEC_PER_SEC))
+        return 0;
+    fprintf(stderr, "mosaic-ctl: the machine did not exit after quit\n");
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int i = 1;
@@ -171,7 +236,7 @@ int main(int argc, char **argv)
         else if (g_str_equal(argv[i], "--timeout") && i + 1 < argc)
             opt_timeout = (guint)strtoul(argv[++i], NULL, 10);
         else if (g_str_equal(argv[i], "--help") || g_str_equal(argv[i], "-h"))
-            return usage(NULL), 0;
+            return fputs(usage_text, stdout), 0;
         else
             return usage("unknown option");
     }
@@ -186,16 +251,27 @@ int main(int argc, char **argv)
     }
     GError *err = NULL;
     g_autoptr(JsonObject) args = NULL;
-    if (!g_str_equal(cmd, "events") && !(args = parse_args(argv + i, argc - i, &err))) {
+    if (!g_str_equal(cmd, "events") && !g_str_equal(cmd, "shutdown") && !(args = parse_args(argv + i, argc - i, &err))) {
         fprintf(stderr, "mosaic-ctl: %s\n", err->message);
         g_error_free(err);
         return 2;
     }
     g_autoptr(QmpClient) c = qmp_client_connect(sock, opt_timeout, &err);
+    if (!c && g_str_equal(cmd, "shutdown") &&
+        (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+         g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))) {
+        /* A service manager runs ExecStop also after the machine exited on its own. */
+        fprintf(stderr, "mosaic-ctl: %s: the machine is not running; nothing to stop\n",
+                err->message);
+        g_error_free(err);
+        return 0;
+    }
     if (!c)
         return fail(err);
     if (g_str_equal(cmd, "events"))
         return run_events(c, argc - i, argv + i);
+    if (g_str_equal(cmd, "shutdown"))
+        return run_shutdown(c, argc - i, argv + i);
     g_autoptr(JsonNode) ret = qmp_client_execute(c, cmd, json_object_get_size(args) ? args : NULL, &err);
     if (!ret) {
         if (opt_json && qmp_client_last_error_class(c)) {

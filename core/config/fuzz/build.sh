@@ -10,8 +10,10 @@ mkdir -p "$out/corpus"
 # shellcheck disable=SC2046 # pkg-config prints several words
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$top/core" -I"$top/sdk/include" $(pkg-config --cflags glib-2.0) \
+    -DMOSAIC_DATADIR='"/nonexistent/share/mosaic"' \
     "$top/core/config/fuzz/fuzz-config.c" "$top/core/config/parse.c" \
     "$top/core/config/config.c" "$top/core/config/sections.c" "$top/core/config/values.c" \
+    "$top/core/config/data-path.c" \
     "$top/core/config/props.c" "$top/core/util/file-type.c" \
     $(pkg-config --libs glib-2.0) -linih -o "$out/fuzz-config"
 for f in "$top"/tests/data/config/good/*.ini "$top"/tests/data/config/bad/*.ini; do
