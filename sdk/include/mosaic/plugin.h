@@ -21,7 +21,9 @@
  *        without running plugin code, the plugin loaded on the first call); kinds
  *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
  *        recovered (listeners out of file descriptors); mosaic/socket.h;
- *        mosaic_blk_bitmap_next_dirty.
+ *        mosaic_blk_bitmap_next_dirty; mosaic/audio.h (audio backends: the ops table
+ *        MosaicAudioBackendOps, now mandatory for kind audio; streams for devices;
+ *        [audiodev LABEL] sections).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
