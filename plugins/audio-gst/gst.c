@@ -199,6 +199,9 @@ static void gst_be_stream_close(void *st, bool drain)
     /* Output is played to its end (a recording gets its last bytes and its header): the
      * pipeline runs on until EOS, collected at close at the latest. */
     if (drain && g->spec.direction == MOSAIC_AUDIO_OUTPUT) {
+        g->running = true; /* what is still in the ring goes first (appsrc takes it all) */
+        g_atomic_int_set(&g->want, 1);
+        gst_out_push(g);
         gst_app_src_end_of_stream(GST_APP_SRC(g->app));
         gst_element_set_state(g->pipe, GST_STATE_PLAYING);
         g_ptr_array_add(g->be->draining, g->pipe);
