@@ -12,7 +12,7 @@ typedef struct GbBackend {
     char *out_desc, *in_desc;
     const char *out_where, *in_where; /* file:line of the keys */
     uint64_t latency_ms;
-    GPtrArray *draining; /* GstElement* output pipelines playing out their last bytes */
+    GPtrArray *draining; /* GbStream* whose output pipelines are playing out their last bytes */
 } GbBackend;
 
 typedef struct GbStream {

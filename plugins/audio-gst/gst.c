@@ -86,10 +86,16 @@ fail:
     return NULL;
 }
 
-static void drained(GstElement *pipe)
+/* Stops the pipeline (joining its streaming threads) and frees the stream: only then
+ * can no thread reach it. */
+static void stream_destroy(GbStream *g)
 {
-    gst_element_set_state(pipe, GST_STATE_NULL);
-    gst_object_unref(pipe);
+    gst_element_set_state(g->pipe, GST_STATE_NULL);
+    mosaic_bh_free(g->bh);
+    gst_object_unref(g->app);
+    gst_object_unref(g->volume);
+    gst_object_unref(g->pipe);
+    g_free(g);
 }
 
 static void gst_be_close(void *opaque)
@@ -97,11 +103,11 @@ static void gst_be_close(void *opaque)
     GbBackend *be = opaque;
     /* Output that is still playing out (a file sink writing its header on EOS). */
     for (guint i = 0; i < be->draining->len; i++) {
-        GstElement *pipe = g_ptr_array_index(be->draining, i);
-        g_autoptr(GstBus) bus = gst_element_get_bus(pipe);
+        GbStream *g = g_ptr_array_index(be->draining, i);
+        g_autoptr(GstBus) bus = gst_element_get_bus(g->pipe);
         g_autoptr(GstMessage) m =
             gst_bus_timed_pop_filtered(bus, DRAIN_WAIT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-        drained(pipe);
+        stream_destroy(g);
     }
     g_ptr_array_free(be->draining, TRUE);
     g_free(be->out_desc);
@@ -112,6 +118,8 @@ static void gst_be_close(void *opaque)
 static void moved(void *opaque)
 {
     GbStream *g = opaque;
+    if (!g->s)
+        return; /* closed, draining */
     if (g->spec.direction == MOSAIC_AUDIO_OUTPUT)
         gst_out_push(g);
     else
@@ -193,24 +201,24 @@ static void gst_be_stream_close(void *st, bool drain)
 {
     GbStream *g = st;
     g_source_remove(g->bus_watch);
-    mosaic_bh_free(g->bh);
     if (g->pending)
         gst_sample_unref(g->pending);
+    g->pending = NULL;
     /* Output is played to its end (a recording gets its last bytes and its header): the
-     * pipeline runs on until EOS, collected at close at the latest. */
+     * pipeline runs on until EOS, collected when the backend closes at the latest.  Its
+     * streaming thread may still schedule g->bh: `g` lives until the pipeline stops. */
     if (drain && g->spec.direction == MOSAIC_AUDIO_OUTPUT) {
         g->running = true; /* what is still in the ring goes first (appsrc takes it all) */
         g_atomic_int_set(&g->want, 1);
         gst_out_push(g);
+        g->running = false;
+        g->s = NULL;
         gst_app_src_end_of_stream(GST_APP_SRC(g->app));
         gst_element_set_state(g->pipe, GST_STATE_PLAYING);
-        g_ptr_array_add(g->be->draining, g->pipe);
+        g_ptr_array_add(g->be->draining, g);
     } else {
-        drained(g->pipe);
+        stream_destroy(g);
     }
-    gst_object_unref(g->app);
-    gst_object_unref(g->volume);
-    g_free(g);
 }
 
 static void gst_be_kick(void *st)
