@@ -1,11 +1,14 @@
 /* A tiny virtio-snd driver (virtio-mmio, polled): plays a tone or captures PCM, with the
  * parameters given on the kernel command line (riscv-virt `append`, /chosen/bootargs):
  *
- *   mosaic.snd=MODE,FORMAT,RATE,CHANNELS,FRAMES,PERIOD,FREQ,AMP
+ *   mosaic.snd=MODE,FORMAT,RATE,CHANNELS,FRAMES,PERIOD,FREQ,AMP[,SLEEP,INFLIGHT]
  *
  * MODE 0 plays FRAMES frames of a FREQ Hz sine at AMP percent of full scale on every
  * channel; MODE 1 captures FRAMES frames and prints their FNV-1a hash.  FORMAT and RATE
- * are virtio-snd codes, PERIOD is in frames.  Output: SIG lines (periods completed, bad
+ * are virtio-snd codes, PERIOD is in frames.  SLEEP 1 waits for the device's interrupt
+ * with WFI instead of polling (for CPU measurements); INFLIGHT (1..4, default 4) is how
+ * many periods are queued at once; the time from queueing a period to its completion
+ * is reported (SIG latency-us-mean, latency-us-max).  Output: SIG lines (periods completed, bad
  * statuses, the capture hash), then PASS or FAILED n.  The device must be the first
  * virtio-mmio slot (0x10001000). */
 #include "harness.h"
@@ -36,7 +39,11 @@ static struct { uint32_t stream; } hdrs[NBUF];
 static struct { uint32_t status, latency; } status[NBUF];
 static uint8_t ctl_req[64], ctl_resp[256];
 
-static uint64_t params[8];
+static uint64_t params[10];
+static uint64_t posted_at[NBUF], lat_sum, lat_max, lat_n;
+
+#define PLIC 0xc000000ul
+#define VIRTIO_IRQ 1 /* the first virtio-mmio slot */
 
 /* No libgcc helpers: the default multilib's are built for another float ABI. */
 static int msb(uint64_t m)
@@ -64,7 +71,7 @@ static void parse_args(void)
         if (k < sizeof key - 1)
             continue;
         const char *p = dtb + i + k;
-        for (unsigned n = 0; n < 8; n++) {
+        for (unsigned n = 0; n < 10; n++) {
             uint64_t v = 0;
             while (*p >= '0' && *p <= '9')
                 v = v * 10 + (uint64_t)(*p++ - '0');
@@ -133,12 +140,34 @@ static void post(unsigned q, unsigned head, const struct desc *chain, unsigned n
     REG(0x50) = q;
 }
 
-/* The next used entry of queue q (spins). */
+/* Sleeps until the device interrupts (PLIC claim/complete, virtio ack); MIE stays off:
+ * WFI wakes for a pending interrupt enabled in mie without taking it. */
+static void wait_irq(void)
+{
+    __asm__ volatile("wfi");
+    volatile uint32_t *claim = (volatile uint32_t *)(PLIC + 0x200004);
+    uint32_t id = *claim;
+    if (id) {
+        REG(0x64) = REG(0x60);
+        *claim = id;
+    }
+}
+
+static void irq_setup(void)
+{
+    *(volatile uint32_t *)(PLIC + 4 * VIRTIO_IRQ) = 1;
+    *(volatile uint32_t *)(PLIC + 0x2000) = 1u << VIRTIO_IRQ;
+    *(volatile uint32_t *)(PLIC + 0x200000) = 0;
+    csr_set(mie, 1u << 11);
+}
+
+/* The next used entry of queue q (spins, or sleeps with SLEEP). */
 static uint32_t reap(unsigned q, uint32_t *len)
 {
     struct vq *v = &vqs[q];
     while (*(volatile uint16_t *)&v->used.idx == v->seen)
-        ;
+        if (params[8])
+            wait_irq();
     fence();
     uint32_t id = v->used.ring[v->seen % QSIZE].id;
     if (len)
@@ -289,7 +318,17 @@ static void xfer(unsigned q, unsigned slot, unsigned bytes)
     struct desc c[3] = {{(uint64_t)&hdrs[slot], 4, 0, 0},
                         {(uint64_t)bufs[slot], bytes, q == Q_TX ? 0 : 2, 0},
                         {(uint64_t)&status[slot], 8, 2, 0}};
+    posted_at[slot] = *CLINT_MTIME;
     post(q, slot * 3, c, 3);
+}
+
+static void latency(unsigned slot)
+{
+    uint64_t us = (*CLINT_MTIME - posted_at[slot]) / 10; /* mtime: 10 MHz */
+    lat_sum += us;
+    lat_n++;
+    if (us > lat_max)
+        lat_max = us;
 }
 
 static void fill(unsigned slot, unsigned frames)
@@ -309,8 +348,9 @@ static void play(void)
     uint64_t periods = (frames + period - 1) / period, queued = 0, done = 0;
     make_table();
     step = (params[6] << 52) / rates[params[2]] << 12; /* cycles per sample, Q64 */
+    unsigned inflight = params[9] && params[9] <= NBUF ? params[9] : NBUF;
     set_params(0);
-    for (; queued < NBUF && queued < periods; queued++) {
+    for (; queued < inflight && queued < periods; queued++) {
         fill(queued, period);
         xfer(Q_TX, queued, period_bytes);
     }
@@ -319,6 +359,7 @@ static void play(void)
         uint32_t head = reap(Q_TX, 0);
         unsigned slot = head / 3;
         done++;
+        latency(slot);
         if (status[slot].status != S_OK)
             bad++;
         if (queued < periods) {
@@ -330,6 +371,8 @@ static void play(void)
     check_eq("STOP", pcm_cmd(0x105, 0), S_OK);
     check_eq("RELEASE", pcm_cmd(0x103, 0), S_OK);
     sig("periods", done);
+    sig("latency-us-mean", lat_n ? lat_sum / lat_n : 0);
+    sig("latency-us-max", lat_max);
 }
 
 static void capture(void)
@@ -366,6 +409,8 @@ static void capture(void)
 void test_main(void)
 {
     parse_args();
+    if (params[8])
+        irq_setup();
     device_init();
     /* PCM_INFO for both streams: output first, then input. */
     put32(ctl_req, 0x100);
