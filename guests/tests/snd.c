@@ -3,6 +3,8 @@
  *
  *   mosaic.snd=MODE,FORMAT,RATE,CHANNELS,FRAMES,PERIOD,FREQ,AMP[,SLEEP,INFLIGHT]
  *
+ * MODE 2 sends malformed requests and checks each gets its error (and that the device
+ * still works after them), then prepares, starts and releases the output 20 times.
  * MODE 0 plays FRAMES frames of a FREQ Hz sine at AMP percent of full scale on every
  * channel; MODE 1 captures FRAMES frames and prints their FNV-1a hash.  FORMAT and RATE
  * are virtio-snd codes, PERIOD is in frames.  SLEEP 1 waits for the device's interrupt
@@ -406,6 +408,74 @@ static void capture(void)
     put_str("\n");
 }
 
+/* A control request of `len` bytes whose answer has room for `resp` bytes. */
+static uint32_t raw_control(const uint32_t *words, unsigned len, unsigned resp)
+{
+    for (unsigned i = 0; i < len; i++)
+        ctl_req[i] = ((const uint8_t *)words)[i];
+    return control(len, resp);
+}
+
+/* A transfer on queue q for stream `id` with `data` payload bytes and `status_len`
+ * device-writable status bytes; returns the status word (0xdead if none written). */
+static uint32_t raw_xfer(unsigned q, uint32_t id, unsigned data, unsigned status_len)
+{
+    hdrs[0].stream = id;
+    status[0].status = 0xdead;
+    struct desc c[3] = {{(uint64_t)&hdrs[0], 4, 0, 0},
+                        {(uint64_t)bufs[0], data, q == Q_TX ? 0 : 2, 0},
+                        {(uint64_t)&status[0], status_len, 2, 0}};
+    post(q, 0, c, 3);
+    reap(q, 0);
+    return status[0].status;
+}
+
+static void abuse(void)
+{
+    enum { BAD_MSG = 0x8001, NOT_SUPP = 0x8002 };
+    uint32_t w[8] = {0};
+    check_eq("short request", raw_control(w, 2, 4), BAD_MSG);
+    w[0] = 0x100; w[1] = 0; w[2] = 3; w[3] = 32; /* PCM_INFO of 3 streams: only 2 */
+    check_eq("query past the end", raw_control(w, 16, 4 + 96), BAD_MSG);
+    w[2] = 2; w[3] = 100000;                      /* huge item size */
+    check_eq("query item too large", raw_control(w, 16, 4 + 64), BAD_MSG);
+    w[3] = 32;
+    check_eq("query answer too small", raw_control(w, 16, 4 + 63), BAD_MSG);
+    w[0] = 0x1ff;
+    check_eq("unknown request", raw_control(w, 16, 4), NOT_SUPP);
+    w[0] = 0x102; w[1] = 7;
+    check_eq("bad stream id", raw_control(w, 8, 4), BAD_MSG);
+    w[0] = 0x104; w[1] = 0;
+    check_eq("start before set_params", raw_control(w, 8, 4), BAD_MSG);
+    w[0] = 0x101; w[1] = 0; w[2] = 4 * 1920; w[3] = 1920; w[4] = 0; w[5] = 2 | 1 << 8 | 7 << 16;
+    check_eq("ADPCM not offered", raw_control(w, 24, 4), NOT_SUPP);
+    w[5] = 2 | 5 << 8 | 14 << 16;
+    check_eq("rate code past the table", raw_control(w, 24, 4), NOT_SUPP);
+    w[5] = 2 | 5 << 8 | 7 << 16; w[3] = 1921;
+    check_eq("period not whole frames", raw_control(w, 24, 4), BAD_MSG);
+    w[3] = 1920; w[2] = 64u << 20;
+    check_eq("buffer too large", raw_control(w, 24, 4), BAD_MSG);
+    w[2] = 4 * 1920;
+    check_eq("short set_params", raw_control(w, 20, 4), BAD_MSG);
+    check_eq("tx before prepare", raw_xfer(Q_TX, 0, 1920, 8), BAD_MSG);
+    check_eq("tx to the input stream", raw_xfer(Q_TX, 1, 1920, 8), BAD_MSG);
+    check_eq("rx from the output stream", raw_xfer(Q_RX, 0, 1920, 8), BAD_MSG);
+    check_eq("tx to no stream", raw_xfer(Q_TX, 99, 1920, 8), BAD_MSG);
+    check_eq("tx without room for a status", raw_xfer(Q_TX, 0, 1920, 4), 0xdead);
+    /* Still works: 20 rounds of set_params, prepare, start, one period, stop, release. */
+    period_bytes = 1920;
+    frame_bytes = 4;
+    params[1] = 5; params[2] = 7; params[3] = 2;
+    for (int i = 0; i < 20; i++) {
+        set_params(0);
+        check_eq("START", pcm_cmd(0x104, 0), S_OK);
+        check_eq("one period plays", raw_xfer(Q_TX, 0, 1920, 8), S_OK);
+        check_eq("STOP", pcm_cmd(0x105, 0), S_OK);
+        check_eq("RELEASE", pcm_cmd(0x103, 0), S_OK);
+    }
+    check_eq("release twice", pcm_cmd(0x103, 0), BAD_MSG);
+}
+
 void test_main(void)
 {
     parse_args();
@@ -420,6 +490,10 @@ void test_main(void)
     check_eq("PCM_INFO", control(16, 4 + 64), S_OK);
     check_eq("stream 0 is output", ctl_resp[4 + 24], 0);
     check_eq("stream 1 is input", ctl_resp[4 + 32 + 24], 1);
+    if (params[0] == 2) {
+        abuse();
+        return;
+    }
     frame_bytes = fmt_bytes(params[1]) * params[3];
     period_bytes = params[5] * frame_bytes;
     if (!frame_bytes || period_bytes > MAX_PERIOD_BYTES || params[2] >= 14) {

@@ -7,6 +7,9 @@
 #include "gst-internal.h"
 
 #define DRAIN_WAIT (3 * GST_SECOND) /* at exit, per pipeline still playing out */
+/* Pipelines playing out at once: a guest that releases streams in a loop must not
+ * accumulate pipelines (and their threads); past this the oldest is cut short. */
+#define MAX_DRAINING 4
 
 static const MosaicPropDesc gst_props[] = {
     {.key = "out.pipeline", .type = MOSAIC_PROP_STRING, .defval = "autoaudiosink",
@@ -104,6 +107,7 @@ static void gst_be_close(void *opaque)
     /* Output that is still playing out (a file sink writing its header on EOS). */
     for (guint i = 0; i < be->draining->len; i++) {
         GbStream *g = g_ptr_array_index(be->draining, i);
+        g_source_remove(g->bus_watch);
         g_autoptr(GstBus) bus = gst_element_get_bus(g->pipe);
         g_autoptr(GstMessage) m =
             gst_bus_timed_pop_filtered(bus, DRAIN_WAIT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
@@ -197,6 +201,17 @@ static void gst_be_stream_stop(void *st)
     gst_element_set_state(g->pipe, GST_STATE_PAUSED);
 }
 
+/* A draining pipeline reached its end (or failed): it goes now, not at exit. */
+static gboolean drain_bus_cb(GstBus *bus, GstMessage *m, gpointer opaque)
+{
+    GbStream *g = opaque;
+    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS && GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR)
+        return G_SOURCE_CONTINUE;
+    g_ptr_array_remove(g->be->draining, g);
+    stream_destroy(g);
+    return G_SOURCE_REMOVE;
+}
+
 static void gst_be_stream_close(void *st, bool drain)
 {
     GbStream *g = st;
@@ -215,6 +230,13 @@ static void gst_be_stream_close(void *st, bool drain)
         g->s = NULL;
         gst_app_src_end_of_stream(GST_APP_SRC(g->app));
         gst_element_set_state(g->pipe, GST_STATE_PLAYING);
+        if (g->be->draining->len >= MAX_DRAINING) {
+            GbStream *old = g_ptr_array_steal_index(g->be->draining, 0);
+            g_source_remove(old->bus_watch);
+            stream_destroy(old);
+        }
+        g_autoptr(GstBus) bus = gst_element_get_bus(g->pipe);
+        g->bus_watch = gst_bus_add_watch(bus, drain_bus_cb, g);
         g_ptr_array_add(g->be->draining, g);
     } else {
         stream_destroy(g);

@@ -9,6 +9,9 @@
 #include <mosaic/mosaic.h>
 
 #define CONNECT_WAIT_US (5 * G_USEC_PER_SEC)
+/* Streams playing out at once: a guest that releases streams in a loop must not
+ * accumulate them; past this the oldest is cut short. */
+#define MAX_DRAINING 4
 
 typedef struct PulseBe {
     pa_threaded_mainloop *ml;
@@ -191,9 +194,15 @@ static void move_locked(PulseStream *p)
 static void moved(void *opaque)
 {
     PulseStream *p = opaque;
-    pa_threaded_mainloop_lock(p->be->ml);
-    move_locked(p);
-    pa_threaded_mainloop_unlock(p->be->ml);
+    PulseBe *be = p->be;
+    pa_threaded_mainloop_lock(be->ml);
+    if (!p->s && g_atomic_int_get(&p->drained)) { /* played out: it goes now */
+        g_ptr_array_remove(be->draining, p);
+        stream_destroy(p);
+    } else {
+        move_locked(p);
+    }
+    pa_threaded_mainloop_unlock(be->ml);
 }
 
 /* Pulse thread: the server wants data / has data; the main loop moves it. */
@@ -333,7 +342,9 @@ static void pulse_stream_stop(void *st)
 
 static void drain_done(pa_stream *s, int ok, void *opaque)
 {
-    g_atomic_int_set(&((PulseStream *)opaque)->drained, 1);
+    PulseStream *p = opaque;
+    g_atomic_int_set(&p->drained, 1);
+    mosaic_bh_schedule(p->bh);
 }
 
 static void pulse_stream_close(void *st, bool drain)
@@ -357,6 +368,8 @@ static void pulse_stream_close(void *st, bool drain)
         o = pa_stream_drain(p->ps, drain_done, p);
         if (o) {
             pa_operation_unref(o);
+            if (be->draining->len >= MAX_DRAINING)
+                stream_destroy(g_ptr_array_steal_index(be->draining, 0));
             g_ptr_array_add(be->draining, p);
             pa_threaded_mainloop_unlock(be->ml);
             return;
