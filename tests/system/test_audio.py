@@ -264,3 +264,23 @@ def test_malformed_requests_get_errors(tmp_path, snd_elf, run_mosaic, audiodev):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.rstrip().endswith('PASS'), r.stdout
     assert 'FAIL' not in r.stdout, r.stdout
+
+
+def test_dotted_keys_in_files_and_set(tmp_path, snd_elf, run_mosaic):
+    """out.pipeline is a key of machine files, of --set (everything after the label is
+    the key) and of --dump-config, whose output loads back to the same machine."""
+    out = tmp_path / 'set.wav'
+    ini = machine(tmp_path, snd_elf, play_args(frames=4800),
+                  'driver = gst\nout.pipeline = wavenc ! filesink location=%s' % (tmp_path / 'x.wav'))
+    r = run_mosaic(ini, '--set', 'audiodev.snd0.out.pipeline=wavenc ! filesink location=%s' % out)
+    check_played(r, 10)
+    assert out.exists() and not (tmp_path / 'x.wav').exists()
+    d = run_mosaic('--dump-config', ini)
+    assert d.returncode == 0 and 'out.pipeline = wavenc' in d.stdout, d
+    again = tmp_path / 'again.ini'
+    again.write_text(d.stdout)
+    assert run_mosaic('--dump-config', again).stdout == d.stdout
+    bad = tmp_path / 'bad.ini'
+    bad.write_text(ini.read_text().replace('out.pipeline', 'out..pipeline'))
+    r = run_mosaic(bad)
+    assert r.returncode != 0 and "bad key name 'out..pipeline'" in r.stderr, r.stderr
