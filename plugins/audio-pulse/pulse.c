@@ -50,6 +50,18 @@ static void signal_ml(void *unused, void *opaque)
     pa_threaded_mainloop_signal(((PulseBe *)opaque)->ml, 0);
 }
 
+/* Mainloop lock held: waits for a state change, FALSE once `until` has passed (a server
+ * that stops answering must not hold the main loop for ever). */
+static bool wait_until(PulseBe *be, gint64 until)
+{
+    if (g_get_monotonic_time() >= until)
+        return false;
+    pa_threaded_mainloop_unlock(be->ml);
+    g_usleep(2000);
+    pa_threaded_mainloop_lock(be->ml);
+    return true;
+}
+
 static void ctx_state(pa_context *c, void *opaque)
 {
     signal_ml(NULL, opaque);
@@ -104,12 +116,15 @@ static void *pulse_open(const MosaicProps *props, MosaicError *err)
     pa_threaded_mainloop_lock(be->ml);
     pa_threaded_mainloop_start(be->ml);
     pa_context_state_t st;
-    while ((st = pa_context_get_state(be->ctx)) != PA_CONTEXT_READY && PA_CONTEXT_IS_GOOD(st))
-        pa_threaded_mainloop_wait(be->ml);
+    gint64 until = g_get_monotonic_time() + CONNECT_WAIT_US;
+    while ((st = pa_context_get_state(be->ctx)) != PA_CONTEXT_READY && PA_CONTEXT_IS_GOOD(st) &&
+           wait_until(be, until))
+        ;
     int e = pa_context_errno(be->ctx);
     pa_threaded_mainloop_unlock(be->ml);
     if (st != PA_CONTEXT_READY) {
-        mosaic_error_set(err, "cannot connect to PulseAudio server %s: %s", name, pa_strerror(e));
+        mosaic_error_set(err, "cannot connect to PulseAudio server %s: %s", name,
+                         PA_CONTEXT_IS_GOOD(st) ? "no answer within 5 s" : pa_strerror(e));
         be_free(be);
         return NULL;
     }
@@ -303,8 +318,10 @@ static void *pulse_stream_open(void *opaque, MosaicAudioStream *s,
                 : pa_stream_connect_record(p->ps, be->source, &attr, fl);
     }
     pa_stream_state_t st = PA_STREAM_FAILED;
-    while (r == 0 && (st = pa_stream_get_state(p->ps)) != PA_STREAM_READY && PA_STREAM_IS_GOOD(st))
-        pa_threaded_mainloop_wait(be->ml);
+    gint64 until = g_get_monotonic_time() + CONNECT_WAIT_US;
+    while (r == 0 && (st = pa_stream_get_state(p->ps)) != PA_STREAM_READY &&
+           PA_STREAM_IS_GOOD(st) && wait_until(be, until))
+        ;
     if (st != PA_STREAM_READY) {
         mosaic_error_set(err, "PulseAudio %s %s refused the stream: %s", out ? "sink" : "source",
                          (out ? be->sink : be->source) ? (out ? be->sink : be->source) : "(default)",

@@ -284,3 +284,22 @@ def test_dotted_keys_in_files_and_set(tmp_path, snd_elf, run_mosaic):
     bad.write_text(ini.read_text().replace('out.pipeline', 'out..pipeline'))
     r = run_mosaic(bad)
     assert r.returncode != 0 and "bad key name 'out..pipeline'" in r.stderr, r.stderr
+
+
+@pytest.mark.needs_tools('pulseaudio', 'pactl')
+@pytest.mark.parametrize('backend', ['pulse', 'gst'])
+def test_pulseaudio_server_captures(tmp_path, snd_elf, run_mosaic, pulse_server, backend):
+    """Capture from the idle null sink's monitor through the server: every period
+    arrives, paced by the server (a tenth of a second of audio takes at least that), and
+    holds the silence the sink plays."""
+    server = pulse_server['PULSE_SERVER']
+    audiodev = ('driver = pulse\nserver = %s\nsource = null.monitor' % server
+                if backend == 'pulse' else
+                'driver = gst\nin.pipeline = pulsesrc server=%s device=null.monitor' % server)
+    t0 = time.monotonic()
+    r = run_mosaic(machine(tmp_path, snd_elf, [1, FMT['S16'], RATE[48000], 2, 4800, 480, 0, 0],
+                           audiodev), env=pulse_server)
+    elapsed = time.monotonic() - t0
+    check_played(r, 10)
+    assert sigs(r.stdout)['hash'] == fnv1a(bytes(4800 * 4)), r.stdout
+    assert elapsed >= 0.1, elapsed

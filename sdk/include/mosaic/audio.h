@@ -22,7 +22,7 @@
  * thread, a PulseAudio thread) schedules a bottom half (mosaic_bh_schedule, any thread)
  * and moves data from there.  Callbacks to the device are delivered from a bottom half,
  * never from inside a call the device made, so a device may call back into its stream
- * from them.
+ * from them (but not free it there: free it from the device's own work).
  *
  * Writing a backend out of tree: export a descriptor with
  *   MOSAIC_PLUGIN(.kind = MOSAIC_KIND_AUDIO, .kind_abi = MOSAIC_AUDIO_ABI, .name = "foo",
