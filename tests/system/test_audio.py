@@ -303,3 +303,15 @@ def test_pulseaudio_server_captures(tmp_path, snd_elf, run_mosaic, pulse_server,
     check_played(r, 10)
     assert sigs(r.stdout)['hash'] == fnv1a(bytes(4800 * 4)), r.stdout
     assert elapsed >= 0.1, elapsed
+
+
+def test_clocked_sink_paces_the_guest(tmp_path, snd_elf, run_mosaic):
+    """Periods complete in the sink's time: with a sink that syncs to the pipeline clock,
+    half a second of audio cannot be played in less (a file sink has no clock and goes
+    as fast as the guest)."""
+    t0 = time.monotonic()
+    r = run_mosaic(machine(tmp_path, snd_elf, play_args(frames=24000),
+                           'driver = gst\nout.pipeline = fakesink sync=true'))
+    elapsed = time.monotonic() - t0
+    check_played(r, 50)
+    assert elapsed >= 0.45, elapsed
