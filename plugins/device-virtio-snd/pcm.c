@@ -44,7 +44,7 @@ static void complete_all(Pcm *p, uint32_t status)
 static void complete_played(Pcm *p)
 {
     Xfer *x;
-    while ((x = g_queue_peek_head(&p->xfers)) && x->off == x->len && x->end <= p->played) {
+    while ((x = g_queue_peek_head(&p->xfers)) && x->queued && x->end <= p->played) {
         g_queue_pop_head(&p->xfers);
         snd_xfer_done(p, x->e, S_OK, 0);
         g_free(x);
@@ -56,6 +56,8 @@ static void pump_output(Pcm *p)
     VSnd *d = p->d;
     for (GList *l = p->xfers.head; l; l = l->next) {
         Xfer *x = l->data;
+        if (x->queued)
+            continue; /* all of it is in the ring already */
         while (x->off < x->len) {
             size_t n = MIN(x->len - x->off, mosaic_audio_stream_space(p->s));
             n = MIN(n, sizeof d->scratch);
@@ -66,7 +68,8 @@ static void pump_output(Pcm *p)
             x->off += n;
             p->written += n;
         }
-        x->end = p->written;
+        x->end = p->written; /* played once the backend has taken this many bytes */
+        x->queued = true;
     }
 }
 

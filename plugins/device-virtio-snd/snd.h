@@ -43,6 +43,7 @@ typedef struct Xfer {
     uint64_t off;   /* payload bytes copied so far */
     uint64_t len;   /* payload bytes */
     uint64_t end;   /* output: the stream byte count at which it has been played */
+    bool queued;    /* output: every byte is in the stream (end is set) */
 } Xfer;
 
 typedef struct Pcm {
