@@ -315,3 +315,26 @@ def test_clocked_sink_paces_the_guest(tmp_path, snd_elf, run_mosaic):
     elapsed = time.monotonic() - t0
     check_played(r, 50)
     assert elapsed >= 0.45, elapsed
+
+
+def test_quit_while_playing_finishes_the_recording(tmp_path, snd_elf, mosaic):
+    """Stopping the machine in the middle of playback plays out what the guest already
+    gave and closes the recording properly (wavenc writes its header on EOS)."""
+    out = tmp_path / 'out.wav'
+    ini = machine(tmp_path, snd_elf, play_args(frames=480000),
+                  'driver = gst\nout.pipeline = identity sync=true ! wavenc ! filesink '
+                  'location=%s' % out)
+    p = subprocess.Popen([str(mosaic), str(ini)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'),
+                                  ASAN_OPTIONS='detect_leaks=0'))
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM), err
+    with wave.open(str(out)) as w:  # a header that matches the data
+        frames = w.getnframes()
+        assert frames * 4 == out.stat().st_size - 44, (frames, out.stat().st_size)
+    t = aa.tone(out)
+    assert 0.2 <= t.seconds <= 2.0, t
+    assert abs(t.freq - 440) <= 1, t
+    assert aa.glitches(t, 1.5 * t.slope()) == 0, t
