@@ -338,3 +338,14 @@ def test_quit_while_playing_finishes_the_recording(tmp_path, snd_elf, mosaic):
     assert 0.2 <= t.seconds <= 2.0, t
     assert abs(t.freq - 440) <= 1, t
     assert aa.glitches(t, 1.5 * t.slope()) == 0, t
+
+
+def test_denied_backend_named(tmp_path, snd_elf, run_mosaic):
+    """The deployment policy applies to audio backends: a denied one stops the machine
+    before it starts, naming the plugin, the rule and the section that needs it."""
+    ini = machine(tmp_path, snd_elf, play_args(), 'driver = none')
+    r = run_mosaic('--disable-plugin', 'audio-*', ini)
+    assert r.returncode != 0
+    assert "plugin 'audio-none' is disabled by the command line (--disable-plugin audio-*)" \
+        in r.stderr, r.stderr
+    assert "audiodev 'snd0' (%s:9)" % ini in r.stderr, r.stderr
