@@ -348,4 +348,4 @@ def test_denied_backend_named(tmp_path, snd_elf, run_mosaic):
     assert r.returncode != 0
     assert "plugin 'audio-none' is disabled by the command line (--disable-plugin audio-*)" \
         in r.stderr, r.stderr
-    assert "audiodev 'snd0' (%s:9)" % ini in r.stderr, r.stderr
+    assert "audiodev 'snd0' (%s:8)" % ini in r.stderr, r.stderr
