@@ -24,6 +24,17 @@
  * never from inside a call the device made, so a device may call back into its stream
  * from them (but not free it there: free it from the device's own work).
  *
+ * A backend's life: open (once per [audiodev] section, when the first device opens it;
+ * check what you can: a server to reach, a pipeline that parses) -> for each stream:
+ * stream_open (the spec is checked by the core: format, rate 1..MAX_RATE, channels,
+ * whole frames per period, whole periods per buffer) -> stream_start / stream_stop, any
+ * number of times -> stream_close -> close (at exit; wait there, bounded, for output
+ * still playing out).  While a stream runs, an output backend calls
+ * mosaic_audio_stream_take() whenever its device wants data (never ahead of its clock by
+ * more than its own latency) and an input backend mosaic_audio_stream_put() whenever it
+ * has data; stream_kick tells it the device wrote or read, since a backend that found the
+ * ring empty (or full) may be waiting for that.  Partial takes and puts are normal.
+ *
  * Writing a backend out of tree: export a descriptor with
  *   MOSAIC_PLUGIN(.kind = MOSAIC_KIND_AUDIO, .kind_abi = MOSAIC_AUDIO_ABI, .name = "foo",
  *                 .props = foo_props, .ops = &foo_ops, ...)
