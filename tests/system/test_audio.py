@@ -119,27 +119,28 @@ def fnv1a(data):
     return h
 
 
-def write_wav(path, rate, ch, frames, seed=1):
+def write_wav(path, rate, ch, frames, width=2, seed=1):
+    """A WAV of pseudo-random samples; returns its PCM bytes."""
     x = seed
-    samples = []
-    for _ in range(frames * ch):
+    raw = bytearray()
+    for _ in range(frames * ch * width):
         x = (x * 1103515245 + 12345) & 0x7fffffff
-        samples.append((x >> 8) % 65536 - 32768)
-    raw = struct.pack('<%dh' % len(samples), *samples)
+        raw.append((x >> 16) & 0xff)
     with wave.open(str(path), 'wb') as w:
         w.setnchannels(ch)
-        w.setsampwidth(2)
+        w.setsampwidth(width)
         w.setframerate(rate)
-        w.writeframes(raw)
-    return raw
+        w.writeframes(bytes(raw))
+    return bytes(raw)
 
 
-@pytest.mark.parametrize('rate,ch', [(48000, 2), (16000, 1)])
-def test_capture_is_sample_exact(tmp_path, snd_elf, run_mosaic, rate, ch):
+@pytest.mark.parametrize('rate,ch,fmt', [(48000, 2, 'S16'), (16000, 1, 'S16'),
+                                         (44100, 2, 'S24_3')])
+def test_capture_is_sample_exact(tmp_path, snd_elf, run_mosaic, rate, ch, fmt):
     period = rate // 100
     frames = 30 * period
-    raw = write_wav(tmp_path / 'in.wav', rate, ch, frames)
-    ini = machine(tmp_path, snd_elf, [1, FMT['S16'], RATE[rate], ch, frames, period, 0, 0],
+    raw = write_wav(tmp_path / 'in.wav', rate, ch, frames, 3 if fmt == 'S24_3' else 2)
+    ini = machine(tmp_path, snd_elf, [1, FMT[fmt], RATE[rate], ch, frames, period, 0, 0],
                   'driver = gst\nin.pipeline = filesrc location=%s ! decodebin'
                   % (tmp_path / 'in.wav'))
     r = run_mosaic(ini)
