@@ -350,3 +350,34 @@ def test_denied_backend_named(tmp_path, snd_elf, run_mosaic):
     assert "plugin 'audio-none' is disabled by the command line (--disable-plugin audio-*)" \
         in r.stderr, r.stderr
     assert "audiodev 'snd0' (%s:8)" % ini in r.stderr, r.stderr
+
+
+def test_mute_and_volume_while_playing(tmp_path, snd_elf, mosaic):
+    """qom-set of the device's volume and mute reaches the running stream's backend:
+    two seconds of tone played in real time, halved after about half a second and muted
+    after about one; the recording shows the three parts."""
+    from test_monitor import Qmp, Vm
+    out = tmp_path / 'out.wav'
+    ini = machine(tmp_path, snd_elf, play_args(frames=96000),
+                  'driver = gst\nout.pipeline = identity sync=true ! wavenc ! filesink '
+                  'location=%s' % out).read_text()
+    v = Vm(mosaic, tmp_path, ini)
+    try:
+        q = Qmp(v.sock)
+        time.sleep(0.5)
+        assert q.cmd('qom-set', {'path': 'snd', 'property': 'volume', 'value': 50}) == {'return': {}}
+        time.sleep(0.5)
+        assert q.cmd('qom-set', {'path': 'snd', 'property': 'mute', 'value': True}) == {'return': {}}
+        r = q.cmd('qom-set', {'path': 'snd', 'property': 'volume', 'value': 101})
+        assert 'error' in r, r
+        assert v.wait(30) == 0, v.p.stderr.read()
+    finally:
+        v.kill()
+    rate, _, x = aa.read(out)
+    assert len(x) >= 1.9 * rate
+    peaks = [max(abs(s) for s in x[i:i + rate // 20]) for i in range(0, len(x) - rate // 20, rate // 20)]
+    assert max(peaks[:4]) > 0.45, peaks              # full volume at first (peak 0.5)
+    assert any(0.2 < p < 0.3 for p in peaks), peaks  # then half (0.25)
+    assert peaks[-1] < 0.01, peaks                   # muted at the end
+    loud = [i for i, p in enumerate(peaks) if p > 0.01]
+    assert loud[-1] < len(peaks) - 4, peaks          # muted for a while before the end
