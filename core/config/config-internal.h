@@ -82,6 +82,7 @@ const char *config_prop_type_name(MosaicPropType t);
 const char *config_closest(const char *word, const char *const *candidates, guint n);
 gboolean config_is_label(const char *s);
 gboolean config_is_name(const char *s);
+gboolean config_is_key(const char *s); /* names joined by dots: out.pipeline */
 /* An indented "name = ..." line: refused as a continuation (see parse.c). */
 gboolean config_looks_like_key(const char *s);
 

@@ -424,8 +424,9 @@ static int handler(void *user, const char *section, const char *name, const char
                   "e.g. [machine])", name);
         return 0;
     }
-    if (!config_is_name(name)) {
-        fail(ctx, r->name, r->lineno, "bad key name '%s' (letters, digits, '-' and '_')", name);
+    if (!config_is_key(name)) {
+        fail(ctx, r->name, r->lineno, "bad key name '%s' (letters, digits, '-' and '_'; "
+             "dots between names)", name);
         return 0;
     }
     if (!config_section_entry(r->section, name) &&
@@ -456,7 +457,8 @@ static gboolean parse_reader(FileReader *r)
     return TRUE;
 }
 
-/* "kind.key=value" or "kind.label.key=value". */
+/* "kind.key=value" or "kind.label.key=value"; a key may itself hold dots
+ * (audiodev.snd0.out.pipeline=...), so everything after the label is the key. */
 static gboolean apply_set(MosaicConfig *cfg, const char *set, guint index, const char *cwd,
                           GError **err)
 {
@@ -465,14 +467,15 @@ static gboolean apply_set(MosaicConfig *cfg, const char *set, guint index, const
     g_autofree char *lhs = eq ? g_strndup(set, eq - set) : NULL;
     g_auto(GStrv) parts = lhs ? g_strsplit(g_strstrip(lhs), ".", -1) : NULL;
     guint n = parts ? g_strv_length(parts) : 0;
-    if (n != 2 && n != 3) {
+    if (n < 2) {
         g_set_error(err, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
                     "%s: '%s' is not kind.key=value or kind.label.key=value "
                     "(e.g. machine.memory=1G, blockdev.disk0.file=disk.img)", where, set);
         return FALSE;
     }
-    const char *kind = parts[0], *label = n == 3 ? parts[1] : NULL, *key = parts[n - 1];
-    if (!config_is_name(kind) || (label && !config_is_label(label)) || !config_is_name(key)) {
+    const char *kind = parts[0], *label = n >= 3 ? parts[1] : NULL;
+    g_autofree char *key = g_strjoinv(".", parts + (n >= 3 ? 2 : 1));
+    if (!config_is_name(kind) || (label && !config_is_label(label)) || !config_is_key(key)) {
         g_set_error(err, CONFIG_ERROR, CONFIG_ERROR_SYNTAX,
                     "%s: bad section kind, label or key in '%s' (letters, digits, '-' and '_')",
                     where, set);

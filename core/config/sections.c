@@ -31,6 +31,12 @@ static const MosaicPropDesc blockdev_props[] = {
     {NULL},
 };
 
+static const MosaicPropDesc audiodev_props[] = {
+    {.key = "driver", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
+     .help = "audio backend: the name of an audio plugin (mosaic --list-plugins)"},
+    {NULL},
+};
+
 /* The chardev subsystem may register "chardev" again with a longer table. */
 static const MosaicPropDesc chardev_props[] = {
     {.key = "backend", .type = MOSAIC_PROP_ENUM, .choices = "stdio|file|socket|pty",
@@ -88,6 +94,7 @@ void config_sections_init(void)
     do_register("device", "type", MOSAIC_KIND_DEVICE, device_props, FALSE);
     do_register("blockdev", "driver", MOSAIC_KIND_BLOCK, blockdev_props, FALSE);
     do_register("chardev", NULL, 0, chardev_props, FALSE);
+    do_register("audiodev", "driver", MOSAIC_KIND_AUDIO, audiodev_props, FALSE);
 }
 
 void config_register_section(const char *kind, const char *selector_key, int plugin_kind,

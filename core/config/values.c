@@ -41,6 +41,18 @@ gboolean config_is_name(const char *s)
     return TRUE;
 }
 
+/* A key: names joined by single dots ("out.pipeline": a key of one side of a device). */
+gboolean config_is_key(const char *s)
+{
+    if (!s || !*s)
+        return FALSE;
+    g_auto(GStrv) parts = g_strsplit(s, ".", -1);
+    for (guint i = 0; parts[i]; i++)
+        if (!config_is_name(parts[i]))
+            return FALSE;
+    return TRUE;
+}
+
 /* "name = ..." with blanks around '=' (unlike "root=/dev/vda" in a command line): an
  * indented key, which inih would silently append to the previous value. */
 gboolean config_looks_like_key(const char *s)
@@ -48,7 +60,7 @@ gboolean config_looks_like_key(const char *s)
     const char *p = s;
     if (!g_ascii_isalpha(*p))
         return FALSE;
-    while (g_ascii_isalnum(*p) || *p == '-' || *p == '_')
+    while (g_ascii_isalnum(*p) || *p == '-' || *p == '_' || *p == '.')
         p++;
     if (!g_ascii_isspace(*p))
         return FALSE;

@@ -22,6 +22,7 @@ FROZEN(END(MosaicAccelOps, breakpoint) == 128);
 FROZEN(END(MosaicMachineOps, powerdown) == 64);
 FROZEN(END(MosaicDeviceOps, set_prop) == 56);
 FROZEN(END(MosaicBlkDriverOps, submit) == 40);
+FROZEN(END(MosaicAudioBackendOps, stream_set_volume) == 72); /* kind audio, since 1.1 */
 /* The elements of the tables the core steps through (props, sections, arguments). */
 FROZEN(END(MosaicPropDesc, max) == 64);
 FROZEN(END(MosaicSectionDesc, props) == 24);

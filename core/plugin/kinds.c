@@ -52,6 +52,17 @@ static gboolean export_check(const void *p, GError **err)
     return TRUE;
 }
 
+static gboolean audio_check(const void *p, GError **err)
+{
+    const MosaicAudioBackendOps *o = p;
+    REQUIRE(o, open);
+    REQUIRE(o, stream_open);
+    REQUIRE(o, stream_start);
+    REQUIRE(o, stream_stop);
+    REQUIRE(o, stream_close);
+    return TRUE;
+}
+
 /* The graph calls open unconditionally and one of io (blocking, on a worker) or submit
  * (asynchronous) for every request. */
 static gboolean block_check(const void *p, GError **err)
@@ -67,7 +78,7 @@ static gboolean block_check(const void *p, GError **err)
  * must not raise the minimum, so these are frozen, unlike sizeof. */
 #define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
-/* audio, net and gpu backends have no ops header yet: ops optional. */
+/* net and gpu backends have no ops header yet: ops optional. */
 static const PluginKindInfo kinds[] = {
     { MOSAIC_KIND_ACCEL, "accel", MOSAIC_ACCEL_ABI, TRUE, sizeof(MosaicAccelOps),
       END(MosaicAccelOps, breakpoint), accel_check },
@@ -79,7 +90,8 @@ static const PluginKindInfo kinds[] = {
       END(MosaicBlkDriverOps, submit), block_check },
     { MOSAIC_KIND_BLOCK_FILTER, "block-filter", MOSAIC_BLOCK_ABI, TRUE, sizeof(MosaicBlkDriverOps),
       END(MosaicBlkDriverOps, submit), block_check },
-    { MOSAIC_KIND_AUDIO, "audio", MOSAIC_AUDIO_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_AUDIO, "audio", MOSAIC_AUDIO_ABI, TRUE, sizeof(MosaicAudioBackendOps),
+      END(MosaicAudioBackendOps, stream_set_volume), audio_check },
     { MOSAIC_KIND_NET, "net", MOSAIC_NET_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_GPU, "gpu", MOSAIC_GPU_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_MISC, "misc", MOSAIC_MISC_ABI, FALSE, 0, 0, NULL },

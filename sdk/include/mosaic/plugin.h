@@ -28,7 +28,9 @@
  *        mosaic_blk_format_exists, mosaic_blk_defer_flush_release); named bitmaps for
  *        jobs (mosaic/bitmap.h: mosaic_blk_bitmap_add/lookup/remove/clear/enable/merge/
  *        copy/check_usable/frozen/freeze/abdicate/reclaim/claims/at/persistent/owner); MosaicMemSection
- *        .struct_size (in 1.0's padding: no field moved); mosaic_machine_current.
+ *        .struct_size (in 1.0's padding: no field moved); mosaic_machine_current;
+ *        mosaic/audio.h (audio backends: the ops table MosaicAudioBackendOps, mandatory
+ *        for kind audio; streams for devices; [audiodev LABEL] sections).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
