@@ -342,6 +342,24 @@ def test_plugin_command(mosaic, mosaic_ctl, tmp_path, build):
         v.kill()
 
 
+def test_ctl_prints_valid_json_numbers(mosaic, mosaic_ctl, tmp_path, build):
+    """Doubles at the edges (1e308, 1e-300, 1e21, -0.0, 2.5) come out as JSON a parser
+    takes back, in --json and in the pretty text form (json-glib's generator writes
+    "1e+308.0")."""
+    test_plugins = build / "tests" / "plugins-monitor"
+    v = Vm(mosaic, tmp_path, "[machine]\ntype = none\n[monitor-test t]\n",
+           extra=["--plugin-path", str(test_plugins)])
+    try:
+        for scale in ("1e308", "-1e308", "1e-300", "1e21", "2.5", "1e16"):
+            for mode in (["--json"], []):
+                r = run_ctl(mosaic_ctl, *mode, v.sock, "x-monitor-test-add", "a=1", "b=0",
+                            "scale=" + scale)
+                assert r.returncode == 0, r.stderr
+                assert json.loads(r.stdout)["scale"] == float(scale), (mode, r.stdout)
+    finally:
+        v.kill()
+
+
 def test_riscv_guest_memory_and_run(mosaic, mosaic_ctl, top, tmp_path, build):
     """A real board, started paused: guest RAM holds the loaded program (pmemsave), then
     `cont` runs it to its end: RESUME, then SHUTDOWN from the guest."""
