@@ -20,8 +20,8 @@
  *   1.1  MosaicPluginDesc.commands (monitor commands declared in the descriptor, listed
  *        without running plugin code, the plugin loaded on the first call); kinds
  *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
- *        recovered (listeners out of file descriptors); mosaic/socket.h;
- *        mosaic_blk_bitmap_next_dirty.
+ *        recovered (listeners out of file descriptors); mosaic/socket.h (with
+ *        mosaic_socket_listen); mosaic_blk_bitmap_next_dirty.
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
