@@ -31,7 +31,8 @@
  *        first release.
  *   1.1  (ABI 1.1) caps and uri_schemes: the core asks for "a driver that..." (backup
  *        jobs: a copy-before-write filter, a driver for an nbd:// target) by these,
- *        never by name.
+ *        never by name; bitmaps_changed (a bitmap added at run time survives a kill as
+ *        inconsistent).
  */
 #ifndef MOSAIC_BLOCK_H
 #define MOSAIC_BLOCK_H
@@ -125,6 +126,12 @@ typedef struct MosaicBlkDriverOps {
     /* Since 1.1, protocol drivers: the URI schemes opened from the `uri` key, e.g.
      * {"nbd", "nbd+unix", NULL}; NULL: none. */
     const char *const *uri_schemes;
+    /* Since 1.1, optional with bitmaps_store: a persistent bitmap of the node was added
+     * or removed while it runs.  Record the node's persistent bitmaps in the image now,
+     * every one marked in use (their bits need not be written), so that after a kill a
+     * bitmap added since the start is there and loads inconsistent instead of missing.
+     * Main loop thread, graph drained (blocking child I/O allowed).  0 or -errno. */
+    int (*bitmaps_changed)(void *state, MosaicBlkNode *node);
 } MosaicBlkDriverOps;
 
 #define MOSAIC_BLK_PROBE_BYTES 4096
