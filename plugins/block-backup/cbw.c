@@ -39,6 +39,8 @@ typedef struct Pending {
     uint64_t next;         /* clusters before it are copied (or in `recheck`) */
     uint64_t recheck;      /* the first cluster someone else was copying, or UINT64_MAX:
                               if that copy failed, the cluster is ours to copy */
+    uint8_t *buf;          /* the window: the old data of the copies of one scan */
+    uint64_t buf_size;
 } Pending;
 
 typedef struct Copy {
@@ -117,8 +119,13 @@ static void pending_step_done(Pending *p)
 
 static void copy_free(Copy *c)
 {
-    free(c->buf);
-    free(c);
+    free(c); /* its buffer is a piece of the request's window */
+}
+
+static void pending_free(Pending *p)
+{
+    free(p->buf);
+    free(p);
 }
 
 static void copy_written(void *opaque, int ret)
@@ -157,7 +164,7 @@ static void forwarded(void *opaque, int ret)
 {
     Pending *p = opaque;
     mosaic_blk_complete(p->token, ret);
-    free(p);
+    pending_free(p);
 }
 
 /* Starts copies of the request's clusters still to copy, up to a window of
@@ -169,21 +176,35 @@ static void scan(Pending *p)
     MosaicBlkReq *req = p->req;
     if (p->ret < 0) {
         mosaic_blk_complete(p->token, p->ret);
-        free(p);
+        pending_free(p);
         return;
     }
     uint64_t end = req->offset + req->bytes;
     uint64_t off = p->recheck < p->next ? p->recheck : p->next;
     uint64_t window = 0;
+    if (!p->buf) {
+        /* One buffer per request, reused by every scan: a cluster at least, at most the
+         * window (or what the request spans). */
+        uint64_t span = end - (req->offset - req->offset % s->gran);
+        p->buf_size = span < COPY_WINDOW_BYTES ? span : COPY_WINDOW_BYTES;
+        if (p->buf_size < s->gran)
+            p->buf_size = s->gran;
+        p->buf = malloc(p->buf_size);
+        if (!p->buf) {
+            mosaic_blk_complete(p->token, -ENOMEM);
+            pending_free(p);
+            return;
+        }
+    }
     p->recheck = UINT64_MAX;
     p->outstanding = 1; /* this scan */
-    for (; off < end && window < COPY_WINDOW_BYTES; off += s->gran) {
+    for (; off < end && window + s->gran <= p->buf_size; off += s->gran) {
         if (mosaic_blk_bitmap_claim(s->copy, off)) {
             Copy *c = calloc(1, sizeof *c);
             c->p = p;
             c->offset = off;
             c->len = s->length - off < s->gran ? s->length - off : s->gran;
-            c->buf = malloc(c->len);
+            c->buf = p->buf + window;
             c->iov = (struct iovec){c->buf, c->len};
             c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_READ, .offset = off,
                                     .bytes = c->len, .iov = &c->iov, .niov = 1};
