@@ -16,7 +16,8 @@ MB = 1 << 20
 
 
 def listening(path):
-    """The socket exists and accepts (it appears at bind(), a moment before listen())."""
+    """The socket exists and accepts (Mosaic's sockets appear only once they listen:
+    tests/system/test_listen_ready.py; this also waits out a socket file left behind)."""
     s = socket.socket(socket.AF_UNIX)
     try:
         s.connect(str(path))
