@@ -6,6 +6,7 @@
 
 #include "block/block-internal.h"
 #include "block/bitmap.h"
+#include "block/block.h"
 
 gboolean blk_node_stores_bitmaps(MosaicBlkNode *node)
 {
@@ -98,4 +99,17 @@ void blk_bitmaps_image_store(MosaicBlkNode *node)
     if (ret < 0)
         g_warning("node '%s': storing the persistent bitmaps in the image failed: %s (they "
                   "will be inconsistent at the next start)", node->label, g_strerror(-ret));
+}
+
+void blk_bitmaps_image_changed(MosaicBlkNode *node)
+{
+    if (!node->ops.bitmaps_changed || !node->state)
+        return;
+    blk_drain_begin(); /* the driver rewrites its metadata: nothing in flight */
+    int ret = node->ops.bitmaps_changed(node->state, node);
+    blk_drain_end();
+    if (ret < 0)
+        g_warning("node '%s': recording the persistent bitmaps in the image failed: %s (a "
+                  "bitmap added now is lost if the emulator is killed)", node->label,
+                  g_strerror(-ret));
 }

@@ -118,8 +118,13 @@ static GPtrArray *nodes_of(const char *path)
 
 void blk_bitmaps_store_node(MosaicBlkNode *node, gboolean in_use)
 {
-    if (blk_node_stores_bitmaps(node))
-        return; /* the image gets them at clean close */
+    if (blk_node_stores_bitmaps(node)) {
+        /* The image gets their bits at clean close; which bitmaps exist is recorded now
+         * (in use), so a kill leaves a bitmap added since the start inconsistent, not
+         * missing. */
+        blk_bitmaps_image_changed(node);
+        return;
+    }
     g_autofree char *path = side_path(node);
     if (!path) {
         g_warning("persistent bitmaps of node '%s': no host file under it (kept in memory only)",

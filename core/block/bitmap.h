@@ -97,6 +97,9 @@ void blk_bitmaps_forget_all(void);
 gboolean blk_node_stores_bitmaps(MosaicBlkNode *node);
 void blk_bitmaps_image_load(MosaicBlkNode *node);
 void blk_bitmaps_image_store(MosaicBlkNode *node);
+/* A persistent bitmap of `node` was added or removed at run time: the driver records
+ * the set in the image now, in use (MosaicBlkDriverOps.bitmaps_changed). */
+void blk_bitmaps_image_changed(MosaicBlkNode *node);
 
 
 #endif

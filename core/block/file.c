@@ -2,7 +2,8 @@
  * preadv/pwritev on the node's worker threads.
  *
  * cache=none opens with O_DIRECT; requests not aligned to 4 KiB then go through an
- * aligned bounce buffer (unaligned writes read-modify-write under a lock).
+ * aligned bounce buffer of at most 1 MiB, window by window (unaligned writes
+ * read-modify-write under a lock).
  * Locking uses OFD locks on the bytes QEMU uses (100 + permission bit: "I use it",
  * 200 + bit: "I do not share it"), so Mosaic and qemu-img/qemu-nbd see each other's
  * locks: two writers of one image are refused. */
@@ -19,6 +20,7 @@
 
 #include "block/block-internal.h"
 #include "util/file-type.h"
+#include <mosaic/iov.h>
 
 #define DIO_ALIGN 4096
 #define LOCK_PERM_BASE 100
@@ -241,29 +243,38 @@ static gboolean is_aligned(MosaicBlkReq *req)
     return TRUE;
 }
 
+/* A request of any size goes through a bounce buffer of at most this much, one aligned
+ * window at a time: the guest or NBD client picks the size, not our memory. */
+#define BOUNCE_MAX (1u << 20)
+
 static int bounce_rw(FileState *s, MosaicBlkReq *req)
 {
     guint64 start = req->offset & ~(guint64)(DIO_ALIGN - 1);
     guint64 end = (req->offset + req->bytes + DIO_ALIGN - 1) & ~(guint64)(DIO_ALIGN - 1);
+    gsize cap = MIN(end - start, BOUNCE_MAX);
     void *buf;
-    if (posix_memalign(&buf, DIO_ALIGN, end - start))
+    if (posix_memalign(&buf, DIO_ALIGN, cap))
         return -ENOMEM;
-    struct iovec biov = {buf, end - start};
     gboolean write = req->type == MOSAIC_BLK_WRITE;
     if (write)
-        g_mutex_lock(&s->rmw_lock);
-    int ret = rw_full(s->fd, &biov, 1, start, FALSE);
-    if (ret == 0) {
-        char *p = (char *)buf + (req->offset - start);
-        for (unsigned i = 0; i < req->niov; i++) {
-            if (write)
-                memcpy(p, req->iov[i].iov_base, req->iov[i].iov_len);
-            else
-                memcpy(req->iov[i].iov_base, p, req->iov[i].iov_len);
-            p += req->iov[i].iov_len;
+        g_mutex_lock(&s->rmw_lock); /* read-modify-write of the partial blocks at the ends */
+    int ret = 0;
+    for (guint64 w = start; w < end && !ret; w += cap) {
+        gsize wlen = MIN(cap, end - w);
+        /* The part of the request inside this window. */
+        guint64 from = MAX(w, req->offset), to = MIN(w + wlen, req->offset + req->bytes);
+        char *p = (char *)buf + (from - w);
+        struct iovec biov = {buf, wlen};
+        if (!write || from > w || to < w + wlen)
+            ret = rw_full(s->fd, &biov, 1, w, FALSE);
+        if (ret)
+            break;
+        if (write) {
+            mosaic_iov_to_buf(req->iov, req->niov, from - req->offset, p, to - from);
+            ret = rw_full(s->fd, &biov, 1, w, TRUE);
+        } else {
+            mosaic_iov_from_buf(req->iov, req->niov, from - req->offset, p, to - from);
         }
-        if (write)
-            ret = rw_full(s->fd, &biov, 1, start, TRUE);
     }
     if (write)
         g_mutex_unlock(&s->rmw_lock);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,8 +90,17 @@ static void listen_ready(void *opaque, int fd, unsigned events)
 {
     MosaicChardev *cd = opaque;
     int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (c < 0)
+    if (c < 0) {
+        /* Out of descriptors the client stays queued and the socket readable: watching
+         * on would spin, so the watch backs off (and says so once). */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            g_autofree char *what = g_strdup_printf("chardev %s (unix:%s)", cd->label,
+                                                    cd->sock_path);
+            mosaic_fd_watch_backoff(cd->listen_watch, what, g_strerror(errno));
+        }
         return;
+    }
+    mosaic_fd_watch_recovered(cd->listen_watch);
     if (chardev_connected(cd)) {
         close(c); /* one client at a time */
         return;
@@ -103,12 +113,13 @@ static bool open_socket(MosaicChardev *cd, const ChardevOpts *o, GError **err)
     struct sockaddr_un sa;
     if (!fill_addr(cd, o->path, &sa, err))
         return false;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        g_set_error(err, CHARDEV_ERROR, 0, "chardev %s: socket: %s", cd->label, g_strerror(errno));
-        return false;
-    }
     if (!o->server) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            g_set_error(err, CHARDEV_ERROR, 0, "chardev %s: socket: %s", cd->label,
+                        g_strerror(errno));
+            return false;
+        }
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
             g_set_error(err, CHARDEV_ERROR, 0, "chardev %s: cannot connect to '%s': %s (start "
                         "the server first, or use server=on)", cd->label, o->path, g_strerror(errno));
@@ -120,14 +131,12 @@ static bool open_socket(MosaicChardev *cd, const ChardevOpts *o, GError **err)
         chardev_connected_fd(cd, fd);
         return true;
     }
-    /* A socket file left by an earlier run is replaced; any other file is not. */
-    struct stat st;
-    if (lstat(o->path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(o->path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
-        g_set_error(err, CHARDEV_ERROR, 0, "chardev %s: cannot listen on '%s': %s (is the path "
-                    "free and its directory writable?)", cd->label, o->path, g_strerror(errno));
-        close(fd);
+    /* Only a stale socket left by an earlier run is replaced, never another file or a
+     * live server's socket; the path appears once we listen. */
+    g_autoptr(GError) e = NULL;
+    int fd = unix_socket_listen(o->path, 1, &cd->sock_file, &e);
+    if (fd < 0) {
+        g_set_error(err, CHARDEV_ERROR, 0, "chardev %s: %s", cd->label, e->message);
         return false;
     }
     cd->listen_fd = fd;
@@ -136,13 +145,13 @@ static bool open_socket(MosaicChardev *cd, const ChardevOpts *o, GError **err)
     if (o->wait) {
         g_printerr("mosaic: chardev %s: waiting for a connection on %s\n", cd->label, o->path);
         int c;
-        do
-            c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        while (c < 0 && errno == EINTR);
+        do {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            c = poll(&p, 1, -1) < 0 ? -1 : accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        } while (c < 0 && (errno == EINTR || errno == EAGAIN));
         if (c >= 0)
             chardev_connected_fd(cd, c);
     }
-    set_nonblock(fd);
     cd->listen_watch = mosaic_fd_watch(fd, MOSAIC_FD_READ, listen_ready, cd);
     return true;
 }
@@ -211,7 +220,7 @@ void chardev_close_backend(MosaicChardev *cd)
     if (cd->listen_fd >= 0)
         close(cd->listen_fd);
     if (cd->sock_path)
-        unlink(cd->sock_path);
+        unix_socket_release(cd->sock_path, &cd->sock_file); /* ours, not a newer file */
     g_free(cd->sock_path);
     if (cd->own_fds) {
         if (cd->in_fd >= 0)

@@ -6,6 +6,7 @@
 
 #include "chardev/chardev.h"
 #include "loop/loop.h"
+#include "util/unix-socket.h"
 
 struct MosaicChardev {
     char *label;
@@ -27,7 +28,8 @@ struct MosaicChardev {
     MosaicFdWatch *in_watch, *out_watch;
     int listen_fd;
     MosaicFdWatch *listen_watch;
-    char *sock_path;      /* server: unlinked on free */
+    char *sock_path;      /* server: unlinked on free, if still sock_file */
+    UnixSocketFile sock_file;
     char *pty_path;
     int pty_slave;
     bool stdin_tty;       /* stdio on a terminal: raw mode, Ctrl-A escapes */

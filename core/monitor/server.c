@@ -239,26 +239,24 @@ static gboolean listen_on(GSocket *sock, GSocketAddress *addr, const char *desc,
 static gboolean add_unix(const char *path, gboolean wait, GError **err)
 {
     g_autofree char *desc = g_strdup_printf("unix:%s", path);
-    if (!*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        g_set_error(err, MONITOR_ERROR, 0, "--qmp %s: socket path empty or longer than %zu bytes",
-                    desc, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-        return FALSE;
-    }
-    if (!unix_socket_claim_path(path, err)) {
+    UnixSocketFile file;
+    /* Listening before the path appears: a client that sees it may connect at once. */
+    int fd = unix_socket_listen(path, 16, &file, err);
+    if (fd < 0) {
         g_prefix_error(err, "--qmp %s: ", desc);
         return FALSE;
     }
-    g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, err);
-    if (!sock)
+    g_autoptr(GSocket) sock = g_socket_new_from_fd(fd, err);
+    if (!sock) {
+        close(fd);
+        unix_socket_release(path, &file);
         return FALSE;
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
-    if (!listen_on(sock, addr, desc, err))
-        return FALSE;
+    }
     Listener *l = g_new0(Listener, 1);
     l->sock = g_steal_pointer(&sock);
     l->desc = g_steal_pointer(&desc);
     l->path = g_strdup(path);
-    unix_socket_remember(path, &l->file);
+    l->file = file;
     l->wait = wait;
     listeners = g_list_append(listeners, l);
     return TRUE;

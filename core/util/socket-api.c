@@ -28,3 +28,16 @@ MOSAIC_API void mosaic_socket_release(const char *path, const MosaicSocketFile *
     UnixSocketFile u = {.dev = f->dev, .ino = f->ino};
     unix_socket_release(path, &u);
 }
+
+MOSAIC_API int mosaic_socket_listen(const char *path, int backlog, MosaicSocketFile *f,
+                                    MosaicError *err)
+{
+    g_autoptr(GError) e = NULL;
+    UnixSocketFile u = {0};
+    int fd = unix_socket_listen(path, backlog, &u, &e);
+    f->dev = u.dev;
+    f->ino = u.ino;
+    if (fd < 0)
+        mosaic_error_set(err, "%s", e->message);
+    return fd;
+}

@@ -1,5 +1,8 @@
-/* Stale-socket detection for listeners: see unix-socket.h. */
+/* Stale-socket detection and ready-when-visible listeners: see unix-socket.h. */
+#define _GNU_SOURCE /* renameat2 */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -74,4 +77,60 @@ void unix_socket_release(const char *path, const UnixSocketFile *f)
     if (f->ino && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == f->dev &&
         st.st_ino == f->ino)
         unlink(path);
+}
+
+/* Moves the bound socket from tmp to path unless something is at path by now. */
+static int move_into_place(const char *tmp, const char *path)
+{
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return errno;
+    /* A file system without RENAME_NOREPLACE: link() does not replace either. */
+    if (link(tmp, path) != 0)
+        return errno;
+    unlink(tmp);
+    return 0;
+}
+
+int unix_socket_listen(const char *path, int backlog, UnixSocketFile *f, GError **err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    *f = (UnixSocketFile){0};
+    if (!*path || strlen(path) >= sizeof sa.sun_path) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "socket path %s is empty or longer than %zu bytes", path,
+                    sizeof sa.sun_path - 1);
+        return -1;
+    }
+    if (!unix_socket_claim_path(path, err))
+        return -1;
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *tmp = g_strdup_printf("%s/.mosaic-%08x.sock", dir, g_random_int());
+    gboolean direct = strlen(tmp) >= sizeof sa.sun_path;
+    g_strlcpy(sa.sun_path, direct ? path : tmp, sizeof sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int e = 0;
+    if (fd < 0)
+        e = errno;
+    else if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        e = errno;
+    else if (listen(fd, backlog) != 0 || (!direct && (e = move_into_place(tmp, path)) != 0)) {
+        e = e ? e : errno;
+        unlink(sa.sun_path);
+    }
+    if (e) {
+        if (fd >= 0)
+            close(fd);
+        if (e == EEXIST)
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        "cannot listen on %s: another file took the path while the socket was "
+                        "set up (not replacing it)", path);
+        else
+            g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "cannot listen on %s: %s "
+                        "(is its directory there and writable?)", path, g_strerror(e));
+        return -1;
+    }
+    unix_socket_remember(path, f);
+    return fd;
 }

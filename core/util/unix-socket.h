@@ -18,6 +18,15 @@ typedef struct UnixSocketFile {
     guint64 dev, ino;
 } UnixSocketFile;
 
+/* A listening socket at `path`, ready before the path appears: whoever watches for the
+ * path (a script, a test, a supervisor) may connect at once and is never refused by a
+ * socket that is bound but not yet listening.  Claims the path (above), binds under a
+ * temporary name in the same directory, listen()s, then moves the socket to `path`
+ * (never over a file that appeared meanwhile) and remembers it in *f.  Returns the fd
+ * (non-blocking, close-on-exec), or -1 with a message naming the path.  (A path so long
+ * that the temporary name would not fit is bound directly.) */
+int unix_socket_listen(const char *path, int backlog, UnixSocketFile *f, GError **err);
+
 /* After bind(): records what is at path now. */
 void unix_socket_remember(const char *path, UnixSocketFile *f);
 /* At stop: removes path if it still is the socket remembered. */

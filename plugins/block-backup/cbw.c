@@ -18,6 +18,9 @@
 #include <mosaic/bitmap.h>
 
 #define GRANULARITY_DEFAULT 65536u
+/* Old data being copied for one guest request at a time: a write-zeroes or discard of
+ * gigabytes copies window by window, its memory independent of its size. */
+#define COPY_WINDOW_BYTES (1u << 20)
 
 typedef struct Cbw {
     MosaicBlkChild *file, *target;
@@ -33,6 +36,11 @@ typedef struct Pending {
     void *token;
     unsigned outstanding;  /* copies and waits not finished */
     int ret;
+    uint64_t next;         /* clusters before it are copied (or in `recheck`) */
+    uint64_t recheck;      /* the first cluster someone else was copying, or UINT64_MAX:
+                              if that copy failed, the cluster is ours to copy */
+    uint8_t *buf;          /* the window: the old data of the copies of one scan */
+    uint64_t buf_size;
 } Pending;
 
 typedef struct Copy {
@@ -111,8 +119,13 @@ static void pending_step_done(Pending *p)
 
 static void copy_free(Copy *c)
 {
-    free(c->buf);
-    free(c);
+    free(c); /* its buffer is a piece of the request's window */
+}
+
+static void pending_free(Pending *p)
+{
+    free(p->buf);
+    free(p);
 }
 
 static void copy_written(void *opaque, int ret)
@@ -151,39 +164,61 @@ static void forwarded(void *opaque, int ret)
 {
     Pending *p = opaque;
     mosaic_blk_complete(p->token, ret);
-    free(p);
+    pending_free(p);
 }
 
-/* Starts a copy of every cluster of the request still to copy, and waits for those being
- * copied by someone else; with nothing left, the request goes down. */
+/* Starts copies of the request's clusters still to copy, up to a window of
+ * COPY_WINDOW_BYTES, and waits for those being copied by someone else; it runs again
+ * when they are done.  With nothing left, the request goes down. */
 static void scan(Pending *p)
 {
     Cbw *s = p->s;
     MosaicBlkReq *req = p->req;
     if (p->ret < 0) {
         mosaic_blk_complete(p->token, p->ret);
-        free(p);
+        pending_free(p);
         return;
     }
     uint64_t end = req->offset + req->bytes;
+    uint64_t off = p->recheck < p->next ? p->recheck : p->next;
+    uint64_t window = 0;
+    if (!p->buf) {
+        /* One buffer per request, reused by every scan: a cluster at least, at most the
+         * window (or what the request spans). */
+        uint64_t span = end - (req->offset - req->offset % s->gran);
+        p->buf_size = span < COPY_WINDOW_BYTES ? span : COPY_WINDOW_BYTES;
+        if (p->buf_size < s->gran)
+            p->buf_size = s->gran;
+        p->buf = malloc(p->buf_size);
+        if (!p->buf) {
+            mosaic_blk_complete(p->token, -ENOMEM);
+            pending_free(p);
+            return;
+        }
+    }
+    p->recheck = UINT64_MAX;
     p->outstanding = 1; /* this scan */
-    for (uint64_t off = req->offset - req->offset % s->gran; off < end; off += s->gran) {
+    for (; off < end && window + s->gran <= p->buf_size; off += s->gran) {
         if (mosaic_blk_bitmap_claim(s->copy, off)) {
             Copy *c = calloc(1, sizeof *c);
             c->p = p;
             c->offset = off;
             c->len = s->length - off < s->gran ? s->length - off : s->gran;
-            c->buf = malloc(c->len);
+            c->buf = p->buf + window;
             c->iov = (struct iovec){c->buf, c->len};
             c->req = (MosaicBlkReq){.size = sizeof c->req, .type = MOSAIC_BLK_READ, .offset = off,
                                     .bytes = c->len, .iov = &c->iov, .niov = 1};
+            window += c->len;
             p->outstanding++;
             mosaic_blk_child_submit(s->file, &c->req, copy_read, c);
         } else if (mosaic_blk_bitmap_busy(s->copy, off)) {
+            if (p->recheck == UINT64_MAX)
+                p->recheck = off;
             p->outstanding++;
             mosaic_blk_bitmap_wait(s->copy, off, waited, p);
         }
     }
+    p->next = off;
     if (--p->outstanding)
         return; /* scanned again when the copies and waits are done */
     mosaic_blk_child_submit(s->file, req, forwarded, p);
@@ -203,6 +238,8 @@ static void cbw_submit(void *state, MosaicBlkReq *req, void *token)
         p->s = s;
         p->req = req;
         p->token = token;
+        p->next = req->offset - req->offset % s->gran;
+        p->recheck = UINT64_MAX;
         scan(p);
         return;
     }

@@ -7,7 +7,10 @@
  *   pointing to clusters of bits (0: all zeroes, 1: all ones).
  *
  * Open for writing: the bitmaps are loaded and marked in_use in place, so a kill leaves
- * them in_use and the next open loads them inconsistent.  Clean close: every persistent
+ * them in_use and the next open loads them inconsistent.  A bitmap added or removed
+ * while running: the directory is rewritten at once, every entry in_use with a table of
+ * zeroes (q2_bitmaps_changed), so a kill leaves a new bitmap inconsistent, not missing.
+ * Clean close: every persistent
  * bitmap is written to new clusters (data, tables, directory; refcounted), then the
  * header switches to them (one cluster write), then the old clusters are freed: a kill
  * in between leaves only leaked clusters. */
@@ -328,8 +331,9 @@ static bool all_zero(const uint8_t *p, uint64_t n)
     return !n || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
-/* One bitmap's data clusters and table; the directory entry appended to dir. */
-static int store_one(Q2 *s, MosaicBlkBitmap *bm, GByteArray *dir, GArray *fresh)
+/* One bitmap's data clusters and table; the directory entry appended to dir.  in_use:
+ * only recorded (flag in_use, a table of zeroes, no data): its bits come at close. */
+static int store_one(Q2 *s, MosaicBlkBitmap *bm, bool in_use, GByteArray *dir, GArray *fresh)
 {
     uint64_t cs = s->h.cluster_size, g = mosaic_blk_bitmap_granularity(bm);
     unsigned gbits = (unsigned)__builtin_ctzll(g);
@@ -341,7 +345,8 @@ static int store_one(Q2 *s, MosaicBlkBitmap *bm, GByteArray *dir, GArray *fresh)
         return 1; /* not storable: skipped with a message by the caller */
     uint8_t *data = g_malloc0(n * cs);
     uint8_t *table = g_malloc0(n * 8);
-    mosaic_blk_bitmap_export(bm, data);
+    if (!in_use)
+        mosaic_blk_bitmap_export(bm, data);
     int ret = 0;
     for (uint64_t j = 0; j < n && !ret; j++) {
         if (all_zero(data + j * cs, cs))
@@ -364,7 +369,7 @@ static int store_one(Q2 *s, MosaicBlkBitmap *bm, GByteArray *dir, GArray *fresh)
     q_st32(e + 8, (uint32_t)n);
     /* An inconsistent bitmap stays in use: it must not be trusted at the next open. */
     q_st32(e + 12, (mosaic_blk_bitmap_recording(bm) ? BME_AUTO : 0) |
-                   (mosaic_blk_bitmap_inconsistent(bm) ? BME_IN_USE : 0));
+                   (in_use || mosaic_blk_bitmap_inconsistent(bm) ? BME_IN_USE : 0));
     e[16] = BME_TYPE_DIRTY;
     e[17] = (uint8_t)gbits;
     q_st16(e + 18, (uint16_t)nlen);
@@ -375,9 +380,11 @@ static int store_one(Q2 *s, MosaicBlkBitmap *bm, GByteArray *dir, GArray *fresh)
     return 0;
 }
 
-int q2_bitmaps_store(void *state, MosaicBlkNode *node)
+/* Writes the directory of the node's persistent bitmaps (and the kept entries) to new
+ * clusters, switches the header to it, frees the old clusters.  in_use: the entries are
+ * only recorded, marked in use (store_one). */
+static int store(Q2 *s, MosaicBlkNode *node, bool in_use)
 {
-    Q2 *s = state;
     if (s->ro) {
         if (mosaic_blk_bitmap_persistent_at(node, 0) && !s->h.has_bitmaps_ext)
             mosaic_log("qcow2", 0, "%s: the image is read-only: its persistent bitmaps are not "
@@ -399,7 +406,7 @@ int q2_bitmaps_store(void *state, MosaicBlkNode *node)
         MosaicBlkBitmap *bm = mosaic_blk_bitmap_persistent_at(node, i);
         if (!bm)
             break;
-        ret = nb < BME_MAX_BITMAPS ? store_one(s, bm, dir, fresh) : 1;
+        ret = nb < BME_MAX_BITMAPS ? store_one(s, bm, in_use, dir, fresh) : 1;
         if (ret == 1) {
             mosaic_log("qcow2", 0, "%s: bitmap '%s' cannot be stored in a qcow2 image (name "
                        "too long or too many bitmaps): dropped", s->label,
@@ -443,4 +450,17 @@ int q2_bitmaps_store(void *state, MosaicBlkNode *node)
         g_array_append_vals(s->bm_clusters, fresh->data, fresh->len);
     pthread_mutex_unlock(&s->meta_lock);
     return ret;
+}
+
+int q2_bitmaps_store(void *state, MosaicBlkNode *node)
+{
+    return store(state, node, false);
+}
+
+/* A bitmap added or removed while running: the image lists exactly the node's
+ * persistent bitmaps from now on, all in use, so a kill leaves a new one inconsistent
+ * (not missing) and a removed one gone. */
+int q2_bitmaps_changed(void *state, MosaicBlkNode *node)
+{
+    return store(state, node, true);
 }

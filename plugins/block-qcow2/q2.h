@@ -55,6 +55,7 @@ bool q2_cluster_used(Q2 *s, uint64_t cluster);
 int q2_bitmaps_open(Q2 *s, uint64_t max_memory, char *err, size_t errlen);
 int q2_bitmaps_load(void *state, MosaicBlkNode *node);
 int q2_bitmaps_store(void *state, MosaicBlkNode *node);
+int q2_bitmaps_changed(void *state, MosaicBlkNode *node);
 
 /* qcow2.c: child I/O straight from and into a request's iovecs, in pieces */
 int q2_child_iov_io(MosaicBlkChild *c, int type, uint64_t coff, const struct iovec *iov,

@@ -419,6 +419,7 @@ static const MosaicBlkDriverOps q2_ops = {
     .io = q2_io,
     .bitmaps_load = q2_bitmaps_load,
     .bitmaps_store = q2_bitmaps_store,
+    .bitmaps_changed = q2_bitmaps_changed,
     .probe = q2_probe,
 };
 

@@ -152,8 +152,14 @@ static void on_accept(void *opaque, int lfd, unsigned events)
 {
     GdbStub *s = opaque;
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        /* Out of descriptors the debugger stays queued and the socket readable: watching
+         * on would spin a core, so the watch backs off (and says so once). */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            mosaic_fd_watch_backoff(s->listen_watch, "GDB stub", g_strerror(errno));
         return;
+    }
+    mosaic_fd_watch_recovered(s->listen_watch);
     if (s->fd >= 0) {
         /* One debugger at a time: refuse the second politely. */
         static const char busy[] = "$E10#a6";

@@ -109,24 +109,12 @@ static void server_accept(void *opaque, int fd, unsigned events)
     }
 }
 
-static int listen_fd(const char *socket_path, const char *addr, guint port, MosaicError *err)
+static int listen_fd(const char *socket_path, const char *addr, guint port, MosaicSocketFile *file,
+                     MosaicError *err)
 {
     int fd;
-    if (socket_path) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(socket_path) >= sizeof sa.sun_path) {
-            mosaic_error_set(err, "socket path %s is too long (max %zu)", socket_path,
-                        sizeof sa.sun_path - 1);
-            return -1;
-        }
-        strcpy(sa.sun_path, socket_path);
-        if (!mosaic_socket_claim_path(socket_path, err))
-            return -1;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0)
-            goto fail;
-        return fd;
-    }
+    if (socket_path) /* its path appears once it listens: a client seeing it connects */
+        return mosaic_socket_listen(socket_path, 16, file, err);
     struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
     struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
     gboolean v6 = inet_pton(AF_INET6, addr, &s6.sin6_addr) == 1;
@@ -151,9 +139,7 @@ static int listen_fd(const char *socket_path, const char *addr, guint port, Mosa
         goto fail;
     return fd;
 fail:
-    mosaic_error_set(err, "cannot listen on %s%s%s:%u: %s",
-                socket_path ? "unix:" : "", socket_path ? socket_path : addr,
-                socket_path ? "" : "", port, g_strerror(errno));
+    mosaic_error_set(err, "cannot listen on %s:%u: %s", addr, port, g_strerror(errno));
     if (fd >= 0)
         close(fd);
     return -1;
@@ -168,12 +154,12 @@ static NbdServer *server_get(const char *socket_path, const char *addr, guint po
         if (!strcmp(s->key, key))
             return s;
     }
-    int fd = listen_fd(socket_path, addr, port, err);
+    MosaicSocketFile file = {0};
+    int fd = listen_fd(socket_path, addr, port, &file, err);
     if (fd < 0)
         return NULL;
     NbdServer *s = g_new0(NbdServer, 1);
-    if (socket_path)
-        mosaic_socket_remember(socket_path, &s->unix_file);
+    s->unix_file = file;
     s->key = g_steal_pointer(&key);
     s->unix_path = g_strdup(socket_path);
     s->fd = fd;

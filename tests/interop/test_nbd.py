@@ -16,7 +16,8 @@ MB = 1 << 20
 
 
 def listening(path):
-    """The socket exists and accepts (it appears at bind(), a moment before listen())."""
+    """The socket exists and accepts (Mosaic's sockets appear only once they listen:
+    tests/system/test_listen_ready.py; this also waits out a socket file left behind)."""
     s = socket.socket(socket.AF_UNIX)
     try:
         s.connect(str(path))
@@ -301,6 +302,59 @@ def test_hostile_client(daemon, tmp_path):
     assert d.proc.poll() is None
     r = subprocess.run(['nbdinfo', '--size', uri(sock)], capture_output=True, text=True)
     assert r.stdout.strip() == str(4 * MB)
+
+
+def error_of(s):
+    """The errno and message of a structured error reply (asserting it is one)."""
+    flags_, ctype, handle, payload = read_chunk(s)
+    assert ctype == 32769, ctype
+    err, ml = struct.unpack('>IH', payload[:6])
+    return err, payload[6:6 + ml].decode()
+
+
+EPERM, EINVAL, ENOSPC = 1, 22, 28
+
+
+def test_read_only_export_refuses_raw_writes(daemon, tmp_path):
+    """A client that ignores the read-only flag (qemu-io does not) still cannot write: the
+    export is read-only over a node that is not."""
+    img = raw_disk(tmp_path, 4 * MB)
+    before = img.read_bytes()
+    sock = tmp_path / 'nbd.sock'
+    daemon(export_ini(img, sock, writable=False), wait_for=[sock])
+    s, _ = negotiate(sock)
+    for typ in (1, 4, 6):  # WRITE, TRIM, WRITE_ZEROES
+        request(s, typ, 0, 4096, data=b'\x55' * 4096 if typ == 1 else b'')
+        err, msg = error_of(s)
+        assert err == EPERM and 'read-only' in msg, (typ, err, msg)
+    s.close()
+    assert img.read_bytes() == before
+
+
+def test_past_end_refused_by_the_export(daemon, tmp_path):
+    """Requests past the size the client was told are refused by the export itself, with
+    the NBD spec's errors (EINVAL for reads, ENOSPC for writes), even when the node below
+    would take them: a writable file node grows on a write past its end."""
+    size = 4 * MB
+    img = raw_disk(tmp_path, size)
+    sock = tmp_path / 'nbd.sock'
+    daemon(f'[blockdev f0]\ndriver = file\nfilename = {img}\n\n'
+           f'[export e0]\nnode = f0\nsocket = {sock}\nwritable = on\n', wait_for=[sock])
+    s, _ = negotiate(sock)
+    cases = [(1, size, 512, ENOSPC), (1, size - 512, 1024, ENOSPC),
+             (1, 2**64 - 512, 1024, ENOSPC),  # offset + length wraps to 512
+             (6, size, 4096, ENOSPC), (6, 2**64 - 4096, 8192, ENOSPC),
+             (0, size - 1, 2, EINVAL), (0, 2**64 - 512, 1024, EINVAL)]
+    for typ, off, ln, want in cases:
+        request(s, typ, off, ln, data=b'\x77' * ln if typ == 1 else b'')
+        err, msg = error_of(s)
+        assert (err, msg) == (want, 'request past the end of the export'), (typ, off, ln)
+    # The last byte is still fine, and nothing grew.
+    request(s, 1, size - 512, 512, data=b'\x77' * 512)
+    flags_, ctype, handle, payload = read_chunk(s)
+    assert ctype == 0, ctype
+    s.close()
+    assert img.stat().st_size == size
 
 
 @need

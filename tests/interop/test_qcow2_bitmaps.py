@@ -213,6 +213,39 @@ def test_qemu_img_bitmap_and_qemu_io_writes_load_in_mosaic(machines, tmp_path):
     check_clean(img)
 
 
+def test_bitmap_added_since_start_reads_inconsistent_after_a_kill(machines, tmp_path):
+    """A persistent bitmap added while Mosaic runs is recorded in the image at once,
+    marked in use: after a kill it is there and reads inconsistent (the next backup must
+    be full), not missing.  Removing one is recorded at once too."""
+    img = qcow2(tmp_path / 'n.qcow2')
+    m = machines(img)
+    m.qmp.ok('block-dirty-bitmap-add', node='disk0', name='old', persistent=True)
+    m.stop()
+    m = machines(img)
+    m.qmp.ok('block-dirty-bitmap-add', node='disk0', name='new', persistent=True)
+    m.qmp.ok('block-dirty-bitmap-add', node='disk0', name='gone', persistent=True)
+    m.qmp.ok('block-dirty-bitmap-add', node='disk0', name='mem')  # not persistent
+    m.write('write -P 3 1M 64k')
+    m.qmp.ok('block-dirty-bitmap-remove', node='disk0', name='gone')
+    on_disk = bitmaps_of(img)
+    assert sorted(on_disk) == ['new', 'old'], on_disk
+    assert on_disk['new']['flags'] == ['in-use', 'auto']
+    m.stop(signal.SIGKILL)
+
+    m = machines(img)
+    bms = m.qmp.bitmaps()
+    assert sorted(bms) == ['new', 'old'], bms
+    assert bms['new']['inconsistent'] and bms['old']['inconsistent']
+    r = m.qmp('blockdev-backup', device='disk0', sync='incremental', bitmap='new',
+              **{'target-file': str(tmp_path / 'inc.img')})
+    assert 'inconsistent' in r['error']['desc'] and 'full backup is needed' in r['error']['desc']
+    m.qmp.ok('block-dirty-bitmap-remove', node='disk0', name='new')
+    m.qmp.ok('block-dirty-bitmap-remove', node='disk0', name='old')
+    m.stop()
+    assert bitmaps_of(img) == {}
+    check_clean(img)
+
+
 def test_killed_mosaic_leaves_bitmap_inconsistent(machines, tmp_path):
     img = qcow2(tmp_path / 'k.qcow2')
     m = machines(img)

@@ -2,6 +2,7 @@
 program (break, stepi, registers, memory, kill), and a raw remote-serial-protocol client
 sending hostile input that must be answered, never crash the emulator."""
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -377,6 +378,40 @@ def test_raw_protocol_hostile_input(emu, program):
     time.sleep(0.3)
     assert emu.p.poll() is None
     c.close()
+
+
+def lowest_free_fd(pid):
+    used = {int(f) for f in os.listdir(f'/proc/{pid}/fd')}
+    return min(set(range(len(used) + 1)) - used)
+
+
+def test_fd_exhaustion_backs_off(emu, program):
+    """Out of file descriptors, a second debugger waits in the backlog and the listening
+    socket stays readable: the stub backs off and says so once instead of spinning a core;
+    when the first debugger leaves, the waiting one is served."""
+    from test_monitor_bounds import proc_cpu_seconds
+    c = Rsp(emu.port)
+    assert c.cmd('?').startswith('T05')  # attached: the machine is paused
+    # Every descriptor below the limit is taken: the next accept fails with EMFILE.
+    limit = lowest_free_fd(emu.p.pid)
+    old = resource.prlimit(emu.p.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(emu.p.pid, resource.RLIMIT_NOFILE, (limit, old[1]))
+    waiting = socket.create_connection(('127.0.0.1', emu.port), timeout=10)
+    time.sleep(0.5)
+    cpu0 = proc_cpu_seconds(emu.p.pid)
+    time.sleep(2)
+    cpu = proc_cpu_seconds(emu.p.pid) - cpu0
+    assert cpu < 0.3, f'{cpu:.2f} CPU seconds in 2 s at fd exhaustion'
+    resource.prlimit(emu.p.pid, resource.RLIMIT_NOFILE, old)
+    c.close()
+    # The first debugger's descriptor is free: the waiting one is served.
+    w = Rsp.__new__(Rsp)
+    w.s, w.buf, w.noack = waiting, b'', False
+    assert w.cmd('?').startswith('T05')
+    w.close()
+    emu.p.kill()
+    _, err = emu.p.communicate()
+    assert err.count(b'cannot accept') == 1 and b'GDB stub' in err, err[-2000:]
 
 
 def test_multi_hart_threads(mosaic, top, tmp_path, program):

@@ -79,7 +79,7 @@ class Vm:
         args = [str(mosaic), "vm.ini", *extra]
         if qmp:
             args += ["--qmp", "unix:%s,server,wait=off" % self.sock]
-        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), ASAN_OPTIONS="detect_leaks=0")
+        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), ASAN_OPTIONS="detect_leaks=1")  # the exit leak check runs (ASan build)
         self.p = subprocess.Popen(args, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         if qmp:
@@ -338,6 +338,24 @@ def test_plugin_command(mosaic, mosaic_ctl, tmp_path, build):
         for i in range(50):
             e = q.event()
             assert e["event"] == "MONITOR_TEST" and e["data"] == {"n": i}
+    finally:
+        v.kill()
+
+
+def test_ctl_prints_valid_json_numbers(mosaic, mosaic_ctl, tmp_path, build):
+    """Doubles at the edges (1e308, 1e-300, 1e21, -0.0, 2.5) come out as JSON a parser
+    takes back, in --json and in the pretty text form (json-glib's generator writes
+    "1e+308.0")."""
+    test_plugins = build / "tests" / "plugins-monitor"
+    v = Vm(mosaic, tmp_path, "[machine]\ntype = none\n[monitor-test t]\n",
+           extra=["--plugin-path", str(test_plugins)])
+    try:
+        for scale in ("1e308", "-1e308", "1e-300", "1e21", "2.5", "1e16"):
+            for mode in (["--json"], []):
+                r = run_ctl(mosaic_ctl, *mode, v.sock, "x-monitor-test-add", "a=1", "b=0",
+                            "scale=" + scale)
+                assert r.returncode == 0, r.stderr
+                assert json.loads(r.stdout)["scale"] == float(scale), (mode, r.stdout)
     finally:
         v.kill()
 

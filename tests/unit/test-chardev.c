@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -235,6 +237,122 @@ static void test_socket_round_trip(void)
     g_rmdir(dir);
 }
 
+/* A listening socket of someone else at `path` (fd returned), or a stale one (closed). */
+static int other_server(const char *path, gboolean keep)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(fd, 1), ==, 0);
+    if (!keep) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A server chardev replaces only a stale socket: never a live server's socket or
+ * another file; at close it removes its own socket only, not what took the path. */
+static void test_socket_path_claim(void)
+{
+    g_autofree char *dir = tmp_dir();
+    g_autofree char *path = g_build_filename(dir, "s.sock", NULL);
+    ChardevOpts o = {.label = "s", .backend = CHARDEV_SOCKET, .path = path, .server = true};
+    GError *err = NULL;
+
+    int live = other_server(path, TRUE);
+    struct stat before, after;
+    g_assert_cmpint(lstat(path, &before), ==, 0);
+    g_assert_null(chardev_new_opts(&o, &err));
+    g_assert_nonnull(strstr(err->message, "in use by another server"));
+    g_assert_nonnull(strstr(err->message, path));
+    g_clear_error(&err);
+    g_assert_cmpint(lstat(path, &after), ==, 0);
+    g_assert_cmpuint(after.st_ino, ==, before.st_ino); /* still the other server's */
+    close(client_connect(path));
+    close(live);
+    g_unlink(path);
+
+    g_assert_true(g_file_set_contents(path, "disk data", -1, NULL));
+    g_assert_null(chardev_new_opts(&o, &err));
+    g_assert_nonnull(strstr(err->message, "not a socket"));
+    g_clear_error(&err);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "disk data");
+    g_unlink(path);
+
+    other_server(path, FALSE); /* stale: replaced */
+    MosaicChardev *cd = chardev_new_opts(&o, &err);
+    g_assert_no_error(err);
+    close(client_connect(path));
+    /* Someone else's file took the path meanwhile: closing leaves it alone. */
+    g_unlink(path);
+    g_assert_true(g_file_set_contents(path, "new owner", -1, NULL));
+    chardev_free(cd);
+    g_free(text);
+    text = NULL;
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "new owner");
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+static int lowest_free_fd(void)
+{
+    int fd = dup(0);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    return fd;
+}
+
+/* Out of descriptors, a client waits in the backlog and the listening socket stays
+ * readable: the listener must back off (one warning), not be called again and again;
+ * once descriptors are free it accepts again. */
+static void test_socket_fd_exhaustion(void)
+{
+    g_autofree char *dir = tmp_dir();
+    g_autofree char *path = g_build_filename(dir, "e.sock", NULL);
+    ChardevOpts o = {.label = "e", .backend = CHARDEV_SOCKET, .path = path, .server = true};
+    GError *err = NULL;
+    MosaicChardev *cd = chardev_new_opts(&o, &err);
+    g_assert_no_error(err);
+    Rx rx = {.got = g_byte_array_new(), .budget = 1 << 20}; /* reading: sees the hang-up */
+    mosaic_chardev_set_receiver(cd, &rx_ops, &rx);
+    int c1 = client_connect(path);
+    g_assert_true(spin(is_connected, cd));
+    int c2 = client_connect(path); /* queued: accepted only when c1 is gone */
+
+    struct rlimit old;
+    g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    struct rlimit low = {.rlim_cur = lowest_free_fd(), .rlim_max = old.rlim_max};
+    close(c1);
+    /* c1's descriptor is free again: the chardev sees the hang-up, then the queued
+     * client's accept fails (EMFILE) because the limit is below the lowest free fd. */
+    low.rlim_cur = MIN(low.rlim_cur, (rlim_t)c1);
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+    g_test_expect_message("mosaic", G_LOG_LEVEL_WARNING, "chardev e (unix:*): cannot accept clients*");
+    int dispatched = 0;
+    gint64 end = g_get_monotonic_time() + 100000; /* less than the back-off */
+    while (g_get_monotonic_time() < end)
+        dispatched += loop_iterate(false);
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    g_test_assert_expected_messages();
+    g_assert_false(chardev_connected(cd));
+    g_assert_cmpint(dispatched, <, 10); /* not spinning on the readable listener */
+
+    g_assert_true(spin(is_connected, cd)); /* the back-off retries: c2 gets in */
+    mosaic_chardev_write(cd, (const uint8_t *)"late", 4);
+    char buf[8] = {0};
+    read_exact(c2, buf, 4);
+    g_assert_cmpstr(buf, ==, "late");
+    close(c2);
+    chardev_free(cd);
+    g_byte_array_unref(rx.got);
+    g_rmdir(dir);
+}
+
 static void test_flow_control(void)
 {
     g_autofree char *dir = tmp_dir();
@@ -380,6 +498,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/chardev/file", test_file);
     g_test_add_func("/chardev/socket-round-trip", test_socket_round_trip);
+    g_test_add_func("/chardev/socket-path-claim", test_socket_path_claim);
+    g_test_add_func("/chardev/socket-fd-exhaustion", test_socket_fd_exhaustion);
     g_test_add_func("/chardev/flow-control", test_flow_control);
     g_test_add_func("/chardev/output-bounded", test_output_bounded);
     g_test_add_func("/chardev/pty", test_pty);

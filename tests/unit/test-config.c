@@ -12,6 +12,7 @@
 #include <mosaic/props.h>
 
 #include "config/config.h"
+#include "config/config-internal.h"
 #include "plugin/registry.h"
 
 /* ---- fake plugins ---- */
@@ -808,6 +809,54 @@ static void test_total_bytes(void)
     g_rmdir(dir);
 }
 
+/* ---- integer boundaries: the last value in range passes, the next one fails ---- */
+
+/* Parses `text` for `d`: TRUE with the value in *out, or FALSE with the message freed. */
+static gboolean parse_one(const MosaicPropDesc *d, const char *text, PropValue *out)
+{
+    g_autofree char *msg = NULL;
+    memset(out, 0, sizeof *out);
+    gboolean ok = config_parse_value(d, text, "/", out, &msg);
+    g_free(out->text);
+    out->text = NULL;
+    g_assert_true(ok == (msg == NULL));
+    return ok;
+}
+
+static void test_int_boundaries(void)
+{
+    const MosaicPropDesc wide = {.key = "n", .type = MOSAIC_PROP_INT}; /* no range */
+    const MosaicPropDesc narrow = {.key = "n", .type = MOSAIC_PROP_INT, .min = -5, .max = 5};
+    const MosaicPropDesc count = {.key = "n", .type = MOSAIC_PROP_UINT, .min = 1, .max = 16};
+    const MosaicPropDesc big = {.key = "n", .type = MOSAIC_PROP_UINT, .min = 0,
+                                .max = G_MAXINT64};
+    PropValue pv;
+
+    g_assert_true(parse_one(&wide, "9223372036854775807", &pv));
+    g_assert_cmpint(pv.v.i, ==, G_MAXINT64);
+    g_assert_false(parse_one(&wide, "9223372036854775808", &pv)); /* 2^63 would wrap */
+    g_assert_false(parse_one(&wide, "+9223372036854775808", &pv));
+    g_assert_false(parse_one(&wide, "0x8000000000000000", &pv));
+    g_assert_true(parse_one(&wide, "-9223372036854775808", &pv));
+    g_assert_cmpint(pv.v.i, ==, G_MININT64);
+    g_assert_false(parse_one(&wide, "-9223372036854775809", &pv));
+
+    g_assert_true(parse_one(&narrow, "5", &pv));
+    g_assert_cmpint(pv.v.i, ==, 5);
+    g_assert_false(parse_one(&narrow, "6", &pv));
+    g_assert_true(parse_one(&narrow, "-5", &pv));
+    g_assert_false(parse_one(&narrow, "-6", &pv));
+
+    g_assert_true(parse_one(&count, "16", &pv));
+    g_assert_cmpuint(pv.v.u, ==, 16);
+    g_assert_false(parse_one(&count, "17", &pv));
+    g_assert_true(parse_one(&count, "1", &pv));
+    g_assert_false(parse_one(&count, "0", &pv));
+
+    g_assert_true(parse_one(&big, "9223372036854775807", &pv));
+    g_assert_false(parse_one(&big, "9223372036854775808", &pv));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -844,5 +893,6 @@ int main(int argc, char **argv)
     g_test_add_func("/config/many-sections", test_many_sections);
     g_test_add_func("/config/include-not-echoed", test_include_not_echoed);
     g_test_add_func("/config/total-bytes", test_total_bytes);
+    g_test_add_func("/config/int-boundaries", test_int_boundaries);
     return g_test_run();
 }

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 #include "qmp-client.h"
+#include "util/json-text.h"
 
 G_DEFINE_QUARK(qmp-client-error-quark, qmp_client_error)
 
@@ -206,7 +207,7 @@ JsonNode *qmp_client_execute(QmpClient *c, const char *command, JsonObject *args
     json_object_set_int_member(req, "id", (gint64)id);
     g_autoptr(JsonNode) n = json_node_init_object(json_node_alloc(), req);
     gsize len;
-    g_autofree char *text = json_to_string(n, FALSE);
+    g_autofree char *text = json_text(n, FALSE); /* json_to_string writes "1e+308.0" */
     len = strlen(text);
     text = g_realloc(text, len + 2);
     text[len++] = '\n';

@@ -373,9 +373,10 @@ static char *checkpoint_base(const char *node, Repo *repo, guint last, GPtrArray
     }
     if (cp)
         return g_strdup(cp->name);
-    /* An image that stores its bitmaps itself (qcow2) writes a bitmap added while the
-     * machine runs only at a clean exit; after a kill only the older checkpoint is
-     * there, marked in use: the machine was not shut down cleanly since. */
+    /* A qcow2 image records a bitmap added while the machine runs at once, in use, so
+     * after a kill the checkpoint is found above, inconsistent.  An image written by an
+     * older Mosaic stored it only at a clean exit: after a kill only the older
+     * checkpoint is there, marked in use: the machine was not shut down cleanly since. */
     for (guint k = 0; k < cps->len; k++) {
         Checkpoint *old = g_ptr_array_index(cps, k);
         if (old->point < last && old->inconsistent) {

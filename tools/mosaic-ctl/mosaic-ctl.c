@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "qmp-client.h"
+#include "util/json-text.h"
 
 static gboolean opt_json;
 static guint opt_timeout = 30;
@@ -96,10 +97,7 @@ static JsonObject *parse_args(char **argv, int argc, GError **err)
 
 static void print_node(JsonNode *n, gboolean pretty)
 {
-    g_autoptr(JsonGenerator) g = json_generator_new();
-    json_generator_set_pretty(g, pretty);
-    json_generator_set_root(g, n);
-    g_autofree char *text = json_generator_to_data(g, NULL);
+    g_autofree char *text = json_text(n, pretty);
     printf("%s\n", text);
 }
 

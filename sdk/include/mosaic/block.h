@@ -34,7 +34,9 @@
  *        never by name.  The graph services for jobs (mosaic_blk_node_find/_new/
  *        _delete/_submit/_in_use/_child/_at, mosaic_blk_drain_*, mosaic_blk_insert_filter,
  *        mosaic_blk_remove_filter, mosaic_blk_driver_with_cap/_for_uri,
- *        mosaic_blk_format_exists, mosaic_blk_defer_flush_release).
+ *        mosaic_blk_format_exists, mosaic_blk_defer_flush_release);
+ *        bitmaps_changed (a bitmap added at run time survives a kill as
+ *        inconsistent).
  */
 #ifndef MOSAIC_BLOCK_H
 #define MOSAIC_BLOCK_H
@@ -128,6 +130,12 @@ typedef struct MosaicBlkDriverOps {
     /* Since 1.1, protocol drivers: the URI schemes opened from the `uri` key, e.g.
      * {"nbd", "nbd+unix", NULL}; NULL: none. */
     const char *const *uri_schemes;
+    /* Since 1.1, optional with bitmaps_store: a persistent bitmap of the node was added
+     * or removed while it runs.  Record the node's persistent bitmaps in the image now,
+     * every one marked in use (their bits need not be written), so that after a kill a
+     * bitmap added since the start is there and loads inconsistent instead of missing.
+     * Main loop thread, graph drained (blocking child I/O allowed).  0 or -errno. */
+    int (*bitmaps_changed)(void *state, MosaicBlkNode *node);
 } MosaicBlkDriverOps;
 
 #define MOSAIC_BLK_PROBE_BYTES 4096

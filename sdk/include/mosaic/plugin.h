@@ -20,7 +20,8 @@
  *   1.1  MosaicPluginDesc.commands (monitor commands declared in the descriptor, listed
  *        without running plugin code, the plugin loaded on the first call); kinds
  *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
- *        recovered (listeners out of file descriptors); mosaic/socket.h;
+ *        recovered (listeners out of file descriptors); mosaic/socket.h (with
+ *        mosaic_socket_listen);
  *        mosaic_blk_bitmap_next_dirty; the job service (mosaic/job.h: mosaic_job_*,
  *        MosaicJobOps); graph services for jobs (mosaic/block.h: mosaic_blk_node_find/
  *        _at/_new/_delete/_submit/_in_use/_child, mosaic_blk_drain_begin/_end,

@@ -25,6 +25,12 @@ MOSAIC_API bool mosaic_socket_claim_path(const char *path, MosaicError *err);
 MOSAIC_API void mosaic_socket_remember(const char *path, MosaicSocketFile *f);
 /* At stop: removes `path` if it still is the socket remembered. */
 MOSAIC_API void mosaic_socket_release(const char *path, const MosaicSocketFile *f);
+/* All of it for a listener: claims `path`, and returns a socket listening there (with
+ * `backlog`; non-blocking, close-on-exec) whose path appears only once it listens, so a
+ * client that sees the path is never refused; `f` is filled for mosaic_socket_release.
+ * -1 with a message naming the path on failure. */
+MOSAIC_API int mosaic_socket_listen(const char *path, int backlog, MosaicSocketFile *f,
+                                    MosaicError *err);
 
 #ifdef __cplusplus
 }
