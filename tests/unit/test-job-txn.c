@@ -23,7 +23,7 @@ static void fake_kick(BlkJob *job)
     (void)job; /* the test completes jobs itself */
 }
 
-static void fake_finish(BlkJob *job, int ret, gboolean cancelled)
+static void fake_finish(BlkJob *job, int ret, bool cancelled)
 {
     (void)ret;
     (void)cancelled;
