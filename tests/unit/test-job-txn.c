@@ -41,6 +41,7 @@ static void fake_abort(BlkJob *job)
 }
 
 static const BlkJobDriver fake_driver = {
+    .size = sizeof(BlkJobDriver),
     .type = "fake",
     .kick = fake_kick,
     .finish = fake_finish,
