@@ -170,14 +170,12 @@ void kvm_vcpu_run(void *cpu)
         atomic_fetch_add_explicit(&k->stat_runs, 1, memory_order_relaxed);
         if (rc < 0) {
             if (e == EINTR || e == EAGAIN) {
-                if (getenv("KVMDBG")) { uint64_t rip=0, cr0=0, cr3=0, efer=0; kvm_regs_get(c, MOSAIC_X86_REG_RIP, &rip); kvm_regs_get(c, MOSAIC_X86_REG_CR0, &cr0); kvm_regs_get(c, MOSAIC_X86_REG_CR3, &cr3); kvm_regs_get(c, MOSAIC_X86_REG_EFER, &efer); fprintf(stderr, "intr rip %llx cr0 %llx cr3 %llx efer %llx\n", (unsigned long long)rip, (unsigned long long)cr0, (unsigned long long)cr3, (unsigned long long)efer); }
                 continue;
             }
             vcpu_fatal(c, strerror(e));
             mosaic_vcpu_halt(c->vcpu);
             return;
         }
-        if (getenv("KVMDBG")) { uint64_t rip=0; kvm_regs_get(c, MOSAIC_X86_REG_RIP, &rip); fprintf(stderr, "exit %u rip %llx port %x mmio %llx\n", c->run->exit_reason, (unsigned long long)rip, c->run->io.port, (unsigned long long)c->run->mmio.phys_addr); }
         switch (c->run->exit_reason) {
         case KVM_EXIT_IO:
             kvm_exit_io(c);

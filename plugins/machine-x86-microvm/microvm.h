@@ -21,7 +21,7 @@
 #define MVM_KERNEL 0x100000ull      /* protected-mode kernel */
 #define MVM_LOWMEM_MAX 0xc0000000ull /* RAM below the MMIO hole; the rest goes above 4 GiB */
 #define MVM_HIGHMEM 0x100000000ull
-#define MVM_MAX_RAM (1ull << 40)
+#define MVM_MAX_RAM (1ull << 39) /* 512 GiB */
 
 #define MVM_POWER_BASE 0xd0000000ull /* SiFive-test-style power register */
 #define MVM_VIRTIO_BASE 0xd0001000ull
