@@ -13,6 +13,9 @@ static const MosaicPropDesc microvm_props[] = {
      .help = "kernel command line (the virtio-mmio devices are added to it)"},
     {.key = "serial", .type = MOSAIC_PROP_REF, .choices = "chardev",
      .help = "chardev of the 16550 UART on port 0x3f8 (default: serial0, the terminal)"},
+    {.key = "virtio-cmdline", .type = MOSAIC_PROP_BOOL, .defval = "false",
+     .help = "also announce the virtio-mmio slots as virtio_mmio.device= on the command line "
+             "(kernels with VIRTIO_MMIO_CMDLINE_DEVICES; ACPI announces them always)"},
     {0},
 };
 
@@ -74,6 +77,7 @@ static void *microvm_init(MosaicMachine *m, const MosaicProps *props, MosaicErro
     v->kernel = opt_str(props, "kernel");
     v->initrd = opt_str(props, "initrd");
     v->append = opt_str(props, "append");
+    v->virtio_cmdline = mosaic_props_get_bool(props, "virtio-cmdline");
     if (!v->kernel) {
         mosaic_error_set(err, "%s: x86-microvm needs kernel = a Linux bzImage",
                          mosaic_props_where(props, NULL));
@@ -164,8 +168,8 @@ static bool microvm_get_slot(void *board, const char *bus, MosaicBusSlot *slot, 
     return true;
 }
 
-/* The command line: the user's, then one virtio_mmio.device= per slot in use (Linux's
- * virtio-mmio driver has no other way to find them without ACPI or a device tree). */
+/* The command line: the user's, then (virtio-cmdline) one virtio_mmio.device= per slot
+ * in use; the ACPI tables announce the slots in any case (acpi.c says why). */
 static bool microvm_devices_done(void *board, MosaicError *err)
 {
     Microvm *v = board;
@@ -176,7 +180,7 @@ static bool microvm_devices_done(void *board, MosaicError *err)
         return false;
     }
     size_t n = (size_t)snprintf(s, cap, "%s", v->append ? v->append : "");
-    for (unsigned i = 0; i < v->virtio_used; i++)
+    for (unsigned i = 0; v->virtio_cmdline && i < v->virtio_used; i++)
         n += (size_t)snprintf(s + n, cap - n, "%svirtio_mmio.device=4K@0x%llx:%u", n ? " " : "",
                               (unsigned long long)(MVM_VIRTIO_BASE + i * MVM_VIRTIO_STEP),
                               MVM_VIRTIO_GSI + i);

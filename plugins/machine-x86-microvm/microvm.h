@@ -60,7 +60,8 @@ typedef struct Microvm {
     Power *power;
     unsigned virtio_used;
     char *kernel, *initrd, *append;
-    char *cmdline; /* append + the virtio-mmio devices */
+    char *cmdline; /* append (+ the virtio-mmio devices with virtio_cmdline) */
+    bool virtio_cmdline;
     bool images_fresh; /* loaded by devices_done, not yet run */
     uint64_t entry;
 } Microvm;
