@@ -1,31 +1,38 @@
 """Runs inside the outer guest of tests/nested-kvm (chrooted into the host's tree, with
-/dev/kvm): boots the x86 busybox guest on Mosaic's accel-kvm in the scenarios the
-system test asks for and writes what it saw to RESULTS (JSON), one entry per scenario.
+/dev/kvm): boots the x86 busybox guest (guests/x86-busybox) in the scenarios asked for
+and writes what it saw to JOBDIR/results.json, one entry per scenario: exit status,
+console and log text, seconds until the guest's MOSAIC-X86-UP marker, total seconds.
 
 usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO...
-scenarios: blk2 (2 vCPUs, virtio-blk read/write, monitor stop/cont/query-cpus-fast,
-poweroff), mmio1 (1 vCPU, unmapped MMIO read, poweroff), qemu1 (the same guest on
-qemu-system-x86_64 -accel kvm -M microvm, for the benchmark)."""
+  blk2        2 vCPUs, started paused: monitor query-status/query-cpus-fast, cont, stop,
+              cont mid-boot; the guest reads and writes virtio-blk JOBDIR/disk.raw, powers off
+  mmio1       1 vCPU, the guest reads unmapped MMIO, powers off
+  boot1       1 vCPU, boot to the marker and power off            (benchmark)
+  qemuboot1   the same on qemu-system-x86_64 -accel kvm -M microvm (benchmark)
+  exits1      PIO/MMIO round trips timed by the guest, on Mosaic  (benchmark)
+  qemuexits1  the same on QEMU                                     (benchmark)"""
 import json
-import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 MOSAIC, GUEST, JOB = sys.argv[1:4]
 SCENARIOS = sys.argv[4:]
+MARKER = b'MOSAIC-X86-UP'
+APPEND = 'console=ttyS0 quiet pci=off'
 
 
 def ini(cpus, cmd, extra=''):
     return (f'[machine]\ntype = x86-microvm\ncpus = {cpus}\nmemory = 256M\n'
             f'kernel = {GUEST}/vmlinuz\ninitrd = {GUEST}/initrd.gz\n'
-            f'append = console=ttyS0 quiet mosaic.cmd={cmd}\n' + extra)
+            f'append = {APPEND} mosaic.cmd={cmd}\n' + extra)
 
 
 class Qmp:
     def __init__(self, path):
-        for _ in range(200):
+        for _ in range(400):
             try:
                 self.s = socket.socket(socket.AF_UNIX)
                 self.s.connect(path)
@@ -45,15 +52,30 @@ class Qmp:
                 return r
 
 
-def run(path, qmp=None, monitor=None, timeout=240):
+def run(cmd, monitor=None, qmp=None, timeout=300):
+    """Runs cmd, noting when the marker first appears; monitor(Qmp) runs meanwhile."""
     t0 = time.monotonic()
-    cmd = [MOSAIC] + (['-S', '--qmp', f'unix:{qmp},server,wait=off'] if qmp else []) + [path]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL)
+    out, seen = bytearray(), {}
+
+    def reader():
+        for line in p.stdout:
+            if MARKER in line and 'marker' not in seen:
+                seen['marker'] = time.monotonic() - t0
+            out.extend(line)
+    th = threading.Thread(target=reader)
+    th.start()
     mon = monitor(Qmp(qmp)) if monitor else None
-    out, _ = p.communicate(timeout=timeout)
-    return {'rc': p.returncode, 'out': out.decode(errors='replace')[-6000:],
-            'seconds': time.monotonic() - t0, 'monitor': mon}
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    th.join()
+    return {'rc': p.returncode, 'out': out.decode(errors='replace')[-8000:],
+            'marker_seconds': seen.get('marker'), 'seconds': time.monotonic() - t0,
+            'monitor': mon}
 
 
 def monitor_checks(q):
@@ -66,35 +88,47 @@ def monitor_checks(q):
     time.sleep(0.5)
     seen['cont'] = q.cmd('cont')
     seen['running-status'] = q.cmd('query-status')['return']
+    seen['stats'] = q.cmd('query-accel-stats').get('return')
     return seen
 
 
+def mosaic(name, cpus, cmd, extra='', **kw):
+    path = f'{JOB}/{name}.ini'
+    with open(path, 'w') as f:
+        f.write(ini(cpus, cmd, extra))
+    args = [MOSAIC]
+    if kw.get('qmp'):
+        args += ['-S', '--qmp', f'unix:{kw["qmp"]},server,wait=off']
+    return run(args + [path], **kw)
+
+
+def qemu(cmd, extra_append=''):
+    return run(['qemu-system-x86_64', '-accel', 'kvm', '-M', 'microvm', '-cpu', 'host', '-m', '256M',
+                '-smp', '1', '-nographic', '-nodefaults', '-no-reboot', '-serial', 'stdio',
+                '-kernel', f'{GUEST}/vmlinuz', '-initrd', f'{GUEST}/initrd.gz',
+                '-append', f'{APPEND} mosaic.cmd={cmd} {extra_append}'])
+
+
+EXITS = 'mosaic.exits=8'
 results = {}
 for sc in SCENARIOS:
-    path = f'{JOB}/{sc}.ini'
     if sc == 'blk2':
-        with open(path, 'w') as f:
-            f.write(ini(2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
-                                  '[device blk0]\ntype = virtio-blk\ndrive = disk0\n'))
-        results[sc] = run(path, qmp=f'/tmp/{sc}.qmp', monitor=monitor_checks)
+        results[sc] = mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
+                                           '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
+                             qmp=f'/tmp/{sc}.qmp', monitor=monitor_checks)
     elif sc == 'mmio1':
-        with open(path, 'w') as f:
-            f.write(ini(1, 'mmio'))
-        results[sc] = run(path)
+        results[sc] = mosaic(sc, 1, 'mmio')
     elif sc == 'boot1':
+        results[sc] = mosaic(sc, 1, 'poweroff')
+    elif sc == 'exits1':
+        path = f'{JOB}/{sc}.ini'
         with open(path, 'w') as f:
-            f.write(ini(1, 'poweroff'))
-        results[sc] = run(path)
-    elif sc == 'qemu1':
-        t0 = time.monotonic()
-        p = subprocess.run(['qemu-system-x86_64', '-accel', 'kvm', '-M', 'microvm', '-cpu', 'host',
-                            '-m', '256M', '-smp', '1', '-nographic', '-nodefaults', '-no-reboot',
-                            '-serial', 'stdio', '-kernel', f'{GUEST}/vmlinuz',
-                            '-initrd', f'{GUEST}/initrd.gz',
-                            '-append', 'console=ttyS0 quiet mosaic.cmd=poweroff'],
-                           capture_output=True, timeout=240, stdin=subprocess.DEVNULL)
-        results[sc] = {'rc': p.returncode, 'out': (p.stdout + p.stderr).decode(errors='replace')[-6000:],
-                       'seconds': time.monotonic() - t0}
+            f.write(ini(1, 'exits').replace('mosaic.cmd=exits', f'mosaic.cmd=exits {EXITS}'))
+        results[sc] = run([MOSAIC, path])
+    elif sc == 'qemuboot1':
+        results[sc] = qemu('poweroff')
+    elif sc == 'qemuexits1':
+        results[sc] = qemu('exits', EXITS)
     with open(f'{JOB}/results.json', 'w') as f:
         json.dump(results, f)
 print('INNER-RUNS-DONE', ' '.join(f'{k}:{v["rc"]}' for k, v in results.items()))
