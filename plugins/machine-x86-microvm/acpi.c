@@ -2,8 +2,8 @@
  * kernel (Debian's linux-image-amd64) finds virtio-mmio devices no other way on x86 (it
  * is built without virtio_mmio.device= and without device trees): RSDP, XSDT, FADT
  * (hardware-reduced, reset register = port 0xcf9, sleep control = the power port),
- * MADT (every vCPU's local APIC, the IOAPIC) and a DSDT declaring each virtio-mmio slot
- * in use as an LNRO0005 device and \_S5 so that `poweroff` works. */
+ * MADT (every vCPU's local APIC, the IOAPIC) and a DSDT declaring the UART (PNP0501),
+ * each virtio-mmio slot in use as an LNRO0005 device and \_S5 so that `poweroff` works. */
 #include <stdlib.h>
 #include <string.h>
 #include "microvm.h"
@@ -121,10 +121,36 @@ static void slot_device(Buf *out, unsigned i)
     bmem(out, body.b, body.n);
 }
 
+/* The 16550 on port 0x3f8, IRQ 4 (PNP0501): in hardware-reduced mode Linux has no
+ * legacy PIC and maps ISA interrupts only for devices ACPI describes. */
+static void com1_device(Buf *out)
+{
+    Buf body = {.n = 0};
+    /* Name (_HID, EisaId ("PNP0501")) */
+    b8(&body, 0x08); bmem(&body, "_HID", 4); aml_dword(&body, 0x0105d041);
+    b8(&body, 0x08); bmem(&body, "_UID", 4); b8(&body, 0x00);
+    /* Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3f8, 0x3f8, 1, 8) IRQNoFlags () {4} }) */
+    const uint8_t res[] = {0x47, 0x01, MVM_UART_PORT & 0xff, MVM_UART_PORT >> 8,
+                           MVM_UART_PORT & 0xff, MVM_UART_PORT >> 8, 0x01, 0x08,
+                           0x22, 1u << MVM_UART_GSI, 0x00,
+                           0x79, 0x00};
+    b8(&body, 0x08); bmem(&body, "_CRS", 4);
+    b8(&body, 0x11);
+    pkglen(&body, 2 + sizeof(res));
+    b8(&body, 0x0a); b8(&body, sizeof(res));
+    bmem(&body, res, sizeof(res));
+
+    b8(out, 0x5b); b8(out, 0x82);
+    pkglen(out, 4 + body.n);
+    bmem(out, "COM1", 4);
+    bmem(out, body.b, body.n);
+}
+
 static void dsdt(Buf *b, unsigned nslots)
 {
     header(b, "DSDT", 2);
     Buf scope = {.n = 0};
+    com1_device(&scope);
     for (unsigned i = 0; i < nslots; i++)
         slot_device(&scope, i);
     b8(b, 0x10); /* Scope (\_SB) */
