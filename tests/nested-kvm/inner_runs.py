@@ -7,6 +7,8 @@ usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO...
   blk2        2 vCPUs, started paused: monitor query-status/query-cpus-fast, cont, stop,
               cont mid-boot; the guest reads and writes virtio-blk JOBDIR/disk.raw, powers off
   mmio1       1 vCPU, the guest reads unmapped MMIO, powers off
+  shell       configs/x86-microvm-linux.ini as shipped: a command typed at the busybox
+              shell, then `poweroff`
   boot1       1 vCPU, boot to the marker and power off            (benchmark)
   qemuboot1   the same on qemu-system-x86_64 -accel kvm -M microvm (benchmark)
   exits1      PIO/MMIO round trips timed by the guest, on Mosaic  (benchmark)
@@ -52,18 +54,24 @@ class Qmp:
                 return r
 
 
-def run(cmd, monitor=None, qmp=None, timeout=300):
-    """Runs cmd, noting when the marker first appears; monitor(Qmp) runs meanwhile."""
+def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
+    """Runs cmd, noting when the marker first appears; monitor(Qmp) runs meanwhile;
+    typed=(prompt, text): text goes to the console once prompt appeared."""
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL)
+                         stdin=subprocess.PIPE if typed else subprocess.DEVNULL)
     out, seen = bytearray(), {}
 
     def reader():
-        for line in p.stdout:
+        for line in iter(p.stdout.readline, b''):
             if MARKER in line and 'marker' not in seen:
                 seen['marker'] = time.monotonic() - t0
             out.extend(line)
+            if typed and typed[0] in out and 'typed' not in seen:
+                seen['typed'] = True
+                time.sleep(1)
+                p.stdin.write(typed[1])
+                p.stdin.flush()
     th = threading.Thread(target=reader)
     th.start()
     mon = monitor(Qmp(qmp)) if monitor else None
@@ -116,6 +124,14 @@ for sc in SCENARIOS:
         results[sc] = mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
                                            '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
                              qmp=f'/tmp/{sc}.qmp', monitor=monitor_checks)
+    elif sc == 'shell':
+        top = __file__.rsplit('/tests/', 1)[0]
+        with open(f'{top}/configs/x86-microvm-linux.ini') as f:
+            text = f.read().replace('../build/guests/x86-busybox', GUEST)
+        with open(f'{JOB}/{sc}.ini', 'w') as f:
+            f.write(text)
+        results[sc] = run([MOSAIC, f'{JOB}/{sc}.ini'],
+                          typed=(b"'poweroff' ends the machine.", b'echo SHELL-SAYS-$((6*7))\npoweroff\n'))
     elif sc == 'mmio1':
         results[sc] = mosaic(sc, 1, 'mmio')
     elif sc == 'boot1':

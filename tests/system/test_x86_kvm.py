@@ -83,7 +83,7 @@ def nested(mosaic, guest, tmp_path_factory):
     disk = job / 'disk.raw'
     disk.write_bytes(DISK_HEAD + b'\0' * (8 * 1024 * 1024 - len(DISK_HEAD)))
     (job / 'job.sh').write_text(
-        f'python3 {TOP}/tests/nested-kvm/inner_runs.py {mosaic} {guest} {job} blk2 mmio1\n')
+        f'python3 {TOP}/tests/nested-kvm/inner_runs.py {mosaic} {guest} {job} blk2 mmio1 shell\n')
     r = subprocess.run([str(TOP / 'tests/nested-kvm/run.sh'), str(job)], capture_output=True,
                        text=True, timeout=900, env=dict(os.environ, TIMEOUT='850'))
     res = job / 'results.json'
@@ -122,4 +122,13 @@ def test_one_vcpu_unmapped_mmio_is_reported_and_survived(nested):
     assert 'MOSAIC-X86-UP cpus=1' in r['out'], r['out']
     assert 'guest read of 4 bytes at address 0xc0000000: nothing is mapped there' in r['out'], r['out']
     assert 'MOSAIC-MMIO-READ 0xFFFFFFFF' in r['out'], r['out']
+    assert r['rc'] == 0, r['out']
+
+
+@pytest.mark.linux
+@pytest.mark.needs_tools('qemu-system-x86_64')
+def test_shipped_config_gives_a_shell_and_poweroff_ends_it(nested):
+    r = nested[0]['shell']
+    assert 'MOSAIC-X86-UP cpus=2' in r['out'], r['out']
+    assert 'SHELL-SAYS-42' in r['out'], r['out']
     assert r['rc'] == 0, r['out']
