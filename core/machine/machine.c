@@ -12,6 +12,15 @@ G_DEFINE_QUARK(mosaic-machine-error-quark, machine_error)
 static MosaicMachine *current;
 
 MosaicMachine *machine_current(void) { return current; }
+
+gboolean machine_notify_fd(MosaicRegion *container, uint64_t addr, unsigned size, uint64_t data,
+                           int fd, gboolean assign)
+{
+    MosaicMachine *m = current;
+    if (!m || !m->aops || !m->aops->notify_fd || container != m->sysmem)
+        return FALSE;
+    return m->aops->notify_fd(m->accel, addr, size, data, fd, assign);
+}
 MosaicConfig *machine_config(MosaicMachine *m) { return m->cfg; }
 MachineRunState machine_state(MosaicMachine *m) { return m->state; }
 gboolean machine_has_cpus(MosaicMachine *m) { return m->aops != NULL; }

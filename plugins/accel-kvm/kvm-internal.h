@@ -29,6 +29,7 @@ typedef struct Kvm {
     int run_size;            /* KVM_GET_VCPU_MMAP_SIZE */
     struct kvm_cpuid2 *cpuid; /* what the host supports, adjusted per vCPU */
     bool readonly_mem;       /* KVM_CAP_READONLY_MEM: ROM as read-only slots */
+    bool ioeventfd;          /* KVM_CAP_IOEVENTFD: virtio queue notifications without exits */
 
     pthread_mutex_t slots_lock;
     uint64_t slots_gen;      /* address-space generation the slots mirror */
@@ -38,6 +39,7 @@ typedef struct Kvm {
     struct KvmCpu *cpus[KVM_MAX_VCPUS];
     unsigned ncpus;
     _Atomic uint64_t stat_io, stat_mmio, stat_unmapped, stat_runs;
+    _Atomic int64_t stat_notify_fds; /* ioeventfds in place */
 } Kvm;
 
 typedef struct KvmCpu {

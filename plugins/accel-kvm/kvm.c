@@ -58,6 +58,7 @@ static bool open_device(Kvm *k, MosaicError *err)
             return false;
         }
     k->readonly_mem = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+    k->ioeventfd = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
     int slots = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
     k->max_slots = slots > 0 && slots < KVM_MAX_SLOTS ? (unsigned)slots : KVM_MAX_SLOTS;
     k->run_size = ioctl(k->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -183,6 +184,26 @@ static void kvm_memory_changed(void *accel)
     mosaic_error_free(e);
 }
 
+/* ioeventfd: a guest write of `data` to `addr` signals `fd` inside KVM, no exit. */
+static bool kvm_notify_fd(void *accel, uint64_t addr, unsigned size, uint64_t data, int fd,
+                          bool assign)
+{
+    Kvm *k = accel;
+    if (!k->ioeventfd)
+        return false;
+    struct kvm_ioeventfd e = {
+        .datamatch = data, .addr = addr, .len = size, .fd = fd,
+        .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    if (ioctl(k->vm_fd, KVM_IOEVENTFD, &e) < 0) {
+        mosaic_log(KVM_LOG, 1, "ioeventfd at 0x%llx: %s; notifications take the exit path",
+                   (unsigned long long)addr, strerror(errno));
+        return false;
+    }
+    atomic_fetch_add(&k->stat_notify_fds, assign ? 1 : -1);
+    return true;
+}
+
 static void kvm_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
 {
     Kvm *k = accel;
@@ -190,6 +211,7 @@ static void kvm_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
     fn(opaque, "pio-exits", atomic_load(&k->stat_io));
     fn(opaque, "mmio-exits", atomic_load(&k->stat_mmio));
     fn(opaque, "unmapped-accesses", atomic_load(&k->stat_unmapped));
+    fn(opaque, "notify-fds", atomic_load(&k->stat_notify_fds));
 }
 
 /* vcpu.c */
@@ -216,6 +238,7 @@ static const MosaicAccelOps kvm_ops = {
     .vcpu_set_reg = kvm_vcpu_set_reg,
     .memory_changed = kvm_memory_changed,
     .query_stats = kvm_query_stats,
+    .notify_fd = kvm_notify_fd,
 };
 
 static const MosaicPropDesc kvm_props[] = {

@@ -96,7 +96,18 @@ def monitor_checks(q):
     time.sleep(0.5)
     seen['cont'] = q.cmd('cont')
     seen['running-status'] = q.cmd('query-status')['return']
-    seen['stats'] = q.cmd('query-accel-stats').get('return')
+    # Once the guest's virtio driver enabled the queue, its notifications go through an
+    # ioeventfd (notify-fds > 0) until the guest powers off.
+    seen['notify-fds'] = 0
+    try:
+        for _ in range(600):
+            st = q.cmd('query-accel-stats')['return']['stats']
+            seen['notify-fds'] = max(seen['notify-fds'], st.get('notify-fds', 0))
+            if seen['notify-fds']:
+                break
+            time.sleep(0.2)
+    except (OSError, ValueError, KeyError):
+        pass  # the guest powered off
     return seen
 
 

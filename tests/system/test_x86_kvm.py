@@ -117,6 +117,12 @@ def test_monitor_stop_cont_query_cpus(nested):
 
 @pytest.mark.linux
 @pytest.mark.needs_tools('qemu-system-x86_64')
+def test_virtio_queue_notifications_use_ioeventfd(nested):
+    assert nested[0]['blk2']['monitor']['notify-fds'] >= 1, nested[0]['blk2']['monitor']
+
+
+@pytest.mark.linux
+@pytest.mark.needs_tools('qemu-system-x86_64')
 def test_one_vcpu_unmapped_mmio_is_reported_and_survived(nested):
     r = nested[0]['mmio1']
     assert 'MOSAIC-X86-UP cpus=1' in r['out'], r['out']

@@ -22,7 +22,7 @@
  *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
  *        recovered (listeners out of file descriptors); mosaic/socket.h;
  *        mosaic_blk_bitmap_next_dirty; mosaic_as_next_section; the port I/O space
- *        (mosaic_machine_io_memory/io_space); mosaic/x86.h.
+ *        (mosaic_machine_io_memory/io_space); mosaic/x86.h; MosaicAccelOps.notify_fd.
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
