@@ -31,6 +31,8 @@ struct MosaicMachine {
     void *accel;
     MosaicRegion *sysmem;
     MosaicAddressSpace *as;
+    MosaicRegion *iomem;     /* port I/O (x86), empty on other boards */
+    MosaicAddressSpace *io_as;
     uint64_t ram_size;
     unsigned ncpus;
     MosaicVcpu **vcpus;      /* ncpus entries once created */

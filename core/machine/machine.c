@@ -12,6 +12,15 @@ G_DEFINE_QUARK(mosaic-machine-error-quark, machine_error)
 static MosaicMachine *current;
 
 MosaicMachine *machine_current(void) { return current; }
+
+gboolean machine_notify_fd(MosaicRegion *container, uint64_t addr, unsigned size, uint64_t data,
+                           int fd, gboolean assign)
+{
+    MosaicMachine *m = current;
+    if (!m || !m->aops || !m->aops->notify_fd || container != m->sysmem)
+        return FALSE;
+    return m->aops->notify_fd(m->accel, addr, size, data, fd, assign);
+}
 MosaicConfig *machine_config(MosaicMachine *m) { return m->cfg; }
 MachineRunState machine_state(MosaicMachine *m) { return m->state; }
 gboolean machine_has_cpus(MosaicMachine *m) { return m->aops != NULL; }
@@ -51,6 +60,8 @@ static void notify(MosaicMachine *m, const char *event, int detail)
 MOSAIC_API MosaicRegion *mosaic_machine_memory(MosaicMachine *m) { return m->sysmem; }
 MOSAIC_API MosaicMachine *mosaic_machine_current(void) { return machine_current(); }
 MOSAIC_API MosaicAddressSpace *mosaic_machine_address_space(MosaicMachine *m) { return m->as; }
+MOSAIC_API MosaicRegion *mosaic_machine_io_memory(MosaicMachine *m) { return m->iomem; }
+MOSAIC_API MosaicAddressSpace *mosaic_machine_io_space(MosaicMachine *m) { return m->io_as; }
 MOSAIC_API uint64_t mosaic_machine_ram_size(MosaicMachine *m) { return m->ram_size; }
 MOSAIC_API unsigned mosaic_machine_ncpus(MosaicMachine *m) { return m->ncpus; }
 
@@ -214,6 +225,32 @@ static gboolean accel_supports(const MosaicAccelOps *a, const char *arch)
     return FALSE;
 }
 
+typedef struct ArchAccels {
+    const char *arch;
+    GString *names;
+} ArchAccels;
+
+static void add_if_runs_arch(const MosaicPluginDesc *d, void *opaque)
+{
+    ArchAccels *c = opaque;
+    const MosaicAccelOps *o = d->ops;
+    for (const char *const *a = o ? o->archs : NULL; a && *a; a++)
+        if (g_str_equal(*a, c->arch)) {
+            g_string_append_printf(c->names, "%s%s", c->names->len ? ", " : "", d->name);
+            return;
+        }
+}
+
+/* "kvm, hvf" or "none installed": the accelerators that can run `arch`. */
+static char *accels_for_arch(const char *arch)
+{
+    ArchAccels c = {arch, g_string_new(NULL)};
+    plugin_registry_foreach_kind(MOSAIC_KIND_ACCEL, FALSE, add_if_runs_arch, &c);
+    if (!c.names->len)
+        g_string_append(c.names, "none is installed");
+    return g_string_free(c.names, FALSE);
+}
+
 static gboolean create_accel(MosaicMachine *m, const MosaicProps *mprops, GError **err)
 {
     const MosaicProps *aprops = config_find(m->cfg, "accel", NULL);
@@ -231,10 +268,12 @@ static gboolean create_accel(MosaicMachine *m, const MosaicProps *mprops, GError
     m->accel_desc = d;
     m->aops = ops_copy(d->ops, sizeof(MosaicAccelOps));
     if (!accel_supports(m->aops, m->mops->arch)) {
+        g_autofree char *can = accels_for_arch(m->mops->arch);
         g_set_error(err, MOSAIC_CORE_MACHINE_ERROR, 0,
-                    "%s: accelerator '%s' cannot run %s machines (machine type '%s')",
+                    "%s: accelerator '%s' cannot run %s machines (machine type '%s'); "
+                    "accelerators that can: %s",
                     mosaic_props_where(mprops, "accel"), d->name, m->mops->arch,
-                    m->machine_desc->name);
+                    m->machine_desc->name, can);
         return FALSE;
     }
     MosaicError me = MOSAIC_ERROR_INIT;
@@ -266,6 +305,8 @@ MosaicMachine *machine_create(MosaicConfig *cfg, GError **err)
     m->ncpus = (unsigned)mosaic_props_get_uint(mprops, "cpus");
     m->sysmem = mosaic_region_new_container("system", UINT64_MAX);
     m->as = mosaic_address_space_new("memory", m->sysmem);
+    m->iomem = mosaic_region_new_container("io", 0x10000);
+    m->io_as = mosaic_address_space_new("io", m->iomem);
 
     m->machine_desc = require(m, mprops, "type", err);
     if (!m->machine_desc)

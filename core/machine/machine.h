@@ -59,6 +59,11 @@ void machine_late_services_stop(MosaicMachine *m);
 
 /* "riscv64" (MosaicMachineOps.arch), or NULL when the board has no CPUs. */
 const char *machine_arch(MosaicMachine *m);
+/* Asks the running machine's accelerator to turn guest writes of `data` to the
+ * guest-physical `addr` into signals of eventfd `fd` (accel notify_fd); false when
+ * there is no machine, its accelerator cannot, or `container` is not its memory. */
+gboolean machine_notify_fd(MosaicRegion *container, uint64_t addr, unsigned size, uint64_t data,
+                           int fd, gboolean assign);
 /* Host thread id (gettid()) of vCPU `index`, or -1 when unknown/not started. */
 int64_t machine_vcpu_thread_id(MosaicMachine *m, unsigned index);
 

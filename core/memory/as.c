@@ -108,6 +108,24 @@ MOSAIC_API bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMe
     return true;
 }
 
+MOSAIC_API bool mosaic_as_next_section(MosaicAddressSpace *as, uint64_t addr,
+                                       MosaicMemSection *out)
+{
+    const FlatTable *t = __atomic_load_n(&as->table, __ATOMIC_ACQUIRE);
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) { /* the first section whose last byte is >= addr */
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->sec[mid].base + (t->sec[mid].size - 1) < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == t->n)
+        return false;
+    *out = t->sec[lo];
+    return true;
+}
+
 char *mem_as_describe(MosaicAddressSpace *as)
 {
     static const char *kinds[] = {"ram", "rom", "mmio", "alias", "container"};

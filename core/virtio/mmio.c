@@ -48,8 +48,10 @@ static void device_reset(MosaicVirtio *v)
     v->isr = 0;
     v->driver_features = 0;
     v->dev_feat_sel = v->drv_feat_sel = v->queue_sel = 0;
-    for (unsigned i = 0; i < v->ops.num_queues; i++)
+    for (unsigned i = 0; i < v->ops.num_queues; i++) {
+        virtio_notify_fd_off(v, i);
         virtq_reset(&v->queues[i]);
+    }
     virtio_update_irq(v);
 }
 
@@ -166,8 +168,10 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
                 break;
             }
             q->ready = true;
+            virtio_notify_fd_on(v, v->queue_sel);
         } else {
             q->ready = false;
+            virtio_notify_fd_off(v, v->queue_sel);
         }
         break;
     case R_QUEUE_NOTIFY:
@@ -226,15 +230,19 @@ MOSAIC_API MosaicVirtio *mosaic_virtio_mmio_new(const MosaicBusSlot *slot,
     v->dma = slot->dma;
     v->irq = slot->irq;
     v->container = slot->container;
+    v->base = slot->base;
     v->queues = g_new0(MosaicVirtQueue, ops->num_queues);
+    v->notify = g_new0(NotifyFd, ops->num_queues);
     for (unsigned i = 0; i < ops->num_queues; i++) {
         v->queues[i].v = v;
         v->queues[i].index = i;
+        v->notify[i].fd = -1;
     }
     v->mmio = mosaic_region_new_mmio("virtio-mmio", VIRTIO_MMIO_SIZE, &virtio_mmio_ops, v);
     if (!mosaic_region_add(slot->container, slot->base, v->mmio, 0, err)) {
         mosaic_region_unref(v->mmio);
         g_free(v->queues);
+        g_free(v->notify);
         g_free(v);
         return NULL;
     }
@@ -245,9 +253,12 @@ MOSAIC_API void mosaic_virtio_free(MosaicVirtio *v)
 {
     if (!v)
         return;
+    for (unsigned i = 0; i < v->ops.num_queues; i++)
+        virtio_notify_fd_off(v, i);
     mosaic_region_del(v->container, v->mmio);
     mosaic_region_unref(v->mmio);
     g_free(v->queues);
+    g_free(v->notify);
     g_free(v);
 }
 

@@ -29,6 +29,12 @@ struct MosaicVirtQueue {
     unsigned inflight;     /* popped, not pushed */
 };
 
+/* A queue's notification eventfd (notify-fd.c); fd -1: notifications exit. */
+typedef struct NotifyFd {
+    int fd;
+    struct MosaicFdWatch *watch;
+} NotifyFd;
+
 struct MosaicVirtio {
     MosaicVirtioDeviceOps ops;
     void *opaque;
@@ -42,7 +48,12 @@ struct MosaicVirtio {
     uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
     uint32_t config_gen;
     MosaicVirtQueue *queues;
+    uint64_t base;      /* of the registers in `container` */
+    NotifyFd *notify;   /* one per queue */
 };
+
+void virtio_notify_fd_on(MosaicVirtio *v, unsigned index);
+void virtio_notify_fd_off(MosaicVirtio *v, unsigned index);
 
 /* Internal element: the public one plus where its device-writable pages live. */
 typedef struct VqElem {

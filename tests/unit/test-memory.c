@@ -168,6 +168,29 @@ static void test_priorities(void)
     mosaic_region_unref(root);
 }
 
+/* mosaic_as_next_section walks the map across holes (accelerators mirroring RAM). */
+static void test_next_section(void)
+{
+    MosaicRegion *root = root_new(), *a = ram("a", 0x2000), *b = ram("b", 0x1000);
+    add(root, 0x1000, a, 0);
+    add(root, 0x10000, b, 0);
+    MosaicAddressSpace *as = mosaic_address_space_new("as", root);
+    MosaicMemSection s;
+    g_assert_true(mosaic_as_next_section(as, 0, &s)); /* before the first: the first */
+    g_assert_cmphex(s.base, ==, 0x1000);
+    g_assert_cmphex(s.size, ==, 0x2000);
+    g_assert_true(mosaic_as_next_section(as, 0x2fff, &s)); /* inside: that one */
+    g_assert_cmphex(s.base, ==, 0x1000);
+    g_assert_true(mosaic_as_next_section(as, 0x3000, &s)); /* in the hole: the next */
+    g_assert_cmphex(s.base, ==, 0x10000);
+    g_assert_true(s.region == b);
+    g_assert_false(mosaic_as_next_section(as, 0x11000, &s)); /* past the last */
+    mosaic_address_space_free(as);
+    mosaic_region_unref(root);
+    mosaic_region_unref(a);
+    mosaic_region_unref(b);
+}
+
 static void test_alias(void)
 {
     MosaicRegion *root = root_new(), *r = ram("ram", 0x4000);
@@ -642,6 +665,7 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/huge-ram-lazy", test_huge_ram_lazy);
     g_test_add_func("/memory/priorities", test_priorities);
     g_test_add_func("/memory/alias", test_alias);
+    g_test_add_func("/memory/next-section", test_next_section);
     g_test_add_func("/memory/alias-of-container", test_alias_of_container);
     g_test_add_func("/memory/nested-containers", test_nested_containers);
     g_test_add_func("/memory/access-rules", test_access_rules);

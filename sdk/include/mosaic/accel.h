@@ -44,6 +44,11 @@ typedef struct MosaicAccelOps {
     bool (*breakpoint)(void *accel, uint64_t pc, bool insert);
     /* Since 1.1, optional: registers as a debugger sees them (mosaic/debug.h). */
     const struct MosaicDebugTarget *debug_target;
+    /* Since 1.1, optional (ioeventfd): from now on (assign) or no longer, a guest write
+     * of `data` (`size` bytes) to guest-physical `addr` signals the eventfd `fd` instead
+     * of reaching the device through an exit; false when the accelerator cannot. */
+    bool (*notify_fd)(void *accel, uint64_t addr, unsigned size, uint64_t data, int fd,
+                      bool assign);
 } MosaicAccelOps;
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu);

@@ -34,6 +34,11 @@ typedef struct MosaicMachineOps {
 MOSAIC_API MosaicMachine *mosaic_machine_current(void);
 MOSAIC_API MosaicRegion *mosaic_machine_memory(MosaicMachine *m);          /* root container */
 MOSAIC_API MosaicAddressSpace *mosaic_machine_address_space(MosaicMachine *m);
+/* The port I/O space of architectures that have one (x86: 64 KiB of ports), empty
+ * until a board adds regions to its root container; accelerators dispatch port
+ * accesses through it.  Since 1.1. */
+MOSAIC_API MosaicRegion *mosaic_machine_io_memory(MosaicMachine *m);
+MOSAIC_API MosaicAddressSpace *mosaic_machine_io_space(MosaicMachine *m);
 MOSAIC_API uint64_t mosaic_machine_ram_size(MosaicMachine *m);             /* [machine] memory */
 MOSAIC_API unsigned mosaic_machine_ncpus(MosaicMachine *m);                /* [machine] cpus */
 MOSAIC_API bool mosaic_machine_create_vcpus(MosaicMachine *m, MosaicError *err);

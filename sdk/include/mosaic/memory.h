@@ -84,6 +84,12 @@ typedef struct MosaicMemSection {
  * is mapped there. Lock free. */
 MOSAIC_API bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMemSection *out);
 
+/* The first section that ends above `addr` (it may start above it): walks the whole
+ * map (accelerators mirroring RAM into hypervisor memory slots).  False past the last
+ * section.  Lock free.  Since 1.1. */
+MOSAIC_API bool mosaic_as_next_section(MosaicAddressSpace *as, uint64_t addr,
+                                       MosaicMemSection *out);
+
 /* Single access of 1, 2, 4 or 8 bytes (little-endian value). MMIO takes the core lock. */
 MOSAIC_API MosaicMemResult mosaic_as_read(MosaicAddressSpace *as, uint64_t addr, unsigned size,
                                           uint64_t *value);

@@ -31,7 +31,9 @@
  *        copy/check_usable/frozen/freeze/abdicate/reclaim/claims/at/persistent/owner); MosaicMemSection
  *        .struct_size (in 1.0's padding: no field moved); mosaic_machine_current;
  *        mosaic/audio.h (audio backends: the ops table MosaicAudioBackendOps, mandatory
- *        for kind audio; streams for devices; [audiodev LABEL] sections).
+ *        for kind audio; streams for devices; [audiodev LABEL] sections);
+ *        mosaic_as_next_section; the port I/O space (mosaic_machine_io_memory/
+ *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd.
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

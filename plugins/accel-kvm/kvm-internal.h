@@ -1,0 +1,86 @@
+/* accel-kvm: runs x86-64 vCPUs on the host's KVM.  Internal header shared by the
+ * plugin's files. */
+#ifndef ACCEL_KVM_INTERNAL_H
+#define ACCEL_KVM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+#include <mosaic/mosaic.h>
+#include <mosaic/x86.h>
+
+#define KVM_LOG "accel-kvm"
+#define KVM_MAX_SLOTS 64
+#define KVM_MAX_VCPUS 64
+
+typedef struct KvmSlot {
+    uint64_t base, size, host;
+    uint32_t flags;
+    bool used;
+} KvmSlot;
+
+typedef struct Kvm {
+    MosaicMachine *m;
+    MosaicAddressSpace *as, *io;
+    char *device;            /* "/dev/kvm" unless [accel] device says otherwise */
+    int kvm_fd, vm_fd;
+    int run_size;            /* KVM_GET_VCPU_MMAP_SIZE */
+    struct kvm_cpuid2 *cpuid; /* what the host supports, adjusted per vCPU */
+    bool readonly_mem;       /* KVM_CAP_READONLY_MEM: ROM as read-only slots */
+    bool ioeventfd;          /* KVM_CAP_IOEVENTFD: virtio queue notifications without exits */
+
+    pthread_mutex_t slots_lock;
+    uint64_t slots_gen;      /* address-space generation the slots mirror */
+    KvmSlot slots[KVM_MAX_SLOTS];
+    unsigned max_slots;
+
+    struct KvmCpu *cpus[KVM_MAX_VCPUS];
+    unsigned ncpus;
+    _Atomic uint64_t stat_io, stat_mmio, stat_unmapped, stat_runs;
+    _Atomic int64_t stat_notify_fds; /* ioeventfds in place */
+} Kvm;
+
+typedef struct KvmCpu {
+    Kvm *k;
+    MosaicVcpu *vcpu;
+    unsigned index;
+    int fd;
+    struct kvm_run *run;
+    _Atomic bool have_thread;
+    pthread_t thread;
+
+    /* Register cache: loaded on first access while the vCPU is out of KVM_RUN,
+     * written back before the next KVM_RUN when changed. */
+    bool regs_valid, regs_dirty, sregs_valid, sregs_dirty;
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+
+    /* The state KVM created the vCPU in: what a reset goes back to. */
+    struct kvm_regs reset_regs;
+    struct kvm_sregs reset_sregs;
+    struct kvm_fpu reset_fpu;
+    struct kvm_lapic_state reset_lapic;
+    unsigned unmapped_reports;
+} KvmCpu;
+
+/* slots.c: mirrors the RAM and ROM sections of the machine's memory into KVM memory
+ * slots (MMIO stays unmapped there, so guest accesses to it exit). */
+bool kvm_slots_sync(Kvm *k, MosaicError *err);
+
+/* cpuid.c */
+bool kvm_cpuid_init(Kvm *k, MosaicError *err);
+bool kvm_cpuid_set(KvmCpu *c, MosaicError *err);
+
+/* regs.c */
+bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value);
+bool kvm_regs_set(KvmCpu *c, unsigned regno, uint64_t value);
+bool kvm_regs_flush(KvmCpu *c);
+void kvm_regs_invalidate(KvmCpu *c);
+
+/* exits.c: KVM_EXIT_IO and KVM_EXIT_MMIO through the core's address spaces. */
+void kvm_exit_io(KvmCpu *c);
+void kvm_exit_mmio(KvmCpu *c);
+
+#endif

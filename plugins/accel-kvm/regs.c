@@ -1,0 +1,179 @@
+/* accel-kvm: register access (numbers of mosaic/x86.h) through a cache of KVM's
+ * kvm_regs and kvm_sregs, valid while the vCPU is outside KVM_RUN. */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include "kvm-internal.h"
+
+static bool load_regs(KvmCpu *c)
+{
+    if (!c->regs_valid) {
+        if (ioctl(c->fd, KVM_GET_REGS, &c->regs) < 0)
+            return false;
+        c->regs_valid = true;
+    }
+    return true;
+}
+
+static bool load_sregs(KvmCpu *c)
+{
+    if (!c->sregs_valid) {
+        if (ioctl(c->fd, KVM_GET_SREGS, &c->sregs) < 0)
+            return false;
+        c->sregs_valid = true;
+    }
+    return true;
+}
+
+bool kvm_regs_flush(KvmCpu *c)
+{
+    if (c->regs_dirty && ioctl(c->fd, KVM_SET_REGS, &c->regs) < 0)
+        return false;
+    if (c->sregs_dirty && ioctl(c->fd, KVM_SET_SREGS, &c->sregs) < 0)
+        return false;
+    c->regs_dirty = c->sregs_dirty = false;
+    return true;
+}
+
+void kvm_regs_invalidate(KvmCpu *c)
+{
+    c->regs_valid = c->sregs_valid = false;
+}
+
+static __u64 *gpr(struct kvm_regs *r, unsigned n)
+{
+    __u64 *const order[16] = {&r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi, &r->rbp,
+                              &r->rsp, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
+                              &r->r14, &r->r15};
+    return order[n];
+}
+
+static struct kvm_segment *seg(struct kvm_sregs *s, unsigned n)
+{
+    struct kvm_segment *const order[MOSAIC_X86_NSEGS] = {&s->cs, &s->ss, &s->ds, &s->es,
+                                                         &s->fs, &s->gs, &s->tr, &s->ldt};
+    return order[n];
+}
+
+static uint64_t seg_attr(const struct kvm_segment *g)
+{
+    return (uint64_t)(g->type & 15) | (uint64_t)(g->s & 1) << 4 | (uint64_t)(g->dpl & 3) << 5 |
+           (uint64_t)(g->present & 1) << 7 | (uint64_t)(g->avl & 1) << 12 |
+           (uint64_t)(g->l & 1) << 13 | (uint64_t)(g->db & 1) << 14 | (uint64_t)(g->g & 1) << 15;
+}
+
+static void seg_set_attr(struct kvm_segment *g, uint64_t a)
+{
+    g->type = a & 15;
+    g->s = (a >> 4) & 1;
+    g->dpl = (a >> 5) & 3;
+    g->present = (a >> 7) & 1;
+    g->avl = (a >> 12) & 1;
+    g->l = (a >> 13) & 1;
+    g->db = (a >> 14) & 1;
+    g->g = (a >> 15) & 1;
+    g->unusable = !g->present;
+}
+
+/* The sregs field behind a system register number, or NULL. */
+static __u64 *sreg(struct kvm_sregs *s, unsigned regno)
+{
+    switch (regno) {
+    case MOSAIC_X86_REG_CR0: return &s->cr0;
+    case MOSAIC_X86_REG_CR2: return &s->cr2;
+    case MOSAIC_X86_REG_CR3: return &s->cr3;
+    case MOSAIC_X86_REG_CR4: return &s->cr4;
+    case MOSAIC_X86_REG_CR8: return &s->cr8;
+    case MOSAIC_X86_REG_EFER: return &s->efer;
+    case MOSAIC_X86_REG_APIC_BASE: return &s->apic_base;
+    case MOSAIC_X86_REG_GDT_BASE: return &s->gdt.base;
+    case MOSAIC_X86_REG_IDT_BASE: return &s->idt.base;
+    }
+    return NULL;
+}
+
+bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value)
+{
+    if (regno <= MOSAIC_X86_REG_EFLAGS) {
+        if (!load_regs(c))
+            return false;
+        *value = regno < 16 ? *gpr(&c->regs, regno)
+                 : regno == MOSAIC_X86_REG_RIP ? c->regs.rip : c->regs.rflags;
+        return true;
+    }
+    if (!load_sregs(c))
+        return false;
+    struct kvm_sregs *s = &c->sregs;
+    if (regno >= MOSAIC_X86_REG_CS && regno <= MOSAIC_X86_REG_GS) {
+        *value = seg(s, regno - MOSAIC_X86_REG_CS)->selector;
+        return true;
+    }
+    if (regno == MOSAIC_REG_PRIV) {
+        *value = s->cs.dpl;
+        return true;
+    }
+    __u64 *p = sreg(s, regno);
+    if (p) {
+        *value = *p;
+        return true;
+    }
+    for (unsigned i = 0; i < MOSAIC_X86_NSEGS; i++) {
+        if (regno == MOSAIC_X86_REG_SEG_BASE(i)) { *value = seg(s, i)->base; return true; }
+        if (regno == MOSAIC_X86_REG_SEG_LIMIT(i)) { *value = seg(s, i)->limit; return true; }
+        if (regno == MOSAIC_X86_REG_SEG_ATTR(i)) { *value = seg_attr(seg(s, i)); return true; }
+    }
+    switch (regno) {
+    case MOSAIC_X86_REG_GDT_LIMIT: *value = s->gdt.limit; return true;
+    case MOSAIC_X86_REG_IDT_LIMIT: *value = s->idt.limit; return true;
+    case MOSAIC_X86_REG_TR: *value = s->tr.selector; return true;
+    case MOSAIC_X86_REG_LDTR: *value = s->ldt.selector; return true;
+    }
+    return false;
+}
+
+bool kvm_regs_set(KvmCpu *c, unsigned regno, uint64_t value)
+{
+    if (regno <= MOSAIC_X86_REG_EFLAGS) {
+        if (!load_regs(c))
+            return false;
+        if (regno < 16)
+            *gpr(&c->regs, regno) = value;
+        else if (regno == MOSAIC_X86_REG_RIP)
+            c->regs.rip = value;
+        else
+            c->regs.rflags = value | 2; /* bit 1 always reads as one */
+        c->regs_dirty = true;
+        return true;
+    }
+    if (!load_sregs(c))
+        return false;
+    struct kvm_sregs *s = &c->sregs;
+    bool ok = true;
+    __u64 *p = sreg(s, regno);
+    if (regno >= MOSAIC_X86_REG_CS && regno <= MOSAIC_X86_REG_GS)
+        seg(s, regno - MOSAIC_X86_REG_CS)->selector = (uint16_t)value;
+    else if (p)
+        *p = value;
+    else if (regno == MOSAIC_X86_REG_GDT_LIMIT)
+        s->gdt.limit = (uint16_t)value;
+    else if (regno == MOSAIC_X86_REG_IDT_LIMIT)
+        s->idt.limit = (uint16_t)value;
+    else if (regno == MOSAIC_X86_REG_TR)
+        s->tr.selector = (uint16_t)value;
+    else if (regno == MOSAIC_X86_REG_LDTR)
+        s->ldt.selector = (uint16_t)value;
+    else {
+        ok = false;
+        for (unsigned i = 0; i < MOSAIC_X86_NSEGS && !ok; i++) {
+            if (regno == MOSAIC_X86_REG_SEG_BASE(i))
+                seg(s, i)->base = value, ok = true;
+            else if (regno == MOSAIC_X86_REG_SEG_LIMIT(i))
+                seg(s, i)->limit = (uint32_t)value, ok = true;
+            else if (regno == MOSAIC_X86_REG_SEG_ATTR(i))
+                seg_set_attr(seg(s, i), value), ok = true;
+        }
+    }
+    if (ok)
+        c->sregs_dirty = true;
+    return ok;
+}

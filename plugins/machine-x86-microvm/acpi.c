@@ -1,0 +1,243 @@
+/* x86-microvm: a minimal hardware-reduced ACPI description, because a stock distribution
+ * kernel (Debian's linux-image-amd64) finds virtio-mmio devices no other way on x86 (it
+ * is built without virtio_mmio.device= and without device trees): RSDP, XSDT, FADT
+ * (hardware-reduced, reset register = port 0xcf9, sleep control = the power port),
+ * MADT (every vCPU's local APIC, the IOAPIC) and a DSDT declaring the UART (PNP0501),
+ * each virtio-mmio slot in use as an LNRO0005 device and \_S5 so that `poweroff` works. */
+#include <stdlib.h>
+#include <string.h>
+#include "microvm.h"
+
+#define ACPI_RSDP 0xe0000ull
+#define ACPI_XSDT 0xe0040ull
+#define ACPI_FADT 0xe0100ull
+#define ACPI_MADT 0xe0300ull
+#define ACPI_DSDT 0xe1000ull
+#define ACPI_END 0xf0000ull
+
+typedef struct Buf {
+    uint8_t b[4096];
+    size_t n;
+} Buf;
+
+static void b8(Buf *b, uint8_t v) { if (b->n < sizeof(b->b)) b->b[b->n++] = v; }
+static void b16(Buf *b, uint16_t v) { b8(b, v); b8(b, v >> 8); }
+static void b32(Buf *b, uint32_t v) { b16(b, v); b16(b, v >> 16); }
+static void b64(Buf *b, uint64_t v) { b32(b, (uint32_t)v); b32(b, (uint32_t)(v >> 32)); }
+static void bmem(Buf *b, const void *p, size_t n) { for (size_t i = 0; i < n; i++) b8(b, ((const uint8_t *)p)[i]); }
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+    while (n--)
+        s += *p++;
+    return s;
+}
+
+/* The 36-byte header; length and checksum are patched by finish(). */
+static void header(Buf *b, const char *sig, uint8_t rev)
+{
+    bmem(b, sig, 4);
+    b32(b, 0);
+    b8(b, rev);
+    b8(b, 0);
+    bmem(b, "MOSAIC", 6);
+    bmem(b, "MICROVM ", 8);
+    b32(b, 1);
+    bmem(b, "MOSA", 4);
+    b32(b, 1);
+}
+
+static void finish(Buf *b)
+{
+    b->b[4] = (uint8_t)b->n, b->b[5] = (uint8_t)(b->n >> 8);
+    b->b[6] = b->b[7] = 0;
+    b->b[9] = (uint8_t)-sum(b->b, b->n);
+}
+
+/* Generic address structure: system I/O port. */
+static void gas_io(Buf *b, uint16_t port)
+{
+    b8(b, 1);
+    b8(b, 8);
+    b8(b, 0);
+    b8(b, 1);
+    b64(b, port);
+}
+
+static void gas_none(Buf *b) { b32(b, 0); b64(b, 0); }
+
+/* ---- AML ---- */
+static size_t pkglen_bytes(size_t body)
+{
+    return body + 1 < 0x40 ? 1 : body + 2 < 0x1000 ? 2 : 3;
+}
+
+/* Writes PkgLength for `body` bytes that follow it. */
+static void pkglen(Buf *b, size_t body)
+{
+    size_t nb = pkglen_bytes(body), total = body + nb;
+    if (nb == 1) {
+        b8(b, (uint8_t)total);
+        return;
+    }
+    b8(b, (uint8_t)((nb - 1) << 6 | (total & 0xf)));
+    b8(b, (uint8_t)(total >> 4));
+    if (nb == 3)
+        b8(b, (uint8_t)(total >> 12));
+}
+
+static void aml_dword(Buf *b, uint32_t v) { b8(b, 0x0c); b32(b, v); }
+
+static void slot_device(Buf *out, unsigned i)
+{
+    char name[5] = {'V', 'R', '0' + i / 10, '0' + i % 10, 0};
+    Buf body = {.n = 0};
+    /* Name (_HID, "LNRO0005") */
+    b8(&body, 0x08); bmem(&body, "_HID", 4); b8(&body, 0x0d); bmem(&body, "LNRO0005", 9);
+    /* Name (_UID, i) */
+    b8(&body, 0x08); bmem(&body, "_UID", 4); aml_dword(&body, i);
+    /* Name (_CRS, ResourceTemplate () { Memory32Fixed (ReadWrite, base, 0x1000)
+     *                                    Interrupt (ResourceConsumer, Level, ActiveHigh,
+     *                                               Exclusive) { gsi } }) */
+    uint8_t res[12 + 9 + 2] = {0x86, 0x09, 0x00, 0x01};
+    uint32_t base = (uint32_t)(MVM_VIRTIO_BASE + i * MVM_VIRTIO_STEP), len = MVM_VIRTIO_STEP;
+    memcpy(res + 4, &base, 4);
+    memcpy(res + 8, &len, 4);
+    uint8_t irq[9] = {0x89, 0x06, 0x00, 0x01, 0x01};
+    uint32_t gsi = MVM_VIRTIO_GSI + i;
+    memcpy(irq + 5, &gsi, 4);
+    memcpy(res + 12, irq, 9);
+    res[21] = 0x79, res[22] = 0;
+    b8(&body, 0x08); bmem(&body, "_CRS", 4);
+    b8(&body, 0x11); /* Buffer */
+    pkglen(&body, 2 + sizeof(res));
+    b8(&body, 0x0a); b8(&body, sizeof(res));
+    bmem(&body, res, sizeof(res));
+
+    b8(out, 0x5b); b8(out, 0x82); /* Device */
+    pkglen(out, 4 + body.n);
+    bmem(out, name, 4);
+    bmem(out, body.b, body.n);
+}
+
+/* The 16550 on port 0x3f8, IRQ 4 (PNP0501): in hardware-reduced mode Linux has no
+ * legacy PIC and maps ISA interrupts only for devices ACPI describes. */
+static void com1_device(Buf *out)
+{
+    Buf body = {.n = 0};
+    /* Name (_HID, EisaId ("PNP0501")) */
+    b8(&body, 0x08); bmem(&body, "_HID", 4); aml_dword(&body, 0x0105d041);
+    b8(&body, 0x08); bmem(&body, "_UID", 4); b8(&body, 0x00);
+    /* Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3f8, 0x3f8, 1, 8) IRQNoFlags () {4} }) */
+    const uint8_t res[] = {0x47, 0x01, MVM_UART_PORT & 0xff, MVM_UART_PORT >> 8,
+                           MVM_UART_PORT & 0xff, MVM_UART_PORT >> 8, 0x01, 0x08,
+                           0x22, 1u << MVM_UART_GSI, 0x00,
+                           0x79, 0x00};
+    b8(&body, 0x08); bmem(&body, "_CRS", 4);
+    b8(&body, 0x11);
+    pkglen(&body, 2 + sizeof(res));
+    b8(&body, 0x0a); b8(&body, sizeof(res));
+    bmem(&body, res, sizeof(res));
+
+    b8(out, 0x5b); b8(out, 0x82);
+    pkglen(out, 4 + body.n);
+    bmem(out, "COM1", 4);
+    bmem(out, body.b, body.n);
+}
+
+static void dsdt(Buf *b, unsigned nslots)
+{
+    header(b, "DSDT", 2);
+    Buf scope = {.n = 0};
+    com1_device(&scope);
+    for (unsigned i = 0; i < nslots; i++)
+        slot_device(&scope, i);
+    b8(b, 0x10); /* Scope (\_SB) */
+    pkglen(b, 5 + scope.n);
+    bmem(b, "\\_SB_", 5);
+    bmem(b, scope.b, scope.n);
+    /* Name (\_S5, Package () { 5, 0, 0, 0 }) */
+    b8(b, 0x08); bmem(b, "\\_S5_", 5);
+    b8(b, 0x12); pkglen(b, 6); b8(b, 4); b8(b, 0x0a); b8(b, 5); b8(b, 0); b8(b, 0); b8(b, 0);
+    finish(b);
+}
+
+static void fadt(Buf *b)
+{
+    header(b, "FACP", 6);
+    b32(b, 0);            /* FIRMWARE_CTRL */
+    b32(b, (uint32_t)ACPI_DSDT);
+    while (b->n < 109) /* up to IAPC_BOOT_ARCH */
+        b8(b, 0);         /* no PM1/GPE blocks, no SCI: hardware-reduced */
+    b16(b, 1u << 2 | 1u << 5); /* IAPC_BOOT_ARCH: no VGA, no CMOS RTC, no 8042 */
+    b8(b, 0);
+    b32(b, 1u << 10 | 1u << 20); /* flags: RESET_REG_SUP, HW_REDUCED_ACPI */
+    gas_io(b, MVM_RESET_PORT);   /* RESET_REG */
+    b8(b, 0x06);                 /* RESET_VALUE */
+    b16(b, 0);                   /* ARM_BOOT_ARCH */
+    b8(b, 0);                    /* minor version */
+    b64(b, 0);                   /* X_FIRMWARE_CTRL */
+    b64(b, ACPI_DSDT);           /* X_DSDT */
+    for (int i = 0; i < 8; i++)
+        gas_none(b);             /* X_PM1a_EVT_BLK .. X_GPE1_BLK */
+    gas_io(b, MVM_SLEEP_PORT);   /* SLEEP_CONTROL_REG */
+    gas_io(b, MVM_SLEEP_PORT + 1); /* SLEEP_STATUS_REG */
+    bmem(b, "MOSAIC  ", 8);      /* hypervisor vendor */
+    finish(b);
+    /* 276 bytes for revision 6 */
+}
+
+static void madt(Buf *b, unsigned ncpus)
+{
+    header(b, "APIC", 4);
+    b32(b, (uint32_t)MOSAIC_X86_LAPIC_BASE);
+    b32(b, 1); /* PCAT_COMPAT: there is a PIC (the accelerator's) */
+    for (unsigned i = 0; i < ncpus; i++) {
+        b8(b, 0); b8(b, 8); b8(b, (uint8_t)i); b8(b, (uint8_t)i); b32(b, 1);
+    }
+    b8(b, 1); b8(b, 12); b8(b, (uint8_t)ncpus); b8(b, 0);
+    b32(b, (uint32_t)MOSAIC_X86_IOAPIC_BASE); b32(b, 0);
+    b8(b, 4); b8(b, 6); b8(b, 0xff); b16(b, 0); b8(b, 1); /* LINT1 of every CPU: NMI */
+    finish(b);
+}
+
+bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, MosaicError *err)
+{
+    Buf *t = calloc(4, sizeof(Buf));
+    if (!t) {
+        mosaic_error_set(err, "x86-microvm: out of memory");
+        return false;
+    }
+    Buf *x = &t[0], *f = &t[1], *a = &t[2], *d = &t[3];
+    dsdt(d, nslots);
+    fadt(f);
+    madt(a, ncpus);
+    header(x, "XSDT", 1);
+    b64(x, ACPI_FADT);
+    b64(x, ACPI_MADT);
+    finish(x);
+
+    uint8_t rsdp[36] = "RSD PTR ";
+    memcpy(rsdp + 9, "MOSAIC", 6);
+    rsdp[15] = 2;
+    uint32_t len = 36;
+    uint64_t xsdt = ACPI_XSDT;
+    memcpy(rsdp + 20, &len, 4);
+    memcpy(rsdp + 24, &xsdt, 8);
+    rsdp[8] = (uint8_t)-sum(rsdp, 20);
+    rsdp[32] = (uint8_t)-sum(rsdp, 36);
+
+    MosaicAddressSpace *as = mosaic_machine_address_space(m);
+    bool ok = d->n < ACPI_END - ACPI_DSDT && a->n <= ACPI_DSDT - ACPI_MADT &&
+              mosaic_as_rw(as, ACPI_RSDP, rsdp, sizeof(rsdp), true) == MOSAIC_MEM_OK &&
+              mosaic_as_rw(as, ACPI_XSDT, x->b, x->n, true) == MOSAIC_MEM_OK &&
+              mosaic_as_rw(as, ACPI_FADT, f->b, f->n, true) == MOSAIC_MEM_OK &&
+              mosaic_as_rw(as, ACPI_MADT, a->b, a->n, true) == MOSAIC_MEM_OK &&
+              mosaic_as_rw(as, ACPI_DSDT, d->b, d->n, true) == MOSAIC_MEM_OK;
+    free(t);
+    if (!ok)
+        mosaic_error_set(err, "x86-microvm: cannot write the ACPI tables at 0x%llx",
+                         (unsigned long long)ACPI_RSDP);
+    return ok;
+}
