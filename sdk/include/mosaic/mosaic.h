@@ -13,4 +13,5 @@
 #include <mosaic/virtio.h>
 #include <mosaic/debug.h>
 #include <mosaic/export.h>
+#include <mosaic/net.h>
 #endif

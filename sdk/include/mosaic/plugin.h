@@ -21,7 +21,8 @@
  *        without running plugin code, the plugin loaded on the first call); kinds
  *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
  *        recovered (listeners out of file descriptors); mosaic/socket.h;
- *        mosaic_blk_bitmap_next_dirty.
+ *        mosaic_blk_bitmap_next_dirty; mosaic/net.h (net backends: MosaicNetBackendOps,
+        mandatory for kind net; mosaic_net_* for devices and backends).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
