@@ -18,6 +18,7 @@ struct MosaicNet {
     MosaicNetFrontendOps *fe;      /* zero-filled copy */
     void *fe_opaque;
     bool link_up;
+    bool opening; /* inside the backend's open: the frontend is not ready for calls */
 };
 
 /* Labels of the netdevs in use: one frontend each. */
@@ -56,7 +57,9 @@ MOSAIC_API MosaicNet *mosaic_net_attach(MosaicMachine *m, const char *label,
     net->fe = ops_copy(fe, sizeof(MosaicNetFrontendOps));
     net->fe_opaque = opaque;
     net->link_up = true;
+    net->opening = true;
     net->be_state = net->be->open(net, p, err);
+    net->opening = false;
     if (!net->be_state) {
         if (!mosaic_error_is_set(err))
             mosaic_error_set(err, "[netdev %s]: backend '%s' failed to open", label, d->name);
@@ -116,6 +119,6 @@ MOSAIC_API void mosaic_net_set_link(MosaicNet *net, bool up)
     if (net->link_up == up)
         return;
     net->link_up = up;
-    if (net->fe->link_changed)
+    if (net->fe->link_changed && !net->opening)
         net->fe->link_changed(net->fe_opaque, up);
 }
