@@ -41,6 +41,7 @@ bool vpci_send(void *state, const struct iovec *iov, unsigned niov)
     unsigned r = tx_ring(p);
     uint32_t used = p->tx_prod - load(p, VPCI_OFF_CONS(r));
     if (used > VPCI_SLOTS) {
+        p->violations++;
         vpci_disconnect(p, "the peer's consumer index is out of range");
         return true;
     }
@@ -81,6 +82,7 @@ void vpci_receive(Vpci *p)
         }
         uint32_t avail = load(p, VPCI_OFF_PROD(r)) - p->rx_cons;
         if (avail > VPCI_SLOTS) {
+            p->violations++;
             vpci_disconnect(p, "the peer's producer index is out of range");
             return;
         }
