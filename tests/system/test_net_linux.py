@@ -202,3 +202,41 @@ def test_user_host_port_forward_reaches_guest_server(mosaic, top, kernel, tmp_pa
     assert got == pattern(BYTES, 4)
     m.wait_for('MOSAIC-CMD net-stream OK')
     assert m.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 4, 6)]
+
+
+@pytest.fixture
+def tap_device():
+    """A persistent TAP device with a host address (needs CAP_NET_ADMIN: skips without)."""
+    name = f'mtap{os.getpid() % 10000}'
+    net = f'10.77.{os.getpid() % 200}'
+    r = subprocess.run(['ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap', 'vnet_hdr'],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f'cannot create a TAP device here (CAP_NET_ADMIN?): {r.stderr.strip()}')
+    try:
+        subprocess.run(['ip', 'addr', 'add', f'{net}.1/24', 'dev', name], check=True)
+        subprocess.run(['ip', 'link', 'set', name, 'up'], check=True)
+        yield name, net
+    finally:
+        subprocess.run(['ip', 'link', 'del', name], capture_output=True)
+
+
+def test_tap_guest_reaches_host_tcp_server(mosaic, top, kernel, tmp_path, machines, tap_device):
+    name, net = tap_device
+    srv = socket.socket()
+    srv.bind((f'{net}.1', 0))
+    srv.listen(1)
+    srv.settimeout(600)
+    port = srv.getsockname()[1]
+    m = Machine(mosaic, top, kernel, tmp_path, 't',
+                dict(ip=f'{net}.2', role='connect', peer=f'{net}.1', port=port, bytes=BYTES, seed=7),
+                f'[netdev n0]\ntype = tap\nifname = {name}\n'
+                '[device eth0]\ntype = virtio-net\nnetdev = n0\n')
+    machines.append(m)
+    m.start()
+    conn, _ = srv.accept()
+    got = serve_both_ways(conn, pattern(BYTES, 8), BYTES)
+    conn.close()
+    assert got == pattern(BYTES, 7)
+    m.wait_for('MOSAIC-CMD net-stream OK')
+    assert m.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 7, 8)]
