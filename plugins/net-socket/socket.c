@@ -23,6 +23,7 @@ typedef struct NetSocket {
     MosaicFdWatch *watch;
     bool held;          /* buf holds a frame the device had no room for */
     bool want_write;    /* a send hit a full socket buffer */
+    bool connected;     /* to the peer: then poll() waits for room in the peer's queue */
     size_t held_len;
     uint8_t buf[MOSAIC_NET_HDR_LEN + MOSAIC_NET_MAX_FRAME];
 } NetSocket;
@@ -96,16 +97,21 @@ static bool sock_send(void *state, const struct iovec *iov, unsigned niov)
     unsigned n = mosaic_iov_slice(iov, niov, MOSAIC_NET_HDR_LEN, len, frame, G_N_ELEMENTS(frame));
     if (!n)
         return true; /* too scattered for one datagram: dropped */
-    struct msghdr msg = {.msg_name = &s->peer, .msg_namelen = sizeof s->peer,
-                         .msg_iov = frame, .msg_iovlen = n};
-    if (sendmsg(s->fd, &msg, MSG_DONTWAIT) >= 0)
+    if (!s->connected)
+        s->connected = connect(s->fd, (struct sockaddr *)&s->peer, sizeof s->peer) == 0;
+    if (!s->connected)
+        return true; /* no peer (yet): the frame is lost, as on a cable nobody holds */
+    struct msghdr msg = {.msg_iov = frame, .msg_iovlen = n};
+    if (sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
         return true;
     if (errno == EAGAIN || errno == ENOBUFS) {
         s->want_write = true;
         watch_update(s);
         return false;
     }
-    return true; /* no peer (yet): the frame is lost, as on a cable nobody holds */
+    if (errno == ECONNREFUSED || errno == ENOENT || errno == ENOTCONN)
+        s->connected = false; /* the peer went away: connect again to its next socket */
+    return true;
 }
 
 static bool sun_path(struct sockaddr_un *sa, const char *path, const char *key,
