@@ -66,7 +66,10 @@ void vnet_tx_bh(void *opaque)
 
 void vnet_tx_reset(VNet *d)
 {
-    if (d->tx_held)
-        tx_done(d, d->tx_held);
+    if (d->tx_held) {
+        tx_done(d, d->tx_held); /* the driver gets the buffer back, unsent */
+        if (d->driver_ok)
+            mosaic_virtq_notify(mosaic_virtio_queue(d->v, TXQ));
+    }
     d->tx_held = NULL;
 }
