@@ -28,7 +28,7 @@ MOSAIC_API MosaicNet *mosaic_net_attach(MosaicMachine *m, const char *label,
                                         const MosaicNetFrontendOps *fe, void *opaque,
                                         MosaicError *err)
 {
-    const MosaicProps *p = label ? mosaic_config_find(m, "netdev", label) : NULL;
+    const MosaicProps *p = m && label ? mosaic_config_find(m, "netdev", label) : NULL;
     if (!p) {
         mosaic_error_set(err, "no network backend '%s' (a [netdev %s] section is needed)",
                          label ? label : "", label ? label : "LABEL");
