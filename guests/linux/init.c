@@ -36,6 +36,7 @@ typedef long ssize_t;
 #define SYS_sendto 206
 #define SYS_recvfrom 207
 #define SYS_setsockopt 208
+#define SYS_shutdown 210
 
 #define AT_FDCWD (-100)
 #define O_RDONLY 0
@@ -453,6 +454,18 @@ static int exchange(long fd, unsigned long bytes, unsigned long seed)
         }
         if (p.revents & 8 && !(p.revents & 1))
             break;
+    }
+    /* Our data may still sit in the socket: half-close and wait for the peer's end,
+     * which it sends once it has everything, before powering off. */
+    if (sent == bytes && got == bytes) {
+        sc(SYS_shutdown, fd, 1, 0); /* SHUT_WR */
+        for (int i = 0; i < 30; i++) {
+            struct pollfd4 p = {(int)fd, 1, 0};
+            long ts[2] = {1, 0};
+            if (sc6(SYS_ppoll, (long)&p, 1, (long)ts, 0, 0, 0) > 0 &&
+                sc6(SYS_recvfrom, fd, (long)rx, sizeof rx, 0, 0, 0) <= 0)
+                break;
+        }
     }
     out("MOSAIC-NET-STREAM sent=");
     out_num(sent);
