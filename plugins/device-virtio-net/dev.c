@@ -11,6 +11,8 @@
 static const MosaicPropDesc vnet_props[] = {
     {.key = "netdev", .type = MOSAIC_PROP_REF, .choices = "netdev", .flags = MOSAIC_PROP_REQUIRED,
      .help = "the [netdev] backend the device sends to and receives from"},
+    {.key = "queues", .type = MOSAIC_PROP_UINT, .defval = "1", .min = 1, .max = PAIRS_MAX,
+     .help = "queue pairs (more than 1: multiqueue, the driver picks how many it uses)"},
     {.key = "mac", .type = MOSAIC_PROP_STRING, .defval = "",
      .help = "MAC address, 6 hex bytes with ':' (default 52:54:00 and 3 bytes from the "
              "device's label)"},
@@ -23,14 +25,17 @@ static void vnet_config(void *opaque, uint8_t *c)
     memcpy(c, d->mac, 6);
     c[6] = mosaic_net_link_up(d->net) ? STATUS_LINK_UP : 0;
     c[7] = 0;
-    c[8] = 1; /* max_virtqueue_pairs (meaningful with MQ only) */
+    c[8] = d->pairs; /* max_virtqueue_pairs (meaningful with MQ only) */
     c[9] = 0;
 }
 
 static void vnet_notify(void *opaque, unsigned queue)
 {
     VNet *d = opaque; /* vCPU thread: the work runs on the loop */
-    mosaic_bh_schedule(queue == TXQ ? d->tx_bh : d->rx_bh);
+    if (d->pairs > 1 && queue == ctrl_queue(d))
+        mosaic_bh_schedule(d->ctrl_bh);
+    else
+        mosaic_bh_schedule(queue & 1 ? d->tx_bh : d->rx_bh);
 }
 
 static void vnet_reset(void *opaque)
@@ -38,6 +43,7 @@ static void vnet_reset(void *opaque)
     VNet *d = opaque;
     d->driver_ok = false;
     d->features = 0;
+    d->active = 1;
     vnet_tx_reset(d);
 }
 
@@ -93,6 +99,8 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
         g_free(d);
         return NULL;
     }
+    d->pairs = mosaic_props_get_uint(props, "queues");
+    d->active = 1;
     if (!*mac) {
         guint h = g_str_hash(mosaic_props_label(props));
         const uint8_t def[6] = {0x52, 0x54, 0x00, h >> 16 & 0xff, h >> 8 & 0xff, h & 0xff};
@@ -110,11 +118,13 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
         f |= 1ULL << F_HOST_TSO4;
     if (offl & MOSAIC_NET_OFFLOAD_TSO6)
         f |= 1ULL << F_HOST_TSO6;
+    if (d->pairs > 1)
+        f |= 1ULL << F_CTRL_VQ | 1ULL << F_MQ;
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
         .device_id = 1,
         .features = f,
-        .num_queues = 2,
+        .num_queues = 2 * d->pairs + (d->pairs > 1),
         .queue_max = QUEUE_MAX,
         .config_size = CONFIG_SIZE,
         .config_read = vnet_config,
@@ -131,6 +141,7 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
     d->buf = g_malloc(FRAME_MAX);
     d->tx_bh = mosaic_bh_new(vnet_tx_bh, d);
     d->rx_bh = mosaic_bh_new(vnet_rx_bh, d);
+    d->ctrl_bh = mosaic_bh_new(vnet_ctrl_bh, d);
     return d;
 }
 
@@ -141,6 +152,7 @@ static void vnet_unrealize(void *state)
     vnet_tx_reset(d);
     mosaic_bh_free(d->tx_bh);
     mosaic_bh_free(d->rx_bh);
+    mosaic_bh_free(d->ctrl_bh);
     mosaic_virtio_free(d->v);
     g_free(d->buf);
     g_free(d);
@@ -162,5 +174,5 @@ static const MosaicDeviceOps vnet_ops = {
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
               .name = "virtio-net", .version = "1.0", .license = "GPL-2.0-or-later",
               .description = "virtio network device (MAC, link status, checksum offload, TSO "
-                             "when the backend carries it)",
+                             "when the backend carries it, multiqueue)",
               .props = vnet_props, .ops = &vnet_ops);

@@ -3,6 +3,24 @@
 #include <string.h>
 #include "vnet.h"
 
+/* The receive queue of a frame: one flow (IPv4 addresses and ports) always lands on the
+ * same queue of the active pairs, so its frames stay in order. */
+static unsigned rx_pick(const VNet *d, const struct iovec *iov, unsigned niov)
+{
+    uint8_t f[14 + 20 + 4];
+    if (d->active < 2 ||
+        mosaic_iov_to_buf(iov, niov, MOSAIC_NET_HDR_LEN, f, sizeof f) < sizeof f ||
+        f[12] != 0x08 || f[13] != 0x00)
+        return 0;
+    const uint8_t *ip = f + 14;
+    unsigned ihl = (ip[0] & 15) * 4;
+    unsigned end = ihl == 20 && (ip[9] == 6 || ip[9] == 17) ? 24 : 20; /* with the ports */
+    uint32_t h = 2166136261u;
+    for (unsigned i = 12; i < end; i++)
+        h = (h ^ ip[i]) * 16777619u;
+    return h % d->active;
+}
+
 bool vnet_receive(void *opaque, const struct iovec *iov, unsigned niov)
 {
     VNet *d = opaque;
@@ -18,7 +36,7 @@ bool vnet_receive(void *opaque, const struct iovec *iov, unsigned niov)
         d->rx_dropped++;
         return true;
     }
-    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, RXQ);
+    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, RXQ(rx_pick(d, iov, niov)));
     MosaicVirtqElem *e = mosaic_virtq_pop(q);
     if (!e) {
         d->rx_waiting = true;

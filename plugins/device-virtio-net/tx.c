@@ -3,9 +3,9 @@
 #include "vnet.h"
 
 /* Drops the element: the driver gets its buffer back. */
-static void tx_done(VNet *d, MosaicVirtqElem *e)
+static void tx_done(VNet *d, unsigned q, MosaicVirtqElem *e)
 {
-    mosaic_virtq_push(mosaic_virtio_queue(d->v, TXQ), e, 0);
+    mosaic_virtq_push(mosaic_virtio_queue(d->v, q), e, 0);
 }
 
 /* true: done with `e` (sent or dropped); false: the backend is full, keep it. */
@@ -37,39 +37,57 @@ static bool tx_one(VNet *d, MosaicVirtqElem *e)
     return mosaic_net_send(d->net, &one, 1);
 }
 
-void vnet_tx_bh(void *opaque)
+/* One transmit queue, up to `budget` frames; false when the backend is full. */
+static bool tx_queue(VNet *d, unsigned qi, unsigned *budget)
 {
-    VNet *d = opaque;
-    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, TXQ);
+    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, qi);
     unsigned done = 0;
-    if (!d->driver_ok)
-        return;
-    while (done < TX_BUDGET) {
-        MosaicVirtqElem *e = d->tx_held ? d->tx_held : mosaic_virtq_pop(q);
-        d->tx_held = NULL;
+    bool more = true;
+    while (*budget) {
+        MosaicVirtqElem *e = d->tx_held && d->tx_held_q == qi ? d->tx_held : mosaic_virtq_pop(q);
+        if (e == d->tx_held)
+            d->tx_held = NULL;
         if (!e)
             break;
         if (!mosaic_net_link_up(d->net)) {
             d->tx_dropped++; /* no peer: what the guest sends now goes nowhere */
         } else if (!tx_one(d, e)) {
             d->tx_held = e; /* resumed by the backend's tx_ready */
+            d->tx_held_q = qi;
+            more = false;
             break;
         }
-        tx_done(d, e);
+        tx_done(d, qi, e);
         done++;
+        (*budget)--;
     }
     if (done)
         mosaic_virtq_notify(q);
-    if (done == TX_BUDGET)
+    return more;
+}
+
+void vnet_tx_bh(void *opaque)
+{
+    VNet *d = opaque;
+    unsigned budget = TX_BUDGET;
+    if (!d->driver_ok)
+        return;
+    /* The held frame's queue first: frames of one queue stay in order. */
+    if (d->tx_held && !tx_queue(d, d->tx_held_q, &budget))
+        return;
+    for (unsigned i = 0; i < d->active; i++)
+        if (!tx_queue(d, TXQ(i), &budget))
+            return;
+    if (!budget)
         mosaic_bh_schedule(d->tx_bh);
 }
 
 void vnet_tx_reset(VNet *d)
 {
     if (d->tx_held) {
-        tx_done(d, d->tx_held); /* the driver gets the buffer back, unsent */
+        tx_done(d, d->tx_held_q, d->tx_held); /* the driver gets the buffer back, unsent */
         if (d->driver_ok)
-            mosaic_virtq_notify(mosaic_virtio_queue(d->v, TXQ));
+            mosaic_virtq_notify(mosaic_virtio_queue(d->v, d->tx_held_q));
     }
     d->tx_held = NULL;
 }

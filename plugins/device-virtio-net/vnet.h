@@ -7,14 +7,16 @@
 
 enum {
     F_CSUM = 0, F_GUEST_CSUM = 1, F_MAC = 5, F_GUEST_TSO4 = 7, F_GUEST_TSO6 = 8,
-    F_HOST_TSO4 = 11, F_HOST_TSO6 = 12, F_STATUS = 16,
+    F_HOST_TSO4 = 11, F_HOST_TSO6 = 12, F_STATUS = 16, F_CTRL_VQ = 17, F_MQ = 22,
 };
 #define HDR_F_NEEDS_CSUM 1
 #define GSO_NONE 0
 #define STATUS_LINK_UP 1
 #define QUEUE_MAX 256
-#define RXQ 0
-#define TXQ 1
+/* Queue pair i: receive queue 2i, transmit queue 2i + 1; the control queue comes last. */
+#define RXQ(i) (2 * (i))
+#define TXQ(i) (2 * (i) + 1)
+#define PAIRS_MAX 8
 /* Frames handled per bottom-half run: a busy guest cannot hold the main loop. */
 #define TX_BUDGET 256
 #define FRAME_MAX (MOSAIC_NET_HDR_LEN + MOSAIC_NET_MAX_FRAME)
@@ -27,7 +29,11 @@ typedef struct VNet {
     uint64_t features;        /* negotiated, valid while driver_ok */
     bool driver_ok;
     bool rx_waiting;          /* the backend holds a frame until the guest adds buffers */
+    unsigned pairs;           /* queue pairs offered (`queues`) */
+    unsigned active;          /* pairs the driver uses (VQ_PAIRS_SET; 1 before) */
     MosaicVirtqElem *tx_held; /* popped, refused by a full backend: sent first next time */
+    unsigned tx_held_q;       /* its queue */
+    MosaicBH *ctrl_bh;
     uint8_t *buf;             /* FRAME_MAX bytes: frames whose checksum the device finishes */
     uint64_t tx_dropped, rx_dropped;
 } VNet;
@@ -47,6 +53,8 @@ void vnet_tx_bh(void *opaque);
 void vnet_tx_reset(VNet *d);
 bool vnet_receive(void *opaque, const struct iovec *iov, unsigned niov);
 void vnet_rx_bh(void *opaque);
+void vnet_ctrl_bh(void *opaque);
+static inline unsigned ctrl_queue(const VNet *d) { return 2 * d->pairs; }
 
 static inline bool has(const VNet *d, unsigned bit) { return d->features >> bit & 1; }
 

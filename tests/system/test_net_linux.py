@@ -1,8 +1,9 @@
 """Networking seen by real guests: the Mosaic test kernel configures eth0 (virtio-net)
 and streams a known pattern over TCP both ways (guests/linux/init.c: mosaic.cmd=
 net-stream); the hashes each side prints are checked against the pattern computed here.
-- two machines joined by net-vhost-pci; one is killed and started again (with another
-  pattern, so nothing stale can pass) and the link recovers;
+- two machines joined by net-vhost-pci (one with two queue pairs: multiqueue); one is
+  killed and started again (with another pattern, so nothing stale can pass) and the link
+  recovers;
 - a guest reaches a TCP server on the host through net-user, and a host client reaches
   a guest server through a net-user host port forward."""
 import os
@@ -71,7 +72,8 @@ class Machine:
         if self.qmp.exists():
             self.qmp.unlink()
         self.out = open(self.log, 'ab')
-        self.p = subprocess.Popen([str(self.mosaic), str(self.ini), '--qmp', f'unix:{self.qmp}'],
+        self.p = subprocess.Popen([str(self.mosaic), str(self.ini), '--qmp', f'unix:{self.qmp}',
+                                   '--log', 'virtio-net'],
                                   stdout=self.out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL,
                                   env=dict(os.environ, XDG_CONFIG_HOME=str(self.tmp_path / 'xdg'),
@@ -111,16 +113,16 @@ def machines():
         m.kill()
 
 
-def vhost_pci_body(link, mac):
+def vhost_pci_body(link, mac, queues=1):
     return (f'[netdev l0]\ntype = vhost-pci\npeer-socket = {link}\n'
-            f'[device eth0]\ntype = virtio-net\nnetdev = l0\nmac = {mac}\n')
+            f'[device eth0]\ntype = virtio-net\nnetdev = l0\nmac = {mac}\nqueues = {queues}\n')
 
 
 def test_vhost_pci_two_guests_stream_both_ways_and_restart(mosaic, top, kernel, tmp_path, machines):
     link = tmp_path / 'l0.sock'
     a = Machine(mosaic, top, kernel, tmp_path, 'a',
                 dict(ip='10.0.0.1', role='listen', port=7000, bytes=BYTES, seed=1, count=2),
-                vhost_pci_body(link, '52:54:00:00:00:0a'))
+                vhost_pci_body(link, '52:54:00:00:00:0a', queues=2))  # multiqueue on one side
     b_params = dict(ip='10.0.0.2', role='connect', peer='10.0.0.1', port=7000, bytes=BYTES,
                     seed=2, hold=1)
     b = Machine(mosaic, top, kernel, tmp_path, 'b', b_params, vhost_pci_body(link, '52:54:00:00:00:0b'))
@@ -132,6 +134,7 @@ def test_vhost_pci_two_guests_stream_both_ways_and_restart(mosaic, top, kernel, 
     assert a.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 1, 2)], a.text()[-3000:]
     assert b.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 2, 1)], b.text()[-3000:]
     assert a.vhost_pci()['link-up']
+    assert 'the driver uses 2 queue pairs' in a.text()  # multiqueue in use on A
 
     # B dies without warning: A's link goes down, A keeps running.
     b.kill()
