@@ -165,6 +165,25 @@ static const char *take_hello(Vpci *p)
     p->bell_in = fds[2];
     fcntl(p->bell_in, F_SETFL, O_NONBLOCK);
     fcntl(p->bell_out, F_SETFL, O_NONBLOCK);
+    uint32_t ack = VPCI_MAGIC;
+    if (send(p->conn_fd, &ack, sizeof ack, MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof ack)
+        return "no room for the ack";
+    link_up(p);
+    return NULL;
+}
+
+/* Accepting side: the connecting side's ack.  NULL and not up yet: wait; "" : the
+ * connection closed before it (a probe, not a peer: nothing to report). */
+static const char *take_ack(Vpci *p)
+{
+    uint32_t ack;
+    ssize_t n = recv(p->conn_fd, &ack, sizeof ack, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return NULL;
+    if (n == 0 || n < 0)
+        return "";
+    if (n != sizeof ack || ack != VPCI_MAGIC)
+        return "a malformed ack";
     link_up(p);
     return NULL;
 }
@@ -173,7 +192,11 @@ static void conn_event(void *opaque, int fd, unsigned events)
 {
     Vpci *p = opaque;
     if (p->state == VPCI_HELLO) {
-        const char *bad = take_hello(p);
+        const char *bad = p->accepted ? take_ack(p) : take_hello(p);
+        if (bad && !*bad) {
+            vpci_disconnect(p, "closed");
+            return;
+        }
         if (bad) {
             mosaic_log("net", 1, "netdev %s: vhost-pci peer on %s sent %s; dropped", p->label,
                        p->path, bad);
@@ -256,11 +279,11 @@ static void listen_event(void *opaque, int lfd, unsigned events)
         close(fd);
         return;
     }
-    mosaic_timer_del(p->retry);
     p->conn_fd = fd;
     p->accepted = true;
+    p->state = VPCI_HELLO;
     p->conn_watch = mosaic_fd_watch(fd, MOSAIC_FD_READ | MOSAIC_FD_HUP, conn_event, p);
-    link_up(p);
+    retry_in(p, HELLO_MS); /* the ack must come by then */
 }
 
 static bool set_addr(struct sockaddr_un *sa, const char *path)
@@ -297,7 +320,7 @@ static void search_tick(void *opaque)
     struct sockaddr_un sa;
     if (p->state == VPCI_HELLO) {
         p->violations++;
-        vpci_disconnect(p, "no hello in time");
+        vpci_disconnect(p, p->accepted ? "no ack in time" : "no hello in time");
         return;
     }
     if (p->state != VPCI_SEARCHING || !set_addr(&sa, p->path))

@@ -29,7 +29,10 @@
 #define VPCI_BUDGET 256        /* frames per main-loop turn */
 
 /* The first message on the socket, from the accepting side, with three descriptors:
- * the region, the accepting side's doorbell, the connecting side's doorbell. */
+ * the region, the accepting side's doorbell, the connecting side's doorbell.  The
+ * connecting side answers with VPCI_MAGIC (4 bytes) once it has mapped the region: only
+ * then does the accepting side bring its link up, so a connection that closes at once
+ * (another server probing whether the path is in use) never flaps the guest's link. */
 typedef struct VpciHello {
     uint32_t magic, version, slots, slot_size;
     uint64_t region_size;
@@ -38,7 +41,7 @@ typedef struct VpciHello {
 typedef enum VpciState {
     VPCI_IDLE,       /* no peer-socket yet (monitor) */
     VPCI_SEARCHING,  /* connecting, or listening for the peer */
-    VPCI_HELLO,      /* connected, waiting for the region */
+    VPCI_HELLO,      /* connected: waiting for the region, or (accepting) for its ack */
     VPCI_UP,         /* rings mapped: link up */
 } VpciState;
 

@@ -59,7 +59,8 @@ def free_port():
 class Machine:
     def __init__(self, mosaic, top, kernel, tmp_path, name, params, body):
         self.ini = tmp_path / f'{name}.ini'
-        self.log = tmp_path / f'{name}.log'
+        self.log = tmp_path / f'{name}.log'      # the guest's console
+        self.err = tmp_path / f'{name}.err'      # mosaic's own messages
         self.qmp = tmp_path / f'{name}.qmp'
         args = ' '.join(f'mosaic.{k}={v}' for k, v in params.items())
         self.ini.write_text(f'include = {top}/configs/riscv-virt-linux.ini\n[machine]\n'
@@ -72,9 +73,10 @@ class Machine:
         if self.qmp.exists():
             self.qmp.unlink()
         self.out = open(self.log, 'ab')
+        self.errf = open(self.err, 'ab')
         self.p = subprocess.Popen([str(self.mosaic), str(self.ini), '--qmp', f'unix:{self.qmp}',
                                    '--log', 'virtio-net'],
-                                  stdout=self.out, stderr=subprocess.STDOUT,
+                                  stdout=self.out, stderr=self.errf,
                                   stdin=subprocess.DEVNULL,
                                   env=dict(os.environ, XDG_CONFIG_HOME=str(self.tmp_path / 'xdg'),
                                            ASAN_OPTIONS='detect_leaks=0'))
@@ -83,11 +85,15 @@ class Machine:
     def text(self):
         return self.log.read_text(errors='replace').replace('\r', '')
 
+    def messages(self):
+        return self.err.read_text(errors='replace')
+
     def wait_for(self, what, count=1, timeout=600):
         end = time.monotonic() + timeout
         while self.text().count(what) < count:
             assert self.p.poll() is None or self.text().count(what) >= count, \
-                f'mosaic exited ({self.p.returncode}) before {what!r}:\n{self.text()[-3000:]}'
+                f'mosaic exited ({self.p.returncode}) before {what!r}:\n{self.text()[-3000:]}' \
+                f'\n{self.messages()[-2000:]}'
             assert time.monotonic() < end, f'no {what!r} after {timeout} s:\n{self.text()[-3000:]}'
             time.sleep(0.2)
 
@@ -103,6 +109,7 @@ class Machine:
             self.p.send_signal(signal.SIGKILL)
             self.p.wait(30)
         self.out.close()
+        self.errf.close()
 
 
 @pytest.fixture
@@ -134,7 +141,7 @@ def test_vhost_pci_two_guests_stream_both_ways_and_restart(mosaic, top, kernel, 
     assert a.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 1, 2)], a.text()[-3000:]
     assert b.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 2, 1)], b.text()[-3000:]
     assert a.vhost_pci()['link-up']
-    assert 'the driver uses 2 queue pairs' in a.text()  # multiqueue in use on A
+    assert 'the driver uses 2 queue pairs' in a.messages()  # multiqueue in use on A
 
     # B dies without warning: A's link goes down, A keeps running.
     b.kill()
@@ -153,7 +160,7 @@ def test_vhost_pci_two_guests_stream_both_ways_and_restart(mosaic, top, kernel, 
     a.wait_for('MOSAIC-CMD net-stream OK')
     assert a.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 1, 2), expect_line(BYTES, 1, 3)]
     assert b2.lines('MOSAIC-NET-STREAM') == [expect_line(BYTES, 3, 1)]
-    assert 'link down' in a.text()
+    assert 'link down' in a.messages()
 
 
 def serve_both_ways(conn, send, want):

@@ -219,6 +219,8 @@ def test_hostile_connecting_peer(victim, tmp_path):
     assert seals & fcntl.F_SEAL_SHRINK and seals & fcntl.F_SEAL_GROW and seals & fcntl.F_SEAL_SEAL
     with pytest.raises(PermissionError):
         os.ftruncate(fds[0], 4096)          # cannot pull the memory from under mosaic
+    assert state(q)['state'] == 'hello'     # no link before the connecting side's ack
+    c.send(struct.pack('<I', MAGIC))
     wait_state(q, 'up')
     m = mmap.mmap(fds[0], REGION)
     put32(m, PROD(1), 1000)
