@@ -37,6 +37,12 @@ static const MosaicPropDesc audiodev_props[] = {
     {NULL},
 };
 
+static const MosaicPropDesc netdev_props[] = {
+    {.key = "type", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
+     .help = "network backend: the name of a net plugin (e.g. user, socket, tap, vhost-pci)"},
+    {NULL},
+};
+
 /* The chardev subsystem may register "chardev" again with a longer table. */
 static const MosaicPropDesc chardev_props[] = {
     {.key = "backend", .type = MOSAIC_PROP_ENUM, .choices = "stdio|file|socket|pty",
@@ -95,6 +101,7 @@ void config_sections_init(void)
     do_register("blockdev", "driver", MOSAIC_KIND_BLOCK, blockdev_props, FALSE);
     do_register("chardev", NULL, 0, chardev_props, FALSE);
     do_register("audiodev", "driver", MOSAIC_KIND_AUDIO, audiodev_props, FALSE);
+    do_register("netdev", "type", MOSAIC_KIND_NET, netdev_props, FALSE);
 }
 
 void config_register_section(const char *kind, const char *selector_key, int plugin_kind,

@@ -63,6 +63,15 @@ static gboolean audio_check(const void *p, GError **err)
     return TRUE;
 }
 
+static gboolean net_check(const void *p, GError **err)
+{
+    const MosaicNetBackendOps *o = p;
+    REQUIRE(o, open);
+    REQUIRE(o, close);
+    REQUIRE(o, send);
+    return TRUE;
+}
+
 /* The graph calls open unconditionally and one of io (blocking, on a worker) or submit
  * (asynchronous) for every request. */
 static gboolean block_check(const void *p, GError **err)
@@ -78,7 +87,7 @@ static gboolean block_check(const void *p, GError **err)
  * must not raise the minimum, so these are frozen, unlike sizeof. */
 #define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
-/* net and gpu backends have no ops header yet: ops optional. */
+/* gpu backends have no ops header yet: ops optional. */
 static const PluginKindInfo kinds[] = {
     { MOSAIC_KIND_ACCEL, "accel", MOSAIC_ACCEL_ABI, TRUE, sizeof(MosaicAccelOps),
       END(MosaicAccelOps, breakpoint), accel_check },
@@ -92,7 +101,8 @@ static const PluginKindInfo kinds[] = {
       END(MosaicBlkDriverOps, submit), block_check },
     { MOSAIC_KIND_AUDIO, "audio", MOSAIC_AUDIO_ABI, TRUE, sizeof(MosaicAudioBackendOps),
       END(MosaicAudioBackendOps, stream_set_volume), audio_check },
-    { MOSAIC_KIND_NET, "net", MOSAIC_NET_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_NET, "net", MOSAIC_NET_ABI, TRUE, sizeof(MosaicNetBackendOps),
+      END(MosaicNetBackendOps, send), net_check },
     { MOSAIC_KIND_GPU, "gpu", MOSAIC_GPU_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_MISC, "misc", MOSAIC_MISC_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_DEBUG, "debug", MOSAIC_DEBUG_ABI, TRUE, sizeof(MosaicDebugOps),

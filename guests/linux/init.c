@@ -4,8 +4,8 @@
  * found (harts, virtio devices, disks, PCI functions, an external initrd's
  * /mosaic-initrd), runs the
  * command named by `mosaic.cmd=` on the
- * kernel command line (report | blk-write-pattern | blk-read-check | reboot) and
- * powers off.
+ * kernel command line (report | blk-write-pattern | blk-read-check | reboot |
+ * net-stream, see net_stream) and powers off.
  * Built soft-float (rv64imac/lp64) so it runs under kernels with and without FPU.
  * Every line the tests look for starts with "MOSAIC-".
  */
@@ -24,6 +24,19 @@ typedef long ssize_t;
 #define SYS_fsync 82
 #define SYS_exit 93
 #define SYS_reboot 142
+#define SYS_ioctl 29
+#define SYS_fcntl 25
+#define SYS_ppoll 73
+#define SYS_nanosleep 101
+#define SYS_socket 198
+#define SYS_bind 200
+#define SYS_listen 201
+#define SYS_accept 202
+#define SYS_connect 203
+#define SYS_sendto 206
+#define SYS_recvfrom 207
+#define SYS_setsockopt 208
+#define SYS_shutdown 210
 
 #define AT_FDCWD (-100)
 #define O_RDONLY 0
@@ -278,21 +291,245 @@ static int blk_check(void)
     return 1;
 }
 
-/* Finds mosaic.cmd=VALUE in /proc/cmdline. */
-static void get_cmd(char *cmd, size_t cap)
+/* Finds NAME=VALUE (NAME with its "mosaic." prefix) in /proc/cmdline; "" if absent. */
+static void get_param(const char *name, char *val, size_t cap)
 {
     char line[1024];
-    cmd[0] = 0;
+    size_t nl = slen(name);
+    val[0] = 0;
     long n = read_file("/proc/cmdline", line, sizeof line);
     for (long i = 0; i < n; i++) {
-        if ((i == 0 || line[i - 1] == ' ') && starts(line + i, "mosaic.cmd=")) {
-            const char *p = line + i + 11;
+        if ((i == 0 || line[i - 1] == ' ') && starts(line + i, name) && line[i + nl] == '=') {
+            const char *p = line + i + nl + 1;
             size_t k = 0;
             while (*p && *p != ' ' && k < cap - 1)
-                cmd[k++] = *p++;
-            cmd[k] = 0;
+                val[k++] = *p++;
+            val[k] = 0;
         }
     }
+}
+
+static void get_cmd(char *cmd, size_t cap) { get_param("mosaic.cmd", cmd, cap); }
+
+/* ---- net-stream: TCP both ways over eth0, checked by hash ----
+ * mosaic.ip=A.B.C.D (eth0, /24)  mosaic.role=listen|connect  mosaic.peer=A.B.C.D (connect)
+ * mosaic.port=N  mosaic.bytes=N (each way)  mosaic.seed=N (this side's pattern)
+ * mosaic.count=N (listen: connections served one after another)  mosaic.hold=1 (stay up)
+ * Prints MOSAIC-NET-STREAM sent=N sent-hash=H recv=N recv-hash=H per connection (FNV-1a
+ * 32, hex); byte i sent is (i * 131 + (i >> 11) + seed * 29) & 0xff. */
+static int streq(const char *a, const char *b);
+
+struct sockaddr_in4 {
+    unsigned short family, port;
+    unsigned int addr;
+    unsigned char zero[8];
+};
+struct ifreq4 {
+    char name[16];
+    union {
+        struct sockaddr_in4 addr;
+        short flags;
+        char pad[24];
+    } u;
+};
+struct pollfd4 {
+    int fd;
+    short events, revents;
+};
+
+static unsigned long parse_num(const char *s)
+{
+    unsigned long v = 0;
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (*s++ - '0');
+    return v;
+}
+
+/* "10.0.2.15" -> network byte order; 0 when malformed. */
+static unsigned int parse_ip(const char *s)
+{
+    unsigned int v = 0;
+    for (int i = 0; i < 4; i++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        unsigned long b = parse_num(s);
+        while (*s >= '0' && *s <= '9')
+            s++;
+        if (b > 255 || (i < 3 && *s++ != '.'))
+            return 0;
+        v |= (unsigned int)b << (8 * i);
+    }
+    return v;
+}
+
+static unsigned short be16(unsigned v) { return (unsigned short)((v >> 8 & 0xff) | (v & 0xff) << 8); }
+
+static void out_hex(unsigned int v)
+{
+    char b[9];
+    for (int i = 7; i >= 0; i--, v >>= 4)
+        b[i] = "0123456789abcdef"[v & 15];
+    b[8] = 0;
+    out(b);
+}
+
+static void sleep_ms(long ms)
+{
+    long ts[2] = {ms / 1000, ms % 1000 * 1000000};
+    sc(SYS_nanosleep, ts, 0, 0);
+}
+
+static int if_up(unsigned int ip)
+{
+    long s = sc(SYS_socket, 2, 2, 0);
+    struct ifreq4 r;
+    if (s < 0)
+        return 0;
+    for (unsigned i = 0; i < sizeof r; i++)
+        ((char *)&r)[i] = 0;
+    r.name[0] = 'e', r.name[1] = 't', r.name[2] = 'h', r.name[3] = '0';
+    r.u.addr.family = 2;
+    r.u.addr.addr = ip;
+    if (sc(SYS_ioctl, s, 0x8916, &r) < 0) /* SIOCSIFADDR */
+        return 0;
+    r.u.addr.addr = 0x00ffffff;            /* 255.255.255.0 */
+    if (sc(SYS_ioctl, s, 0x891c, &r) < 0) /* SIOCSIFNETMASK */
+        return 0;
+    if (sc(SYS_ioctl, s, 0x8913, &r) < 0) /* SIOCGIFFLAGS */
+        return 0;
+    r.u.flags |= 1;                        /* IFF_UP */
+    if (sc(SYS_ioctl, s, 0x8914, &r) < 0) /* SIOCSIFFLAGS */
+        return 0;
+    sc(SYS_close, s, 0, 0);
+    return 1;
+}
+
+static unsigned char stream_byte(unsigned long i, unsigned long seed)
+{
+    return (unsigned char)(i * 131 + (i >> 11) + seed * 29);
+}
+
+static unsigned int fnv(unsigned int h, const unsigned char *p, long n)
+{
+    for (long i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+/* Sends `bytes` of the pattern while receiving `bytes`; 1 when both completed. */
+static int exchange(long fd, unsigned long bytes, unsigned long seed)
+{
+    static unsigned char tx[4096], rx[4096];
+    unsigned long sent = 0, got = 0;
+    unsigned int hs = 2166136261u, hr = 2166136261u;
+    int idle = 0;
+    sc(SYS_fcntl, fd, 4, 04000); /* F_SETFL O_NONBLOCK */
+    while ((sent < bytes || got < bytes) && idle < 60) {
+        struct pollfd4 p = {(int)fd, (short)(1 | (sent < bytes ? 4 : 0)), 0};
+        long ts[2] = {1, 0};
+        long r = sc6(SYS_ppoll, (long)&p, 1, (long)ts, 0, 0, 0);
+        if (r <= 0) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        if (p.revents & 1) {
+            long n = sc6(SYS_recvfrom, fd, (long)rx, sizeof rx, 0, 0, 0);
+            if (n == 0)
+                break;
+            if (n > 0) {
+                hr = fnv(hr, rx, n);
+                got += n;
+            }
+        }
+        if ((p.revents & 4) && sent < bytes) {
+            unsigned long k = bytes - sent < sizeof tx ? bytes - sent : sizeof tx;
+            for (unsigned long i = 0; i < k; i++)
+                tx[i] = stream_byte(sent + i, seed);
+            long n = sc6(SYS_sendto, fd, (long)tx, k, 0, 0, 0);
+            if (n > 0) {
+                hs = fnv(hs, tx, n);
+                sent += n;
+            }
+        }
+        if (p.revents & 8 && !(p.revents & 1))
+            break;
+    }
+    /* Our data may still sit in the socket: half-close and wait for the peer's end,
+     * which it sends once it has everything, before powering off. */
+    if (sent == bytes && got == bytes) {
+        sc(SYS_shutdown, fd, 1, 0); /* SHUT_WR */
+        for (int i = 0; i < 30; i++) {
+            struct pollfd4 p = {(int)fd, 1, 0};
+            long ts[2] = {1, 0};
+            if (sc6(SYS_ppoll, (long)&p, 1, (long)ts, 0, 0, 0) > 0 &&
+                sc6(SYS_recvfrom, fd, (long)rx, sizeof rx, 0, 0, 0) <= 0)
+                break;
+        }
+    }
+    out("MOSAIC-NET-STREAM sent=");
+    out_num(sent);
+    out(" sent-hash=");
+    out_hex(hs);
+    out(" recv=");
+    out_num(got);
+    out(" recv-hash=");
+    out_hex(hr);
+    out("\n");
+    sc(SYS_close, fd, 0, 0);
+    return sent == bytes && got == bytes;
+}
+
+static int net_stream(void)
+{
+    char v[64];
+    get_param("mosaic.ip", v, sizeof v);
+    unsigned int ip = parse_ip(v);
+    get_param("mosaic.port", v, sizeof v);
+    unsigned port = parse_num(v);
+    get_param("mosaic.bytes", v, sizeof v);
+    unsigned long bytes = parse_num(v);
+    get_param("mosaic.seed", v, sizeof v);
+    unsigned long seed = parse_num(v);
+    get_param("mosaic.count", v, sizeof v);
+    unsigned long count = v[0] ? parse_num(v) : 1;
+    if (!ip || !port || !if_up(ip)) {
+        out("MOSAIC-NET cannot configure eth0\n");
+        return 0;
+    }
+    out("MOSAIC-NET-UP eth0\n");
+    char role[16];
+    get_param("mosaic.role", role, sizeof role);
+    struct sockaddr_in4 sa = {2, be16(port), 0, {0}};
+    int ok = 1;
+    if (streq(role, "listen")) {
+        long ls = sc(SYS_socket, 2, 1, 0);
+        int one = 1;
+        sc6(SYS_setsockopt, ls, 1, 2, (long)&one, sizeof one, 0); /* SO_REUSEADDR */
+        if (ls < 0 || sc(SYS_bind, ls, &sa, sizeof sa) < 0 || sc(SYS_listen, ls, 4, 0) < 0)
+            return 0;
+        out("MOSAIC-NET-LISTENING\n");
+        for (unsigned long i = 0; i < count; i++) {
+            long fd = sc(SYS_accept, ls, 0, 0);
+            if (fd < 0)
+                return 0;
+            ok &= exchange(fd, bytes, seed);
+        }
+        return ok;
+    }
+    get_param("mosaic.peer", v, sizeof v);
+    sa.addr = parse_ip(v);
+    for (int tries = 0; tries < 300; tries++) {
+        long fd = sc(SYS_socket, 2, 1, 0);
+        long tv[2] = {2, 0};
+        sc6(SYS_setsockopt, fd, 1, 21, (long)tv, sizeof tv, 0); /* SO_SNDTIMEO: connect */
+        if (sc(SYS_connect, fd, &sa, sizeof sa) == 0)
+            return exchange(fd, bytes, seed);
+        sc(SYS_close, fd, 0, 0);
+        sleep_ms(500);
+    }
+    out("MOSAIC-NET cannot connect\n");
+    return 0;
 }
 
 static int streq(const char *a, const char *b)
@@ -332,6 +569,15 @@ int main(void)
         restart(); /* every boot reboots again: the caller stops the machine */
     } else if (streq(cmd, "blk-write-pattern")) {
         out(blk_write() ? "MOSAIC-CMD blk-write-pattern OK\n" : "MOSAIC-CMD blk-write-pattern FAIL\n");
+    } else if (streq(cmd, "net-stream")) {
+        int ok = net_stream();
+        out(ok ? "MOSAIC-CMD net-stream OK\n" : "MOSAIC-CMD net-stream FAIL\n");
+        char hold[8];
+        get_param("mosaic.hold", hold, sizeof hold);
+        while (hold[0] == '1') { /* stay up until the test kills the machine */
+            long ts[2] = {3600, 0};
+            sc(SYS_nanosleep, ts, 0, 0);
+        }
     } else if (streq(cmd, "blk-read-check")) {
         out(blk_check() ? "MOSAIC-CMD blk-read-check OK\n" : "MOSAIC-CMD blk-read-check FAIL\n");
     } else {

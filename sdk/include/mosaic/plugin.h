@@ -33,7 +33,9 @@
  *        mosaic/audio.h (audio backends: the ops table MosaicAudioBackendOps, mandatory
  *        for kind audio; streams for devices; [audiodev LABEL] sections);
  *        mosaic_as_next_section; the port I/O space (mosaic_machine_io_memory/
- *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd.
+ *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd;
+ *        mosaic/net.h (net backends: MosaicNetBackendOps, mandatory for kind net;
+ *        mosaic_net_* for devices and backends).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
