@@ -39,7 +39,7 @@ static const MosaicPropDesc audiodev_props[] = {
 
 static const MosaicPropDesc netdev_props[] = {
     {.key = "type", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
-     .help = "network backend: the name of a net plugin (e.g. user, socket, tap, vhost-pci)"},
+     .help = "network backend: the name of a net plugin (mosaic --list-plugins)"},
     {NULL},
 };
 

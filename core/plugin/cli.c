@@ -113,7 +113,7 @@ static int usage(void)
     fprintf(stderr, "usage: mosaic plugins enable NAME...\n"
                     "       mosaic plugins disable NAME...\n"
                     "       mosaic plugins list [--json] [--plugin-path DIR]...\n"
-                    "NAME is a plugin name (kvm), KIND-NAME (accel-kvm) or a glob (gpu-*).\n");
+                    "NAME is a plugin name, KIND-NAME (as --list-plugins shows) or a glob (KIND-*).\n");
     return 2;
 }
 
@@ -153,7 +153,7 @@ int plugin_cli_main(int argc, char **argv)
         g_autoptr(GError) err = NULL;
         const char *name = argv[i];
         if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-*?") != strlen(name)) {
-            fprintf(stderr, "mosaic: invalid plugin name '%s' (use kvm, accel-kvm or gpu-*)\n",
+            fprintf(stderr, "mosaic: invalid plugin name '%s' (use NAME, KIND-NAME or a glob such as KIND-*)\n",
                     name);
             return 2;
         }

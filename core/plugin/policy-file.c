@@ -80,7 +80,7 @@ static gboolean add_patterns(PolicyParse *p, const char *key, const char *value,
             return FALSE;
         }
         if (!pattern_valid(pat)) {
-            fail(p, "invalid pattern '%s' (use names like accel-kvm or kvm, or globs like gpu-*)",
+            fail(p, "invalid pattern '%s' (use NAME, KIND-NAME or globs such as KIND-*)",
                  pat);
             return FALSE;
         }

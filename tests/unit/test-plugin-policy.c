@@ -203,7 +203,7 @@ static void test_bad_lines(void)
     assert_bad("[plugin]\ndeny = kvm\n", 2,
                "unknown section [plugin] (a policy file has only [plugins])");
     assert_bad("[plugins]\ndeny = Accel_KVM\n", 2,
-               "invalid pattern 'Accel_KVM' (use names like accel-kvm or kvm, or globs like gpu-*)");
+               "invalid pattern 'Accel_KVM' (use NAME, KIND-NAME or globs such as KIND-*)");
     assert_bad("[plugins]\ndeny-kinds = accel, gpus\n", 2,
                "unknown plugin kind 'gpus' (known: accel, machine, device, block, block-filter, "
                "audio, net, gpu, misc, debug, export)");
