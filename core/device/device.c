@@ -4,6 +4,7 @@
 #include "plugin/registry.h"
 #include "plugin/error.h"
 #include "util/ops.h"
+#include "pci/pci-internal.h"
 
 MOSAIC_API const char *mosaic_device_label(const MosaicDevice *dev) { return mosaic_props_label(dev->props); }
 MOSAIC_API MosaicMachine *mosaic_device_machine(const MosaicDevice *dev) { return dev->m; }
@@ -32,8 +33,48 @@ static void device_free(MosaicDevice *d)
 {
     if (d->realized && d->ops->unrealize)
         d->ops->unrealize(d->state);
+    pci_dev_free(d->slot.pci);
     g_free(d->ops);
     g_free(d);
+}
+
+/* The bus kind of the device: its type's first (default) one, or "pci" when the
+ * section names a PCI bus and the type lists pci among its buses ("virtio-mmio|pci"). */
+static const char *device_bus_kind(MosaicDevice *d, const MosaicProps *props, GError **err)
+{
+    const char *list = d->ops->bus ? d->ops->bus : "system";
+    g_auto(GStrv) kinds = g_strsplit(list, "|", 0);
+    bool named = mosaic_props_has(props, "bus") || mosaic_props_has(props, "addr");
+    if (!named)
+        return g_str_equal(kinds[0], "pci") ? "pci" : g_intern_string(kinds[0]);
+    if (!g_strv_contains((const char *const *)kinds, "pci")) {
+        g_set_error(err, MOSAIC_CORE_MACHINE_ERROR, 0,
+                    "%s: device '%s' (%s) cannot sit on a PCI bus (it plugs into: %s)",
+                    mosaic_props_where(props, mosaic_props_has(props, "bus") ? "bus" : "addr"),
+                    mosaic_props_label(props), d->desc->name, list);
+        return NULL;
+    }
+    return "pci";
+}
+
+/* A PCI function on the bus the section names, and the slot that carries it. */
+static gboolean pci_slot_take(MosaicMachine *m, MosaicDevice *d, const MosaicProps *props,
+                              GError **err)
+{
+    const char *bus = mosaic_props_has(props, "bus") ? mosaic_props_get_str(props, "bus") : NULL;
+    int addr = mosaic_props_has(props, "addr") ? (int)mosaic_props_get_uint(props, "addr") : -1;
+    GError *e = NULL;
+    d->slot.pci = pci_slot_new(m, bus, addr, mosaic_props_label(props), &e);
+    if (!d->slot.pci) {
+        g_set_error(err, MOSAIC_CORE_MACHINE_ERROR, 0, "%s: device '%s' (%s): %s",
+                    mosaic_props_where(props, bus ? "bus" : "type"), mosaic_props_label(props),
+                    d->desc->name, e->message);
+        g_error_free(e);
+        return FALSE;
+    }
+    d->slot.dma = d->slot.pci->host->desc.dma;
+    d->slot.container = d->slot.pci->host->desc.container;
+    return TRUE;
 }
 
 static gboolean device_create(MosaicMachine *m, const MosaicProps *props, GError **err)
@@ -51,11 +92,20 @@ static gboolean device_create(MosaicMachine *m, const MosaicProps *props, GError
     d->props = props;
     d->desc = desc;
     d->ops = ops_copy(desc->ops, sizeof(MosaicDeviceOps));
-    const char *bus = d->ops->bus ? d->ops->bus : "system";
+    const char *bus = device_bus_kind(d, props, err);
+    if (!bus) {
+        device_free(d);
+        return FALSE;
+    }
     d->slot.size = sizeof(d->slot);
     d->slot.bus = bus;
     MosaicError me = MOSAIC_ERROR_INIT;
-    if (!m->mops->get_slot || !m->mops->get_slot(m->board, bus, &d->slot, &me)) {
+    if (g_str_equal(bus, "pci")) {
+        if (!pci_slot_take(m, d, props, err)) {
+            device_free(d);
+            return FALSE;
+        }
+    } else if (!m->mops->get_slot || !m->mops->get_slot(m->board, bus, &d->slot, &me)) {
         GError *e = plugin_error_take(&me, "get_slot");
         g_set_error(err, MOSAIC_CORE_MACHINE_ERROR, 0,
                     "%s: device '%s' (%s) needs a '%s' bus slot: %s", where,
@@ -79,6 +129,8 @@ static gboolean device_create(MosaicMachine *m, const MosaicProps *props, GError
         return FALSE;
     }
     d->realized = TRUE;
+    if (d->slot.pci)
+        pci_dev_seal(d->slot.pci); /* what a reset of the function restores */
     g_ptr_array_add(m->devices, d);
     return TRUE;
 }

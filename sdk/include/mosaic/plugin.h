@@ -21,7 +21,9 @@
  *        without running plugin code, the plugin loaded on the first call); kinds
  *        debug and export; mosaic_error_new/message/free/prefix; mosaic_fd_watch_backoff/
  *        recovered (listeners out of file descriptors); mosaic/socket.h;
- *        mosaic_blk_bitmap_next_dirty.
+ *        mosaic_blk_bitmap_next_dirty; mosaic/pci.h (PCI hosts and functions),
+ *        MosaicBusSlot.pci, device ops .bus as a list, mosaic_virtio_new (a virtio
+ *        device on whichever transport its slot is: virtio-mmio or PCI).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
