@@ -127,7 +127,7 @@ static void update_dev(MosaicPciDev *d, int pass)
             b->window = win;
             b->addr = addr;
         } else {
-            mosaic_log("pci", 1, "%s: BAR %u at 0x%llx not mapped: %s", d->name, n,
+            mosaic_log("pci", 2, "%s: BAR %u at 0x%llx not mapped: %s", d->name, n,
                        (unsigned long long)addr, mosaic_error_message(err));
         }
         mosaic_error_free(err);

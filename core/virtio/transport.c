@@ -13,7 +13,8 @@ uint64_t virtio_device_features(const MosaicVirtio *v)
 void virtio_interrupt(MosaicVirtio *v, int queue)
 {
     v->isr |= queue < 0 ? 2 : 1;
-    v->t->interrupt(v, queue);
+    if (v->t)
+        v->t->interrupt(v, queue);
 }
 
 void virtio_set_needs_reset(MosaicVirtio *v, const char *why)
@@ -39,7 +40,8 @@ void virtio_reset(MosaicVirtio *v)
         if (v->queue_vector)
             v->queue_vector[i] = 0xffff;
     }
-    v->t->interrupt(v, -2); /* isr is 0: lowers a level-triggered line */
+    if (v->t)
+        v->t->interrupt(v, -2); /* isr is 0: lowers a level-triggered line */
 }
 
 MosaicVirtQueue *virtio_cur_queue(MosaicVirtio *v)
