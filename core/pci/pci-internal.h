@@ -149,9 +149,14 @@ void pci_bridge_written(MosaicPciDev *d, unsigned off, unsigned size, uint32_t v
 /* ---- slot.c: machine integration ---- */
 MosaicPciHost *pci_machine_host(MosaicMachine *m);
 gboolean pci_bus_name_is_root(const char *bus);
-/* A function for a [device] section with `bus = LABEL|pcie.0` (and `addr`). */
+/* A function for a [device] section with `bus = LABEL|pcie.0` (and `addr`); hotplug:
+ * only onto a bus whose bridge has a hot-plug controller that takes it now. */
 MosaicPciDev *pci_slot_new(MosaicMachine *m, const char *bus, int slot, const char *name,
-                           GError **err);
+                           gboolean hotplug, GError **err);
+/* After realize of a hot-plugged function: its port tells the guest. */
+void pci_slot_plugged(MosaicPciDev *d);
+/* device_del of a PCI function: TRUE with *pending when the port asked the guest. */
+gboolean pci_slot_unplug_request(MosaicPciDev *d, gboolean *pending, GError **err);
 
 static inline uint32_t pci_get(const uint8_t *p, unsigned size)
 {

@@ -12,7 +12,7 @@ gboolean pci_bus_name_is_root(const char *bus)
 }
 
 MosaicPciDev *pci_slot_new(MosaicMachine *m, const char *bus, int slot, const char *name,
-                           GError **err)
+                           gboolean hotplug, GError **err)
 {
     MosaicPciHost *h = pci_machine_host(m);
     if (!h) {
@@ -37,6 +37,22 @@ MosaicPciDev *pci_slot_new(MosaicMachine *m, const char *bus, int slot, const ch
         }
         b = pd->secondary;
     }
+    if (hotplug && (!b->bridge || !b->bridge->ops.hotplug_check)) {
+        g_set_error(err, PCI_ERROR, 0, "bus %s cannot take hot-plugged devices (plug them "
+                    "into a root port or a bridge with a hot-plug controller)",
+                    bus ? bus : ROOT_BUS);
+        return NULL;
+    }
+    if (hotplug) {
+        MosaicError *me = mosaic_error_new();
+        if (!b->bridge->ops.hotplug_check(b->bridge->ops_opaque, slot < 0 ? 0 : slot, me)) {
+            g_set_error(err, PCI_ERROR, 0, "bus %s: %s", bus,
+                        mosaic_error_is_set(me) ? mosaic_error_message(me) : "slot refused");
+            mosaic_error_free(me);
+            return NULL;
+        }
+        mosaic_error_free(me);
+    }
     MosaicPciDev *d = pci_dev_new(h, name);
     GError *e = NULL;
     if (!pci_bus_plug(b, d, slot < 0 ? -1 : slot << 3, &e)) {
@@ -47,4 +63,47 @@ MosaicPciDev *pci_slot_new(MosaicMachine *m, const char *bus, int slot, const ch
         return NULL;
     }
     return d;
+}
+
+void pci_slot_plugged(MosaicPciDev *d)
+{
+    MosaicPciDev *br = d->bus ? d->bus->bridge : NULL;
+    if (br && br->ops.plugged)
+        br->ops.plugged(br->ops_opaque, d);
+}
+
+gboolean pci_slot_unplug_request(MosaicPciDev *d, gboolean *pending, GError **err)
+{
+    MosaicPciDev *br = d->bus ? d->bus->bridge : NULL;
+    *pending = FALSE;
+    if (d->secondary) {
+        for (unsigned i = 0; i < PCI_DEVFNS; i++)
+            if (d->secondary->devs[i]) {
+                g_set_error(err, PCI_ERROR, 0, "devices are plugged behind it (unplug them first)");
+                return FALSE;
+            }
+    }
+    if (!br || !br->ops.unplug_request) {
+        g_set_error(err, PCI_ERROR, 0, "its bus has no hot-plug controller");
+        return FALSE;
+    }
+    MosaicError *me = mosaic_error_new();
+    gboolean ok = br->ops.unplug_request(br->ops_opaque, d, me);
+    if (!ok)
+        g_set_error(err, PCI_ERROR, 0, "%s", mosaic_error_is_set(me) ? mosaic_error_message(me)
+                                                                     : "the port refused");
+    mosaic_error_free(me);
+    *pending = ok;
+    return ok;
+}
+
+MOSAIC_API MosaicPciDev *mosaic_pci_bridge_child(MosaicPciDev *bridge, unsigned devfn)
+{
+    return bridge->secondary && devfn < PCI_DEVFNS ? bridge->secondary->devs[devfn] : NULL;
+}
+
+MOSAIC_API void mosaic_pci_unplug_done(MosaicPciDev *child)
+{
+    if (child && child->host && child->host->m)
+        device_unplug_done(child->host->m, child);
 }

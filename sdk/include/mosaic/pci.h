@@ -108,7 +108,20 @@ typedef struct MosaicPciConfigOps {
     void (*written)(void *opaque, unsigned off, unsigned size, uint32_t val);
     /* Optional: function-level reset by the system (config space is reset by the core). */
     void (*reset)(void *opaque);
+    /* Bridges and ports with a hot-plug controller (device_add, device_del); without
+     * these the bus behind refuses hot-plug.  May slot `slot` take a device now? */
+    bool (*hotplug_check)(void *opaque, unsigned slot, MosaicError *err);
+    /* `child` was realized on the secondary bus (hot-plugged): tell the guest. */
+    void (*plugged)(void *opaque, MosaicPciDev *child);
+    /* device_del of `child`: ask the guest to release it (attention button...); the
+     * port calls mosaic_pci_unplug_done once the guest did. */
+    bool (*unplug_request)(void *opaque, MosaicPciDev *child, MosaicError *err);
 } MosaicPciConfigOps;
+/* The guest released `child` (powered its slot off): the core removes the device on the
+ * main loop and sends DEVICE_DELETED.  Any thread, core lock held. */
+MOSAIC_API void mosaic_pci_unplug_done(MosaicPciDev *child);
+/* The function at `devfn` on the bus behind a bridge, NULL when none. */
+MOSAIC_API MosaicPciDev *mosaic_pci_bridge_child(MosaicPciDev *bridge, unsigned devfn);
 MOSAIC_API void mosaic_pci_set_config_ops(MosaicPciDev *d, const MosaicPciConfigOps *ops,
                                           void *opaque);
 
