@@ -200,7 +200,12 @@ static void *port_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
         return NULL;
     }
     mosaic_pci_set_ids(p->pd, 0x1b36, 0x000c, 0x060400, 0, 0, 0);
-    mosaic_pci_set_intx_pin(p->pd, 1);
+    /* INTB: the swizzle then puts the port's line beside, never on, the INTA of the
+     * device in its slot.  Without MSI (riscv-virt under Linux 6.1 has no MSI
+     * controller) a shared line deadlocks unplug: Linux's pciehp removes the device
+     * from its interrupt thread, and the driver's synchronize_irq() on that same line
+     * waits for that thread (QEMU's INTA root ports hang there too). */
+    mosaic_pci_set_intx_pin(p->pd, 2);
     if (!add_express_cap(p, err) || !mosaic_pci_msi_init(p->pd, 1, err)) {
         g_free(p);
         return NULL;
