@@ -24,6 +24,7 @@ enum {
 #define ST_DLLSC 0x0100
 #define CTL_HPIE 0x0020
 #define CTL_PCC 0x0400 /* power controller: 1 = off */
+#define CTL_PIC 0x0300 /* power indicator: 11b = off */
 #define CTL_DLLSCE 0x1000
 #define LNK_DLLLA 0x2000
 
@@ -34,6 +35,7 @@ typedef struct Port {
     bool level;            /* interrupt condition */
     uint16_t ctl;          /* slot control the last write left */
     MosaicPciDev *leaving; /* device_del asked, waiting for the guest to power off */
+    bool deferred;         /* a card came while the guest was still powering down */
 } Port;
 
 static const MosaicPropDesc port_props[] = {
@@ -73,10 +75,20 @@ static void set_card(Port *p, bool present)
     set16(p, X_LNKSTA, present ? lnk | LNK_DLLLA : lnk & ~LNK_DLLLA);
 }
 
+/* A card in the slot, link up: presence and link change events. */
+static void announce(Port *p)
+{
+    set_card(p, true);
+    event(p, ST_PDC | ST_DLLSC);
+}
+
 static void port_written(void *opaque, unsigned off, unsigned size, uint32_t val)
 {
     Port *p = opaque;
     unsigned ctl_at = p->cap + X_SLTCTL;
+    if (off >= p->cap && off < p->cap + X_SIZE)
+        mosaic_log("pcie-root-port", 3, "slot %u: write 0x%x/%u = 0x%x: control 0x%x status 0x%x",
+                   p->psn, off - p->cap, size, val, get16(p, X_SLTCTL), get16(p, X_SLTSTA));
     if (off <= ctl_at + 1 && ctl_at < off + size) {
         uint16_t ctl = get16(p, X_SLTCTL);
         event(p, ST_CC); /* every command completes at once */
@@ -90,6 +102,10 @@ static void port_written(void *opaque, unsigned off, unsigned size, uint32_t val
             event(p, ST_PDC | ST_DLLSC);
             mosaic_pci_unplug_done(child);
         }
+        if (p->deferred && (ctl & CTL_PIC) == CTL_PIC) {
+            p->deferred = false;
+            announce(p);
+        }
     }
     update_irq(p);
 }
@@ -99,6 +115,7 @@ static void port_reset(void *opaque)
     Port *p = opaque;
     p->level = false;
     p->ctl = 0;
+    p->deferred = false;
     set_card(p, mosaic_pci_bridge_child(p->pd, 0) != NULL && !p->leaving);
     update_irq(p);
 }
@@ -120,8 +137,14 @@ static bool port_hotplug_check(void *opaque, unsigned slot, MosaicError *err)
 static void port_plugged(void *opaque, MosaicPciDev *child)
 {
     Port *p = opaque;
-    set_card(p, true);
-    event(p, ST_PDC | ST_DLLSC);
+    uint16_t ctl = get16(p, X_SLTCTL);
+    /* Powered off but the power indicator not yet off: the guest is still finishing
+     * the last removal (Linux waits 1 s after power-off) and would miss the event. */
+    if ((ctl & CTL_PCC) && (ctl & CTL_PIC) != CTL_PIC && (ctl & CTL_PIC)) {
+        p->deferred = true;
+        return;
+    }
+    announce(p);
     update_irq(p);
 }
 
