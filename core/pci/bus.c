@@ -29,6 +29,15 @@ void pci_bus_free(PciBus *b)
     g_free(b);
 }
 
+/* A PCIe root or downstream port: its link reaches one device, slot 0 (a PCIe-to-PCI
+ * bridge's secondary bus is conventional and has 32). */
+static bool single_slot(PciBus *b)
+{
+    unsigned cap = b->bridge ? mosaic_pci_find_cap(b->bridge, MOSAIC_PCI_CAP_EXP) : 0;
+    unsigned type = cap ? (pci_get(b->bridge->cfg + cap + 2, 2) >> 4) & 0xf : 0;
+    return type == 4 || type == 6;
+}
+
 gboolean pci_bus_plug(PciBus *b, MosaicPciDev *d, int devfn, GError **err)
 {
     if (devfn < 0) {
@@ -36,7 +45,7 @@ gboolean pci_bus_plug(PciBus *b, MosaicPciDev *d, int devfn, GError **err)
             if (!b->devs[s << 3])
                 devfn = s << 3;
         /* A PCIe downstream port (root port, bridge to a PCIe link) has one slot, 0. */
-        if (devfn > 0 && b->bridge && mosaic_pci_find_cap(b->bridge, MOSAIC_PCI_CAP_EXP))
+        if (devfn > 0 && single_slot(b))
             devfn = -1;
         if (devfn < 0) {
             g_set_error(err, PCI_ERROR, 0, "the bus has no free slot");
@@ -47,7 +56,7 @@ gboolean pci_bus_plug(PciBus *b, MosaicPciDev *d, int devfn, GError **err)
         g_set_error(err, PCI_ERROR, 0, "slot %d.%d is taken", devfn >> 3, devfn & 7);
         return FALSE;
     }
-    if ((devfn >> 3) && b->bridge && mosaic_pci_find_cap(b->bridge, MOSAIC_PCI_CAP_EXP)) {
+    if ((devfn >> 3) && single_slot(b)) {
         g_set_error(err, PCI_ERROR, 0,
                     "a PCIe port's link has only slot 0");
         return FALSE;

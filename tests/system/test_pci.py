@@ -52,6 +52,17 @@ type = virtio-blk
 drive = disk1
 bus = pcie.0
 addr = 3
+[device br1]
+type = pcie-pci-bridge
+bus = rp2
+[device vb2]
+type = virtio-blk
+drive = disk2
+bus = br1
+addr = 3
+[device rp3]
+type = pcie-root-port
+addr = 6
 '''
 
 
@@ -89,28 +100,30 @@ def stop(p, q):
 
 def test_hotplug_refusals_paused(mosaic, top, tmp_path):
     """Slots that cannot take a device say so; a device_del waits for the guest."""
-    body = disks(tmp_path, 3) + TOPOLOGY
+    body = disks(tmp_path, 4) + TOPOLOGY
     text = (f'[machine]\ntype = riscv-virt\nmemory = 64M\n' + body)
     p, q, log = start(mosaic, tmp_path, text, ['-S'])
     try:
         def add(**a):
             return q.cmd('device_add', a)
-        r = add(driver='virtio-blk', id='x', bus='pcie.0', options={'drive': 'disk2'})
+        r = add(driver='virtio-blk', id='x', bus='br1', options={'drive': 'disk3'})
         assert 'cannot take hot-plugged devices' in r['error']['desc'], r
-        r = add(driver='virtio-blk', id='x', bus='rp1', options={'drive': 'disk2'})
+        r = add(driver='virtio-blk', id='x', bus='pcie.0', options={'drive': 'disk3'})
+        assert 'cannot take hot-plugged devices' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='rp1', options={'drive': 'disk3'})
         assert 'occupied' in r['error']['desc'], r
-        r = add(driver='virtio-blk', id='x', bus='nosuch', options={'drive': 'disk2'})
+        r = add(driver='virtio-blk', id='x', bus='nosuch', options={'drive': 'disk3'})
         assert 'no such device' in r['error']['desc'], r
-        r = add(driver='virtio-blk', id='x', bus='vb1', options={'drive': 'disk2'})
+        r = add(driver='virtio-blk', id='x', bus='vb1', options={'drive': 'disk3'})
         assert 'has no PCI bus behind it' in r['error']['desc'], r
-        r = add(driver='virtio-blk', id='x', bus='rp2', addr=1, options={'drive': 'disk2'})
+        r = add(driver='virtio-blk', id='x', bus='rp3', addr=1, options={'drive': 'disk3'})
         assert 'one slot' in r['error']['desc'], r
-        r = add(driver='virtio-blk', id='vb0', bus='rp2', options={'drive': 'disk2'})
+        r = add(driver='virtio-blk', id='vb0', bus='rp3', options={'drive': 'disk3'})
         assert 'exists already' in r['error']['desc'], r
-        r = add(driver='virtio-blk', id='x', bus='rp2', options={'drive': 'nodisk'})
+        r = add(driver='virtio-blk', id='x', bus='rp3', options={'drive': 'nodisk'})
         assert 'error' in r and 'nodisk' in r['error']['desc'], r
-        assert add(driver='virtio-blk', id='x', bus='rp2', options={'drive': 'disk2'}) == {'return': {}}
-        r = add(driver='virtio-blk', id='y', bus='rp2', options={'drive': 'disk2'})
+        assert add(driver='virtio-blk', id='x', bus='rp3', options={'drive': 'disk3'}) == {'return': {}}
+        r = add(driver='virtio-blk', id='y', bus='rp3', options={'drive': 'disk3'})
         assert 'error' in r, r
         # Not on a hot-plug bus: refused; in a port: pending until the guest releases it.
         assert 'hot-plug controller' in q.cmd('device_del', {'id': 'vb1'})['error']['desc']
@@ -142,10 +155,11 @@ def pci_lines(out):
 
 @pytest.mark.linux
 def test_guest_enumerates_topology_and_uses_disks(mosaic, top, tmp_path, kernel):
-    """Root ports, a disk behind one, a disk on the root bus: /sys/bus/pci/devices shows
-    the configured tree (ids, the ports' bus numbers) and each disk takes its pattern."""
+    """Root ports, a disk behind one, a PCIe-to-PCI bridge behind the other with a disk
+    behind it, a disk on the root bus: /sys/bus/pci/devices shows the configured tree
+    (ids, bridge secondary/subordinate bus numbers) and each disk takes its pattern."""
     ini = tmp_path / 'topo.ini'
-    ini.write_text(machine(top, kernel, 'blk-all', disks(tmp_path, 2) + TOPOLOGY))
+    ini.write_text(machine(top, kernel, 'blk-all', disks(tmp_path, 3) + TOPOLOGY))
     r = subprocess.run([str(mosaic), str(ini)], capture_output=True, text=True, timeout=300,
                        stdin=subprocess.DEVNULL, env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path)))
     out = r.stdout + r.stderr
@@ -156,15 +170,20 @@ def test_guest_enumerates_topology_and_uses_disks(mosaic, top, tmp_path, kernel)
     assert pci == {
         '0000:00:00.0': {'vendor': '0x1b36', 'device': '0x0008', 'class': '0x060000'},
         '0000:00:01.0': dict(port, secondary='01', subordinate='01'),
-        '0000:00:05.0': dict(port, secondary='02', subordinate='02'),
+        '0000:00:05.0': dict(port, secondary='02', subordinate='03'),
+        '0000:00:06.0': dict(port, secondary='04', subordinate='04'),
+        '0000:02:00.0': {'vendor': '0x1b36', 'device': '0x000e', 'class': '0x060400',
+                         'secondary': '03', 'subordinate': '03'},
         '0000:00:03.0': blk,
         '0000:01:00.0': blk,
+        '0000:03:03.0': blk,
     }, out
-    assert 'MOSAIC-BLK vda OK' in out and 'MOSAIC-BLK vdb OK' in out, out
+    for d in ('vda', 'vdb', 'vdc'):
+        assert f'MOSAIC-BLK {d} OK' in out, out
     assert 'MOSAIC-CMD blk-all OK' in out, out
-    # vda and vdb are the two disks, in some order: each holds its own pattern.
-    seeds = {ord('a'), ord('b')}
-    for i in range(2):
+    # vda..vdc are the three disks, in some order: each holds its own pattern.
+    seeds = {ord('a'), ord('b'), ord('c')}
+    for i in range(3):
         head = (tmp_path / f'd{i}.raw').read_bytes()[:65536]
         hit = [s for s in seeds if head == pattern(65536, s)]
         assert hit, f'disk {i} has neither pattern'
@@ -200,21 +219,21 @@ def test_hotplug_20_rounds(mosaic, top, tmp_path, kernel):
     """With Linux running: 20 times, a virtio-blk-pci is hot-plugged into a root port,
     the guest writes and reads it, device_del presses the attention button, the guest
     releases the device (pciehp powers the slot off) and DEVICE_DELETED follows."""
-    body = disks(tmp_path, 3) + TOPOLOGY
+    body = disks(tmp_path, 4) + TOPOLOGY
     p, q, log = start(mosaic, tmp_path, machine(top, kernel, 'hotplug-loop', body))
     try:
         pos = wait_line(log, 'MOSAIC-HOTPLUG ready', 0)
         for i in range(20):
-            r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'hp', 'bus': 'rp2',
-                                     'options': {'drive': 'disk2'}})
+            r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'hp', 'bus': 'rp3',
+                                     'options': {'drive': 'disk3'}})
             assert r == {'return': {}}, r
-            pos = wait_line(log, 'MOSAIC-HOTPLUG add vdc OK', pos)
+            pos = wait_line(log, 'MOSAIC-HOTPLUG add vdd OK', pos)
             assert q.cmd('device_del', {'id': 'hp'}) == {'return': {}}
             e = wait_event(q, 'DEVICE_DELETED')
             assert e['data']['device'] == 'hp'
-            pos = wait_line(log, 'MOSAIC-HOTPLUG del vdc', pos)
+            pos = wait_line(log, 'MOSAIC-HOTPLUG del vdd', pos)
             assert 'error' in q.cmd('qom-list', {'path': '/machine/peripheral/hp'})
-        assert pattern(65536, 2) == (tmp_path / 'd2.raw').read_bytes()[:65536]
+        assert pattern(65536, 3) == (tmp_path / 'd3.raw').read_bytes()[:65536]
         text = log.read_text()
         assert 'Oops' not in text and 'BUG' not in text, text[-3000:]
     finally:
