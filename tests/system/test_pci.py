@@ -134,6 +134,23 @@ def test_hotplug_refusals_paused(mosaic, top, tmp_path):
         stop(p, q)
 
 
+def test_bridge_hotplug_paused(mosaic, top, tmp_path):
+    """A PCIe-to-PCI bridge hot-plugged into an empty root port; its bus (no SHPC yet)
+    refuses hot-plugged devices with that reason."""
+    body = disks(tmp_path, 4) + TOPOLOGY
+    text = '[machine]\ntype = riscv-virt\nmemory = 64M\n' + body
+    p, q, log = start(mosaic, tmp_path, text, ['-S'])
+    try:
+        assert q.cmd('device_add', {'driver': 'pcie-pci-bridge', 'id': 'hb', 'bus': 'rp3'}) == \
+            {'return': {}}
+        assert q.cmd('qom-list', {'path': '/machine/peripheral/hb'}).get('return') is not None
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'x', 'bus': 'hb',
+                                 'options': {'drive': 'disk3'}})
+        assert 'cannot take hot-plugged devices' in r['error']['desc'], r
+    finally:
+        stop(p, q)
+
+
 @pytest.mark.skipif(not shutil.which('clang'), reason='needs clang with libFuzzer')
 def test_fuzz_pci_briefly(top, tmp_path):
     """Config-space, BAR and interrupt accesses survive 15 s of libFuzzer (ASan + UBSan)
