@@ -21,6 +21,12 @@ static const MosaicPropDesc accel_props[] = {{NULL}};
 static const MosaicPropDesc device_props[] = {
     {.key = "type", .type = MOSAIC_PROP_STRING, .flags = MOSAIC_PROP_REQUIRED,
      .help = "device type: the name of a device plugin (mosaic --list-plugins)"},
+    {.key = "bus", .type = MOSAIC_PROP_STRING,
+     .help = "PCI bus the device sits on: pcie.0 (the host's root bus) or the label of a "
+             "root port or bridge defined before it (default: the type's own bus, e.g. "
+             "virtio-mmio)"},
+    {.key = "addr", .type = MOSAIC_PROP_UINT, .max = 31,
+     .help = "PCI slot number on that bus (default: the first free one)"},
     {NULL},
 };
 

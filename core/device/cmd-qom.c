@@ -245,8 +245,16 @@ static JsonNode *device_del(const MosaicArgs *a, GError **err)
     if (!d)
         return NULL;
     g_autofree char *label = g_strdup(mosaic_device_label(d));
-    if (!device_unplug(d, err))
+    gboolean pending;
+    if (!device_unplug(d, &pending, err))
         return NULL;
+    if (!pending)
+        device_deleted_event(label); /* else once the guest released it */
+    return monitor_object_node(json_object_new());
+}
+
+void device_deleted_event(const char *label)
+{
     if (overrides) {
         g_autofree char *prefix = g_strdup_printf("%s/", label);
         GHashTableIter it;
@@ -261,14 +269,15 @@ static JsonNode *device_del(const MosaicArgs *a, GError **err)
     g_autofree char *path = g_strdup_printf(PERIPHERAL "/%s", label);
     json_object_set_string_member(data, "path", path);
     monitor_emit_event("DEVICE_DELETED", data);
-    return monitor_object_node(json_object_new());
 }
 
 void device_register_commands(void)
 {
+    device_register_add_command();
     monitor_register_core("device_del",
-                          "Unplug a device of the machine file (if its bus and the device allow it); "
-                          "event DEVICE_DELETED once it is gone.",
+                          "Unplug a device (if its bus and the device allow it); event "
+                          "DEVICE_DELETED once it is gone: for a PCI device in a hot-plug "
+                          "slot, once the guest has released it.",
                           del_args, NULL, device_del);
     monitor_register_core("qom-list", "Children of a path, or the properties of a device.", list_args,
                           "`[{\"name\", \"type\", \"description\", \"runtime\": bool}, ...]`", qom_list);

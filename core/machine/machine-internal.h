@@ -37,6 +37,7 @@ struct MosaicMachine {
     unsigned ncpus;
     MosaicVcpu **vcpus;      /* ncpus entries once created */
     GPtrArray *devices;      /* MosaicDevice *, in file order */
+    MosaicPciHost *pci_host; /* the board's, when it has one (core/pci/) */
 
     /* @run_lock + @run_cond: run state and vCPU parking. */
     GMutex run_lock;

@@ -201,6 +201,5 @@ MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q)
     if (!q->broken && rd(q, q->avail, &flags, 2) &&
         (GUINT16_FROM_LE(flags) & VIRTQ_AVAIL_F_NO_INTERRUPT))
         return;
-    q->v->isr |= 1;
-    virtio_update_irq(q->v);
+    virtio_interrupt(q->v, q->index);
 }

@@ -4,8 +4,9 @@
  * found (harts, virtio devices, disks, PCI functions, an external initrd's
  * /mosaic-initrd), runs the
  * command named by `mosaic.cmd=` on the
- * kernel command line (report | blk-write-pattern | blk-read-check | reboot |
- * net-stream, see net_stream) and powers off.
+ * kernel command line (report | blk-write-pattern | blk-read-check | blk-all |
+ * blk-bench | hotplug-loop | reboot | net-stream, see net_stream) and powers off
+ * (hotplug-loop never ends: the test quits the machine).
  * Built soft-float (rv64imac/lp64) so it runs under kernels with and without FPU.
  * Every line the tests look for starts with "MOSAIC-".
  */
@@ -20,6 +21,9 @@ typedef long ssize_t;
 #define SYS_lseek 62
 #define SYS_read 63
 #define SYS_write 64
+#define SYS_pread64 67
+#define SYS_nanosleep 101
+#define SYS_clock_gettime 113
 #define SYS_sync 81
 #define SYS_fsync 82
 #define SYS_exit 93
@@ -42,6 +46,7 @@ typedef long ssize_t;
 #define O_RDONLY 0
 #define O_RDWR 2
 #define O_DIRECTORY 0200000
+#define O_DIRECT 040000
 
 static long sc6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -128,7 +133,7 @@ static void power_off(void)
         sc(SYS_exit, 0, 0, 0);
 }
 
-static char big[16384];
+static char big[16384] __attribute__((aligned(4096))); /* O_DIRECT wants alignment */
 
 static void report_cpus(void)
 {
@@ -224,6 +229,12 @@ static void show_virtio(const char *dir, const char *name)
     out("\n");
 }
 
+static void out_hex2(unsigned v)
+{
+    char b[3] = {"0123456789abcdef"[(v >> 4) & 15], "0123456789abcdef"[v & 15], 0};
+    out(b);
+}
+
 static void show_pci(const char *dir, const char *name)
 {
     char p[256], v[64];
@@ -238,6 +249,19 @@ static void show_pci(const char *dir, const char *name)
             out("=");
             out(v);
         }
+    }
+    /* A bridge (header type 1): the bus numbers the guest gave it. */
+    unsigned char cfg[64];
+    path3(p, dir, name, "config");
+    long fd = sc(SYS_openat, AT_FDCWD, p, O_RDONLY);
+    if (fd >= 0) {
+        if (sc(SYS_read, fd, cfg, sizeof cfg) == (long)sizeof cfg && (cfg[0x0e] & 0x7f) == 1) {
+            out(" secondary=");
+            out_hex2(cfg[0x19]);
+            out(" subordinate=");
+            out_hex2(cfg[0x1a]);
+        }
+        sc(SYS_close, fd, 0, 0);
     }
     out("\n");
 }
@@ -259,14 +283,14 @@ static void show_disk(const char *dir, const char *name)
 #define PATTERN_LEN 65536
 static unsigned char pattern_byte(unsigned long i) { return (unsigned char)(i * 7 + (i >> 9) + 0x5a); }
 
-static int blk_write(void)
+static int blk_write_dev(const char *dev, unsigned seed)
 {
-    long fd = sc(SYS_openat, AT_FDCWD, "/dev/vda", O_RDWR);
+    long fd = sc(SYS_openat, AT_FDCWD, dev, O_RDWR);
     if (fd < 0)
         return 0;
     for (unsigned long off = 0; off < PATTERN_LEN; off += sizeof big) {
         for (unsigned long i = 0; i < sizeof big; i++)
-            big[i] = pattern_byte(off + i);
+            big[i] = pattern_byte(off + i) + seed;
         if (sc(SYS_write, fd, big, sizeof big) != (long)sizeof big)
             return 0;
     }
@@ -275,20 +299,122 @@ static int blk_write(void)
     return r == 0;
 }
 
-static int blk_check(void)
+static int blk_check_dev(const char *dev, unsigned seed)
 {
-    long fd = sc(SYS_openat, AT_FDCWD, "/dev/vda", O_RDONLY);
+    /* O_DIRECT: the data comes from the device, not from what the write left cached. */
+    long fd = sc(SYS_openat, AT_FDCWD, dev, O_RDONLY | O_DIRECT);
     if (fd < 0)
         return 0;
     for (unsigned long off = 0; off < PATTERN_LEN; off += sizeof big) {
-        if (sc(SYS_read, fd, big, sizeof big) != (long)sizeof big)
+        if (sc(SYS_read, fd, big, sizeof big) != (long)sizeof big) {
+            sc(SYS_close, fd, 0, 0);
             return 0;
+        }
         for (unsigned long i = 0; i < sizeof big; i++)
-            if ((unsigned char)big[i] != pattern_byte(off + i))
+            if ((unsigned char)big[i] != (unsigned char)(pattern_byte(off + i) + seed)) {
+                sc(SYS_close, fd, 0, 0);
                 return 0;
+            }
     }
     sc(SYS_close, fd, 0, 0);
     return 1;
+}
+
+static int blk_write(void) { return blk_write_dev("/dev/vda", 0); }
+static int blk_check(void) { return blk_check_dev("/dev/vda", 0); }
+
+/* Every virtio disk: its own pattern (seed: the disk's letter) written, then read back
+ * from the device. */
+static void blk_one(const char *dir, const char *name)
+{
+    (void)dir;
+    if (!starts(name, "vd"))
+        return;
+    static char dev[32];
+    path3(dev, "/dev", name, 0);
+    int ok = blk_write_dev(dev, name[2]) && blk_check_dev(dev, name[2]);
+    out("MOSAIC-BLK ");
+    out(name);
+    out(ok ? " OK\n" : " FAIL\n");
+}
+
+struct timespec64 { long sec, nsec; };
+
+static unsigned long now_ns(void)
+{
+    struct timespec64 t;
+    sc(SYS_clock_gettime, 1 /* CLOCK_MONOTONIC */, &t, 0);
+    return (unsigned long)t.sec * 1000000000ul + t.nsec;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec64 t = {ms / 1000, (ms % 1000) * 1000000};
+    sc(SYS_nanosleep, &t, 0, 0);
+}
+
+/* Requests per second of 4 KiB direct reads for 5 s (guest time) on each disk. */
+static void bench_one(const char *dir, const char *name)
+{
+    (void)dir;
+    if (!starts(name, "vd"))
+        return;
+    static char dev[32];
+    path3(dev, "/dev", name, 0);
+    long fd = sc(SYS_openat, AT_FDCWD, dev, O_RDONLY | O_DIRECT);
+    if (fd < 0)
+        return;
+    unsigned long start = now_ns(), end = start, n = 0;
+    while (end - start < 5000000000ul) {
+        if (sc6(SYS_pread64, fd, (long)big, 4096, (long)((n % 4096) * 4096), 0, 0) != 4096)
+            break;
+        n++;
+        end = now_ns();
+    }
+    sc(SYS_close, fd, 0, 0);
+    out("MOSAIC-BENCH ");
+    out(name);
+    out(" reqs=");
+    out_num(n);
+    out(" ns=");
+    out_num(end - start);
+    out("\n");
+}
+
+/* Reports disks as they come and go (hot-plug): a new one is written and read back. */
+static void hotplug_loop(void)
+{
+    static char seen[26];
+    out("MOSAIC-HOTPLUG ready\n");
+    for (;;) {
+        for (int c = 0; c < 26; c++) {
+            static char sys[] = "/sys/block/vd?", name[] = "vd?";
+            sys[13] = name[2] = 'a' + c;
+            long fd = sc(SYS_openat, AT_FDCWD, sys, O_RDONLY | O_DIRECTORY);
+            if (fd >= 0)
+                sc(SYS_close, fd, 0, 0);
+            if (fd >= 0 && !seen[c]) {
+                seen[c] = 1;
+                static char dev[] = "/dev/vd?";
+                dev[7] = 'a' + c;
+                int ok = 0;
+                for (int tries = 0; tries < 50 && !ok; tries++) { /* devtmpfs may lag */
+                    ok = blk_write_dev(dev, c) && blk_check_dev(dev, c);
+                    if (!ok)
+                        sleep_ms(20);
+                }
+                out("MOSAIC-HOTPLUG add ");
+                out(name);
+                out(ok ? " OK\n" : " FAIL\n");
+            } else if (fd < 0 && seen[c]) {
+                seen[c] = 0;
+                out("MOSAIC-HOTPLUG del ");
+                out(name);
+                out("\n");
+            }
+        }
+        sleep_ms(50);
+    }
 }
 
 /* Finds NAME=VALUE (NAME with its "mosaic." prefix) in /proc/cmdline; "" if absent. */
@@ -580,6 +706,14 @@ int main(void)
         }
     } else if (streq(cmd, "blk-read-check")) {
         out(blk_check() ? "MOSAIC-CMD blk-read-check OK\n" : "MOSAIC-CMD blk-read-check FAIL\n");
+    } else if (streq(cmd, "blk-all")) {
+        each_entry("/sys/block", blk_one);
+        out("MOSAIC-CMD blk-all OK\n");
+    } else if (streq(cmd, "blk-bench")) {
+        each_entry("/sys/block", bench_one);
+        out("MOSAIC-CMD blk-bench OK\n");
+    } else if (streq(cmd, "hotplug-loop")) {
+        hotplug_loop();
     } else {
         out("MOSAIC-CMD ");
         out(cmd);

@@ -1,4 +1,4 @@
-/* virtio-blk (virtio 1.2 §5.2): a device plugin on virtio-mmio whose requests go to a
+/* virtio-blk (virtio 1.2 §5.2): a device plugin on virtio-mmio or PCI whose requests go to a
  * block node.  Guest requests are checked; a bad one fails alone (IOERR/UNSUPP). */
 #include <errno.h>
 #include <string.h>
@@ -260,7 +260,7 @@ static void *vblk_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
         .queue_notify = vblk_notify,
         .reset = vblk_reset,
     };
-    d->v = mosaic_virtio_mmio_new(slot, &ops, d, err);
+    d->v = mosaic_virtio_new(slot, &ops, d, err);
     if (!d->v) {
         mosaic_blk_detach(d->blk);
         g_free(d);
@@ -288,7 +288,7 @@ static void vblk_system_reset(void *state)
 
 static const MosaicDeviceOps vblk_ops = {
     .size = sizeof(MosaicDeviceOps),
-    .bus = "virtio-mmio",
+    .bus = "virtio-mmio|pci", /* virtio-mmio unless the machine file names a PCI bus */
     .realize = vblk_realize,
     .unrealize = vblk_unrealize,
     .reset = vblk_system_reset,
@@ -296,6 +296,6 @@ static const MosaicDeviceOps vblk_ops = {
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
               .name = "virtio-blk", .version = "1.0", .license = "GPL-2.0-or-later",
-              .description = "virtio block device on virtio-mmio (read, write, flush, discard, "
+              .description = "virtio block device on virtio-mmio or PCI (read, write, flush, discard, "
                              "write-zeroes, get-id)",
               .props = vblk_props, .ops = &vblk_ops);

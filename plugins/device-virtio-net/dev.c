@@ -132,7 +132,7 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
         .reset = vnet_reset,
         .driver_ok = vnet_driver_ok,
     };
-    d->v = mosaic_virtio_mmio_new(slot, &ops, d, err);
+    d->v = mosaic_virtio_new(slot, &ops, d, err);
     if (!d->v) {
         mosaic_net_detach(d->net);
         g_free(d);
@@ -165,7 +165,7 @@ static void vnet_system_reset(void *state)
 
 static const MosaicDeviceOps vnet_ops = {
     .size = sizeof(MosaicDeviceOps),
-    .bus = "virtio-mmio",
+    .bus = "virtio-mmio|pci", /* virtio-mmio unless the machine file names a PCI bus */
     .realize = vnet_realize,
     .unrealize = vnet_unrealize,
     .reset = vnet_system_reset,

@@ -105,7 +105,7 @@ static void *snd_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         .queue_notify = snd_notify,
         .reset = snd_reset,
     };
-    d->v = mosaic_virtio_mmio_new(slot, &ops, d, err);
+    d->v = mosaic_virtio_new(slot, &ops, d, err);
     if (!d->v) {
         mosaic_audio_close(d->audio);
         g_free(d->label);
@@ -160,7 +160,7 @@ static bool snd_set_prop(void *state, const char *key, const char *value, Mosaic
 
 static const MosaicDeviceOps snd_ops = {
     .size = sizeof(MosaicDeviceOps),
-    .bus = "virtio-mmio",
+    .bus = "virtio-mmio|pci", /* virtio-mmio unless the machine file names a PCI bus */
     .realize = snd_realize,
     .unrealize = snd_unrealize,
     .reset = snd_system_reset,

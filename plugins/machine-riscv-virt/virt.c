@@ -126,7 +126,7 @@ static void *virt_init(MosaicMachine *m, const MosaicProps *props, MosaicError *
     v->rtc = rtc_new(m, VIRT_RTC_BASE, plic_input(v->plic, VIRT_RTC_IRQ), err);
     if (!v->rtc)
         goto fail;
-    v->pcie = pcie_new(m, err);
+    v->pcie = pcie_new(m, v->plic, err);
     if (!v->pcie)
         goto fail;
     for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++) {
@@ -155,11 +155,11 @@ static void virt_fini(void *board)
     if (!v)
         return;
     MosaicRegion *sys = mosaic_machine_memory(v->m);
+    mosaic_pci_host_free(v->pcie); /* first: its functions may still hold PLIC lines */
     clint_free(v->clint);
     plic_free(v->plic);
     uart_free(v->uart);
     rtc_free(v->rtc);
-    pcie_free(v->pcie);
     virt_region_remove(v->test ? sys : NULL, v->test);
     for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
         virt_region_remove(sys, v->virtio_placeholder[i]);
@@ -182,7 +182,7 @@ static void virt_reset(void *board)
     clint_reset(v->clint);
     uart_reset(v->uart);
     rtc_reset(v->rtc);
-    pcie_reset(v->pcie);
+    mosaic_pci_host_reset(v->pcie);
     plic_reset(v->plic);
     /* A guest reset restarts from pristine images, as on QEMU: OpenSBI's cold-boot
      * lottery and relocation flags live in its .data and would otherwise send every

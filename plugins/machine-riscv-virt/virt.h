@@ -74,10 +74,7 @@ void rtc_reset(Rtc *r);
 void rtc_free(Rtc *r);
 
 /* ---- PCIe ECAM host (pcie.c) ---- */
-typedef struct Pcie Pcie;
-Pcie *pcie_new(MosaicMachine *m, MosaicError *err);
-void pcie_reset(Pcie *p);
-void pcie_free(Pcie *p);
+MosaicPciHost *pcie_new(MosaicMachine *m, Plic *plic, MosaicError *err);
 
 /* ---- the board (virt.c) ---- */
 typedef struct Virt {
@@ -92,7 +89,7 @@ typedef struct Virt {
     Plic *plic;
     Uart *uart;
     Rtc *rtc;
-    Pcie *pcie;
+    MosaicPciHost *pcie;
 
     /* From the [machine] section. */
     char *firmware, *kernel, *initrd, *append, *dumpdtb, *isa, *mmu;

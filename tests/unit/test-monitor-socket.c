@@ -245,7 +245,9 @@ static void test_linger(void)
     for (int i = 0; i < 50 && monitor_client_count() == 0; i++)
         loop_iterate(false);
     GString *req = g_string_new("{\"execute\":\"qmp_capabilities\"}");
-    for (int i = 0; i < 200; i++)
+    /* Under MONITOR_OUTPUT_BACKPRESSURE of replies in all, or the server stops reading
+     * before it sees the half-close (the linger starts at the EOF). */
+    for (int i = 0; i < 100; i++)
         g_string_append(req, "{\"execute\":\"query-schema\"}");
     g_assert_true(conn_send(c, req->str));
     g_string_free(req, TRUE);

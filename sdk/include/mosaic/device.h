@@ -39,11 +39,15 @@ typedef struct MosaicBusSlot {
     MosaicIrq irq;
     MosaicAddressSpace *dma; /* address space the device masters */
     MosaicRegion *container; /* where the device maps its regions */
+    /* Since 1.1: bus "pci": the device's function (mosaic/pci.h), NULL otherwise. */
+    struct MosaicPciDev *pci;
 } MosaicBusSlot;
 
 typedef struct MosaicDeviceOps {
     uint32_t size;      /* sizeof(MosaicDeviceOps) */
-    const char *bus;    /* bus kind the device plugs into */
+    /* Bus kind the device plugs into.  Since 1.1 a list "virtio-mmio|pci": the first is
+     * the default, the others are taken when the machine file names such a bus (`bus =`). */
+    const char *bus;
     /* Builds the device from its validated properties; returns the device state. */
     void *(*realize)(MosaicDevice *dev, const MosaicProps *props, const MosaicBusSlot *slot,
                      MosaicError *err);

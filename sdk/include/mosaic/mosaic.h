@@ -11,6 +11,7 @@
 #include <mosaic/monitor.h>
 #include <mosaic/block.h>
 #include <mosaic/virtio.h>
+#include <mosaic/pci.h>
 #include <mosaic/debug.h>
 #include <mosaic/export.h>
 #include <mosaic/audio.h>

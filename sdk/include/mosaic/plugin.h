@@ -35,7 +35,10 @@
  *        mosaic_as_next_section; the port I/O space (mosaic_machine_io_memory/
  *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd;
  *        mosaic/net.h (net backends: MosaicNetBackendOps, mandatory for kind net;
- *        mosaic_net_* for devices and backends).
+ *        mosaic_net_* for devices and backends);
+ *        mosaic/pci.h (PCI hosts and functions), MosaicBusSlot.pci, device ops .bus as
+ *        a list, mosaic_virtio_new (a virtio device on whichever transport its slot is:
+ *        virtio-mmio or PCI).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

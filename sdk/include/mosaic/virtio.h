@@ -14,6 +14,7 @@
  *
  * Changelog
  *   1.0  first version.
+ *   1.1  mosaic_virtio_new (virtio-mmio or virtio-pci, by the slot).
  */
 #ifndef MOSAIC_VIRTIO_H
 #define MOSAIC_VIRTIO_H
@@ -61,6 +62,12 @@ typedef struct MosaicVirtioDeviceOps {
     void (*driver_ok)(void *opaque, uint64_t features);
 } MosaicVirtioDeviceOps;
 
+/* Since 1.1: the device on whichever transport its slot is: virtio-pci (modern, MSI-X
+ * or INTx) for a "pci" slot, virtio-mmio otherwise.  A device plugin that lists both
+ * buses (.bus = "virtio-mmio|pci") sits where the machine file puts it. */
+MOSAIC_API MosaicVirtio *mosaic_virtio_new(const MosaicBusSlot *slot,
+                                           const MosaicVirtioDeviceOps *ops, void *opaque,
+                                           MosaicError *err);
 /* A virtio-mmio transport on `slot` (its base, irq, dma address space, container). */
 MOSAIC_API MosaicVirtio *mosaic_virtio_mmio_new(const MosaicBusSlot *slot,
                                                 const MosaicVirtioDeviceOps *ops, void *opaque,

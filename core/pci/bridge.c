@@ -1,0 +1,62 @@
+/* Type-1 headers (PCI-to-PCI bridge spec 1.2, ch. 3): bus numbers, the I/O, memory
+ * and prefetchable (64-bit) windows, secondary status (write-1-to-clear) and bridge
+ * control, whose secondary bus reset resets every function behind the bridge.
+ * Forwarding is decided by bus numbers for config cycles (bus.c); memory and I/O
+ * windows are kept for the guest's sake but not enforced: every BAR maps straight into
+ * the host's windows (bar.c), which is what a guest that programs the windows sees. */
+#include "pci/pci-internal.h"
+
+bool pci_is_bridge(const MosaicPciDev *d)
+{
+    return (d->cfg[PCI_HEADER_TYPE] & 0x7f) == 1;
+}
+
+static void reset_below(PciBus *b)
+{
+    for (unsigned i = 0; i < PCI_DEVFNS; i++)
+        if (b->devs[i]) {
+            pci_dev_reset(b->devs[i]);
+            if (b->devs[i]->secondary)
+                reset_below(b->devs[i]->secondary);
+        }
+}
+
+void pci_bridge_written(MosaicPciDev *d, unsigned off, unsigned size, uint32_t val)
+{
+    if (!d->secondary || !(off <= PCI_BRIDGE_CONTROL && PCI_BRIDGE_CONTROL < off + size))
+        return;
+    if ((val >> (8 * (PCI_BRIDGE_CONTROL - off))) & 0x40) {
+        reset_below(d->secondary);
+        pci_host_update_mappings(d->host);
+    }
+}
+
+MOSAIC_API bool mosaic_pci_bridge_init(MosaicPciDev *d, MosaicError *err)
+{
+    if (d->secondary) {
+        mosaic_error_set(err, "%s: already a bridge", d->name);
+        return false;
+    }
+    for (unsigned n = 0; n < PCI_NUM_BARS; n++)
+        if (d->bars[n].mr && n >= 2) {
+            mosaic_error_set(err, "%s: a bridge has BARs 0 and 1 only", d->name);
+            return false;
+        }
+    d->cfg[PCI_HEADER_TYPE] = 1;
+    for (unsigned off = PCI_BAR0 + 8; off < 0x40; off++)
+        d->wmask[off] = 0;
+    d->wmask[PCI_INT_LINE] = 0xff;
+    pci_put(d->wmask + PCI_PRIMARY_BUS, 4, 0xffffffff); /* bus numbers, sec. latency */
+    d->cfg[PCI_IO_BASE] = d->cfg[PCI_IO_BASE + 1] = 0x01; /* 32-bit I/O addressing */
+    pci_put(d->wmask + PCI_IO_BASE, 2, 0xf0f0);
+    pci_put(d->wmask + PCI_IO_BASE_UPPER, 4, 0xffffffff);
+    pci_put(d->w1cmask + PCI_SEC_STATUS, 2, 0xf900);
+    pci_put(d->wmask + PCI_MEM_BASE, 4, 0xfff0fff0);
+    pci_put(d->cfg + PCI_PREF_BASE, 4, 0x00010001);      /* 64-bit prefetchable */
+    pci_put(d->wmask + PCI_PREF_BASE, 4, 0xfff0fff0);
+    pci_put(d->wmask + PCI_PREF_BASE_UPPER, 4, 0xffffffff);
+    pci_put(d->wmask + PCI_PREF_BASE_UPPER + 4, 4, 0xffffffff);
+    pci_put(d->wmask + PCI_BRIDGE_CONTROL, 2, 0x0fff);
+    d->secondary = pci_bus_new(d->host, d);
+    return true;
+}

@@ -1,0 +1,257 @@
+"""PCI Express on riscv-virt: the core's PCI tree, root ports, virtio-blk over PCI.
+
+Without Linux: device_add/device_del refusals on a paused machine, and the config-space
+fuzzer briefly.  With the Mosaic test kernel (guests/linux, mosaic.cmd=blk-all |
+hotplug-loop): the guest enumerates the INI topology (/sys/bus/pci/devices: ids and
+bridge bus numbers), writes and reads every disk, and takes 20 hot-plug/unplug rounds."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_monitor import Qmp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'guests' / 'pylib'))
+import mosaic_guests as g  # noqa: E402
+
+
+def pattern(n, seed):
+    return bytes(((i * 7 + (i >> 9) + 0x5a + seed) & 0xff) for i in range(n))
+
+
+def machine(top, kernel, cmd, body, append=''):
+    return (f'include = {top}/configs/riscv-virt-linux.ini\n[machine]\nkernel = {kernel}\n'
+            f'cpus = 1\nappend = console=ttyS0 earlycon=sbi mosaic.cmd={cmd} {append}\n' + body)
+
+
+def disks(tmp_path, n):
+    body = ''
+    for i in range(n):
+        img = tmp_path / f'd{i}.raw'
+        img.write_bytes(bytes(4 << 20) + bytes([i]) * 4096)
+        body += f'[blockdev disk{i}]\ndriver = file\nfilename = {img}\n'
+    return body
+
+
+TOPOLOGY = '''[device rp1]
+type = pcie-root-port
+[device rp2]
+type = pcie-root-port
+addr = 5
+[device vb0]
+type = virtio-blk
+drive = disk0
+bus = rp1
+[device vb1]
+type = virtio-blk
+drive = disk1
+bus = pcie.0
+addr = 3
+[device br1]
+type = pcie-pci-bridge
+bus = rp2
+[device vb2]
+type = virtio-blk
+drive = disk2
+bus = br1
+addr = 3
+[device rp3]
+type = pcie-root-port
+addr = 6
+'''
+
+
+@pytest.fixture(scope='module')
+def kernel():
+    return g.ensure_linux() / 'Image-fpu'
+
+
+def start(mosaic, tmp_path, ini_text, extra=()):
+    ini, qmp = tmp_path / 'vm.ini', tmp_path / 'qmp.sock'
+    ini.write_text(ini_text)
+    log = open(tmp_path / 'console.log', 'w+')
+    p = subprocess.Popen([str(mosaic), str(ini), '--qmp', f'unix:{qmp}', *extra], stdout=log,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg')))
+    end = time.monotonic() + 20
+    while not qmp.exists():
+        assert p.poll() is None, (tmp_path / 'console.log').read_text()
+        assert time.monotonic() < end
+        time.sleep(0.05)
+    return p, Qmp(qmp, timeout=60), tmp_path / 'console.log'
+
+
+def stop(p, q):
+    try:
+        q.cmd('quit')
+    except OSError:
+        pass
+    try:
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_hotplug_refusals_paused(mosaic, top, tmp_path):
+    """Slots that cannot take a device say so; a device_del waits for the guest."""
+    body = disks(tmp_path, 4) + TOPOLOGY
+    text = (f'[machine]\ntype = riscv-virt\nmemory = 64M\n' + body)
+    p, q, log = start(mosaic, tmp_path, text, ['-S'])
+    try:
+        def add(**a):
+            return q.cmd('device_add', a)
+        r = add(driver='virtio-blk', id='x', bus='br1', options={'drive': 'disk3'})
+        assert 'cannot take hot-plugged devices' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='pcie.0', options={'drive': 'disk3'})
+        assert 'cannot take hot-plugged devices' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='rp1', options={'drive': 'disk3'})
+        assert 'occupied' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='nosuch', options={'drive': 'disk3'})
+        assert 'no such device' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='vb1', options={'drive': 'disk3'})
+        assert 'has no PCI bus behind it' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='rp3', addr=1, options={'drive': 'disk3'})
+        assert 'one slot' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='vb0', bus='rp3', options={'drive': 'disk3'})
+        assert 'exists already' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='rp3', options={'drive': 'nodisk'})
+        assert 'error' in r and 'nodisk' in r['error']['desc'], r
+        assert add(driver='virtio-blk', id='x', bus='rp3', options={'drive': 'disk3'}) == {'return': {}}
+        r = add(driver='virtio-blk', id='y', bus='rp3', options={'drive': 'disk3'})
+        assert 'error' in r, r
+        # Not on a hot-plug bus: refused; in a port: pending until the guest releases it.
+        assert 'hot-plug controller' in q.cmd('device_del', {'id': 'vb1'})['error']['desc']
+        assert q.cmd('device_del', {'id': 'x'}) == {'return': {}}
+        assert 'already requested' in q.cmd('device_del', {'id': 'x'})['error']['desc']
+        assert not [e for e in q.events if e['event'] == 'DEVICE_DELETED']
+    finally:
+        stop(p, q)
+
+
+def test_bridge_hotplug_paused(mosaic, top, tmp_path):
+    """A PCIe-to-PCI bridge hot-plugged into an empty root port; its bus (no SHPC yet)
+    refuses hot-plugged devices with that reason."""
+    body = disks(tmp_path, 4) + TOPOLOGY
+    text = '[machine]\ntype = riscv-virt\nmemory = 64M\n' + body
+    p, q, log = start(mosaic, tmp_path, text, ['-S'])
+    try:
+        assert q.cmd('device_add', {'driver': 'pcie-pci-bridge', 'id': 'hb', 'bus': 'rp3'}) == \
+            {'return': {}}
+        assert q.cmd('qom-list', {'path': '/machine/peripheral/hb'}).get('return') is not None
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'x', 'bus': 'hb',
+                                 'options': {'drive': 'disk3'}})
+        assert 'cannot take hot-plugged devices' in r['error']['desc'], r
+    finally:
+        stop(p, q)
+
+
+@pytest.mark.skipif(not shutil.which('clang'), reason='needs clang with libFuzzer')
+def test_fuzz_pci_briefly(top, tmp_path):
+    """Config-space, BAR and interrupt accesses survive 15 s of libFuzzer (ASan + UBSan)
+    with the host's bookkeeping checked after every step."""
+    out = tmp_path / 'fuzz'
+    r = subprocess.run([str(top / 'core' / 'pci' / 'fuzz' / 'build.sh'), str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(out / 'fuzz-pci'), str(out / 'corpus'), '-max_total_time=15',
+                        '-rss_limit_mb=1024'], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Done' in r.stderr
+
+
+def pci_lines(out):
+    return {l.split()[1]: dict(kv.split('=') for kv in l.split()[2:])
+            for l in out.splitlines() if l.startswith('MOSAIC-PCI ')}
+
+
+@pytest.mark.linux
+def test_guest_enumerates_topology_and_uses_disks(mosaic, top, tmp_path, kernel):
+    """Root ports, a disk behind one, a PCIe-to-PCI bridge behind the other with a disk
+    behind it, a disk on the root bus: /sys/bus/pci/devices shows the configured tree
+    (ids, bridge secondary/subordinate bus numbers) and each disk takes its pattern."""
+    ini = tmp_path / 'topo.ini'
+    ini.write_text(machine(top, kernel, 'blk-all', disks(tmp_path, 3) + TOPOLOGY))
+    r = subprocess.run([str(mosaic), str(ini)], capture_output=True, text=True, timeout=300,
+                       stdin=subprocess.DEVNULL, env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path)))
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    pci = pci_lines(out)
+    port = {'vendor': '0x1b36', 'device': '0x000c', 'class': '0x060400'}
+    blk = {'vendor': '0x1af4', 'device': '0x1042', 'class': '0x018000'}
+    assert pci == {
+        '0000:00:00.0': {'vendor': '0x1b36', 'device': '0x0008', 'class': '0x060000'},
+        '0000:00:01.0': dict(port, secondary='01', subordinate='01'),
+        '0000:00:05.0': dict(port, secondary='02', subordinate='03'),
+        '0000:00:06.0': dict(port, secondary='04', subordinate='04'),
+        '0000:02:00.0': {'vendor': '0x1b36', 'device': '0x000e', 'class': '0x060400',
+                         'secondary': '03', 'subordinate': '03'},
+        '0000:00:03.0': blk,
+        '0000:01:00.0': blk,
+        '0000:03:03.0': blk,
+    }, out
+    for d in ('vda', 'vdb', 'vdc'):
+        assert f'MOSAIC-BLK {d} OK' in out, out
+    assert 'MOSAIC-CMD blk-all OK' in out, out
+    # vda..vdc are the three disks, in some order: each holds its own pattern.
+    seeds = {ord('a'), ord('b'), ord('c')}
+    for i in range(3):
+        head = (tmp_path / f'd{i}.raw').read_bytes()[:65536]
+        hit = [s for s in seeds if head == pattern(65536, s)]
+        assert hit, f'disk {i} has neither pattern'
+        seeds -= set(hit)
+
+
+def wait_line(log, what, start, timeout=120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        text = log.read_text()
+        if what in text[start:]:
+            return text.index(what, start) + len(what)
+        time.sleep(0.1)
+    raise AssertionError(f'no {what!r} within {timeout} s:\n' + log.read_text()[-3000:])
+
+
+def wait_event(q, name, timeout=60):
+    q.s.settimeout(timeout)
+    for e in q.events:
+        if e['event'] == name:
+            q.events.remove(e)
+            return e
+    while True:
+        e = q.event()
+        assert e is not None, f'no {name} event'
+        if e['event'] == name:
+            return e
+
+
+@pytest.mark.linux
+@pytest.mark.slow
+def test_hotplug_20_rounds(mosaic, top, tmp_path, kernel):
+    """With Linux running: 20 times, a virtio-blk-pci is hot-plugged into a root port,
+    the guest writes and reads it, device_del presses the attention button, the guest
+    releases the device (pciehp powers the slot off) and DEVICE_DELETED follows."""
+    body = disks(tmp_path, 4) + TOPOLOGY
+    p, q, log = start(mosaic, tmp_path, machine(top, kernel, 'hotplug-loop', body))
+    try:
+        pos = wait_line(log, 'MOSAIC-HOTPLUG ready', 0)
+        for i in range(20):
+            r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'hp', 'bus': 'rp3',
+                                     'options': {'drive': 'disk3'}})
+            assert r == {'return': {}}, r
+            pos = wait_line(log, 'MOSAIC-HOTPLUG add vdd OK', pos)
+            assert q.cmd('device_del', {'id': 'hp'}) == {'return': {}}
+            e = wait_event(q, 'DEVICE_DELETED')
+            assert e['data']['device'] == 'hp'
+            pos = wait_line(log, 'MOSAIC-HOTPLUG del vdd', pos)
+            assert 'error' in q.cmd('qom-list', {'path': '/machine/peripheral/hp'})
+        assert pattern(65536, 3) == (tmp_path / 'd3.raw').read_bytes()[:65536]
+        text = log.read_text()
+        assert 'Oops' not in text and 'BUG' not in text, text[-3000:]
+    finally:
+        stop(p, q)
