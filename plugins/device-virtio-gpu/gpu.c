@@ -1,0 +1,236 @@
+/* virtio-gpu on virtio-mmio (mosaic-device-virtio-gpu.so): the 2D command set with a
+ * headless display per output, EDID, and the `screendump` monitor command.  3D goes
+ * through a gpu backend plugin (accel3d, see sdk/include/mosaic/gpu.h); without one the
+ * device offers 2D only. */
+#include <string.h>
+#include <glib.h>
+#include <mosaic/mosaic.h>
+#include "gpu2d.h"
+
+enum { Q_CONTROL = 0, Q_CURSOR = 1, NUM_QUEUES = 2 };
+#define QUEUE_MAX 256
+#define MAX_REQUEST (HDR_SIZE + 8 + 16 * MAX_BACKING_ENTRIES)
+
+typedef struct VGpuDev {
+    VGpu g;
+    MosaicVirtio *v;
+    MosaicBH *bh;
+    MosaicAddressSpace *dma;
+    char *label;
+    uint8_t *req;            /* MAX_REQUEST bytes */
+    uint8_t resp[EDID_RESP_SIZE];
+} VGpuDev;
+
+/* The realized devices, for screendump (main loop thread only). */
+static GList *devices;
+
+static const MosaicPropDesc gpu_props[] = {
+    {.key = "xres", .type = MOSAIC_PROP_UINT, .defval = "1024", .min = 16, .max = MAX_DIMENSION,
+     .help = "width of each output's mode (display info, EDID)"},
+    {.key = "yres", .type = MOSAIC_PROP_UINT, .defval = "768", .min = 16, .max = MAX_DIMENSION,
+     .help = "height of each output's mode"},
+    {.key = "max-outputs", .type = MOSAIC_PROP_UINT, .defval = "1", .min = 1, .max = MAX_SCANOUTS,
+     .help = "number of outputs (scanouts)"},
+    {.key = "max-hostmem", .type = MOSAIC_PROP_SIZE, .defval = "256M", .min = 1 << 20,
+     .max = 1ull << 34, .help = "bytes of host memory the guest's resources may take together"},
+    {.key = "edid", .type = MOSAIC_PROP_BOOL, .defval = "on",
+     .help = "offer VIRTIO_GPU_F_EDID and answer GET_EDID"},
+    {.key = "accel3d", .type = MOSAIC_PROP_ENUM, .defval = "none", .choices = "none",
+     .help = "3D acceleration backend (none: 2D only)"},
+    {NULL},
+};
+
+static bool dma_is_ram(void *opaque, uint64_t gpa, uint64_t len)
+{
+    VGpuDev *d = opaque;
+    while (len) {
+        MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+        if (!mosaic_as_lookup(d->dma, gpa, &s) || !s.host || s.readonly)
+            return false;
+        uint64_t n = MIN(len, s.base + s.size - gpa);
+        gpa += n;
+        len -= n;
+    }
+    return true;
+}
+
+static bool dma_read(void *opaque, uint64_t gpa, void *buf, size_t len)
+{
+    VGpuDev *d = opaque;
+    uint8_t *out = buf;
+    while (len) {
+        MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+        if (!mosaic_as_lookup(d->dma, gpa, &s) || !s.host)
+            return false;
+        uint64_t n = MIN(len, s.base + s.size - gpa);
+        memcpy(out, s.host + (gpa - s.base), n);
+        out += n;
+        gpa += n;
+        len -= n;
+    }
+    return true;
+}
+
+static void gpu_config(void *opaque, uint8_t *c)
+{
+    VGpuDev *d = opaque;
+    memset(c, 0, 16);             /* events_read, events_clear: no display events yet */
+    wr32(c + 8, d->g.num_scanouts);
+    wr32(c + 12, 0);              /* num_capsets: none without a 3D backend */
+}
+
+static void process(VGpuDev *d, unsigned qi)
+{
+    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, qi);
+    MosaicVirtqElem *e;
+    bool any = false;
+    while ((e = mosaic_virtq_pop(q))) {
+        /* Longer requests than the largest valid one are cut there: the command then
+         * fails its own length check. */
+        size_t len = mosaic_iov_to_buf(e->out, e->out_num, 0, d->req, MAX_REQUEST);
+        size_t n = vgpu_command(&d->g, d->req, len, d->resp, sizeof d->resp);
+        size_t w = mosaic_iov_from_buf(e->in, e->in_num, 0, d->resp, MIN(n, e->in_len));
+        mosaic_virtq_push(q, e, (uint32_t)w);
+        any = true;
+    }
+    if (any)
+        mosaic_virtq_notify(q);
+}
+
+static void gpu_bh(void *opaque)
+{
+    VGpuDev *d = opaque;
+    process(d, Q_CONTROL);
+    process(d, Q_CURSOR);
+}
+
+static void gpu_notify(void *opaque, unsigned queue)
+{
+    mosaic_bh_schedule(((VGpuDev *)opaque)->bh); /* vCPU thread: the work runs on the loop */
+}
+
+static void gpu_reset(void *opaque)
+{
+    vgpu_reset(&((VGpuDev *)opaque)->g);
+}
+
+static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const MosaicBusSlot *slot,
+                         MosaicError *err)
+{
+    VGpuDev *d = g_new0(VGpuDev, 1);
+    d->label = g_strdup(dev ? mosaic_device_label(dev) : "gpu");
+    d->dma = slot->dma;
+    VGpuMem mem = {.opaque = d, .is_ram = dma_is_ram, .read = dma_read};
+    vgpu_init(&d->g, &mem, mosaic_props_get_uint(props, "max-outputs"),
+              mosaic_props_get_uint(props, "xres"), mosaic_props_get_uint(props, "yres"),
+              mosaic_props_get_uint(props, "max-hostmem"));
+    d->g.edid = mosaic_props_get_bool(props, "edid");
+    d->req = g_malloc(MAX_REQUEST);
+    MosaicVirtioDeviceOps ops = {
+        .size = sizeof ops,
+        .device_id = 16,
+        .features = d->g.edid ? 1ull << GPU_F_EDID : 0,
+        .num_queues = NUM_QUEUES,
+        .queue_max = QUEUE_MAX,
+        .config_size = 16,
+        .config_read = gpu_config,
+        .queue_notify = gpu_notify,
+        .reset = gpu_reset,
+    };
+    d->v = mosaic_virtio_mmio_new(slot, &ops, d, err);
+    if (!d->v) {
+        vgpu_destroy(&d->g);
+        g_free(d->req);
+        g_free(d->label);
+        g_free(d);
+        return NULL;
+    }
+    d->bh = mosaic_bh_new(gpu_bh, d);
+    devices = g_list_append(devices, d);
+    return d;
+}
+
+static void gpu_unrealize(void *state)
+{
+    VGpuDev *d = state;
+    devices = g_list_remove(devices, d);
+    mosaic_bh_free(d->bh);
+    mosaic_virtio_free(d->v);
+    vgpu_destroy(&d->g);
+    g_free(d->req);
+    g_free(d->label);
+    g_free(d);
+}
+
+static bool cmd_screendump(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    const char *file = mosaic_args_get_str(a, "filename");
+    const char *want = mosaic_args_has(a, "device") ? mosaic_args_get_str(a, "device") : NULL;
+    int64_t head = mosaic_args_has(a, "head") ? mosaic_args_get_int(a, "head") : 0;
+    if (mosaic_args_has(a, "format") && strcmp(mosaic_args_get_str(a, "format"), "png")) {
+        mosaic_error_set(err, "screendump: format '%s' is not supported (png is)",
+                         mosaic_args_get_str(a, "format"));
+        return false;
+    }
+    if (!*file) {
+        mosaic_error_set(err, "Parameter 'filename' is empty: name the PNG file to write");
+        return false;
+    }
+    VGpuDev *d = NULL;
+    for (GList *l = devices; l && !d; l = l->next)
+        if (!want || !strcmp(((VGpuDev *)l->data)->label, want))
+            d = l->data;
+    if (!d) {
+        mosaic_error_set_class(err, MOSAIC_ERRCLASS_NOT_FOUND, want ?
+                               "no virtio-gpu device '%s' in this machine" :
+                               "no virtio-gpu device in this machine%s", want ? want : "");
+        return false;
+    }
+    if (head < 0 || head >= d->g.num_scanouts) {
+        mosaic_error_set(err, "device '%s' has no output %" G_GINT64_FORMAT " (it has %u)",
+                         d->label, head, d->g.num_scanouts);
+        return false;
+    }
+    const Scanout *s = &d->g.scanouts[head];
+    if (!s->surface) {
+        mosaic_error_set_class(err, MOSAIC_ERRCLASS_BAD_STATE, "output %" G_GINT64_FORMAT
+                               " of '%s' has shown nothing yet (no flush)", head, d->label);
+        return false;
+    }
+    g_autoptr(GError) ge = NULL;
+    if (!vgpu_screendump(s, file, &ge)) {
+        mosaic_error_set(err, "screendump: %s", ge->message);
+        return false;
+    }
+    return true;
+}
+
+static const MosaicArgDesc screendump_args[] = {
+    {"filename", MOSAIC_ARG_STR, false, "PNG file to write"},
+    {"device", MOSAIC_ARG_STR, true, "label of the virtio-gpu device (default: the first)"},
+    {"head", MOSAIC_ARG_INT, true, "output number (default 0)"},
+    {"format", MOSAIC_ARG_STR, true, "image format: png (the only one)"},
+    {NULL},
+};
+
+static const MosaicCommandDesc gpu_commands[] = {
+    {.size = sizeof(MosaicCommandDesc), .name = "screendump",
+     .help = "Write what a virtio-gpu output shows (as of its last flush) to a PNG file.",
+     .args = screendump_args, .returns = "an empty object", .handler = cmd_screendump,
+     .arg_size = sizeof(MosaicArgDesc)},
+    {0},
+};
+
+static const MosaicDeviceOps gpu_ops = {
+    .size = sizeof(MosaicDeviceOps),
+    .bus = "virtio-mmio",
+    .realize = gpu_realize,
+    .unrealize = gpu_unrealize,
+    .reset = gpu_reset,
+};
+
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI, .name = "virtio-gpu",
+              .version = "1.0", .license = "GPL-2.0-or-later",
+              .description = "virtio GPU on virtio-mmio: 2D resources, scanouts, cursor and "
+                             "EDID with headless outputs; screendump to PNG",
+              .props = gpu_props, .ops = &gpu_ops, .commands = gpu_commands);
