@@ -14,4 +14,5 @@
 #include <mosaic/debug.h>
 #include <mosaic/export.h>
 #include <mosaic/audio.h>
+#include <mosaic/gpu.h>
 #endif

@@ -31,7 +31,9 @@
  *        copy/check_usable/frozen/freeze/abdicate/reclaim/claims/at/persistent/owner); MosaicMemSection
  *        .struct_size (in 1.0's padding: no field moved); mosaic_machine_current;
  *        mosaic/audio.h (audio backends: the ops table MosaicAudioBackendOps, mandatory
- *        for kind audio; streams for devices; [audiodev LABEL] sections).
+ *        for kind audio; streams for devices; [audiodev LABEL] sections); mosaic/gpu.h
+ *        (gpu backends: MosaicGpuBackendOps, mandatory for kind gpu;
+ *        mosaic_gpu_backend_find).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
