@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <mosaic/mosaic.h>
 #include "gpu2d.h"
+#include "vgpu3d.h"
 
 enum { Q_CONTROL = 0, Q_CURSOR = 1, NUM_QUEUES = 2 };
 #define QUEUE_MAX 256
@@ -18,8 +19,22 @@ typedef struct VGpuDev {
     MosaicAddressSpace *dma;
     char *label;
     uint8_t *req;            /* MAX_REQUEST bytes */
-    uint8_t resp[EDID_RESP_SIZE];
+    uint8_t resp[RESP_MAX];
+    V3d *v3d;                /* accel3d: the backend, NULL for 2D only */
+    GQueue fenced;           /* Fenced*: answers held until their fence retires */
+    MosaicTimer *poll;       /* polls the backend while fences are outstanding */
 } VGpuDev;
+
+/* A fenced 3D-device request: answered when the backend retires its fence. */
+typedef struct Fenced {
+    MosaicVirtqElem *e;
+    unsigned qi;
+    uint64_t fence_id;
+    size_t len;
+    uint8_t resp[HDR_SIZE];
+} Fenced;
+
+#define POLL_NS 1000000 /* 1 ms */
 
 /* The realized devices, for screendump (main loop thread only). */
 static GList *devices;
@@ -35,8 +50,9 @@ static const MosaicPropDesc gpu_props[] = {
      .max = 1ull << 34, .help = "bytes of host memory the guest's resources may take together"},
     {.key = "edid", .type = MOSAIC_PROP_BOOL, .defval = "on",
      .help = "offer VIRTIO_GPU_F_EDID and answer GET_EDID"},
-    {.key = "accel3d", .type = MOSAIC_PROP_ENUM, .defval = "none", .choices = "none",
-     .help = "3D acceleration backend (none: 2D only)"},
+    {.key = "accel3d", .type = MOSAIC_PROP_ENUM, .defval = "none", .choices = "none|virgl|venus",
+     .help = "3D: virgl (OpenGL through virglrenderer, plugin gpu-virgl), venus (virgl and "
+             "Vulkan contexts), none (2D only)"},
     {NULL},
 };
 
@@ -76,7 +92,7 @@ static void gpu_config(void *opaque, uint8_t *c)
     VGpuDev *d = opaque;
     memset(c, 0, 16);             /* events_read, events_clear: no display events yet */
     wr32(c + 8, d->g.num_scanouts);
-    wr32(c + 12, 0);              /* num_capsets: none without a 3D backend */
+    wr32(c + 12, d->v3d ? v3d_num_capsets(d->v3d) : 0);
 }
 
 static void process(VGpuDev *d, unsigned qi)
@@ -89,12 +105,59 @@ static void process(VGpuDev *d, unsigned qi)
          * fails its own length check. */
         size_t len = mosaic_iov_to_buf(e->out, e->out_num, 0, d->req, MAX_REQUEST);
         size_t n = vgpu_command(&d->g, d->req, len, d->resp, sizeof d->resp);
+        if (d->v3d && n == HDR_SIZE && (rd32(d->resp + 4) & GPU_FLAG_FENCE) &&
+            rd32(d->resp) < RESP_ERR_UNSPEC) {
+            /* 3D work completes asynchronously: the answer waits for the fence. */
+            Fenced *f = g_new0(Fenced, 1);
+            *f = (Fenced){.e = e, .qi = qi, .fence_id = rd64(d->resp + 8), .len = n};
+            memcpy(f->resp, d->resp, HDR_SIZE);
+            g_queue_push_tail(&d->fenced, f);
+            v3d_create_fence(d->v3d, rd32(d->req + 16), d->req[20], f->fence_id);
+            mosaic_timer_mod(d->poll, mosaic_clock_ns(MOSAIC_CLOCK_HOST) + POLL_NS);
+            continue;
+        }
         size_t w = mosaic_iov_from_buf(e->in, e->in_num, 0, d->resp, MIN(n, e->in_len));
         mosaic_virtq_push(q, e, (uint32_t)w);
         any = true;
     }
     if (any)
         mosaic_virtq_notify(q);
+}
+
+static void answer(VGpuDev *d, Fenced *f)
+{
+    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, f->qi);
+    size_t w = mosaic_iov_from_buf(f->e->in, f->e->in_num, 0, f->resp, MIN(f->len, f->e->in_len));
+    mosaic_virtq_push(q, f->e, (uint32_t)w);
+    mosaic_virtq_notify(q);
+    g_free(f);
+}
+
+/* Backend callback (from poll): every fence up to fence_id retired. */
+static void fence_done(void *opaque, uint64_t fence_id)
+{
+    VGpuDev *d = opaque;
+    Fenced *f;
+    while ((f = g_queue_peek_head(&d->fenced)) && f->fence_id <= fence_id)
+        answer(d, g_queue_pop_head(&d->fenced));
+}
+
+static void poll_fences(void *opaque)
+{
+    VGpuDev *d = opaque;
+    v3d_poll(d->v3d);
+    if (!g_queue_is_empty(&d->fenced))
+        mosaic_timer_mod(d->poll, mosaic_clock_ns(MOSAIC_CLOCK_HOST) + POLL_NS);
+}
+
+/* The rings are gone (reset): held answers are dropped with them. */
+static void drop_fenced(VGpuDev *d)
+{
+    Fenced *f;
+    while ((f = g_queue_pop_head(&d->fenced))) {
+        mosaic_virtq_push(mosaic_virtio_queue(d->v, f->qi), f->e, 0);
+        g_free(f);
+    }
 }
 
 static void gpu_bh(void *opaque)
@@ -111,7 +174,9 @@ static void gpu_notify(void *opaque, unsigned queue)
 
 static void gpu_reset(void *opaque)
 {
-    vgpu_reset(&((VGpuDev *)opaque)->g);
+    VGpuDev *d = opaque;
+    drop_fenced(d);
+    vgpu_reset(&d->g);
 }
 
 static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const MosaicBusSlot *slot,
@@ -126,10 +191,29 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
               mosaic_props_get_uint(props, "max-hostmem"));
     d->g.edid = mosaic_props_get_bool(props, "edid");
     d->req = g_malloc(MAX_REQUEST);
+    g_queue_init(&d->fenced);
+    const char *accel = mosaic_props_get_str(props, "accel3d");
+    if (strcmp(accel, "none")) {
+        bool venus = !strcmp(accel, "venus");
+        g_autofree char *where = g_strdup_printf("device '%s' (accel3d at %s)", d->label,
+                                                 mosaic_props_where(props, "accel3d"));
+        d->v3d = v3d_open(&d->g, d->dma, "virgl", venus, where, fence_done, d, err);
+        if (!d->v3d) {
+            mosaic_error_prefix(err, "%s: ", where);
+            vgpu_destroy(&d->g);
+            g_free(d->req);
+            g_free(d->label);
+            g_free(d);
+            return NULL;
+        }
+        d->g.ext = v3d_ext(d->v3d);
+        d->poll = mosaic_timer_new(MOSAIC_CLOCK_HOST, poll_fences, d);
+    }
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
         .device_id = 16,
-        .features = d->g.edid ? 1ull << GPU_F_EDID : 0,
+        .features = (d->g.edid ? 1ull << GPU_F_EDID : 0) |
+                    (d->v3d ? 1ull << GPU_F_VIRGL | 1ull << GPU_F_CONTEXT_INIT : 0),
         .num_queues = NUM_QUEUES,
         .queue_max = QUEUE_MAX,
         .config_size = 16,
@@ -139,6 +223,10 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
     };
     d->v = mosaic_virtio_mmio_new(slot, &ops, d, err);
     if (!d->v) {
+        if (d->v3d) {
+            mosaic_timer_free(d->poll);
+            v3d_close(d->v3d);
+        }
         vgpu_destroy(&d->g);
         g_free(d->req);
         g_free(d->label);
@@ -155,6 +243,13 @@ static void gpu_unrealize(void *state)
     VGpuDev *d = state;
     devices = g_list_remove(devices, d);
     mosaic_bh_free(d->bh);
+    drop_fenced(d);
+    if (d->v3d) {
+        mosaic_timer_free(d->poll);
+        vgpu_reset(&d->g);
+        d->g.ext = NULL;
+        v3d_close(d->v3d);
+    }
     mosaic_virtio_free(d->v);
     vgpu_destroy(&d->g);
     g_free(d->req);

@@ -50,6 +50,8 @@ static void scanouts_off(VGpu *g)
 
 void vgpu_reset(VGpu *g)
 {
+    if (g->ext)
+        g->ext->reset(g->ext->opaque);
     g_hash_table_remove_all(g->resources);
     g->hostmem = 0;
     scanouts_off(g);
@@ -65,6 +67,17 @@ void vgpu_destroy(VGpu *g)
 static Resource *lookup(VGpu *g, uint32_t id)
 {
     return id ? g_hash_table_lookup(g->resources, GUINT_TO_POINTER(id)) : NULL;
+}
+
+Resource *vgpu_resource(VGpu *g, uint32_t id)
+{
+    return lookup(g, id);
+}
+
+/* The resource belongs to the 3D backend. */
+static bool ext_owns(VGpu *g, uint32_t id)
+{
+    return g->ext && id && g->ext->owns(g->ext->opaque, id);
 }
 
 static void get_rect(const uint8_t *p, Rect *r)
@@ -95,7 +108,7 @@ static uint32_t display_info(VGpu *g, uint8_t *resp)
 static uint32_t create_2d(VGpu *g, const uint8_t *p)
 {
     uint32_t id = rd32(p), format = rd32(p + 4), w = rd32(p + 8), h = rd32(p + 12);
-    if (!id || lookup(g, id))
+    if (!id || lookup(g, id) || ext_owns(g, id))
         return RESP_ERR_INVALID_RESOURCE_ID;
     if (!format_ok(format) || !w || !h || w > MAX_DIMENSION || h > MAX_DIMENSION)
         return RESP_ERR_INVALID_PARAMETER;
@@ -228,6 +241,13 @@ static uint32_t set_scanout(VGpu *g, const uint8_t *p)
         return RESP_OK_NODATA;
     }
     Resource *r = lookup(g, rid);
+    if (!r && ext_owns(g, rid)) {
+        if (!rc.w || !rc.h || rc.w > MAX_DIMENSION || rc.h > MAX_DIMENSION)
+            return RESP_ERR_INVALID_PARAMETER;
+        s->resource_id = rid;
+        s->r = rc;
+        return RESP_OK_NODATA;
+    }
     if (!r)
         return RESP_ERR_INVALID_RESOURCE_ID;
     if (!rc.w || !rc.h || !rect_inside(&rc, r))
@@ -257,11 +277,34 @@ static void present(Scanout *s, const Resource *r, const Rect *rc)
     s->flushes++;
 }
 
+/* A flush of a 3D resource: the backend reads the scanout's rect back into the
+ * output's surface (the whole rect: 3D rendering gives no finer damage here). */
+static uint32_t flush_3d(VGpu *g, uint32_t rid)
+{
+    for (unsigned i = 0; i < g->num_scanouts; i++) {
+        Scanout *s = &g->scanouts[i];
+        if (s->resource_id != rid)
+            continue;
+        if (!s->surface || s->surface_w != s->r.w || s->surface_h != s->r.h) {
+            g_free(s->surface);
+            s->surface = g_malloc0((size_t)s->r.w * s->r.h * 4);
+            s->surface_w = s->r.w;
+            s->surface_h = s->r.h;
+        }
+        if (!g->ext->read_pixels(g->ext->opaque, rid, &s->r, s->surface, &s->surface_format))
+            return RESP_ERR_INVALID_PARAMETER;
+        s->flushes++;
+    }
+    return RESP_OK_NODATA;
+}
+
 static uint32_t flush(VGpu *g, const uint8_t *p)
 {
     Rect rc;
     get_rect(p, &rc);
     Resource *r = lookup(g, rd32(p + 16));
+    if (!r && ext_owns(g, rd32(p + 16)))
+        return flush_3d(g, rd32(p + 16));
     if (!r)
         return RESP_ERR_INVALID_RESOURCE_ID;
     if (!rect_inside(&rc, r))
@@ -334,10 +377,23 @@ size_t vgpu_command(VGpu *g, const uint8_t *req, size_t len, uint8_t *resp, size
         return 0;
     uint32_t type = len >= 4 ? rd32(req) : 0;
     size_t need = body_size(type);
+    bool to_ext = false;
+    if (g->ext && len >= HDR_SIZE + 4) {
+        uint32_t id = rd32(req + HDR_SIZE);
+        to_ext = type == CMD_GET_CAPSET_INFO || type == CMD_GET_CAPSET ||
+                 (type >= 0x200 && type < 0x300) ||
+                 ((type == CMD_RESOURCE_UNREF || type == CMD_RESOURCE_ATTACH_BACKING ||
+                   type == CMD_RESOURCE_DETACH_BACKING) && ext_owns(g, id));
+    }
     uint32_t status;
     size_t out = HDR_SIZE;
     memset(resp, 0, MIN(cap, (size_t)EDID_RESP_SIZE));
-    if (len < HDR_SIZE || need == SIZE_MAX || len - HDR_SIZE < need) {
+    if (to_ext) {
+        memset(resp, 0, MIN(cap, (size_t)RESP_MAX));
+        status = g->ext->command(g->ext->opaque, type, req, len, resp, cap, &out);
+        if (status >= RESP_ERR_UNSPEC)
+            out = HDR_SIZE;
+    } else if (len < HDR_SIZE || need == SIZE_MAX || len - HDR_SIZE < need) {
         status = RESP_ERR_UNSPEC;
     } else {
         const uint8_t *p = req + HDR_SIZE;

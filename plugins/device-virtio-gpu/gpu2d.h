@@ -23,11 +23,13 @@ enum {
 #define GPU_FLAG_FENCE 1u
 #define GPU_F_VIRGL 0
 #define GPU_F_EDID 1
+#define GPU_F_CONTEXT_INIT 4
 
 #define HDR_SIZE 24          /* type, flags, fence_id, ctx_id, ring_idx, padding[3] */
 #define MAX_SCANOUTS 16
 #define DISPLAY_INFO_SIZE (HDR_SIZE + MAX_SCANOUTS * 24)
 #define EDID_RESP_SIZE (HDR_SIZE + 8 + 1024)
+#define RESP_MAX (HDR_SIZE + 4096)  /* the largest answer: a capset (virgl2: 1376 bytes) */
 #define MAX_BACKING_ENTRIES 16384 /* 64 MiB in 4 KiB pages, what Linux sends at most */
 #define MAX_DIMENSION 16384
 
@@ -74,7 +76,25 @@ typedef struct Cursor {
     uint64_t updates, moves;
 } Cursor;
 
-typedef struct VGpu {
+typedef struct VGpu VGpu;
+
+/* A 3D backend behind the 2D command set (vgpu3d.c): it answers the commands the 2D set
+ * does not know (capsets, contexts, 3D resources, transfers, submissions) and the 2D
+ * commands naming a resource it owns. */
+typedef struct VGpuExt {
+    void *opaque;
+    bool (*owns)(void *opaque, uint32_t resource_id);
+    /* The whole request (header included, at least HDR_SIZE bytes); returns the status
+     * and sets *out when the answer is longer than a header. */
+    uint32_t (*command)(void *opaque, uint32_t type, const uint8_t *req, size_t len,
+                        uint8_t *resp, size_t cap, size_t *out);
+    /* Pixels of an owned resource for a flush (rows of w * 4 bytes), and its format. */
+    bool (*read_pixels)(void *opaque, uint32_t resource_id, const Rect *r, uint8_t *dst,
+                        uint32_t *format);
+    void (*reset)(void *opaque);
+} VGpuExt;
+
+struct VGpu {
     VGpuMem mem;
     GHashTable *resources;   /* id -> Resource* */
     uint64_t hostmem;        /* bytes of resource images */
@@ -83,7 +103,10 @@ typedef struct VGpu {
     Scanout scanouts[MAX_SCANOUTS];
     Cursor cursor;
     bool edid;
-} VGpu;
+    const VGpuExt *ext;      /* NULL: 2D only */
+};
+
+Resource *vgpu_resource(VGpu *g, uint32_t id); /* a 2D resource, or NULL */
 
 void vgpu_init(VGpu *g, const VGpuMem *mem, uint32_t num_scanouts, uint32_t xres, uint32_t yres,
                uint64_t hostmem_max);

@@ -76,10 +76,10 @@ static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, v
     /* The cookie must not be NULL: virglrenderer refuses to start without one. */
     int r = virgl_renderer_init(v, flags, &callbacks);
     if (r) {
-        mosaic_error_set(err, "%s: virglrenderer could not start headless on EGL (error %d): "
+        mosaic_error_set(err, "virglrenderer could not start headless on EGL (error %d): "
                          "it needs Mesa's EGL and a GL driver (apt install libegl-mesa0 "
                          "libgl1-mesa-dri; llvmpipe serves when there is no GPU)%s",
-                         cfg->where ? cfg->where : "gpu", r,
+                         r,
                          cfg->venus ? "; Venus also needs a Vulkan driver "
                                       "(mesa-vulkan-drivers)" : "");
         g_free(v);
