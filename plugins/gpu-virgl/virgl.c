@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <virglrenderer.h>
 #include <mosaic/gpu.h>
+#include "egl-probe.h"
 
 /* virglrenderer.h declares struct virgl_box without its fields; it is six uint32_t
  * (x, y, z, w, h, d), the layout of MosaicGpuBox. */
@@ -61,6 +62,13 @@ static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, v
     if (the) {
         mosaic_error_set(err, "virglrenderer keeps process-wide state: only one 3D-accelerated "
                          "GPU per machine (set accel3d = none on the others)");
+        return NULL;
+    }
+    char why[160];
+    if (!egl_probe(why, sizeof why)) {
+        mosaic_error_set(err, "virglrenderer could not start headless: %s; it needs Mesa's EGL "
+                         "and a GL driver (apt install libegl-mesa0 libgl1-mesa-dri; llvmpipe "
+                         "serves when there is no GPU)", why);
         return NULL;
     }
     Virgl *v = g_new0(Virgl, 1);
