@@ -4,14 +4,27 @@
  * page-sized pieces, transfer, set scanout, flush) and sets a cursor.  It prints SIG
  * lines, "FAILURES n", then "DRAWN" and waits for the test to take a screendump.
  * Pattern (B8G8R8X8): red = x, green = y, blue = 3x + 5y (each mod 256).
- * The device must be the first virtio-mmio slot (0x10001000). */
+ * The device is found by scanning the virtio-mmio slots.
+ *
+ * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
 
-#define VIRTIO 0x10001000ul
+/* The gpu's virtio-mmio slot: the first of riscv-virt's eight with device id 16 (QEMU
+ * fills them from the last, Mosaic from the first). */
+static uint64_t VIRTIO = 0x10001000ul;
 #define REG(off) (*(volatile uint32_t *)(VIRTIO + (off)))
+
+static void find_gpu(void)
+{
+    for (uint64_t b = 0x10001000ul; b <= 0x10008000ul; b += 0x1000)
+        if (*(volatile uint32_t *)b == 0x74726976 && *(volatile uint32_t *)(b + 8) == 16) {
+            VIRTIO = b;
+            return;
+        }
+}
 #define QSIZE 16
-#define MAXW 1024
-#define MAXH 768
+#define MAXW 1920
+#define MAXH 1080
 
 struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
 struct vq {
@@ -28,6 +41,31 @@ static uint8_t resp[2048] __attribute__((aligned(16)));
 static uint8_t fb[MAXW * MAXH * 4] __attribute__((aligned(4096)));
 static uint8_t cursor_img[64 * 64 * 4] __attribute__((aligned(4096)));
 static uint32_t W, H;
+
+extern uint64_t boot_a1;
+
+static uint32_t be32b(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
+
+/* The number after `key` on the kernel command line (/chosen/bootargs), 0 without it. */
+static uint64_t bootarg(const char *key)
+{
+    const char *dtb = (const char *)boot_a1;
+    uint32_t size = be32b((const uint8_t *)dtb + 4), klen = 0;
+    while (key[klen])
+        klen++;
+    for (uint32_t i = 0; i + klen < size; i++) {
+        unsigned k = 0;
+        while (k < klen && dtb[i + k] == key[k])
+            k++;
+        if (k < klen)
+            continue;
+        uint64_t v = 0;
+        for (const char *p = dtb + i + k; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (uint64_t)(*p - '0');
+        return v;
+    }
+    return 0;
+}
 
 static void fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
@@ -51,6 +89,7 @@ static void vq_setup(unsigned q)
 
 static void device_init(void)
 {
+    find_gpu();
     check_eq("magic", REG(0), 0x74726976);
     check_eq("version", REG(4), 2);
     check_eq("device id (gpu)", REG(8), 16);
@@ -271,10 +310,33 @@ static void cursor(void)
     check_eq("update_cursor too big", cmd_on(1, 56, &written), W > 256 || H > 256 ? 0x1205 : 0x1100);
 }
 
+/* Frames of a full-screen TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, one byte changed per
+ * frame (the guest does not redraw: the device path is what is measured). */
+static void bench(uint64_t frames)
+{
+    check_eq("create", create(1, 2, W, H), 0x1100);
+    check_eq("attach", attach(1, fb, W * H * 4), 0x1100);
+    check_eq("set_scanout", rect_cmd(0x103, 0, 0, W, H, 0, 1), 0x1100);
+    uint64_t t0 = *CLINT_MTIME;
+    for (uint64_t i = 0; i < frames; i++) {
+        fb[(i * 4099) % (W * H * 4)]++;
+        if (transfer(1, 0, 0, W, H, 0) != 0x1100 || rect_cmd(0x104, 0, 0, W, H, 1, 0) != 0x1100) {
+            fail("frame refused");
+            break;
+        }
+    }
+    sig("frames", frames);
+    sig("mtime-ticks", *CLINT_MTIME - t0);
+    test_exit();
+}
+
 void test_main(void)
 {
+    uint64_t frames = bootarg("mosaic.gpubench=");
     device_init();
     display_info();
+    if (frames)
+        bench(frames);
     edid();
     bad_commands();
     draw();

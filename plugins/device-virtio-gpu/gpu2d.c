@@ -162,6 +162,7 @@ static uint32_t attach_backing(VGpu *g, const uint8_t *p, size_t body)
             g_free(e);
             return RESP_ERR_UNSPEC;
         }
+        e[i].start = total;
         total += e[i].len;
     }
     r->backing = e;
@@ -189,9 +190,20 @@ static bool backing_read(VGpu *g, const Resource *r, uint64_t off, uint8_t *dst,
 {
     if (off > r->backing_len || len > r->backing_len - off)
         return false;
-    for (uint32_t i = 0; i < r->nbacking && len; i++) {
+    /* The last entry starting at or before off (binary search: a 1080p frame is 2025
+     * pages, read row by row). */
+    uint32_t lo = 0, hi = r->nbacking;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r->backing[mid].start <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    off -= r->backing[lo].start;
+    for (uint32_t i = lo; i < r->nbacking && len; i++) {
         const BackingEntry *e = &r->backing[i];
-        if (off >= e->len) {
+        if (off >= e->len) { /* zero-length entries */
             off -= e->len;
             continue;
         }

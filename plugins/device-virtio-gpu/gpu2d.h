@@ -44,6 +44,7 @@ typedef struct VGpuMem {
 
 typedef struct BackingEntry {
     uint64_t gpa;
+    uint64_t start;          /* offset of its first byte in the backing (sorted) */
     uint32_t len;
 } BackingEntry;
 
