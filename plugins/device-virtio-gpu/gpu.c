@@ -165,6 +165,10 @@ static void gpu_bh(void *opaque)
     VGpuDev *d = opaque;
     process(d, Q_CONTROL);
     process(d, Q_CURSOR);
+    /* Most work has finished by now (llvmpipe renders on submission): retire it at
+     * once rather than a timer tick later; the timer covers the rest. */
+    if (d->v3d && !g_queue_is_empty(&d->fenced))
+        poll_fences(d);
 }
 
 static void gpu_notify(void *opaque, unsigned queue)
