@@ -14,7 +14,7 @@
 Rates come from the guest's own clock (CLINT mtime, 10 MHz) around the loop; CPU time
 is the emulator process's (user + system).  Each run is sized to take >= 10 s of CPU.
 
-Usage: bench/gpu/bench_gpu.py [--variant release] [--frames 1200] [--qemu-frames 3000]
+Usage: bench/gpu/bench_gpu.py [--variant release] [--frames 6000] [--qemu-frames 3500]
                               [--submissions 20000]"""
 import argparse
 import os
@@ -54,8 +54,8 @@ def mosaic_run(mosaic, tmp, elf, append, device):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--variant', default='release')
-    ap.add_argument('--frames', type=int, default=1200)
-    ap.add_argument('--qemu-frames', type=int, default=3000)
+    ap.add_argument('--frames', type=int, default=6000)
+    ap.add_argument('--qemu-frames', type=int, default=3500)
     ap.add_argument('--submissions', type=int, default=20000)
     a = ap.parse_args()
     mosaic = TOP / 'build' / a.variant / 'core' / 'mosaic'

@@ -290,6 +290,7 @@ static bool cmd_screendump(void *o, const MosaicArgs *a, MosaicJson *ret, Mosaic
                          d->label, head, d->g.num_scanouts);
         return false;
     }
+    vgpu_capture(&d->g, head);
     const Scanout *s = &d->g.scanouts[head];
     if (!s->surface) {
         mosaic_error_set_class(err, MOSAIC_ERRCLASS_BAD_STATE, "output %" G_GINT64_FORMAT

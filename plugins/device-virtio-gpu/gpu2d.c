@@ -264,14 +264,22 @@ static uint32_t set_scanout(VGpu *g, const uint8_t *p)
         return RESP_ERR_INVALID_RESOURCE_ID;
     if (!rc.w || !rc.h || !rect_inside(&rc, r))
         return RESP_ERR_INVALID_PARAMETER;
+    if (s->resource_id != rid)
+        s->shown = false;
     s->resource_id = rid;
     s->r = rc;
     return RESP_OK_NODATA;
 }
 
-/* The headless display presents what a flush covers: the part of the rect that lies in
- * a scanout showing the resource is copied into that output's surface. */
-static void present(Scanout *s, const Resource *r, const Rect *rc)
+/* The headless display shows the resource itself: a flush only marks the output live
+ * (vgpu_capture copies on demand), so a 1080p frame costs one copy (the transfer). */
+static void present(Scanout *s)
+{
+    s->shown = true;
+    s->flushes++;
+}
+
+static void surface_fit(Scanout *s)
 {
     if (!s->surface || s->surface_w != s->r.w || s->surface_h != s->r.h) {
         g_free(s->surface);
@@ -279,14 +287,19 @@ static void present(Scanout *s, const Resource *r, const Rect *rc)
         s->surface_w = s->r.w;
         s->surface_h = s->r.h;
     }
+}
+
+void vgpu_capture(VGpu *g, unsigned head)
+{
+    Scanout *s = &g->scanouts[head];
+    Resource *r = lookup(g, s->resource_id);
+    if (!r || !s->shown || !rect_inside(&s->r, r))
+        return;
+    surface_fit(s);
     s->surface_format = r->format;
-    uint64_t x0 = MAX(rc->x, s->r.x), y0 = MAX(rc->y, s->r.y);
-    uint64_t x1 = MIN((uint64_t)rc->x + rc->w, (uint64_t)s->r.x + s->r.w);
-    uint64_t y1 = MIN((uint64_t)rc->y + rc->h, (uint64_t)s->r.y + s->r.h);
-    for (uint64_t y = y0; y < y1 && x0 < x1; y++)
-        memcpy(s->surface + ((y - s->r.y) * s->surface_w + (x0 - s->r.x)) * 4,
-               r->data + y * r->stride + x0 * 4, (x1 - x0) * 4);
-    s->flushes++;
+    for (uint32_t y = 0; y < s->r.h; y++)
+        memcpy(s->surface + (size_t)y * s->surface_w * 4,
+               r->data + (size_t)(s->r.y + y) * r->stride + (size_t)s->r.x * 4, (size_t)s->r.w * 4);
 }
 
 /* A flush of a 3D resource: the backend reads the scanout's rect back into the
@@ -297,12 +310,7 @@ static uint32_t flush_3d(VGpu *g, uint32_t rid)
         Scanout *s = &g->scanouts[i];
         if (s->resource_id != rid)
             continue;
-        if (!s->surface || s->surface_w != s->r.w || s->surface_h != s->r.h) {
-            g_free(s->surface);
-            s->surface = g_malloc0((size_t)s->r.w * s->r.h * 4);
-            s->surface_w = s->r.w;
-            s->surface_h = s->r.h;
-        }
+        surface_fit(s);
         if (!g->ext->read_pixels(g->ext->opaque, rid, &s->r, s->surface, &s->surface_format))
             return RESP_ERR_INVALID_PARAMETER;
         s->flushes++;
@@ -323,7 +331,7 @@ static uint32_t flush(VGpu *g, const uint8_t *p)
         return RESP_ERR_INVALID_PARAMETER;
     for (unsigned i = 0; i < g->num_scanouts; i++)
         if (g->scanouts[i].resource_id == r->id)
-            present(&g->scanouts[i], r, &rc);
+            present(&g->scanouts[i]);
     return RESP_OK_NODATA;
 }
 

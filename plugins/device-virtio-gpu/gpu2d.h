@@ -70,6 +70,7 @@ typedef struct Scanout {
     uint8_t *surface;
     uint32_t surface_w, surface_h, surface_format;
     uint64_t flushes;
+    bool shown;              /* flushed at least once since set_scanout */
 } Scanout;
 
 typedef struct Cursor {
@@ -121,6 +122,11 @@ size_t vgpu_command(VGpu *g, const uint8_t *req, size_t len, uint8_t *resp, size
 
 /* edid.c: a 128-byte EDID 1.4 block announcing xres x yres as the preferred mode. */
 void vgpu_edid(uint8_t out[128], uint32_t xres, uint32_t yres, unsigned index);
+
+/* Brings output `head`'s surface up to date for a screendump: a 2D scanout that has been
+ * flushed is copied from its resource now (the display shows the resource itself, as a
+ * real one scanning it out would; flushes copy nothing). */
+void vgpu_capture(VGpu *g, unsigned head);
 
 /* png.c: writes scanout `s`'s surface as an 8-bit RGB PNG. */
 bool vgpu_screendump(const Scanout *s, const char *file, GError **err);
