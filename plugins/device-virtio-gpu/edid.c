@@ -44,7 +44,8 @@ void vgpu_edid(uint8_t e[128], uint32_t xres, uint32_t yres, unsigned index)
         e[i] = 1;          /* no standard timings */
     /* Detailed timing: CVT reduced blanking (160 pixels, 35 lines), 60 Hz. */
     uint32_t hb = 160, vb = 35, hso = 48, hsw = 32, vso = 3, vsw = 5;
-    uint32_t clock = (uint32_t)((uint64_t)(w + hb) * (h + vb) * 60 / 10000);
+    /* 10 kHz units in 16 bits: 655 MHz at most (4095x4095 at 60 Hz needs more). */
+    uint32_t clock = (uint32_t)MIN((uint64_t)(w + hb) * (h + vb) * 60 / 10000, 65535u);
     uint8_t *d = e + 54;
     d[0] = clock & 0xff;
     d[1] = clock >> 8;
