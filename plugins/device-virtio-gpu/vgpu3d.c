@@ -338,6 +338,10 @@ uint32_t v3d_num_capsets(V3d *v) { return v->ncapsets; }
 
 uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
 {
+    /* A fenced 2D command carries whatever ctx_id the guest wrote: a fence on a context
+     * that does not exist might never retire, so it goes on the global timeline. */
+    if (!ctx_ok(v, ctx_id))
+        ctx_id = 0;
     return v->ops->create_fence(v->be, ctx_id, ring_idx, fence_id);
 }
 
