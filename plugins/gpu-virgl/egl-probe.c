@@ -24,6 +24,7 @@ bool egl_probe(char *why, size_t len)
                  eglGetError());
         return false;
     }
-    eglTerminate(dpy);
+    /* Left initialised: virglrenderer initialises the same display again (a no-op) and
+     * terminates it in cleanup; terminating here unloads the driver in between. */
     return true;
 }
