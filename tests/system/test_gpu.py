@@ -87,3 +87,20 @@ def test_screendump_without_gpu(mosaic, tmp_path):
         assert 'no virtio-gpu device' in r['error']['desc'], r
     finally:
         v.kill()
+
+
+@pytest.mark.sanitize
+def test_quit_after_drawing_is_clean(mosaic, tmp_path):
+    """Everything the device allocated (resources, backing lists, surfaces) is freed on
+    quit: the ASan build's leak check runs at exit."""
+    v = gpu_vm(mosaic, tmp_path, 320, 200)
+    try:
+        wait_drawn(v)
+        q = Qmp(v.sock)
+        assert q.cmd('screendump', {'filename': str(tmp_path / 's.png')}).get('return') == {}
+        q.cmd('quit')
+        assert v.wait(timeout=30) == 0, v.p.stderr.read()
+        err = v.p.stderr.read()
+        assert 'LeakSanitizer' not in err and 'AddressSanitizer' not in err, err
+    finally:
+        v.kill()
