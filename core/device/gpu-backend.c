@@ -9,9 +9,13 @@ MOSAIC_API MosaicGpuBackendOps *mosaic_gpu_backend_find(const char *name, Mosaic
 {
     g_autoptr(GError) gerr = NULL;
     const MosaicPluginDesc *d = name ? plugin_registry_find(MOSAIC_KIND_GPU, name, &gerr) : NULL;
-    if (!d || !plugin_registry_require(d, NULL, &gerr)) {
+    if (!d) {
         mosaic_error_set(err, "gpu backend '%s': %s (install mosaic-gpu-%s.so)", name ? name : "",
                          gerr ? gerr->message : "not found", name ? name : "NAME");
+        return NULL;
+    }
+    if (!plugin_registry_require(d, NULL, &gerr)) {
+        mosaic_error_set(err, "gpu backend '%s': %s", name, gerr->message);
         return NULL;
     }
     return ops_copy(d->ops, sizeof(MosaicGpuBackendOps));

@@ -199,7 +199,7 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
     const char *accel = mosaic_props_get_str(props, "accel3d");
     if (strcmp(accel, "none")) {
         bool venus = !strcmp(accel, "venus");
-        g_autofree char *where = g_strdup_printf("device '%s' (accel3d at %s)", d->label,
+        g_autofree char *where = g_strdup_printf("accel3d = %s (%s)", accel,
                                                  mosaic_props_where(props, "accel3d"));
         d->v3d = v3d_open(&d->g, d->dma, "virgl", venus, where, fence_done, d, err);
         if (!d->v3d) {

@@ -72,6 +72,25 @@ def test_egl_failure_says_what_to_install(run_mosaic, tmp_path):
     assert r.returncode != 0
     assert 'virglrenderer could not start' in r.stderr, r.stderr
     assert 'libegl-mesa0' in r.stderr and "device 'gpu0'" in r.stderr, r.stderr
+    assert 'accel3d = virgl' in r.stderr, r.stderr
+
+
+def test_without_the_backend_plugin(run_mosaic, mosaic, tmp_path):
+    """accel3d needs gpu-virgl and says so; 2D does not need it."""
+    ini = tmp_path / 'vm.ini'
+    ini.write_text(ini_for('virgl'))
+    r = run_mosaic(ini, '--disable-plugin=gpu-virgl')
+    assert r.returncode != 0
+    assert "gpu backend 'virgl'" in r.stderr and 'disabled' in r.stderr, r.stderr
+    elf = g.ensure_guests() / 'tests' / 'gpu.elf'
+    v = Vm(mosaic, tmp_path, '[machine]\ntype = riscv-virt\nmemory = 64M\nkernel = %s\n\n'
+           '[device gpu0]\ntype = virtio-gpu\nxres = 320\nyres = 200\n' % elf,
+           extra=['--disable-plugin=gpu-virgl'])
+    try:
+        out = wait_drawn(v)
+        assert 'FAILURES 0' in out, out
+    finally:
+        v.kill()
 
 
 def test_one_3d_gpu_per_machine(run_mosaic, tmp_path):
