@@ -72,6 +72,29 @@ static gboolean net_check(const void *p, GError **err)
     return TRUE;
 }
 
+/* A virtio-gpu device calls every op up to poll; read_pixels is optional. */
+static gboolean gpu_check(const void *p, GError **err)
+{
+    const MosaicGpuBackendOps *o = p;
+    REQUIRE(o, open);
+    REQUIRE(o, close);
+    REQUIRE(o, capset_info);
+    REQUIRE(o, get_capset);
+    REQUIRE(o, ctx_create);
+    REQUIRE(o, ctx_destroy);
+    REQUIRE(o, ctx_attach_resource);
+    REQUIRE(o, ctx_detach_resource);
+    REQUIRE(o, resource_create_3d);
+    REQUIRE(o, resource_unref);
+    REQUIRE(o, attach_backing);
+    REQUIRE(o, detach_backing);
+    REQUIRE(o, transfer);
+    REQUIRE(o, submit);
+    REQUIRE(o, create_fence);
+    REQUIRE(o, poll);
+    return TRUE;
+}
+
 /* The graph calls open unconditionally and one of io (blocking, on a worker) or submit
  * (asynchronous) for every request. */
 static gboolean block_check(const void *p, GError **err)
@@ -103,7 +126,8 @@ static const PluginKindInfo kinds[] = {
       END(MosaicAudioBackendOps, stream_set_volume), audio_check },
     { MOSAIC_KIND_NET, "net", MOSAIC_NET_ABI, TRUE, sizeof(MosaicNetBackendOps),
       END(MosaicNetBackendOps, send), net_check },
-    { MOSAIC_KIND_GPU, "gpu", MOSAIC_GPU_ABI, FALSE, 0, 0, NULL },
+    { MOSAIC_KIND_GPU, "gpu", MOSAIC_GPU_ABI, TRUE, sizeof(MosaicGpuBackendOps),
+      END(MosaicGpuBackendOps, read_pixels), gpu_check },
     { MOSAIC_KIND_MISC, "misc", MOSAIC_MISC_ABI, FALSE, 0, 0, NULL },
     { MOSAIC_KIND_DEBUG, "debug", MOSAIC_DEBUG_ABI, TRUE, sizeof(MosaicDebugOps),
       END(MosaicDebugOps, stop), debug_check },

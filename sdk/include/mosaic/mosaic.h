@@ -16,4 +16,5 @@
 #include <mosaic/export.h>
 #include <mosaic/audio.h>
 #include <mosaic/net.h>
+#include <mosaic/gpu.h>
 #endif

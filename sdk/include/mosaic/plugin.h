@@ -38,7 +38,9 @@
  *        mosaic_net_* for devices and backends);
  *        mosaic/pci.h (PCI hosts and functions), MosaicBusSlot.pci, device ops .bus as
  *        a list, mosaic_virtio_new (a virtio device on whichever transport its slot is:
- *        virtio-mmio or PCI).
+ *        virtio-mmio or PCI);
+ *        mosaic/gpu.h (gpu backends: MosaicGpuBackendOps, mandatory for kind gpu;
+ *        mosaic_gpu_backend_find).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

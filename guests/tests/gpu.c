@@ -1,0 +1,349 @@
+/* A tiny virtio-gpu driver (virtio-mmio, polled) for tests/system/test_gpu.py: reads the
+ * display info and EDID, sends malformed commands and checks each fails with its error
+ * code, then draws a known pattern through the 2D commands (create, attach backing in
+ * page-sized pieces, transfer, set scanout, flush) and sets a cursor.  It prints SIG
+ * lines, "FAILURES n", then "DRAWN" and waits for the test to take a screendump.
+ * Pattern (B8G8R8X8): red = x, green = y, blue = 3x + 5y (each mod 256).
+ * The device is found by scanning the virtio-mmio slots.
+ *
+ * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
+#include "harness.h"
+
+/* The gpu's virtio-mmio slot: the first of riscv-virt's eight with device id 16 (QEMU
+ * fills them from the last, Mosaic from the first). */
+static uint64_t VIRTIO = 0x10001000ul;
+#define REG(off) (*(volatile uint32_t *)(VIRTIO + (off)))
+
+static void find_gpu(void)
+{
+    for (uint64_t b = 0x10001000ul; b <= 0x10008000ul; b += 0x1000)
+        if (*(volatile uint32_t *)b == 0x74726976 && *(volatile uint32_t *)(b + 8) == 16) {
+            VIRTIO = b;
+            return;
+        }
+}
+#define QSIZE 16
+#define MAXW 1920
+#define MAXH 1080
+
+struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+struct vq {
+    struct desc desc[QSIZE];
+    struct { uint16_t flags, idx, ring[QSIZE], event; } avail __attribute__((aligned(2)));
+    struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QSIZE]; uint16_t event; } used
+        __attribute__((aligned(4)));
+    uint16_t seen;
+} __attribute__((aligned(16)));
+
+static struct vq vqs[2] __attribute__((aligned(4096)));
+static uint8_t req[65536] __attribute__((aligned(16)));
+static uint8_t resp[2048] __attribute__((aligned(16)));
+static uint8_t fb[MAXW * MAXH * 4] __attribute__((aligned(4096)));
+static uint8_t cursor_img[64 * 64 * 4] __attribute__((aligned(4096)));
+static uint32_t W, H;
+
+extern uint64_t boot_a1;
+
+static uint32_t be32b(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
+
+/* The number after `key` on the kernel command line (/chosen/bootargs), 0 without it. */
+static uint64_t bootarg(const char *key)
+{
+    const char *dtb = (const char *)boot_a1;
+    uint32_t size = be32b((const uint8_t *)dtb + 4), klen = 0;
+    while (key[klen])
+        klen++;
+    for (uint32_t i = 0; i + klen < size; i++) {
+        unsigned k = 0;
+        while (k < klen && dtb[i + k] == key[k])
+            k++;
+        if (k < klen)
+            continue;
+        uint64_t v = 0;
+        for (const char *p = dtb + i + k; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (uint64_t)(*p - '0');
+        return v;
+    }
+    return 0;
+}
+
+static void fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, v >> 32); }
+static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static void vq_setup(unsigned q)
+{
+    REG(0x30) = q;
+    if (REG(0x34) < QSIZE) {
+        fail("queue too small");
+        test_exit();
+    }
+    REG(0x38) = QSIZE;
+    uint64_t d = (uint64_t)&vqs[q].desc, a = (uint64_t)&vqs[q].avail, u = (uint64_t)&vqs[q].used;
+    REG(0x80) = (uint32_t)d; REG(0x84) = d >> 32;
+    REG(0x90) = (uint32_t)a; REG(0x94) = a >> 32;
+    REG(0xa0) = (uint32_t)u; REG(0xa4) = u >> 32;
+    REG(0x44) = 1;
+}
+
+static void device_init(void)
+{
+    find_gpu();
+    check_eq("magic", REG(0), 0x74726976);
+    check_eq("version", REG(4), 2);
+    check_eq("device id (gpu)", REG(8), 16);
+    REG(0x70) = 0;
+    REG(0x70) = 1 | 2;
+    REG(0x14) = 0;
+    check_eq("EDID offered", REG(0x10) & 2, 2);
+    REG(0x14) = 1;
+    check_eq("VERSION_1 offered", REG(0x10) & 1, 1);
+    REG(0x24) = 0; REG(0x20) = 2;  /* EDID */
+    REG(0x24) = 1; REG(0x20) = 1;  /* VERSION_1 */
+    REG(0x70) = 1 | 2 | 8;
+    check_eq("FEATURES_OK", REG(0x70) & 8, 8);
+    vq_setup(0);
+    vq_setup(1);
+    REG(0x70) = 1 | 2 | 8 | 4;
+    sig("num-scanouts", REG(0x108));
+}
+
+/* Sends req[0, len) on queue q and waits for the answer; returns the response type. */
+static uint32_t cmd_on(unsigned q, uint32_t len, uint32_t *written)
+{
+    struct vq *v = &vqs[q];
+    v->desc[0] = (struct desc){(uint64_t)req, len, 1, 1};
+    v->desc[1] = (struct desc){(uint64_t)resp, sizeof resp, 2, 0};
+    for (unsigned i = 0; i < sizeof resp; i++)
+        resp[i] = 0xee;
+    v->avail.ring[v->avail.idx % QSIZE] = 0;
+    fence();
+    v->avail.idx++;
+    fence();
+    REG(0x50) = q;
+    while (*(volatile uint16_t *)&v->used.idx == v->seen)
+        ;
+    fence();
+    if (written)
+        *written = v->used.ring[v->seen % QSIZE].len;
+    v->seen++;
+    return get32(resp);
+}
+
+static uint32_t cmd(uint32_t len) { return cmd_on(0, len, 0); }
+
+/* A request header of `type`; the body starts at req + 24. */
+static uint8_t *hdr(uint32_t type)
+{
+    for (unsigned i = 0; i < 256; i++)
+        req[i] = 0;
+    put32(req, type);
+    return req + 24;
+}
+
+static uint32_t create(uint32_t id, uint32_t fmt, uint32_t w, uint32_t h)
+{
+    uint8_t *p = hdr(0x101);
+    put32(p, id); put32(p + 4, fmt); put32(p + 8, w); put32(p + 12, h);
+    return cmd(40);
+}
+
+/* Backing of `len` bytes at `base` in 4 KiB entries (the last one shorter). */
+static uint32_t attach(uint32_t id, const uint8_t *base, uint32_t len)
+{
+    uint8_t *p = hdr(0x106);
+    uint32_t n = 0;
+    for (uint32_t off = 0; off < len; off += 4096, n++) {
+        put64(p + 8 + 16 * n, (uint64_t)base + off);
+        put32(p + 16 + 16 * n, len - off < 4096 ? len - off : 4096);
+        put32(p + 20 + 16 * n, 0);
+    }
+    put32(p, id);
+    put32(p + 4, n);
+    return cmd(24 + 8 + 16 * n);
+}
+
+static uint32_t transfer(uint32_t id, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint64_t off)
+{
+    uint8_t *p = hdr(0x105);
+    put32(p, x); put32(p + 4, y); put32(p + 8, w); put32(p + 12, h);
+    put64(p + 16, off);
+    put32(p + 24, id);
+    return cmd(56);
+}
+
+static uint32_t rect_cmd(uint32_t type, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+                         uint32_t a, uint32_t b)
+{
+    uint8_t *p = hdr(type);
+    put32(p, x); put32(p + 4, y); put32(p + 8, w); put32(p + 12, h);
+    put32(p + 16, a);
+    put32(p + 20, b);
+    return cmd(48);
+}
+
+static void display_info(void)
+{
+    hdr(0x100);
+    check_eq("GET_DISPLAY_INFO", cmd(24), 0x1101);
+    W = get32(resp + 24 + 8);
+    H = get32(resp + 24 + 12);
+    check_eq("scanout 0 enabled", get32(resp + 24 + 16), 1);
+    sig("width", W);
+    sig("height", H);
+    if (W > MAXW || H > MAXH || !W || !H) {
+        fail("mode larger than the test's framebuffer");
+        test_exit();
+    }
+}
+
+static void edid(void)
+{
+    uint8_t *p = hdr(0x10a);
+    put32(p, 0);
+    check_eq("GET_EDID", cmd(32), 0x1104);
+    check_eq("EDID size", get32(resp + 24), 128);
+    const uint8_t *e = resp + 32;
+    check_eq("EDID header", get32(e) == 0xffffff00 && get32(e + 4) == 0x00ffffff, 1);
+    uint8_t sum = 0;
+    for (int i = 0; i < 128; i++)
+        sum += e[i];
+    check_eq("EDID checksum", sum, 0);
+    check_eq("EDID width", e[56] | (e[58] >> 4) << 8, W);
+    check_eq("EDID height", e[59] | (e[61] >> 4) << 8, H);
+    p = hdr(0x10a);
+    put32(p, 7);
+    check_eq("GET_EDID bad scanout", cmd(32), 0x1202);
+}
+
+static void bad_commands(void)
+{
+    check_eq("transfer, no such resource", transfer(99, 0, 0, 1, 1, 0), 0x1203);
+    check_eq("create 65536x65536", create(1, 2, 65536, 65536), 0x1205);
+    check_eq("create 16384x16384 (1 GiB > max-hostmem)", create(1, 2, 16384, 16384), 0x1201);
+    check_eq("create id 0", create(0, 2, 16, 16), 0x1203);
+    check_eq("create bad format", create(1, 77, 16, 16), 0x1205);
+    check_eq("create", create(1, 2, W, H), 0x1100);
+    check_eq("create again", create(1, 2, W, H), 0x1203);
+    check_eq("transfer, no backing", transfer(1, 0, 0, 1, 1, 0), 0x1200);
+    uint8_t *p = hdr(0x106);
+    put32(p, 1); put32(p + 4, 1);
+    put64(p + 8, 0x4000000000ull); put32(p + 16, 4096); /* nothing there */
+    check_eq("attach outside RAM", cmd(48), 0x1200);
+    p = hdr(0x106);
+    put32(p, 1); put32(p + 4, 1);
+    put64(p + 8, 0x10001000ull); put32(p + 16, 4096); /* the device's own registers */
+    check_eq("attach on MMIO", cmd(48), 0x1200);
+    p = hdr(0x106);
+    put32(p, 1); put32(p + 4, 1000); /* 1000 entries announced, one sent */
+    put64(p + 8, (uint64_t)fb); put32(p + 16, 4096);
+    check_eq("attach, entries past the request", cmd(48), 0x1205);
+    p = hdr(0x106);
+    put32(p, 1); put32(p + 4, 1);
+    put64(p + 8, 0xfffffffffffff000ull); put32(p + 16, 0x2000); /* wraps around */
+    check_eq("attach wrapping", cmd(48), 0x1200);
+    check_eq("attach", attach(1, fb, W * H * 4), 0x1100);
+    check_eq("attach twice", attach(1, fb, W * H * 4), 0x1200);
+    check_eq("transfer past the right edge", transfer(1, W - 1, 0, 2, 1, 0), 0x1205);
+    check_eq("transfer huge rect", transfer(1, 1, 1, 0xffffffff, 0xffffffff, 0), 0x1205);
+    check_eq("transfer past the backing", transfer(1, 0, 0, W, 1, (uint64_t)W * H * 4 - 8), 0x1205);
+    check_eq("transfer offset wrapping", transfer(1, 0, 0, W, 2, 0xfffffffffffffff0ull), 0x1205);
+    check_eq("set_scanout 5", rect_cmd(0x103, 0, 0, W, H, 5, 1), 0x1202);
+    check_eq("set_scanout too big", rect_cmd(0x103, 0, 0, W + 1, H, 0, 1), 0x1205);
+    check_eq("set_scanout no resource", rect_cmd(0x103, 0, 0, W, H, 0, 42), 0x1203);
+    check_eq("flush no resource", rect_cmd(0x104, 0, 0, W, H, 77, 0), 0x1203);
+    hdr(0x102);
+    check_eq("short request", cmd(8), 0x1200);
+    hdr(0x999);
+    check_eq("unknown command", cmd(64), 0x1200);
+    hdr(0x108);
+    check_eq("no capsets without 3D", cmd(32), 0x1200);
+    hdr(0x102);
+    put32(req + 24, 5);
+    check_eq("unref no resource", cmd(32), 0x1203);
+}
+
+static void draw(void)
+{
+    for (uint32_t y = 0; y < H; y++)
+        for (uint32_t x = 0; x < W; x++) {
+            uint8_t *px = fb + (y * W + x) * 4;
+            px[0] = (uint8_t)(3 * x + 5 * y); /* B */
+            px[1] = (uint8_t)y;               /* G */
+            px[2] = (uint8_t)x;               /* R */
+            px[3] = 0xff;
+        }
+    fence();
+    check_eq("transfer", transfer(1, 0, 0, W, H, 0), 0x1100);
+    check_eq("set_scanout", rect_cmd(0x103, 0, 0, W, H, 0, 1), 0x1100);
+    /* flush with a fence: the fence id comes back in the response */
+    uint8_t *p = hdr(0x104);
+    put32(req + 4, 1);
+    put64(req + 8, 0x1234567890ull);
+    put32(p, 0); put32(p + 4, 0); put32(p + 8, W); put32(p + 12, H); put32(p + 16, 1);
+    check_eq("flush", cmd(48), 0x1100);
+    check_eq("fence flag", get32(resp + 4) & 1, 1);
+    check_eq("fence id", get32(resp + 8), 0x34567890);
+}
+
+static void cursor(void)
+{
+    for (unsigned i = 0; i < sizeof cursor_img; i++)
+        cursor_img[i] = (uint8_t)i;
+    check_eq("cursor create", create(2, 1, 64, 64), 0x1100);
+    check_eq("cursor attach", attach(2, cursor_img, sizeof cursor_img), 0x1100);
+    check_eq("cursor transfer", transfer(2, 0, 0, 64, 64, 0), 0x1100);
+    uint8_t *p = hdr(0x300);
+    put32(p, 0); put32(p + 4, 10); put32(p + 8, 20); put32(p + 16, 2); put32(p + 20, 3);
+    put32(p + 24, 4);
+    uint32_t written;
+    check_eq("update_cursor", cmd_on(1, 56, &written), 0x1100);
+    p = hdr(0x301);
+    put32(p, 0); put32(p + 4, 30); put32(p + 8, 40);
+    check_eq("move_cursor", cmd_on(1, 56, &written), 0x1100);
+    p = hdr(0x300);
+    put32(p, 3);
+    check_eq("update_cursor bad scanout", cmd_on(1, 56, &written), 0x1202);
+    p = hdr(0x300);
+    put32(p + 16, 1); /* the W x H framebuffer resource is no cursor */
+    check_eq("update_cursor too big", cmd_on(1, 56, &written), W > 256 || H > 256 ? 0x1205 : 0x1100);
+}
+
+/* Frames of a full-screen TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, one byte changed per
+ * frame (the guest does not redraw: the device path is what is measured). */
+static void bench(uint64_t frames)
+{
+    check_eq("create", create(1, 2, W, H), 0x1100);
+    check_eq("attach", attach(1, fb, W * H * 4), 0x1100);
+    check_eq("set_scanout", rect_cmd(0x103, 0, 0, W, H, 0, 1), 0x1100);
+    uint64_t t0 = *CLINT_MTIME;
+    for (uint64_t i = 0; i < frames; i++) {
+        fb[(i * 4099) % (W * H * 4)]++;
+        if (transfer(1, 0, 0, W, H, 0) != 0x1100 || rect_cmd(0x104, 0, 0, W, H, 1, 0) != 0x1100) {
+            fail("frame refused");
+            break;
+        }
+    }
+    sig("frames", frames);
+    sig("mtime-ticks", *CLINT_MTIME - t0);
+    test_exit();
+}
+
+void test_main(void)
+{
+    uint64_t frames = bootarg("mosaic.gpubench=");
+    device_init();
+    display_info();
+    if (frames)
+        bench(frames);
+    edid();
+    bad_commands();
+    draw();
+    cursor();
+    put_str("FAILURES ");
+    put_dec(failures);
+    put_str("\nDRAWN\n");
+    for (;;)
+        __asm__ volatile("wfi");
+}

@@ -1,0 +1,370 @@
+/* A tiny virtio-gpu 3D driver (virtio-mmio, polled) for tests/system/test_gpu3d.py:
+ * negotiates VIRTIO_GPU_F_VIRGL, lists the capsets, creates a virgl context (and a Venus
+ * one with mosaic.gpu3d=1 on the command line), creates a 64x48 render target, submits
+ * a virgl command stream that clears it to (1.0, 0.2, 0.0) with a fence, reads it back
+ * with TRANSFER_FROM_HOST_3D and checks every pixel, shows it on scanout 0; then sends
+ * malformed 3D commands (each must fail with its code) and a garbage command stream in a
+ * context of its own, and checks the device still works.  Prints SIG lines,
+ * "FAILURES n", "DRAWN", and waits for the test's screendump.
+ * The device is found by scanning the virtio-mmio slots.
+ *
+ * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
+#include "harness.h"
+
+/* The gpu's virtio-mmio slot: the first of riscv-virt's eight with device id 16 (QEMU
+ * fills them from the last, Mosaic from the first). */
+static uint64_t VIRTIO = 0x10001000ul;
+#define REG(off) (*(volatile uint32_t *)(VIRTIO + (off)))
+
+static void find_gpu(void)
+{
+    for (uint64_t b = 0x10001000ul; b <= 0x10008000ul; b += 0x1000)
+        if (*(volatile uint32_t *)b == 0x74726976 && *(volatile uint32_t *)(b + 8) == 16) {
+            VIRTIO = b;
+            return;
+        }
+}
+#define QSIZE 16
+#define MAXW 1024
+#define MAXH 768
+
+struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+struct vq {
+    struct desc desc[QSIZE];
+    struct { uint16_t flags, idx, ring[QSIZE], event; } avail __attribute__((aligned(2)));
+    struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QSIZE]; uint16_t event; } used
+        __attribute__((aligned(4)));
+    uint16_t seen;
+} __attribute__((aligned(16)));
+
+static struct vq vqs[2] __attribute__((aligned(4096)));
+static uint8_t req[65536] __attribute__((aligned(16)));
+static uint8_t resp[2048] __attribute__((aligned(16)));
+static uint8_t fb[64 * 48 * 4] __attribute__((aligned(4096)));
+#define W 64
+#define H 48
+
+extern uint64_t boot_a1;
+
+static uint32_t be32b(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
+
+/* The number after `key` on the kernel command line (/chosen/bootargs), 0 without it. */
+static uint64_t bootarg(const char *key)
+{
+    const char *dtb = (const char *)boot_a1;
+    uint32_t size = be32b((const uint8_t *)dtb + 4), klen = 0;
+    while (key[klen])
+        klen++;
+    for (uint32_t i = 0; i + klen < size; i++) {
+        unsigned k = 0;
+        while (k < klen && dtb[i + k] == key[k])
+            k++;
+        if (k < klen)
+            continue;
+        uint64_t v = 0;
+        for (const char *p = dtb + i + k; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (uint64_t)(*p - '0');
+        return v;
+    }
+    return 0;
+}
+
+static void fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, v >> 32); }
+static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static void vq_setup(unsigned q)
+{
+    REG(0x30) = q;
+    if (REG(0x34) < QSIZE) {
+        fail("queue too small");
+        test_exit();
+    }
+    REG(0x38) = QSIZE;
+    uint64_t d = (uint64_t)&vqs[q].desc, a = (uint64_t)&vqs[q].avail, u = (uint64_t)&vqs[q].used;
+    REG(0x80) = (uint32_t)d; REG(0x84) = d >> 32;
+    REG(0x90) = (uint32_t)a; REG(0x94) = a >> 32;
+    REG(0xa0) = (uint32_t)u; REG(0xa4) = u >> 32;
+    REG(0x44) = 1;
+}
+
+static void device_init(void)
+{
+    find_gpu();
+    check_eq("magic", REG(0), 0x74726976);
+    check_eq("version", REG(4), 2);
+    check_eq("device id (gpu)", REG(8), 16);
+    REG(0x70) = 0;
+    REG(0x70) = 1 | 2;
+    REG(0x14) = 0;
+    check_eq("VIRGL offered", REG(0x10) & 1, 1);
+    REG(0x14) = 1;
+    check_eq("VERSION_1 offered", REG(0x10) & 1, 1);
+    REG(0x24) = 0; REG(0x20) = 1 | 16;  /* VIRGL, CONTEXT_INIT */
+    REG(0x24) = 1; REG(0x20) = 1;  /* VERSION_1 */
+    REG(0x70) = 1 | 2 | 8;
+    check_eq("FEATURES_OK", REG(0x70) & 8, 8);
+    vq_setup(0);
+    vq_setup(1);
+    REG(0x70) = 1 | 2 | 8 | 4;
+    sig("num-capsets", REG(0x10c));
+}
+
+/* Sends req[0, len) on queue q and waits for the answer; returns the response type. */
+static uint32_t cmd_on(unsigned q, uint32_t len, uint32_t *written)
+{
+    struct vq *v = &vqs[q];
+    v->desc[0] = (struct desc){(uint64_t)req, len, 1, 1};
+    v->desc[1] = (struct desc){(uint64_t)resp, sizeof resp, 2, 0};
+    for (unsigned i = 0; i < sizeof resp; i++)
+        resp[i] = 0xee;
+    v->avail.ring[v->avail.idx % QSIZE] = 0;
+    fence();
+    v->avail.idx++;
+    fence();
+    REG(0x50) = q;
+    while (*(volatile uint16_t *)&v->used.idx == v->seen)
+        ;
+    fence();
+    if (written)
+        *written = v->used.ring[v->seen % QSIZE].len;
+    v->seen++;
+    return get32(resp);
+}
+
+static uint32_t cmd(uint32_t len) { return cmd_on(0, len, 0); }
+
+/* A request header of `type`; the body starts at req + 24. */
+static uint8_t *hdr(uint32_t type)
+{
+    for (unsigned i = 0; i < 256; i++)
+        req[i] = 0;
+    put32(req, type);
+    return req + 24;
+}
+
+static uint32_t create(uint32_t id, uint32_t fmt, uint32_t w, uint32_t h)
+{
+    uint8_t *p = hdr(0x101);
+    put32(p, id); put32(p + 4, fmt); put32(p + 8, w); put32(p + 12, h);
+    return cmd(40);
+}
+
+/* Backing of `len` bytes at `base` in 4 KiB entries (the last one shorter). */
+static uint32_t attach(uint32_t id, const uint8_t *base, uint32_t len)
+{
+    uint8_t *p = hdr(0x106);
+    uint32_t n = 0;
+    for (uint32_t off = 0; off < len; off += 4096, n++) {
+        put64(p + 8 + 16 * n, (uint64_t)base + off);
+        put32(p + 16 + 16 * n, len - off < 4096 ? len - off : 4096);
+        put32(p + 20 + 16 * n, 0);
+    }
+    put32(p, id);
+    put32(p + 4, n);
+    return cmd(24 + 8 + 16 * n);
+}
+
+static uint32_t rect_cmd(uint32_t type, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+                         uint32_t a, uint32_t b)
+{
+    uint8_t *p = hdr(type);
+    put32(p, x); put32(p + 4, y); put32(p + 8, w); put32(p + 12, h);
+    put32(p + 16, a);
+    put32(p + 20, b);
+    return cmd(48);
+}
+
+static uint32_t be32(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
+
+/* mosaic.gpu3d=1 on the command line (riscv-virt `append`): also a Venus context. */
+static int want_venus(void)
+{
+    const char *dtb = (const char *)boot_a1;
+    uint32_t size = be32((const uint8_t *)dtb + 4);
+    static const char key[] = "mosaic.gpu3d=1";
+    for (uint32_t i = 0; i + sizeof key < size; i++) {
+        unsigned k = 0;
+        while (k < sizeof key - 1 && dtb[i + k] == key[k])
+            k++;
+        if (k == sizeof key - 1)
+            return 1;
+    }
+    return 0;
+}
+
+static void capsets(void)
+{
+    unsigned n = REG(0x10c);
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *p = hdr(0x108);
+        put32(p, i);
+        check_eq("GET_CAPSET_INFO", cmd(32), 0x1102);
+        uint32_t id = get32(resp + 24), size = get32(resp + 32);
+        char name[] = "capset-0-size";
+        name[7] = '0' + (id % 10);
+        sig(name, size);
+        if (id == 2) {
+            p = hdr(0x109);
+            put32(p, 2); put32(p + 4, 2);
+            uint32_t written;
+            check_eq("GET_CAPSET virgl2", cmd_on(0, 32, &written), 0x1103);
+            check_eq("capset answer length", written, 24 + size);
+            check_eq("virgl2 caps max_version", get32(resp + 24), 2);
+        }
+    }
+    uint8_t *p = hdr(0x108);
+    put32(p, n);
+    check_eq("GET_CAPSET_INFO past the last", cmd(32), 0x1205);
+}
+
+static uint32_t ctx_create(uint32_t ctx, uint32_t capset)
+{
+    uint8_t *p = hdr(0x200);
+    put32(req + 16, ctx);
+    put32(p, 4); put32(p + 4, capset);
+    p[8] = 't'; p[9] = 'e'; p[10] = 's'; p[11] = 't';
+    return cmd(24 + 72);
+}
+
+static uint32_t create_3d(uint32_t id, uint32_t w, uint32_t h)
+{
+    uint8_t *p = hdr(0x204);
+    put32(p, id); put32(p + 4, 2 /* PIPE_TEXTURE_2D */); put32(p + 8, 2 /* B8G8R8X8 */);
+    put32(p + 12, 2 /* BIND_RENDER_TARGET */);
+    put32(p + 16, w); put32(p + 20, h); put32(p + 24, 1); put32(p + 28, 1);
+    return cmd(24 + 48);
+}
+
+static uint32_t ctx_res(uint32_t type, uint32_t ctx, uint32_t id)
+{
+    uint8_t *p = hdr(type);
+    put32(req + 16, ctx);
+    put32(p, id);
+    return cmd(32);
+}
+
+/* SUBMIT_3D of n dwords, fenced when fence != 0. */
+static uint32_t submit(uint32_t ctx, const uint32_t *dw, unsigned n, uint64_t fence, uint32_t size)
+{
+    uint8_t *p = hdr(0x207);
+    put32(req + 16, ctx);
+    if (fence) {
+        put32(req + 4, 1);
+        put64(req + 8, fence);
+    }
+    put32(p, size);
+    for (unsigned i = 0; i < n; i++)
+        put32(p + 8 + 4 * i, dw[i]);
+    return cmd(32 + 4 * n);
+}
+
+static uint32_t transfer_3d(uint32_t type, uint32_t ctx, uint32_t id)
+{
+    uint8_t *p = hdr(type);
+    put32(req + 16, ctx);
+    put32(p, 0); put32(p + 4, 0); put32(p + 8, 0);
+    put32(p + 12, W); put32(p + 16, H); put32(p + 20, 1);
+    put64(p + 24, 0);
+    put32(p + 32, id); put32(p + 36, 0); put32(p + 40, W * 4); put32(p + 44, 0);
+    return cmd(24 + 48);
+}
+
+#define CMD0(cmd, obj, len) ((cmd) | (obj) << 8 | (uint32_t)(len) << 16)
+
+static void clear_and_read(void)
+{
+    check_eq("CTX_CREATE virgl", ctx_create(1, 0), 0x1100);
+    check_eq("CTX_CREATE same id", ctx_create(1, 0), 0x1204);
+    check_eq("RESOURCE_CREATE_3D", create_3d(10, W, H), 0x1100);
+    check_eq("attach backing", attach(10, fb, sizeof fb), 0x1100);
+    check_eq("CTX_ATTACH_RESOURCE", ctx_res(0x202, 1, 10), 0x1100);
+    for (unsigned i = 0; i < sizeof fb; i++)
+        fb[i] = 0x5a;
+    const uint32_t cs[] = {
+        CMD0(1, 8, 5), 1, 10, 2, 0, 0,            /* surface 1 on resource 10, B8G8R8X8 */
+        CMD0(5, 0, 3), 1, 0, 1,                   /* framebuffer: cbuf0 = surface 1 */
+        CMD0(7, 0, 8), 4,                         /* clear COLOR0 */
+        0x3f800000, 0x3e4ccccd, 0, 0x3f800000,    /* r 1.0, g 0.2, b 0.0, a 1.0 */
+        0, 0, 0,                                  /* depth (double), stencil */
+    };
+    check_eq("SUBMIT_3D clear (fenced)", submit(1, cs, sizeof cs / 4, 77, sizeof cs), 0x1100);
+    check_eq("fence answered", get32(resp + 4) & 1, 1);
+    check_eq("fence id", get32(resp + 8), 77);
+    check_eq("TRANSFER_FROM_HOST_3D", transfer_3d(0x206, 1, 10), 0x1100);
+    unsigned bad = 0;
+    for (unsigned i = 0; i < W * H; i++)
+        if (fb[4 * i] != 0x00 || fb[4 * i + 1] != 0x33 || fb[4 * i + 2] != 0xff)
+            bad++;
+    sig("pixel0", get32(fb) & 0xffffff);
+    sig("bad-pixels", bad);
+    check_eq("every pixel cleared", bad, 0);
+    check_eq("set_scanout 3D", rect_cmd(0x103, 0, 0, W, H, 0, 10), 0x1100);
+    check_eq("flush 3D", rect_cmd(0x104, 0, 0, W, H, 10, 0), 0x1100);
+}
+
+static void bad_3d(void)
+{
+    const uint32_t nop[] = {0};
+    check_eq("submit, no such context", submit(99, nop, 1, 0, 4), 0x1204);
+    check_eq("submit, size past the request", submit(1, nop, 1, 0, 0x100000), 0x1205);
+    check_eq("create_3d 100000 wide", create_3d(11, 100000, 4), 0x1205);
+    check_eq("create_3d 16384x16384 (past max-hostmem)", create_3d(11, 16384, 16384), 0x1201);
+    check_eq("create_3d id in use", create_3d(10, 4, 4), 0x1203);
+    check_eq("transfer_3d no resource", transfer_3d(0x205, 1, 55), 0x1203);
+    check_eq("transfer_3d no context", transfer_3d(0x205, 42, 10), 0x1204);
+    check_eq("ctx attach no resource", ctx_res(0x202, 1, 55), 0x1203);
+    check_eq("ctx destroy no context", ctx_res(0x201, 42, 0), 0x1204);
+    check_eq("create_3d small", create_3d(12, 4, 4), 0x1100);
+    check_eq("transfer_3d no backing", transfer_3d(0x205, 1, 12), 0x1200);
+    check_eq("2D create on a 3D id", create(12, 2, 4, 4), 0x1203);
+    /* Garbage in a context of its own: whatever it answers, the device stays usable. */
+    check_eq("CTX_CREATE 3", ctx_create(3, 0), 0x1100);
+    static uint32_t junk[256];
+    uint32_t x = 12345;
+    for (unsigned i = 0; i < 256; i++) {
+        x = x * 1103515245 + 12345;
+        junk[i] = x;
+    }
+    junk[0] = CMD0(1, 8, 5); /* a surface on a resource that is not there */
+    junk[1] = 1; junk[2] = 999; junk[3] = 2; junk[4] = 0; junk[5] = 0;
+    uint32_t st = submit(3, junk, 256, 0, sizeof junk);
+    sig("garbage-submit", st);
+    check_eq("ctx destroy 3", ctx_res(0x201, 3, 0), 0x1100);
+    check_eq("unref 12", ctx_res(0x102, 0, 12), 0x1100);
+    check_eq("unref 12 again", ctx_res(0x102, 0, 12), 0x1203);
+    check_eq("still works: read back", transfer_3d(0x206, 1, 10), 0x1100);
+}
+
+void test_main(void)
+{
+    device_init();
+    capsets();
+    if (want_venus()) {
+        uint32_t st = ctx_create(2, 4);
+        sig("venus-ctx", st);
+        check_eq("CTX_CREATE venus", st, 0x1100);
+    }
+    clear_and_read();
+    uint64_t n = bootarg("mosaic.gpubench=");
+    if (n) {
+        /* Benchmark: fenced submissions of the clear, each waited for. */
+        const uint32_t cs[] = {CMD0(7, 0, 8), 4, 0x3f800000, 0x3e4ccccd, 0, 0x3f800000, 0, 0, 0};
+        uint64_t t0 = *CLINT_MTIME;
+        for (uint64_t i = 0; i < n; i++)
+            if (submit(1, cs, sizeof cs / 4, 1000 + i, sizeof cs) != 0x1100) {
+                fail("submission refused");
+                break;
+            }
+        sig("submissions", n);
+        sig("mtime-ticks", *CLINT_MTIME - t0);
+        test_exit();
+    }
+    bad_3d();
+    put_str("FAILURES ");
+    put_dec(failures);
+    put_str("\nDRAWN\n");
+    for (;;)
+        __asm__ volatile("wfi");
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Builds virtio-gpu's command fuzzer (clang libFuzzer + ASan + UBSan).
+# Usage: plugins/device-virtio-gpu/fuzz/build.sh [OUTDIR]  (default build/fuzz/virtio-gpu)
+# Run:   OUTDIR/fuzz-gpu-cmd OUTDIR/corpus -max_total_time=60
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(dirname "$here")
+top=$(cd "$src/../.." && pwd)
+out=${1:-$top/build/fuzz/virtio-gpu}
+mkdir -p "$out/corpus"
+# shellcheck disable=SC2046
+clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    $(pkg-config --cflags glib-2.0) "$here/fuzz-gpu-cmd.c" "$src/gpu2d.c" "$src/edid.c" \
+    $(pkg-config --libs glib-2.0) -o "$out/fuzz-gpu-cmd"
+echo "$out/fuzz-gpu-cmd"

@@ -1,0 +1,336 @@
+/* virtio-gpu on virtio-mmio (mosaic-device-virtio-gpu.so): the 2D command set with a
+ * headless display per output, EDID, and the `screendump` monitor command.  3D goes
+ * through a gpu backend plugin (accel3d, see sdk/include/mosaic/gpu.h); without one the
+ * device offers 2D only. */
+#include <string.h>
+#include <glib.h>
+#include <mosaic/mosaic.h>
+#include "gpu2d.h"
+#include "vgpu3d.h"
+
+enum { Q_CONTROL = 0, Q_CURSOR = 1, NUM_QUEUES = 2 };
+#define QUEUE_MAX 256
+#define MAX_REQUEST (HDR_SIZE + 8 + 16 * MAX_BACKING_ENTRIES)
+
+typedef struct VGpuDev {
+    VGpu g;
+    MosaicVirtio *v;
+    MosaicBH *bh;
+    MosaicAddressSpace *dma;
+    char *label;
+    uint8_t *req;            /* MAX_REQUEST bytes */
+    uint8_t resp[RESP_MAX];
+    V3d *v3d;                /* accel3d: the backend, NULL for 2D only */
+    GQueue fenced;           /* Fenced*: answers held until their fence retires */
+    MosaicTimer *poll;       /* polls the backend while fences are outstanding */
+} VGpuDev;
+
+/* A fenced 3D-device request: answered when the backend retires its fence. */
+typedef struct Fenced {
+    MosaicVirtqElem *e;
+    unsigned qi;
+    uint64_t fence_id;
+    size_t len;
+    uint8_t resp[HDR_SIZE];
+} Fenced;
+
+#define POLL_NS 1000000 /* 1 ms */
+
+/* The realized devices, for screendump (main loop thread only). */
+static GList *devices;
+
+static const MosaicPropDesc gpu_props[] = {
+    {.key = "xres", .type = MOSAIC_PROP_UINT, .defval = "1024", .min = 16, .max = MAX_DIMENSION,
+     .help = "width of each output's mode (display info, EDID)"},
+    {.key = "yres", .type = MOSAIC_PROP_UINT, .defval = "768", .min = 16, .max = MAX_DIMENSION,
+     .help = "height of each output's mode"},
+    {.key = "max-outputs", .type = MOSAIC_PROP_UINT, .defval = "1", .min = 1, .max = MAX_SCANOUTS,
+     .help = "number of outputs (scanouts)"},
+    {.key = "max-hostmem", .type = MOSAIC_PROP_SIZE, .defval = "256M", .min = 1 << 20,
+     .max = 1ull << 34, .help = "bytes of host memory the guest's resources may take together"},
+    {.key = "edid", .type = MOSAIC_PROP_BOOL, .defval = "on",
+     .help = "offer VIRTIO_GPU_F_EDID and answer GET_EDID"},
+    {.key = "accel3d", .type = MOSAIC_PROP_ENUM, .defval = "none", .choices = "none|virgl|venus",
+     .help = "3D: virgl (OpenGL through virglrenderer, plugin gpu-virgl), venus (virgl and "
+             "Vulkan contexts), none (2D only)"},
+    {NULL},
+};
+
+static bool dma_is_ram(void *opaque, uint64_t gpa, uint64_t len)
+{
+    VGpuDev *d = opaque;
+    while (len) {
+        MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+        if (!mosaic_as_lookup(d->dma, gpa, &s) || !s.host || s.readonly)
+            return false;
+        uint64_t n = MIN(len, s.base + s.size - gpa);
+        gpa += n;
+        len -= n;
+    }
+    return true;
+}
+
+static bool dma_read(void *opaque, uint64_t gpa, void *buf, size_t len)
+{
+    VGpuDev *d = opaque;
+    uint8_t *out = buf;
+    while (len) {
+        MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+        if (!mosaic_as_lookup(d->dma, gpa, &s) || !s.host)
+            return false;
+        uint64_t n = MIN(len, s.base + s.size - gpa);
+        memcpy(out, s.host + (gpa - s.base), n);
+        out += n;
+        gpa += n;
+        len -= n;
+    }
+    return true;
+}
+
+static void gpu_config(void *opaque, uint8_t *c)
+{
+    VGpuDev *d = opaque;
+    memset(c, 0, 16);             /* events_read, events_clear: no display events yet */
+    wr32(c + 8, d->g.num_scanouts);
+    wr32(c + 12, d->v3d ? v3d_num_capsets(d->v3d) : 0);
+}
+
+static void process(VGpuDev *d, unsigned qi)
+{
+    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, qi);
+    MosaicVirtqElem *e;
+    bool any = false;
+    while ((e = mosaic_virtq_pop(q))) {
+        /* Longer requests than the largest valid one are cut there: the command then
+         * fails its own length check. */
+        size_t len = mosaic_iov_to_buf(e->out, e->out_num, 0, d->req, MAX_REQUEST);
+        size_t n = vgpu_command(&d->g, d->req, len, d->resp, sizeof d->resp);
+        if (d->v3d && n == HDR_SIZE && (rd32(d->resp + 4) & GPU_FLAG_FENCE) &&
+            rd32(d->resp) < RESP_ERR_UNSPEC) {
+            /* 3D work completes asynchronously: the answer waits for the fence. */
+            Fenced *f = g_new0(Fenced, 1);
+            *f = (Fenced){.e = e, .qi = qi, .fence_id = rd64(d->resp + 8), .len = n};
+            memcpy(f->resp, d->resp, HDR_SIZE);
+            g_queue_push_tail(&d->fenced, f);
+            v3d_create_fence(d->v3d, rd32(d->req + 16), d->req[20], f->fence_id);
+            mosaic_timer_mod(d->poll, mosaic_clock_ns(MOSAIC_CLOCK_HOST) + POLL_NS);
+            continue;
+        }
+        size_t w = mosaic_iov_from_buf(e->in, e->in_num, 0, d->resp, MIN(n, e->in_len));
+        mosaic_virtq_push(q, e, (uint32_t)w);
+        any = true;
+    }
+    if (any)
+        mosaic_virtq_notify(q);
+}
+
+static void answer(VGpuDev *d, Fenced *f)
+{
+    MosaicVirtQueue *q = mosaic_virtio_queue(d->v, f->qi);
+    size_t w = mosaic_iov_from_buf(f->e->in, f->e->in_num, 0, f->resp, MIN(f->len, f->e->in_len));
+    mosaic_virtq_push(q, f->e, (uint32_t)w);
+    mosaic_virtq_notify(q);
+    g_free(f);
+}
+
+/* Backend callback (from poll): every fence up to fence_id retired. */
+static void fence_done(void *opaque, uint64_t fence_id)
+{
+    VGpuDev *d = opaque;
+    Fenced *f;
+    while ((f = g_queue_peek_head(&d->fenced)) && f->fence_id <= fence_id)
+        answer(d, g_queue_pop_head(&d->fenced));
+}
+
+static void poll_fences(void *opaque)
+{
+    VGpuDev *d = opaque;
+    v3d_poll(d->v3d);
+    if (!g_queue_is_empty(&d->fenced))
+        mosaic_timer_mod(d->poll, mosaic_clock_ns(MOSAIC_CLOCK_HOST) + POLL_NS);
+}
+
+/* The rings are gone (reset): held answers are dropped with them. */
+static void drop_fenced(VGpuDev *d)
+{
+    Fenced *f;
+    while ((f = g_queue_pop_head(&d->fenced))) {
+        mosaic_virtq_push(mosaic_virtio_queue(d->v, f->qi), f->e, 0);
+        g_free(f);
+    }
+}
+
+static void gpu_bh(void *opaque)
+{
+    VGpuDev *d = opaque;
+    process(d, Q_CONTROL);
+    process(d, Q_CURSOR);
+    /* Most work has finished by now (llvmpipe renders on submission): retire it at
+     * once rather than a timer tick later; the timer covers the rest. */
+    if (d->v3d && !g_queue_is_empty(&d->fenced))
+        poll_fences(d);
+}
+
+static void gpu_notify(void *opaque, unsigned queue)
+{
+    mosaic_bh_schedule(((VGpuDev *)opaque)->bh); /* vCPU thread: the work runs on the loop */
+}
+
+static void gpu_reset(void *opaque)
+{
+    VGpuDev *d = opaque;
+    drop_fenced(d);
+    vgpu_reset(&d->g);
+}
+
+static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const MosaicBusSlot *slot,
+                         MosaicError *err)
+{
+    VGpuDev *d = g_new0(VGpuDev, 1);
+    d->label = g_strdup(dev ? mosaic_device_label(dev) : "gpu");
+    d->dma = slot->dma;
+    VGpuMem mem = {.opaque = d, .is_ram = dma_is_ram, .read = dma_read};
+    vgpu_init(&d->g, &mem, mosaic_props_get_uint(props, "max-outputs"),
+              mosaic_props_get_uint(props, "xres"), mosaic_props_get_uint(props, "yres"),
+              mosaic_props_get_uint(props, "max-hostmem"));
+    d->g.edid = mosaic_props_get_bool(props, "edid");
+    d->req = g_malloc(MAX_REQUEST);
+    g_queue_init(&d->fenced);
+    const char *accel = mosaic_props_get_str(props, "accel3d");
+    if (strcmp(accel, "none")) {
+        bool venus = !strcmp(accel, "venus");
+        g_autofree char *where = g_strdup_printf("accel3d = %s (%s)", accel,
+                                                 mosaic_props_where(props, "accel3d"));
+        d->v3d = v3d_open(&d->g, d->dma, "virgl", venus, where, fence_done, d, err);
+        if (!d->v3d) {
+            mosaic_error_prefix(err, "%s: ", where);
+            vgpu_destroy(&d->g);
+            g_free(d->req);
+            g_free(d->label);
+            g_free(d);
+            return NULL;
+        }
+        d->g.ext = v3d_ext(d->v3d);
+        d->poll = mosaic_timer_new(MOSAIC_CLOCK_HOST, poll_fences, d);
+    }
+    MosaicVirtioDeviceOps ops = {
+        .size = sizeof ops,
+        .device_id = 16,
+        .features = (d->g.edid ? 1ull << GPU_F_EDID : 0) |
+                    (d->v3d ? 1ull << GPU_F_VIRGL | 1ull << GPU_F_CONTEXT_INIT : 0),
+        .num_queues = NUM_QUEUES,
+        .queue_max = QUEUE_MAX,
+        .config_size = 16,
+        .config_read = gpu_config,
+        .queue_notify = gpu_notify,
+        .reset = gpu_reset,
+    };
+    d->v = mosaic_virtio_mmio_new(slot, &ops, d, err);
+    if (!d->v) {
+        if (d->v3d) {
+            mosaic_timer_free(d->poll);
+            v3d_close(d->v3d);
+        }
+        vgpu_destroy(&d->g);
+        g_free(d->req);
+        g_free(d->label);
+        g_free(d);
+        return NULL;
+    }
+    d->bh = mosaic_bh_new(gpu_bh, d);
+    devices = g_list_append(devices, d);
+    return d;
+}
+
+static void gpu_unrealize(void *state)
+{
+    VGpuDev *d = state;
+    devices = g_list_remove(devices, d);
+    mosaic_bh_free(d->bh);
+    drop_fenced(d);
+    if (d->v3d) {
+        mosaic_timer_free(d->poll);
+        vgpu_reset(&d->g);
+        d->g.ext = NULL;
+        v3d_close(d->v3d);
+    }
+    mosaic_virtio_free(d->v);
+    vgpu_destroy(&d->g);
+    g_free(d->req);
+    g_free(d->label);
+    g_free(d);
+}
+
+static bool cmd_screendump(void *o, const MosaicArgs *a, MosaicJson *ret, MosaicError *err)
+{
+    const char *file = mosaic_args_get_str(a, "filename");
+    const char *want = mosaic_args_has(a, "device") ? mosaic_args_get_str(a, "device") : NULL;
+    int64_t head = mosaic_args_has(a, "head") ? mosaic_args_get_int(a, "head") : 0;
+    if (mosaic_args_has(a, "format") && strcmp(mosaic_args_get_str(a, "format"), "png")) {
+        mosaic_error_set(err, "screendump: format '%s' is not supported (png is)",
+                         mosaic_args_get_str(a, "format"));
+        return false;
+    }
+    if (!*file) {
+        mosaic_error_set(err, "Parameter 'filename' is empty: name the PNG file to write");
+        return false;
+    }
+    VGpuDev *d = NULL;
+    for (GList *l = devices; l && !d; l = l->next)
+        if (!want || !strcmp(((VGpuDev *)l->data)->label, want))
+            d = l->data;
+    if (!d) {
+        mosaic_error_set_class(err, MOSAIC_ERRCLASS_NOT_FOUND, want ?
+                               "no virtio-gpu device '%s' in this machine" :
+                               "no virtio-gpu device in this machine%s", want ? want : "");
+        return false;
+    }
+    if (head < 0 || head >= d->g.num_scanouts) {
+        mosaic_error_set(err, "device '%s' has no output %" G_GINT64_FORMAT " (it has %u)",
+                         d->label, head, d->g.num_scanouts);
+        return false;
+    }
+    vgpu_capture(&d->g, head);
+    const Scanout *s = &d->g.scanouts[head];
+    if (!s->surface) {
+        mosaic_error_set_class(err, MOSAIC_ERRCLASS_BAD_STATE, "output %" G_GINT64_FORMAT
+                               " of '%s' has shown nothing yet (no flush)", head, d->label);
+        return false;
+    }
+    g_autoptr(GError) ge = NULL;
+    if (!vgpu_screendump(s, file, &ge)) {
+        mosaic_error_set(err, "screendump: %s", ge->message);
+        return false;
+    }
+    return true;
+}
+
+static const MosaicArgDesc screendump_args[] = {
+    {"filename", MOSAIC_ARG_STR, false, "PNG file to write"},
+    {"device", MOSAIC_ARG_STR, true, "label of the virtio-gpu device (default: the first)"},
+    {"head", MOSAIC_ARG_INT, true, "output number (default 0)"},
+    {"format", MOSAIC_ARG_STR, true, "image format: png (the only one)"},
+    {NULL},
+};
+
+static const MosaicCommandDesc gpu_commands[] = {
+    {.size = sizeof(MosaicCommandDesc), .name = "screendump",
+     .help = "Write what a virtio-gpu output shows (as of its last flush) to a PNG file.",
+     .args = screendump_args, .returns = "an empty object", .handler = cmd_screendump,
+     .arg_size = sizeof(MosaicArgDesc)},
+    {0},
+};
+
+static const MosaicDeviceOps gpu_ops = {
+    .size = sizeof(MosaicDeviceOps),
+    .bus = "virtio-mmio",
+    .realize = gpu_realize,
+    .unrealize = gpu_unrealize,
+    .reset = gpu_reset,
+};
+
+MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI, .name = "virtio-gpu",
+              .version = "1.0", .license = "GPL-2.0-or-later",
+              .description = "virtio GPU on virtio-mmio: 2D resources, scanouts, cursor and "
+                             "EDID with headless outputs; screendump to PNG",
+              .props = gpu_props, .ops = &gpu_ops, .commands = gpu_commands);

@@ -1,0 +1,351 @@
+/* 3D commands of virtio-gpu (virtio 1.2 §5.7.6.8, VIRTIO_GPU_F_VIRGL): contexts, 3D
+ * resources, 3D transfers, command submission and capsets, checked here and passed to a
+ * gpu backend plugin.  Backing pages become host iovecs inside guest RAM. */
+#include <string.h>
+#include "vgpu3d.h"
+
+enum {
+    CMD_CTX_CREATE = 0x200, CMD_CTX_DESTROY, CMD_CTX_ATTACH_RESOURCE, CMD_CTX_DETACH_RESOURCE,
+    CMD_RESOURCE_CREATE_3D, CMD_TRANSFER_TO_HOST_3D, CMD_TRANSFER_FROM_HOST_3D, CMD_SUBMIT_3D,
+};
+#define MAX_IOV (2 * MAX_BACKING_ENTRIES) /* an entry may straddle two RAM regions */
+#define MAX_SUBMIT (16u << 20)
+
+typedef struct Res3d {
+    uint32_t format, width, height;
+    uint64_t bytes;          /* counted against the device's max-hostmem */
+    bool backed;
+} Res3d;
+
+struct V3d {
+    VGpu *g;
+    MosaicAddressSpace *dma;
+    MosaicGpuBackendOps *ops;
+    void *be;
+    GHashTable *res;         /* id -> Res3d* */
+    GHashTable *ctxs;        /* id set */
+    uint32_t ncapsets;
+    VGpuExt ext;
+    void (*fence_done)(void *, uint64_t);
+    void *opaque;
+};
+
+static bool owns(void *o, uint32_t id)
+{
+    V3d *v = o;
+    return g_hash_table_contains(v->res, GUINT_TO_POINTER(id));
+}
+
+static Res3d *res_get(V3d *v, uint32_t id)
+{
+    return id ? g_hash_table_lookup(v->res, GUINT_TO_POINTER(id)) : NULL;
+}
+
+static bool ctx_ok(V3d *v, uint32_t id)
+{
+    return id && g_hash_table_contains(v->ctxs, GUINT_TO_POINTER(id));
+}
+
+static uint32_t capset_info(V3d *v, const uint8_t *p, uint8_t *resp, size_t *out)
+{
+    uint32_t id, ver, size;
+    if (!v->ops->capset_info(v->be, rd32(p), &id, &ver, &size))
+        return RESP_ERR_INVALID_PARAMETER;
+    wr32(resp + HDR_SIZE, id);
+    wr32(resp + HDR_SIZE + 4, ver);
+    wr32(resp + HDR_SIZE + 8, size);
+    *out = HDR_SIZE + 16;
+    return RESP_OK_CAPSET_INFO;
+}
+
+static uint32_t get_capset(V3d *v, const uint8_t *p, uint8_t *resp, size_t cap, size_t *out)
+{
+    uint32_t n = v->ops->get_capset(v->be, rd32(p), rd32(p + 4), resp + HDR_SIZE,
+                                    (uint32_t)(cap - HDR_SIZE));
+    if (!n)
+        return RESP_ERR_INVALID_PARAMETER;
+    *out = HDR_SIZE + n;
+    return RESP_OK_CAPSET;
+}
+
+static uint32_t ctx_create(V3d *v, uint32_t ctx, const uint8_t *p)
+{
+    if (!ctx || ctx_ok(v, ctx))
+        return RESP_ERR_INVALID_CONTEXT_ID;
+    char name[65] = "";
+    memcpy(name, p + 8, MIN(rd32(p), 64u));
+    uint32_t r = v->ops->ctx_create(v->be, ctx, rd32(p + 4) & 0xff, name);
+    if (r == RESP_OK_NODATA)
+        g_hash_table_add(v->ctxs, GUINT_TO_POINTER(ctx));
+    return r;
+}
+
+static uint32_t ctx_destroy(V3d *v, uint32_t ctx)
+{
+    if (!ctx_ok(v, ctx))
+        return RESP_ERR_INVALID_CONTEXT_ID;
+    g_hash_table_remove(v->ctxs, GUINT_TO_POINTER(ctx));
+    return v->ops->ctx_destroy(v->be, ctx);
+}
+
+static uint32_t ctx_resource(V3d *v, uint32_t ctx, const uint8_t *p, bool attach)
+{
+    if (!ctx_ok(v, ctx))
+        return RESP_ERR_INVALID_CONTEXT_ID;
+    uint32_t id = rd32(p);
+    if (!res_get(v, id))
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    return attach ? v->ops->ctx_attach_resource(v->be, ctx, id)
+                  : v->ops->ctx_detach_resource(v->be, ctx, id);
+}
+
+static uint32_t create_3d(V3d *v, const uint8_t *p)
+{
+    MosaicGpuResource3d r = {
+        .resource_id = rd32(p), .target = rd32(p + 4), .format = rd32(p + 8), .bind = rd32(p + 12),
+        .width = rd32(p + 16), .height = rd32(p + 20), .depth = rd32(p + 24),
+        .array_size = rd32(p + 28), .last_level = rd32(p + 32), .nr_samples = rd32(p + 36),
+        .flags = rd32(p + 40),
+    };
+    if (!r.resource_id || res_get(v, r.resource_id) || vgpu_resource(v->g, r.resource_id))
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    if (!r.width || r.width > MAX_DIMENSION || r.height > MAX_DIMENSION || r.depth > 2048 ||
+        r.array_size > 2048 || r.last_level > 15 || r.nr_samples > 16)
+        return RESP_ERR_INVALID_PARAMETER;
+    /* What the host may allocate for it, at most 16 bytes a texel, counted like the 2D
+     * resources: the guest cannot make the host allocate without bound. */
+    uint64_t bytes = (uint64_t)r.width * MAX(r.height, 1u) * MAX(r.depth, 1u) *
+                     MAX(r.array_size, 1u) * 16;
+    if (bytes > v->g->hostmem_max - v->g->hostmem)
+        return RESP_ERR_OUT_OF_MEMORY;
+    uint32_t st = v->ops->resource_create_3d(v->be, &r);
+    if (st != RESP_OK_NODATA)
+        return st;
+    Res3d *x = g_new0(Res3d, 1);
+    *x = (Res3d){.format = r.format, .width = r.width, .height = r.height, .bytes = bytes};
+    v->g->hostmem += bytes;
+    g_hash_table_insert(v->res, GUINT_TO_POINTER(r.resource_id), x);
+    return RESP_OK_NODATA;
+}
+
+static void unref_one(V3d *v, uint32_t id, Res3d *x)
+{
+    for (unsigned i = 0; i < MAX_SCANOUTS; i++)
+        if (v->g->scanouts[i].resource_id == id)
+            v->g->scanouts[i].resource_id = 0;
+    v->ops->resource_unref(v->be, id);
+    v->g->hostmem -= x->bytes;
+}
+
+static uint32_t unref(V3d *v, const uint8_t *p)
+{
+    uint32_t id = rd32(p);
+    Res3d *x = res_get(v, id);
+    if (!x)
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    unref_one(v, id, x);
+    g_hash_table_remove(v->res, GUINT_TO_POINTER(id));
+    return RESP_OK_NODATA;
+}
+
+/* Guest entries -> host iovecs, each piece inside one RAM section. */
+static uint32_t attach(V3d *v, const uint8_t *p, size_t body)
+{
+    uint32_t id = rd32(p), n = rd32(p + 4);
+    Res3d *x = res_get(v, id);
+    if (!x)
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    if (x->backed)
+        return RESP_ERR_UNSPEC;
+    if (!n || n > MAX_BACKING_ENTRIES || (uint64_t)n * 16 > body - 8)
+        return RESP_ERR_INVALID_PARAMETER;
+    g_autofree struct iovec *iov = g_new(struct iovec, MAX_IOV);
+    unsigned k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t gpa = rd64(p + 8 + 16 * i), len = rd32(p + 16 + 16 * i);
+        if (gpa + len < gpa)
+            return RESP_ERR_UNSPEC;
+        while (len) {
+            MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+            if (k == MAX_IOV || !mosaic_as_lookup(v->dma, gpa, &s) || !s.host || s.readonly)
+                return RESP_ERR_UNSPEC;
+            uint64_t m = MIN(len, s.base + s.size - gpa);
+            iov[k++] = (struct iovec){s.host + (gpa - s.base), m};
+            gpa += m;
+            len -= m;
+        }
+    }
+    uint32_t st = v->ops->attach_backing(v->be, id, iov, k);
+    if (st == RESP_OK_NODATA)
+        x->backed = true;
+    return st;
+}
+
+static uint32_t detach(V3d *v, const uint8_t *p)
+{
+    Res3d *x = res_get(v, rd32(p));
+    if (!x)
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    if (!x->backed)
+        return RESP_ERR_UNSPEC;
+    x->backed = false;
+    return v->ops->detach_backing(v->be, rd32(p));
+}
+
+static uint32_t transfer(V3d *v, uint32_t ctx, const uint8_t *p, bool to_host)
+{
+    MosaicGpuTransfer t = {
+        .box = {rd32(p), rd32(p + 4), rd32(p + 8), rd32(p + 12), rd32(p + 16), rd32(p + 20)},
+        .offset = rd64(p + 24), .resource_id = rd32(p + 32), .level = rd32(p + 36),
+        .stride = rd32(p + 40), .layer_stride = rd32(p + 44), .ctx_id = ctx,
+    };
+    Res3d *x = res_get(v, t.resource_id);
+    if (!x)
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    if (ctx && !ctx_ok(v, ctx))
+        return RESP_ERR_INVALID_CONTEXT_ID;
+    if (!x->backed)
+        return RESP_ERR_UNSPEC;
+    /* The backend checks the box against the resource and the backing's size. */
+    return v->ops->transfer(v->be, to_host, &t);
+}
+
+static uint32_t submit(V3d *v, uint32_t ctx, const uint8_t *req, size_t len)
+{
+    uint32_t size = rd32(req + HDR_SIZE);
+    if (!ctx_ok(v, ctx))
+        return RESP_ERR_INVALID_CONTEXT_ID;
+    if (size > MAX_SUBMIT || size > len - HDR_SIZE - 8)
+        return RESP_ERR_INVALID_PARAMETER;
+    /* An aligned private copy: the backend parses it as dwords. */
+    g_autofree uint32_t *cmds = g_malloc(MAX(size, 4u));
+    memcpy(cmds, req + HDR_SIZE + 8, size);
+    return v->ops->submit(v->be, ctx, cmds, size);
+}
+
+static size_t body_3d(uint32_t type)
+{
+    switch (type) {
+    case CMD_GET_CAPSET_INFO: case CMD_GET_CAPSET: return 8;
+    case CMD_CTX_CREATE: return 72;
+    case CMD_CTX_DESTROY: return 0;
+    case CMD_CTX_ATTACH_RESOURCE: case CMD_CTX_DETACH_RESOURCE: return 8;
+    case CMD_RESOURCE_CREATE_3D: return 48;
+    case CMD_TRANSFER_TO_HOST_3D: case CMD_TRANSFER_FROM_HOST_3D: return 48;
+    case CMD_SUBMIT_3D: return 8;
+    case CMD_RESOURCE_UNREF: case CMD_RESOURCE_DETACH_BACKING: return 8;
+    case CMD_RESOURCE_ATTACH_BACKING: return 8;
+    default: return SIZE_MAX;
+    }
+}
+
+static uint32_t command(void *o, uint32_t type, const uint8_t *req, size_t len, uint8_t *resp,
+                        size_t cap, size_t *out)
+{
+    V3d *v = o;
+    size_t need = body_3d(type);
+    if (need == SIZE_MAX || len < HDR_SIZE || len - HDR_SIZE < need || cap < RESP_MAX)
+        return RESP_ERR_UNSPEC;
+    uint32_t ctx = rd32(req + 16);
+    const uint8_t *p = req + HDR_SIZE;
+    switch (type) {
+    case CMD_GET_CAPSET_INFO: return capset_info(v, p, resp, out);
+    case CMD_GET_CAPSET: return get_capset(v, p, resp, cap, out);
+    case CMD_CTX_CREATE: return ctx_create(v, ctx, p);
+    case CMD_CTX_DESTROY: return ctx_destroy(v, ctx);
+    case CMD_CTX_ATTACH_RESOURCE: return ctx_resource(v, ctx, p, true);
+    case CMD_CTX_DETACH_RESOURCE: return ctx_resource(v, ctx, p, false);
+    case CMD_RESOURCE_CREATE_3D: return create_3d(v, p);
+    case CMD_TRANSFER_TO_HOST_3D: return transfer(v, ctx, p, true);
+    case CMD_TRANSFER_FROM_HOST_3D: return transfer(v, ctx, p, false);
+    case CMD_SUBMIT_3D: return submit(v, ctx, req, len);
+    case CMD_RESOURCE_UNREF: return unref(v, p);
+    case CMD_RESOURCE_ATTACH_BACKING: return attach(v, p, len - HDR_SIZE);
+    case CMD_RESOURCE_DETACH_BACKING: return detach(v, p);
+    default: return RESP_ERR_UNSPEC;
+    }
+}
+
+static bool read_pixels(void *o, uint32_t id, const Rect *r, uint8_t *dst, uint32_t *format)
+{
+    V3d *v = o;
+    Res3d *x = res_get(v, id);
+    if (!x || !v->ops->read_pixels || (uint64_t)r->x + r->w > x->width ||
+        (uint64_t)r->y + r->h > MAX(x->height, 1u))
+        return false;
+    *format = x->format; /* virgl's B8G8R8A8/X8 codes 1/2 match virtio-gpu's */
+    return v->ops->read_pixels(v->be, id, r->x, r->y, r->w, r->h, dst, r->w * 4);
+}
+
+static void reset(void *o)
+{
+    V3d *v = o;
+    GHashTableIter it;
+    gpointer k, val;
+    g_hash_table_iter_init(&it, v->ctxs);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        v->ops->ctx_destroy(v->be, GPOINTER_TO_UINT(k));
+    g_hash_table_remove_all(v->ctxs);
+    g_hash_table_iter_init(&it, v->res);
+    while (g_hash_table_iter_next(&it, &k, &val))
+        unref_one(v, GPOINTER_TO_UINT(k), val);
+    g_hash_table_remove_all(v->res);
+}
+
+V3d *v3d_open(VGpu *g, MosaicAddressSpace *dma, const char *name, bool venus, const char *where,
+              void (*fence_done)(void *opaque, uint64_t fence_id), void *opaque,
+              MosaicError *err)
+{
+    MosaicGpuBackendOps *ops = mosaic_gpu_backend_find(name, err);
+    if (!ops)
+        return NULL;
+    V3d *v = g_new0(V3d, 1);
+    v->g = g;
+    v->dma = dma;
+    v->ops = ops;
+    v->fence_done = fence_done;
+    v->opaque = opaque;
+    MosaicGpuConfig cfg = {.size = sizeof cfg, .venus = venus, .where = where};
+    MosaicGpuCallbacks cb = {.size = sizeof cb, .fence_done = fence_done};
+    v->be = ops->open(&cfg, &cb, opaque, err);
+    if (!v->be) {
+        mosaic_free(ops);
+        g_free(v);
+        return NULL;
+    }
+    uint32_t id, ver, size;
+    while (v->ops->capset_info(v->be, v->ncapsets, &id, &ver, &size))
+        v->ncapsets++;
+    v->res = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    v->ctxs = g_hash_table_new(g_direct_hash, g_direct_equal);
+    v->ext = (VGpuExt){.opaque = v, .owns = owns, .command = command,
+                       .read_pixels = read_pixels, .reset = reset};
+    return v;
+}
+
+void v3d_close(V3d *v)
+{
+    reset(v);
+    v->ops->close(v->be);
+    g_hash_table_destroy(v->res);
+    g_hash_table_destroy(v->ctxs);
+    mosaic_free(v->ops);
+    g_free(v);
+}
+
+const VGpuExt *v3d_ext(V3d *v) { return &v->ext; }
+uint32_t v3d_num_capsets(V3d *v) { return v->ncapsets; }
+
+uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+{
+    /* A fenced 2D command carries whatever ctx_id the guest wrote: a fence on a context
+     * that does not exist might never retire, so it goes on the global timeline. */
+    if (!ctx_ok(v, ctx_id))
+        ctx_id = 0;
+    return v->ops->create_fence(v->be, ctx_id, ring_idx, fence_id);
+}
+
+void v3d_poll(V3d *v)
+{
+    v->ops->poll(v->be);
+}

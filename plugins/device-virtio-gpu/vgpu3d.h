@@ -1,0 +1,22 @@
+/* The 3D half of virtio-gpu: a gpu backend plugin (mosaic/gpu.h) behind the 2D command
+ * set, with every guest value checked before the backend sees it. */
+#ifndef VIRTIO_GPU_3D_H
+#define VIRTIO_GPU_3D_H
+
+#include <mosaic/mosaic.h>
+#include "gpu2d.h"
+
+typedef struct V3d V3d;
+
+/* Opens backend `name` for device `g`; fence_done is called (from poll) with each
+ * retired fence id.  NULL + err with what to install. */
+V3d *v3d_open(VGpu *g, MosaicAddressSpace *dma, const char *name, bool venus, const char *where,
+              void (*fence_done)(void *opaque, uint64_t fence_id), void *opaque,
+              MosaicError *err);
+void v3d_close(V3d *v);
+const VGpuExt *v3d_ext(V3d *v);
+uint32_t v3d_num_capsets(V3d *v);
+uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id);
+void v3d_poll(V3d *v);
+
+#endif

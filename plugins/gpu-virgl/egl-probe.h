@@ -1,0 +1,8 @@
+/* Can EGL start headless?  false + why (a NUL-terminated reason) when not. */
+#ifndef GPU_VIRGL_EGL_PROBE_H
+#define GPU_VIRGL_EGL_PROBE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+bool egl_probe(char *why, size_t len);
+#endif

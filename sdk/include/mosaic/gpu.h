@@ -1,0 +1,144 @@
+/* GPU backends: 3D rendering for a virtual GPU device (virtio-gpu's accel3d), in a
+ * plugin of kind gpu (gpu-virgl: virglrenderer, OpenGL through virgl and Vulkan through
+ * Venus).  Since ABI 1.1.
+ *
+ * The device owns the guest-facing protocol: it parses and checks every request, keeps
+ * the 2D resources itself, and hands a backend only checked values: resource and
+ * context ids, boxes, the guest's command buffers (copied out of guest memory), and host
+ * iovecs that lie inside guest RAM for a resource's backing pages.  A backend never sees
+ * a guest physical address.  Every op returns a virtio-gpu response code
+ * (MOSAIC_GPU_OK or one of MOSAIC_GPU_ERR_*), which the device sends to the guest: a
+ * bad request fails that request, nothing more.
+ *
+ * A device finds its backend with mosaic_gpu_backend_find("virgl"): the core loads the
+ * plugin mosaic-gpu-NAME.so (the deployment policy applies) and returns a copy of its
+ * ops table, zero-filled to this header's size, so an older plugin's missing trailing
+ * ops read as NULL.
+ *
+ * Threads.  Every op runs on the main loop thread with the core lock held.  Fences: the
+ * device calls create_fence after the commands it covers and poll() from a timer while
+ * fences are outstanding; the backend reports each retired fence through the
+ * fence_done callback given to open, from inside poll() (never from another thread).
+ *
+ * Lifetime: open (once per device) -> any ops -> close.  A backend may refuse a second
+ * open in one process when its library has process-wide state (virglrenderer has):
+ * return NULL with an error saying so.
+ *
+ * Writing a backend out of tree: export a descriptor with
+ *   MOSAIC_PLUGIN(.kind = MOSAIC_KIND_GPU, .kind_abi = MOSAIC_GPU_ABI, .name = "foo",
+ *                 .ops = &foo_ops, ...)
+ * where foo_ops is a MosaicGpuBackendOps with .size = sizeof(MosaicGpuBackendOps) and
+ * every op up to and including poll set (checked when the plugin is scanned); the
+ * optional ops after it may be NULL.  Build against sdk/include only.
+ *
+ * Changelog
+ *   1.1  first version (kind ABI MOSAIC_GPU_ABI 1).
+ */
+#ifndef MOSAIC_GPU_H
+#define MOSAIC_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <mosaic/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* virtio-gpu response codes (virtio 1.2 §5.7.6.7). */
+enum {
+    MOSAIC_GPU_OK = 0x1100,
+    MOSAIC_GPU_ERR_UNSPEC = 0x1200,
+    MOSAIC_GPU_ERR_OUT_OF_MEMORY = 0x1201,
+    MOSAIC_GPU_ERR_INVALID_SCANOUT_ID = 0x1202,
+    MOSAIC_GPU_ERR_INVALID_RESOURCE_ID = 0x1203,
+    MOSAIC_GPU_ERR_INVALID_CONTEXT_ID = 0x1204,
+    MOSAIC_GPU_ERR_INVALID_PARAMETER = 0x1205,
+};
+
+/* Capset ids (virtio-gpu): the context types a backend may offer. */
+enum {
+    MOSAIC_GPU_CAPSET_VIRGL = 1,
+    MOSAIC_GPU_CAPSET_VIRGL2 = 2,
+    MOSAIC_GPU_CAPSET_VENUS = 4,
+};
+
+typedef struct MosaicGpuConfig {
+    uint32_t size;            /* sizeof(MosaicGpuConfig) */
+    bool venus;               /* also offer Venus (Vulkan) contexts */
+    const char *where;        /* "gpu0 (vm.ini:7)": for error messages */
+} MosaicGpuConfig;
+
+typedef struct MosaicGpuCallbacks {
+    uint32_t size;            /* sizeof(MosaicGpuCallbacks) */
+    /* Every fence up to and including fence_id has retired (called from poll). */
+    void (*fence_done)(void *opaque, uint64_t fence_id);
+} MosaicGpuCallbacks;
+
+/* virtio_gpu_resource_create_3d, fields as the guest sent them (the backend checks
+ * target, format and bind against what it supports). */
+typedef struct MosaicGpuResource3d {
+    uint32_t resource_id, target, format, bind;
+    uint32_t width, height, depth, array_size, last_level, nr_samples, flags;
+} MosaicGpuResource3d;
+
+typedef struct MosaicGpuBox {
+    uint32_t x, y, z, w, h, d;
+} MosaicGpuBox;
+
+/* virtio_gpu_transfer_host_3d. */
+typedef struct MosaicGpuTransfer {
+    uint32_t resource_id, ctx_id;
+    uint32_t level, stride, layer_stride;
+    MosaicGpuBox box;
+    uint64_t offset;          /* into the resource's backing */
+} MosaicGpuTransfer;
+
+typedef struct MosaicGpuBackendOps {
+    uint32_t size;            /* sizeof(MosaicGpuBackendOps) */
+    /* Starts the renderer.  Failing (no EGL, no render node, a library refusing): NULL
+     * and an error that says what to install or change. */
+    void *(*open)(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, void *opaque,
+                  MosaicError *err);
+    void (*close)(void *be);
+    /* Capset `index` (0..): false past the last one. */
+    bool (*capset_info)(void *be, uint32_t index, uint32_t *id, uint32_t *max_version,
+                        uint32_t *max_size);
+    /* Fills at most `size` bytes of capset `id` at `version`; returns the bytes written
+     * (0: no such capset). */
+    uint32_t (*get_capset)(void *be, uint32_t id, uint32_t version, void *buf, uint32_t size);
+    /* capset_id 0: the backend's default context type (virgl). */
+    uint32_t (*ctx_create)(void *be, uint32_t ctx_id, uint32_t capset_id, const char *name);
+    uint32_t (*ctx_destroy)(void *be, uint32_t ctx_id);
+    uint32_t (*ctx_attach_resource)(void *be, uint32_t ctx_id, uint32_t resource_id);
+    uint32_t (*ctx_detach_resource)(void *be, uint32_t ctx_id, uint32_t resource_id);
+    uint32_t (*resource_create_3d)(void *be, const MosaicGpuResource3d *r);
+    uint32_t (*resource_unref)(void *be, uint32_t resource_id);
+    /* The iovecs lie in guest RAM and stay valid until detach_backing or unref. */
+    uint32_t (*attach_backing)(void *be, uint32_t resource_id, const struct iovec *iov,
+                               unsigned n);
+    uint32_t (*detach_backing)(void *be, uint32_t resource_id);
+    /* to_host: backing -> resource (TRANSFER_TO_HOST_3D), else resource -> backing. */
+    uint32_t (*transfer)(void *be, bool to_host, const MosaicGpuTransfer *t);
+    /* A command buffer of the context's protocol (`size` bytes, a private copy). */
+    uint32_t (*submit)(void *be, uint32_t ctx_id, const void *cmds, uint32_t size);
+    uint32_t (*create_fence)(void *be, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id);
+    /* Retires finished work: fence_done callbacks. */
+    void (*poll)(void *be);
+    /* Optional: copies the rect of 2D resource `resource_id` (level 0) into `dst` as
+     * rows of `stride` bytes, top row first, 4 bytes per pixel in the resource's format:
+     * what a display shows of it (screendump).  Returns false when it cannot. */
+    bool (*read_pixels)(void *be, uint32_t resource_id, uint32_t x, uint32_t y, uint32_t w,
+                        uint32_t h, void *dst, uint32_t stride);
+} MosaicGpuBackendOps;
+
+/* The ops of gpu backend `name` (plugin mosaic-gpu-NAME.so), loaded on first use; a
+ * copy the caller frees with mosaic_free.  NULL + err (not installed, refused by the
+ * policy, its init failed). */
+MOSAIC_API MosaicGpuBackendOps *mosaic_gpu_backend_find(const char *name, MosaicError *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
