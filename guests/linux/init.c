@@ -499,12 +499,6 @@ static void out_hex(unsigned int v)
     out(b);
 }
 
-static void sleep_ms(long ms)
-{
-    long ts[2] = {ms / 1000, ms % 1000 * 1000000};
-    sc(SYS_nanosleep, ts, 0, 0);
-}
-
 static int if_up(unsigned int ip)
 {
     long s = sc(SYS_socket, 2, 2, 0);
