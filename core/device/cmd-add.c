@@ -8,7 +8,7 @@
 #include "block/block-internal.h"
 
 static const MosaicArgDesc add_args[] = {
-    {"driver", MOSAIC_ARG_STR, false, "device type (e.g. virtio-blk, pcie-pci-bridge)"},
+    {"driver", MOSAIC_ARG_STR, false, "device type: a device plugin's name (mosaic --list-plugins)"},
     {"id", MOSAIC_ARG_STR, false, "the new device's label"},
     {"bus", MOSAIC_ARG_STR, true, "label of the root port or bridge it plugs into"},
     {"addr", MOSAIC_ARG_INT, true, "slot number on that bus (default: the first free one)"},
