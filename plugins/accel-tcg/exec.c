@@ -158,6 +158,12 @@ static bool do_csr(Hart *h, const Insn *i)
         uint64_t nv = kind == 1 ? src : kind == 2 ? (old | src) : (old & ~src);
         if (!tcg_csr_write(h, csr, nv))
             return false;
+        /* The written count replaces this instruction's own increment, which the
+         * block exit adds: take it back here. */
+        if (csr == 0xb02)
+            h->instret_delta--;
+        else if (csr == 0xb00)
+            h->cycle_delta--;
     }
     h->x[i->rd] = old;
     return true;
@@ -357,10 +363,17 @@ L_SFENCE_VMA:
     else
         tcg_tlb_flush_page(h, RS1);
     JUMP(PC + i->len);
-L_CSR:
-    if (!do_csr(h, i))
-        goto illegal;
-    JUMP(PC + i->len);
+L_CSR: {
+        /* Blocks count retired instructions at their exit; a counter read in the
+         * middle must also see the ones before it in this block. */
+        size_t before = i - tb->insns;
+        h->instret += before;
+        bool ok = do_csr(h, i);
+        h->instret -= before;
+        if (!ok)
+            goto illegal;
+        JUMP(PC + i->len);
+    }
 L_LR_W: L_SC_W: L_AMO_W:
     if (unlikely(!do_atomic(h, i, true)))
         goto exc;
