@@ -118,6 +118,7 @@ def ensure_guests():
     """Builds the bare-metal programs (scons target build/guests) when missing."""
     want = [GUESTS / 'tests' / (n + '.elf') for n in BARE_TESTS + RAND_TESTS + MOSAIC_ONLY_TESTS]
     want.append(GUESTS / 'bench' / 'coremark-lite.elf')
+    want.append(GUESTS / 'bench' / 'startup.elf')
     if not all(p.exists() for p in want):
         subprocess.run(['scons', '-Q', '-j2', 'build/guests'], cwd=TOP, check=True,
                        stdout=subprocess.DEVNULL)
