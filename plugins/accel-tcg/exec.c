@@ -226,9 +226,28 @@ static const void *const *exec_tb(Hart *h, TB *tb)
     size_t done;
     uint64_t key = h->jc_key;
     unsigned budget = 1024; /* blocks chained before the run loop looks at exit requests */
+enter:
+    if (unlikely(!tb->jit) && ++tb->runs == JIT_HOT)
+        tb->jit = tcg_jit_compile(h, tb);
+    if (tb->jit) {
+        /* Host code runs the block, or its leading part: it returns where the
+         * interpreter must go on (slow paths, instructions it does not handle). */
+        uint32_t r = tb->jit(h, base);
+        if (likely(r & JIT_DONE)) {
+            done = r & ~JIT_DONE;
+            goto out;
+        }
+        i = tb->insns + r;
+    }
     goto *i->op;
 
-L_NOP: L_FENCE:
+L_FENCE:
+    /* x86 and other TSO hosts order everything but store->load: only FENCE w,r needs
+     * a full host fence (see jit.c for weakly ordered hosts). */
+    if (((i->raw >> 24) & 1) && ((i->raw >> 21) & 1))
+        atomic_thread_fence(memory_order_seq_cst);
+    NEXT;
+L_NOP:
     NEXT;
 L_LUI: L_LI: RD = IMM; NEXT;
 L_MV: RD = RS1; NEXT;
@@ -462,7 +481,7 @@ out:
             /* A loop within one block: nothing that could change its translation ran. */
             dtlb = h->dtlb;
             i = tb->insns;
-            goto *i->op;
+            goto enter;
         }
         const JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
         if (likely(j->pc == pc && j->gen == h->jc_key)) {
@@ -476,7 +495,7 @@ out:
         dtlb = h->dtlb;
         key = h->jc_key;
         i = tb->insns;
-        goto *i->op;
+        goto enter;
     }
 }
 

@@ -1,0 +1,415 @@
+/* accel-tcg: host code generation for x86-64 hosts.
+ *
+ * A translated block's pre-decoded instructions are turned into one host function
+ *     uint32_t fn(Hart *h, uint64_t base)      (base: virtual pc of the block)
+ * covering the block's leading run of supported instructions (RV64I/M integer ALU,
+ * loads and stores with the software TLB inline, branches and jumps).  The function
+ * returns either
+ *   - JIT_DONE | n: the block ran to its end; h->pc holds the next pc and n instructions
+ *     retired, or
+ *   - k: the interpreter must go on at instruction k (an instruction the generator does
+ *     not handle, or a TLB miss / code page / MMIO access, which the interpreter's slow
+ *     path then performs).
+ * Guest registers stay in h->x (no host register holds guest state across an exit), so
+ * an exit needs no state write-back and exceptions, counters and self-modifying code are
+ * all handled by the interpreter exactly as without the generator.
+ *
+ * Memory ordering: x86 is TSO, so loads and stores need no fences; only a FENCE whose
+ * predecessor set has W and successor set has R (store->load order) becomes MFENCE.
+ * A weakly ordered host would instead map FENCE r,rw to an acquire fence, FENCE rw,w to a
+ * release fence and only FENCE w,r / rw,rw to a full fence.
+ *
+ * W^X: the code buffer is one memfd mapped twice, writable at one address and
+ * executable at another; no page is ever writable and executable in the same mapping.
+ * Each hart has its own buffer, reset together with its translation cache. */
+#define _GNU_SOURCE /* memfd_create */
+#include "cpu.h"
+#include "x86-emit.h"
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+
+#define JIT_MAX_INSN_BYTES 96
+#define XOFF(r) ((int32_t)(offsetof(Hart, x) + 8 * (r)))
+#define PCOFF ((int32_t)offsetof(Hart, pc))
+
+bool tcg_jit_init(Hart *h)
+{
+    h->jit_rw = h->jit_rx = NULL;
+    h->jit_used = 0;
+    const char *env = getenv("MOSAIC_TCG_JIT");
+    if (env && !strcmp(env, "0"))
+        return false;
+    int fd = memfd_create("mosaic-tcg-code", MFD_CLOEXEC);
+    if (fd < 0)
+        return false;
+    void *rw = MAP_FAILED, *rx = MAP_FAILED;
+    if (ftruncate(fd, JIT_BUF_SIZE) == 0) {
+        rw = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        rx = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    }
+    close(fd);
+    if (rw == MAP_FAILED || rx == MAP_FAILED) {
+        if (rw != MAP_FAILED)
+            munmap(rw, JIT_BUF_SIZE);
+        if (rx != MAP_FAILED)
+            munmap(rx, JIT_BUF_SIZE);
+        return false; /* no executable memory (e.g. a hardened host): interpreter only */
+    }
+    h->jit_rw = rw;
+    h->jit_rx = rx;
+    return true;
+}
+
+void tcg_jit_destroy(Hart *h)
+{
+    if (h->jit_rw) {
+        munmap(h->jit_rw, JIT_BUF_SIZE);
+        munmap(h->jit_rx, JIT_BUF_SIZE);
+    }
+    h->jit_rw = h->jit_rx = NULL;
+}
+
+bool tcg_jit_room(Hart *h)
+{
+    return !h->jit_rw || h->jit_used + (MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES <= JIT_BUF_SIZE;
+}
+
+/* Leave the function with eax = v. */
+static void emit_exit(Emit *e, uint32_t v)
+{
+    e8(e, 0xb8); e32(e, v);             /* mov eax, v */
+    e8(e, 0x41); e8(e, 0x5d);           /* pop r13 */
+    e8(e, 0x41); e8(e, 0x5c);           /* pop r12 */
+    e8(e, 0x5b);                        /* pop rbx */
+    e8(e, 0xc3);                        /* ret */
+}
+
+/* Stores rax into x[rd] (x[32] is the sink for x0, as in the interpreter). */
+static void put_rd(Emit *e, const Insn *in)
+{
+    mov_store(e, RAX, RBX, XOFF(in->rd));
+}
+
+static bool fits32(int64_t v)
+{
+    return v == (int32_t)v;
+}
+
+/* rsi = virtual address; rcx = host addend when the TLB entry matches (tag at
+ * tag_off), else leave to the interpreter at instruction k. */
+static void emit_tlb(Emit *e, const Insn *in, unsigned size, size_t tag_off, uint32_t k)
+{
+    mov_load(e, RSI, RBX, XOFF(in->rs1));
+    if (in->imm)
+        alu_imm(e, 1, ALU_ADD, RSI, (int32_t)in->imm);
+    mov_rr(e, RAX, RSI);
+    shift_imm(e, 1, SH_SHR, RAX, 12);
+    alu_imm(e, 0, ALU_AND, RAX, TLB_SIZE - 1);
+    /* imul eax, eax, sizeof(TlbEntry) */
+    e8(e, 0x69); e8(e, 0xc0); e32(e, sizeof(TlbEntry));
+    op_rr(e, 1, 0x01, R12, RAX);        /* add rax, r12 (dtlb) */
+    mov_rr(e, RCX, RSI);
+    alu_imm(e, 1, ALU_AND, RCX, (int32_t)(PAGE_MASK | (size - 1)));
+    alu_mem(e, 1, ALU_CMP, RCX, RAX, (int32_t)tag_off);
+    uint8_t *hit = jcc8(e, CC_E);
+    emit_exit(e, k);
+    patch8(e, hit);
+    mov_load(e, RCX, RAX, (int32_t)offsetof(TlbEntry, addend));
+}
+
+static bool emit_load(Emit *e, const Insn *in, uint32_t k)
+{
+    unsigned size = in->opc == OP_LB || in->opc == OP_LBU ? 1
+                  : in->opc == OP_LH || in->opc == OP_LHU ? 2
+                  : in->opc == OP_LW || in->opc == OP_LWU ? 4 : 8;
+    if (!fits32(in->imm))
+        return false;
+    emit_tlb(e, in, size, offsetof(TlbEntry, tag_r), k);
+    switch (in->opc) {
+    case OP_LB: op_host(e, 1, 0, 1, 0xbe, RAX); break;  /* movsx rax, byte */
+    case OP_LBU: op_host(e, 0, 0, 1, 0xb6, RAX); break; /* movzx eax, byte */
+    case OP_LH: op_host(e, 1, 0, 1, 0xbf, RAX); break;  /* movsx rax, word */
+    case OP_LHU: op_host(e, 0, 0, 1, 0xb7, RAX); break; /* movzx eax, word */
+    case OP_LW: op_host(e, 1, 0, 0, 0x63, RAX); break;  /* movsxd rax, dword */
+    case OP_LWU: op_host(e, 0, 0, 0, 0x8b, RAX); break; /* mov eax, dword */
+    default: op_host(e, 1, 0, 0, 0x8b, RAX); break;     /* mov rax, qword */
+    }
+    put_rd(e, in);
+    return true;
+}
+
+static bool emit_store(Emit *e, const Insn *in, uint32_t k)
+{
+    unsigned size = in->opc == OP_SB ? 1 : in->opc == OP_SH ? 2 : in->opc == OP_SW ? 4 : 8;
+    if (!fits32(in->imm))
+        return false;
+    emit_tlb(e, in, size, offsetof(TlbEntry, tag_w), k);
+    mov_load(e, RDX, RBX, XOFF(in->rs2));
+    switch (size) {
+    case 1: op_host(e, 0, 0, 0, 0x88, RDX); break;
+    case 2: op_host(e, 0, 1, 0, 0x89, RDX); break;
+    case 4: op_host(e, 0, 0, 0, 0x89, RDX); break;
+    default: op_host(e, 1, 0, 0, 0x89, RDX); break;
+    }
+    return true;
+}
+
+/* rs1 OP imm (64-bit, or 32-bit with sign extension when w32). */
+static void emit_alu_imm(Emit *e, const Insn *in, int ext, bool w32)
+{
+    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
+    alu_imm(e, !w32, ext, RAX, (int32_t)in->imm);
+    if (w32)
+        movsxd_rr(e, RAX, RAX);
+    put_rd(e, in);
+}
+
+static void emit_alu_reg(Emit *e, const Insn *in, int ext, bool w32)
+{
+    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
+    alu_mem(e, !w32, ext, RAX, RBX, XOFF(in->rs2));
+    if (w32)
+        movsxd_rr(e, RAX, RAX);
+    put_rd(e, in);
+}
+
+static void emit_shift_imm(Emit *e, const Insn *in, int ext, bool w32)
+{
+    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
+    shift_imm(e, !w32, ext, RAX, (uint8_t)(in->imm & (w32 ? 31 : 63)));
+    if (w32)
+        movsxd_rr(e, RAX, RAX);
+    put_rd(e, in);
+}
+
+/* x86 masks the count in cl to 6 (64-bit) or 5 (32-bit) bits, as RISC-V does. */
+static void emit_shift_reg(Emit *e, const Insn *in, int ext, bool w32)
+{
+    mov_load(e, RCX, RBX, XOFF(in->rs2));
+    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
+    shift_cl(e, !w32, ext, RAX);
+    if (w32)
+        movsxd_rr(e, RAX, RAX);
+    put_rd(e, in);
+}
+
+static void emit_set_imm(Emit *e, const Insn *in, int cc)
+{
+    mov_load(e, RAX, RBX, XOFF(in->rs1));
+    alu_imm(e, 1, ALU_CMP, RAX, (int32_t)in->imm);
+    setcc_rax(e, cc);
+    put_rd(e, in);
+}
+
+static void emit_set_reg(Emit *e, const Insn *in, int cc)
+{
+    mov_load(e, RAX, RBX, XOFF(in->rs1));
+    alu_mem(e, 1, ALU_CMP, RAX, RBX, XOFF(in->rs2));
+    setcc_rax(e, cc);
+    put_rd(e, in);
+}
+
+/* Ends the function with h->pc = rax and JIT_DONE | done. */
+static void emit_leave_pc(Emit *e, uint32_t done)
+{
+    mov_store(e, RAX, RBX, PCOFF);
+    emit_exit(e, JIT_DONE | done);
+}
+
+static bool emit_branch(Emit *e, const Insn *in, uint32_t k)
+{
+    int64_t taken = (int64_t)in->off + in->imm, next = in->off + in->len;
+    if (!fits32(taken))
+        return false;
+    static const int neg[] = { [OP_BEQ - OP_BEQ] = CC_NE, [OP_BNE - OP_BEQ] = CC_E,
+                               [OP_BLT - OP_BEQ] = CC_GE, [OP_BGE - OP_BEQ] = CC_L,
+                               [OP_BLTU - OP_BEQ] = CC_AE, [OP_BGEU - OP_BEQ] = CC_B };
+    mov_load(e, RDX, RBX, XOFF(in->rs1));
+    alu_mem(e, 1, ALU_CMP, RDX, RBX, XOFF(in->rs2));
+    lea(e, RAX, R13, (int32_t)taken);
+    lea(e, RCX, R13, (int32_t)next);
+    cmovcc_rr(e, neg[in->opc - OP_BEQ], RAX, RCX); /* not taken: the fall-through pc */
+    emit_leave_pc(e, k + 1);
+    return true;
+}
+
+/* One instruction; false: not handled (the function then hands over to the interpreter
+ * at this instruction). */
+static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
+{
+    switch (in->opc) {
+    case OP_NOP:
+        return true;
+    case OP_FENCE:
+        if (((in->raw >> 24) & 1) && ((in->raw >> 21) & 1)) {
+            e8(e, 0x0f); e8(e, 0xae); e8(e, 0xf0); /* mfence: store->load order */
+        }
+        return true;
+    case OP_LUI: case OP_LI:
+        mov_imm(e, RAX, (uint64_t)in->imm);
+        put_rd(e, in);
+        return true;
+    case OP_MV:
+        mov_load(e, RAX, RBX, XOFF(in->rs1));
+        put_rd(e, in);
+        return true;
+    case OP_AUIPC: {
+        int64_t d = (int64_t)in->off + in->imm;
+        if (!fits32(d))
+            return false;
+        lea(e, RAX, R13, (int32_t)d);
+        put_rd(e, in);
+        return true;
+    }
+    case OP_ADDI: emit_alu_imm(e, in, ALU_ADD, false); return true;
+    case OP_XORI: emit_alu_imm(e, in, ALU_XOR, false); return true;
+    case OP_ORI: emit_alu_imm(e, in, ALU_OR, false); return true;
+    case OP_ANDI: emit_alu_imm(e, in, ALU_AND, false); return true;
+    case OP_ADDIW: emit_alu_imm(e, in, ALU_ADD, true); return true;
+    case OP_SLTI: emit_set_imm(e, in, CC_L); return true;
+    case OP_SLTIU: emit_set_imm(e, in, CC_B); return true;
+    case OP_SLLI: emit_shift_imm(e, in, SH_SHL, false); return true;
+    case OP_SRLI: emit_shift_imm(e, in, SH_SHR, false); return true;
+    case OP_SRAI: emit_shift_imm(e, in, SH_SAR, false); return true;
+    case OP_SLLIW: emit_shift_imm(e, in, SH_SHL, true); return true;
+    case OP_SRLIW: emit_shift_imm(e, in, SH_SHR, true); return true;
+    case OP_SRAIW: emit_shift_imm(e, in, SH_SAR, true); return true;
+    case OP_ADD: emit_alu_reg(e, in, ALU_ADD, false); return true;
+    case OP_SUB: emit_alu_reg(e, in, ALU_SUB, false); return true;
+    case OP_XOR: emit_alu_reg(e, in, ALU_XOR, false); return true;
+    case OP_OR: emit_alu_reg(e, in, ALU_OR, false); return true;
+    case OP_AND: emit_alu_reg(e, in, ALU_AND, false); return true;
+    case OP_ADDW: emit_alu_reg(e, in, ALU_ADD, true); return true;
+    case OP_SUBW: emit_alu_reg(e, in, ALU_SUB, true); return true;
+    case OP_SLT: emit_set_reg(e, in, CC_L); return true;
+    case OP_SLTU: emit_set_reg(e, in, CC_B); return true;
+    case OP_SLL: emit_shift_reg(e, in, SH_SHL, false); return true;
+    case OP_SRL: emit_shift_reg(e, in, SH_SHR, false); return true;
+    case OP_SRA: emit_shift_reg(e, in, SH_SAR, false); return true;
+    case OP_SLLW: emit_shift_reg(e, in, SH_SHL, true); return true;
+    case OP_SRLW: emit_shift_reg(e, in, SH_SHR, true); return true;
+    case OP_SRAW: emit_shift_reg(e, in, SH_SAR, true); return true;
+    case OP_MUL:
+        mov_load(e, RAX, RBX, XOFF(in->rs1));
+        op0f_mem(e, 1, 0xaf, RAX, RBX, XOFF(in->rs2)); /* imul rax, [rs2] */
+        put_rd(e, in);
+        return true;
+    case OP_MULW:
+        mov_load32(e, RAX, RBX, XOFF(in->rs1));
+        op0f_mem(e, 0, 0xaf, RAX, RBX, XOFF(in->rs2));
+        movsxd_rr(e, RAX, RAX);
+        put_rd(e, in);
+        return true;
+    case OP_MULH: case OP_MULHU:
+        mov_load(e, RAX, RBX, XOFF(in->rs1));
+        /* imul / mul qword [rs2]: rdx:rax = rax * [rs2] */
+        op_mem(e, 1, 0xf7, in->opc == OP_MULH ? 5 : 4, RBX, XOFF(in->rs2));
+        mov_store(e, RDX, RBX, XOFF(in->rd));
+        return true;
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+        return emit_load(e, in, k);
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+        return emit_store(e, in, k);
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+        return emit_branch(e, in, k);
+    case OP_JAL: {
+        int64_t t = (int64_t)in->off + in->imm;
+        if (!fits32(t))
+            return false;
+        lea(e, RAX, R13, (int32_t)(in->off + in->len));
+        put_rd(e, in);
+        lea(e, RAX, R13, (int32_t)t);
+        emit_leave_pc(e, k + 1);
+        return true;
+    }
+    case OP_JALR:
+        if (!fits32(in->imm))
+            return false;
+        mov_load(e, RCX, RBX, XOFF(in->rs1)); /* before rd is written: rd may be rs1 */
+        if (in->imm)
+            alu_imm(e, 1, ALU_ADD, RCX, (int32_t)in->imm);
+        alu_imm(e, 1, ALU_AND, RCX, -2);
+        lea(e, RAX, R13, (int32_t)(in->off + in->len));
+        put_rd(e, in);
+        mov_rr(e, RAX, RCX);
+        emit_leave_pc(e, k + 1);
+        return true;
+    case OP_END:
+        lea(e, RAX, R13, (int32_t)in->off);
+        emit_leave_pc(e, k);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Instructions after which the generated function has returned. */
+static bool leaves(unsigned opc)
+{
+    return opc == OP_END || opc == OP_JAL || opc == OP_JALR || (opc >= OP_BEQ && opc <= OP_BGEU);
+}
+
+JitFn tcg_jit_compile(Hart *h, const TB *tb)
+{
+    if (!h->jit_rw || h->step || !tcg_jit_room(h))
+        return NULL;
+    /* Nothing to gain when the very first instruction needs the interpreter. */
+    uint8_t probe_buf[256];
+    Emit probe = { probe_buf };
+    if (!emit_insn(&probe, &tb->insns[0], 0))
+        return NULL;
+    uint8_t *start = h->jit_rw + h->jit_used;
+    Emit e = { start };
+    e8(&e, 0x53);                          /* push rbx */
+    e8(&e, 0x41); e8(&e, 0x54);            /* push r12 */
+    e8(&e, 0x41); e8(&e, 0x55);            /* push r13 */
+    mov_rr(&e, RBX, RDI);                  /* rbx = h */
+    mov_rr(&e, R13, RSI);                  /* r13 = base pc */
+    mov_load(&e, R12, RBX, (int32_t)offsetof(Hart, dtlb));
+    for (uint32_t k = 0; k <= tb->n; k++) {
+        if (!emit_insn(&e, &tb->insns[k], k)) {
+            emit_exit(&e, k);
+            break;
+        }
+        if (leaves(tb->insns[k].opc))
+            break;
+    }
+    size_t len = (size_t)(e.p - start);
+    JitFn fn = (JitFn)(void *)(h->jit_rx + h->jit_used);
+    h->jit_used = (h->jit_used + len + 15) & ~(size_t)15;
+    h->st.jit_blocks++;
+    return fn;
+}
+
+#else /* no back-end for this host: the interpreter runs everything */
+
+bool tcg_jit_init(Hart *h)
+{
+    h->jit_rw = h->jit_rx = NULL;
+    h->jit_used = 0;
+    return false;
+}
+
+void tcg_jit_destroy(Hart *h)
+{
+    (void)h;
+}
+
+bool tcg_jit_room(Hart *h)
+{
+    (void)h;
+    return true;
+}
+
+JitFn tcg_jit_compile(Hart *h, const TB *tb)
+{
+    (void)h;
+    (void)tb;
+    return NULL;
+}
+
+#endif
