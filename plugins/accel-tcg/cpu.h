@@ -97,6 +97,7 @@ struct TB {
     uint32_t n;            /* instructions, not counting the END sentinel */
     JitFn jit;             /* host code for the block, NULL: interpreter only */
     uint32_t runs;         /* entries before it was compiled (compiled at JIT_HOT) */
+    uint8_t *jit_chain;    /* executable address other blocks' code jumps to when chained */
     Insn insns[];
 };
 
@@ -148,7 +149,7 @@ struct Accel {
 
 typedef struct Stats {
     uint64_t translations, flushes, invalidations, tlb_misses, insns, exceptions,
-             interrupts, mmio, jit_blocks;
+             interrupts, mmio, jit_blocks, jit_links;
 } Stats;
 
 struct Hart {
@@ -194,6 +195,13 @@ struct Hart {
     uint8_t *jit_rw;       /* code buffer, writable view (NULL: no code generator) */
     uint8_t *jit_rx;       /* the same memory, executable view */
     size_t jit_used;
+    /* Set by generated code: the patchable jump of the chainable exit just taken (NULL
+     * when none; cleared whenever translations are dropped), the block and base pc a
+     * mid-block exit left from, and the chained-block budget. */
+    uint8_t *jit_exit;
+    TB *jit_cur;
+    uint64_t jit_base;
+    int32_t jit_budget;
 
     Accel *acc;
     MosaicVcpu *vcpu;
@@ -240,7 +248,9 @@ const void *const *tcg_exec_labels(void);
 bool tcg_jit_init(Hart *h);
 void tcg_jit_destroy(Hart *h);
 bool tcg_jit_room(Hart *h);
-JitFn tcg_jit_compile(Hart *h, const TB *tb);
+JitFn tcg_jit_compile(Hart *h, TB *tb);
+/* Patches the exit h->jit_exit to jump straight into tb's code. */
+void tcg_jit_link(Hart *h, TB *tb);
 
 /* tb.c */
 TB *tcg_tb_find(Hart *h);

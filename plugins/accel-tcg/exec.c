@@ -226,17 +226,33 @@ static const void *const *exec_tb(Hart *h, TB *tb)
     size_t done;
     uint64_t key = h->jc_key;
     unsigned budget = 1024; /* blocks chained before the run loop looks at exit requests */
+    uint64_t exit_key = 0;
+    h->jit_exit = NULL;
 enter:
+    if (h->jit_exit) {
+        /* The previous block left through a chainable exit to this one: from now on
+         * its code jumps here directly.  Only for targets on the exit's own page,
+         * which the mapping cannot separate from it while jc_key stays the same. */
+        if (tb->jit_chain && exit_key == key && tb->page[0] == tb->page[1])
+            tcg_jit_link(h, tb);
+        h->jit_exit = NULL;
+    }
     if (unlikely(!tb->jit) && ++tb->runs == JIT_HOT)
         tb->jit = tcg_jit_compile(h, tb);
     if (tb->jit) {
-        /* Host code runs the block, or its leading part: it returns where the
-         * interpreter must go on (slow paths, instructions it does not handle). */
+        /* Host code runs the block (and the blocks chained to it), or a leading part:
+         * it returns where the interpreter must go on (slow paths, instructions it
+         * does not handle), in which block and at which base pc. */
+        h->jit_budget = (int32_t)budget;
         uint32_t r = tb->jit(h, base);
+        budget = h->jit_budget > 0 ? (unsigned)h->jit_budget : 1;
+        exit_key = key;
         if (likely(r & JIT_DONE)) {
             done = r & ~JIT_DONE;
             goto out;
         }
+        tb = h->jit_cur;
+        base = h->jit_base;
         i = tb->insns + r;
     }
     goto *i->op;

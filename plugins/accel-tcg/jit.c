@@ -32,7 +32,7 @@
 
 #if defined(__x86_64__) && defined(__linux__)
 
-#define JIT_MAX_INSN_BYTES 96
+#define JIT_MAX_INSN_BYTES 160
 #define XOFF(r) ((int32_t)(offsetof(Hart, x) + 8 * (r)))
 #define PCOFF ((int32_t)offsetof(Hart, pc))
 
@@ -78,14 +78,84 @@ bool tcg_jit_room(Hart *h)
     return !h->jit_rw || h->jit_used + (MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES <= JIT_BUF_SIZE;
 }
 
-/* Leave the function with eax = v. */
-static void emit_exit(Emit *e, uint32_t v)
+/* The generator's state: the emitter first, so emit helpers that get an Emit * of a
+ * Gen can reach the block they compile. */
+typedef struct Gen {
+    Emit e;
+    TB *tb;
+} Gen;
+
+static void emit_epilogue(Emit *e, uint32_t v)
 {
     e8(e, 0xb8); e32(e, v);             /* mov eax, v */
     e8(e, 0x41); e8(e, 0x5d);           /* pop r13 */
     e8(e, 0x41); e8(e, 0x5c);           /* pop r12 */
     e8(e, 0x5b);                        /* pop rbx */
     e8(e, 0xc3);                        /* ret */
+}
+
+/* Hand over to the interpreter at instruction k of this block (which, after chaining,
+ * is not the block the interpreter entered: say which, and its base pc). */
+static void emit_exit(Emit *e, uint32_t k)
+{
+    mov_imm(e, RCX, (uint64_t)(uintptr_t)((Gen *)e)->tb);
+    mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_cur));
+    mov_store(e, R13, RBX, (int32_t)offsetof(Hart, jit_base));
+    emit_epilogue(e, k);
+}
+
+/* op dword/qword [rbx + disp], imm (0x81 /ext id or 0x83 /ext ib). */
+static void mem_imm(Emit *e, int w, int ext, int32_t disp, int32_t imm, bool imm8)
+{
+    rex(e, w, 0, 0, RBX);
+    e8(e, imm8 ? 0x83 : 0x81);
+    e8(e, 0x80 | (ext << 3) | RBX);
+    e32(e, (uint32_t)disp);
+    if (imm8)
+        e8(e, (uint8_t)imm);
+    else
+        e32(e, (uint32_t)imm);
+}
+
+/* Leaves the block for base + d after `done` instructions.  A target on the block's
+ * own page gets a patchable jump (tcg_jit_link) taken when no exit request is pending
+ * and the chain budget lasts; until linked it returns to the interpreter, recording
+ * where the jump is. */
+static void emit_goto(Emit *e, int64_t d, uint32_t done)
+{
+    const TB *tb = ((Gen *)e)->tb;
+    int64_t in_page = (int64_t)(tb->ppc & 0xfff) + d;
+    bool chain = tb->page[0] == tb->page[1] && in_page >= 0 && in_page < 4096;
+    lea(e, RAX, R13, (int32_t)d);
+    mov_store(e, RAX, RBX, PCOFF);
+    mem_imm(e, 1, ALU_ADD, (int32_t)offsetof(Hart, instret), (int32_t)done, false);
+    if (!chain) {
+        emit_epilogue(e, JIT_DONE);
+        return;
+    }
+    mem_imm(e, 0, ALU_CMP, (int32_t)offsetof(Hart, check), 0, true);
+    uint8_t *pending = jcc8(e, CC_NE);
+    mem_imm(e, 0, ALU_SUB, (int32_t)offsetof(Hart, jit_budget), 1, true);
+    uint8_t *spent = jcc8(e, CC_E);
+    mov_rr(e, R13, RAX);                /* the next block's base pc */
+    e8(e, 0xe9); e32(e, 0);             /* jmp rel32: to the next line until linked */
+    uint8_t *slot_end = e->p;
+    patch8(e, pending);
+    patch8(e, spent);
+    /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
+    e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
+    e32(e, (uint32_t)(int32_t)((slot_end - 5) - (e->p + 4)));
+    mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_exit));
+    emit_epilogue(e, JIT_DONE);
+}
+
+void tcg_jit_link(Hart *h, TB *tb)
+{
+    uint8_t *slot = h->jit_exit;       /* executable view: the jmp opcode */
+    uint8_t *w = h->jit_rw + (slot - h->jit_rx);
+    int32_t rel = (int32_t)(tb->jit_chain - (slot + 5));
+    memcpy(w + 1, &rel, 4);
+    h->st.jit_links++;
 }
 
 /* Stores rax into x[rd] (x[32] is the sink for x0, as in the interpreter). */
@@ -213,11 +283,12 @@ static void emit_set_reg(Emit *e, const Insn *in, int cc)
     put_rd(e, in);
 }
 
-/* Ends the function with h->pc = rax and JIT_DONE | done. */
+/* Ends the function with h->pc = rax (a computed target: never chained). */
 static void emit_leave_pc(Emit *e, uint32_t done)
 {
     mov_store(e, RAX, RBX, PCOFF);
-    emit_exit(e, JIT_DONE | done);
+    mem_imm(e, 1, ALU_ADD, (int32_t)offsetof(Hart, instret), (int32_t)done, false);
+    emit_epilogue(e, JIT_DONE);
 }
 
 static bool emit_branch(Emit *e, const Insn *in, uint32_t k)
@@ -225,15 +296,18 @@ static bool emit_branch(Emit *e, const Insn *in, uint32_t k)
     int64_t taken = (int64_t)in->off + in->imm, next = in->off + in->len;
     if (!fits32(taken))
         return false;
-    static const int neg[] = { [OP_BEQ - OP_BEQ] = CC_NE, [OP_BNE - OP_BEQ] = CC_E,
-                               [OP_BLT - OP_BEQ] = CC_GE, [OP_BGE - OP_BEQ] = CC_L,
-                               [OP_BLTU - OP_BEQ] = CC_AE, [OP_BGEU - OP_BEQ] = CC_B };
+    static const int cond[] = { [OP_BEQ - OP_BEQ] = CC_E, [OP_BNE - OP_BEQ] = CC_NE,
+                                [OP_BLT - OP_BEQ] = CC_L, [OP_BGE - OP_BEQ] = CC_GE,
+                                [OP_BLTU - OP_BEQ] = CC_B, [OP_BGEU - OP_BEQ] = CC_AE };
     mov_load(e, RDX, RBX, XOFF(in->rs1));
     alu_mem(e, 1, ALU_CMP, RDX, RBX, XOFF(in->rs2));
-    lea(e, RAX, R13, (int32_t)taken);
-    lea(e, RCX, R13, (int32_t)next);
-    cmovcc_rr(e, neg[in->opc - OP_BEQ], RAX, RCX); /* not taken: the fall-through pc */
-    emit_leave_pc(e, k + 1);
+    /* jcc rel32 to the taken exit, placed after the fall-through one. */
+    e8(e, 0x0f); e8(e, 0x80 + cond[in->opc - OP_BEQ]); e32(e, 0);
+    uint8_t *fix = e->p;
+    emit_goto(e, next, k + 1);
+    int32_t rel = (int32_t)(e->p - fix);
+    memcpy(fix - 4, &rel, 4);
+    emit_goto(e, taken, k + 1);
     return true;
 }
 
@@ -322,8 +396,7 @@ static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
             return false;
         lea(e, RAX, R13, (int32_t)(in->off + in->len));
         put_rd(e, in);
-        lea(e, RAX, R13, (int32_t)t);
-        emit_leave_pc(e, k + 1);
+        emit_goto(e, t, k + 1);
         return true;
     }
     case OP_JALR:
@@ -339,8 +412,7 @@ static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
         emit_leave_pc(e, k + 1);
         return true;
     case OP_END:
-        lea(e, RAX, R13, (int32_t)in->off);
-        emit_leave_pc(e, k);
+        emit_goto(e, in->off, k);
         return true;
     default:
         return false;
@@ -353,32 +425,36 @@ static bool leaves(unsigned opc)
     return opc == OP_END || opc == OP_JAL || opc == OP_JALR || (opc >= OP_BEQ && opc <= OP_BGEU);
 }
 
-JitFn tcg_jit_compile(Hart *h, const TB *tb)
+JitFn tcg_jit_compile(Hart *h, TB *tb)
 {
     if (!h->jit_rw || h->step || !tcg_jit_room(h))
         return NULL;
     /* Nothing to gain when the very first instruction needs the interpreter. */
-    uint8_t probe_buf[256];
-    Emit probe = { probe_buf };
-    if (!emit_insn(&probe, &tb->insns[0], 0))
+    uint8_t probe_buf[1024];
+    Gen probe = { { probe_buf }, tb };
+    if (!emit_insn(&probe.e, &tb->insns[0], 0))
         return NULL;
     uint8_t *start = h->jit_rw + h->jit_used;
-    Emit e = { start };
-    e8(&e, 0x53);                          /* push rbx */
-    e8(&e, 0x41); e8(&e, 0x54);            /* push r12 */
-    e8(&e, 0x41); e8(&e, 0x55);            /* push r13 */
-    mov_rr(&e, RBX, RDI);                  /* rbx = h */
-    mov_rr(&e, R13, RSI);                  /* r13 = base pc */
-    mov_load(&e, R12, RBX, (int32_t)offsetof(Hart, dtlb));
+    Gen g = { { start }, tb };
+    Emit *e = &g.e;
+    e8(e, 0x53);                          /* push rbx */
+    e8(e, 0x41); e8(e, 0x54);             /* push r12 */
+    e8(e, 0x41); e8(e, 0x55);             /* push r13 */
+    mov_rr(e, RBX, RDI);                  /* rbx = h */
+    mov_rr(e, R13, RSI);                  /* r13 = base pc */
+    mov_load(e, R12, RBX, (int32_t)offsetof(Hart, dtlb));
+    /* Chained blocks enter here: rbx, r12 (the TLB set cannot change inside generated
+     * code) and r13 (set by the jumping exit) are already right. */
+    tb->jit_chain = h->jit_rx + (e->p - h->jit_rw);
     for (uint32_t k = 0; k <= tb->n; k++) {
-        if (!emit_insn(&e, &tb->insns[k], k)) {
-            emit_exit(&e, k);
+        if (!emit_insn(e, &tb->insns[k], k)) {
+            emit_exit(e, k);
             break;
         }
         if (leaves(tb->insns[k].opc))
             break;
     }
-    size_t len = (size_t)(e.p - start);
+    size_t len = (size_t)(e->p - start);
     JitFn fn = (JitFn)(void *)(h->jit_rx + h->jit_used);
     h->jit_used = (h->jit_used + len + 15) & ~(size_t)15;
     h->st.jit_blocks++;
@@ -405,11 +481,17 @@ bool tcg_jit_room(Hart *h)
     return true;
 }
 
-JitFn tcg_jit_compile(Hart *h, const TB *tb)
+JitFn tcg_jit_compile(Hart *h, TB *tb)
 {
     (void)h;
     (void)tb;
     return NULL;
+}
+
+void tcg_jit_link(Hart *h, TB *tb)
+{
+    (void)h;
+    (void)tb;
 }
 
 #endif

@@ -60,6 +60,7 @@ void tcg_tb_flush(Hart *h)
     memset(h->page_hash, 0, sizeof(h->page_hash));
     h->arena_used = 0;
     h->jit_used = 0;
+    h->jit_exit = NULL;
     jc_flush(h);
     h->st.flushes++;
 }
@@ -108,6 +109,7 @@ static void page_invalidate(Hart *h, PageEnt **link)
     *link = pe->next;
     atomic_fetch_and(&h->acc->code_mask[CODE_IDX(pe->page)], ~hart_bit(h));
     h->st.invalidations++;
+    h->jit_exit = NULL; /* it may belong to a block just dropped */
     jc_flush(h); /* jump-cache hits are not re-checked for validity */
 }
 
@@ -293,6 +295,7 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     h->tb_hash[b] = tb;
     h->st.translations++;
     tb->jit = NULL;
+    tb->jit_chain = NULL;
     tb->runs = 0;
     return tb;
 }

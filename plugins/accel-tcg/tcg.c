@@ -69,9 +69,9 @@ static void tcg_vcpu_destroy(void *cpu)
     Hart *h = cpu;
     if (getenv("MOSAIC_TCG_STATS")) /* a per-hart report at exit, for measuring */
         fprintf(stderr, "tcg hart %u: instructions %" PRIu64 " translations %" PRIu64
-                " compiled %" PRIu64 " flushes %" PRIu64 " invalidations %" PRIu64
+                " compiled %" PRIu64 " links %" PRIu64 " flushes %" PRIu64 " invalidations %" PRIu64
                 " tlb-misses %" PRIu64 " exceptions %" PRIu64 "\n", h->index, h->instret,
-                h->st.translations, h->st.jit_blocks, h->st.flushes, h->st.invalidations,
+                h->st.translations, h->st.jit_blocks, h->st.jit_links, h->st.flushes, h->st.invalidations,
                 h->st.tlb_misses, h->st.exceptions);
     h->acc->harts[h->index] = NULL;
     free(h->arena);
