@@ -102,10 +102,10 @@ def mosaic_binary(variant=None):
 BARE_INPUT = {'uart': bytes(97 + i % 26 for i in range(200))}
 
 
-def run_mosaic_bare(elf, timeout=60, cpus=1, mosaic=None, extra=(), stdin_data=None):
+def run_mosaic_bare(elf, timeout=60, cpus=1, mosaic=None, extra=(), stdin_data=None, env=None):
     cmd = [mosaic or mosaic_binary(), TOP / 'configs' / 'riscv-virt-bare.ini',
            '--set', 'machine.kernel=%s' % elf, '--set', 'machine.cpus=%d' % cpus, *extra]
-    return _run(cmd, timeout, stdin_data=stdin_data, stdin_after='READY')
+    return _run(cmd, timeout, env=env, stdin_data=stdin_data, stdin_after='READY')
 
 
 def run_qemu_bare(elf, timeout=60, cpus=1, stdin_data=None):
