@@ -85,9 +85,16 @@ typedef struct Gen {
     TB *tb;
 } Gen;
 
+/* While generated code runs, r14 counts the instructions retired by chained exits and
+ * r15d is the chain budget; both go back to the hart here (so h->instret is exact
+ * whenever C code, e.g. a counter CSR read, looks at it). */
 static void emit_epilogue(Emit *e, uint32_t v)
 {
+    op_mem(e, 1, 0x01, R14, RBX, (int32_t)offsetof(Hart, instret)); /* add [instret], r14 */
+    op_mem(e, 0, 0x89, R15, RBX, (int32_t)offsetof(Hart, jit_budget)); /* mov [budget], r15d */
     e8(e, 0xb8); e32(e, v);             /* mov eax, v */
+    e8(e, 0x41); e8(e, 0x5f);           /* pop r15 */
+    e8(e, 0x41); e8(e, 0x5e);           /* pop r14 */
     e8(e, 0x41); e8(e, 0x5d);           /* pop r13 */
     e8(e, 0x41); e8(e, 0x5c);           /* pop r12 */
     e8(e, 0x5b);                        /* pop rbx */
@@ -126,22 +133,30 @@ static void emit_goto(Emit *e, int64_t d, uint32_t done)
     const TB *tb = ((Gen *)e)->tb;
     int64_t in_page = (int64_t)(tb->ppc & 0xfff) + d;
     bool chain = tb->page[0] == tb->page[1] && in_page >= 0 && in_page < 4096;
-    lea(e, RAX, R13, (int32_t)d);
-    mov_store(e, RAX, RBX, PCOFF);
-    mem_imm(e, 1, ALU_ADD, (int32_t)offsetof(Hart, instret), (int32_t)done, false);
+    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
     if (!chain) {
+        lea(e, RAX, R13, (int32_t)d);
+        mov_store(e, RAX, RBX, PCOFF);
         emit_epilogue(e, JIT_DONE);
         return;
     }
     mem_imm(e, 0, ALU_CMP, (int32_t)offsetof(Hart, check), 0, true);
     uint8_t *pending = jcc8(e, CC_NE);
-    mem_imm(e, 0, ALU_SUB, (int32_t)offsetof(Hart, jit_budget), 1, true);
+    alu_imm(e, 0, ALU_SUB, R15, 1);
     uint8_t *spent = jcc8(e, CC_E);
-    mov_rr(e, R13, RAX);                /* the next block's base pc */
+    lea(e, R13, R13, (int32_t)d);       /* the next block's base pc */
     e8(e, 0xe9); e32(e, 0);             /* jmp rel32: to the next line until linked */
     uint8_t *slot_end = e->p;
+    /* Unlinked: r13 already holds the target. */
+    mov_rr(e, RAX, R13);
+    e8(e, 0xeb); e8(e, 0);              /* jmp rel8 over the stopping entry */
+    uint8_t *join = e->p - 1;
+    /* Stopping (exit request or budget spent): r13 still holds this block's base. */
     patch8(e, pending);
     patch8(e, spent);
+    lea(e, RAX, R13, (int32_t)d);
+    patch8(e, join);
+    mov_store(e, RAX, RBX, PCOFF);
     /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
     e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
     e32(e, (uint32_t)(int32_t)((slot_end - 5) - (e->p + 4)));
@@ -287,7 +302,7 @@ static void emit_set_reg(Emit *e, const Insn *in, int cc)
 static void emit_leave_pc(Emit *e, uint32_t done)
 {
     mov_store(e, RAX, RBX, PCOFF);
-    mem_imm(e, 1, ALU_ADD, (int32_t)offsetof(Hart, instret), (int32_t)done, false);
+    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
     emit_epilogue(e, JIT_DONE);
 }
 
@@ -440,7 +455,11 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     e8(e, 0x53);                          /* push rbx */
     e8(e, 0x41); e8(e, 0x54);             /* push r12 */
     e8(e, 0x41); e8(e, 0x55);             /* push r13 */
+    e8(e, 0x41); e8(e, 0x56);             /* push r14 */
+    e8(e, 0x41); e8(e, 0x57);             /* push r15 */
+    op_rr(e, 0, 0x31, R14, R14);          /* xor r14d, r14d */
     mov_rr(e, RBX, RDI);                  /* rbx = h */
+    op_mem(e, 0, 0x8b, R15, RBX, (int32_t)offsetof(Hart, jit_budget)); /* r15d = budget */
     mov_rr(e, R13, RSI);                  /* r13 = base pc */
     mov_load(e, R12, RBX, (int32_t)offsetof(Hart, dtlb));
     /* Chained blocks enter here: rbx, r12 (the TLB set cannot change inside generated

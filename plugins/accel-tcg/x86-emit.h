@@ -11,7 +11,7 @@
 #include <string.h>
 
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
-       R12 = 12, R13 = 13 };
+       R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 /* Condition codes (low nibble of Jcc/SETcc/CMOVcc). */
 enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_L = 0xc, CC_GE = 0xd };
 /* Group-1 ALU extensions (opcode 0x81 /ext) and the matching reg,r/m opcodes. */
