@@ -80,10 +80,72 @@ bool tcg_jit_room(Hart *h)
 
 /* The generator's state: the emitter first, so emit helpers that get an Emit * of a
  * Gen can reach the block they compile. */
+/* Guest registers are cached write-through in these host registers within a block
+ * (memory is always current, so exits write nothing back; reads skip the reload and
+ * its store-forwarding latency).  Chained blocks start with an empty cache. */
+#define NSLOT 6
+static const int slot_reg[NSLOT] = { RBP, RDI, 8, 9, 10, 11 };
+
 typedef struct Gen {
     Emit e;
     TB *tb;
+    int guest[NSLOT];      /* guest register in the slot, -1: empty */
+    unsigned age[NSLOT], clock;
 } Gen;
+
+static void gen_init(Gen *g, uint8_t *p, TB *tb)
+{
+    memset(g, 0, sizeof(*g));
+    g->e.p = p;
+    g->tb = tb;
+    for (int k = 0; k < NSLOT; k++)
+        g->guest[k] = -1;
+}
+
+/* The slot of guest register r, allocating the least recently used one on a miss;
+ * *hit says whether it already held r. */
+static int slot_take(Emit *e, unsigned r, bool *hit)
+{
+    Gen *g = (Gen *)e;
+    int best = -1;
+    for (int k = 0; k < NSLOT; k++) {
+        if (g->guest[k] == (int)r) {
+            g->age[k] = ++g->clock;
+            *hit = true;
+            return slot_reg[k];
+        }
+    }
+    for (int k = 0; k < NSLOT && best < 0; k++)
+        if (g->guest[k] < 0)
+            best = k;
+    if (best < 0) {
+        best = 0;
+        for (int k = 1; k < NSLOT; k++)
+            if (g->age[k] < g->age[best])
+                best = k;
+    }
+    g->guest[best] = (int)r;
+    g->age[best] = ++g->clock;
+    *hit = false;
+    return slot_reg[best];
+}
+
+/* Host register holding x[r]. */
+static int src(Emit *e, unsigned r)
+{
+    bool hit;
+    int h = slot_take(e, r, &hit);
+    if (!hit)
+        mov_load(e, h, RBX, (int32_t)(offsetof(Hart, x) + 8 * r));
+    return h;
+}
+
+/* dst = x[r] (32-bit: the low half, zero-extended). */
+static void get(Emit *e, int dst, unsigned r, bool w32)
+{
+    int h = src(e, r);
+    op_rr(e, !w32, 0x89, h, dst);
+}
 
 /* While generated code runs, r14 counts the instructions retired by chained exits and
  * r15d is the chain budget; both go back to the hart here (so h->instret is exact
@@ -97,6 +159,7 @@ static void emit_epilogue(Emit *e, uint32_t v)
     e8(e, 0x41); e8(e, 0x5e);           /* pop r14 */
     e8(e, 0x41); e8(e, 0x5d);           /* pop r13 */
     e8(e, 0x41); e8(e, 0x5c);           /* pop r12 */
+    e8(e, 0x5d);                        /* pop rbp */
     e8(e, 0x5b);                        /* pop rbx */
     e8(e, 0xc3);                        /* ret */
 }
@@ -174,9 +237,16 @@ void tcg_jit_link(Hart *h, TB *tb)
 }
 
 /* Stores rax into x[rd] (x[32] is the sink for x0, as in the interpreter). */
+static void put_reg(Emit *e, unsigned rd, int from)
+{
+    bool hit;
+    mov_store(e, from, RBX, XOFF(rd));
+    mov_rr(e, slot_take(e, rd, &hit), from);
+}
+
 static void put_rd(Emit *e, const Insn *in)
 {
-    mov_store(e, RAX, RBX, XOFF(in->rd));
+    put_reg(e, in->rd, RAX);
 }
 
 static bool fits32(int64_t v)
@@ -188,7 +258,7 @@ static bool fits32(int64_t v)
  * tag_off), else leave to the interpreter at instruction k. */
 static void emit_tlb(Emit *e, const Insn *in, unsigned size, size_t tag_off, uint32_t k)
 {
-    mov_load(e, RSI, RBX, XOFF(in->rs1));
+    get(e, RSI, in->rs1, false);
     if (in->imm)
         alu_imm(e, 1, ALU_ADD, RSI, (int32_t)in->imm);
     mov_rr(e, RAX, RSI);
@@ -233,7 +303,7 @@ static bool emit_store(Emit *e, const Insn *in, uint32_t k)
     if (!fits32(in->imm))
         return false;
     emit_tlb(e, in, size, offsetof(TlbEntry, tag_w), k);
-    mov_load(e, RDX, RBX, XOFF(in->rs2));
+    get(e, RDX, in->rs2, false);
     switch (size) {
     case 1: op_host(e, 0, 0, 0, 0x88, RDX); break;
     case 2: op_host(e, 0, 1, 0, 0x89, RDX); break;
@@ -246,7 +316,7 @@ static bool emit_store(Emit *e, const Insn *in, uint32_t k)
 /* rs1 OP imm (64-bit, or 32-bit with sign extension when w32). */
 static void emit_alu_imm(Emit *e, const Insn *in, int ext, bool w32)
 {
-    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
+    get(e, RAX, in->rs1, w32);
     alu_imm(e, !w32, ext, RAX, (int32_t)in->imm);
     if (w32)
         movsxd_rr(e, RAX, RAX);
@@ -255,8 +325,8 @@ static void emit_alu_imm(Emit *e, const Insn *in, int ext, bool w32)
 
 static void emit_alu_reg(Emit *e, const Insn *in, int ext, bool w32)
 {
-    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
-    alu_mem(e, !w32, ext, RAX, RBX, XOFF(in->rs2));
+    get(e, RAX, in->rs1, w32);
+    op_rr(e, !w32, (uint8_t)(ext * 8 + 3), RAX, src(e, in->rs2));
     if (w32)
         movsxd_rr(e, RAX, RAX);
     put_rd(e, in);
@@ -264,7 +334,7 @@ static void emit_alu_reg(Emit *e, const Insn *in, int ext, bool w32)
 
 static void emit_shift_imm(Emit *e, const Insn *in, int ext, bool w32)
 {
-    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
+    get(e, RAX, in->rs1, w32);
     shift_imm(e, !w32, ext, RAX, (uint8_t)(in->imm & (w32 ? 31 : 63)));
     if (w32)
         movsxd_rr(e, RAX, RAX);
@@ -274,8 +344,8 @@ static void emit_shift_imm(Emit *e, const Insn *in, int ext, bool w32)
 /* x86 masks the count in cl to 6 (64-bit) or 5 (32-bit) bits, as RISC-V does. */
 static void emit_shift_reg(Emit *e, const Insn *in, int ext, bool w32)
 {
-    mov_load(e, RCX, RBX, XOFF(in->rs2));
-    (w32 ? mov_load32 : mov_load)(e, RAX, RBX, XOFF(in->rs1));
+    get(e, RCX, in->rs2, false);
+    get(e, RAX, in->rs1, w32);
     shift_cl(e, !w32, ext, RAX);
     if (w32)
         movsxd_rr(e, RAX, RAX);
@@ -284,7 +354,7 @@ static void emit_shift_reg(Emit *e, const Insn *in, int ext, bool w32)
 
 static void emit_set_imm(Emit *e, const Insn *in, int cc)
 {
-    mov_load(e, RAX, RBX, XOFF(in->rs1));
+    get(e, RAX, in->rs1, false);
     alu_imm(e, 1, ALU_CMP, RAX, (int32_t)in->imm);
     setcc_rax(e, cc);
     put_rd(e, in);
@@ -292,8 +362,8 @@ static void emit_set_imm(Emit *e, const Insn *in, int cc)
 
 static void emit_set_reg(Emit *e, const Insn *in, int cc)
 {
-    mov_load(e, RAX, RBX, XOFF(in->rs1));
-    alu_mem(e, 1, ALU_CMP, RAX, RBX, XOFF(in->rs2));
+    get(e, RAX, in->rs1, false);
+    op_rr(e, 1, 0x3b, RAX, src(e, in->rs2));
     setcc_rax(e, cc);
     put_rd(e, in);
 }
@@ -314,8 +384,8 @@ static bool emit_branch(Emit *e, const Insn *in, uint32_t k)
     static const int cond[] = { [OP_BEQ - OP_BEQ] = CC_E, [OP_BNE - OP_BEQ] = CC_NE,
                                 [OP_BLT - OP_BEQ] = CC_L, [OP_BGE - OP_BEQ] = CC_GE,
                                 [OP_BLTU - OP_BEQ] = CC_B, [OP_BGEU - OP_BEQ] = CC_AE };
-    mov_load(e, RDX, RBX, XOFF(in->rs1));
-    alu_mem(e, 1, ALU_CMP, RDX, RBX, XOFF(in->rs2));
+    get(e, RDX, in->rs1, false);
+    op_rr(e, 1, 0x3b, RDX, src(e, in->rs2));
     /* jcc rel32 to the taken exit, placed after the fall-through one. */
     e8(e, 0x0f); e8(e, 0x80 + cond[in->opc - OP_BEQ]); e32(e, 0);
     uint8_t *fix = e->p;
@@ -343,7 +413,7 @@ static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
         put_rd(e, in);
         return true;
     case OP_MV:
-        mov_load(e, RAX, RBX, XOFF(in->rs1));
+        get(e, RAX, in->rs1, false);
         put_rd(e, in);
         return true;
     case OP_AUIPC: {
@@ -383,21 +453,21 @@ static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
     case OP_SRLW: emit_shift_reg(e, in, SH_SHR, true); return true;
     case OP_SRAW: emit_shift_reg(e, in, SH_SAR, true); return true;
     case OP_MUL:
-        mov_load(e, RAX, RBX, XOFF(in->rs1));
-        op0f_mem(e, 1, 0xaf, RAX, RBX, XOFF(in->rs2)); /* imul rax, [rs2] */
+        get(e, RAX, in->rs1, false);
+        op0f_rr(e, 1, 0xaf, RAX, src(e, in->rs2)); /* imul rax, rs2 */
         put_rd(e, in);
         return true;
     case OP_MULW:
-        mov_load32(e, RAX, RBX, XOFF(in->rs1));
-        op0f_mem(e, 0, 0xaf, RAX, RBX, XOFF(in->rs2));
+        get(e, RAX, in->rs1, true);
+        op0f_rr(e, 0, 0xaf, RAX, src(e, in->rs2));
         movsxd_rr(e, RAX, RAX);
         put_rd(e, in);
         return true;
     case OP_MULH: case OP_MULHU:
-        mov_load(e, RAX, RBX, XOFF(in->rs1));
-        /* imul / mul qword [rs2]: rdx:rax = rax * [rs2] */
-        op_mem(e, 1, 0xf7, in->opc == OP_MULH ? 5 : 4, RBX, XOFF(in->rs2));
-        mov_store(e, RDX, RBX, XOFF(in->rd));
+        get(e, RAX, in->rs1, false);
+        /* imul / mul rs2: rdx:rax = rax * rs2 */
+        op_rr(e, 1, 0xf7, in->opc == OP_MULH ? 5 : 4, src(e, in->rs2));
+        put_reg(e, in->rd, RDX);
         return true;
     case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
         return emit_load(e, in, k);
@@ -417,7 +487,7 @@ static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
     case OP_JALR:
         if (!fits32(in->imm))
             return false;
-        mov_load(e, RCX, RBX, XOFF(in->rs1)); /* before rd is written: rd may be rs1 */
+        get(e, RCX, in->rs1, false); /* before rd is written: rd may be rs1 */
         if (in->imm)
             alu_imm(e, 1, ALU_ADD, RCX, (int32_t)in->imm);
         alu_imm(e, 1, ALU_AND, RCX, -2);
@@ -446,13 +516,16 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
         return NULL;
     /* Nothing to gain when the very first instruction needs the interpreter. */
     uint8_t probe_buf[1024];
-    Gen probe = { { probe_buf }, tb };
+    Gen probe;
+    gen_init(&probe, probe_buf, tb);
     if (!emit_insn(&probe.e, &tb->insns[0], 0))
         return NULL;
     uint8_t *start = h->jit_rw + h->jit_used;
-    Gen g = { { start }, tb };
+    Gen g;
+    gen_init(&g, start, tb);
     Emit *e = &g.e;
     e8(e, 0x53);                          /* push rbx */
+    e8(e, 0x55);                          /* push rbp */
     e8(e, 0x41); e8(e, 0x54);             /* push r12 */
     e8(e, 0x41); e8(e, 0x55);             /* push r13 */
     e8(e, 0x41); e8(e, 0x56);             /* push r14 */

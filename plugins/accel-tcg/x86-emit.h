@@ -62,6 +62,15 @@ static inline void op_rr(Emit *e, int w, uint8_t op, int reg, int rm)
     e8(e, 0xc0 | ((reg & 7) << 3) | (rm & 7));
 }
 
+/* Two-byte opcode 0x0F op reg, rm (register form). */
+static inline void op0f_rr(Emit *e, int w, uint8_t op, int reg, int rm)
+{
+    rex(e, w, reg, 0, rm);
+    e8(e, 0x0f);
+    e8(e, op);
+    e8(e, 0xc0 | ((reg & 7) << 3) | (rm & 7));
+}
+
 /* op reg, [rcx + rsi] with an optional 0x0F escape and operand-size prefix. */
 static inline void op_host(Emit *e, int w, int prefix66, int esc, uint8_t op, int reg)
 {
