@@ -368,11 +368,40 @@ static void emit_set_reg(Emit *e, const Insn *in, int cc)
     put_rd(e, in);
 }
 
-/* Ends the function with h->pc = rax (a computed target: never chained). */
+/* Leaves for the computed target in rax (JALR): through the hart's jump cache straight
+ * into the target's code when it is compiled and nothing needs the run loop, else back
+ * to C with h->pc = rax.  A jump-cache hit is valid for the current mapping and
+ * privilege by construction (jc_key), so no page restriction applies here. */
 static void emit_leave_pc(Emit *e, uint32_t done)
 {
+    const int32_t jc = (int32_t)offsetof(Hart, jc);
     mov_store(e, RAX, RBX, PCOFF);
     alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
+    mem_imm(e, 0, ALU_CMP, (int32_t)offsetof(Hart, check), 0, true);
+    uint8_t *x1 = jcc8(e, CC_NE);
+    alu_imm(e, 0, ALU_SUB, R15, 1);
+    uint8_t *x2 = jcc8(e, CC_E);
+    mov_rr(e, RCX, RAX);
+    shift_imm(e, 1, SH_SHR, RCX, 1);
+    alu_imm(e, 0, ALU_AND, RCX, (1u << JC_BITS) - 1);
+    e8(e, 0x69); e8(e, 0xc9); e32(e, sizeof(JcEntry)); /* imul ecx, ecx, sizeof */
+    op_rr(e, 1, 0x01, RBX, RCX);        /* add rcx, rbx */
+    alu_mem(e, 1, ALU_CMP, RAX, RCX, jc + (int32_t)offsetof(JcEntry, pc));
+    uint8_t *x3 = jcc8(e, CC_NE);
+    mov_load(e, RDX, RBX, (int32_t)offsetof(Hart, jc_key));
+    alu_mem(e, 1, ALU_CMP, RDX, RCX, jc + (int32_t)offsetof(JcEntry, gen));
+    uint8_t *x4 = jcc8(e, CC_NE);
+    mov_load(e, RCX, RCX, jc + (int32_t)offsetof(JcEntry, tb));
+    mov_load(e, RCX, RCX, (int32_t)offsetof(TB, jit_chain));
+    op_rr(e, 1, 0x85, RCX, RCX);        /* test rcx, rcx */
+    uint8_t *x5 = jcc8(e, CC_E);
+    mov_rr(e, R13, RAX);
+    e8(e, 0xff); e8(e, 0xe1);           /* jmp rcx */
+    patch8(e, x1);
+    patch8(e, x2);
+    patch8(e, x3);
+    patch8(e, x4);
+    patch8(e, x5);
     emit_epilogue(e, JIT_DONE);
 }
 

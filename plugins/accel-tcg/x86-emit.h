@@ -7,6 +7,7 @@
 #ifndef TCG_X86_EMIT_H
 #define TCG_X86_EMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -166,7 +167,10 @@ static inline uint8_t *jcc8(Emit *e, int cc)
 
 static inline void patch8(Emit *e, uint8_t *at)
 {
-    *at = (uint8_t)(e->p - (at + 1));
+    ptrdiff_t d = e->p - (at + 1);
+    if (d > 127)
+        __builtin_trap(); /* a generator bug: the sequences jumped over are fixed and short */
+    *at = (uint8_t)d;
 }
 
 #endif
