@@ -130,6 +130,7 @@ typedef struct Accel Accel;
 struct Accel {
     MosaicMachine *machine;
     MosaicAddressSpace *as;
+    bool no_jit;           /* [accel] jit = off */
     Hart *harts[256];
     unsigned nharts;
     /* Which harts have translations on a page (bit per hart, mod 64). */

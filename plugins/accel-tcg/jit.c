@@ -41,7 +41,7 @@ bool tcg_jit_init(Hart *h)
     h->jit_rw = h->jit_rx = NULL;
     h->jit_used = 0;
     const char *env = getenv("MOSAIC_TCG_JIT");
-    if (env && !strcmp(env, "0"))
+    if ((env && !strcmp(env, "0")) || (h->acc && h->acc->no_jit))
         return false;
     int fd = memfd_create("mosaic-tcg-code", MFD_CLOEXEC);
     if (fd < 0)

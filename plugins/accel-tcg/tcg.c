@@ -15,6 +15,7 @@ static void *tcg_create(MosaicMachine *m, const MosaicProps *props, MosaicError 
     }
     a->machine = m;
     a->as = mosaic_machine_address_space(m);
+    a->no_jit = props && mosaic_props_has(props, "jit") && !mosaic_props_get_bool(props, "jit");
     a->code_mask = calloc(1u << CODE_MAP_BITS, sizeof(*a->code_mask));
     a->page_wgen = calloc(1u << CODE_MAP_BITS, sizeof(*a->page_wgen));
     if (!a->code_mask || !a->page_wgen) {
@@ -282,6 +283,9 @@ static const MosaicAccelOps tcg_ops = {
 };
 
 static const MosaicPropDesc tcg_props[] = {
+    {.key = "jit", .type = MOSAIC_PROP_BOOL, .defval = "on",
+     .help = "x86-64 code generator for hot blocks (off: the interpreter runs everything; "
+             "MOSAIC_TCG_JIT=0 in the environment does the same)"},
     {.key = NULL},
 };
 

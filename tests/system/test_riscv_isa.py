@@ -104,6 +104,10 @@ def test_code_generator_on_and_off(guests, mosaic):
     compiled, links = _tcg_stats(on)
     assert compiled > 100 and links > 100, on.err
     assert _tcg_stats(off) == (0, 0), off.err
+    ini_off = g.run_mosaic_bare(elf, mosaic=mosaic, timeout=120, extra=('--set', 'accel.jit=off'),
+                                env={'MOSAIC_TCG_STATS': '1'})
+    assert ini_off.rc == 0 and ini_off.sigs() == on.sigs(), ini_off
+    assert _tcg_stats(ini_off) == (0, 0), ini_off.err
 
 
 @pytest.mark.parametrize('mode', sorted(JIT_MODES))
