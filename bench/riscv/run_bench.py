@@ -1,74 +1,135 @@
 #!/usr/bin/env python3
-"""RISC-V benchmarks: Mosaic against qemu-system-riscv64 (TCG), in one run.
+"""RISC-V benchmarks: Mosaic against qemu-system-riscv64 (TCG), side by side in one run.
 
-  bench/riscv/run_bench.py [--repeat N] [--skip-linux] [--cpus N]
+  bench/riscv/run_bench.py [--rounds N] [--only NAME,...] [--with-lite] [--linux] [--cpus N]
 
-1. coremark-lite (bench/riscv/coremark_lite.c, bare metal, built into
-   build/guests/bench/coremark-lite.elf by `scons build/guests`): host wall time of the
-   whole run and the guest's own mtime ticks for the timed loop; both emulators must
-   print the same checksum.
-2. Linux boot to the init marker (guests/linux Image-fpu with OpenSBI): host seconds
-   from start until "MOSAIC-INIT-OK" appears on the console, and the total run until
-   power-off.
+Honest by construction:
+- CPU time (user + sys of the child, from wait4's rusage), not wall time: the machine
+  is shared.
+- Runners alternate within each round (order flipped every round); medians are reported.
+- Workloads run for tens of seconds (CoreMark, 60,000 iterations, 21.24 G guest
+  instructions: bench/riscv/coremark/); start-up is measured on its own with a guest that
+  exits at once (build/guests/bench/startup.elf) and printed separately, never hidden
+  inside a short workload.
+- Every run must end with exit status 0 and the workload's own validation line.
+Ratios are speed, QEMU CPU time / Mosaic CPU time (above 1: Mosaic is faster).
 
-Prints one line per measurement and the ratio mosaic/qemu (lower is better for time).
-Best of --repeat runs (default 3).
+Extra environment for the Mosaic runs (e.g. MOSAIC_TCG_JIT=0) is taken from --mosaic-env.
 """
 import argparse
+import os
+import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'guests' / 'pylib'))
+TOP = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / 'guests' / 'pylib'))
 import mosaic_guests as g  # noqa: E402
 
-
-def best(fn, repeat):
-    runs = [fn() for _ in range(repeat)]
-    for r in runs:
-        if r.rc != 0:
-            raise SystemExit('run failed: %r' % r)
-    return min(runs, key=lambda r: r.seconds), runs
+HERE = Path(__file__).resolve().parent
+COREMARK_INSNS = 21.24e9
 
 
-def coremark(repeat):
-    elf = g.ensure_guests() / 'bench' / 'coremark-lite.elf'
-    m, _ = best(lambda: g.run_mosaic_bare(elf, timeout=600), repeat)
-    q, _ = best(lambda: g.run_qemu_bare(elf, timeout=600), repeat)
-    if m.sigs() != q.sigs():
-        raise SystemExit('checksums differ: mosaic %s qemu %s' % (m.sigs(), q.sigs()))
-    mi, mt = g.bench_result(m)
-    qi, qt = g.bench_result(q)
-    print('coremark-lite iterations=%d' % mi)
-    print('  qemu   : %.3f s wall, %.3f s guest (mtime), %.0f iter/s' % (q.seconds, qt / 1e7, qi / (qt / 1e7)))
-    print('  mosaic : %.3f s wall, %.3f s guest (mtime), %.0f iter/s' % (m.seconds, mt / 1e7, mi / (mt / 1e7)))
-    print('  ratio mosaic/qemu wall time: %.2f   (guest-timed loop: %.2f)' % (m.seconds / q.seconds, mt / qt))
-    return m.seconds / q.seconds
+def mosaic_cmd(elf, cpus):
+    return [str(g.mosaic_binary()), str(TOP / 'configs' / 'riscv-virt-bare.ini'),
+            '--set', 'machine.kernel=%s' % elf, '--set', 'machine.cpus=%d' % cpus]
 
 
-def linux(repeat, cpus):
-    d = g.ensure_linux()
-    img = d / 'Image-fpu'
-    m, _ = best(lambda: g.run_mosaic_linux(img, cpus=cpus, timeout=600), repeat)
-    q, _ = best(lambda: g.run_qemu_linux(img, cpus=cpus, timeout=600), repeat)
-    for r in (m, q):
-        if 'MOSAIC-POWEROFF' not in r.out:
-            raise SystemExit('no clean power-off: %r' % r)
-    print('linux boot to MOSAIC-INIT-OK, %d hart(s)' % cpus)
-    print('  qemu   : %.3f s' % q.seconds)
-    print('  mosaic : %.3f s' % m.seconds)
-    print('  ratio mosaic/qemu: %.2f' % (m.seconds / q.seconds))
-    return m.seconds / q.seconds
+def qemu_cmd(elf, cpus):
+    return [g.QEMU, '-M', 'virt', '-smp', str(cpus), '-m', '128M', '-bios', 'none',
+            '-nographic', '-monitor', 'none', '-serial', 'stdio', '-kernel', str(elf)]
+
+
+def run_cpu(cmd, env=None, timeout=900):
+    """Runs cmd to completion; returns (cpu seconds of the child, rc, output)."""
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode('utf-8', 'replace').replace('\r', '')
+    return ru.ru_utime + ru.ru_stime, p.returncode, text
+
+
+def measure(name, elf, cpus, check, rounds, menv):
+    runners = [('mosaic', mosaic_cmd(elf, cpus), menv), ('qemu', qemu_cmd(elf, cpus), None)]
+    times = {'mosaic': [], 'qemu': []}
+    for r in range(rounds):
+        order = runners if r % 2 == 0 else runners[::-1]
+        for who, cmd, env in order:
+            cpu, rc, text = run_cpu(cmd, env)
+            if rc != 0 or (check and check not in text):
+                raise SystemExit('%s %s failed (rc %s):\n%s\ncommand: %s' %
+                                 (who, name, rc, text[-3000:], ' '.join(cmd)))
+            times[who].append(cpu)
+    m, q = statistics.median(times['mosaic']), statistics.median(times['qemu'])
+    return m, q, times
+
+
+def report(name, m, q, times, startup, insns=None):
+    print('%s (median of %d alternating rounds, CPU s user+sys)' % (name, len(times['mosaic'])))
+    for who, med in (('qemu', q), ('mosaic', m)):
+        net = med - startup[who]
+        extra = ', %.2f G guest insn/s' % (insns / net / 1e9) if insns else ''
+        print('  %-6s: %7.2f s  (runs %s; minus start-up %.2f s%s)' %
+              (who, med, ' '.join('%.2f' % t for t in times[who]), net, extra))
+    print('  speed mosaic vs qemu: %.2fx   (qemu CPU / mosaic CPU, start-up included)' % (q / m))
+    print('  speed mosaic vs qemu: %.2fx   (start-up subtracted)' %
+          ((q - startup['qemu']) / (m - startup['mosaic'])))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--only', default='coremark,coremark-2hart',
+                    help='comma-separated: coremark, coremark-2hart, lite')
+    ap.add_argument('--mosaic-env', action='append', default=[], metavar='K=V')
+    ap.add_argument('--linux', action='store_true', help='also time a Linux boot (wall, to the marker)')
     ap.add_argument('--cpus', type=int, default=1)
-    ap.add_argument('--skip-linux', action='store_true')
     a = ap.parse_args()
-    coremark(a.repeat)
-    if not a.skip_linux:
-        linux(a.repeat, a.cpus)
+    menv = dict(kv.split('=', 1) for kv in a.mosaic_env)
+    print('command: %s' % ' '.join(sys.argv))
+    if menv:
+        print('mosaic environment: %s' % menv)
+    guests = g.ensure_guests()
+    st = {'mosaic': [], 'qemu': []}
+    startup_elf = guests / 'bench' / 'startup.elf'
+    for r in range(max(a.rounds, 3)):
+        for who, cmd, env in (('mosaic', mosaic_cmd(startup_elf, 1), menv),
+                              ('qemu', qemu_cmd(startup_elf, 1), None)):
+            cpu, rc, text = run_cpu(cmd, env)
+            if rc != 0 or 'PASS' not in text:
+                raise SystemExit('%s start-up run failed: %s' % (who, text[-2000:]))
+            st[who].append(cpu)
+    startup = {k: statistics.median(v) for k, v in st.items()}
+    print('start-up + shutdown (empty guest), CPU s: qemu %.3f, mosaic %.3f' %
+          (startup['qemu'], startup['mosaic']))
+    only = a.only.split(',')
+    cm = 'Correct operation validated'
+    if 'coremark' in only:
+        m, q, t = measure('coremark', HERE / 'coremark' / 'coremark-rv64imac.elf', 1, cm,
+                          a.rounds, menv)
+        report('CoreMark 60k iterations, 1 hart', m, q, t, startup, COREMARK_INSNS)
+    if 'coremark-2hart' in only:
+        m, q, t = measure('coremark-2hart', HERE / 'coremark' / 'coremark-2hart-rv64imac.elf',
+                          2, cm, a.rounds, menv)
+        report('CoreMark 60k iterations on each of 2 harts', m, q, t, startup, 2 * COREMARK_INSNS)
+    if 'lite' in only:
+        m, q, t = measure('coremark-lite (short: start-up dominated)',
+                          guests / 'bench' / 'coremark-lite.elf', 1, 'PASS', a.rounds, menv)
+        report('coremark-lite', m, q, t, startup)
+    if a.linux:
+        d = g.ensure_linux()
+        img = d / 'Image-fpu'
+        mr = [g.run_mosaic_linux(img, cpus=a.cpus, timeout=600) for _ in range(a.rounds)]
+        qr = [g.run_qemu_linux(img, cpus=a.cpus, timeout=600) for _ in range(a.rounds)]
+        mm = statistics.median(r.seconds for r in mr)
+        qm = statistics.median(r.seconds for r in qr)
+        print('linux boot to MOSAIC-INIT-OK, %d hart(s), wall s: qemu %.2f, mosaic %.2f, '
+              'time ratio mosaic/qemu %.2f' % (a.cpus, qm, mm, mm / qm))
 
 
 if __name__ == '__main__':

@@ -80,6 +80,14 @@ typedef struct Insn {
 
 typedef struct TB TB;
 typedef struct PageEnt PageEnt;
+typedef struct Hart Hart;
+/* Host code of a block (jit.c): returns JIT_DONE | retired count with h->pc set, or the
+ * index of the instruction the interpreter must continue with. */
+typedef uint32_t (*JitFn)(Hart *h, uint64_t base);
+#define JIT_DONE 0x10000u
+/* Blocks are compiled on their JIT_HOT-th entry: code that shares pages with data the
+ * guest writes is re-translated often and must not pay for compiling each time. */
+#define JIT_HOT 8
 struct TB {
     uint64_t ppc;          /* physical pc of the first instruction */
     TB *hash_next;
@@ -87,6 +95,9 @@ struct TB {
     TB *page_next[2];
     bool valid;
     uint32_t n;            /* instructions, not counting the END sentinel */
+    JitFn jit;             /* host code for the block, NULL: interpreter only */
+    uint32_t runs;         /* entries before it was compiled (compiled at JIT_HOT) */
+    uint8_t *jit_chain;    /* executable address other blocks' code jumps to when chained */
     Insn insns[];
 };
 
@@ -114,11 +125,12 @@ typedef struct JcEntry {
 #define MAX_TB_INSNS 128
 
 typedef struct Accel Accel;
-typedef struct Hart Hart;
+#define JIT_BUF_SIZE (32u << 20) /* host code per hart, reset with the TB cache */
 
 struct Accel {
     MosaicMachine *machine;
     MosaicAddressSpace *as;
+    bool no_jit;           /* [accel] jit = off */
     Hart *harts[256];
     unsigned nharts;
     /* Which harts have translations on a page (bit per hart, mod 64). */
@@ -138,7 +150,7 @@ struct Accel {
 
 typedef struct Stats {
     uint64_t translations, flushes, invalidations, tlb_misses, insns, exceptions,
-             interrupts, mmio;
+             interrupts, mmio, jit_blocks, jit_links;
 } Stats;
 
 struct Hart {
@@ -181,6 +193,16 @@ struct Hart {
     PageEnt *page_hash[1u << PAGE_HASH_BITS];
     uint8_t *arena;
     size_t arena_used;
+    uint8_t *jit_rw;       /* code buffer, writable view (NULL: no code generator) */
+    uint8_t *jit_rx;       /* the same memory, executable view */
+    size_t jit_used;
+    /* Set by generated code: the patchable jump of the chainable exit just taken (NULL
+     * when none; cleared whenever translations are dropped), the block and base pc a
+     * mid-block exit left from, and the chained-block budget. */
+    uint8_t *jit_exit;
+    TB *jit_cur;
+    uint64_t jit_base;
+    int32_t jit_budget;
 
     Accel *acc;
     MosaicVcpu *vcpu;
@@ -221,6 +243,15 @@ bool tcg_decode(uint32_t raw, Insn *in);
 /* exec.c */
 void tcg_hart_run(Hart *h);
 const void *const *tcg_exec_labels(void);
+
+/* jit.c: x86-64 code generator (stubs returning NULL on other hosts).  MOSAIC_TCG_JIT=0
+ * in the environment switches it off. */
+bool tcg_jit_init(Hart *h);
+void tcg_jit_destroy(Hart *h);
+bool tcg_jit_room(Hart *h);
+JitFn tcg_jit_compile(Hart *h, TB *tb);
+/* Patches the exit h->jit_exit to jump straight into tb's code. */
+void tcg_jit_link(Hart *h, TB *tb);
 
 /* tb.c */
 TB *tcg_tb_find(Hart *h);

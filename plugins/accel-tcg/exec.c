@@ -158,6 +158,12 @@ static bool do_csr(Hart *h, const Insn *i)
         uint64_t nv = kind == 1 ? src : kind == 2 ? (old | src) : (old & ~src);
         if (!tcg_csr_write(h, csr, nv))
             return false;
+        /* The written count replaces this instruction's own increment, which the
+         * block exit adds: take it back here. */
+        if (csr == 0xb02)
+            h->instret_delta--;
+        else if (csr == 0xb00)
+            h->cycle_delta--;
     }
     h->x[i->rd] = old;
     return true;
@@ -220,9 +226,44 @@ static const void *const *exec_tb(Hart *h, TB *tb)
     size_t done;
     uint64_t key = h->jc_key;
     unsigned budget = 1024; /* blocks chained before the run loop looks at exit requests */
+    uint64_t exit_key = 0;
+    h->jit_exit = NULL;
+enter:
+    if (h->jit_exit) {
+        /* The previous block left through a chainable exit to this one: from now on
+         * its code jumps here directly.  Only for targets on the exit's own page,
+         * which the mapping cannot separate from it while jc_key stays the same. */
+        if (tb->jit_chain && exit_key == key && tb->page[0] == tb->page[1])
+            tcg_jit_link(h, tb);
+        h->jit_exit = NULL;
+    }
+    if (unlikely(!tb->jit) && ++tb->runs == JIT_HOT)
+        tb->jit = tcg_jit_compile(h, tb);
+    if (tb->jit) {
+        /* Host code runs the block (and the blocks chained to it), or a leading part:
+         * it returns where the interpreter must go on (slow paths, instructions it
+         * does not handle), in which block and at which base pc. */
+        h->jit_budget = (int32_t)budget;
+        uint32_t r = tb->jit(h, base);
+        budget = h->jit_budget > 0 ? (unsigned)h->jit_budget : 1;
+        exit_key = key;
+        if (likely(r & JIT_DONE)) {
+            done = r & ~JIT_DONE;
+            goto out;
+        }
+        tb = h->jit_cur;
+        base = h->jit_base;
+        i = tb->insns + r;
+    }
     goto *i->op;
 
-L_NOP: L_FENCE:
+L_FENCE:
+    /* x86 and other TSO hosts order everything but store->load: only FENCE w,r needs
+     * a full host fence (see jit.c for weakly ordered hosts). */
+    if (((i->raw >> 24) & 1) && ((i->raw >> 21) & 1))
+        atomic_thread_fence(memory_order_seq_cst);
+    NEXT;
+L_NOP:
     NEXT;
 L_LUI: L_LI: RD = IMM; NEXT;
 L_MV: RD = RS1; NEXT;
@@ -357,10 +398,17 @@ L_SFENCE_VMA:
     else
         tcg_tlb_flush_page(h, RS1);
     JUMP(PC + i->len);
-L_CSR:
-    if (!do_csr(h, i))
-        goto illegal;
-    JUMP(PC + i->len);
+L_CSR: {
+        /* Blocks count retired instructions at their exit; a counter read in the
+         * middle must also see the ones before it in this block. */
+        size_t before = i - tb->insns;
+        h->instret += before;
+        bool ok = do_csr(h, i);
+        h->instret -= before;
+        if (!ok)
+            goto illegal;
+        JUMP(PC + i->len);
+    }
 L_LR_W: L_SC_W: L_AMO_W:
     if (unlikely(!do_atomic(h, i, true)))
         goto exc;
@@ -449,7 +497,7 @@ out:
             /* A loop within one block: nothing that could change its translation ran. */
             dtlb = h->dtlb;
             i = tb->insns;
-            goto *i->op;
+            goto enter;
         }
         const JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
         if (likely(j->pc == pc && j->gen == h->jc_key)) {
@@ -463,7 +511,7 @@ out:
         dtlb = h->dtlb;
         key = h->jc_key;
         i = tb->insns;
-        goto *i->op;
+        goto enter;
     }
 }
 

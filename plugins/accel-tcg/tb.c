@@ -33,6 +33,7 @@ void tcg_tb_init(Hart *h)
 {
     h->arena = malloc(ARENA_SIZE);
     h->arena_used = 0;
+    tcg_jit_init(h);
 }
 
 static void *arena_alloc(Hart *h, size_t n)
@@ -58,6 +59,8 @@ void tcg_tb_flush(Hart *h)
     memset(h->tb_hash, 0, sizeof(h->tb_hash));
     memset(h->page_hash, 0, sizeof(h->page_hash));
     h->arena_used = 0;
+    h->jit_used = 0;
+    h->jit_exit = NULL;
     jc_flush(h);
     h->st.flushes++;
 }
@@ -106,6 +109,7 @@ static void page_invalidate(Hart *h, PageEnt **link)
     *link = pe->next;
     atomic_fetch_and(&h->acc->code_mask[CODE_IDX(pe->page)], ~hart_bit(h));
     h->st.invalidations++;
+    h->jit_exit = NULL; /* it may belong to a block just dropped */
     jc_flush(h); /* jump-cache hits are not re-checked for validity */
 }
 
@@ -218,7 +222,7 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
 {
     size_t max = h->step ? 1 : MAX_TB_INSNS;
     size_t need = sizeof(TB) + (max + 2) * sizeof(Insn) + 2 * sizeof(PageEnt) + 64;
-    if (h->arena_used + need > ARENA_SIZE)
+    if (h->arena_used + need > ARENA_SIZE || !tcg_jit_room(h))
         tcg_tb_flush(h);
     TB *tb = arena_alloc(h, sizeof(TB) + (max + 2) * sizeof(Insn));
     const void *const *labels = tcg_exec_labels();
@@ -290,6 +294,9 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     tb->hash_next = h->tb_hash[b];
     h->tb_hash[b] = tb;
     h->st.translations++;
+    tb->jit = NULL;
+    tb->jit_chain = NULL;
+    tb->runs = 0;
     return tb;
 }
 

@@ -1,6 +1,8 @@
 /* accel-tcg: the plugin descriptor and MosaicAccelOps: a RISC-V RV64GC hart emulator
  * (M/S/U, Sv39/Sv48) that decodes guest code once into translation blocks. */
 #include "cpu.h"
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void *tcg_create(MosaicMachine *m, const MosaicProps *props, MosaicError *err)
@@ -13,6 +15,7 @@ static void *tcg_create(MosaicMachine *m, const MosaicProps *props, MosaicError 
     }
     a->machine = m;
     a->as = mosaic_machine_address_space(m);
+    a->no_jit = props && mosaic_props_has(props, "jit") && !mosaic_props_get_bool(props, "jit");
     a->code_mask = calloc(1u << CODE_MAP_BITS, sizeof(*a->code_mask));
     a->page_wgen = calloc(1u << CODE_MAP_BITS, sizeof(*a->page_wgen));
     if (!a->code_mask || !a->page_wgen) {
@@ -65,8 +68,15 @@ static void *tcg_vcpu_create(void *accel, MosaicVcpu *vcpu, unsigned index, Mosa
 static void tcg_vcpu_destroy(void *cpu)
 {
     Hart *h = cpu;
+    if (getenv("MOSAIC_TCG_STATS")) /* a per-hart report at exit, for measuring */
+        fprintf(stderr, "tcg hart %u: instructions %" PRIu64 " translations %" PRIu64
+                " compiled %" PRIu64 " links %" PRIu64 " flushes %" PRIu64 " invalidations %" PRIu64
+                " tlb-misses %" PRIu64 " exceptions %" PRIu64 "\n", h->index, h->instret,
+                h->st.translations, h->st.jit_blocks, h->st.jit_links, h->st.flushes, h->st.invalidations,
+                h->st.tlb_misses, h->st.exceptions);
     h->acc->harts[h->index] = NULL;
     free(h->arena);
+    tcg_jit_destroy(h);
     free(h);
 }
 
@@ -196,6 +206,7 @@ static void tcg_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
         s.exceptions += h->st.exceptions;
         s.interrupts += h->st.interrupts;
         s.mmio += h->st.mmio;
+        s.jit_blocks += h->st.jit_blocks;
     }
     fn(opaque, "translations", s.translations);
     fn(opaque, "flushes", s.flushes);
@@ -205,6 +216,7 @@ static void tcg_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
     fn(opaque, "exceptions", s.exceptions);
     fn(opaque, "interrupts", s.interrupts);
     fn(opaque, "mmio-accesses", s.mmio);
+    fn(opaque, "compiled-blocks", s.jit_blocks);
 }
 
 /* Single step: blocks of one instruction; the run loop reports a debug stop after each. */
@@ -271,6 +283,9 @@ static const MosaicAccelOps tcg_ops = {
 };
 
 static const MosaicPropDesc tcg_props[] = {
+    {.key = "jit", .type = MOSAIC_PROP_BOOL, .defval = "on",
+     .help = "x86-64 code generator for hot blocks (off: the interpreter runs everything; "
+             "MOSAIC_TCG_JIT=0 in the environment does the same)"},
     {.key = NULL},
 };
 

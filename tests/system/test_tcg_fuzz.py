@@ -7,8 +7,9 @@ import pytest
 
 
 @pytest.mark.needs_tools('gcc')
+@pytest.mark.parametrize('jit', ['1', '0'])  # code generator on / forced off
 @pytest.mark.parametrize('seed', [1, 2, 3])
-def test_random_guests_do_not_crash(top, tmp_path, seed):
+def test_random_guests_do_not_crash(top, tmp_path, seed, jit):
     d = top / 'plugins' / 'accel-tcg'
     exe = tmp_path / 'fuzz-standalone'
     srcs = sorted(str(p) for p in d.glob('*.c'))
@@ -18,6 +19,7 @@ def test_random_guests_do_not_crash(top, tmp_path, seed):
                     str(d / 'fuzz' / 'fuzz-tcg.c'), *srcs,
                     '-lm', '-lpthread'], check=True)
     r = subprocess.run([str(exe), '700', str(seed)], capture_output=True, text=True, timeout=300,
-                       env={'ASAN_OPTIONS': 'detect_leaks=0:abort_on_error=1',
+                       env={'MOSAIC_TCG_JIT': jit,
+                            'ASAN_OPTIONS': 'detect_leaks=0:abort_on_error=1',
                             'UBSAN_OPTIONS': 'halt_on_error=1:print_stacktrace=1'})
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
