@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The `mosaic` program: everything is in libmosaic-core (core/cli/main.c). */
 int mosaic_main(int argc, char **argv);
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Writes mosaic-machine.ini(5) in scdoc from the typed property tables: the JSON of
 `mosaic --describe all --json` (the same tables --describe prints and the reader checks),
 after the hand-written syntax part.

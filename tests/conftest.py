@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared pytest fixtures: where the build is and how to start mosaic.
 
 Nothing here skips: what the build makes and what scripts/setup installs must be there,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Runs the whole suite and ends with one line: "N passed, N failed, N skipped".
 
 1. unit tests (GTest, TAP) of both builds: build/release and build/asan (ASan+UBSan);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Audio benchmark: host CPU per second of 48 kHz stereo S16 playback, and the time from
 the guest queueing a period to the backend having taken it (guest write -> sink).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Backup benchmark of a running storage-only machine (about a minute with the defaults).
 
 1. Full backup throughput against `qemu-img convert -t writeback -O qcow2` of the same

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """NBD export benchmark: Mosaic ([machine] type = none) against qemu-nbd in the same run,
 same image, same fio jobs (nbd engine): sequential read (1 MiB, depth 8) and 4 KiB random
 read (depth 32); then block-throttle measured/configured.  Prints one line per figure

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """virtio-gpu benchmarks, driven by the bare-metal guests of the tests:
 
 - 2D: frames per second of a full-screen TRANSFER_TO_HOST_2D + RESOURCE_FLUSH at

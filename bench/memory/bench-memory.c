@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Memory dispatch microbenchmark: what a vCPU pays per access on the slow path.
  *   - RAM lookups/s: mosaic_as_lookup on a realistic board map (binary search)
  *   - RAM accesses/s: mosaic_as_read of 8 bytes from RAM (lookup + copy)

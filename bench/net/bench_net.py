@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Machine-to-machine network transport: net-vhost-pci (shared-memory rings) against
 net-socket (UNIX datagrams through the host kernel), in the same run, 64-byte and
 1500-byte frames.  Two Mosaic machines (riscv-virt, paused: no guest runs) each carry a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net-pump (bench only): a network device without a guest that sends frames of one size
  * to its netdev as fast as the backend takes them, or counts the frames it receives, so
  * the bench measures the backends' transport and nothing of a guest.  Commands:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """virtio-blk over PCI against virtio-blk over virtio-mmio, in the same Linux guest run:
 the Mosaic test kernel (mosaic.cmd=blk-bench) reads 4 KiB with O_DIRECT, one request at
 a time, for 5 s of guest time on each disk (one disk per transport, told apart by size).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Control-protocol round trips per second, with 1 and 8 concurrent clients, against a
  * headless Mosaic (`[machine] type = none`) and, when installed, against QEMU
  * (qemu-system-riscv64 -M none) for the ratio.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* coremark-lite: an integer workload in the spirit of CoreMark (our own code): linked
  * list search and reversal, a small matrix multiply, a byte state machine and CRC16,
  * for ITERATIONS rounds.  Prints the guest's own timing (CLINT mtime, 10 MHz) and a

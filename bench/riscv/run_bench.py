@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """RISC-V benchmarks: Mosaic against qemu-system-riscv64 (TCG), side by side in one run.
 
   bench/riscv/run_bench.py [--rounds N] [--only NAME,...] [--with-lite] [--linux] [--cpus N]

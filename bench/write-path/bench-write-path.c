@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What one guest disk write costs inside Mosaic: a 4 KiB write submitted the way
  * virtio-blk submits it (mosaic_blk_submit on the main loop), through
  *     throttle (async filter) -> qcow2 (blocking format driver) -> file

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """accel-kvm benchmark: the same guest (Debian's vmlinuz + guests/x86-busybox) on Mosaic's
 x86-microvm with accel-kvm and on `qemu-system-x86_64 -accel kvm -M microvm`, in the same
 run, on the same /dev/kvm:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The audio layer inside the core: opened [audiodev] sections and their streams. */
 #ifndef MOSAIC_CORE_AUDIO_INTERNAL_H
 #define MOSAIC_CORE_AUDIO_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Opening [audiodev LABEL] sections: their backend plugin, loaded on first use (the
  * deployment policy applies), and one backend state shared by every device using it. */
 #include <string.h>

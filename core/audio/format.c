@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Sample formats and the checks of a stream's spec. */
 #include "audio/audio-internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The byte ring between a device and a backend: bounded by the stream's buffer size. */
 #include <string.h>
 #include "audio/audio-internal.h"

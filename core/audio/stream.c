@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PCM streams: a bounded ring between the device and the backend, whose backend takes
  * (output) or puts (input) data at the pace of its own clock.  The device hears about
  * it from a bottom half, never from inside its own call. */

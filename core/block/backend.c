@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Users of nodes (devices, exports): they hold a MosaicBlk, whose node may change
  * under them when filters are inserted or removed. */
 #include <errno.h>

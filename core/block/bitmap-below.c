@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Finding a node's bitmap through the filters above its format node (exports of a
  * filtered node offer the bitmap of the image below). */
 #include "block/block-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Persistent bitmaps kept in the image itself (drivers with MosaicBlkDriverOps
  * bitmaps_load/bitmaps_store, e.g. qcow2's bitmaps extension) instead of the
  * FILE.bitmaps side file of bitmap-persist.c: the SDK side drivers use, and the calls

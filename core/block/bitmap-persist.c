@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Persistent bitmaps of any image: FILE.bitmaps (JSON) next to the node's host file.
  *
  *   {"version": 1, "in-use": true|false, "bitmaps": [{"node", "name", "granularity",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Dirty bitmaps: bits, named bitmaps per node, the request-path hook, jobs' freeze,
  * and copy claims.  One lock guards bits and lists (writes complete on the main loop
  * and on drivers' worker threads); claims are main-thread only. */

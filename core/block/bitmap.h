@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Dirty bitmaps of the block layer (internal API; drivers use mosaic/bitmap.h).
  *
  * Named bitmaps belong to a node (struct MosaicBlkBitmap in bitmap.c).  Status flags

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Pieces of the block layer (core/block/ only). */
 #ifndef MOSAIC_CORE_BLOCK_INTERNAL_H
 #define MOSAIC_CORE_BLOCK_INTERNAL_H

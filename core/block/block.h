@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The block graph (internal to the core): what main.c, the machine code, the monitor
  * and tests call.  Drivers and devices use the SDK (sdk/include/mosaic/block.h).
  *

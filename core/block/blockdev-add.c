@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Nodes created while running (blockdev-add): the new [blockdev] section is validated
  * together with the machine file, so it can reference its nodes and throttle groups. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Types the block layer compiles into the core. */
 #include "block/block-internal.h"
 #include "block/defer-flush.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* defer-flush: passes every request to its child except flushes, which complete at once
  * until blk_defer_flush_release() (then they pass too).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* defer-flush: a filter for a backup job's target file (defer-flush.c). */
 #ifndef MOSAIC_CORE_BLOCK_DEFER_FLUSH_H
 #define MOSAIC_CORE_BLOCK_DEFER_FLUSH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Block drivers by what they do, not by name: jobs ask for "a copy-before-write
  * filter" or "a driver for this URI" (MosaicBlkDriverOps.caps, .uri_schemes). */
 #include <string.h>

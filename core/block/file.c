@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The file protocol driver: a host file or block device, read and written with
  * preadv/pwritev on the node's worker threads.
  *

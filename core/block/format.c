@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Image formats: looked up by name, recognised by their own drivers' probe op.  The core
  * knows no format's header. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The graph services of the SDK for jobs (mosaic/block.h "for jobs", mosaic/bitmap.h
  * "named bitmaps"): job types in plugins change the graph through these. */
 #include "block/block-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Nodes and edges of the block graph: building it from [blockdev] sections in
  * dependency order, children, users, and runtime changes under a drained section. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The request path: checks, worker pools for blocking drivers, completions delivered
  * on the main loop, and drained sections for graph changes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The job service of the SDK (mosaic/job.h): job types in plugins drive the core's
  * jobs (job.c, job-txn.c) through these. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Grouped completion of block jobs (QEMU's `completion-mode: grouped`): the jobs of one
  * transaction take one point in time together, so they succeed or fail together.  A job
  * whose work is over waits for the others; the first failure or cancel cancels the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Block job lifecycle, events and commands (see job.h). */
 #include <errno.h>
 #include <string.h>

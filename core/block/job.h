@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Block jobs (internal): lifecycle, progress, rate limit, events and the job-* /
  * query-jobs commands, exported to job types in plugins as mosaic/job.h (job-sdk.c).
  * A job type (plugins/block-backup) supplies the work; this file keeps

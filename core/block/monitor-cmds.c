@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Monitor commands of the block layer (QMP-style names). */
 #include "block/block-internal.h"
 #include <json-glib/json-glib.h>

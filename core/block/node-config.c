@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Nodes described in code (jobs' temporary nodes, backing files, blockdev-add) are built
  * with the configuration builder (config/config.h) and validated like machine files;
  * their values never pass through INI text, so a file name may hold any character. */

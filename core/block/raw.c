@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The raw format driver: a window [offset, offset + size) of its child, unchanged. */
 #include <errno.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Opening and closing the backends: stdio, file, UNIX socket, pty. */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The chardev object (core/chardev/ only). */
 #ifndef MOSAIC_CORE_CHARDEV_INTERNAL_H
 #define MOSAIC_CORE_CHARDEV_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Chardev core: non-blocking output with a bounded buffer, flow-controlled input. */
 #include <errno.h>
 #include <fcntl.h>

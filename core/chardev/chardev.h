@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Character devices, internal API of the core (the SDK part is in
  * sdk/include/mosaic/device.h: mosaic_chardev_find/write/set_receiver/accept_input).
  *

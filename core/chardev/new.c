@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Creating chardevs from [chardev L] sections, the section's keys, and the registry. */
 #include <string.h>
 

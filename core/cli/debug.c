@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Debug front ends requested on the command line (see cli/debug.h). */
 #include <string.h>
 #include <mosaic/mosaic.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Debug front ends named on the command line: `--NAME SPEC` (or --NAME=SPEC) for any
  * option the core does not know starts the debug plugin NAME (e.g. --gdb with
  * plugins/debug-gdb), so the core names no debugger. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The `mosaic` program: command line -> configuration -> machine -> main loop. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Readiness for service managers through the sd_notify protocol (libsystemd): a
  * datagram "READY=1" to $NOTIFY_SOCKET once the machine runs and every control socket
  * listens, "STOPPING=1" when it shuts down.  Without NOTIFY_SOCKET nothing is sent, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Process-level start-up: what the core registers before reading a machine file, and
  * the services started around the machine. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Process-level start-up around the machine (core/machine/startup.c): built-in types,
  * control sockets, debug front ends, daemonizing, logging. */
 #ifndef MOSAIC_CORE_STARTUP_H

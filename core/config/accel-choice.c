@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which accelerator runs a machine.  The core names none: [machine] accel, else the
  * deployment's default (`default-accel` in plugins.ini) when it can run the board's
  * architecture, else the board's default (MosaicMachineOps.default_accel), else the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Data shared by the files of core/config/ (not for other subsystems). */
 #ifndef MOSAIC_CORE_CONFIG_INTERNAL_H
 #define MOSAIC_CORE_CONFIG_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The parsed machine file: sections, entries, lookups. */
 #include <string.h>
 

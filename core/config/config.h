@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Machine files (internal to the core): INI text -> a typed, validated machine.
  *
  * Syntax (core/config/README.md has the user's view):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Where shipped machine files find firmware and kernels.  A machine file installed in
  * PREFIX/share/mosaic/configs cannot name a kernel beside itself, so a relative PATH
  * value that starts with "firmware/" or "kernels/" and does not exist relative to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `mosaic --describe NAME|all --json`: the typed property tables of every section kind
  * and plugin type as JSON.  The man page mosaic-machine.ini(5) and the shell completion
  * are generated from this, so they list exactly what the configuration reader checks. */

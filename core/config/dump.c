@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Writing the resolved machine back as INI (--dump-config) and describing types
  * (--describe). */
 #include <string.h>

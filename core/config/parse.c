@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reading machine files with inih: our own line reader (file:line, overlong lines,
  * section headers inih would not report), continuation lines, includes, --set. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* MosaicProps: one validated section, and the SDK accessors plugins read it with. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Section kinds of machine files: the core's own and those other subsystems register. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Checking a parsed machine file against its schema: section kinds, selected plugin
  * types, keys, typed values, defaults, references and reference cycles. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Typed values of machine files: parsing, canonical text, ranges, suggestions. */
 #include <errno.h>
 #include <string.h>

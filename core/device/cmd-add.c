@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* device_add: a device hot-plugged while the machine runs, described like a [device]
  * section (type, label, bus, addr and the type's keys) and validated the same way.
  * Only PCI devices on a bus with a hot-plug controller (a root port, a bridge with SHPC)

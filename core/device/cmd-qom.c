@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qom-list / qom-get / qom-set: the devices of the machine file and their properties.
  * Paths: "/", "/machine", "/machine/peripheral", "/machine/peripheral/LABEL" (or just
  * LABEL).  Only keys the device plugin declares MOSAIC_PROP_RUNTIME can be set, through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef MOSAIC_CORE_DEVICE_INTERNAL_H
 #define MOSAIC_CORE_DEVICE_INTERNAL_H
 

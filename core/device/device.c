@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The device model: every [device LABEL] section becomes a device of its type, plugged
  * into a slot of the bus kind the type names, offered by the board. */
 #include "device/device-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Finding a gpu backend (mosaic/gpu.h): its plugin loaded on first use (the deployment
  * policy applies) and a copy of its ops table at the size this core knows. */
 #include <mosaic/mosaic.h>

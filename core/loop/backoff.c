@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Accept back-off: see backoff.h. */
 #include "loop/backoff.h"
 #include "loop/loop.h"

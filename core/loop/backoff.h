@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Listeners that cannot accept.  At fd exhaustion (EMFILE) the pending connection stays
  * in the backlog, so the listening socket stays readable and a listener that only logs
  * and returns is called again at once, for ever (a core spinning, megabytes of log).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Bottom halves: callbacks scheduled from any thread, run once on the main loop.
  * Scheduling an already scheduled BH does nothing (coalescing). */
 #include "loop/loop.h"

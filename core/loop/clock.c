@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Clocks.  The virtual clock is CLOCK_MONOTONIC minus an offset, frozen at a value
  * while paused: vCPU threads read it on every time CSR read, so reading it is two
  * atomic loads and one clock_gettime (vDSO), no lock. */

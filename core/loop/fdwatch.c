@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* File descriptor watches: one GSource per fd.  MOSAIC_FD_* values equal G_IO_IN,
  * G_IO_OUT and G_IO_HUP; errors (G_IO_ERR, G_IO_NVAL) are reported as HUP so the
  * owner closes the fd instead of the loop spinning on it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The core lock: a non-recursive mutex and a per-thread "held" flag. */
 #include <pthread.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Pieces of the main loop (core/loop/ only). */
 #ifndef MOSAIC_CORE_LOOP_INTERNAL_H
 #define MOSAIC_CORE_LOOP_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The main loop: GLib's default context, polled with the core lock released. */
 #include "loop/loop.h"
 #include "loop/loop-internal.h"

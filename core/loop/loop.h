@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Main loop, core lock and clocks: the core's internal API (the SDK part is
  * sdk/include/mosaic/loop.h).
  *

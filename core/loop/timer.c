@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Timers: one GSource for all of them.  Its poll timeout is recomputed on every loop
  * iteration from each timer's own clock, so a virtual timer simply never comes due
  * while the virtual clock is paused and comes due on virtual time after resume. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* query-accel-stats: the accelerator's counters (for TCG: translations, flushes,
  * retranslations, TLB misses, instructions), registered through the same SDK call a
  * plugin would use. */

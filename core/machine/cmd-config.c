@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* query-machine: the resolved configuration of the running machine. */
 #include <string.h>
 #include "machine/machine.h"

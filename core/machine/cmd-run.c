@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Core commands about the machine's life (stop, cont, reset, quit...) and the events
  * the machine's run-state changes turn into.  Guest memory dumps (pmemsave, memsave)
  * are plugins/misc-memsave. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Services for debug front ends (mosaic/debug.h): run-state control and the
  * accelerator's debug ops, for plugins that must not reach the machine's internals. */
 #include "machine/machine-internal.h"

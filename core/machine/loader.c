@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Boot image loaders.  Files are untrusted input: every offset and size in an ELF is
  * checked against the file before use, and guest addresses go through mosaic_as_rw,
  * so a bad image is an error naming the file, never a crash. */

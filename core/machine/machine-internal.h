@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Private layout of MosaicMachine and MosaicVcpu, shared by the core's machine and
  * device code. */
 #ifndef MOSAIC_CORE_MACHINE_INTERNAL_H

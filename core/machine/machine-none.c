@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The "none" machine: no CPU, no RAM, no guest; the block graph, exports and monitor
  * run alone (a storage daemon).  The machine code skips the accelerator and vCPUs
  * when a board's arch is "none".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Building a machine from its configuration and driving its run state. */
 #include <stdio.h>
 #include "machine/machine-internal.h"

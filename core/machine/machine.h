@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The running machine (internal): built from a validated configuration, owns the
  * board, the accelerator, the vCPU threads and the run state. */
 #ifndef MOSAIC_CORE_MACHINE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The core services a machine needs around its board, in dependency order. */
 #include "machine/machine-internal.h"
 #include "chardev/chardev.h"

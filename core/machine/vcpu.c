@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One host thread per vCPU.  The thread calls the accelerator's vcpu_run while the
  * machine runs and parks in between; pause waits until every vCPU is parked, with the
  * core lock released so that a vCPU finishing an MMIO access can get it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Guest accesses: single loads/stores and bulk (DMA) copies.
  *
  * RAM and ROM are copied directly (the host is little-endian, like the guests we run).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Address spaces: publishing flattened tables (RCU-like) and the lock-free lookup. */
 #include "memory/memory-internal.h"
 

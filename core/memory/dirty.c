@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Dirty page tracking: one bitmap per client per RAM region, 4 KiB pages.
  *
  * Several vCPU threads write guest RAM at once, so bits are set and cleared with atomic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Flattening: a region tree -> a sorted table of non-overlapping sections.
  *
  * Subregions are rendered from the highest priority down; each leaf only fills the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Private structures of the memory subsystem (core/memory/ only). */
 #ifndef MOSAIC_CORE_MEMORY_INTERNAL_H
 #define MOSAIC_CORE_MEMORY_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Memory subsystem, internal API of the core (the SDK part is sdk/include/mosaic/memory.h).
  *
  * Flattened maps are published with an atomic pointer swap, so vCPU threads look up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Regions: RAM, ROM, MMIO, alias, container; their reference counts and the map lock.
  *
  * Ownership: a constructor returns one reference for the caller.  A container holds a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Core commands about the protocol itself, and registration of all core commands. */
 #include "monitor/monitor-internal.h"
 #include "config/config.h"

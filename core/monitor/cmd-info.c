@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* query-plugins (query-machine is the machine's: core/machine/cmd-config.c). */
 #include <stdio.h>
 #include <string.h>

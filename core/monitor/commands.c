@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The command table: core and plugin commands, argument checking, introspection. */
 #include <stddef.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Asynchronous events: built on any thread, timestamped there, delivered on the main
  * loop to every client that finished negotiation. */
 #include "monitor/monitor-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Commands run by plugins (mosaic_monitor_execute): the same table, argument checks,
  * lazy plugin loading and policy as for a client, without a session. */
 #include "monitor/monitor-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Daemonizing, pid file and signals for headless operation (see headless.h). */
 #include <errno.h>
 #include <fcntl.h>

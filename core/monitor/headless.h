@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Running without a terminal: daemonizing, the pid file, signals.  Called from
  * core/cli/startup.c in this order:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What json-glib accepts but QMP must not: strings with NUL, strings that decode to
  * invalid UTF-8 (json-glib turns a lone surrogate escape into CESU-8 bytes), and
  * numbers that do not fit a double.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Replies and events on the wire: compact JSON, one line ending "\r\n" as QEMU sends.
  * The text comes from util/json-text.c, not JsonGenerator: an id of 1e308 must come back
  * as a number a client can parse. */

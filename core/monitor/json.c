@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Building JSON values for replies and events (the SDK's mosaic_json_*), and reading
  * validated command arguments (mosaic_args_*). */
 #include "monitor/monitor-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared by the files of core/monitor only. */
 #ifndef MOSAIC_CORE_MONITOR_INTERNAL_H
 #define MOSAIC_CORE_MONITOR_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Control protocol server (internal API of the core; the SDK part, used by plugins, is
  * sdk/include/mosaic/monitor.h).  QMP-compatible JSON over UNIX (or loopback TCP)
  * sockets, served on the main loop (loop_context()); see docs/commands.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Monitor sockets on the main loop: listeners, and one non-blocking client each.
  *
  * A client is never waited for: input is read when it comes (at most 64 KiB per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The protocol engine of one client, without sockets: bytes in, replies out.
  *
  * Input is framed like QEMU's streaming JSON parser does it: a message is a balanced

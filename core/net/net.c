@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The join between a network device and its [netdev] backend (sdk/include/mosaic/net.h).
  * The core holds no frames: it finds the section, loads its plugin, opens the backend
  * and forwards calls between the two sides. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* BARs: sizing through the write mask (the guest writes all ones and reads back the
  * size as the bits that stuck), and mapping into the host's windows.  A BAR is mapped
  * only while its decode bit is on, it lies wholly inside a window and it overlaps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Type-1 headers (PCI-to-PCI bridge spec 1.2, ch. 3): bus numbers, the I/O, memory
  * and prefetchable (64-bit) windows, secondary status (write-1-to-clear) and bridge
  * control, whose secondary bus reset resets every function behind the bridge.

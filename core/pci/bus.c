@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The bus tree and the ECAM host bridge (PCIe base spec 7.2.2, as Linux's
  * pci-host-ecam-generic reads it): offset = bus << 20 | device << 15 | function << 12
  * | register.  A bus number reaches a bus when it is the root's (0) or a bridge's

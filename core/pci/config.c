@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Config space of one function: 4 KiB of bytes, a write mask (bits the guest may
  * change) and a write-1-to-clear mask (status bits the guest clears by writing 1).
  * Every guest write goes through both; side effects (BAR mapping, INTx disable,

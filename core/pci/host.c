@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A board's PCI host: its windows mapped into the board's memory, and the reset of
  * every function below it. */
 #include "pci/pci-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* INTx: a level per function, routed through every bridge on the way up with the
  * standard swizzle (PCI-to-PCI bridge spec 9.1: pin' = (pin + slot) mod 4), then to
  * one of the host's four lines; a line is high while any function routed to it is.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* MSI (PCI 3.0 6.8.1) and MSI-X (6.8.2): a message is a 32-bit write of the message
  * data to the message address in the host's DMA address space, sent only while the
  * function may master the bus.  MSI-X vectors masked (per vector or the whole

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PCI/PCIe bus tree inside the core (core/pci/ only, and its unit tests). */
 #ifndef MOSAIC_CORE_PCI_INTERNAL_H
 #define MOSAIC_CORE_PCI_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Where a [device] section's `bus =` puts a PCI function: `pcie.0` (or `pci`) is the
  * host's root bus, any other value the label of a bridge or root port defined earlier
  * in the machine file (or hot-plugged before), whose secondary bus takes it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Compile-time proof that the ABI 1.0 layout of what plugins hand the core never moves:
  * the descriptor's fields (plugin.h freezes its header for every target) and the end of
  * each kind's 1.0 ops table, which the loader takes as the smallest table it accepts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Descriptor validation: everything the loader decides from the bytes of
  * `mosaic_plugin` alone.  Nothing here calls plugin code. */
 #include <string.h>

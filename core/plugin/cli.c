@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `mosaic plugins enable|disable NAME...` and `mosaic plugins list`.
  *
  * enable/disable edit the per-user policy file ($XDG_CONFIG_HOME/mosaic/plugins.ini):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Walking the registry by kind, and monitor commands declared in plugin descriptors: checked at scan time and listed
  * without running plugin code (the monitor loads the plugin on the first call).
  * The table is an array of MosaicCommandDesc as the plugin was built: its stride is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SDK's error object (mosaic_error_set) and how the core reads it back. */
 #include "plugin/error.h"
 #include "plugin/registry.h"

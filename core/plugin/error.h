@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* MosaicError (sdk/include/mosaic/plugin.h) inside the core: a GError holder.  The
  * core puts one on its stack, passes it to a plugin op, then takes the GError out. */
 #ifndef MOSAIC_CORE_PLUGIN_ERROR_H

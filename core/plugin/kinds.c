@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plugin kinds: names, the kind ABI this core implements, and the mandatory ops of
  * each kind's table (checked at scan time, before any plugin code runs). */
 #include <string.h>

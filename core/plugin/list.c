@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `mosaic --list-plugins [--json]`: every plugin found, with why it can or cannot be
  * used. */
 #include <json-glib/json-glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Finding plugin files and reading their descriptors with libltdl.
  *
  * Opening a shared object runs its ELF constructors before we can look at it; the

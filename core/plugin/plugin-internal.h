@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Internals of the plugin registry shared by its files (and the loader unit tests). */
 #ifndef MOSAIC_CORE_PLUGIN_INTERNAL_H
 #define MOSAIC_CORE_PLUGIN_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Policy files: INI with one [plugins] section, read by inih through our own line
  * reader (Debian's inih neither tells line numbers nor reports lines longer than its
  * 200-byte buffer; it would silently split them). */

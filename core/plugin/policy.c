@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The deployment policy: rules from files and the command line, and the decision.
  *
  * Rules apply in order: files in the order read, lines in file order, then the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Per-deployment plugin policy: which plugins may be used here.
  *
  * Sources, read in this order (later rules win):

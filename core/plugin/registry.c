@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The plugin registry: every plugin found (or compiled in), its state, lookup, and
  * the one place where plugin init runs. */
 #include <string.h>

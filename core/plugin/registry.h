@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plugin registry (internal to the core): scanning, lookup, policy, loading. */
 #ifndef MOSAIC_CORE_PLUGIN_REGISTRY_H
 #define MOSAIC_CORE_PLUGIN_REGISTRY_H

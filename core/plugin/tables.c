@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The tables a descriptor points to and the core steps through (props, sections and
  * each section's props), copied into one block laid out with the core's own element
  * sizes.  The plugin's elements are .prop_size/.section_size bytes (0: the 1.0 sizes):

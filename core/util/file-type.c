@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Words for a file's type in messages. */
 #include "util/file-type.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SDK's scatter-gather helpers (mosaic/iov.h).  One walk serves all: it visits the
  * pieces of [off, off+len) in order. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JSON text that every reader takes back (see json-text.h). */
 #include <math.h>
 #include <string.h>

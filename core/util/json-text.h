@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JSON text from a json-glib tree, written so that every reader takes it back: json-glib
  * 1.6's generator prints a double whose shortest form has an exponent but no point with
  * ".0" appended ("1e+308.0", not JSON), writes inf and nan as they are, and copies

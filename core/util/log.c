@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdarg.h>
 #include <glib.h>
 #include <mosaic/plugin.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Sized ops tables across the plugin boundary: the core keeps a zero-filled copy of
  * the size it knows, filled with min(plugin size, core size) bytes, so fields a
  * plugin predates read as NULL ("not supported"). */

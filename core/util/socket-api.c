@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SDK's face of unix-socket.c, for plugins that serve on UNIX sockets. */
 #include <mosaic/socket.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tables that cross the plugin boundary as arrays of sized elements (props, sections,
  * command arguments), ended by an element whose first field, a pointer, is NULL.  The
  * plugin says how big its elements are (0: the ABI 1.0 size); the core steps by that

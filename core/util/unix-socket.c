@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Stale-socket detection and ready-when-visible listeners: see unix-socket.h. */
 #define _GNU_SOURCE /* renameat2 */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Claiming a path for a listening UNIX socket.  bind() fails on an existing path, and a
  * socket file outlives a process that died, so servers remove what is there first; but
  * only a stale socket may go: a path from a machine file or a monitor command may name

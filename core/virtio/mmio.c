@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-mmio transport, version 2 (virtio 1.2 §4.2.2): register decoding onto the
  * shared transport code (transport.c); one level-triggered interrupt line. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-mmio queue notifications through an eventfd (ioeventfd): when the machine's
  * accelerator can turn the guest's write to QueueNotify into an eventfd signal, the
  * vCPU no longer leaves the guest for it, and the device's queue_notify runs on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio over PCI, modern interface only (virtio 1.2 §4.1): vendor 1af4, device
  * 0x1040 + virtio id, revision 1; vendor-specific capabilities point into BAR 0
  * (common config 0x0000, ISR 0x1000, device config 0x2000, notifications 0x3000,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What virtio-mmio and virtio-pci share (virtio 1.2 §2, §3): feature negotiation,
  * the status machine and reset, device config space, queue set-up rules and the
  * interrupt status.  The transports only decode their registers into these calls. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio transport and queues (core/virtio/ only). */
 #ifndef MOSAIC_CORE_VIRTIO_INTERNAL_H
 #define MOSAIC_CORE_VIRTIO_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Split virtqueues (virtio 1.2 §2.7) with every guest value checked.  Ring fields are
  * read and written through the device's DMA address space; buffers must be guest RAM. */
 #include <string.h>

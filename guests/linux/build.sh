@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the Mosaic test kernels (riscv64 Image with a built-in initramfs holding our
 # own static /init) from Debian's linux-source-6.1, in two variants:
 #   Image-fpu    CONFIG_FPU=y

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* /init of the Mosaic test initramfs: static, no libc, raw riscv64 Linux syscalls.
  *
  * Mounts proc, sysfs and devtmpfs, prints MOSAIC-INIT-OK, reports what the kernel

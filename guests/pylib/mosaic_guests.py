@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Running our guest programs under Mosaic and QEMU, for the system tests and benches.
 
 Bare-metal programs (build/guests/tests/*.elf) print "SIG name value" lines and end

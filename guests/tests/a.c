@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A extension: AMOs (word and doubleword), LR/SC success, failure without a
  * reservation, and reservation loss when another store hits the reserved address. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* C extension: compressed forms (built with -march=rv64imac; the explicit c.* forms
  * below must decode exactly like their 32-bit expansions). */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Exact retired-instruction counters: a read of minstret/instret counts every
  * instruction retired before it, including the earlier ones of the same straight-line
  * run (an emulator that counts per block must not miss them), and a write to minstret

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* CSRs, traps and delegation: ecall from M/S/U with and without medeleg, xRET state,
  * privilege checks on CSR access, counters and mcounteren, sstatus as a view of mstatus. */
 #include "modes.h"

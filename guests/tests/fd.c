@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* F and D: arithmetic under every static rounding mode and the dynamic one, fflags,
  * conversions, NaN boxing and canonical NaNs, fclass, fmin/fmax, fused multiply-add. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A tiny virtio-gpu driver (virtio-mmio, polled) for tests/system/test_gpu.py: reads the
  * display info and EDID, sends malformed commands and checks each fails with its error
  * code, then draws a known pattern through the 2D commands (create, attach backing in

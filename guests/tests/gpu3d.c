@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A tiny virtio-gpu 3D driver (virtio-mmio, polled) for tests/system/test_gpu3d.py:
  * negotiates VIRTIO_GPU_F_VIRGL, lists the capsets, creates a virgl context (and a Venus
  * one with mosaic.gpu3d=1 on the command line), creates a 64x48 render target, submits

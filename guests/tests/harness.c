@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* See harness.h.  Polled UART output; no interrupts needed. */
 #include "harness.h"
 

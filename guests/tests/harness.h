@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Bare-metal test harness: UART output, checks, signature lines, traps, exit through
  * the SiFive test device (0x5555 pass, code<<16 | 0x3333 fail).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Illegal instructions: reserved encodings, privileged instructions in lower modes,
  * TVM, FS = off, and nonexistent CSRs.  mtval may hold the instruction bits or 0
  * (both allowed); which one is reported as INFO. */

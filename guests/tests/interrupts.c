@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Interrupts: the machine timer through CLINT mtimecmp, the machine software
  * interrupt through msip, mip reflecting both, WFI wake-up, and a supervisor timer
  * interrupt (mip.STIP set by M) delegated to S through mideleg. */

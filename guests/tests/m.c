@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* M extension: multiply, divide, remainder, including the special cases the spec
  * defines (division by zero, signed overflow). */
 #include "harness.h"

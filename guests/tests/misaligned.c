@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Misaligned accesses.  The spec lets an implementation perform misaligned loads and
  * stores or raise address-misaligned (4/6) or access-fault (5/7) exceptions; both are
  * accepted and reported as INFO.  Misaligned AMOs and LR/SC must trap. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Guests are untrusted: hammer every board device (CLINT, PLIC, UART, RTC, empty
  * virtio-mmio slots, the boot ROM) with pseudo-random reads and writes of every size,
  * aligned and not.  Accesses the board refuses become access faults, which are counted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The M-mode side of run_in_mode (see modes.S). */
 #include "modes.h"
 

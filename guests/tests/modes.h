@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* See modes.S. */
 #ifndef MODES_H
 #define MODES_H

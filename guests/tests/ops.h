@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers for running one instruction on chosen operands from C. */
 #ifndef OPS_H
 #define OPS_H

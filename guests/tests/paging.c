@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Sv39 paging from S-mode: gigapages and a 3-level walk, permission faults (R/W/X/U,
  * SUM), invalid PTEs, the reserved W-without-R encoding, satp WARL behaviour, and the
  * accessed/dirty bits.  For A/D the spec allows either a hardware update of the PTE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PLIC (0xc000000) with real sources: the UART's THR-empty interrupt (source 10) and
  * the goldfish RTC alarm (source 11), delivered to hart 0's M context as MEIP:
  * priorities, enables, threshold masking, claim/complete, pending bits. */

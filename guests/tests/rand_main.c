@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Runs a generated random instruction sequence (randgen.py) and prints the final
  * registers and a hash of the memory it worked on as SIG lines. */
 #include "harness.h"

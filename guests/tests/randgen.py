@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Random RV64IM + C instruction sequences for differential testing.
 
 usage: randgen.py SEED COUNT OUT.S

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* System reset through the SiFive test device (0x7777): the first boot leaves a mark
  * in RAM outside the image and resets; the second boot finds it and passes.  Checks
  * that every hart restarts at the entry with a0 = hart id and a1 = the device tree. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* RV64I: arithmetic, logic, shifts, compares, branches, loads and stores. */
 #include "harness.h"
 #include "ops.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Self-modifying code: code the emulator has already translated (and, in Mosaic,
  * compiled and chained, which takes a few runs) is rewritten by stores; after FENCE.I
  * the new instructions run.  Data stores to the same page that miss the code change

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Several harts (run with 4): IPIs through CLINT msip wake parked harts, and AMOs and
  * LR/SC loops on shared counters stay exact under contention. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A tiny virtio-snd driver (virtio-mmio, polled): plays a tone or captures PCM, with the
  * parameters given on the kernel command line (riscv-virt `append`, /chosen/bootargs):
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* NS16550A receive path: 200 bytes arrive on the console input (more than the 16-byte
  * FIFO, so the chardev must hold back while the FIFO is full); the receive-data
  * interrupt (IER.RDI) through the PLIC drains the FIFO.  Also scratch, LCR/divisor

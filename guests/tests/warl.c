@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* WARL legalization of mstatus.MPP, satp, mtvec and the interrupt registers (privileged
  * spec 1.12 §3.1.6.1, §3.1.7, §3.1.9, §4.1.11), as signature lines compared with QEMU.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the x86 busybox initramfs into OUTDIR (default ~/.cache/mosaic/x86-busybox-KEY,
 # KEY from this recipe and the kernel version) and prints the directory: initrd.gz and
 # vmlinuz (Debian's linux-image-amd64).  Needs busybox-static, cpio, gzip.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* VMX exits: port I/O, EPT violations (MMIO: the instruction emulator), CPUID, MSRs, HLT,
  * control-register writes, interrupt windows.  Every fault the emulator reports is
  * injected into the guest; an instruction it cannot emulate stops this vCPU with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Guest RAM and ROM from the core's memory model mapped into the VM (hv_vm_map); every
  * other address (MMIO, holes) stays unmapped, so the guest's accesses there exit as EPT
  * violations to the instruction emulator.  Rebuilt when the map changes. */

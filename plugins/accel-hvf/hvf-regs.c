@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The vCPU's registers: a shadow the core reads and writes while the vCPU is stopped
  * (Hypervisor.framework allows vCPU calls only on the thread that created it), moved
  * in and out of the vCPU by its own thread around hv_vcpu_run_until. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-hvf: x86 guests on macOS Hypervisor.framework.  The VM, its vCPUs (each created
  * and run on its own vCPU thread, as the framework requires), the memory map, and the
  * plugin descriptor.  Exits are handled in hvf-exit.c; MMIO instructions are emulated by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-hvf: shared state of the plugin's files. */
 #ifndef HVF_H
 #define HVF_H

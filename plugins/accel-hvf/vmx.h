@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Architectural VMX numbers (Intel SDM vol. 3, appendices B and C): VMCS field encodings,
  * basic exit reasons and control bits.  Hypervisor.framework passes these through
  * hv_vmx_vcpu_read_vmcs/write_vmcs unchanged; keeping them here, from the manual, keeps

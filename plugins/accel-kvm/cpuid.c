@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: CPUID passed through (what the host's KVM supports), with the topology
  * of `cpus = N`: one core per vCPU, APIC ID = vCPU index. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: port and MMIO exits dispatched to the core's devices.  Nothing mapped
  * there is not an error of Mosaic: reads see all ones (a floating bus), writes are
  * dropped, and unmapped MMIO is reported in the log, naming vCPU and address. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: runs x86-64 vCPUs on the host's KVM.  Internal header shared by the
  * plugin's files. */
 #ifndef ACCEL_KVM_INTERNAL_H

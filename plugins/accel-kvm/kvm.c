@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: the plugin descriptor, opening /dev/kvm with its checks, the VM and its
  * in-kernel interrupt controllers (PIC, IOAPIC, local APICs, PIT). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: register access (numbers of mosaic/x86.h) through a cache of KVM's
  * kvm_regs and kvm_sregs, valid while the vCPU is outside KVM_RUN. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: RAM and ROM sections of the machine's memory mirrored as KVM memory
  * slots.  MMIO has no slot, so guest accesses to it exit to the core.  Re-synced
  * whenever the address space's generation moved (a vCPU checks before entering). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: one KVM vCPU per core vCPU thread.  KVM_RUN until the core wants the
  * thread back; a kick sets kvm_run.immediate_exit and signals the thread, so a kick
  * that lands just before KVM_RUN is not lost. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: RV64GC hart state, translation blocks and the internal interfaces
  * between the files of this plugin (decode, exec, mmu, csr, fpu, tb cache). */
 #ifndef TCG_CPU_H

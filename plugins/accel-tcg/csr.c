@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: control and status registers, traps and interrupts (privileged spec 1.12).
  * A CSR not listed here raises an illegal-instruction trap: OpenSBI and Linux probe
  * optional CSRs (stimecmp, mstateen0, mtopi, hpm counters) and rely on that trap. */

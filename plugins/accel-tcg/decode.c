@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: RV64GC decoder.  Every instruction (compressed ones expanded) becomes one
  * Insn record; anything not recognised becomes OP_ILLEGAL with its bits for mtval. */
 #include "cpu.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: running translation blocks.  One function executes a block with
  * threaded dispatch (GNU computed goto) over its pre-decoded instructions; loads and
  * stores try the software TLB inline and fall back to mmu.c.  Everything that changes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: F and D extensions on the host FPU.  Rounding modes through fesetround,
  * exception flags through feclearexcept/fetestexcept around every operation; RISC-V
  * rules the host does not follow (canonical NaN, NaN boxing, fmin/fmax, saturating

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The RISC-V target description debuggers see (MosaicDebugTarget): GDB's standard
  * features, with register numbers pinned to GDB's own riscv numbering so p/P packets
  * map 1:1 onto this accelerator's register numbers (mosaic/accel.h), except the

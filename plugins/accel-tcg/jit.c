@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: host code generation for x86-64 hosts.
  *
  * A translated block's pre-decoded instructions are turned into one host function

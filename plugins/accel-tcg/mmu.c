@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: Sv39/Sv48 page walks, the software TLB and the slow memory paths.
  *
  * A TLB entry maps one 4 KiB guest virtual page.  For RAM whose whole page lies in one

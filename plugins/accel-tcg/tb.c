@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: translation blocks (decode once, run many times), their cache and the
  * invalidation of stale translations.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: the plugin descriptor and MosaicAccelOps: a RISC-V RV64GC hart emulator
  * (M/S/U, Sv39/Sv48) that decodes guest code once into translation blocks. */
 #include "cpu.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg: a small x86-64 instruction encoder for the code generator (jit.c).
  *
  * Only the forms jit.c uses: 64/32-bit ALU, shifts, multiplies, moves between a register

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* audio-gst: shared between the backend (gst.c), its output and capture sides. */
 #ifndef AUDIO_GST_INTERNAL_H
 #define AUDIO_GST_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* audio-gst: each guest stream is one GStreamer pipeline.  Output:
  *   appsrc ! audioconvert ! audioresample ! volume ! <out.pipeline>
  * capture:

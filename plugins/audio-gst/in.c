@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Capture: samples from appsink go into the ring as long as it has room; appsink holds
  * at most a few buffers, so a file source waits for the guest (sample-exact) and a live
  * source overruns at the source, as on real hardware. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Output: the ring's bytes go into appsrc when appsrc asks for them (need-data, from its
  * streaming thread, after the sink consumed its queue at the pace of its clock), so the
  * guest's buffers complete in the sink's time. */

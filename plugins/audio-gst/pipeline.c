@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Building and starting pipelines: the guest's format meets the host's through
  * audioconvert ! audioresample, and every failure names the key and the element. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* audio-none: a backend with a clock and nothing else.  Output bytes are taken and
  * dropped, capture gets zeros, both at the stream's byte rate on the host clock (so
  * the guest sees the timing of a real device, not an infinitely fast one). */

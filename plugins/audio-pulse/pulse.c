@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* audio-pulse: guest streams as PulseAudio streams.  libpulse runs on its own thread
  * (pa_threaded_mainloop); its callbacks only schedule a bottom half, and the data moves
  * on the main loop with the mainloop lock taken, so the core lock and the pulse lock

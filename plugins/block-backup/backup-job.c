@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Backup jobs: copy a node to a target at one point in time while the node is used.
  *
  * At the start (inside a drained section, so it is one point in time for every disk

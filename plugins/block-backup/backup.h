@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The backup commands of mosaic-misc-backup-jobs.so: push backup jobs (backup-job.c), the
  * transaction command (transaction.c) and pull backups (pull.c), declared in the
  * descriptor (commands.c) so the first call loads the plugin. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* copy-before-write: a filter that, before a write, write-zeroes or discard changes a
  * cluster listed in its copy bitmap, copies the cluster's old data from `file` to
  * `target`.  Reads, flushes and block status pass straight to `file`.

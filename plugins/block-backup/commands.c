@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mosaic-misc-backup-jobs.so: the backup commands, declared in the descriptor, so that
  * query-commands lists them without loading the plugin and their first call loads it
  * (subject to the deployment policy: `disable = backup-jobs` denies them all).  The jobs

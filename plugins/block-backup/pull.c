@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* backup-pull-start / backup-pull-stop: pull-mode backup ("fleecing").
  *
  * Start, inside one drained section (one point in time): a sparse temporary file in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* snapshot-access: a read-only view of a node as it was when a copy-before-write filter
  * (plugins/block-backup) went in above it: pull-mode backup ("fleecing").
  *

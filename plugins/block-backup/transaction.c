@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The backup commands' arguments, blockdev-backup, and the transaction command: bitmap
  * and backup actions applied at one point in time (one drained section), all or none. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nbd: a protocol driver whose data lives on a remote NBD server (libnbd client).
  *
  *   [blockdev remote]

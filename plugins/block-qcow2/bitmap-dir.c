@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The bitmap directory of a qcow2 image and its bitmap tables, checked before anything
  * is allocated for them (pure functions over bytes, fuzzed with the header parser):
  * every entry inside the directory, every table where the image needs it and of the size

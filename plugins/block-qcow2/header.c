@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qcow2 header, header extensions and table checks (pure functions over bytes). */
 #include <stdarg.h>
 #include <stdio.h>

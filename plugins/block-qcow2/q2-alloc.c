@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qcow2 writes: refcounts, cluster allocation and the ordered metadata updates.
  *
  * Every allocating change is written in this order, with a flush after each step, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Persistent dirty bitmaps in the qcow2 bitmaps extension (QEMU docs/interop/qcow2.txt,
  * "Bitmaps extension"), so qemu-img and QEMU see the same bitmaps as Mosaic.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Metadata table cache (see q2-cache.h): a hash table for lookups and a queue for the
  * least-recently-used order. */
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A cache of metadata tables (L2 tables, refcount blocks), bounded in bytes.
  *
  * Tables are kept in host byte order, one cluster each, least recently used first out.

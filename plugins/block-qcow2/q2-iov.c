@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Byte ranges of a request's iovecs: the driver works on pieces of a request in place,
  * never on a copy of all of it.  Copies and fills use <mosaic/iov.h>; what is here is
  * the one thing the SDK's slice does not do: the longest prefix of a range that fits in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Byte ranges of a request's iovecs (pure; fuzzed by fuzz/fuzz-q2-iov.c). */
 #ifndef Q2_IOV_H
 #define Q2_IOV_H

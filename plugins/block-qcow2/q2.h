@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qcow2 driver state (plugins/block-qcow2). */
 #ifndef Q2_H
 #define Q2_H

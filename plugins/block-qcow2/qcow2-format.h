@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qcow2 on-disk format (docs/interop/qcow2.txt of QEMU) and the parser of its header
  * and tables.  The parser works on bytes in memory and checks every value against
  * the file size, so it can be fuzzed without I/O (fuzz/qcow2/). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* qcow2 format driver: opening (header, L1, refcount table, backing chain), reads and
  * block status.  Writes and allocation are in q2-alloc.c. */
 #include <errno.h>

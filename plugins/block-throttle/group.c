@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Throttle groups: buckets shared by member nodes, served round-robin by one timer.
  * The leaky bucket follows QEMU's docs/throttle.txt: a bucket leaks at `avg`; a request
  * may go while the level is below the bucket size (avg/10, or max * max-length when a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Monitor commands of block-throttle: throttle-set-limits and query-throttle. */
 #include <string.h>
 

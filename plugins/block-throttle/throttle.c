@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The throttle filter node: reads and writes (and discard/write-zeroes, counted as
  * writes) wait in the node's queues until its group's buckets allow them; flush and
  * block status pass at once.  Nothing else passes (fail closed). */

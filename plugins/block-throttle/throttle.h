@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* block-throttle: leaky-bucket I/O limits as a filter node, shared through groups. */
 #ifndef THROTTLE_H
 #define THROTTLE_H

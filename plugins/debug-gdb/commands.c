@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* GDB stub commands: what each packet does to the machine.  Harts are GDB threads
  * 1..N (hart index + 1).  The machine runs in all-stop mode: a stop of any hart (break,
  * step, Ctrl-C) pauses all of them, and resuming resumes all of them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Pieces of the GDB stub shared between its files (plugins/debug-gdb/). */
 #ifndef MOSAIC_GDB_INTERNAL_H
 #define MOSAIC_GDB_INTERNAL_H

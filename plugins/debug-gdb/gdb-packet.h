@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* GDB remote serial protocol framing (internal to plugins/debug-gdb/): a byte-at-a-time parser
  * of client input and the helpers that build and check packet contents.  Everything
  * here treats the input as hostile: bounded sizes, validated hex, no allocation. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* GDB remote serial protocol framing: "$payload#cs" packets, acks and Ctrl-C.
  * A client may send anything; the parser never reads or writes past its buffer and
  * reports oversize packets instead of truncating them silently. */

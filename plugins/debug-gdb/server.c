@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* GDB stub transport: a loopback TCP listener, one client at a time, non-blocking I/O
  * on the main loop, and the machine observer that turns STOP/SHUTDOWN events into the
  * stop replies the client is waiting for. */

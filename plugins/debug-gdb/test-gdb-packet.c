@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* GDB stub packet framing and hex helpers against well-formed and hostile input. */
 #include <string.h>
 #include "gdb-packet.h"

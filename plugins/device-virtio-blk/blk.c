@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-blk (virtio 1.2 §5.2): a device plugin on virtio-mmio or PCI whose requests go to a
  * block node.  Guest requests are checked; a bad one fails alone (IOERR/UNSUPP). */
 #include <errno.h>

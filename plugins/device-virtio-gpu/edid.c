@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The EDID each headless output answers GET_EDID with: EDID 1.4, one detailed timing
  * (the configured mode at 60 Hz, reduced blanking) marked preferred, and a monitor name.
  * Modes wider or taller than 4095 do not fit a detailed timing and are clamped there

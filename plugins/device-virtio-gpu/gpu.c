@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-gpu on virtio-mmio (mosaic-device-virtio-gpu.so): the 2D command set with a
  * headless display per output, EDID, and the `screendump` monitor command.  3D goes
  * through a gpu backend plugin (accel3d, see sdk/include/mosaic/gpu.h); without one the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The 2D command set of virtio-gpu: resources with guest backing pages, transfers into
  * the host image, scanouts, flushes into the headless display, the cursor, display
  * info, EDID.  Every field of a request is checked before it is used; a bad request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-gpu (virtio 1.2 §5.7): the wire format, the resources and scanouts, and the
  * control-queue command processor.  This part depends on GLib only: guest memory is
  * reached through the two callbacks of VGpuMem, so the fuzz target (fuzz/) and the unit

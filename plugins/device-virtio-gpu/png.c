@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* screendump: an output's surface as an 8-bit RGB PNG through libpng, written to a
  * temporary beside the target and renamed over it only when complete. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* 3D commands of virtio-gpu (virtio 1.2 §5.7.6.8, VIRTIO_GPU_F_VIRGL): contexts, 3D
  * resources, 3D transfers, command submission and capsets, checked here and passed to a
  * gpu backend plugin.  Backing pages become host iovecs inside guest RAM. */

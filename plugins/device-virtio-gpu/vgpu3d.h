@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The 3D half of virtio-gpu: a gpu backend plugin (mosaic/gpu.h) behind the 2D command
  * set, with every guest value checked before the backend sees it. */
 #ifndef VIRTIO_GPU_3D_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Partial checksums (VIRTIO_NET_HDR_F_NEEDS_CSUM): the sender put the pseudo-header sum
  * at csum_start + csum_offset; the Internet checksum of [csum_start, end) completes it.
  * The device does it when the other side cannot take partial checksums. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control queue (only with multiqueue): the driver sets how many queue pairs it
  * uses.  Other command classes need features the device does not offer (CTRL_RX,
  * CTRL_MAC_ADDR, CTRL_VLAN, GUEST_ANNOUNCE) and are answered with an error. */

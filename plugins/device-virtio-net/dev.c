@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-net (virtio 1.2 §5.1) on any virtio transport: one receive and one transmit
  * queue, the MAC address from the machine file, link status from the backend, checksum
  * offload (finished by the device when the backend cannot carry it) and TSO when the

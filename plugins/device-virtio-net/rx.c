@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Receive: frames from the backend go into buffers the guest posted on the receive
  * queue, one frame per buffer chain (no mergeable buffers). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Transmit: frames the guest queued on the transmit queue go to the backend. */
 #include <string.h>
 #include "vnet.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-net (virtio 1.2 §5.1): the state shared by the device's files. */
 #ifndef VNET_H
 #define VNET_H

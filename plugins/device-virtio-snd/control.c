@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control queue: information about jacks, streams and channel maps, and the PCM
  * state machine (set params, prepare, start, stop, release).  Every request is read
  * from guest buffers with its length checked; a short or malformed one gets BAD_MSG. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the device offers: virtio-snd's format and rate codes, and channel maps in
  * the canonical order (WAV's, GStreamer's), which backends take without reordering. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PCM streams: guest buffers (tx/rx messages) moving through a core audio stream.
  * An output buffer completes when the backend has taken its last byte, so the guest's
  * period interrupts follow the backend's clock; an input buffer completes when it is

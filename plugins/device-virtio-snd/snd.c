@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-snd (virtio 1.2 §5.14): two jacks, one output and one input PCM stream, the
  * formats and rates of the spec that backends can take, channel maps for mono, stereo
  * and 5.1; so Linux's virtio_snd driver works unchanged.  The streams go to an

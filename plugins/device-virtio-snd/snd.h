@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-snd (virtio 1.2 §5.14): the wire format and the device's state. */
 #ifndef VIRTIO_SND_H
 #define VIRTIO_SND_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* export-nbd: the NBD export server as a plugin of kind export.  Its [export LABEL]
  * section kind and its monitor commands are declared in the descriptor, so a machine
  * file with an [export] section, or the first block-export-add, loads it. */

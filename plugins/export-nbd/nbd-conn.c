@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One NBD client: fixed newstyle negotiation and the transmission phase, driven by
  * the main loop (non-blocking socket, fd watches).  Every value the client sends is
  * checked; a malformed request gets an error reply, a broken stream a disconnect. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* NBD protocol constants (https://github.com/NetworkBlockDevice/nbd doc/proto.md). */
 #ifndef MOSAIC_CORE_BLOCK_NBD_PROTO_H
 #define MOSAIC_CORE_BLOCK_NBD_PROTO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 /* NBD exports: [export LABEL] sections and block-export-add/del.  Exports that name
  * the same socket (or address and port) share one listener; clients pick an export

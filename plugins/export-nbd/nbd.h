@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* NBD export internals (nbd-server.c: listeners and exports; nbd-conn.c: one client;
  * commands.c: the monitor commands and the plugin descriptor). */
 #ifndef MOSAIC_NBD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Checks that EGL can start headless (the surfaceless platform) before virglrenderer
  * tries: virglrenderer 0.10.4 crashes inside virgl_renderer_init() when EGL does not
  * initialise (no GL driver found), so the failure must be caught here, with a message. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Can EGL start headless?  false + why (a NUL-terminated reason) when not. */
 #ifndef GPU_VIRGL_EGL_PROBE_H
 #define GPU_VIRGL_EGL_PROBE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mosaic-gpu-virgl.so: the gpu backend (mosaic/gpu.h) on virglrenderer.
  *
  * virglrenderer runs headless on EGL with VIRGL_RENDERER_USE_SURFACELESS (plain EGL and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Boot: images into RAM, the reset-vector ROM, the device tree, and the registers
  * every hart starts with.
  *

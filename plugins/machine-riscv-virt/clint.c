@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SiFive CLINT / ACLINT (MSWI + MTIMER) at 0x2000000, as QEMU's virt lays it out:
  *   0x0000 + 4*hart  msip      (bit 0 drives the hart's MSIP line)
  *   0x4000 + 8*hart  mtimecmp  (MTIP is raised while mtime >= mtimecmp)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The device tree of the board, built with libfdt's sequential writer once every
  * device of the machine file is realized.  Node names, compatibles and layout follow
  * QEMU's virt board, so OpenSBI's and Linux's drivers bind unchanged. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PCIe host at QEMU virt's addresses: ECAM at 0x30000000 (buses 0-255), the PIO window
  * (0x3000000), the 32-bit MMIO window (0x40000000) and the 64-bit one (0x400000000),
  * INTx A-D on PLIC 32-35.  The bus tree, the host bridge at 00:00.0 (1b36:0008, like

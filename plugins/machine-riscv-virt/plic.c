@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SiFive PLIC at 0xc000000 (riscv,plic0), QEMU virt's layout:
  *   0x000000 + 4*src       priority (3 bits)
  *   0x001000               pending bits (read only)

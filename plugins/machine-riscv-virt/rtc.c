@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Goldfish RTC at 0x101000 (PLIC source 11): nanoseconds of wall-clock time with a
  * guest-settable offset, and one alarm.  Reading TIME_LOW latches TIME_HIGH.
  * Called with the core lock held (MMIO dispatch and timer callbacks). */

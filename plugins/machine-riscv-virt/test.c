@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SiFive test device at 0x100000 ("sifive,test0"): the guest's way to end the run.
  *   0x5555            pass  -> power off, exit status 0
  *   0x3333 | code<<16 fail  -> exit status `code` (guest panic)

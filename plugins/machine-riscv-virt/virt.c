@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* riscv-virt: the board.  RAM, boot ROM, CLINT, PLIC, UART, test device, RTC and eight
  * virtio-mmio slots at QEMU virt's addresses; the device tree is built once every
  * device of the machine file is realized. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* riscv-virt: a board laid out like QEMU's `virt` machine, so stock OpenSBI and Linux
  * boot on it unchanged.  Internal header shared by the board's files. */
 #ifndef RISCV_VIRT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* x86-microvm: a minimal hardware-reduced ACPI description, because a stock distribution
  * kernel (Debian's linux-image-amd64) finds virtio-mmio devices no other way on x86 (it
  * is built without virtio_mmio.device= and without device trees): RSDP, XSDT, FADT

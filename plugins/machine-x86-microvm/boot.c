@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* x86-microvm: direct Linux boot, following the kernel's x86 boot protocol
  * (Documentation/arch/x86/boot.rst) and its 64-bit entry: the protected-mode kernel at
  * 1 MiB, the boot parameters ("zero page") with the setup header, e820 map, command line

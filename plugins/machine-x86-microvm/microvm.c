@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* x86-microvm: the board.  RAM below 3 GiB and the rest above 4 GiB, a 16550 UART on
  * port 0x3f8, eight virtio-mmio slots (announced on the kernel command line), the
  * reset port and power register, an MP table for `cpus`; Linux boots directly. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* x86-microvm: a minimal x86-64 board in the spirit of Firecracker and kvmtool: RAM,
  * a 16550 UART on port 0x3f8, virtio-mmio slots announced on the kernel command line,
  * a reset port and a power register, an MP table; Linux is booted directly in 64-bit

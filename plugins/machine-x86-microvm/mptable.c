@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* x86-microvm: the Intel MultiProcessor Specification 1.4 table, so Linux finds every
  * vCPU (local APIC ID = vCPU index), the IOAPIC and how ISA and virtio lines reach
  * it, without ACPI. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* x86-microvm: power control without ACPI or the i8042.  Port 0xcf9 resets the
  * machine (Linux: reboot=pci); the power register at MVM_POWER_BASE speaks the SiFive
  * test device's language, as riscv-virt's does: 0x5555 powers off, 0x3333 | code << 16

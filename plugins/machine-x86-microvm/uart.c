@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* 16550A UART on port 0x3f8 (GSI 4), enough for OpenSBI and Linux's 8250
  * driver: THR/RBR, IER, IIR/FCR, LCR, MCR, LSR, MSR, SCR, DLL/DLM, a 16-byte receive
  * FIFO fed from a chardev with flow control (can_receive), TX interrupts and loopback.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mosaic-misc-dirty-bitmaps.so: the monitor commands for dirty bitmaps (QMP names and
  * arguments as QEMU's): block-dirty-bitmap-add/-remove/-clear/-enable/-disable/-merge,
  * query-dirty-bitmaps.  The bitmaps themselves are a core service (mosaic/bitmap.h:

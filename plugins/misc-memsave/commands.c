@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mosaic-misc-memsave.so: pmemsave and memsave, guest memory to a file, declared in the
  * descriptor (loaded by the first call).  They read through the machine's address
  * space (mosaic_as_rw), as the bus sees it: RAM, ROM and device registers alike. */

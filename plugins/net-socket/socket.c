@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net-socket: Ethernet frames as UNIX datagrams, one frame per datagram, between a
  * socket this machine binds (`path`) and a peer's (`peer`).  Meant for tests and for
  * joining two machines without privileges; the header of mosaic/net.h is not sent (no

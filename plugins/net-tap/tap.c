@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net-tap: a TAP device of the host.  Frames keep their virtio-net header across the
  * device (IFF_VNET_HDR with the 12-byte header of mosaic/net.h), so partial checksums
  * and TSO frames from the guest go to the host kernel as they are.  Creating or

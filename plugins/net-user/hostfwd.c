@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Host port forwards: "tcp:HOSTADDR:HOSTPORT-GUESTADDR:GUESTPORT", comma-separated, as
  * QEMU writes them ("tcp::5555-:22": every host address, the guest's DHCP address). */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slirp's sockets and timers on the main loop: after every call into slirp, the set of
  * descriptors it wants polled is read again (slirp_pollfds_fill) and the watches are
  * brought in line; an event on one is reported back through slirp_pollfds_poll. */

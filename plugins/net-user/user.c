@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net-user: the backend ops and the [netdev] keys (see user.h). */
 #include <arpa/inet.h>
 #include <string.h>

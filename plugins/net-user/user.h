@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net-user: user-mode networking through libslirp (Debian 12: 4.7).  The guest gets a
  * NATed network (default 10.0.2.0/24: gateway and host 10.0.2.2, DNS 10.0.2.3, DHCP
  * from 10.0.2.15); its connections become host sockets, and host ports can be

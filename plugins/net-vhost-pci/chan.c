@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Finding the peer and setting up the region.  Either machine may start first, die or
  * restart: a side that finds nobody listening on peer-socket listens there itself; a
  * side that finds a listener connects.  The accepting side creates the region. */

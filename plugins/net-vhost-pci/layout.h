@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net-vhost-pci: the shared region two machines pass frames through, and the state of
  * one end.  The region (a sealed memfd the accepting side creates and sends over the
  * UNIX socket with SCM_RIGHTS, with two eventfd doorbells) holds two rings of fixed-size

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The data path: frames into our transmit ring, out of our receive ring. */
 #include <errno.h>
 #include <string.h>

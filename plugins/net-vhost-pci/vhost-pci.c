@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net-vhost-pci: two machines on one host exchange frames through shared memory (see
  * layout.h), set up from both machine files (`peer-socket`, the same path in both) or
  * through the monitor (vhost-pci-connect).  The guest sees whatever network device

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pcie-pci-bridge: a PCI Express-to-PCI bridge (1b36:000e, like QEMU's) that plugs into
  * a root port or the root bus, at start or hot-plugged, and gives a conventional PCI
  * bus of 32 slots behind it (`bus = LABEL` of the bridge).  Config cycles, bus numbers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pcie-root-port: a PCI Express root port (1b36:000c, like QEMU's generic one) with one
  * slot and native hot-plug (PCIe base spec 6.7): presence detect, attention button,
  * power controller and indicators, data-link-layer state changes and command completed,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A reference model of a disk for model-checked tests: what every byte must read as
 after a sequence of writes, write-zeroes and discards.
 

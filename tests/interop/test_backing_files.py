@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Backing files that qcow2 images made by qemu-img name: any file name opens (';', '#',
 spaces, 200+ characters; they never pass through INI text), the format is never guessed
 (an image that does not record it is refused with the qemu-img command that fixes it, or

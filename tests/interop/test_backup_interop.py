@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Backups made by Mosaic read by QEMU's tools: qemu-img check/info/compare see a plain
 qcow2 backing chain, and nbdcopy reads the export consistently while copy-before-write
 runs under it."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The nbd block driver (plugins/block-nbd, libnbd) against real NBD servers, and
 `mosaic-backup full|incremental --to nbd://...` pushing backups to them.
 

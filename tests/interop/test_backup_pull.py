@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Pull-mode backup ("fleecing"): backup-pull-start exports a point-in-time view of a
 running disk over NBD with the qemu:dirty-bitmap:NAME metadata context; outside tools
 (nbdinfo, nbdcopy from libnbd-bin, qemu-io) read it while the disk keeps changing.

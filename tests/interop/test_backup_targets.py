@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Several repositories for one machine: a local directory and a remote NBD server
 (nbdkit file dir=, one export per disk), backed up in turn, with failures injected
 (the server killed mid-push, one disk's job failing while the other's succeeds).

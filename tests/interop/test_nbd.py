@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """NBD export of a storage-only machine ([machine] type = none) against real clients:
 nbdinfo, nbdcopy, qemu-img, qemu-io, fio, and a hostile hand-written client."""
 import json

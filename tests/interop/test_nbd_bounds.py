@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The NBD server under hostile clients: bounded output and time in negotiation, bounded
 work per block-status reply, fd exhaustion, socket paths that are not ours to delete."""
 import os

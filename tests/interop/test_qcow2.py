@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """qcow2 plugin against qemu-img: images qemu-img creates open (with and without
 backing files), Mosaic writes them through an NBD export, and afterwards qemu-img check
 is clean and qemu-img compare matches.  Hand-crafted corrupt images are refused (or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Persistent dirty bitmaps stored in qcow2 images (the qcow2 bitmaps extension), so
 that QEMU's tools and Mosaic see the same bitmaps: Mosaic's bitmaps are listed by
 `qemu-img info` and `qemu-img check` stays clean; bitmaps made by `qemu-img bitmap`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What one request costs the qcow2 driver in memory does not grow with the request
 (issue 10, item 5): a 2 GiB write-zeroes and a 2 GiB discard over a backing file, on an
 image with small clusters (a million L2 entries to change), raise the peak RSS (VmHWM)

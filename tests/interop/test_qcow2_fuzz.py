@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The qcow2 fuzzers (plugins/block-qcow2/fuzz/, libFuzzer + ASan + UBSan) run briefly
 from their seed corpora: the header/table/bitmap-directory parser, the table cache over
 more tables than it holds, and the cutting of large fragmented requests.  clang and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Randomized, model-checked qcow2 writes (issue 10, item 1).
 
 Random request sequences (write, write-zeroes with and without may-unmap, discard; small

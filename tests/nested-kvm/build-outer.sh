@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the outer guest of the nested-KVM tests (kernel + initramfs with kvm_amd and
 # 9p) into OUTDIR (default ~/.cache/mosaic/nested-kvm-KEY, KEY from this recipe and the
 # kernel version) and prints the directory.  Needs linux-image-amd64, busybox-static, cpio.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Runs inside the outer guest of tests/nested-kvm (chrooted into the host's tree, with
 /dev/kvm): boots the x86 busybox guest (guests/x86-busybox) in the scenarios asked for
 and writes what it saw to JOBDIR/results.json, one entry per scenario: exit status,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs JOBDIR/job.sh (a shell script; JOBDIR an absolute path, writable) inside a Linux
 # guest that has /dev/kvm: QEMU's TCG emulating an AMD EPYC with SVM, kvm_amd npt=1.
 # The host's / is visible read-only (so build/ and /usr are there), JOBDIR read-write.

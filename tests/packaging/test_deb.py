@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The Debian packages, end to end (slow: a full package build; run by scripts/test-deb,
 not by scripts/test): dpkg-buildpackage -us -uc on a clean copy of the tree, lintian
 without errors, then the packages installed on this machine (root), a shipped machine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A misc plugin that adds control commands (tests of mosaic_monitor_register):
  *   x-monitor-test-add {a: int, b: int, note?: str, scale?: number, flag?: bool}
  *       -> {sum, note, scale, flag, items: [a, b]}

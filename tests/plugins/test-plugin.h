@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared bits of the loader test plugins (tests/plugins/<case>/).  Each case builds
  * mosaic-*.so files into build/<variant>/tests/plugins/<case>/; the loader test
  * (tests/unit/test-plugin-loader.c) scans each directory and checks the verdict. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A small analysis of recorded test tones (16-bit WAV files), in plain Python.
 
 tone(path) finds the tone (samples above a threshold), and measures its length, its

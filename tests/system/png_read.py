@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A small PNG reader for the tests (8-bit RGB/RGBA, not interlaced: what screendump
 writes), so the pixels are compared without a third-party imaging module."""
 import struct

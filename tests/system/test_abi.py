@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The exported ABI of libmosaic-core against the committed baseline (sdk/abi/, made by
 scripts/abi-baseline with libabigail's abidw), and the rule that judges a difference."""
 import importlib.machinery

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """query-accel-stats: the TCG counters move while a guest runs and are read over QMP."""
 import subprocess
 import time

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Audio end to end: a bare-metal guest (guests/tests/snd.c, a small virtio-snd driver)
 plays tones and captures PCM through virtio-snd and the audio backends.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Backups of a running storage-only machine ([machine] type = none): dirty bitmaps,
 copy-before-write, backup jobs, transactions and the mosaic-backup tool.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Failure paths of mosaic-backup: the tool killed mid-backup, a backup target that runs
 out of space, and the tool's progress output.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The backup commands live in a plugin (plugins/block-backup, mosaic-misc-backup-jobs.so):
 listed without running its code, loaded by the first call on a machine file that names
 no plugin, and deniable by the deployment policy."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A backup point is all disks or none.
 
 Two disks, one target fills up (a small tmpfs): with `completion-mode: grouped` no job's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Backup job: zero clusters of the source are skipped (a fresh target) or written as
 zeroes (an existing target), and the rate limit holds for whole chunks."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The boundaries between the core, the plugins and the tools, as the build and the
 sources keep them: plugins and tools see the SDK only, the core names no plugin, and
 scripts/core-share says how big the core is."""
@@ -154,3 +155,9 @@ def test_core_share_of_this_tree():
 
 def test_core_is_at_most_45_percent():
     assert core_share()["core_percent"] <= 45.0
+
+
+def test_every_source_file_has_an_spdx_line():
+    """scripts/spdx lists the tracked sources without a licence line; none may lack one."""
+    r = subprocess.run([str(ROOT / "scripts" / "spdx")], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "", r.stdout

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Machine files through the command line: `mosaic --dump-config FILE [--set k=v]...` and
 `mosaic --describe TYPE`.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """`mosaic --describe all [--json]`: every section kind and plugin type, from the same
 tables --describe NAME prints (the man page and the completion are built from it)."""
 import json

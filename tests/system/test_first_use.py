@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Plugins loaded on first use: monitor commands and section kinds declared in plugin
 descriptors are listed without running plugin code; the first call (or section) loads
 the plugin, and the deployment policy can deny it with an error naming its rule."""

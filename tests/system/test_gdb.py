@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The GDB stub (--gdb tcp:127.0.0.1:PORT): gdb-multiarch driving a tiny bare-metal
 program (break, stepi, registers, memory, kill), and a raw remote-serial-protocol client
 sending hostile input that must be answered, never crash the emulator."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """virtio-gpu 2D end to end: a bare-metal guest (guests/tests/gpu.c, a small virtio-gpu
 driver) reads the display info and EDID, gets every malformed command refused with its
 error code, draws a known pattern and sets a cursor; `screendump` then writes a PNG that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """virtio-gpu 3D through gpu-virgl (virglrenderer, headless EGL, llvmpipe here): a
 bare-metal guest (guests/tests/gpu3d.c) lists the capsets (virgl 308 bytes, virgl2 1376,
 Venus 156), creates a virgl context (and a Venus one), clears a render target with a

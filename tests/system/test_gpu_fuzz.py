@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """No request stream can crash virtio-gpu's command processor or make it touch memory it
 should not: its fuzz target (plugins/device-virtio-gpu/fuzz, requests biased towards
 valid commands, fake guest RAM) runs fixed seeds under ASan and UBSan.  Longer runs on

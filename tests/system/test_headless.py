@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Headless operation: --daemonize, --pidfile, --log/--logfile, signals, exit codes."""
 import json
 import os

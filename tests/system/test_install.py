@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """`scons install` into a scratch prefix, then the installed programs run from there:
 every program, the product plugins and never a test plugin, the shipped machines (which
 find kernels in the data directories), man pages that render, bash completion that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The core and the plugins link with no weak references of our own: a function the core
 needs is either linked or the link fails, never a NULL pointer answering "not supported"
 at run time.  Checked on the objects (where a weak reference shows even when the final

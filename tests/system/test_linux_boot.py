@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Linux on riscv-virt: OpenSBI + our test kernel (guests/linux) to the init marker and
 a clean power-off, on 1 and 4 harts, with the FPU and the no-FPU kernel.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A UNIX socket path that Mosaic serves on appears only once the socket listens: a
 script (or supervisor) that waits for the path and connects at once is never refused.
 

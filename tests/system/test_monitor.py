@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The control protocol end to end: a headless machine (`[machine] type = none`) driven
 through its --qmp socket with mosaic-ctl and with raw sockets."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The control socket under hostile or careless clients: memory that stays flat over
 thousands of commands, strings with NUL, numbers JSON cannot carry, a bounded number
 of clients, fd exhaustion, and files a command must not touch."""

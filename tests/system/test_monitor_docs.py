@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """docs/commands.md is generated from the registered command schemas; it must match.
 Regenerate with:  build/release/core/mosaic --list-commands > docs/commands.md"""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """scripts/mutate on a tiny tree (one C program, its scons build and its test): a mutant
 the test catches is killed, one it cannot see survives, a stale pattern and one that
 does not compile are named and not counted, the score says so, and the tree itself is

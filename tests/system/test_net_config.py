@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Network sections and devices in machine files: every mistake is one line naming
 where it is, before anything runs; --describe lists the keys of each net plugin."""
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Networking seen by real guests: the Mosaic test kernel configures eth0 (virtio-net)
 and streams a known pattern over TCP both ways (guests/linux/init.c: mosaic.cmd=
 net-stream); the hashes each side prints are checked against the pattern computed here.

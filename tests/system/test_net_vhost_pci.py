@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """net-vhost-pci set-up and liveness without a guest (paused machines: the backend runs
 on the main loop): either machine may start first; one that dies is noticed (link down)
 and a restarted one is joined again, in either role; the monitor can join and leave."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """net-vhost-pci against a hostile peer: a test peer speaks the protocol (hello with a
 sealed memfd and two eventfds over the UNIX socket) and then writes garbage indexes and
 lengths into the shared region, or sends descriptors that are not what they claim.

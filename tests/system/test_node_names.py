@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Nodes made while running take any file name: blockdev-add and a backup's target file
 with ';', '#', '=' and 200+ characters (they never pass through INI text)."""
 import json

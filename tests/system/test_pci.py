@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """PCI Express on riscv-virt: the core's PCI tree, root ports, virtio-blk over PCI.
 
 Without Linux: device_add/device_del refusals on a paused machine, and the config-space

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Plugins through the command line:
   mosaic --list-plugins [--json] [--plugin-path DIR]... [--enable-plugin N] [--disable-plugin N]
   mosaic plugins enable|disable NAME

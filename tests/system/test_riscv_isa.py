@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """RISC-V bare-metal programs under Mosaic and QEMU (differential).
 
 Every program in build/guests/tests/ (guests/tests/*.c, built by `scons build/guests`)

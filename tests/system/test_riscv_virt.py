@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The riscv-virt board itself: console routing, boot-image errors, robustness
 against a guest that writes garbage to every device."""
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """tests/run.py itself, black-box: a copy of it runs in a fake tree whose unit "programs"
 are shell scripts printing chosen TAP and whose pytest tests end in chosen ways.  The
 runner may count only results it saw: skips as skips, a short TAP plan, a pytest that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The SDK end to end: `scons install` into a staging directory, build
 sdk/examples/mmio-hello out of tree with nothing but `pkg-config mosaic-sdk`, and let the
 installed mosaic find it.

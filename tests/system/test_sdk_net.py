@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A network backend written out of tree: sdk/examples/net-sink builds with nothing but
 `pkg-config mosaic-sdk` against the staged install (test_sdk.py's `stage`), and the
 installed mosaic opens it for a virtio-net device and closes it at quit."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Headless machines under a service manager: readiness through the sd_notify protocol
 (a datagram socket named by $NOTIFY_SOCKET, as systemd's Type=notify, Nomad or runit
 with a notify listener provide it) and the stop through the control socket

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A guest cannot crash the emulator: the accel-tcg fuzz target (random instruction
 words, random page tables, random CSR state) runs a fixed set of seeds under ASan and
 UBSan.  Longer runs on demand: plugins/accel-tcg/fuzz/Makefile (libFuzzer)."""

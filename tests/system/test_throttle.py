@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """block-throttle measured with fio's nbd engine against a storage-only machine:
 limits hold within +-10%, two members of a group share it fairly (+-10%), limits change
 at runtime, and the filter goes in and out of a running graph."""

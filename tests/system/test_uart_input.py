@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Console input to the bare-metal uart guest (guests/tests/uart.c): bounded in time.
 
 The guest waits with wfi for 200 bytes; a CI run once hung there for good.  These tests

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """virtio-blk seen by a real guest: the Mosaic test kernel on riscv-virt writes and
 reads /dev/vda (guests/linux/init.c: mosaic.cmd=blk-write-pattern|blk-read-check)
 through virtio-mmio -> virtio-blk -> [throttle] -> qcow2 -> file."""

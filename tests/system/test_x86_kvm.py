@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """accel-kvm and the x86-microvm board.
 
 Error paths run directly on this host.  The guest runs need a /dev/kvm that runs a stock

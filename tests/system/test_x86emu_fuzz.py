@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """No guest state or instruction bytes can crash the x86 instruction emulator: its fuzz
 target (random vCPU state, random memory and page tables, instruction bytes biased
 towards the emulated set) runs a fixed set of seeds under ASan and UBSan.  Longer runs

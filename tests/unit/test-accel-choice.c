@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The accelerator of a machine when [machine] names none: the board's default, else
  * the only accel plugin that runs the board's architecture, else a clear error.  The
  * core itself names no accelerator. */

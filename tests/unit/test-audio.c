@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The core's audio layer: the ring (wrap-around, bounds), the checks of a device's
  * stream spec, and a stream between a device and a fake backend: output taken by the
  * backend is reported to the device from a bottom half (never inside the call), input

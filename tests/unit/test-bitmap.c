@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Dirty bitmaps (core/block/bitmap*.c): set/reset/count with granularity, merge,
  * freeze/abdicate/reclaim, claims, serialization, the request-path hook, and
  * persistence with an unclean shutdown making bitmaps inconsistent. */

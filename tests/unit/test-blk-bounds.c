@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The block layer's own range check (blk_check_req): every request type at the
  * boundaries of a fixed-size node and of a growable one.  The NBD server checks the
  * same ranges first (tests/interop/test_nbd_bounds.py, which tells its refusals apart

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Block graph: file and raw drivers, the request path (worker pools, completions on
  * the main loop), fail-closed filters and runtime insert/remove of a filter under
  * concurrent I/O with a data check. */

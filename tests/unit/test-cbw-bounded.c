@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* copy-before-write (plugins/block-backup/cbw.c, linked in): a guest request of any size
  * copies the old data of its clusters with bounded memory (a window of copies at a
  * time, not one buffer per cluster of the request), and the target still gets exactly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Chardevs: file output, socket round trip and reconnect, receiver flow control,
  * bounded non-blocking output, pty, registry. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Argument tables of plugin commands are read by their declared element size
  * (MosaicCommandDesc.arg_size), so MosaicArgDesc can grow in a minor release. */
 #include "monitor/monitor-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Machine files: parsing, includes, overrides, types, validation, dump round trip.
  * Fake plugin descriptors stand in for real plugins (registered as builtins), and
  * every tests/data/config/bad/ file must fail with the message its "; expect:" says. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Block drivers found by what they do (caps, URI schemes), whatever their names. */
 #include <glib.h>
 #include <mosaic/mosaic.h>

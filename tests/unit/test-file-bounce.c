@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The file driver with cache=none (O_DIRECT): requests that are not aligned go through a
  * bounce buffer whose size must not follow the request (a guest or NBD client picks the
  * size), and the data must still land exactly where asked, read-modify-write at both

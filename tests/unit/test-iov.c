@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SDK's scatter-gather helpers (mosaic/iov.h). */
 #include <string.h>
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Grouped completion of block jobs (core/block/job-txn.c): the jobs of one group commit
  * only when every one of them succeeded; the first failure or cancel cancels the rest;
  * nobody commits or aborts before the last job of the group has finished.  A fake job

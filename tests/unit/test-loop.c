@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Main loop: clocks, timers (virtual vs host, pause), bottom halves from other threads,
  * fd watches, the core lock around callbacks, loop_run/loop_quit. */
 #include <unistd.h>

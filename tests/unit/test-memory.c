@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Memory: flattening (priorities, aliases, nested containers), access rules, DMA,
  * dirty tracking, generations and lock-free lookups while the map changes. */
 #include <string.h>

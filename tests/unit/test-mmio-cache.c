@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mosaic_as_access_section: an MMIO access through a section an accelerator's TLB
  * cached, without the address lookup; the region's size rules still apply, and once
  * the map changed the access follows the new map, never the stale section. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The monitor's sockets: several clients, a stuck client, a half-closed one, a 100 MB
  * line, loopback-only TCP.  The server runs on this thread's main loop; clients are
  * plain blocking sockets on other threads. */

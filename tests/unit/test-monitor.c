@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control protocol engine without sockets: bytes in, replies out. */
 #include <string.h>
 #include "monitor/monitor-internal.h"

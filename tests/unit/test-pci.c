@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The PCI core (core/pci/) without a board: a host on a bare memory map with RAM for
  * MSI targets.  Config-space masks (read-only, read-write, write-1-to-clear), BAR
  * sizing and mapping (only inside the windows, only while decoding), capability

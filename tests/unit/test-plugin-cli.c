@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `mosaic plugins enable|disable NAME`: edits the per-user policy file, keeps every
  * other line and comment, and the result loads. */
 #include <glib/gstdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The plugin loader against the test plugins of tests/plugins/<case>/: each bad case is
  * refused with its exact reason, one line on the log, and the core keeps working. */
 #include <json-glib/json-glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Deployment policy: allow/deny by name, KIND-NAME, kind and glob; rule order; file
  * order and the command line; errors naming FILE:LINE; the message of a machine that
  * needs a disabled plugin. */

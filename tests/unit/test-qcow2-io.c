@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The qcow2 driver (plugins/block-qcow2, compiled in and registered as a builtin) under
  * requests a guest can send: reads and writes of hundreds of large iovecs cost memory
  * independent of their size (the driver used to copy a too fragmented request into one

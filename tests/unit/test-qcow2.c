@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The qcow2 header and table parser of plugins/block-qcow2 (pure functions): a valid
  * image, each kind of corruption refused with a message, and random mutations. */
 #include <string.h>

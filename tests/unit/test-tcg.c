@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-tcg unit tests: the RV64C decoder against the assembler's own expansions, and
  * F/D corner cases (fmin/fmax, saturating conversions, NaN boxing, RMM ties, flags).
  * The plugin's decoder and FPU files do not use the core, so they are compiled in here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-mmio + virtio-blk driven like a guest driver would, with fake guest memory
  * built from core memory regions: normal requests, bad requests (fail alone) and
  * malformed rings (device needs reset, nothing crashes, nothing outside guest RAM). */

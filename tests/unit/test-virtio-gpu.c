@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-gpu's command processor (plugins/device-virtio-gpu/gpu2d.c) on fake guest RAM:
  * the layouts a transfer reads (offset, stride, backing in pieces), the host-memory
  * account across create/unref, the limits at their edges, the EDID of several modes,

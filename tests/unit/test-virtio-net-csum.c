@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-net's partial checksum completion (plugins/device-virtio-net/csum.c): a guest
  * that offloads checksums sends frames whose TCP/UDP checksum field holds only the
  * pseudo-header sum; the device finishes them when the backend cannot.  Checked against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Split virtqueue bounds at exactly the queue size (virtio 1.2 §2.7): the last valid
  * descriptor index (num-1) as head and as next, num and beyond refused; a chain of num
  * descriptors taken, one longer refused; num buffers made available at once taken, more

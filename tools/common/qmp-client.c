@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Blocking QMP client over a GSocket (see qmp-client.h). */
 #include <stdlib.h>
 #include <string.h>

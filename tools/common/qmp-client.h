@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A small blocking QMP client (GLib + json-glib), for mosaic-ctl and mosaic-backup.
  *
  *   g_autoptr(QmpClient) c = qmp_client_connect("unix:/run/vm.sock", 10, &err);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Checkpoint bitmaps of a repository (see checkpoint.h). */
 #include <string.h>
 #include "checkpoint.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A repository's change tracking on the machine, as libvirt's checkpoints: for every
  * disk, the persistent dirty bitmap `mosaic-backup.UUID.N` records the writes since
  * point N of the repository UUID.  A point adds the bitmap of the new point in the

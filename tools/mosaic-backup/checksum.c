@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Checksums of backup files (see checksum.h). */
 #include <errno.h>
 #include <fcntl.h>

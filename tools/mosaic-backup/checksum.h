@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Checksums of backup files, kept in the manifest as "ALGO:HEX".
  *
  * New files get XXH3-128 ("xxh128:..."): the manifest sits beside the files, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mosaic-backup: consistent backups of a running Mosaic machine's disks.
  *
  *   mosaic-backup full        --socket S --to DIR [--disk NODE]... [--speed BYTES/S] [--json] [--no-checksum]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* DIR/in-progress.json (see pending.h). */
 #include <json-glib/json-glib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* DIR/in-progress.json: the backup run that is (or was, if its tool was killed) running into
  * a backup directory: pid, point id, job ids and the files it made.  Written before the
  * jobs start and removed once the run ended (manifest saved, or partial files deleted), so

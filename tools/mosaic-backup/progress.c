@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Progress output of mosaic-backup (see progress.h).  The rate is the average since the
  * jobs started: steadier than a per-tick rate, and what the user compares with a target. */
 #include <stdio.h>

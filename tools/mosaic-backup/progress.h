@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Progress output of a running backup: --json lines, a bar per disk on a terminal, or
  * nothing until the summary (pipes and logs). */
 #ifndef MOSAIC_BACKUP_PROGRESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* manifest.json of a mosaic-backup directory (see repo.h). */
 #include <errno.h>
 #include <fcntl.h>

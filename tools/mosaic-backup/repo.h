@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The backup directory of mosaic-backup: DIR/manifest.json plus one qcow2 chain per disk
  * (DIR/DISK/NNNN-full.qcow2, DIR/DISK/NNNN-inc.qcow2 whose backing file is the previous
  * point of that disk).  Restoring point N reads the qcow2 of N: its chain holds the

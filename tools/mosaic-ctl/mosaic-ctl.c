@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mosaic-ctl: command-line client of Mosaic's control socket (QMP).
  *
  *   mosaic-ctl [--json] [--timeout S] SOCKET query-status

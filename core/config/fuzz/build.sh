@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the machine-file reader fuzzer (clang libFuzzer + ASan + UBSan) and a seed corpus
 # from tests/data/config.  Usage: core/config/fuzz/build.sh [OUTDIR]  (default
 # build/fuzz/config).  Run from an empty directory (inputs may include relative files):

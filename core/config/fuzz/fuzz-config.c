@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: the machine-file reader (core/config/parse.c and the section and
  * entry store it fills), fed whole files.  Includes are followed as in real use (so the
  * include bounds are fuzzed too); run it from an empty directory. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the PCI config-space and BAR fuzzer (clang libFuzzer + ASan + UBSan) from the
 # PCI core and the memory model it maps BARs into, with a small seed corpus.
 # Usage: core/pci/fuzz/build.sh [OUTDIR]  (default build/fuzz/pci)

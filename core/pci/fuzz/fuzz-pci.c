@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: config-space and BAR accesses from a guest.  A host with a
  * device on the root bus (three BARs, MSI, MSI-X), a bridge and a device behind it
  * takes a stream of ECAM reads and writes, MMIO accesses anywhere in the windows

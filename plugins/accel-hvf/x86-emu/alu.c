@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Two-operand arithmetic and logic (ADD OR ADC SBB AND SUB XOR CMP TEST) and the
  * one-operand forms (INC DEC NEG NOT), register or memory destination. */
 #include "emu-internal.h"

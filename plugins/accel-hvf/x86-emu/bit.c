@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* BT BTS BTR BTC: with a register bit offset and a memory operand the offset addresses a
  * bit string beyond the operand (signed, in operand-sized steps); with an immediate or a
  * register destination it is taken modulo the operand width.  CF is the bit; the other

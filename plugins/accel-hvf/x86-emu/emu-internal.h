@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the emulator's pieces share: the instruction being executed, its operands, the
  * working copy of the vCPU state, and the helpers every instruction family uses. */
 #ifndef X86EMU_INTERNAL_H

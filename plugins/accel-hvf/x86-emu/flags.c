@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The status flags of arithmetic and logic results, computed exactly (no lazy state: the
  * emulator runs one instruction between exits). */
 #include "emu-internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Linear -> guest-physical: the guest's page tables as the processor walks them (no
  * paging, 32-bit with 4 MiB pages, PAE, 4-level), its permission checks and its
  * accessed/dirty updates; and memory access through segment + offset on top. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Moves (MOV, MOVZX, MOVSX, MOVSXD) and the exchanges (XCHG, XADD, CMPXCHG). */
 #include "emu-internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shifts and rotates (SHL/SAL SHR SAR ROL ROR RCL RCR) by 1, CL or an immediate.  Where
  * the SDM leaves a flag undefined (OF for counts above 1, AF, CF of SHL/SHR past the
  * width) it gets the value of the formula for a count of 1 or is cleared: guests cannot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One instruction: fetch at CS:RIP, decode with Zydis, resolve the operands, run the
  * family that implements it, and commit the new state only when it completed. */
 #include <stdarg.h>

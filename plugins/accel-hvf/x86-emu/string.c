@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Port I/O (IN, OUT) and the string instructions (MOVS, STOS, LODS, INS, OUTS) with REP.
  * A REP instruction runs at most X86EMU_REP_CHUNK iterations per step, committing each
  * one (a fault in iteration k leaves the k-1 before it done, as on hardware); with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A portable x86 instruction emulator for the instructions that exit on MMIO or port I/O
  * under a hypervisor that leaves their emulation to the user program (Hypervisor.framework;
  * later KVM's corner cases).  Zydis decodes; the execution semantics are ours.

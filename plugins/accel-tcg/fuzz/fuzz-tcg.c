@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer entry for accel-tcg: the input is guest memory and initial state.  The
  * emulator must trap on everything (random instructions, random page tables, random
  * CSR values) and never crash or touch memory outside the guest.

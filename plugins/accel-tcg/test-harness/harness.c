@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Standalone test harness for accel-tcg: a minimal fake of the core services the
  * plugin uses (address space, clocks, vCPU halt/wake) plus a tiny virt-like board:
  * RAM at 0x80000000, NS16550 at 0x10000000 (TX only), sifive,test at 0x100000,

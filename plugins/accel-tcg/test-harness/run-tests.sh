@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Differential tests of accel-tcg in the standalone harness against qemu-system-riscv64:
 # bare-metal M-mode programs, and an S-mode program under OpenSBI fw_jump.
 set -e

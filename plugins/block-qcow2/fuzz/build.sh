@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the qcow2 fuzzers (clang libFuzzer + ASan + UBSan) and their seed corpora:
 #   fuzz-qcow2     header, tables, bitmap directory (images made by qemu-img, crafted ones)
 #   fuzz-q2-cache  the L2/refcount table cache over more tables than it holds

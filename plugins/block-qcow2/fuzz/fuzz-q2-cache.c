@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: the metadata table cache (q2-cache.c) under any sequence of lookups,
  * inserts, dirty marks and drops over more tables than it holds.  A dirty table is never
  * dropped and keeps its contents; after making room the cache holds no more than its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: cutting a request's iovecs into pieces (q2-iov.c), as the driver
  * streams a large or fragmented request instead of copying it: the pieces cover exactly
  * the range asked for, in order, each within its iovec, never more than asked. */

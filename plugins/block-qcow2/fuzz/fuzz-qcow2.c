@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: the qcow2 header, header extension and table parser
  * (plugins/block-qcow2/header.c) and the bitmap directory and table checks
  * (bitmap-dir.c), fed whole (small) image files.  What the checks accept must keep the

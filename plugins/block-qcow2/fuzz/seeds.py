@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Seed corpora for the qcow2 fuzzers (called by build.sh with the output directory):
 images qemu-img makes (cluster sizes, a backing file, many L2 tables, persistent
 bitmaps), hand-made images with bitmaps that share tables or data, and byte strings for

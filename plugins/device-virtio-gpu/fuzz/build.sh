@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds virtio-gpu's command fuzzer (clang libFuzzer + ASan + UBSan).
 # Usage: plugins/device-virtio-gpu/fuzz/build.sh [OUTDIR]  (default build/fuzz/virtio-gpu)
 # Run:   OUTDIR/fuzz-gpu-cmd OUTDIR/corpus -max_total_time=60

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target for virtio-gpu's command processor (gpu2d.c): an input is a sequence of
  * requests, each a 16-bit little-endian length and that many bytes, run in order on one
  * device with 1 MiB of fake guest RAM at 0x80000000 (so backing pages, transfers and

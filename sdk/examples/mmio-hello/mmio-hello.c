@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mmio-hello: the smallest useful device plugin, built out of tree against the
  * installed SDK (see Makefile and sdk/README.md).
  *

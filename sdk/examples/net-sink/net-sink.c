@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* An out-of-tree network backend, the smallest that does something: every frame the
  * guest sends is counted and dropped; nothing ever arrives.  It shows the whole
  * contract of <mosaic/net.h>: the [netdev] keys in the descriptor's props, an ops table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Accelerators: engines that run vCPUs (TCG, KVM, HVF).
  *
  * The core owns one host thread per vCPU.  The thread calls vcpu_run() while the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Audio: PCM streams between a sound device (virtio-snd, ...) and a host backend plugin
  * (kind audio: audio-gst, audio-pulse, audio-none).  Since ABI 1.1.
  *

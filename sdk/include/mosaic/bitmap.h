@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Dirty bitmaps of block nodes, for block drivers (the copy-before-write filter).
  *
  * A bitmap has one bit per `granularity` bytes (a power of two) of a node.  Named

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Block drivers and block users: the node interface of the block graph.
  *
  * A [blockdev LABEL] section makes one node; its `driver` key selects a block plugin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Debug front ends (plugins of kind debug, e.g. debug-gdb) and the services they use.
  *
  * `mosaic MACHINE.ini --NAME SPEC` starts the debug plugin named NAME once the machine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Devices, interrupt lines and character devices. */
 #ifndef MOSAIC_DEVICE_H
 #define MOSAIC_DEVICE_H

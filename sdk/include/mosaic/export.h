@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Exports (plugins of kind export, e.g. export-nbd; later vhost-user-blk or FUSE):
  * ways to serve block nodes outside the machine.  An export plugin declares its
  * section kinds ([export LABEL]) and monitor commands (block-export-add, ...) in its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* GPU backends: 3D rendering for a virtual GPU device (virtio-gpu's accel3d), in a
  * plugin of kind gpu (gpu-virgl: virglrenderer, OpenGL through virgl and Vulkan through
  * Venus).  Since ABI 1.1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Scatter-gather lists (struct iovec): the helpers every driver and device that moves
  * request data needs, so none writes its own.  Offsets and lengths are in bytes from
  * the start of the list; ranges past its end are cut at the end.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Block jobs: long-running work on block nodes (a backup) that QMP clients see in
  * query-jobs and drive with job-pause/-resume/-cancel/block-job-set-speed.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Main loop services: clocks, timers, bottom halves, file descriptor watches and the
  * core lock.  Timer, bottom-half and fd callbacks run on the main loop thread with the
  * core lock held. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Boards: memory layout, built-in devices, buses, boot. */
 #ifndef MOSAIC_MACHINE_H
 #define MOSAIC_MACHINE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Guest memory: regions, address spaces and the accessors accelerators use.
  *
  * A region is RAM, ROM, MMIO, an alias of part of another region, or a container of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Control protocol (QMP-compatible): commands with a typed argument schema, and
  * events.  Plugins register commands from init(); the monitor checks argument names,
  * types and required arguments before the handler runs.  Handlers run on the main

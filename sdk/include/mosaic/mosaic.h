@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Everything a plugin may use. */
 #ifndef MOSAIC_MOSAIC_H
 #define MOSAIC_MOSAIC_H

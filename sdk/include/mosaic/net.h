@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Networking: host backends (plugins of kind net) and the network devices that use them.
  *
  * A machine file names a backend in a [netdev LABEL] section, `type` selecting the net

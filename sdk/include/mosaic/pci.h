@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* PCI and PCI Express: host bridges for boards, functions for device plugins.
  *
  * The core owns the bus tree (core/pci/): config space with its write masks, BAR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Mosaic plugin ABI: the descriptor every plugin exports.
  *
  * A plugin is one shared object named mosaic-<kind>-<name>.so that exports exactly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reading the resolved, validated properties of an INI section. */
 #ifndef MOSAIC_PROPS_H
 #define MOSAIC_PROPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* RISC-V: what an accelerator and a board of this architecture agree on beyond the
  * generic accel.h (register numbers, interrupt lines, the timebase).  Other
  * architectures get their own header (x86.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Listening UNIX sockets that a machine file or a monitor command names.  bind() fails
  * on an existing path and a socket file outlives a process that died, so a server
  * removes what is there first; but only a stale socket may go: the path may name a disk

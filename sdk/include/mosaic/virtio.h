@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio for device plugins: the core's checked split virtqueues and the virtio-mmio
  * transport (virtio 1.2, "modern" version 2 registers).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* x86-64: what an accelerator and a board of this architecture agree on beyond the
  * generic accel.h (register numbers, interrupt lines).  The port I/O space is the
  * machine's (mosaic_machine_io_memory, machine.h).

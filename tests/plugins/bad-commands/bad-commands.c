@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Declares a monitor command without a handler: refused at scan time, before any of its
  * commands could be listed or called. */
 #include "../test-plugin.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* init fails with a message; the core must refuse it and never call it again (the
  * call count in the message proves it). */
 #include "../test-plugin.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A valid accel plugin with every mandatory op (and no optional one). */
 #include "../test-plugin.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A valid device plugin: accepted, init runs once. */
 #include "../test-plugin.h"
 

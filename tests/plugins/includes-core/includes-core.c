@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A plugin that reaches into the core: the build must refuse it (the core's headers are
  * not on a plugin's include path).  Never linked; tests/plugins/SConscript compiles it
  * with the plugin environment and keeps the compiler's verdict for

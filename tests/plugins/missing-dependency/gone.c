@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A library the plugin below links against; the test tree never installs it where the
  * loader could find it. */
 int mosaic_test_gone(void);

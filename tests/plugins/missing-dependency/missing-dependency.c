@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A well-formed plugin whose own dependency is missing: dlopen fails, and the
  * refusal says which library. */
 #include "../test-plugin.h"

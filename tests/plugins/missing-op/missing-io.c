@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A block filter with open but neither io nor submit: refused at scan. */
 #include "../test-plugin.h"
 

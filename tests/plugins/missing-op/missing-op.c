@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* An accel without the mandatory vcpu_kick: refused at scan. */
 #include "../test-plugin.h"
 

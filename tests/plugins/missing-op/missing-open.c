@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A block driver without the mandatory open: refused at scan (the graph would call it). */
 #include "../test-plugin.h"
 

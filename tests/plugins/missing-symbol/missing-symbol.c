@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A shared object without the mosaic_plugin descriptor. */
 #include <mosaic/plugin.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Built as mosaic-device-name-mismatch.so but calls itself 'other'. */
 #include "../test-plugin.h"
 

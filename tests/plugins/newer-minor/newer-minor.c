@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Built against a newer minor than this core: it may use ops the core lacks. */
 #include "../test-plugin.h"
 

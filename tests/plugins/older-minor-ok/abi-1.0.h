@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* FROZEN: the plugin ABI exactly as mosaic-sdk 1.0 shipped it (descriptor and device
  * ops).  Never edit this file when the SDK changes: the plugin built from it stands
  * for every plugin compiled against 1.0, and must keep loading on every later 1.x

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A device plugin compiled against the frozen 1.0 SDK (abi-1.0.h), not the current
  * headers: CI's "a plugin built against an older minor still loads" check. */
 #include "abi-1.0.h"

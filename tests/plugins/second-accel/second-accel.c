@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A second accel plugin that says it runs riscv64, so a RISC-V board has two to choose
  * from: the deployment's `default-accel` picks it over the board's default. */
 #include "../test-plugin.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A descriptor shorter than ABI 1.0's: only the frozen header and the kind. */
 #include "../test-plugin.h"
 

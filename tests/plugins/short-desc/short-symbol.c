@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A header that claims a full descriptor in a 16-byte symbol: the loader must not
  * read past the symbol. */
 #include "../test-plugin.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Not our magic: refused before any other field is trusted. */
 #include "../test-plugin.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Built for the next major ABI. */
 #include "../test-plugin.h"
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the x86 emulator's fuzzer (clang libFuzzer + ASan + UBSan).
 # Usage: plugins/accel-hvf/x86-emu/fuzz/build.sh [OUTDIR]  (default build/fuzz/x86emu)
 # Run:   OUTDIR/fuzz-x86emu OUTDIR/corpus -max_total_time=60

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer entry for the x86 instruction emulator: the input is a vCPU state (mode,
  * registers, flags, segment bases, CR0/CR3/CR4/EFER, CPL) and guest memory holding the
  * instruction bytes and whatever page tables CR3 points at.  Decode + execute must end

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Test machines in each processor mode the emulator handles, with identity-mapped page
  * tables where the mode pages (so a linear address is its physical address), code at
  * CODE_ADDR and data around DATA_ADDR. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Differential tests: every supported opcode, in every addressing form of 64-bit mode
  * (ModRM register and memory forms, SIB with and without base/index, R12/R13 bases,
  * RIP-relative, disp8/disp32, moffs), every operand size (8, 16 by 66, 32, 64 by REX.W),

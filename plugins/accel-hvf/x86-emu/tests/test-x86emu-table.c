@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The emulator against expectations computed here, independently of it: arithmetic in
  * wide signed and unsigned integers for the ALU (not the emulator's XOR formulas),
  * bit-at-a-time loops for shifts and rotates, byte-addressed bit strings for BT*; over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The guest machine the emulator tests run against: guest-physical RAM (a host buffer),
  * a page of recording MMIO at TESTMEM_MMIO, and port I/O that logs every access. */
 #ifndef X86EMU_TESTMEM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* F/D differential test: every op over special values in every rounding mode; prints a
  * checksum of (result bits, fflags) per operation. */
 #include "lib.h"

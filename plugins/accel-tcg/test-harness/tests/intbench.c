@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Integer workload: sieve, quicksort, CRC32, matrix multiply, LCG hashing, divisions.
  * Prints checksums (compare against qemu-system-riscv64 -M virt -bios none -kernel). */
 #include "lib.h"

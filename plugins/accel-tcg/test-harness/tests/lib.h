@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tiny bare-metal helpers: UART output (NS16550 at 0x10000000). */
 #include <stdint.h>
 #define UART ((volatile uint8_t *)0x10000000)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* S-mode privileged test under OpenSBI: traps, Sv39, U-mode, SUM/MXR, A/D, timer. */
 #include <stdint.h>
 #define CSRR(csr) ({ uint64_t _v; asm volatile("csrr %0, " #csr : "=r"(_v)); _v; })
