@@ -65,6 +65,11 @@ def test_package_contents(debs):
                  "./usr/share/man/man5/mosaic-machine.ini.5.gz"]:
         assert path in main, path
     assert "monitor-test" not in main
+    # The heavy families go to their own packages, and only there.
+    audio, gpu = contents("mosaic-plugins-audio"), contents("mosaic-plugins-gpu")
+    assert "./usr/lib/mosaic/1/mosaic-audio-gst.so" in audio
+    assert "./usr/lib/mosaic/1/mosaic-gpu-virgl.so" in gpu
+    assert "mosaic-audio-" not in main and "mosaic-gpu-" not in main
     dev = contents("libmosaic-sdk-dev")
     for path in ["./usr/include/mosaic-1/mosaic/plugin.h", f"./usr/lib/{MA}/pkgconfig/mosaic-sdk.pc",
                  "./usr/share/doc/libmosaic-sdk-dev/examples/mmio-hello/Makefile"]:
