@@ -1,6 +1,7 @@
 """A guest cannot crash the emulator: the accel-tcg fuzz target (random instruction
 words, random page tables, random CSR state) runs a fixed set of seeds under ASan and
 UBSan.  Longer runs on demand: plugins/accel-tcg/fuzz/Makefile (libFuzzer)."""
+import os
 import subprocess
 
 import pytest
@@ -18,6 +19,6 @@ def test_random_guests_do_not_crash(top, tmp_path, seed):
                     str(d / 'fuzz' / 'fuzz-tcg.c'), *srcs,
                     '-lm', '-lpthread'], check=True)
     r = subprocess.run([str(exe), '700', str(seed)], capture_output=True, text=True, timeout=300,
-                       env={'ASAN_OPTIONS': 'detect_leaks=0:abort_on_error=1',
+                       env={'ASAN_OPTIONS': os.environ['ASAN_OPTIONS'] + ':abort_on_error=1',
                             'UBSAN_OPTIONS': 'halt_on_error=1:print_stacktrace=1'})
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
