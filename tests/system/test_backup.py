@@ -478,7 +478,7 @@ def test_checksums_new_and_legacy(mosaic, tool, tmp_path):
         m.stop()
     man = json.loads((repo / 'manifest.json').read_text())
     disk = man['points'][0]['disks'][0]
-    assert disk['checksum'].startswith('xxh128:') and len(disk['checksum']) == 7 + 32
+    assert disk['checksum'].startswith('xxh128t:') and len(disk['checksum']) == 8 + 32
     f = repo / disk['file']
     del disk['checksum']
     disk['sha256'] = hashlib.sha256(f.read_bytes()).hexdigest()
@@ -528,3 +528,63 @@ def test_checksum_covers_every_window_of_a_large_file(mosaic, tool, tmp_path):
             fh.seek(at)
             fh.write(b)
         assert 'ok ' in run_tool(tool, 'verify', '--dir', repo).stdout
+
+
+def tree_hash(path):
+    """xxh128t of a file, computed here with libxxhash itself (ctypes): XXH3-128 over the
+    XXH3-128 (canonical, big endian) of every 64 KiB block, then the length (8 bytes,
+    little endian).  Independent of both C implementations (the machine's, the tool's)."""
+    import ctypes
+
+    class H128(ctypes.Structure):
+        _fields_ = [('low64', ctypes.c_uint64), ('high64', ctypes.c_uint64)]
+    lib = ctypes.CDLL('libxxhash.so.0')
+    lib.XXH3_128bits.restype = H128
+    lib.XXH3_128bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+
+    def canon(b):
+        h = lib.XXH3_128bits(b, len(b))
+        return h.high64.to_bytes(8, 'big') + h.low64.to_bytes(8, 'big')
+    data = Path(path).read_bytes()
+    inner = b''.join(canon(data[o:o + 65536]) for o in range(0, len(data), 65536))
+    return 'xxh128t:' + canon(inner + len(data).to_bytes(8, 'little')).hex()
+
+
+@need
+def test_checksum_made_by_the_machine_while_it_writes(mosaic, tool, tmp_path):
+    """The job hashes the target file as it writes it (checksum-file): what it writes is
+    the checksum of the finished file's bytes; the tool records it in the manifest and
+    leaves no checksum file behind; a changed byte is still found by verify."""
+    img = raw_disk(tmp_path)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x41 0 5M', 'write -P 0x42 9M 3M', 'write -P 0x43 31M 1M')
+        tgt, sums = tmp_path / 't.qcow2', tmp_path / 't.sum'
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(tgt), str(SIZE)],
+                       check=True)
+        m.qmp.ok('blockdev-backup', **{'job-id': 'j', 'device': 'disk0', 'sync': 'full',
+                                       'target-file': str(tgt), 'format': 'qcow2',
+                                       'checksum-file': str(sums)})
+        m.qmp.wait_event('BLOCK_JOB_COMPLETED', device='j')
+        assert sums.read_text() == tree_hash(tgt)
+        # only with target-file
+        r = m.qmp('blockdev-backup', **{'job-id': 'k', 'device': 'disk0', 'sync': 'full',
+                                        'target': 'disk0', 'checksum-file': str(sums)})
+        assert 'error' in r and 'checksum-file goes with target-file' in r['error']['desc'], r
+        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+        m.write('write -P 0x44 1M 2M')
+        run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
+    finally:
+        m.stop()
+    man = json.loads((repo / 'manifest.json').read_text())
+    for pt in man['points']:
+        d = pt['disks'][0]
+        assert d['checksum'] == tree_hash(repo / d['file']), d
+    assert not list(repo.rglob('*.sum'))
+    f = repo / man['points'][1]['disks'][0]['file']
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    f.write_bytes(bytes(data))
+    r = run_tool(tool, 'verify', '--dir', repo, check=False)
+    assert r.returncode == 1 and 'checksum differs' in r.stderr, r.stdout + r.stderr
