@@ -10,6 +10,10 @@
  * makes everything durable at once, as `qemu-img convert -t writeback` does. */
 #include "block/defer-flush.h"
 #include "block/tree-hash.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
 typedef struct DeferFlush {
     MosaicBlkChild *file;
@@ -53,11 +57,17 @@ static void write_checksum(DeferFlush *s)
     const char *why = NULL;
     g_autofree char *sum = blk_tree_hash_finish(s->hash, s->file,
                                                 mosaic_blk_child_length(s->file), &why);
-    g_autoptr(GError) e = NULL;
-    if (!sum)
+    if (!sum) {
         g_debug("defer-flush: no checksum for %s: %s", s->hash_path, why);
-    else if (!g_file_set_contents(s->hash_path, sum, -1, &e))
-        g_warning("defer-flush: checksum file: %s", e->message);
+        return;
+    }
+    /* A new file only: never one that is there (the path comes from a QMP client). */
+    int fd = open(s->hash_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    size_t len = strlen(sum);
+    if (fd < 0 || write(fd, sum, len) != (ssize_t)len)
+        g_warning("defer-flush: checksum file %s: %s", s->hash_path, g_strerror(errno));
+    if (fd >= 0)
+        close(fd);
 }
 
 static void defer_close(void *state)

@@ -587,6 +587,11 @@ Backup *backup_prepare(const BackupOpts *o, MosaicError *err)
                          "the job writes)");
         return NULL;
     }
+    if (o->checksum_file && g_file_test(o->checksum_file, G_FILE_TEST_EXISTS)) {
+        mosaic_error_set(err, "checksum-file %s exists: the job writes a new file only",
+                         o->checksum_file);
+        return NULL;
+    }
     if (o->speed < 0) {
         mosaic_error_set(err, "speed must be >= 0 (bytes per second)");
         return NULL;

@@ -572,6 +572,14 @@ def test_checksum_made_by_the_machine_while_it_writes(mosaic, tool, tmp_path):
         r = m.qmp('blockdev-backup', **{'job-id': 'k', 'device': 'disk0', 'sync': 'full',
                                         'target': 'disk0', 'checksum-file': str(sums)})
         assert 'error' in r and 'checksum-file goes with target-file' in r['error']['desc'], r
+        # never over a file that is there
+        keep = tmp_path / 'precious'
+        keep.write_text('mine')
+        r = m.qmp('blockdev-backup', **{'job-id': 'k', 'device': 'disk0', 'sync': 'full',
+                                        'target-file': str(tmp_path / 'u.img'),
+                                        'checksum-file': str(keep)})
+        assert 'error' in r and 'exists' in r['error']['desc'], r
+        assert keep.read_text() == 'mine'
         run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
         m.write('write -P 0x44 1M 2M')
         run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
