@@ -556,10 +556,12 @@ def test_checksum_made_by_the_machine_while_it_writes(mosaic, tool, tmp_path):
     the checksum of the finished file's bytes; the tool records it in the manifest and
     leaves no checksum file behind; a changed byte is still found by verify."""
     img = raw_disk(tmp_path)
+    with open(img, 'r+b') as f:  # every 64 KiB block different
+        f.write(os.urandom(12 * MB))
     repo = tmp_path / 'backups'
     m = Machine(mosaic, tmp_path, img)
     try:
-        m.write('write -P 0x41 0 5M', 'write -P 0x42 9M 3M', 'write -P 0x43 31M 1M')
+        m.write('write -P 0x41 1M 1M', 'write -P 0x43 31M 1M')
         tgt, sums = tmp_path / 't.qcow2', tmp_path / 't.sum'
         subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(tgt), str(SIZE)],
                        check=True)
@@ -568,6 +570,13 @@ def test_checksum_made_by_the_machine_while_it_writes(mosaic, tool, tmp_path):
                                        'checksum-file': str(sums)})
         m.qmp.wait_event('BLOCK_JOB_COMPLETED', device='j')
         assert sums.read_text() == tree_hash(tgt)
+        # a raw target: the job's 4 MiB writes reach the file whole (many blocks each)
+        raw, raw_sum = tmp_path / 't.img', tmp_path / 't.img.sum'
+        m.qmp.ok('blockdev-backup', **{'job-id': 'r', 'device': 'disk0', 'sync': 'full',
+                                       'target-file': str(raw), 'format': 'raw',
+                                       'checksum-file': str(raw_sum)})
+        m.qmp.wait_event('BLOCK_JOB_COMPLETED', device='r')
+        assert raw_sum.read_text() == tree_hash(raw)
         # only with target-file
         r = m.qmp('blockdev-backup', **{'job-id': 'k', 'device': 'disk0', 'sync': 'full',
                                         'target': 'disk0', 'checksum-file': str(sums)})
@@ -580,12 +589,15 @@ def test_checksum_made_by_the_machine_while_it_writes(mosaic, tool, tmp_path):
                                         'checksum-file': str(keep)})
         assert 'error' in r and 'exists' in r['error']['desc'], r
         assert keep.read_text() == 'mine'
-        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+        # guest writes during the copy: copy-before-write writes the target out of order
+        backup_while_writing(m, tool, 'full', repo, ['write -P 0x45 20M 4M',
+                                                     'write -P 0x46 2M 64k'])
         m.write('write -P 0x44 1M 2M')
         run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
     finally:
         m.stop()
     man = json.loads((repo / 'manifest.json').read_text())
+    assert len(man['points']) == 2
     for pt in man['points']:
         d = pt['disks'][0]
         assert d['checksum'] == tree_hash(repo / d['file']), d
