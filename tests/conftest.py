@@ -20,6 +20,8 @@ VARIANT = os.environ.get('MOSAIC_VARIANT', 'release')
 # Options from the environment (tests/run.py's) come after the defaults and win; the
 # report directory is always this one.  Tests add options to os.environ's, never drop it.
 ASAN_REPORTS = Path(tempfile.mkdtemp(prefix='mosaic-asan-'))
+# Allocations a system library holds on purpose at exit (each has its reason there).
+os.environ.setdefault('LSAN_OPTIONS', f'suppressions={TOP}/tests/lsan.supp:print_suppressions=0')
 os.environ['ASAN_OPTIONS'] = ':'.join(
     x for x in ('detect_leaks=1:intercept_tls_get_addr=0', os.environ.get('ASAN_OPTIONS'),
                 f'log_path={ASAN_REPORTS}/report') if x)
