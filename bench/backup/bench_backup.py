@@ -6,8 +6,9 @@
    image (random data everywhere, so nothing can be skipped; page cache warm for both;
    both flush the output at the end), as a ratio
    (goal >= 0.8): for the backup job alone (the tool's `started` to `completed` lines)
-   and for `mosaic-backup full` end to end, with and without its SHA-256 pass
-   (--no-checksum).  Each figure is the best of --runs.
+   and for `mosaic-backup full` end to end, with and without its checksum (made by the
+   machine while it writes the file;
+   --no-checksum).  Each figure is the best of --runs.
 2. An incremental with 10% of the disk dirty (1 MiB writes spread over the disk) as a
    fraction of the full backup's time (goal <= 0.2), job alone and end to end.
 3. The cost of copy-before-write for a writer: the throughput of qemu-io writes over

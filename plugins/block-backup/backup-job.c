@@ -482,7 +482,10 @@ static MosaicBlkNode *open_target_file(Backup *b, const BackupOpts *o, MosaicErr
     /* The new file is durable at the final flush: none before (the core's defer-flush
      * filter says why). */
     const char *file_kv[] = {"filename", o->target_file, NULL};
-    const char *defer_kv[] = {"file", fl, NULL};
+    /* checksum: the file hashed as it is written (core/block/tree-hash.h), so that the
+     * tool need not read the new file again. */
+    const char *defer_kv[] = {"file", fl, o->checksum_file ? "checksum" : NULL,
+                              o->checksum_file, NULL};
     const char *fmt_kv[] = {"file", dl, NULL};
     MosaicBlkNode *f = mosaic_blk_node_new("backup node", fl, "file", file_kv, err);
     MosaicBlkNode *d = f ? mosaic_blk_node_new("backup node", dl, "defer-flush", defer_kv, err)
@@ -578,6 +581,16 @@ Backup *backup_prepare(const BackupOpts *o, MosaicError *err)
     if (!!o->target + !!o->target_file + !!o->target_uri != 1) {
         mosaic_error_set(err, "backup: give exactly one of 'target' (a node), 'target-file' "
                          "(with 'format') or 'target-uri' (an NBD server)");
+        return NULL;
+    }
+    if (o->checksum_file && (!o->target_file || !*o->checksum_file)) {
+        mosaic_error_set(err, "checksum-file goes with target-file (the file whose checksum "
+                         "the job writes)");
+        return NULL;
+    }
+    if (o->checksum_file && g_file_test(o->checksum_file, G_FILE_TEST_EXISTS)) {
+        mosaic_error_set(err, "checksum-file %s exists: the job writes a new file only",
+                         o->checksum_file);
         return NULL;
     }
     if (o->speed < 0) {

@@ -14,6 +14,7 @@
 
 typedef struct BackupOpts {
     const char *job_id, *device, *target, *target_file, *target_uri, *format, *sync, *bitmap;
+    const char *checksum_file;  /* target-file: where the job's checksum of it goes */
     gint64 speed;
 } BackupOpts;
 

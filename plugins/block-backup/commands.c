@@ -16,6 +16,8 @@ static const MosaicArgDesc backup_args[] = {
     {"target-uri", MOSAIC_ARG_STR, true, "NBD server to push the backup to, as a raw image "
      "of the disk (nbd://HOST:PORT/EXPORT or nbd+unix:///EXPORT?socket=PATH)"},
     {"format", MOSAIC_ARG_STR, true, "raw (default) or qcow2, for target-file"},
+    {"checksum-file", MOSAIC_ARG_STR, true, "with target-file: when the job ends, write the "
+     "target file's checksum (\"xxh128t:HEX\", made while the file was written) here"},
     {"sync", MOSAIC_ARG_STR, true, "full (default), incremental (alias bitmap) or differential"},
     {"bitmap", MOSAIC_ARG_STR, true, "dirty bitmap of device: incremental/differential copy its "
      "dirty clusters; full and incremental reset it when the backup succeeds"},

@@ -21,6 +21,7 @@ void backup_opts_from_json(BackupOpts *o, JsonObject *d)
     o->target_file = backup_json_str(d, "target-file");
     o->target_uri = backup_json_str(d, "target-uri");
     o->format = backup_json_str(d, "format");
+    o->checksum_file = backup_json_str(d, "checksum-file");
     o->sync = backup_json_str(d, "sync");
     o->bitmap = backup_json_str(d, "bitmap");
     o->speed = json_object_get_int_member_with_default(d, "speed", 0);
@@ -36,7 +37,7 @@ bool backup_cmd_backup(void *op, const MosaicArgs *a, MosaicJson *ret, MosaicErr
     BackupOpts o = {
         .job_id = backup_arg(a, "job-id"), .device = backup_arg(a, "device"), .target = backup_arg(a, "target"),
         .target_file = backup_arg(a, "target-file"), .target_uri = backup_arg(a, "target-uri"), .format = backup_arg(a, "format"), .sync = backup_arg(a, "sync"),
-        .bitmap = backup_arg(a, "bitmap"),
+        .checksum_file = backup_arg(a, "checksum-file"), .bitmap = backup_arg(a, "bitmap"),
         .speed = mosaic_args_has(a, "speed") ? mosaic_args_get_int(a, "speed") : 0,
     };
     mosaic_blk_drain_begin();

@@ -38,8 +38,7 @@ class Daemon:
         self.ini.write_text('[machine]\ntype = none\n\n' + ini_body)
         self.qmp_path = self.tmp / f'{name}-qmp.sock'
         self.log = open(self.tmp / f'{name}.log', 'w+')
-        env = dict(os.environ, XDG_CONFIG_HOME=str(self.tmp / 'xdg'),
-                   ASAN_OPTIONS='detect_leaks=0')
+        env = dict(os.environ, XDG_CONFIG_HOME=str(self.tmp / 'xdg'))
         self.proc = subprocess.Popen([str(mosaic), str(self.ini), '--qmp',
                                       f'unix:{self.qmp_path}'], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,

@@ -34,8 +34,7 @@ def test_export_socket_never_deletes_a_file(daemon, mosaic, tmp_path):
     before = img.read_bytes()
     (tmp_path / "bad.ini").write_text("[machine]\ntype = none\n" + export_ini(img, img))
     r = subprocess.run([str(mosaic), str(tmp_path / "bad.ini")], capture_output=True, text=True,
-                       timeout=20, env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "x"),
-                                            ASAN_OPTIONS="detect_leaks=0"))
+                       timeout=20, env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "x")))
     assert r.returncode != 0 and str(img) in r.stderr and "not a socket" in r.stderr, r.stderr
     assert img.read_bytes() == before
 
@@ -102,8 +101,7 @@ def test_qmp_socket_of_a_live_server_is_refused(mosaic, tmp_path):
     (tmp_path / "m.ini").write_text("[machine]\ntype = none\n")
     r = subprocess.run([str(mosaic), str(tmp_path / "m.ini"), "--qmp", f"unix:{live},server,wait=off"],
                        capture_output=True, text=True, timeout=20,
-                       env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "x"),
-                                ASAN_OPTIONS="detect_leaks=0"))
+                       env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "x")))
     assert r.returncode != 0 and "in use" in r.stderr, r.stderr
     c = socket.socket(socket.AF_UNIX)
     c.connect(str(live))
@@ -192,8 +190,7 @@ def test_fd_exhaustion_backs_off(mosaic, tmp_path):
     with open(log_path, "w") as log:
         p = subprocess.Popen([str(mosaic), str(tmp_path / "m.ini")], stdout=log,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
-                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "x"),
-                                      ASAN_OPTIONS="detect_leaks=0"),
+                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "x")),
                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40)))
     try:
         deadline = time.monotonic() + 10

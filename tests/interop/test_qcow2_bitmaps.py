@@ -91,7 +91,7 @@ class Machine:
             if p.exists():
                 p.unlink()
         self.log = open(tmp / 'mosaic.log', 'a+')
-        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp / 'xdg'), ASAN_OPTIONS='detect_leaks=0')
+        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp / 'xdg'))
         self.proc = subprocess.Popen([str(mosaic), str(ini), '--qmp',
                                       f'unix:{self.qmp_path},server,wait=off'],
                                      stdout=self.log, stderr=subprocess.STDOUT,

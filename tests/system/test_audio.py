@@ -327,8 +327,7 @@ def test_quit_while_playing_finishes_the_recording(tmp_path, snd_elf, mosaic):
                   'driver = gst\nout.pipeline = identity sync=true ! wavenc ! filesink '
                   'location=%s' % out)
     p = subprocess.Popen([str(mosaic), str(ini)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'),
-                                  ASAN_OPTIONS='detect_leaks=0'))
+                         env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg')))
     time.sleep(1.5)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=30)

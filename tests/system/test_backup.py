@@ -101,7 +101,7 @@ class Machine:
             if p.exists():
                 p.unlink()
         self.log = open(self.tmp / 'mosaic.log', 'a+')
-        env = dict(os.environ, XDG_CONFIG_HOME=str(self.tmp / 'xdg'), ASAN_OPTIONS='detect_leaks=0')
+        env = dict(os.environ, XDG_CONFIG_HOME=str(self.tmp / 'xdg'))
         self.proc = subprocess.Popen([str(mosaic), str(ini), '--qmp',
                                       f'unix:{self.qmp_path},server,wait=off'],
                                      stdout=self.log, stderr=subprocess.STDOUT,
@@ -479,7 +479,7 @@ def test_checksums_new_and_legacy(mosaic, tool, tmp_path):
         m.stop()
     man = json.loads((repo / 'manifest.json').read_text())
     disk = man['points'][0]['disks'][0]
-    assert disk['checksum'].startswith('xxh128:') and len(disk['checksum']) == 7 + 32
+    assert disk['checksum'].startswith('xxh128t:') and len(disk['checksum']) == 8 + 32
     f = repo / disk['file']
     del disk['checksum']
     disk['sha256'] = hashlib.sha256(f.read_bytes()).hexdigest()
@@ -487,6 +487,124 @@ def test_checksums_new_and_legacy(mosaic, tool, tmp_path):
     assert 'ok ' in run_tool(tool, 'verify', '--dir', repo).stdout
     data = bytearray(f.read_bytes())
     data[-1] ^= 0xff
+    f.write_bytes(bytes(data))
+    r = run_tool(tool, 'verify', '--dir', repo, check=False)
+    assert r.returncode == 1 and 'checksum differs' in r.stderr, r.stdout + r.stderr
+
+
+@need
+def test_checksum_covers_all_of_a_large_file(mosaic, tool, tmp_path):
+    """verify over a file of 160 MiB (many read buffers, many 64 KiB blocks of xxh128t):
+    it sums as Python's SHA-256 of it does, and a change near the end or the start is
+    found."""
+    import hashlib
+    img = raw_disk(tmp_path, size=160 * MB)
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x21 0 160M')
+        run_tool(tool, 'full', '--socket', m.qmp_path, '--to', repo)
+    finally:
+        m.stop()
+    man = json.loads((repo / 'manifest.json').read_text())
+    disk = man['points'][0]['disks'][0]
+    f = repo / disk['file']
+    assert f.stat().st_size > 2 * 64 * MB
+    assert 'ok ' in run_tool(tool, 'verify', '--dir', repo).stdout
+    # the same file under a legacy SHA-256 sum computed by Python: the tool's agrees
+    del disk['checksum']
+    disk['sha256'] = hashlib.sha256(f.read_bytes()).hexdigest()
+    (repo / 'manifest.json').write_text(json.dumps(man))
+    assert 'ok ' in run_tool(tool, 'verify', '--dir', repo).stdout
+    for at in (f.stat().st_size - 5, 3 * MB + 7):
+        with open(f, 'r+b') as fh:
+            fh.seek(at)
+            b = fh.read(1)
+            fh.seek(at)
+            fh.write(bytes([b[0] ^ 0x01]))
+        r = run_tool(tool, 'verify', '--dir', repo, check=False)
+        assert r.returncode == 1 and 'checksum differs' in r.stderr, (at, r.stdout + r.stderr)
+        with open(f, 'r+b') as fh:
+            fh.seek(at)
+            fh.write(b)
+        assert 'ok ' in run_tool(tool, 'verify', '--dir', repo).stdout
+
+
+def tree_hash(path):
+    """xxh128t of a file, computed here with libxxhash itself (ctypes): XXH3-128 over the
+    XXH3-128 (canonical, big endian) of every 64 KiB block, then the length (8 bytes,
+    little endian).  Independent of both C implementations (the machine's, the tool's)."""
+    import ctypes
+
+    class H128(ctypes.Structure):
+        _fields_ = [('low64', ctypes.c_uint64), ('high64', ctypes.c_uint64)]
+    lib = ctypes.CDLL('libxxhash.so.0')
+    lib.XXH3_128bits.restype = H128
+    lib.XXH3_128bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+
+    def canon(b):
+        h = lib.XXH3_128bits(b, len(b))
+        return h.high64.to_bytes(8, 'big') + h.low64.to_bytes(8, 'big')
+    data = Path(path).read_bytes()
+    inner = b''.join(canon(data[o:o + 65536]) for o in range(0, len(data), 65536))
+    return 'xxh128t:' + canon(inner + len(data).to_bytes(8, 'little')).hex()
+
+
+@need
+def test_checksum_made_by_the_machine_while_it_writes(mosaic, tool, tmp_path):
+    """The job hashes the target file as it writes it (checksum-file): what it writes is
+    the checksum of the finished file's bytes; the tool records it in the manifest and
+    leaves no checksum file behind; a changed byte is still found by verify."""
+    img = raw_disk(tmp_path)
+    with open(img, 'r+b') as f:  # every 64 KiB block different
+        f.write(os.urandom(12 * MB))
+    repo = tmp_path / 'backups'
+    m = Machine(mosaic, tmp_path, img)
+    try:
+        m.write('write -P 0x41 1M 1M', 'write -P 0x43 31M 1M')
+        tgt, sums = tmp_path / 't.qcow2', tmp_path / 't.sum'
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(tgt), str(SIZE)],
+                       check=True)
+        m.qmp.ok('blockdev-backup', **{'job-id': 'j', 'device': 'disk0', 'sync': 'full',
+                                       'target-file': str(tgt), 'format': 'qcow2',
+                                       'checksum-file': str(sums)})
+        m.qmp.wait_event('BLOCK_JOB_COMPLETED', device='j')
+        assert sums.read_text() == tree_hash(tgt)
+        # a raw target: the job's 4 MiB writes reach the file whole (many blocks each)
+        raw, raw_sum = tmp_path / 't.img', tmp_path / 't.img.sum'
+        m.qmp.ok('blockdev-backup', **{'job-id': 'r', 'device': 'disk0', 'sync': 'full',
+                                       'target-file': str(raw), 'format': 'raw',
+                                       'checksum-file': str(raw_sum)})
+        m.qmp.wait_event('BLOCK_JOB_COMPLETED', device='r')
+        assert raw_sum.read_text() == tree_hash(raw)
+        # only with target-file
+        r = m.qmp('blockdev-backup', **{'job-id': 'k', 'device': 'disk0', 'sync': 'full',
+                                        'target': 'disk0', 'checksum-file': str(sums)})
+        assert 'error' in r and 'checksum-file goes with target-file' in r['error']['desc'], r
+        # never over a file that is there
+        keep = tmp_path / 'precious'
+        keep.write_text('mine')
+        r = m.qmp('blockdev-backup', **{'job-id': 'k', 'device': 'disk0', 'sync': 'full',
+                                        'target-file': str(tmp_path / 'u.img'),
+                                        'checksum-file': str(keep)})
+        assert 'error' in r and 'exists' in r['error']['desc'], r
+        assert keep.read_text() == 'mine'
+        # guest writes during the copy: copy-before-write writes the target out of order
+        backup_while_writing(m, tool, 'full', repo, ['write -P 0x45 20M 4M',
+                                                     'write -P 0x46 2M 64k'])
+        m.write('write -P 0x44 1M 2M')
+        run_tool(tool, 'incremental', '--socket', m.qmp_path, '--to', repo)
+    finally:
+        m.stop()
+    man = json.loads((repo / 'manifest.json').read_text())
+    assert len(man['points']) == 2
+    for pt in man['points']:
+        d = pt['disks'][0]
+        assert d['checksum'] == tree_hash(repo / d['file']), d
+    assert not list(repo.rglob('*.sum'))
+    f = repo / man['points'][1]['disks'][0]['file']
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x10
     f.write_bytes(bytes(data))
     r = run_tool(tool, 'verify', '--dir', repo, check=False)
     assert r.returncode == 1 and 'checksum differs' in r.stderr, r.stdout + r.stderr

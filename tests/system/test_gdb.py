@@ -81,7 +81,7 @@ class Emu:
 
     def __init__(self, mosaic, top, tmp_path, elf, extra=()):
         self.port = free_port()
-        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'), ASAN_OPTIONS='detect_leaks=0')
+        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'))
         self.p = subprocess.Popen([str(mosaic), str(top / 'configs' / 'riscv-virt-bare.ini'),
                                    '--set', 'machine.kernel=%s' % elf,
                                    '--gdb', 'tcp:127.0.0.1:%d' % self.port, *extra],

@@ -38,7 +38,7 @@ def machine(tmp_path):
 
 
 def env_for(tmp_path):
-    return dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), ASAN_OPTIONS="detect_leaks=0")
+    return dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
 
 
 def ctl(mosaic_ctl, *args):

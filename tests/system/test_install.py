@@ -45,8 +45,7 @@ def stage(destdir):
 def clean_env(tmp_path, **extra):
     env = {k: v for k, v in os.environ.items()
            if k not in ("MOSAIC_PLUGIN_PATH", "MOSAIC_PLUGINS_CONF", "MOSAIC_DATA_PATH")}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"),
-               ASAN_OPTIONS="detect_leaks=0", **extra)
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"), **extra)
     return env
 
 

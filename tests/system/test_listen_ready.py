@@ -21,7 +21,7 @@ DELAY_US = 500000
 def start_delayed(mosaic, tmp_path, ini, *args):
     (tmp_path / 'm.ini').write_text(ini)
     log = open(tmp_path / 'mosaic.log', 'w')
-    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'), ASAN_OPTIONS='detect_leaks=0')
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'))
     p = subprocess.Popen(['strace', '-f', '-o', '/dev/null', '-e', 'trace=listen',
                           '-e', f'inject=listen:delay_enter={DELAY_US}',
                           str(mosaic), str(tmp_path / 'm.ini'), *args],
@@ -101,8 +101,7 @@ def test_no_temporary_file_left(mosaic, tmp_path):
     p = subprocess.Popen([str(mosaic), str(tmp_path / 'm.ini'), '--qmp',
                           f'unix:{sock},server,wait=off'], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(tmp_path),
-                         env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'),
-                                  ASAN_OPTIONS='detect_leaks=0'))
+                         env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg')))
     try:
         deadline = time.monotonic() + 10
         while not sock.exists():

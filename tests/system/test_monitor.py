@@ -80,7 +80,7 @@ class Vm:
         args = [str(mosaic), "vm.ini", *extra]
         if qmp:
             args += ["--qmp", "unix:%s,server,wait=off" % self.sock]
-        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), ASAN_OPTIONS="detect_leaks=1")  # the exit leak check runs (ASan build)
+        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
         self.p = subprocess.Popen(args, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         if qmp:

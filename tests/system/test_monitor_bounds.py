@@ -46,7 +46,7 @@ class Machine:
         self.log = open(self.log_path, "w")
         # No quarantine: ASan would otherwise hold freed memory and look like a leak.
         env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"),
-                   ASAN_OPTIONS="detect_leaks=0:quarantine_size_mb=0")
+                   ASAN_OPTIONS=os.environ['ASAN_OPTIONS'] + ':quarantine_size_mb=0')
 
         def limits():
             if nofile:

@@ -62,8 +62,7 @@ def machine_file(tmp_path):
 
 
 def start(mosaic, tmp_path, machine_file, qmp, listener, *extra):
-    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), NOTIFY_SOCKET=listener.path,
-               ASAN_OPTIONS="detect_leaks=0")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), NOTIFY_SOCKET=listener.path)
     return subprocess.Popen([str(mosaic), "--qmp", f"unix:{qmp},server,wait=off", *extra,
                              str(machine_file)], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -208,8 +207,7 @@ def test_unit_commands_under_a_notify_supervisor(top, build, tmp_path):
     for c in cmds.values():
         c[0] = str(bindir[Path(c[0]).name])
     listener = NotifyListener(tmp_path / "notify")
-    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), NOTIFY_SOCKET=listener.path,
-               ASAN_OPTIONS="detect_leaks=0")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), NOTIFY_SOCKET=listener.path)
     p = subprocess.Popen(cmds["ExecStart"], env=env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -2,6 +2,7 @@
 """A guest cannot crash the emulator: the accel-tcg fuzz target (random instruction
 words, random page tables, random CSR state) runs a fixed set of seeds under ASan and
 UBSan.  Longer runs on demand: plugins/accel-tcg/fuzz/Makefile (libFuzzer)."""
+import os
 import subprocess
 
 import pytest
@@ -21,6 +22,6 @@ def test_random_guests_do_not_crash(top, tmp_path, seed, jit):
                     '-lm', '-lpthread'], check=True)
     r = subprocess.run([str(exe), '700', str(seed)], capture_output=True, text=True, timeout=300,
                        env={'MOSAIC_TCG_JIT': jit,
-                            'ASAN_OPTIONS': 'detect_leaks=0:abort_on_error=1',
+                            'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':abort_on_error=1',
                             'UBSAN_OPTIONS': 'halt_on_error=1:print_stacktrace=1'})
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]

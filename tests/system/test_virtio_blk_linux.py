@@ -107,8 +107,7 @@ def test_guest_writes_held_by_throttle(mosaic, top, tmp_path, kernel):
     with open(log, 'w+') as out:
         p = subprocess.Popen([str(mosaic), str(ini), '-S', '--qmp', f'unix:{qmp}'], stdout=out,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'),
-                                      ASAN_OPTIONS='detect_leaks=0'))
+                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg')))
         try:
             wait_until('QMP and NBD sockets', lambda: qmp.exists() and sock.exists(), p, 20)
             q = Qmp(qmp)

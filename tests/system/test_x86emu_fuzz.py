@@ -4,6 +4,7 @@ target (random vCPU state, random memory and page tables, instruction bytes bias
 towards the emulated set) runs a fixed set of seeds under ASan and UBSan.  Longer runs
 on demand: plugins/accel-hvf/x86-emu/fuzz/build.sh (libFuzzer)."""
 import re
+import os
 import subprocess
 
 import pytest
@@ -21,7 +22,7 @@ def test_random_instructions_do_not_crash(top, tmp_path, seed):
                    check=True)
     r = subprocess.run([str(exe), '40000', str(seed)], capture_output=True, text=True,
                        timeout=300,
-                       env={'ASAN_OPTIONS': 'detect_leaks=0:abort_on_error=1',
+                       env={'ASAN_OPTIONS': os.environ['ASAN_OPTIONS'] + ':abort_on_error=1',
                             'UBSAN_OPTIONS': 'halt_on_error=1:print_stacktrace=1'})
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     # The inputs must reach execution, not only the decoder: each outcome happens.

@@ -534,6 +534,12 @@ static int cmd_backup(gboolean incremental)
         } else {
             json_object_set_string_member(d, "target-file", path);
             json_object_set_string_member(d, "format", "qcow2");
+            if (!opt.no_checksum) {
+                /* The machine hashes the file as it writes it: no second read here. */
+                g_autofree char *sum_path = g_strconcat(path, ".sum", NULL);
+                json_object_set_string_member(d, "checksum-file", sum_path);
+                g_ptr_array_add(made, g_steal_pointer(&sum_path));
+            }
         }
         /* The job only reads the base: a failed point leaves it as it was. */
         json_object_set_string_member(d, "sync", incremental ? "differential" : "full");
@@ -582,7 +588,11 @@ static int cmd_backup(gboolean incremental)
             continue;
         }
         g_autofree char *path = repo_path(repo, d->file);
-        d->checksum = checksum_file(path, CHECKSUM_DEFAULT, &e);
+        g_autofree char *sum_path = g_strconcat(path, ".sum", NULL);
+        /* Made by the machine while it wrote the file; read here if it could not. */
+        d->checksum = checksum_take_made(sum_path);
+        if (!d->checksum)
+            d->checksum = checksum_file(path, CHECKSUM_DEFAULT, &e);
         if (!d->checksum)
             goto fail_point;
     }
