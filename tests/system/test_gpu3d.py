@@ -97,6 +97,10 @@ def test_without_the_backend_plugin(run_mosaic, mosaic, tmp_path):
 def test_one_3d_gpu_per_machine(run_mosaic, tmp_path):
     ini = tmp_path / 'vm.ini'
     ini.write_text(ini_for('virgl') + '\n[device gpu1]\ntype = virtio-gpu\naccel3d = virgl\n')
-    r = run_mosaic(ini)
+    # This run exits (refusing gpu1) after Mesa's llvmpipe was loaded and unloaded for gpu0:
+    # Mesa 22.3 leaves 128 bytes behind in a module already unmapped at exit, which no
+    # suppression can name (the only frame is "<unknown module>").  The leak check stays
+    # on for every other 3D run (those end by SIGKILL or quit after their checks).
+    r = run_mosaic(ini, env={'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':detect_leaks=0'})
     assert r.returncode != 0
     assert 'only one 3D-accelerated GPU' in r.stderr, r.stderr
