@@ -100,7 +100,7 @@ def test_one_3d_gpu_per_machine(run_mosaic, tmp_path):
     # This run exits (refusing gpu1) after Mesa's llvmpipe was loaded and unloaded for gpu0:
     # Mesa 22.3 leaves 128 bytes behind in a module already unmapped at exit, which no
     # suppression can name (the only frame is "<unknown module>").  The leak check stays
-    # on for every other 3D run (those end by SIGKILL or quit after their checks).
+    # on for the 2D runs; the other 3D runs end by SIGKILL, before any leak check.
     r = run_mosaic(ini, env={'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':detect_leaks=0'})
     assert r.returncode != 0
     assert 'only one 3D-accelerated GPU' in r.stderr, r.stderr
