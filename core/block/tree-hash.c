@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The checksum of a file as it is written (see tree-hash.h). */
 #include <string.h>
 #include <xxhash.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The checksum of a file as it is written ("xxh128t:HEX"), for a backup's new target.
  *
  * The file is cut into 64 KiB blocks; the checksum is XXH3-128 over the XXH3-128 of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Leak checking cannot be silenced by a test that ignores a program's exit: every ASan
 program a test starts reports to tests/conftest.py's directory, and the test during
 which a report appears fails.  Checked with a leaking ASan program run by a test that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The checksum a backup target's defer-flush filter makes while the file is written
  * (core/block/tree-hash.c): after random writes (many blocks at once, parts of blocks,
  * several iov pieces, the same block again), write-zeroes and growth, the checksum file
