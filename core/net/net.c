@@ -98,6 +98,12 @@ MOSAIC_API void mosaic_net_rx_ready(MosaicNet *net)
 }
 
 MOSAIC_API uint32_t mosaic_net_offloads(const MosaicNet *net) { return net->be->offloads; }
+
+MOSAIC_API void mosaic_net_set_rx_offloads(MosaicNet *net, uint32_t offloads)
+{
+    if (net->be->set_rx_offloads)
+        net->be->set_rx_offloads(net->be_state, offloads & net->be->offloads);
+}
 MOSAIC_API bool mosaic_net_link_up(const MosaicNet *net) { return net->link_up; }
 MOSAIC_API const char *mosaic_net_label(const MosaicNet *net) { return net->label; }
 

@@ -166,31 +166,64 @@ static void elem_free(VqElem *e)
     g_free(e);
 }
 
-MOSAIC_API void mosaic_virtq_push(MosaicVirtQueue *q, MosaicVirtqElem *elem, uint32_t written)
+/* Dirty tracking for what the device wrote into `elem`. */
+static void mark_written(VqElem *e, uint32_t written)
 {
-    VqElem *e = (VqElem *)elem;
-    /* Dirty tracking for what the device wrote. */
-    uint64_t left = MIN(written, elem->in_len);
-    for (unsigned k = 0; k < elem->in_num && left; k++) {
-        uint64_t n = MIN(left, elem->in[k].iov_len);
+    uint64_t left = MIN(written, e->pub.in_len);
+    for (unsigned k = 0; k < e->pub.in_num && left; k++) {
+        uint64_t n = MIN(left, e->pub.in[k].iov_len);
         mosaic_ram_set_dirty(e->in_region[k], e->in_offset[k], n);
         left -= n;
     }
-    /* A reset since the pop: the ring is gone, drop the element. */
+}
+
+MOSAIC_API void mosaic_virtq_push_many(MosaicVirtQueue *q, MosaicVirtqElem *const *elems,
+                                       const uint32_t *written, unsigned n)
+{
+    /* A reset since the pops: the ring is gone, drop the elements. */
+    bool live = q->ready && !q->broken && q->inflight >= n;
+    uint16_t idx = q->used_idx;
+    for (unsigned k = 0; k < n; k++) {
+        VqElem *e = (VqElem *)elems[k];
+        mark_written(e, written[k]);
+        if (live) {
+            uint32_t u[2] = {GUINT32_TO_LE(e->pub.head), GUINT32_TO_LE(MIN(written[k], e->pub.in_len))};
+            if (!wr(q, q->used + 4 + 8 * (uint64_t)(idx % q->num), u, 8)) {
+                fail(q, "used ring outside guest memory");
+                live = false;
+            }
+            idx++;
+        }
+        elem_free(e);
+    }
+    if (!live)
+        return;
+    q->inflight -= n;
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* entries before index */
+    q->used_idx = idx;
+    uint16_t le = GUINT16_TO_LE(q->used_idx);
+    if (!wr(q, q->used + 2, &le, 2))
+        fail(q, "used ring outside guest memory");
+}
+
+MOSAIC_API void mosaic_virtq_push(MosaicVirtQueue *q, MosaicVirtqElem *elem, uint32_t written)
+{
+    mosaic_virtq_push_many(q, &elem, &written, 1);
+}
+
+MOSAIC_API void mosaic_virtq_unpop(MosaicVirtQueue *q, MosaicVirtqElem *elem)
+{
+    /* A reset since the pop: nothing to give back. */
     if (q->ready && !q->broken && q->inflight) {
         q->inflight--;
-        uint32_t u[2] = {GUINT32_TO_LE(elem->head), GUINT32_TO_LE(MIN(written, elem->in_len))};
-        if (!wr(q, q->used + 4 + 8 * (uint64_t)(q->used_idx % q->num), u, 8)) {
-            fail(q, "used ring outside guest memory");
-        } else {
-            __atomic_thread_fence(__ATOMIC_RELEASE); /* entry before index */
-            q->used_idx++;
-            uint16_t idx = GUINT16_TO_LE(q->used_idx);
-            if (!wr(q, q->used + 2, &idx, 2))
-                fail(q, "used ring outside guest memory");
-        }
+        q->last_avail--;
     }
-    elem_free(e);
+    elem_free((VqElem *)elem);
+}
+
+MOSAIC_API unsigned mosaic_virtq_size(const MosaicVirtQueue *q)
+{
+    return q && q->ready ? q->num : 0;
 }
 
 MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q)

@@ -46,6 +46,7 @@ static void vnet_reset(void *opaque)
     d->features = 0;
     d->active = 1;
     vnet_tx_reset(d);
+    mosaic_net_set_rx_offloads(d->net, 0);
 }
 
 static void vnet_driver_ok(void *opaque, uint64_t features)
@@ -53,6 +54,10 @@ static void vnet_driver_ok(void *opaque, uint64_t features)
     VNet *d = opaque;
     d->features = features;
     d->driver_ok = true;
+    /* What the guest takes on receive: a TAP device then hands over GSO frames as they are. */
+    mosaic_net_set_rx_offloads(d->net, (has(d, F_GUEST_CSUM) ? MOSAIC_NET_OFFLOAD_CSUM : 0) |
+                                           (has(d, F_GUEST_TSO4) ? MOSAIC_NET_OFFLOAD_TSO4 : 0) |
+                                           (has(d, F_GUEST_TSO6) ? MOSAIC_NET_OFFLOAD_TSO6 : 0));
     mosaic_bh_schedule(d->tx_bh);
     mosaic_bh_schedule(d->rx_bh);
 }
@@ -114,11 +119,14 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
         return NULL;
     }
     uint32_t offl = mosaic_net_offloads(d->net);
-    uint64_t f = 1ULL << F_CSUM | 1ULL << F_GUEST_CSUM | 1ULL << F_MAC | 1ULL << F_STATUS;
+    uint64_t f = 1ULL << F_CSUM | 1ULL << F_GUEST_CSUM | 1ULL << F_MAC | 1ULL << F_STATUS |
+                 1ULL << F_MRG_RXBUF;
+    /* TSO both ways when the backend carries it: the guest's GSO frames go out as they
+     * are, and it takes GSO frames (in mergeable buffers or one 64 KiB chain). */
     if (offl & MOSAIC_NET_OFFLOAD_TSO4)
-        f |= 1ULL << F_HOST_TSO4;
+        f |= 1ULL << F_HOST_TSO4 | 1ULL << F_GUEST_TSO4;
     if (offl & MOSAIC_NET_OFFLOAD_TSO6)
-        f |= 1ULL << F_HOST_TSO6;
+        f |= 1ULL << F_HOST_TSO6 | 1ULL << F_GUEST_TSO6;
     if (d->pairs > 1)
         f |= 1ULL << F_CTRL_VQ | 1ULL << F_MQ;
     MosaicVirtioDeviceOps ops = {

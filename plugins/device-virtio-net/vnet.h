@@ -8,7 +8,7 @@
 
 enum {
     F_CSUM = 0, F_GUEST_CSUM = 1, F_MAC = 5, F_GUEST_TSO4 = 7, F_GUEST_TSO6 = 8,
-    F_HOST_TSO4 = 11, F_HOST_TSO6 = 12, F_STATUS = 16, F_CTRL_VQ = 17, F_MQ = 22,
+    F_HOST_TSO4 = 11, F_HOST_TSO6 = 12, F_MRG_RXBUF = 15, F_STATUS = 16, F_CTRL_VQ = 17, F_MQ = 22,
 };
 #define HDR_F_NEEDS_CSUM 1
 #define GSO_NONE 0
@@ -37,6 +37,9 @@ typedef struct VNet {
     MosaicBH *ctrl_bh;
     uint8_t *buf;             /* FRAME_MAX bytes: frames whose checksum the device finishes */
     uint64_t tx_dropped, rx_dropped;
+    /* The chains of one frame over mergeable buffers, and what went into each. */
+    MosaicVirtqElem *rx_elems[QUEUE_MAX];
+    uint32_t rx_written[QUEUE_MAX];
 } VNet;
 
 /* The header of a frame (MOSAIC_NET_HDR_LEN bytes, little-endian fields). */

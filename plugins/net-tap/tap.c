@@ -98,6 +98,17 @@ static bool tap_send(void *state, const struct iovec *iov, unsigned niov)
     return true; /* the device is down (EIO): the frame is lost */
 }
 
+/* GSO frames from the host only when the guest takes them (else the kernel segments). */
+static void tap_set_rx_offloads(void *state, uint32_t offloads)
+{
+    NetTap *t = state;
+    unsigned f = TUN_F_CSUM | (offloads & MOSAIC_NET_OFFLOAD_TSO4 ? TUN_F_TSO4 : 0) |
+                 (offloads & MOSAIC_NET_OFFLOAD_TSO6 ? TUN_F_TSO6 : 0);
+    if (ioctl(t->fd, TUNSETOFFLOAD, f) != 0)
+        mosaic_log("net", 1, "netdev %s: TUNSETOFFLOAD: %s", mosaic_net_label(t->net),
+                   g_strerror(errno));
+}
+
 static void *tap_open(MosaicNet *net, const MosaicProps *props, MosaicError *err)
 {
     const char *name = mosaic_props_get_str(props, "ifname");
@@ -145,6 +156,7 @@ static const MosaicNetBackendOps tap_ops = {
     .close = tap_close,
     .send = tap_send,
     .rx_ready = tap_rx_ready,
+    .set_rx_offloads = tap_set_rx_offloads,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_NET, .kind_abi = MOSAIC_NET_ABI,

@@ -25,7 +25,10 @@
  * can carry to wherever the frame goes (a TAP device with IFF_VNET_HDR, another virtio
  * guest).  A frontend gives it only frames that use those; it finishes anything else
  * itself (e.g. computes a partial checksum).  Frames a backend delivers may use the
- * same offloads; the frontend finishes them if its guest cannot take them.
+ * same offloads; the frontend finishes them if its guest cannot take them, except
+ * segmentation: a frontend tells the backend which offloads its guest takes on receive
+ * (mosaic_net_set_rx_offloads, 0 until a driver runs) and a backend with a
+ * set_rx_offloads op delivers no GSO frame beyond those.
  *
  * Flow control.  send() returns false when the backend cannot take the frame now (a
  * full ring): the frontend keeps it and tries again after the backend calls
@@ -45,7 +48,7 @@
  * memory, a TAP device) is untrusted: check lengths before calling mosaic_net_receive.
  *
  * Changelog
- *   1.1  first version (ABI 1.1; MOSAIC_NET_ABI 1).
+ *   1.1  first version (ABI 1.1; MOSAIC_NET_ABI 1), with set_rx_offloads.
  */
 #ifndef MOSAIC_NET_H
 #define MOSAIC_NET_H
@@ -95,6 +98,10 @@ typedef struct MosaicNetBackendOps {
     bool (*send)(void *state, const struct iovec *iov, unsigned niov);
     /* Optional: the frontend has room again after mosaic_net_receive() returned false. */
     void (*rx_ready)(void *state);
+    /* Optional: the offloads (MOSAIC_NET_OFFLOAD_*) the frontend takes in frames it
+     * receives from now on; 0 at open.  Without this op, a backend delivers frames with
+     * offloads its frontend may have to drop (GSO). */
+    void (*set_rx_offloads)(void *state, uint32_t offloads);
 } MosaicNetBackendOps;
 
 /* Delivers one frame to the frontend (see "Frames").  false: no room now, the backend
@@ -132,6 +139,8 @@ MOSAIC_API bool mosaic_net_send(MosaicNet *net, const struct iovec *iov, unsigne
 /* The frontend has buffers again after refusing a frame. */
 MOSAIC_API void mosaic_net_rx_ready(MosaicNet *net);
 MOSAIC_API uint32_t mosaic_net_offloads(const MosaicNet *net);
+/* The offloads the frontend's guest takes on receive now (see "Offloads"). */
+MOSAIC_API void mosaic_net_set_rx_offloads(MosaicNet *net, uint32_t offloads);
 MOSAIC_API bool mosaic_net_link_up(const MosaicNet *net);
 
 #ifdef __cplusplus

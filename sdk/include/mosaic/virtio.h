@@ -15,7 +15,9 @@
  *
  * Changelog
  *   1.0  first version.
- *   1.1  mosaic_virtio_new (virtio-mmio or virtio-pci, by the slot).
+ *   1.1  mosaic_virtio_new (virtio-mmio or virtio-pci, by the slot); mosaic_virtq_size,
+ *        mosaic_virtq_unpop and mosaic_virtq_push_many (a frame over several receive
+ *        buffers, virtio-net's mergeable buffers).
  */
 #ifndef MOSAIC_VIRTIO_H
 #define MOSAIC_VIRTIO_H
@@ -85,6 +87,16 @@ MOSAIC_API MosaicVirtqElem *mosaic_virtq_pop(MosaicVirtQueue *q);
 /* Returns the chain to the driver with `written` bytes written into its in buffers,
  * marking those pages dirty, and frees elem. */
 MOSAIC_API void mosaic_virtq_push(MosaicVirtQueue *q, MosaicVirtqElem *elem, uint32_t written);
+/* Since 1.1: returns `n` chains at once: every used entry is written before the used
+ * index moves, so the driver never sees part of them (a frame over several buffers). */
+MOSAIC_API void mosaic_virtq_push_many(MosaicVirtQueue *q, MosaicVirtqElem *const *elems,
+                                       const uint32_t *written, unsigned n);
+/* Since 1.1: gives back the chain popped last, unused: the next pop returns it again.
+ * Give several back in the reverse order of their pops.  Frees elem. */
+MOSAIC_API void mosaic_virtq_unpop(MosaicVirtQueue *q, MosaicVirtqElem *elem);
+/* Since 1.1: the queue size the driver chose (0 while the queue is not ready): no more
+ * chains than this can ever be available at once. */
+MOSAIC_API unsigned mosaic_virtq_size(const MosaicVirtQueue *q);
 /* Interrupts the driver if it wants to be interrupted (after one or more pushes). */
 MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q);
 
