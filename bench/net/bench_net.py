@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Machine-to-machine network transport: net-vhost-pci (shared-memory rings) against
-net-socket (UNIX datagrams through the host kernel), in the same run, 64-byte and
-1500-byte frames.  Two Mosaic machines (riscv-virt, paused: no guest runs) each carry a
-bench-only device (bench/net/pump.c) on a netdev: one sends frames as fast as its backend
-takes them, the other counts what arrives.  Reported per case: frames/s and Gbit/s at
-the receiver, host CPU time of both processes per frame, and the vhost-pci/socket ratio.
-Usage: bench/net/bench_net.py [--variant release] [--seconds 10]"""
+"""Machine-to-machine networking: two Mosaic machines joined by net-vhost-pci (shared-
+memory rings), by net-socket (UNIX datagrams through the host kernel) and, as root, by
+net-tap (two TAP devices on a host bridge), in the same run, 64-byte and 1500-byte frames.
+
+Part 1, guests (the default): each machine (riscv-virt, TCG) runs a bare-metal virtio-net
+driver (guests/tests/net.c): one sends frames in a tight polled transmit loop, the other
+counts what its receive queue gets and posts the buffers again.  This is the whole path a
+frame takes, guest driver to guest driver, device and backend included, without a Linux
+network stack.  Part 2 (--pump): the backends alone, machines paused, frames sent and
+counted by a bench-only device (bench/net/pump.c) on the main loop.
+
+Reported per case: frames/s and Gbit/s at the receiver (Ethernet bytes), the host CPU
+time of both processes per frame (from /proc), frames lost (part 2), and the ratios
+vhost-pci/socket and vhost-pci/tap.
+Usage: bench/net/bench_net.py [--variant release] [--seconds 10] [--pump] [--no-tap]"""
 import argparse
 import json
 import os
@@ -15,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -106,15 +115,135 @@ def run(exe, plugdir, backend, size, seconds):
             'recv': r['frames']}
 
 
+# ---- part 1: bare-metal guests ----
+
+RX_MAC = '52:54:00:00:00:02'
+
+
+def tap_netdevs(tag):
+    a, b = f'mbn{tag}a', f'mbn{tag}b'
+    return (f'[netdev l0]\ntype = tap\nifname = {a}\n', f'[netdev l0]\ntype = tap\nifname = {b}\n',
+            (a, b))
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+class Console(threading.Thread):
+    """Collects a machine's console lines with the host time each arrived."""
+
+    def __init__(self, p):
+        super().__init__(daemon=True)
+        self.p, self.lines = p, []
+
+    def run(self):
+        for line in self.p.stdout:
+            self.lines.append((time.monotonic(), line.decode(errors='replace').strip()))
+
+
+def start_guest(exe, tmp, tag, netdev, mode, size):
+    elf = TOP / 'build' / 'guests' / 'tests' / 'net.elf'
+    ini = Path(tmp) / f'{tag}.ini'
+    mac = RX_MAC if mode == 4 else '52:54:00:00:00:01'
+    ini.write_text(f'[machine]\ntype = riscv-virt\nmemory = 64M\nkernel = {elf}\n'
+                   f'append = mosaic.net={mode} mosaic.netsize={size}\n' + netdev +
+                   f'[device eth0]\ntype = virtio-net\nnetdev = l0\nmac = {mac}\n')
+    p = subprocess.Popen([str(exe), str(ini)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, env=dict(os.environ, XDG_CONFIG_HOME=str(Path(tmp) / 'xdg')))
+    c = Console(p)
+    c.start()
+    return p, c
+
+
+def wait_for(c, text, timeout=30):
+    end = time.monotonic() + timeout
+    while not any(l == text for _, l in c.lines):
+        if time.monotonic() > end or c.p.poll() is not None:
+            sys.exit(f'the guest did not print {text}: {c.lines[-5:]}')
+        time.sleep(0.05)
+
+
+def run_guests(exe, backend, size, seconds):
+    with tempfile.TemporaryDirectory() as tmp:
+        links = None
+        if backend == 'tap':
+            rx_nd, tx_nd, links = tap_netdevs(os.getpid() % 10000)
+            br = f'mbn{os.getpid() % 10000}br'
+            sh('ip', 'link', 'add', 'name', br, 'type', 'bridge')
+        else:
+            rx_nd, tx_nd = netdevs(backend, tmp)
+        procs = []
+        try:
+            rx, rc = start_guest(exe, tmp, 'rx', rx_nd, 4, size)
+            procs.append(rx)
+            wait_for(rc, 'RECEIVING')
+            tx, tc = start_guest(exe, tmp, 'tx', tx_nd, 3, size)
+            procs.append(tx)
+            wait_for(tc, 'SENDING')
+            if links:
+                sh('ip', 'link', 'set', br, 'up')
+                for l in links:
+                    subprocess.run(['sysctl', '-q', '-w', f'net.ipv6.conf.{l}.disable_ipv6=1'])
+                    sh('ip', 'link', 'set', l, 'master', br, 'up')
+            time.sleep(1.5)  # warm up: the first frames, the translation cache
+            t0, n0 = time.monotonic(), len(rc.lines)
+            c0 = cpu_seconds(rx.pid) + cpu_seconds(tx.pid)
+            time.sleep(seconds)
+            c1 = cpu_seconds(rx.pid) + cpu_seconds(tx.pid)
+            window = [(t, l.split()) for t, l in rc.lines[n0:] if l.startswith('RX ')]
+        finally:
+            for p in procs:
+                stop(p)
+            if links:
+                subprocess.run(['ip', 'link', 'del', br], stderr=subprocess.DEVNULL)
+    if len(window) < 2:
+        return {'pps': 0, 'gbps': 0, 'cpu_us': float('inf')}
+    (ta, a), (tb, b) = window[0], window[-1]
+    frames, nbytes, secs = int(b[1]) - int(a[1]), int(b[2]) - int(a[2]), tb - ta
+    return {'pps': frames / secs, 'gbps': nbytes * 8 / secs / 1e9,
+            'cpu_us': (c1 - c0) * 1e6 / max(frames * seconds / secs, 1)}
+
+
+def tap_usable():
+    return os.geteuid() == 0 and os.path.exists('/dev/net/tun')
+
+
+def main_guests(exe, seconds, tap):
+    backends = ['vhost-pci', 'socket'] + (['tap'] if tap else [])
+    print('Part 1: bare-metal virtio-net drivers in two machines (TCG), polled TX loop -> RX count')
+    print(f'{"frames":>7} {"backend":10} {"Mframes/s":>10} {"Gbit/s":>8} {"CPU us/frame":>13}')
+    for size in (64, 1500):
+        res = {}
+        for backend in backends:
+            m = res[backend] = run_guests(exe, backend, size, seconds)
+            print(f'{size:>6}B {backend:10} {m["pps"] / 1e6:>10.3f} {m["gbps"]:>8.3f} '
+                  f'{m["cpu_us"]:>13.3f}', flush=True)
+        v = res['vhost-pci']
+        for other in backends[1:]:
+            o = res[other]
+            print(f'{size:>6}B ratio vhost-pci/{other}: {v["pps"] / max(o["pps"], 1e-9):.2f}x frames/s, '
+                  f'{o["cpu_us"] / max(v["cpu_us"], 1e-9):.2f}x less CPU per frame')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--variant', default=os.environ.get('MOSAIC_VARIANT', 'release'))
     ap.add_argument('--seconds', type=float, default=10)
+    ap.add_argument('--pump', action='store_true', help='part 2 too: the backends alone')
+    ap.add_argument('--no-tap', action='store_true', help='leave out the TAP bridge')
     a = ap.parse_args()
+    print('command:', ' '.join(sys.argv))
     build = TOP / 'build' / a.variant
     exe, plugdir = build / 'core' / 'mosaic', build / 'bench' / 'net'
+    if not (TOP / 'build' / 'guests' / 'tests' / 'net.elf').exists():
+        sys.exit('build/guests/tests/net.elf missing: scons -Q -j2 guests')
+    main_guests(exe, a.seconds, tap_usable() and not a.no_tap)
+    if not a.pump:
+        return
     if not (plugdir / 'mosaic-device-net-pump.so').exists():
         sys.exit(f'{plugdir}/mosaic-device-net-pump.so missing: scons -Q -j2 bench')
+    print('Part 2: the backends alone (net-pump device, machines paused)')
     print(f'{"frames":>7} {"backend":10} {"Mframes/s":>10} {"Gbit/s":>8} {"CPU us/frame":>13} '
           f'{"lost":>6}')
     for size in (64, 1500):
