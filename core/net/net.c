@@ -20,6 +20,7 @@ struct MosaicNet {
     void *fe_opaque;
     bool link_up;
     bool opening; /* inside the backend's open: the frontend is not ready for calls */
+    bool vhost;   /* the backend's host engine runs the frontend's rings */
 };
 
 /* Labels of the netdevs in use: one frontend each. */
@@ -79,6 +80,7 @@ MOSAIC_API void mosaic_net_detach(MosaicNet *net)
 {
     if (!net)
         return;
+    mosaic_net_vhost_stop(net);
     net->be->close(net->be_state);
     g_hash_table_remove(attached, net->label);
     g_free(net->fe);
@@ -98,6 +100,27 @@ MOSAIC_API void mosaic_net_rx_ready(MosaicNet *net)
 }
 
 MOSAIC_API uint32_t mosaic_net_offloads(const MosaicNet *net) { return net->be->offloads; }
+
+MOSAIC_API bool mosaic_net_has_vhost(const MosaicNet *net)
+{
+    return net->be->vhost_start && net->be->vhost_stop;
+}
+
+MOSAIC_API bool mosaic_net_vhost_start(MosaicNet *net, const MosaicNetVhost *vh)
+{
+    if (net->vhost || !mosaic_net_has_vhost(net) || !vh || vh->struct_size < sizeof(MosaicNetVhost))
+        return false;
+    net->vhost = net->be->vhost_start(net->be_state, vh);
+    return net->vhost;
+}
+
+MOSAIC_API void mosaic_net_vhost_stop(MosaicNet *net)
+{
+    if (!net->vhost)
+        return;
+    net->be->vhost_stop(net->be_state);
+    net->vhost = false;
+}
 
 MOSAIC_API void mosaic_net_set_rx_offloads(MosaicNet *net, uint32_t offloads)
 {

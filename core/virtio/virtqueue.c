@@ -237,3 +237,13 @@ MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q)
         return;
     virtio_interrupt(q->v, q->index);
 }
+
+MOSAIC_API bool mosaic_virtq_ring(const MosaicVirtQueue *q, MosaicVirtqRing *out)
+{
+    if (!q || !q->ready || q->broken || !out || out->struct_size < sizeof(MosaicVirtqRing))
+        return false;
+    *out = (MosaicVirtqRing){.struct_size = sizeof(MosaicVirtqRing), .num = q->num,
+                             .last_avail = q->last_avail, .used_idx = q->used_idx,
+                             .desc = q->desc, .avail = q->avail, .used = q->used};
+    return true;
+}

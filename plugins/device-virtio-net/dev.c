@@ -33,6 +33,10 @@ static void vnet_config(void *opaque, uint8_t *c)
 static void vnet_notify(void *opaque, unsigned queue)
 {
     VNet *d = opaque; /* vCPU thread: the work runs on the loop */
+    if (d->vhost) {
+        vnet_vhost_kick(d, queue);
+        return;
+    }
     if (d->pairs > 1 && queue == ctrl_queue(d))
         mosaic_bh_schedule(d->ctrl_bh);
     else
@@ -42,6 +46,7 @@ static void vnet_notify(void *opaque, unsigned queue)
 static void vnet_reset(void *opaque)
 {
     VNet *d = opaque;
+    vnet_vhost_stop(d);
     d->driver_ok = false;
     d->features = 0;
     d->active = 1;
@@ -58,6 +63,9 @@ static void vnet_driver_ok(void *opaque, uint64_t features)
     mosaic_net_set_rx_offloads(d->net, (has(d, F_GUEST_CSUM) ? MOSAIC_NET_OFFLOAD_CSUM : 0) |
                                            (has(d, F_GUEST_TSO4) ? MOSAIC_NET_OFFLOAD_TSO4 : 0) |
                                            (has(d, F_GUEST_TSO6) ? MOSAIC_NET_OFFLOAD_TSO6 : 0));
+    vnet_vhost_start(d);
+    if (d->vhost)
+        return;
     mosaic_bh_schedule(d->tx_bh);
     mosaic_bh_schedule(d->rx_bh);
 }
@@ -107,6 +115,8 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
     }
     d->pairs = mosaic_props_get_uint(props, "queues");
     d->active = 1;
+    d->dma = slot ? slot->dma : NULL;
+    d->vh_kick[0] = d->vh_kick[1] = d->vh_call[0] = d->vh_call[1] = -1;
     if (!*mac) {
         guint h = g_str_hash(mosaic_props_label(props));
         const uint8_t def[6] = {0x52, 0x54, 0x00, h >> 16 & 0xff, h >> 8 & 0xff, h & 0xff};
@@ -157,6 +167,7 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
 static void vnet_unrealize(void *state)
 {
     VNet *d = state;
+    vnet_vhost_stop(d);
     mosaic_net_detach(d->net);
     vnet_tx_reset(d);
     mosaic_bh_free(d->tx_bh);

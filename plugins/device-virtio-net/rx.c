@@ -106,7 +106,7 @@ static bool rx_mergeable(VNet *d, MosaicVirtQueue *q, const struct iovec *src, u
 bool vnet_receive(void *opaque, const struct iovec *iov, unsigned niov)
 {
     VNet *d = opaque;
-    if (!d->driver_ok || !mosaic_net_link_up(d->net))
+    if (!d->driver_ok || d->vhost || !mosaic_net_link_up(d->net))
         return true; /* nobody listens: dropped, never delivered late */
     size_t len = mosaic_iov_size(iov, niov);
     uint8_t raw[MOSAIC_NET_HDR_LEN];
@@ -141,7 +141,7 @@ bool vnet_receive(void *opaque, const struct iovec *iov, unsigned niov)
 void vnet_rx_bh(void *opaque)
 {
     VNet *d = opaque;
-    if (d->rx_waiting) {
+    if (d->rx_waiting && !d->vhost) {
         d->rx_waiting = false;
         mosaic_net_rx_ready(d->net);
     }

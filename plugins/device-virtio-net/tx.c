@@ -71,7 +71,7 @@ void vnet_tx_bh(void *opaque)
 {
     VNet *d = opaque;
     unsigned budget = TX_BUDGET;
-    if (!d->driver_ok)
+    if (!d->driver_ok || d->vhost)
         return;
     /* The held frame's queue first: frames of one queue stay in order. */
     if (d->tx_held && !tx_queue(d, d->tx_held_q, &budget))

@@ -40,6 +40,11 @@ typedef struct VNet {
     /* The chains of one frame over mergeable buffers, and what went into each. */
     MosaicVirtqElem *rx_elems[QUEUE_MAX];
     uint32_t rx_written[QUEUE_MAX];
+    /* vhost.c: the rings run in a host engine (vh_* -1 / NULL when not). */
+    MosaicAddressSpace *dma;
+    bool vhost;
+    int vh_kick[2], vh_call[2];
+    MosaicFdWatch *vh_watch[2];
 } VNet;
 
 /* The header of a frame (MOSAIC_NET_HDR_LEN bytes, little-endian fields). */
@@ -58,6 +63,9 @@ void vnet_tx_reset(VNet *d);
 bool vnet_receive(void *opaque, const struct iovec *iov, unsigned niov);
 void vnet_rx_bh(void *opaque);
 void vnet_ctrl_bh(void *opaque);
+void vnet_vhost_start(VNet *d);
+void vnet_vhost_stop(VNet *d);
+void vnet_vhost_kick(VNet *d, unsigned q);
 static inline unsigned ctrl_queue(const VNet *d) { return 2 * d->pairs; }
 
 static inline bool has(const VNet *d, unsigned bit) { return d->features >> bit & 1; }

@@ -3,8 +3,8 @@
  * device (IFF_VNET_HDR with the 12-byte header of mosaic/net.h), so partial checksums
  * and TSO frames from the guest go to the host kernel as they are.  Creating or
  * attaching a TAP device needs CAP_NET_ADMIN (or a persistent device owned by the user:
- * `ip tuntap add dev NAME mode tap user USER`).  Not yet: vhost-net (the kernel would
- * run the virtqueues; the SDK gives no device ring addresses to a backend). */
+ * `ip tuntap add dev NAME mode tap user USER`).  With /dev/vhost-net (vhost = auto|on)
+ * the host kernel runs the device's rings itself: vhost.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -13,28 +13,23 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 
-#include <glib.h>
-#include <mosaic/mosaic.h>
-
-#define RX_BUDGET 64
-
-typedef struct NetTap {
-    MosaicNet *net;
-    int fd;
-    MosaicFdWatch *watch;
-    bool held, want_write;
-    size_t held_len;
-    uint8_t buf[MOSAIC_NET_HDR_LEN + MOSAIC_NET_MAX_FRAME];
-} NetTap;
+#include "tap.h"
 
 static const MosaicPropDesc tap_props[] = {
     {.key = "ifname", .type = MOSAIC_PROP_STRING, .defval = "",
      .help = "TAP device to create or attach to (default: the kernel picks tapN)"},
+    {.key = "vhost", .type = MOSAIC_PROP_ENUM, .choices = "auto|on|off", .defval = "auto",
+     .help = "the host kernel runs the device's rings (/dev/vhost-net): auto uses it when "
+             "it opens and says so when not, on refuses to start without it"},
     {NULL},
 };
 
-static void watch_update(NetTap *t)
+void tap_watch_update(NetTap *t)
 {
+    if (t->vhost_running) {
+        mosaic_fd_watch_update(t->watch, 0); /* the kernel reads and writes the device */
+        return;
+    }
     mosaic_fd_watch_update(t->watch, (t->held ? 0 : MOSAIC_FD_READ) |
                                      (t->want_write ? MOSAIC_FD_WRITE : 0));
 }
@@ -70,7 +65,7 @@ static void tap_event(void *opaque, int fd, unsigned events)
     }
     if (events & MOSAIC_FD_READ && !t->held)
         tap_readable(t);
-    watch_update(t);
+    tap_watch_update(t);
 }
 
 static void tap_rx_ready(void *state)
@@ -79,7 +74,7 @@ static void tap_rx_ready(void *state)
     if (t->held && deliver(t)) {
         t->held = false;
         tap_readable(t);
-        watch_update(t);
+        tap_watch_update(t);
     }
 }
 
@@ -92,7 +87,7 @@ static bool tap_send(void *state, const struct iovec *iov, unsigned niov)
         return true;
     if (errno == EAGAIN) {
         t->want_write = true;
-        watch_update(t);
+        tap_watch_update(t);
         return false;
     }
     return true; /* the device is down (EIO): the frame is lost */
@@ -136,6 +131,12 @@ static void *tap_open(MosaicNet *net, const MosaicProps *props, MosaicError *err
     NetTap *t = g_new0(NetTap, 1);
     t->net = net;
     t->fd = fd;
+    t->vhost_fd = -1;
+    if (!tap_vhost_open(t, props, err)) {
+        close(fd);
+        g_free(t);
+        return NULL;
+    }
     t->watch = mosaic_fd_watch(fd, MOSAIC_FD_READ, tap_event, t);
     mosaic_log("net", 2, "netdev %s: TAP device %s", mosaic_net_label(net), ifr.ifr_name);
     return t;
@@ -144,6 +145,9 @@ static void *tap_open(MosaicNet *net, const MosaicProps *props, MosaicError *err
 static void tap_close(void *state)
 {
     NetTap *t = state;
+    tap_vhost_stop(t);
+    if (t->vhost_fd >= 0)
+        close(t->vhost_fd);
     mosaic_fd_unwatch(t->watch);
     close(t->fd);
     g_free(t);
@@ -157,6 +161,8 @@ static const MosaicNetBackendOps tap_ops = {
     .send = tap_send,
     .rx_ready = tap_rx_ready,
     .set_rx_offloads = tap_set_rx_offloads,
+    .vhost_start = tap_vhost_start,
+    .vhost_stop = tap_vhost_stop,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_NET, .kind_abi = MOSAIC_NET_ABI,

@@ -48,7 +48,8 @@
  * memory, a TAP device) is untrusted: check lengths before calling mosaic_net_receive.
  *
  * Changelog
- *   1.1  first version (ABI 1.1; MOSAIC_NET_ABI 1), with set_rx_offloads.
+ *   1.1  first version (ABI 1.1; MOSAIC_NET_ABI 1), with set_rx_offloads and the
+ *        vhost ops (a backend that runs the device's rings in the host kernel).
  */
 #ifndef MOSAIC_NET_H
 #define MOSAIC_NET_H
@@ -83,6 +84,32 @@ enum {
 
 /* ---- Backends ---- */
 
+/* A guest RAM range for a host engine: guest physical [gpa, gpa + size) is host
+ * memory at `host`. */
+typedef struct MosaicNetVhostMem {
+    uint64_t gpa, size;
+    void *host;
+} MosaicNetVhostMem;
+
+/* One queue for a host engine: ring addresses as host pointers into guest RAM, the
+ * avail index to start from, and eventfds: `kick` is signalled when the driver
+ * notifies the queue, the engine signals `call` when the driver is to be interrupted. */
+typedef struct MosaicNetVhostQueue {
+    uint16_t num, last_avail;
+    void *desc, *avail, *used;
+    int kick, call;
+} MosaicNetVhostQueue;
+
+/* What a frontend hands a backend's vhost_start: the virtio features the driver
+ * negotiated, the guest's RAM and its receive and transmit queue (one pair). */
+typedef struct MosaicNetVhost {
+    uint32_t struct_size; /* sizeof(MosaicNetVhost) */
+    uint64_t features;
+    unsigned nmem;
+    const MosaicNetVhostMem *mem;
+    MosaicNetVhostQueue rx, tx;
+} MosaicNetVhost;
+
 typedef struct MosaicNetBackendOps {
     uint32_t size; /* sizeof(MosaicNetBackendOps) */
     /* Offloads this backend carries (MOSAIC_NET_OFFLOAD_*). */
@@ -102,6 +129,13 @@ typedef struct MosaicNetBackendOps {
      * receives from now on; 0 at open.  Without this op, a backend delivers frames with
      * offloads its frontend may have to drop (GSO). */
     void (*set_rx_offloads)(void *state, uint32_t offloads);
+    /* Optional: runs the frontend's rings in a host engine (vhost-net) instead of
+     * frames through send/receive.  true: started (send/receive are not called until
+     * vhost_stop); false: not possible now (a message says why once), the frontend
+     * keeps moving frames itself.  See MosaicNetVhost. */
+    bool (*vhost_start)(void *state, const struct MosaicNetVhost *vh);
+    /* Stops the engine; the rings are the frontend's again (it resets them next). */
+    void (*vhost_stop)(void *state);
 } MosaicNetBackendOps;
 
 /* Delivers one frame to the frontend (see "Frames").  false: no room now, the backend
@@ -141,6 +175,12 @@ MOSAIC_API void mosaic_net_rx_ready(MosaicNet *net);
 MOSAIC_API uint32_t mosaic_net_offloads(const MosaicNet *net);
 /* The offloads the frontend's guest takes on receive now (see "Offloads"). */
 MOSAIC_API void mosaic_net_set_rx_offloads(MosaicNet *net, uint32_t offloads);
+/* Hands the rings to the backend's host engine, when it has one: true when it runs
+ * them now.  mosaic_net_vhost_stop gives them back (no-op when not started). */
+MOSAIC_API bool mosaic_net_vhost_start(MosaicNet *net, const MosaicNetVhost *vh);
+MOSAIC_API void mosaic_net_vhost_stop(MosaicNet *net);
+/* Whether the backend can have a host engine at all (it has the vhost ops). */
+MOSAIC_API bool mosaic_net_has_vhost(const MosaicNet *net);
 MOSAIC_API bool mosaic_net_link_up(const MosaicNet *net);
 
 #ifdef __cplusplus

@@ -17,7 +17,8 @@
  *   1.0  first version.
  *   1.1  mosaic_virtio_new (virtio-mmio or virtio-pci, by the slot); mosaic_virtq_size,
  *        mosaic_virtq_unpop and mosaic_virtq_push_many (a frame over several receive
- *        buffers, virtio-net's mergeable buffers).
+ *        buffers, virtio-net's mergeable buffers); MosaicVirtqRing and mosaic_virtq_ring
+ *        (a device that hands its rings to a host engine: vhost-net).
  */
 #ifndef MOSAIC_VIRTIO_H
 #define MOSAIC_VIRTIO_H
@@ -97,6 +98,18 @@ MOSAIC_API void mosaic_virtq_unpop(MosaicVirtQueue *q, MosaicVirtqElem *elem);
 /* Since 1.1: the queue size the driver chose (0 while the queue is not ready): no more
  * chains than this can ever be available at once. */
 MOSAIC_API unsigned mosaic_virtq_size(const MosaicVirtQueue *q);
+/* Since 1.1: where a ready queue lives, for a device that lets a host engine (vhost)
+ * run it: guest addresses in the device's DMA address space, and the indexes where the
+ * core stands.  The core writes at most struct_size bytes (set it to the size). */
+typedef struct MosaicVirtqRing {
+    uint32_t struct_size;   /* sizeof(MosaicVirtqRing), set by the caller */
+    uint16_t num;           /* queue size */
+    uint16_t last_avail;    /* next avail ring slot the device takes */
+    uint16_t used_idx;      /* next used ring slot the device fills */
+    uint64_t desc, avail, used;
+} MosaicVirtqRing;
+/* Since 1.1: false when the queue is not ready (or broken). */
+MOSAIC_API bool mosaic_virtq_ring(const MosaicVirtQueue *q, MosaicVirtqRing *out);
 /* Interrupts the driver if it wants to be interrupted (after one or more pushes). */
 MOSAIC_API void mosaic_virtq_notify(MosaicVirtQueue *q);
 
