@@ -7,7 +7,8 @@
  *                 ring; a 1500-byte frame over three chains; a frame that waits until
  *                 enough buffers are posted.  The test sends each frame when it reads
  *                 "STEP x" and answers "STEP D" with a byte on the console.
- *   mosaic.net=2  a 64 KiB GSO frame from a TAP device over 4 KiB mergeable buffers.
+ *   mosaic.net=2  a 64 KiB GSO frame from a TAP device over 4 KiB mergeable buffers,
+ *                 then one frame out ("STEP F"; ends on a byte from the console).
  *   mosaic.net=3  bench sender: frames of mosaic.netsize bytes as fast as the device
  *                 takes them ("TX n" every 65536 frames).
  *   mosaic.net=4  bench receiver: counts frames ("RX frames bytes" every 16384).
@@ -264,6 +265,34 @@ static void mergeable_test(void)
     check_eq("D: payload", frame_is_pattern(1500), 1);
 }
 
+/* F: one 1000-byte frame out (the pattern, ethertype 0x88b5, to the test's MAC). */
+static void transmit_one(void)
+{
+    struct vq *v = TXQ;
+    for (uint32_t i = 0; i < HDR; i++)
+        txbuf[i] = 0;
+    for (uint32_t i = 0; i < 1000; i++)
+        txbuf[HDR + i] = pattern(i);
+    static const uint8_t eth[14] = {0x52, 0x54, 0, 0, 0, 9, 0x52, 0x54, 0, 0, 0, 2, 0x88, 0xb5};
+    for (int i = 0; i < 14; i++)
+        txbuf[HDR + i] = eth[i];
+    v->desc[0] = (struct desc){(uint64_t)txbuf, HDR + 1000, 0, 0};
+    v->avail.ring[v->avail.idx % v->num] = 0;
+    fence();
+    v->avail.idx++;
+    put_str("STEP F\n");
+    kick(1);
+    uint64_t end = now() + 100000000ull;
+    while (used_idx(v) == v->seen && now() < end)
+        ;
+    check_eq("F: frame sent", used_idx(v) != v->seen, 1);
+    v->seen = used_idx(v);
+    put_str("SENT\n");
+    while (!(UART[5] & 1)) /* the test has read it (the TAP device goes when we end) */
+        ;
+    (void)UART[0];
+}
+
 /* The GSO frame from a TAP device: IPv4 TCP, gso_type TCPV4; other frames the host
  * sends (IPv6 neighbour discovery) are skipped. */
 static void gso_test(void)
@@ -295,6 +324,7 @@ static void gso_test(void)
         uint32_t payload = HDR + 14 + 20 + 20;
         sig("E-payload-len", len - payload);
         sig("E-payload-hash", fnv(frame + payload, len - payload));
+        transmit_one();
         return;
     }
     fail("no GSO frame arrived");

@@ -9,7 +9,8 @@ test sends frames from the other end of the machine's netdev.
 - hostile chains: a zero-length chain, and a frame larger than the whole ring, come back
   empty (the frame is dropped) without stopping the device;
 - over a TAP device (root only), a 64 KiB TCP GSO frame the host kernel hands over as it
-  is lands over 17 chains of 4 KiB with its GSO header and every payload byte."""
+  is lands over 17 chains of 4 KiB with its GSO header and every payload byte, and a
+  frame the guest sends reaches the TAP device as it was sent."""
 import os
 import select
 import socket
@@ -140,6 +141,27 @@ def gso_frame(payload_len, dst_mac):
     return hdr, eth + ip + tcp + payload, payload
 
 
+def capture(ifname):
+    """An AF_PACKET socket that sees what the guest sends out of the TAP device."""
+    c = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
+    c.bind((ifname, 0))
+    c.settimeout(30)
+    return c
+
+
+def receive_pattern(c):
+    """The guest's 1000-byte frame (ethertype 0x88b5), or None."""
+    try:
+        while True:
+            data, addr = c.recvfrom(65536)
+            if addr[2] != socket.PACKET_OUTGOING:
+                return data
+    except socket.timeout:
+        return None
+    finally:
+        c.close()
+
+
 def test_gso_frame_over_mergeable_buffers_tap(mosaic, tmp_path):
     if os.geteuid() != 0 or not os.path.exists('/dev/net/tun'):
         pytest.skip('needs root and /dev/net/tun for a TAP device')
@@ -153,11 +175,18 @@ def test_gso_frame_over_mergeable_buffers_tap(mosaic, tmp_path):
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         s.setsockopt(263, 15, 1)  # SOL_PACKET, PACKET_VNET_HDR
         s.bind((ifname, 0))
+        cap = capture(ifname)
         s.send(hdr + frame)
         s.close()
+        vm.wait_line('SENT')
+        sent = receive_pattern(cap)
+        vm.p.stdin.write(b'g')
+        vm.p.stdin.flush()
         out, err, sigs = vm.finish()
     finally:
         vm.kill()
+    assert sent == pattern_frame(1000, dst=b'\x52\x54\x00\x00\x00\x09')[:6] + b'\x52\x54\x00\x00\x00\x02' + \
+        pattern_frame(1000)[12:], 'the guest\'s frame did not reach the TAP device as sent'
     assert 'FAILURES 0' in out and 'PASS' in out, out + err
     assert sigs['E-len'] == 12 + len(frame), out
     assert sigs['E-num-buffers'] == (12 + len(frame) + 4095) // 4096, out

@@ -55,6 +55,9 @@ def test_vhost_fallback_moves_frames(no_vhost_net, mosaic, tmp_path, mode):
         s.bind((name, 0))
         s.send(hdr + frame)
         s.close()
+        vm.wait_line('SENT')
+        vm.p.stdin.write(b'g')
+        vm.p.stdin.flush()
         out, err, sigs = vm.finish()
     finally:
         vm.kill()
