@@ -23,7 +23,7 @@ BARE_TESTS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'rv64fd', 'csr', 'paging', 'wa
 BARE_CPUS = {'smp': 4}
 RAND_TESTS = ['rand-%02d' % s for s in range(1, 21)]
 # Programs run by their own tests only (not compared with QEMU).
-OTHER_TESTS = ['snd']
+OTHER_TESTS = ['snd', 'net']
 # Self-checking programs whose results QEMU (without -icount) cannot reproduce.
 MOSAIC_ONLY_TESTS = ['counters']
 

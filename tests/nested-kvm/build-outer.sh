@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Builds the outer guest of the nested-KVM tests (kernel + initramfs with kvm_amd and
-# 9p) into OUTDIR (default ~/.cache/mosaic/nested-kvm-KEY, KEY from this recipe and the
+# Builds the outer guest of the nested-KVM tests (kernel + initramfs with kvm_amd, 9p
+# and vhost_net) into OUTDIR (default ~/.cache/mosaic/nested-kvm-KEY, KEY from this recipe and the
 # kernel version) and prints the directory.  Needs linux-image-amd64, busybox-static, cpio.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +18,8 @@ for a in $("$R/bin/busybox" --list); do
   [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
 done
 for m in irqbypass kvm ccp kvm_amd virtio_ring virtio virtio_pci_modern_dev \
-         virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p; do
+         virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p \
+         vhost_iotlb vhost tun tap vhost_net; do
   f=$(modinfo -k "$KVER" -n "$m")
   b=$(basename "$f"); b=${b%.xz}; b=${b%.zst}
   case "$f" in

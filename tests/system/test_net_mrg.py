@@ -35,13 +35,13 @@ def pattern_frame(n, dst=b'\x52\x54\x00\x00\x00\x02'):
 
 
 class Guest:
-    def __init__(self, mosaic, tmp_path, mode, netdev):
+    def __init__(self, mosaic, tmp_path, mode, netdev, extra=()):
         elf = g.ensure_guests() / 'tests' / 'net.elf'
         ini = tmp_path / 'm.ini'
         ini.write_text('[machine]\ntype = riscv-virt\nmemory = 64M\nkernel = %s\nappend = mosaic.net=%d\n'
                        '%s[device eth0]\ntype = virtio-net\nnetdev = n0\nmac = 52:54:00:00:00:02\n'
                        % (elf, mode, netdev))
-        self.p = subprocess.Popen([str(mosaic), str(ini)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.p = subprocess.Popen([str(mosaic), str(ini), *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path)))
         self.out = []
         self.pending = b''

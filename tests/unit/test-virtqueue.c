@@ -326,6 +326,77 @@ static void test_rom_buffer(void)
     pop_refused(&t);
 }
 
+static uint16_t used_index(void)
+{
+    uint16_t idx;
+    memcpy(&idx, gpa(USED + 2), 2);
+    return GUINT16_FROM_LE(idx);
+}
+
+/* Several chains returned at once: every entry in place, the index moved once by n. */
+static void test_push_many(void)
+{
+    Vq t;
+    vq_init(&t, 8);
+    MosaicVirtqElem *e[3];
+    uint32_t written[3] = {16, 7, 0};
+    for (unsigned i = 0; i < 3; i++) {
+        set_desc(i, BUF + 16 * i, 16, VIRTQ_DESC_F_WRITE, 0);
+        make_available(&t, i);
+        e[i] = pop_ok(&t, i, 1);
+    }
+    g_assert_cmpuint(used_index(), ==, 0);
+    mosaic_virtq_push_many(&t.q, e, written, 3);
+    g_assert_cmpuint(used_index(), ==, 3);
+    g_assert_cmpuint(t.q.inflight, ==, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        uint32_t u[2];
+        memcpy(u, gpa(USED + 4 + 8 * i), 8);
+        g_assert_cmpuint(GUINT32_FROM_LE(u[0]), ==, i);
+        g_assert_cmpuint(GUINT32_FROM_LE(u[1]), ==, written[i]);
+    }
+}
+
+/* Chains given back unused come again, in order, and count as not in flight. */
+static void test_unpop(void)
+{
+    Vq t;
+    vq_init(&t, 4);
+    for (unsigned i = 0; i < 2; i++) {
+        set_desc(i, BUF + 16 * i, 16, VIRTQ_DESC_F_WRITE, 0);
+        make_available(&t, i);
+    }
+    MosaicVirtqElem *a = pop_ok(&t, 0, 1), *b = pop_ok(&t, 1, 1);
+    g_assert_null(mosaic_virtq_pop(&t.q));
+    mosaic_virtq_unpop(&t.q, b);
+    mosaic_virtq_unpop(&t.q, a);
+    g_assert_cmpuint(t.q.inflight, ==, 0);
+    g_assert_cmpuint(used_index(), ==, 0);
+    a = pop_ok(&t, 0, 1);
+    b = pop_ok(&t, 1, 1);
+    mosaic_virtq_push(&t.q, a, 0);
+    mosaic_virtq_push(&t.q, b, 0);
+    g_assert_cmpuint(used_index(), ==, 2);
+    g_assert_false(needs_reset(&t));
+}
+
+/* The size and the ring of a ready queue; nothing for one that is not. */
+static void test_size_and_ring(void)
+{
+    Vq t;
+    vq_init(&t, 8);
+    g_assert_cmpuint(mosaic_virtq_size(&t.q), ==, 8);
+    MosaicVirtqRing r = {.struct_size = sizeof r};
+    g_assert_true(mosaic_virtq_ring(&t.q, &r));
+    g_assert_cmpuint(r.num, ==, 8);
+    g_assert_cmpuint(r.desc, ==, DESC);
+    g_assert_cmpuint(r.avail, ==, AVAIL);
+    g_assert_cmpuint(r.used, ==, USED);
+    t.q.ready = false;
+    g_assert_cmpuint(mosaic_virtq_size(&t.q), ==, 0);
+    g_assert_false(mosaic_virtq_ring(&t.q, &r));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -349,5 +420,8 @@ int main(int argc, char **argv)
     g_test_add_func("/virtqueue/indirect-refused", test_indirect_refused);
     g_test_add_func("/virtqueue/buffer-at-end-of-ram", test_buffer_at_end_of_ram);
     g_test_add_func("/virtqueue/rom-buffer", test_rom_buffer);
+    g_test_add_func("/virtqueue/push-many", test_push_many);
+    g_test_add_func("/virtqueue/unpop", test_unpop);
+    g_test_add_func("/virtqueue/size-and-ring", test_size_and_ring);
     return g_test_run();
 }
