@@ -179,7 +179,11 @@ def serve_both_ways(conn, send, want):
     return bytes(got)
 
 
-def test_user_guest_reaches_host_tcp_server(mosaic, top, kernel, tmp_path, machines):
+@pytest.mark.parametrize('bus', ['virtio-mmio', 'pcie.0'])
+def test_user_guest_reaches_host_tcp_server(mosaic, top, kernel, tmp_path, machines, bus):
+    """Also the device on virtio-pci (bus = pcie.0): the same stock driver over the
+    other transport."""
+    where = '' if bus == 'virtio-mmio' else f'bus = {bus}\n'
     srv = socket.socket()
     srv.bind(('127.0.0.1', 0))
     srv.listen(1)
@@ -187,7 +191,7 @@ def test_user_guest_reaches_host_tcp_server(mosaic, top, kernel, tmp_path, machi
     port = srv.getsockname()[1]
     m = Machine(mosaic, top, kernel, tmp_path, 'u',
                 dict(ip='10.0.2.15', role='connect', peer='10.0.2.2', port=port, bytes=BYTES, seed=2),
-                '[netdev n0]\ntype = user\n[device eth0]\ntype = virtio-net\nnetdev = n0\n')
+                '[netdev n0]\ntype = user\n[device eth0]\ntype = virtio-net\nnetdev = n0\n' + where)
     machines.append(m)
     m.start()
     conn, _ = srv.accept()
