@@ -116,7 +116,7 @@ static void *vnet_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
     d->pairs = mosaic_props_get_uint(props, "queues");
     d->active = 1;
     d->dma = slot ? slot->dma : NULL;
-    d->vh_kick[0] = d->vh_kick[1] = d->vh_call[0] = d->vh_call[1] = -1;
+    d->vh_kick[0] = d->vh_kick[1] = d->vh_call[0] = d->vh_call[1] = d->vh_log_fd = -1;
     if (!*mac) {
         guint h = g_str_hash(mosaic_props_label(props));
         const uint8_t def[6] = {0x52, 0x54, 0x00, h >> 16 & 0xff, h >> 8 & 0xff, h & 0xff};

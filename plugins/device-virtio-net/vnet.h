@@ -45,6 +45,10 @@ typedef struct VNet {
     bool vhost;
     int vh_kick[2], vh_call[2];
     MosaicFdWatch *vh_watch[2];
+    uint64_t *vh_log;         /* the engine's write log: one bit per 4 KiB guest page */
+    uint64_t vh_log_words;
+    int vh_log_fd;
+    MosaicFdWatch *vh_log_watch;
 } VNet;
 
 /* The header of a frame (MOSAIC_NET_HDR_LEN bytes, little-endian fields). */

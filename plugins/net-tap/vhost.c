@@ -53,9 +53,11 @@ static bool vring(NetTap *t, unsigned index, const MosaicNetVhostQueue *q, const
 {
     struct vhost_vring_state num = {.index = index, .num = q->num};
     struct vhost_vring_state base = {.index = index, .num = q->last_avail};
-    struct vhost_vring_addr addr = {.index = index, .desc_user_addr = (uintptr_t)q->desc,
+    struct vhost_vring_addr addr = {.index = index, .flags = 1u << VHOST_VRING_F_LOG,
+                                    .desc_user_addr = (uintptr_t)q->desc,
                                     .avail_user_addr = (uintptr_t)q->avail,
-                                    .used_user_addr = (uintptr_t)q->used};
+                                    .used_user_addr = (uintptr_t)q->used,
+                                    .log_guest_addr = q->used_gpa};
     struct vhost_vring_file kick = {.index = index, .fd = q->kick};
     struct vhost_vring_file call = {.index = index, .fd = q->call};
     struct vhost_vring_file backend = {.index = index, .fd = t->fd};
@@ -80,7 +82,14 @@ bool tap_vhost_start(void *state, const MosaicNetVhost *vh)
     NetTap *t = state;
     if (t->vhost_fd < 0)
         return false;
-    uint64_t features = vh->features & t->vhost_features & RING_FEATURES;
+    if (!vh->log || vh->log_fd < 0 || !(t->vhost_features & 1ull << VHOST_F_LOG_ALL)) {
+        mosaic_log("net", 1, "netdev %s: vhost-net not used: it cannot log the guest pages it "
+                   "writes; Mosaic moves the frames itself", mosaic_net_label(t->net));
+        return false;
+    }
+    /* Every page the kernel writes is logged: the device passes them on as dirty. */
+    uint64_t features = (vh->features & t->vhost_features & RING_FEATURES) | 1ull << VHOST_F_LOG_ALL;
+    uint64_t log = (uintptr_t)vh->log;
     size_t msize = sizeof(struct vhost_memory) + vh->nmem * sizeof(struct vhost_memory_region);
     g_autofree struct vhost_memory *mem = g_malloc0(msize);
     mem->nregions = vh->nmem;
@@ -91,6 +100,8 @@ bool tap_vhost_start(void *state, const MosaicNetVhost *vh)
     const char *step = "VHOST_SET_FEATURES";
     bool ok = !ioctl(t->vhost_fd, VHOST_SET_FEATURES, &features) &&
               (step = "VHOST_SET_MEM_TABLE", !ioctl(t->vhost_fd, VHOST_SET_MEM_TABLE, mem)) &&
+              (step = "VHOST_SET_LOG_BASE", !ioctl(t->vhost_fd, VHOST_SET_LOG_BASE, &log)) &&
+              (step = "VHOST_SET_LOG_FD", !ioctl(t->vhost_fd, VHOST_SET_LOG_FD, &vh->log_fd)) &&
               vring(t, 0, &vh->rx, &step) && vring(t, 1, &vh->tx, &step);
     if (!ok) {
         int e = errno;

@@ -97,17 +97,25 @@ typedef struct MosaicNetVhostMem {
 typedef struct MosaicNetVhostQueue {
     uint16_t num, last_avail;
     void *desc, *avail, *used;
+    uint64_t used_gpa; /* the used ring's guest address (its writes are logged there) */
     int kick, call;
 } MosaicNetVhostQueue;
 
 /* What a frontend hands a backend's vhost_start: the virtio features the driver
- * negotiated, the guest's RAM and its receive and transmit queue (one pair). */
+ * negotiated, the guest's RAM, its receive and transmit queue (one pair) and a write
+ * log: the engine sets bit (gpa / 4096) of `log` (log_size bytes, 64-bit words) for
+ * every guest page it writes and signals `log_fd`; the frontend passes those pages on
+ * as dirty (mosaic_ram_set_dirty), so a CPU emulator that caches translated code, or
+ * a backup, sees what the engine wrote. */
 typedef struct MosaicNetVhost {
     uint32_t struct_size; /* sizeof(MosaicNetVhost) */
     uint64_t features;
     unsigned nmem;
     const MosaicNetVhostMem *mem;
     MosaicNetVhostQueue rx, tx;
+    uint64_t *log;
+    uint64_t log_size;
+    int log_fd;
 } MosaicNetVhost;
 
 typedef struct MosaicNetBackendOps {
