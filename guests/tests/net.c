@@ -5,8 +5,9 @@
  *   mosaic.net=1  mergeable receive buffers against a socket peer (tests/system/
  *                 test_net_mrg.py): a zero-length buffer; a frame larger than the whole
  *                 ring; a 1500-byte frame over three chains; a frame that waits until
- *                 enough buffers are posted.  The test sends each frame when it reads
- *                 "STEP x" and answers "STEP D" with a byte on the console.
+ *                 enough buffers are posted; a chain that loops (the device asks for a
+ *                 reset; after it, frames arrive again).  The test sends each frame
+ *                 when it reads "STEP x" and answers "STEP D" with a byte on the console.
  *   mosaic.net=2  a 64 KiB GSO frame from a TAP device over 4 KiB mergeable buffers,
  *                 then one frame out ("STEP F"; ends on a byte from the console).
  *   mosaic.net=3  bench sender: frames of mosaic.netsize bytes as fast as the device
@@ -107,6 +108,8 @@ static void vq_setup(unsigned q, unsigned num)
  * returns the low 32 feature bits agreed. */
 static uint32_t device_init(uint32_t want, unsigned qnum)
 {
+    for (uint64_t *p = (uint64_t *)vqs; p < (uint64_t *)(vqs + 2); p++)
+        *p = 0; /* fresh rings (again after a reset) */
     find_net();
     REG(0x70) = 0;
     REG(0x70) = 1 | 2;
@@ -263,6 +266,28 @@ static void mergeable_test(void)
     sig("D-len", len);
     sig("D-num-buffers", nb);
     check_eq("D: payload", frame_is_pattern(1500), 1);
+
+    /* G: a chain that loops (longer than the queue): the device stops the queue and
+     * asks for a reset (DEVICE_NEEDS_RESET), nothing else; after the reset the next
+     * frame arrives. */
+    v->desc[7] = (struct desc){(uint64_t)rxbuf[7], 64, DESC_WRITE | DESC_NEXT, 7};
+    v->avail.ring[v->avail.idx % v->num] = 7;
+    fence();
+    v->avail.idx++;
+    kick(0);
+    put_str("STEP G\n");
+    uint64_t end = now() + 100000000ull;
+    while (!(REG(0x70) & 0x40) && now() < end)
+        ;
+    sig("G-needs-reset", (REG(0x70) & 0x40) != 0);
+    device_init(1u << F_MRG_RXBUF | 1u << F_GUEST_CSUM, 16);
+    for (unsigned i = 0; i < 4; i++)
+        post1(i, 512);
+    kick(0);
+    put_str("STEP H\n");
+    len = take_frame(&nb);
+    sig("H-len", len);
+    check_eq("H: payload", frame_is_pattern(1500), 1);
 }
 
 /* F: one 1000-byte frame out (the pattern, ethertype 0x88b5, to the test's MAC). */

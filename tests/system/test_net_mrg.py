@@ -7,7 +7,8 @@ test sends frames from the other end of the machine's netdev.
   says 3, every byte in place; a frame that needs more chains than are posted waits
   until the driver posts them (nothing is used meanwhile), then arrives whole;
 - hostile chains: a zero-length chain, and a frame larger than the whole ring, come back
-  empty (the frame is dropped) without stopping the device;
+  empty (the frame is dropped) without stopping the device; a chain that loops (more
+  descriptors than the queue) makes the device ask for a reset, after which frames flow;
 - over a TAP device (root only), a 64 KiB TCP GSO frame the host kernel hands over as it
   is lands over 17 chains of 4 KiB with its GSO header and every payload byte, and a
   frame the guest sends reaches the TAP device as it was sent."""
@@ -101,13 +102,19 @@ def test_mergeable_buffers_socket(mosaic, tmp_path):
         time.sleep(0.5)  # the device has taken the one chain, given it back and waits
         vm.p.stdin.write(b'g')
         vm.p.stdin.flush()
+        vm.wait_line('STEP G')
+        s.sendto(pattern_frame(1500), str(dev))
+        vm.wait_line('STEP H')
+        s.sendto(pattern_frame(1500), str(dev))
         out, err, sigs = vm.finish()
     finally:
         vm.kill()
         s.close()
     assert 'FAILURES 0' in out and 'PASS' in out, out + err
     assert sigs == {'A-len': 0, 'B-written': 0, 'C-len': 12 + 1500, 'C-num-buffers': 3,
-                    'D-waited': 1, 'D-len': 12 + 1500, 'D-num-buffers': 3}, out
+                    'D-waited': 1, 'D-len': 12 + 1500, 'D-num-buffers': 3,
+                    'G-needs-reset': 1, 'H-len': 12 + 1500}, out
+    assert 'needs reset' in err, err
 
 
 def fnv(b):
