@@ -212,6 +212,10 @@ def tap_usable():
 def main_guests(exe, seconds, tap):
     backends = ['vhost-pci', 'socket'] + (['tap'] if tap else [])
     print('Part 1: bare-metal virtio-net drivers in two machines (TCG), polled TX loop -> RX count')
+    if tap:
+        print('tap: two TAP devices on a host bridge, ' +
+              ('the rings in vhost-net (/dev/vhost-net)' if os.path.exists('/dev/vhost-net')
+               else 'frames moved by Mosaic (no /dev/vhost-net on this host)'))
     print(f'{"frames":>7} {"backend":10} {"Mframes/s":>10} {"Gbit/s":>8} {"CPU us/frame":>13}')
     for size in (64, 1500):
         res = {}
