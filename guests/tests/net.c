@@ -214,6 +214,12 @@ static void mergeable_test(void)
     uint32_t f = device_init(1u << F_MRG_RXBUF | 1u << F_GUEST_CSUM, 16);
     check_eq("MRG_RXBUF negotiated", f >> F_MRG_RXBUF & 1, 1);
     struct vq *v = RXQ;
+    /* the MAC address of the machine file and the link, from the config space */
+    uint64_t mac = 0;
+    for (unsigned i = 0; i < 6; i++)
+        mac = mac << 8 | *(volatile uint8_t *)(VIRTIO + 0x100 + i);
+    sig("mac", mac);
+    sig("link-up", *(volatile uint8_t *)(VIRTIO + 0x106) & 1);
 
     /* A: a zero-length chain: the frame is dropped, the chain comes back empty. */
     post1(0, 0);

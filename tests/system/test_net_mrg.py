@@ -3,6 +3,7 @@
 driver (guests/tests/net.c) posts receive chains the way the test needs them, and the
 test sends frames from the other end of the machine's netdev.
 
+- the MAC address of the machine file and link up are in the config space;
 - a 1500-byte frame lands over three chains (one of them two descriptors), num_buffers
   says 3, every byte in place; a frame that needs more chains than are posted waits
   until the driver posts them (nothing is used meanwhile), then arrives whole;
@@ -111,7 +112,7 @@ def test_mergeable_buffers_socket(mosaic, tmp_path):
         vm.kill()
         s.close()
     assert 'FAILURES 0' in out and 'PASS' in out, out + err
-    assert sigs == {'A-len': 0, 'B-written': 0, 'C-len': 12 + 1500, 'C-num-buffers': 3,
+    assert sigs == {'mac': 0x525400000002, 'link-up': 1, 'A-len': 0, 'B-written': 0, 'C-len': 12 + 1500, 'C-num-buffers': 3,
                     'D-waited': 1, 'D-len': 12 + 1500, 'D-num-buffers': 3,
                     'G-needs-reset': 1, 'H-len': 12 + 1500}, out
     assert 'needs reset' in err, err
