@@ -229,13 +229,19 @@ static uint32_t ctx_create(uint32_t ctx, uint32_t capset)
     return cmd(24 + 72);
 }
 
-static uint32_t create_3d(uint32_t id, uint32_t w, uint32_t h)
+static uint32_t create_3d_as(uint32_t id, uint32_t target, uint32_t format, uint32_t bind,
+                             uint32_t w, uint32_t h)
 {
     uint8_t *p = hdr(0x204);
-    put32(p, id); put32(p + 4, 2 /* PIPE_TEXTURE_2D */); put32(p + 8, 2 /* B8G8R8X8 */);
-    put32(p + 12, 2 /* BIND_RENDER_TARGET */);
+    put32(p, id); put32(p + 4, target); put32(p + 8, format); put32(p + 12, bind);
     put32(p + 16, w); put32(p + 20, h); put32(p + 24, 1); put32(p + 28, 1);
     return cmd(24 + 48);
+}
+
+/* A 2D render target: PIPE_TEXTURE_2D, B8G8R8X8, BIND_RENDER_TARGET. */
+static uint32_t create_3d(uint32_t id, uint32_t w, uint32_t h)
+{
+    return create_3d_as(id, 2, 2, 2, w, h);
 }
 
 static uint32_t ctx_res(uint32_t type, uint32_t ctx, uint32_t id)
@@ -305,6 +311,159 @@ static void clear_and_read(void)
     check_eq("flush 3D", rect_cmd(0x104, 0, 0, W, H, 10, 0), 0x1100);
 }
 
+/* ---- The triangle: a whole virgl pipeline (Gallium state objects, TGSI shaders). ----
+ * Wire format: virglrenderer's virgl_protocol.h (commands, object types, state bits). */
+enum {
+    CCMD_CREATE_OBJECT = 1, CCMD_BIND_OBJECT = 2, CCMD_SET_VIEWPORT_STATE = 4,
+    CCMD_SET_FRAMEBUFFER_STATE = 5, CCMD_SET_VERTEX_BUFFERS = 6, CCMD_CLEAR = 7,
+    CCMD_DRAW_VBO = 8, CCMD_RESOURCE_INLINE_WRITE = 9, CCMD_BIND_SHADER = 31,
+};
+enum { OBJ_BLEND = 1, OBJ_RASTERIZER = 2, OBJ_DSA = 3, OBJ_SHADER = 4, OBJ_VERTEX_ELEMENTS = 5 };
+#define F_0_75 0x3f400000u
+#define F_M0_75 0xbf400000u
+#define F_1 0x3f800000u
+#define F_0_5 0x3f000000u
+#define F_32 0x42000000u
+#define F_24 0x41c00000u
+#define VBUF 20
+
+static uint32_t cs[1024];
+static unsigned ncs;
+
+static void emit(uint32_t d) { cs[ncs++] = d; }
+
+/* TGSI text as the shader object's payload: NUL-terminated, padded to dwords. */
+static void emit_shader(uint32_t handle, uint32_t stage, const char *text)
+{
+    uint32_t len = 0;
+    while (text[len])
+        len++;
+    len++;
+    uint32_t dw = (len + 3) / 4;
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_SHADER, 5 + dw));
+    emit(handle); emit(stage);
+    emit(len);            /* offlen: the whole text in this one command */
+    emit(300);            /* tokens the host may need to hold the translation */
+    emit(0);              /* no stream-output */
+    for (uint32_t i = 0; i < dw; i++) {
+        uint32_t w = 0;
+        for (uint32_t b = 0; b < 4; b++)
+            if (4 * i + b < len)
+                w |= (uint32_t)(uint8_t)text[4 * i + b] << (8 * b);
+        emit(w);
+    }
+}
+
+static const char vs_text[] =
+    "VERT\n"
+    "DCL IN[0]\n"
+    "DCL OUT[0], POSITION\n"
+    "  0: MOV OUT[0], IN[0]\n"
+    "  1: END\n";
+/* The triangle's colour: blue (0, 0, 1, 1). */
+static const char fs_text[] =
+    "FRAG\n"
+    "PROPERTY FS_COLOR0_WRITES_ALL_CBUFS 1\n"
+    "DCL OUT[0], COLOR\n"
+    "IMM[0] FLT32 { 0.0000, 0.0000, 1.0000, 1.0000 }\n"
+    "  0: MOV OUT[0], IMM[0]\n"
+    "  1: END\n";
+
+/* The reference, in window pixels of the 64x48 target (row 0 = the resource's first row):
+ * vertices (8,6), (56,6), (8,42) — clip space (-0.75,-0.75), (0.75,-0.75), (-0.75,0.75)
+ * through the viewport below.  A pixel is judged at its centre: at least one pixel inside
+ * every edge it must be the triangle's colour, at least one pixel outside any edge the
+ * clear colour; nearer an edge either is right (rasterisation rules may differ there),
+ * anything else is wrong.  Returns 1 inside, 0 outside, -1 on an edge. */
+static int tri_ref(unsigned x, unsigned y)
+{
+    int X = 2 * (int)x + 1, Y = 2 * (int)y + 1;                  /* doubled centre */
+    int left = X - 16, top = Y - 12;                              /* 2 * distance */
+    int hyp = 288 - 3 * (X - 16) - 4 * (Y - 12);                  /* 10 * distance */
+    if (left >= 2 && top >= 2 && hyp >= 10)
+        return 1;
+    if (left <= -2 || top <= -2 || hyp <= -10)
+        return 0;
+    return -1;
+}
+
+static void draw_triangle(void)
+{
+    check_eq("RESOURCE_CREATE_3D vertex buffer", create_3d_as(VBUF, 0 /* PIPE_BUFFER */,
+             64 /* R8_UNORM */, 1u << 4 /* BIND_VERTEX_BUFFER */, 48, 1), 0x1100);
+    check_eq("CTX_ATTACH_RESOURCE vertex buffer", ctx_res(0x202, 1, VBUF), 0x1100);
+    ncs = 0;
+    /* Three vertices, x y z w. */
+    static const uint32_t verts[12] = {F_M0_75, F_M0_75, 0, F_1, F_0_75, F_M0_75, 0, F_1,
+                                       F_M0_75, F_0_75, 0, F_1};
+    emit(CMD0(CCMD_RESOURCE_INLINE_WRITE, 0, 11 + 12));
+    emit(VBUF); emit(0); emit(0); emit(0); emit(0);     /* level, usage, strides */
+    emit(0); emit(0); emit(0); emit(48); emit(1); emit(1);  /* box */
+    for (unsigned i = 0; i < 12; i++)
+        emit(verts[i]);
+    emit_shader(2, 0 /* vertex */, vs_text);
+    emit_shader(3, 1 /* fragment */, fs_text);
+    emit(CMD0(CCMD_BIND_SHADER, 0, 2)); emit(2); emit(0);
+    emit(CMD0(CCMD_BIND_SHADER, 0, 2)); emit(3); emit(1);
+    /* Vertex elements: one float4 at offset 0 of buffer 0. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_VERTEX_ELEMENTS, 5));
+    emit(4); emit(0); emit(0); emit(0); emit(31 /* R32G32B32A32_FLOAT */);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_VERTEX_ELEMENTS, 1)); emit(4);
+    emit(CMD0(CCMD_SET_VERTEX_BUFFERS, 0, 3)); emit(16); emit(0); emit(VBUF);
+    /* Blend off, colour mask RGBA on render target 0. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_BLEND, 11));
+    emit(5); emit(0); emit(0);
+    emit(0xfu << 27);
+    for (unsigned i = 1; i < 8; i++)
+        emit(0);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_BLEND, 1)); emit(5);
+    /* Rasterizer: fill, no culling, depth clip, half-pixel centres; line width 1. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_RASTERIZER, 9));
+    emit(6); emit(1u << 1 | 1u << 29); emit(F_1); emit(0); emit(0); emit(F_1);
+    emit(0); emit(0); emit(0);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_RASTERIZER, 1)); emit(6);
+    /* Depth, stencil and alpha tests off. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_DSA, 5));
+    emit(7); emit(0); emit(0); emit(0); emit(0);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_DSA, 1)); emit(7);
+    emit(CMD0(CCMD_SET_FRAMEBUFFER_STATE, 0, 3)); emit(1); emit(0); emit(1);
+    /* Viewport 64x48: scale (32, 24, 0.5), translate (32, 24, 0.5). */
+    emit(CMD0(CCMD_SET_VIEWPORT_STATE, 0, 7)); emit(0);
+    emit(F_32); emit(F_24); emit(F_0_5); emit(F_32); emit(F_24); emit(F_0_5);
+    emit(CMD0(CCMD_CLEAR, 0, 8)); emit(4);
+    emit(0x3f800000); emit(0x3e4ccccd); emit(0); emit(0x3f800000);
+    emit(0); emit(0); emit(0);
+    /* DRAW_VBO: start 0, count 3, PIPE_PRIM_TRIANGLES, not indexed, 1 instance. */
+    emit(CMD0(CCMD_DRAW_VBO, 0, 12));
+    emit(0); emit(3); emit(4); emit(0); emit(1); emit(0); emit(0); emit(0); emit(0);
+    emit(0); emit(2); emit(0);
+    for (unsigned i = 0; i < sizeof fb; i++)
+        fb[i] = 0x5a;
+    check_eq("SUBMIT_3D triangle (fenced)", submit(1, cs, ncs, 78, 4 * ncs), 0x1100);
+    check_eq("triangle fence answered", get32(resp + 4) & 1, 1);
+    check_eq("TRANSFER_FROM_HOST_3D triangle", transfer_3d(0x206, 1, 10), 0x1100);
+    unsigned inside = 0, outside = 0, edge = 0, bad = 0;
+    for (unsigned y = 0; y < H; y++)
+        for (unsigned x = 0; x < W; x++) {
+            const uint8_t *px = fb + 4 * (y * W + x);
+            int blue = px[0] == 0xff && px[1] == 0 && px[2] == 0;
+            int clear = px[0] == 0 && px[1] == 0x33 && px[2] == 0xff;
+            int want = tri_ref(x, y);
+            if (want == 1 ? !blue : want == 0 ? !clear : !(blue || clear))
+                bad++;
+            inside += blue;
+            outside += clear;
+            edge += want == -1;
+        }
+    sig("tri-inside", inside);
+    sig("tri-outside", outside);
+    sig("tri-edge", edge);
+    sig("tri-bad", bad);
+    check_eq("triangle pixels match the reference", bad, 0);
+    check_eq("set_scanout triangle", rect_cmd(0x103, 0, 0, W, H, 0, 10), 0x1100);
+    check_eq("flush triangle", rect_cmd(0x104, 0, 0, W, H, 10, 0), 0x1100);
+}
+
 static void bad_3d(void)
 {
     const uint32_t nop[] = {0};
@@ -362,6 +521,7 @@ void test_main(void)
         sig("mtime-ticks", *CLINT_MTIME - t0);
         test_exit();
     }
+    draw_triangle();
     bad_3d();
     put_str("FAILURES ");
     put_dec(failures);

@@ -3,8 +3,11 @@
 bare-metal guest (guests/tests/gpu3d.c) lists the capsets (virgl 308 bytes, virgl2 1376,
 Venus 156), creates a virgl context (and a Venus one), clears a render target with a
 fenced virgl command stream, reads it back through TRANSFER_FROM_HOST_3D and checks every
-pixel; malformed 3D commands fail with their codes.  The screendump of the 3D scanout
-shows the clear colour.  Vulkan rendering through Venus cannot be tested on Debian 12
+pixel; then draws a triangle through a whole virgl pipeline (vertex buffer written
+inline, TGSI vertex and fragment shaders, vertex elements, blend, rasterizer and DSA
+state, framebuffer, viewport, clear, DRAW_VBO), reads it back and checks every pixel
+against a reference; malformed 3D commands fail with their codes.  The screendump of the
+3D scanout shows the triangle, checked against the same reference.  Vulkan rendering through Venus cannot be tested on Debian 12
 (no guest-side Venus driver of a matching wire version): only the context is."""
 import os
 import sys
@@ -32,6 +35,26 @@ def sigs(out):
     return d
 
 
+CLEAR = bytes([255, 51, 0])     # (1.0, 0.2, 0.0) as 8-bit RGB
+TRIANGLE = bytes([0, 0, 255])   # the fragment shader's (0, 0, 1)
+
+
+def triangle_ref(x, y):
+    """The guest's reference (gpu3d.c tri_ref): the triangle (8,6) (56,6) (8,42) in the
+    64x48 target, each pixel judged at its centre.  1: at least one pixel inside every
+    edge (must be the triangle's colour); 0: at least one pixel outside an edge (must be
+    the clear colour); -1: nearer an edge than that, either colour (rasterisation rules
+    may differ there)."""
+    cx, cy = x + 0.5, y + 0.5
+    left, top = cx - 8, cy - 6
+    hyp = (144 - 3 * (cx - 8) - 4 * (cy - 6)) / 5   # distance from the long edge
+    if left >= 1 and top >= 1 and hyp >= 1:
+        return 1
+    if left <= -1 or top <= -1 or hyp <= -1:
+        return 0
+    return -1
+
+
 def ini_for(accel, append=''):
     elf = g.ensure_guests() / 'tests' / 'gpu3d.elf'
     return ('[machine]\ntype = riscv-virt\nmemory = 64M\nkernel = %s\n%s\n'
@@ -40,7 +63,7 @@ def ini_for(accel, append=''):
 
 
 @pytest.mark.parametrize('accel', ['virgl', 'venus'])
-def test_clear_readback_and_screendump(mosaic, tmp_path, accel):
+def test_triangle_readback_and_screendump(mosaic, tmp_path, accel):
     v = Vm(mosaic, tmp_path, ini_for(accel, 'mosaic.gpu3d=1' if accel == 'venus' else ''))
     try:
         out = wait_drawn(v)
@@ -58,7 +81,16 @@ def test_clear_readback_and_screendump(mosaic, tmp_path, accel):
         assert r.get('return') == {}, r
         w, h, rows = png_read.read(png)
         assert (w, h) == (64, 48)
-        assert all(row == bytes([255, 51, 0]) * 64 for row in rows)
+        assert s['tri-bad'] == 0 and s['tri-inside'] >= 700 and s['tri-outside'] >= 2000, out
+        bad = []
+        for y, row in enumerate(rows):
+            for x in range(w):
+                px = row[3 * x:3 * x + 3]
+                want = triangle_ref(x, y)
+                ok = {1: (TRIANGLE,), 0: (CLEAR,), -1: (TRIANGLE, CLEAR)}[want]
+                if px not in ok:
+                    bad.append((x, y, px.hex()))
+        assert not bad, bad[:20]
     finally:
         v.kill()
 
