@@ -136,3 +136,26 @@ def test_one_3d_gpu_per_machine(run_mosaic, tmp_path):
     r = run_mosaic(ini, env={'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':detect_leaks=0'})
     assert r.returncode != 0
     assert 'only one 3D-accelerated GPU' in r.stderr, r.stderr
+
+
+def test_render_node_or_llvmpipe_and_says_which(mosaic, tmp_path):
+    """gpu-virgl looks for a DRM render node through libdrm (drmGetDevices2) and renders
+    there when it finds one (EGL on GBM); without one (this machine and CI have no
+    /dev/dri) it takes EGL's surfaceless platform, where Mesa draws with llvmpipe.  Its
+    log says which, and the triangle is drawn either way."""
+    nodes = sorted(Path('/dev/dri').glob('renderD*')) if Path('/dev/dri').exists() else []
+    v = Vm(mosaic, tmp_path, ini_for('virgl'), extra=['--log', 'gpu-virgl'])
+    try:
+        out = wait_drawn(v)
+        assert 'FAILURES 0' in out, out
+    finally:
+        v.kill()
+    err = v.p.stderr.read()
+    if nodes:
+        assert 'rendering on DRM render node /dev/dri/renderD' in err, err
+        return
+    line = [l for l in err.splitlines() if 'no DRM render node' in l]
+    assert line, err
+    assert 'libdrm lists no DRM device' in line[0] and 'EGL surfaceless' in line[0], line
+    assert 'renderer llvmpipe' in line[0], line
+    assert 'accel3d = virgl' in line[0], line
