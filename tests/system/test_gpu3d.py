@@ -55,20 +55,25 @@ def triangle_ref(x, y):
     return -1
 
 
-def ini_for(accel, append=''):
+def ini_for(accel, append='', bus=''):
     elf = g.ensure_guests() / 'tests' / 'gpu3d.elf'
     return ('[machine]\ntype = riscv-virt\nmemory = 64M\nkernel = %s\n%s\n'
-            '[device gpu0]\ntype = virtio-gpu\naccel3d = %s\n'
-            % (elf, 'append = %s\n' % append if append else '', accel))
+            '[device gpu0]\ntype = virtio-gpu\naccel3d = %s\n%s'
+            % (elf, 'append = %s\n' % append if append else '', accel,
+               'bus = %s\n' % bus if bus else ''))
 
 
-@pytest.mark.parametrize('accel', ['virgl', 'venus'])
-def test_triangle_readback_and_screendump(mosaic, tmp_path, accel):
-    v = Vm(mosaic, tmp_path, ini_for(accel, 'mosaic.gpu3d=1' if accel == 'venus' else ''))
+@pytest.mark.parametrize('accel,bus', [('virgl', ''), ('venus', ''), ('virgl', 'pcie.0')],
+                         ids=['virgl', 'venus', 'virgl-pci'])
+def test_triangle_readback_and_screendump(mosaic, tmp_path, accel, bus):
+    """bus = pcie.0: the same on the virtio-pci transport (the guest finds the device on
+    PCI bus 0, places its BAR and drives it through the modern capabilities)."""
+    v = Vm(mosaic, tmp_path, ini_for(accel, 'mosaic.gpu3d=1' if accel == 'venus' else '', bus))
     try:
         out = wait_drawn(v)
         assert 'FAILURES 0' in out and 'FAIL ' not in out, out
         s = sigs(out)
+        assert s['on-pci'] == (1 if bus else 0), out
         assert s['capset-1-size'] == 308 and s['capset-2-size'] == 1376, out
         if accel == 'venus':
             assert s['num-capsets'] == 3 and s['capset-4-size'] == 156, out
