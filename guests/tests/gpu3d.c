@@ -81,7 +81,7 @@ static void device_init(void)
     vx_set_status(1 | 2);
     check_eq("VIRGL offered", vx_device_features(0) & 1, 1);
     check_eq("VERSION_1 offered", vx_device_features(1) & 1, 1);
-    vx_driver_features(0, 1 | 16);  /* VIRGL, CONTEXT_INIT */
+    vx_driver_features(0, 1 | 8 | 16);  /* VIRGL, RESOURCE_BLOB, CONTEXT_INIT */
     vx_driver_features(1, 1);       /* VERSION_1 */
     vx_set_status(1 | 2 | 8);
     check_eq("FEATURES_OK", vx_status() & 8, 8);
@@ -476,9 +476,90 @@ static void bad_3d(void)
     check_eq("still works: read back", transfer_3d(0x206, 1, 10), 0x1100);
 }
 
+/* ---- Guest-memory blobs (VIRTIO_GPU_F_RESOURCE_BLOB, mosaic.gpublob=1) ----
+ * A 64x48 B8G8R8X8 picture in guest pages becomes blob 30 (blob_mem GUEST) of context
+ * 1, shown with SET_SCANOUT_BLOB at stride 320 bytes, offset 64 (a padded layout) and
+ * flushed: the test's screendump must show the pattern.  Then the refusals. */
+#define BLOB_STRIDE 320
+#define BLOB_OFFSET 64
+static uint8_t blob[BLOB_OFFSET + BLOB_STRIDE * H] __attribute__((aligned(4096)));
+
+static uint32_t create_blob(uint32_t id, uint32_t ctx, uint32_t mem, uint32_t flags,
+                            const uint8_t *base, uint32_t len, uint64_t size)
+{
+    uint8_t *p = hdr(0x10c);
+    put32(req + 16, ctx);
+    uint32_t n = 0;
+    for (uint32_t off = 0; base && off < len; off += 4096, n++) {
+        put64(p + 32 + 16 * n, (uint64_t)base + off);
+        put32(p + 40 + 16 * n, len - off < 4096 ? len - off : 4096);
+        put32(p + 44 + 16 * n, 0);
+    }
+    put32(p, id); put32(p + 4, mem); put32(p + 8, flags); put32(p + 12, n);
+    put64(p + 16, 0); put64(p + 24, size);
+    return cmd(24 + 32 + 16 * n);
+}
+
+static uint32_t scanout_blob(uint32_t id, uint32_t w, uint32_t h, uint32_t stride, uint32_t offset)
+{
+    uint8_t *p = hdr(0x10d);
+    put32(p, 0); put32(p + 4, 0); put32(p + 8, w); put32(p + 12, h);
+    put32(p + 16, 0); put32(p + 20, id); put32(p + 24, w); put32(p + 28, h);
+    put32(p + 32, 2 /* B8G8R8X8 */);
+    put32(p + 40, stride); put32(p + 56, offset);
+    return cmd(24 + 72);
+}
+
+/* The pattern the test checks: r = 4x, g = 5y, b = x ^ y. */
+static void blob_test(void)
+{
+    check_eq("RESOURCE_BLOB offered", vx_device_features(0) >> 3 & 1, 1);
+    check_eq("CTX_CREATE for blobs", ctx_create(1, 0), 0x1100);
+    for (unsigned i = 0; i < sizeof blob; i++)
+        blob[i] = 0xa5;
+    for (unsigned y = 0; y < H; y++)
+        for (unsigned x = 0; x < W; x++) {
+            uint8_t *px = blob + BLOB_OFFSET + y * BLOB_STRIDE + 4 * x;
+            px[0] = (uint8_t)(x ^ y); px[1] = (uint8_t)(5 * y); px[2] = (uint8_t)(4 * x);
+            px[3] = 0;
+        }
+    check_eq("RESOURCE_CREATE_BLOB guest", create_blob(30, 1, 1, 2 /* SHAREABLE */, blob,
+             sizeof blob, sizeof blob), 0x1100);
+    check_eq("CTX_ATTACH_RESOURCE blob", ctx_res(0x202, 1, 30), 0x1100);
+    check_eq("SET_SCANOUT_BLOB", scanout_blob(30, W, H, BLOB_STRIDE, BLOB_OFFSET), 0x1100);
+    check_eq("flush blob", rect_cmd(0x104, 0, 0, W, H, 30, 0), 0x1100);
+    /* Refusals: each fails with its code and changes nothing. */
+    check_eq("blob id in use", create_blob(30, 1, 1, 0, blob, 4096, 4096), 0x1203);
+    check_eq("blob larger than its pages", create_blob(31, 1, 1, 0, blob, 4096, 8192), 0x1205);
+    check_eq("blob without pages", create_blob(31, 1, 1, 0, 0, 0, 4096), 0x1205);
+    check_eq("blob in MMIO", create_blob(31, 1, 1, 0, (const uint8_t *)0x10001000ul, 4096,
+             4096), 0x1200);
+    check_eq("blob_mem 9", create_blob(31, 1, 9, 0, blob, 4096, 4096), 0x1205);
+    check_eq("blob size 0", create_blob(31, 1, 1, 0, blob, 4096, 0), 0x1205);
+    check_eq("blob in no context", create_blob(31, 7, 1, 0, blob, 4096, 4096), 0x1204);
+    check_eq("host blob, no such blob_id", create_blob(31, 1, 2, 0, 0, 0, 4096), 0x1205);
+    check_eq("host blob, mappable (no MAP_BLOB)", create_blob(31, 1, 2, 1, 0, 0, 4096), 0x1205);
+    check_eq("scanout past the blob", scanout_blob(30, W, H + 1, BLOB_STRIDE, BLOB_OFFSET),
+             0x1205);
+    check_eq("scanout stride too small", scanout_blob(30, W, H, W * 4 - 4, 0), 0x1205);
+    check_eq("scanout of no blob", scanout_blob(77, W, H, BLOB_STRIDE, 0), 0x1203);
+    check_eq("blob small", create_blob(32, 0, 1, 0, blob, 4096, 4096), 0x1100);
+    check_eq("unref blob small", ctx_res(0x102, 0, 32), 0x1100);
+    check_eq("unref blob small again", ctx_res(0x102, 0, 32), 0x1203);
+    check_eq("flush blob again", rect_cmd(0x104, 0, 0, W, H, 30, 0), 0x1100);
+}
+
 void test_main(void)
 {
     device_init();
+    if (bootarg("mosaic.gpublob=")) {
+        blob_test();
+        put_str("FAILURES ");
+        put_dec(failures);
+        put_str("\nDRAWN\n");
+        for (;;)
+            __asm__ volatile("wfi");
+    }
     capsets();
     if (want_venus()) {
         uint32_t st = ctx_create(2, 4);

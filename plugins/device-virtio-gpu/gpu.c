@@ -218,7 +218,8 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         .size = sizeof ops,
         .device_id = 16,
         .features = (d->g.edid ? 1ull << GPU_F_EDID : 0) |
-                    (d->v3d ? 1ull << GPU_F_VIRGL | 1ull << GPU_F_CONTEXT_INIT : 0),
+                    (d->v3d ? 1ull << GPU_F_VIRGL | 1ull << GPU_F_CONTEXT_INIT : 0) |
+                    (d->v3d && v3d_blobs(d->v3d) ? 1ull << GPU_F_RESOURCE_BLOB : 0),
         .num_queues = NUM_QUEUES,
         .queue_max = QUEUE_MAX,
         .config_size = 16,

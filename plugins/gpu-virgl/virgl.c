@@ -12,6 +12,7 @@
  * /usr/libexec/virgl_render_server: Debian 12 does not ship it, and Venus contexts then
  * fail to create; without the server binary Venus runs in process. */
 #define VIRGL_RENDERER_UNSTABLE_APIS
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
@@ -300,6 +301,26 @@ static bool vg_read_pixels(void *be, uint32_t res, uint32_t x, uint32_t y, uint3
     return virgl_renderer_transfer_read_iov(res, 0, 0, stride, 0, BOX(&box), 0, &iov, 1) == 0;
 }
 
+/* virglrenderer 0.10.4 offers guest-memory blobs to any context and host blobs to the
+ * contexts that made them (blob_id from the context's own commands). */
+static uint32_t vg_resource_create_blob(void *be, const MosaicGpuBlob *b, const struct iovec *iov,
+                                        unsigned n)
+{
+    struct iovec *copy = n ? g_memdup2(iov, sizeof *iov * n) : NULL;
+    struct virgl_renderer_resource_create_blob_args a = {
+        .res_handle = b->resource_id, .ctx_id = b->ctx_id, .blob_mem = b->blob_mem,
+        .blob_flags = b->blob_flags, .blob_id = b->blob_id, .size = b->size,
+        .iovecs = copy, .num_iovs = n,
+    };
+    int e = virgl_renderer_resource_create_blob(&a);
+    if (e) {
+        g_free(copy);
+        return e == -ENOMEM || e == ENOMEM ? MOSAIC_GPU_ERR_OUT_OF_MEMORY
+                                           : MOSAIC_GPU_ERR_INVALID_PARAMETER;
+    }
+    return MOSAIC_GPU_OK;
+}
+
 static const MosaicGpuBackendOps virgl_ops = {
     .size = sizeof(MosaicGpuBackendOps),
     .open = vg_open,
@@ -319,6 +340,7 @@ static const MosaicGpuBackendOps virgl_ops = {
     .create_fence = vg_create_fence,
     .poll = vg_poll,
     .read_pixels = vg_read_pixels,
+    .resource_create_blob = vg_resource_create_blob,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_GPU, .kind_abi = MOSAIC_GPU_ABI, .name = "virgl",
