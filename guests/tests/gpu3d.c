@@ -543,6 +543,9 @@ static void blob_test(void)
              0x1205);
     check_eq("scanout stride too small", scanout_blob(30, W, H, W * 4 - 4, 0), 0x1205);
     check_eq("scanout of no blob", scanout_blob(77, W, H, BLOB_STRIDE, 0), 0x1203);
+    check_eq("transfer on a guest blob", transfer_3d(0x205, 1, 30), 0x1200);
+    check_eq("detach a guest blob's pages", ctx_res(0x107, 0, 30), 0x1200);
+    check_eq("attach pages to a guest blob", attach(30, fb, 4096), 0x1200);
     check_eq("blob small", create_blob(32, 0, 1, 0, blob, 4096, 4096), 0x1100);
     check_eq("unref blob small", ctx_res(0x102, 0, 32), 0x1100);
     check_eq("unref blob small again", ctx_res(0x102, 0, 32), 0x1203);

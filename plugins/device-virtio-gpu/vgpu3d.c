@@ -312,7 +312,8 @@ static uint32_t detach(V3d *v, const uint8_t *p)
     Res3d *x = res_get(v, rd32(p));
     if (!x)
         return RESP_ERR_INVALID_RESOURCE_ID;
-    if (!x->backed)
+    /* A guest blob's pages are the resource itself: they stay until unref. */
+    if (!x->backed || x->iov)
         return RESP_ERR_UNSPEC;
     x->backed = false;
     return v->ops->detach_backing(v->be, rd32(p));
@@ -330,7 +331,8 @@ static uint32_t transfer(V3d *v, uint32_t ctx, const uint8_t *p, bool to_host)
         return RESP_ERR_INVALID_RESOURCE_ID;
     if (ctx && !ctx_ok(v, ctx))
         return RESP_ERR_INVALID_CONTEXT_ID;
-    if (!x->backed)
+    /* A guest blob has no host storage to transfer to or from. */
+    if (!x->backed || x->iov)
         return RESP_ERR_UNSPEC;
     /* The backend checks the box against the resource and the backing's size. */
     return v->ops->transfer(v->be, to_host, &t);
