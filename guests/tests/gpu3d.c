@@ -572,11 +572,21 @@ void test_main(void)
     clear_and_read();
     uint64_t n = bootarg("mosaic.gpubench=");
     if (n) {
-        /* Benchmark: fenced submissions of the clear, each waited for. */
-        const uint32_t cs[] = {CMD0(7, 0, 8), 4, 0x3f800000, 0x3e4ccccd, 0, 0x3f800000, 0, 0, 0};
+        /* Benchmark: fenced submissions of the clear, each waited for; with
+         * mosaic.gpudraw=1 each also draws the triangle (the pipeline set up once). */
+        static const uint32_t cs_clear[] = {CMD0(7, 0, 8), 4, 0x3f800000, 0x3e4ccccd, 0,
+                                            0x3f800000, 0, 0, 0};
+        static const uint32_t cs_draw[] = {CMD0(7, 0, 8), 4, 0x3f800000, 0x3e4ccccd, 0,
+                                           0x3f800000, 0, 0, 0,
+                                           CMD0(8, 0, 12), 0, 3, 4, 0, 1, 0, 0, 0, 0, 0, 2, 0};
+        int draw = bootarg("mosaic.gpudraw=") != 0;
+        if (draw)
+            draw_triangle();
+        const uint32_t *cs = draw ? cs_draw : cs_clear;
+        uint32_t bytes = draw ? sizeof cs_draw : sizeof cs_clear;
         uint64_t t0 = *CLINT_MTIME;
         for (uint64_t i = 0; i < n; i++)
-            if (submit(1, cs, sizeof cs / 4, 1000 + i, sizeof cs) != 0x1100) {
+            if (submit(1, cs, bytes / 4, 1000 + i, bytes) != 0x1100) {
                 fail("submission refused");
                 break;
             }
