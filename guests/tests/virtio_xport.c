@@ -9,8 +9,8 @@
 #define BAR_ADDR 0x40000000ul
 
 static int pci;
-static uint64_t mmio;                  /* virtio-mmio: the slot */
-static uint64_t common, isr, devcfg, notify_base;
+static uint64_t mmio;  /* virtio-mmio: the slot */
+static uint64_t common, devcfg, notify_base;  /* virtio-pci: where the caps point */
 static uint32_t notify_mult;
 static uint16_t notify_off[8];
 
@@ -52,7 +52,6 @@ static int find_pci(uint32_t id)
             switch (cfg32(fn, p + 3) & 0xff) {
             case 1: common = at; break;
             case 2: notify_base = at; notify_mult = R32(fn + p + 16); break;
-            case 3: isr = at; break;
             case 4: devcfg = at; break;
             }
         }
