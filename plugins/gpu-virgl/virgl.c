@@ -113,6 +113,16 @@ static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, v
     }
     /* The cookie must not be NULL: virglrenderer refuses to start without one. */
     int r = virgl_renderer_init(v, flags, &callbacks);
+    if (r && !(flags & VIRGL_RENDERER_USE_SURFACELESS)) {
+        /* The render node's GBM/EGL did not start (a driver Mesa lacks, permissions):
+         * the surfaceless platform, probed above, still can. */
+        mosaic_log(LOG, 1, "%s: virglrenderer could not start on %s (error %d): EGL "
+                   "surfaceless instead, renderer %s", cfg->where, node, r, renderer);
+        if (v->drm_fd >= 0)
+            close(v->drm_fd);
+        v->drm_fd = -1;
+        r = virgl_renderer_init(v, flags | VIRGL_RENDERER_USE_SURFACELESS, &callbacks);
+    }
     if (r) {
         mosaic_error_set(err, "virglrenderer could not start headless on EGL (error %d): "
                          "it needs Mesa's EGL and a GL driver (apt install libegl-mesa0 "
