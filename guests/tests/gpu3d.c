@@ -552,11 +552,136 @@ static void blob_test(void)
     check_eq("flush blob again", rect_cmd(0x104, 0, 0, W, H, 30, 0), 0x1100);
 }
 
+/* ---- Random 3D and blob requests (mosaic.gpufuzz=N, after the blob test) ----
+ * N requests of the blob, scanout, transfer, attach/detach, context-resource and map
+ * types with random fields and lengths; guest addresses in them point into `scratch`,
+ * at MMIO, past RAM or anywhere (the device may write only where a request says, so
+ * the program's own memory is never named).  Whatever each answers, the device must
+ * stay usable: the run ends with checks that it still works. */
+static uint8_t scratch[3 * 4096] __attribute__((aligned(4096)));
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static uint64_t rnd_addr(void)
+{
+    switch (rnd() % 4) {
+    case 0: return 0x10001000ul + (rnd() % 0x8000);          /* MMIO */
+    case 1: return 0xfffffffffffff000ull + (rnd() % 0x1000); /* wraps */
+    case 2: return 0x200000000ull + rnd() % 0x100000;        /* past RAM */
+    default: return (uint64_t)scratch + rnd() % sizeof scratch;
+    }
+}
+
+static uint32_t rnd_small(void)
+{
+    static const uint32_t v[] = {0, 1, 2, 3, 4, 48, 64, 256, 4096, 8192, 12288, 0xffffffffu,
+                                 0x80000000u, 16384, 16385};
+    return rnd() % 3 ? v[rnd() % (sizeof v / sizeof v[0])] : (uint32_t)rnd();
+}
+
+/* Page entries into scratch at `p`: 1..3 pages, returns how many. */
+static unsigned scratch_entries(uint8_t *p)
+{
+    unsigned n = 1 + rnd() % 3;
+    for (unsigned e = 0; e < n; e++) {
+        put64(p + 16 * e, (uint64_t)scratch + 4096 * e);
+        put32(p + 8 + 16 * e, 4096);
+    }
+    return n;
+}
+
+/* A well-formed request of `type` (which may still be refused: ids in use or missing),
+ * into req; returns its length. */
+static uint32_t valid_request(uint32_t type)
+{
+    uint8_t *p = hdr(type);
+    uint32_t id = 28 + rnd() % 6, w = 1 + rnd() % W, h = 1 + rnd() % H, n;
+    put32(req + 16, 1);
+    switch (type) {
+    case 0x10c:
+        n = scratch_entries(p + 32);
+        put32(p, id); put32(p + 4, 1); put32(p + 8, rnd() % 3); put32(p + 12, n);
+        put64(p + 24, 1 + rnd() % (4096 * n));
+        return 24 + 32 + 16 * n;
+    case 0x10d:
+        put32(p + 8, w); put32(p + 12, h); put32(p + 20, id); put32(p + 24, w);
+        put32(p + 28, h); put32(p + 32, 2); put32(p + 40, 4 * w + rnd() % 64);
+        put32(p + 56, rnd() % 64);
+        return 24 + 72;
+    case 0x103: case 0x104:
+        put32(p + 8, w); put32(p + 12, h);
+        put32(p + (type == 0x103 ? 20 : 16), id);
+        return 48;
+    case 0x204:
+        put32(p, id); put32(p + 4, 2); put32(p + 8, 2); put32(p + 12, 2);
+        put32(p + 16, w); put32(p + 20, h); put32(p + 24, 1); put32(p + 28, 1);
+        return 72;
+    case 0x106:
+        n = scratch_entries(p + 8);
+        put32(p, id); put32(p + 4, n);
+        return 24 + 8 + 16 * n;
+    case 0x205: case 0x206:
+        put32(p + 12, w); put32(p + 16, h); put32(p + 20, 1);
+        put32(p + 32, id); put32(p + 40, 4 * w);
+        return 72;
+    default: /* 0x202, 0x203, 0x102, 0x107, 0x208, 0x209 */
+        put32(p, id);
+        return 32;
+    }
+}
+
+static void fuzz_requests(uint64_t n)
+{
+    static const uint32_t types[] = {0x10c, 0x10d, 0x104, 0x103, 0x205, 0x206, 0x202, 0x203,
+                                     0x102, 0x107, 0x106, 0x208, 0x209, 0x204};
+    unsigned answered = 0, ok = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t type = types[rnd() % (sizeof types / sizeof types[0])];
+        uint32_t len = valid_request(type);
+        /* Half of them mutated: 1..3 fields, an entry's address, the length. */
+        if (rnd() % 2) {
+            for (unsigned k = 1 + rnd() % 3; k; k--)
+                put32(req + 16 + 4 * (rnd() % 36), rnd_small());
+            if (rnd() % 4 == 0 && (type == 0x10c || type == 0x106))
+                put64(req + 24 + (type == 0x10c ? 32 : 8), rnd_addr());
+            if (rnd() % 8 == 0)
+                len = 24 + (uint32_t)(rnd() % 160);
+        }
+        uint32_t st = cmd(len);
+        answered += st != 0xeeeeeeee;
+        ok += st == 0x1100;
+    }
+    sig("fuzz-requests", n);
+    sig("fuzz-answered", answered);
+    sig("fuzz-ok", ok);
+    check_eq("every random request answered", answered, n);
+    /* Still usable: a new resource, and the render target reads back through a new
+     * context (virglrenderer refuses further work in a context that saw an error). */
+    check_eq("after fuzz: RESOURCE_CREATE_3D", create_3d(40, 4, 4), 0x1100);
+    check_eq("after fuzz: CTX_CREATE", ctx_create(3, 0), 0x1100);
+    check_eq("after fuzz: CTX_ATTACH_RESOURCE", ctx_res(0x202, 3, 10), 0x1100);
+    check_eq("after fuzz: read back", transfer_3d(0x206, 3, 10), 0x1100);
+}
+
 void test_main(void)
 {
     device_init();
     if (bootarg("mosaic.gpublob=")) {
         blob_test();
+        uint64_t n = bootarg("mosaic.gpufuzz=");
+        if (n) {
+            check_eq("RESOURCE_CREATE_3D for fuzz", create_3d(10, W, H), 0x1100);
+            check_eq("attach backing for fuzz", attach(10, fb, sizeof fb), 0x1100);
+            check_eq("CTX_ATTACH_RESOURCE for fuzz", ctx_res(0x202, 1, 10), 0x1100);
+            fuzz_requests(n);
+        }
         put_str("FAILURES ");
         put_dec(failures);
         put_str("\nDRAWN\n");

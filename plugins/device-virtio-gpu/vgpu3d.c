@@ -407,7 +407,15 @@ static bool read_pixels(void *o, uint32_t id, const Rect *r, uint8_t *dst, uint3
     if (!x || !v->ops->read_pixels || (uint64_t)r->x + r->w > x->width ||
         (uint64_t)r->y + r->h > MAX(x->height, 1u))
         return false;
-    *format = x->format; /* virgl's B8G8R8A8/X8 codes 1/2 match virtio-gpu's */
+    /* The display takes 4 bytes a pixel: the eight 32-bit formats, whose virgl codes
+     * match virtio-gpu's (B8G8R8A8 1, B8G8R8X8 2, ...). */
+    static const uint32_t four_byte[] = {1, 2, 3, 4, 67, 68, 121, 134};
+    bool fits = false;
+    for (unsigned i = 0; i < G_N_ELEMENTS(four_byte); i++)
+        fits |= x->format == four_byte[i];
+    if (!fits)
+        return false;
+    *format = x->format;
     if (x->blob) {
         if (!x->iov || !x->scan_stride)
             return false;

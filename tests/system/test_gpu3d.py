@@ -188,3 +188,20 @@ def test_guest_blob_scanout(mosaic, tmp_path):
             assert row == want, (y, row[:12].hex(), want[:12].hex())
     finally:
         v.kill()
+
+
+def test_random_3d_and_blob_requests(mosaic, tmp_path):
+    """3000 random requests (a fixed seed) of the blob, scanout, flush, transfer, backing,
+    context-resource, map and 3D-create types: well-formed ones, half of them with 1..3
+    fields, an entry's address or the length mutated; guest addresses in them point at
+    a scratch buffer, MMIO, past RAM or wrap around.  Each is answered, hundreds succeed
+    (so the checks past the length are reached), and the device still works after.
+    Under the ASan+UBSan build too (the suite runs it there)."""
+    v = Vm(mosaic, tmp_path, ini_for('virgl', 'mosaic.gpublob=1 mosaic.gpufuzz=3000'))
+    try:
+        out = wait_drawn(v)
+        assert 'FAILURES 0' in out and 'FAIL ' not in out, out
+        s = sigs(out)
+        assert s['fuzz-answered'] == 3000 and s['fuzz-ok'] >= 500, out
+    finally:
+        v.kill()
