@@ -9,14 +9,15 @@
   -display none, modern virtio-mmio); host CPU seconds per frame and the ratio.
 - 3D: fenced SUBMIT_3D per second of a virgl clear of a 64x48 render target
   (guests/tests/gpu3d.c) through gpu-virgl on virglrenderer + Mesa llvmpipe (surfaceless
-  EGL).  Debian 12's QEMU has no virtio-gpu-gl-device (the OpenGL display modules are
+  EGL); and the same with a triangle drawn in each (clear + DRAW_VBO through the whole
+  pipeline: TGSI shaders, vertex buffer, state objects, bound once).  Debian 12's QEMU has no virtio-gpu-gl-device (the OpenGL display modules are
   not in qemu-system-misc), so there is no QEMU line for 3D.
 
 Rates come from the guest's own clock (CLINT mtime, 10 MHz) around the loop; CPU time
 is the emulator process's (user + system).  Each run is sized to take >= 10 s of CPU.
 
 Usage: bench/gpu/bench_gpu.py [--variant release] [--frames 6000] [--qemu-frames 3500]
-                              [--submissions 20000]"""
+                              [--submissions 20000] [--draws 15000]"""
 import argparse
 import os
 import resource
@@ -58,6 +59,7 @@ def main():
     ap.add_argument('--frames', type=int, default=6000)
     ap.add_argument('--qemu-frames', type=int, default=3500)
     ap.add_argument('--submissions', type=int, default=20000)
+    ap.add_argument('--draws', type=int, default=15000)
     a = ap.parse_args()
     mosaic = TOP / 'build' / a.variant / 'core' / 'mosaic'
     guests = g.ensure_guests() / 'tests'
@@ -85,6 +87,13 @@ def main():
         s = sigs(out)
         rate = s['submissions'] / (s['mtime-ticks'] / 1e7)
         print('3D virgl fenced submissions  mosaic: %7.0f /s   %6.3f ms CPU/submission (%d, '
+              '%.1f s CPU; virglrenderer 0.10.4, Mesa llvmpipe, surfaceless EGL)'
+              % (rate, 1000 * cpu / s['submissions'], s['submissions'], cpu))
+        cpu, out = mosaic_run(mosaic, tmp, guests / 'gpu3d.elf',
+                              'mosaic.gpubench=%d mosaic.gpudraw=1' % a.draws, 'accel3d = virgl')
+        s = sigs(out)
+        rate = s['submissions'] / (s['mtime-ticks'] / 1e7)
+        print('3D virgl fenced clear+triangle mosaic: %5.0f /s   %6.3f ms CPU/submission (%d, '
               '%.1f s CPU; virglrenderer 0.10.4, Mesa llvmpipe, surfaceless EGL)'
               % (rate, 1000 * cpu / s['submissions'], s['submissions'], cpu))
 

@@ -7,24 +7,12 @@
  * malformed 3D commands (each must fail with its code) and a garbage command stream in a
  * context of its own, and checks the device still works.  Prints SIG lines,
  * "FAILURES n", "DRAWN", and waits for the test's screendump.
- * The device is found by scanning the virtio-mmio slots.
+ * The device is found on virtio-mmio or, failing that, on PCI (virtio_xport.c).
  *
  * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
+#include "virtio_xport.h"
 
-/* The gpu's virtio-mmio slot: the first of riscv-virt's eight with device id 16 (QEMU
- * fills them from the last, Mosaic from the first). */
-static uint64_t VIRTIO = 0x10001000ul;
-#define REG(off) (*(volatile uint32_t *)(VIRTIO + (off)))
-
-static void find_gpu(void)
-{
-    for (uint64_t b = 0x10001000ul; b <= 0x10008000ul; b += 0x1000)
-        if (*(volatile uint32_t *)b == 0x74726976 && *(volatile uint32_t *)(b + 8) == 16) {
-            VIRTIO = b;
-            return;
-        }
-}
 #define QSIZE 16
 #define MAXW 1024
 #define MAXH 768
@@ -77,39 +65,30 @@ static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 |
 
 static void vq_setup(unsigned q)
 {
-    REG(0x30) = q;
-    if (REG(0x34) < QSIZE) {
+    if (vx_queue_max(q) < QSIZE) {
         fail("queue too small");
         test_exit();
     }
-    REG(0x38) = QSIZE;
-    uint64_t d = (uint64_t)&vqs[q].desc, a = (uint64_t)&vqs[q].avail, u = (uint64_t)&vqs[q].used;
-    REG(0x80) = (uint32_t)d; REG(0x84) = d >> 32;
-    REG(0x90) = (uint32_t)a; REG(0x94) = a >> 32;
-    REG(0xa0) = (uint32_t)u; REG(0xa4) = u >> 32;
-    REG(0x44) = 1;
+    vx_queue_setup(q, QSIZE, (uint64_t)&vqs[q].desc, (uint64_t)&vqs[q].avail,
+                   (uint64_t)&vqs[q].used);
 }
 
 static void device_init(void)
 {
-    find_gpu();
-    check_eq("magic", REG(0), 0x74726976);
-    check_eq("version", REG(4), 2);
-    check_eq("device id (gpu)", REG(8), 16);
-    REG(0x70) = 0;
-    REG(0x70) = 1 | 2;
-    REG(0x14) = 0;
-    check_eq("VIRGL offered", REG(0x10) & 1, 1);
-    REG(0x14) = 1;
-    check_eq("VERSION_1 offered", REG(0x10) & 1, 1);
-    REG(0x24) = 0; REG(0x20) = 1 | 16;  /* VIRGL, CONTEXT_INIT */
-    REG(0x24) = 1; REG(0x20) = 1;  /* VERSION_1 */
-    REG(0x70) = 1 | 2 | 8;
-    check_eq("FEATURES_OK", REG(0x70) & 8, 8);
+    check_eq("virtio-gpu found", vx_find(16), 1);
+    sig("on-pci", vx_is_pci());
+    vx_set_status(0);
+    vx_set_status(1 | 2);
+    check_eq("VIRGL offered", vx_device_features(0) & 1, 1);
+    check_eq("VERSION_1 offered", vx_device_features(1) & 1, 1);
+    vx_driver_features(0, 1 | 8 | 16);  /* VIRGL, RESOURCE_BLOB, CONTEXT_INIT */
+    vx_driver_features(1, 1);       /* VERSION_1 */
+    vx_set_status(1 | 2 | 8);
+    check_eq("FEATURES_OK", vx_status() & 8, 8);
     vq_setup(0);
     vq_setup(1);
-    REG(0x70) = 1 | 2 | 8 | 4;
-    sig("num-capsets", REG(0x10c));
+    vx_set_status(1 | 2 | 8 | 4);
+    sig("num-capsets", vx_config32(12));
 }
 
 /* Sends req[0, len) on queue q and waits for the answer; returns the response type. */
@@ -124,7 +103,7 @@ static uint32_t cmd_on(unsigned q, uint32_t len, uint32_t *written)
     fence();
     v->avail.idx++;
     fence();
-    REG(0x50) = q;
+    vx_notify(q);
     while (*(volatile uint16_t *)&v->used.idx == v->seen)
         ;
     fence();
@@ -197,7 +176,7 @@ static int want_venus(void)
 
 static void capsets(void)
 {
-    unsigned n = REG(0x10c);
+    unsigned n = vx_config32(12);
     for (unsigned i = 0; i < n; i++) {
         uint8_t *p = hdr(0x108);
         put32(p, i);
@@ -229,13 +208,19 @@ static uint32_t ctx_create(uint32_t ctx, uint32_t capset)
     return cmd(24 + 72);
 }
 
-static uint32_t create_3d(uint32_t id, uint32_t w, uint32_t h)
+static uint32_t create_3d_as(uint32_t id, uint32_t target, uint32_t format, uint32_t bind,
+                             uint32_t w, uint32_t h)
 {
     uint8_t *p = hdr(0x204);
-    put32(p, id); put32(p + 4, 2 /* PIPE_TEXTURE_2D */); put32(p + 8, 2 /* B8G8R8X8 */);
-    put32(p + 12, 2 /* BIND_RENDER_TARGET */);
+    put32(p, id); put32(p + 4, target); put32(p + 8, format); put32(p + 12, bind);
     put32(p + 16, w); put32(p + 20, h); put32(p + 24, 1); put32(p + 28, 1);
     return cmd(24 + 48);
+}
+
+/* A 2D render target: PIPE_TEXTURE_2D, B8G8R8X8, BIND_RENDER_TARGET. */
+static uint32_t create_3d(uint32_t id, uint32_t w, uint32_t h)
+{
+    return create_3d_as(id, 2, 2, 2, w, h);
 }
 
 static uint32_t ctx_res(uint32_t type, uint32_t ctx, uint32_t id)
@@ -305,6 +290,159 @@ static void clear_and_read(void)
     check_eq("flush 3D", rect_cmd(0x104, 0, 0, W, H, 10, 0), 0x1100);
 }
 
+/* ---- The triangle: a whole virgl pipeline (Gallium state objects, TGSI shaders). ----
+ * Wire format: virglrenderer's virgl_protocol.h (commands, object types, state bits). */
+enum {
+    CCMD_CREATE_OBJECT = 1, CCMD_BIND_OBJECT = 2, CCMD_SET_VIEWPORT_STATE = 4,
+    CCMD_SET_FRAMEBUFFER_STATE = 5, CCMD_SET_VERTEX_BUFFERS = 6, CCMD_CLEAR = 7,
+    CCMD_DRAW_VBO = 8, CCMD_RESOURCE_INLINE_WRITE = 9, CCMD_BIND_SHADER = 31,
+};
+enum { OBJ_BLEND = 1, OBJ_RASTERIZER = 2, OBJ_DSA = 3, OBJ_SHADER = 4, OBJ_VERTEX_ELEMENTS = 5 };
+#define F_0_75 0x3f400000u
+#define F_M0_75 0xbf400000u
+#define F_1 0x3f800000u
+#define F_0_5 0x3f000000u
+#define F_32 0x42000000u
+#define F_24 0x41c00000u
+#define VBUF 20
+
+static uint32_t cs[1024];
+static unsigned ncs;
+
+static void emit(uint32_t d) { cs[ncs++] = d; }
+
+/* TGSI text as the shader object's payload: NUL-terminated, padded to dwords. */
+static void emit_shader(uint32_t handle, uint32_t stage, const char *text)
+{
+    uint32_t len = 0;
+    while (text[len])
+        len++;
+    len++;
+    uint32_t dw = (len + 3) / 4;
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_SHADER, 5 + dw));
+    emit(handle); emit(stage);
+    emit(len);            /* offlen: the whole text in this one command */
+    emit(300);            /* tokens the host may need to hold the translation */
+    emit(0);              /* no stream-output */
+    for (uint32_t i = 0; i < dw; i++) {
+        uint32_t w = 0;
+        for (uint32_t b = 0; b < 4; b++)
+            if (4 * i + b < len)
+                w |= (uint32_t)(uint8_t)text[4 * i + b] << (8 * b);
+        emit(w);
+    }
+}
+
+static const char vs_text[] =
+    "VERT\n"
+    "DCL IN[0]\n"
+    "DCL OUT[0], POSITION\n"
+    "  0: MOV OUT[0], IN[0]\n"
+    "  1: END\n";
+/* The triangle's colour: blue (0, 0, 1, 1). */
+static const char fs_text[] =
+    "FRAG\n"
+    "PROPERTY FS_COLOR0_WRITES_ALL_CBUFS 1\n"
+    "DCL OUT[0], COLOR\n"
+    "IMM[0] FLT32 { 0.0000, 0.0000, 1.0000, 1.0000 }\n"
+    "  0: MOV OUT[0], IMM[0]\n"
+    "  1: END\n";
+
+/* The reference, in window pixels of the 64x48 target (row 0 = the resource's first row):
+ * vertices (8,6), (56,6), (8,42) — clip space (-0.75,-0.75), (0.75,-0.75), (-0.75,0.75)
+ * through the viewport below.  A pixel is judged at its centre: at least one pixel inside
+ * every edge it must be the triangle's colour, at least one pixel outside any edge the
+ * clear colour; nearer an edge either is right (rasterisation rules may differ there),
+ * anything else is wrong.  Returns 1 inside, 0 outside, -1 on an edge. */
+static int tri_ref(unsigned x, unsigned y)
+{
+    int X = 2 * (int)x + 1, Y = 2 * (int)y + 1;                  /* doubled centre */
+    int left = X - 16, top = Y - 12;                              /* 2 * distance */
+    int hyp = 288 - 3 * (X - 16) - 4 * (Y - 12);                  /* 10 * distance */
+    if (left >= 2 && top >= 2 && hyp >= 10)
+        return 1;
+    if (left <= -2 || top <= -2 || hyp <= -10)
+        return 0;
+    return -1;
+}
+
+static void draw_triangle(void)
+{
+    check_eq("RESOURCE_CREATE_3D vertex buffer", create_3d_as(VBUF, 0 /* PIPE_BUFFER */,
+             64 /* R8_UNORM */, 1u << 4 /* BIND_VERTEX_BUFFER */, 48, 1), 0x1100);
+    check_eq("CTX_ATTACH_RESOURCE vertex buffer", ctx_res(0x202, 1, VBUF), 0x1100);
+    ncs = 0;
+    /* Three vertices, x y z w. */
+    static const uint32_t verts[12] = {F_M0_75, F_M0_75, 0, F_1, F_0_75, F_M0_75, 0, F_1,
+                                       F_M0_75, F_0_75, 0, F_1};
+    emit(CMD0(CCMD_RESOURCE_INLINE_WRITE, 0, 11 + 12));
+    emit(VBUF); emit(0); emit(0); emit(0); emit(0);     /* level, usage, strides */
+    emit(0); emit(0); emit(0); emit(48); emit(1); emit(1);  /* box */
+    for (unsigned i = 0; i < 12; i++)
+        emit(verts[i]);
+    emit_shader(2, 0 /* vertex */, vs_text);
+    emit_shader(3, 1 /* fragment */, fs_text);
+    emit(CMD0(CCMD_BIND_SHADER, 0, 2)); emit(2); emit(0);
+    emit(CMD0(CCMD_BIND_SHADER, 0, 2)); emit(3); emit(1);
+    /* Vertex elements: one float4 at offset 0 of buffer 0. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_VERTEX_ELEMENTS, 5));
+    emit(4); emit(0); emit(0); emit(0); emit(31 /* R32G32B32A32_FLOAT */);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_VERTEX_ELEMENTS, 1)); emit(4);
+    emit(CMD0(CCMD_SET_VERTEX_BUFFERS, 0, 3)); emit(16); emit(0); emit(VBUF);
+    /* Blend off, colour mask RGBA on render target 0. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_BLEND, 11));
+    emit(5); emit(0); emit(0);
+    emit(0xfu << 27);
+    for (unsigned i = 1; i < 8; i++)
+        emit(0);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_BLEND, 1)); emit(5);
+    /* Rasterizer: fill, no culling, depth clip, half-pixel centres; line width 1. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_RASTERIZER, 9));
+    emit(6); emit(1u << 1 | 1u << 29); emit(F_1); emit(0); emit(0); emit(F_1);
+    emit(0); emit(0); emit(0);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_RASTERIZER, 1)); emit(6);
+    /* Depth, stencil and alpha tests off. */
+    emit(CMD0(CCMD_CREATE_OBJECT, OBJ_DSA, 5));
+    emit(7); emit(0); emit(0); emit(0); emit(0);
+    emit(CMD0(CCMD_BIND_OBJECT, OBJ_DSA, 1)); emit(7);
+    emit(CMD0(CCMD_SET_FRAMEBUFFER_STATE, 0, 3)); emit(1); emit(0); emit(1);
+    /* Viewport 64x48: scale (32, 24, 0.5), translate (32, 24, 0.5). */
+    emit(CMD0(CCMD_SET_VIEWPORT_STATE, 0, 7)); emit(0);
+    emit(F_32); emit(F_24); emit(F_0_5); emit(F_32); emit(F_24); emit(F_0_5);
+    emit(CMD0(CCMD_CLEAR, 0, 8)); emit(4);
+    emit(0x3f800000); emit(0x3e4ccccd); emit(0); emit(0x3f800000);
+    emit(0); emit(0); emit(0);
+    /* DRAW_VBO: start 0, count 3, PIPE_PRIM_TRIANGLES, not indexed, 1 instance. */
+    emit(CMD0(CCMD_DRAW_VBO, 0, 12));
+    emit(0); emit(3); emit(4); emit(0); emit(1); emit(0); emit(0); emit(0); emit(0);
+    emit(0); emit(2); emit(0);
+    for (unsigned i = 0; i < sizeof fb; i++)
+        fb[i] = 0x5a;
+    check_eq("SUBMIT_3D triangle (fenced)", submit(1, cs, ncs, 78, 4 * ncs), 0x1100);
+    check_eq("triangle fence answered", get32(resp + 4) & 1, 1);
+    check_eq("TRANSFER_FROM_HOST_3D triangle", transfer_3d(0x206, 1, 10), 0x1100);
+    unsigned inside = 0, outside = 0, edge = 0, bad = 0;
+    for (unsigned y = 0; y < H; y++)
+        for (unsigned x = 0; x < W; x++) {
+            const uint8_t *px = fb + 4 * (y * W + x);
+            int blue = px[0] == 0xff && px[1] == 0 && px[2] == 0;
+            int clear = px[0] == 0 && px[1] == 0x33 && px[2] == 0xff;
+            int want = tri_ref(x, y);
+            if (want == 1 ? !blue : want == 0 ? !clear : !(blue || clear))
+                bad++;
+            inside += blue;
+            outside += clear;
+            edge += want == -1;
+        }
+    sig("tri-inside", inside);
+    sig("tri-outside", outside);
+    sig("tri-edge", edge);
+    sig("tri-bad", bad);
+    check_eq("triangle pixels match the reference", bad, 0);
+    check_eq("set_scanout triangle", rect_cmd(0x103, 0, 0, W, H, 0, 10), 0x1100);
+    check_eq("flush triangle", rect_cmd(0x104, 0, 0, W, H, 10, 0), 0x1100);
+}
+
 static void bad_3d(void)
 {
     const uint32_t nop[] = {0};
@@ -338,9 +476,218 @@ static void bad_3d(void)
     check_eq("still works: read back", transfer_3d(0x206, 1, 10), 0x1100);
 }
 
+/* ---- Guest-memory blobs (VIRTIO_GPU_F_RESOURCE_BLOB, mosaic.gpublob=1) ----
+ * A 64x48 B8G8R8X8 picture in guest pages becomes blob 30 (blob_mem GUEST) of context
+ * 1, shown with SET_SCANOUT_BLOB at stride 320 bytes, offset 64 (a padded layout) and
+ * flushed: the test's screendump must show the pattern.  Then the refusals. */
+#define BLOB_STRIDE 320
+#define BLOB_OFFSET 64
+static uint8_t blob[BLOB_OFFSET + BLOB_STRIDE * H] __attribute__((aligned(4096)));
+
+static uint32_t create_blob(uint32_t id, uint32_t ctx, uint32_t mem, uint32_t flags,
+                            const uint8_t *base, uint32_t len, uint64_t size)
+{
+    uint8_t *p = hdr(0x10c);
+    put32(req + 16, ctx);
+    uint32_t n = 0;
+    for (uint32_t off = 0; base && off < len; off += 4096, n++) {
+        put64(p + 32 + 16 * n, (uint64_t)base + off);
+        put32(p + 40 + 16 * n, len - off < 4096 ? len - off : 4096);
+        put32(p + 44 + 16 * n, 0);
+    }
+    put32(p, id); put32(p + 4, mem); put32(p + 8, flags); put32(p + 12, n);
+    put64(p + 16, 0); put64(p + 24, size);
+    return cmd(24 + 32 + 16 * n);
+}
+
+static uint32_t scanout_blob(uint32_t id, uint32_t w, uint32_t h, uint32_t stride, uint32_t offset)
+{
+    uint8_t *p = hdr(0x10d);
+    put32(p, 0); put32(p + 4, 0); put32(p + 8, w); put32(p + 12, h);
+    put32(p + 16, 0); put32(p + 20, id); put32(p + 24, w); put32(p + 28, h);
+    put32(p + 32, 2 /* B8G8R8X8 */);
+    put32(p + 40, stride); put32(p + 56, offset);
+    return cmd(24 + 72);
+}
+
+/* The pattern the test checks: r = 4x, g = 5y, b = x ^ y. */
+static void blob_test(void)
+{
+    check_eq("RESOURCE_BLOB offered", vx_device_features(0) >> 3 & 1, 1);
+    check_eq("CTX_CREATE for blobs", ctx_create(1, 0), 0x1100);
+    for (unsigned i = 0; i < sizeof blob; i++)
+        blob[i] = 0xa5;
+    for (unsigned y = 0; y < H; y++)
+        for (unsigned x = 0; x < W; x++) {
+            uint8_t *px = blob + BLOB_OFFSET + y * BLOB_STRIDE + 4 * x;
+            px[0] = (uint8_t)(x ^ y); px[1] = (uint8_t)(5 * y); px[2] = (uint8_t)(4 * x);
+            px[3] = 0;
+        }
+    check_eq("RESOURCE_CREATE_BLOB guest", create_blob(30, 1, 1, 2 /* SHAREABLE */, blob,
+             sizeof blob, sizeof blob), 0x1100);
+    check_eq("CTX_ATTACH_RESOURCE blob", ctx_res(0x202, 1, 30), 0x1100);
+    check_eq("SET_SCANOUT_BLOB", scanout_blob(30, W, H, BLOB_STRIDE, BLOB_OFFSET), 0x1100);
+    check_eq("flush blob", rect_cmd(0x104, 0, 0, W, H, 30, 0), 0x1100);
+    /* Refusals: each fails with its code and changes nothing. */
+    check_eq("blob id in use", create_blob(30, 1, 1, 0, blob, 4096, 4096), 0x1203);
+    check_eq("blob larger than its pages", create_blob(31, 1, 1, 0, blob, 4096, 8192), 0x1205);
+    check_eq("blob without pages", create_blob(31, 1, 1, 0, 0, 0, 4096), 0x1205);
+    check_eq("blob in MMIO", create_blob(31, 1, 1, 0, (const uint8_t *)0x10001000ul, 4096,
+             4096), 0x1200);
+    check_eq("blob_mem 9", create_blob(31, 1, 9, 0, blob, 4096, 4096), 0x1205);
+    check_eq("blob size 0", create_blob(31, 1, 1, 0, blob, 4096, 0), 0x1205);
+    check_eq("blob in no context", create_blob(31, 7, 1, 0, blob, 4096, 4096), 0x1204);
+    check_eq("host blob, no such blob_id", create_blob(31, 1, 2, 0, 0, 0, 4096), 0x1205);
+    check_eq("host blob, mappable (no MAP_BLOB)", create_blob(31, 1, 2, 1, 0, 0, 4096), 0x1205);
+    check_eq("scanout past the blob", scanout_blob(30, W, H + 1, BLOB_STRIDE, BLOB_OFFSET),
+             0x1205);
+    check_eq("scanout stride too small", scanout_blob(30, W, H, W * 4 - 4, 0), 0x1205);
+    check_eq("scanout of no blob", scanout_blob(77, W, H, BLOB_STRIDE, 0), 0x1203);
+    check_eq("transfer on a guest blob", transfer_3d(0x205, 1, 30), 0x1200);
+    check_eq("detach a guest blob's pages", ctx_res(0x107, 0, 30), 0x1200);
+    check_eq("attach pages to a guest blob", attach(30, fb, 4096), 0x1200);
+    check_eq("blob small", create_blob(32, 0, 1, 0, blob, 4096, 4096), 0x1100);
+    check_eq("unref blob small", ctx_res(0x102, 0, 32), 0x1100);
+    check_eq("unref blob small again", ctx_res(0x102, 0, 32), 0x1203);
+    check_eq("flush blob again", rect_cmd(0x104, 0, 0, W, H, 30, 0), 0x1100);
+}
+
+/* ---- Random 3D and blob requests (mosaic.gpufuzz=N, after the blob test) ----
+ * N requests of the blob, scanout, transfer, attach/detach, context-resource and map
+ * types with random fields and lengths; guest addresses in them point into `scratch`,
+ * at MMIO, past RAM or anywhere (the device may write only where a request says, so
+ * the program's own memory is never named).  Whatever each answers, the device must
+ * stay usable: the run ends with checks that it still works. */
+static uint8_t scratch[3 * 4096] __attribute__((aligned(4096)));
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static uint64_t rnd_addr(void)
+{
+    switch (rnd() % 4) {
+    case 0: return 0x10001000ul + (rnd() % 0x8000);          /* MMIO */
+    case 1: return 0xfffffffffffff000ull + (rnd() % 0x1000); /* wraps */
+    case 2: return 0x200000000ull + rnd() % 0x100000;        /* past RAM */
+    default: return (uint64_t)scratch + rnd() % sizeof scratch;
+    }
+}
+
+static uint32_t rnd_small(void)
+{
+    static const uint32_t v[] = {0, 1, 2, 3, 4, 48, 64, 256, 4096, 8192, 12288, 0xffffffffu,
+                                 0x80000000u, 16384, 16385};
+    return rnd() % 3 ? v[rnd() % (sizeof v / sizeof v[0])] : (uint32_t)rnd();
+}
+
+/* Page entries into scratch at `p`: 1..3 pages, returns how many. */
+static unsigned scratch_entries(uint8_t *p)
+{
+    unsigned n = 1 + rnd() % 3;
+    for (unsigned e = 0; e < n; e++) {
+        put64(p + 16 * e, (uint64_t)scratch + 4096 * e);
+        put32(p + 8 + 16 * e, 4096);
+    }
+    return n;
+}
+
+/* A well-formed request of `type` (which may still be refused: ids in use or missing),
+ * into req; returns its length. */
+static uint32_t valid_request(uint32_t type)
+{
+    uint8_t *p = hdr(type);
+    uint32_t id = 28 + rnd() % 6, w = 1 + rnd() % W, h = 1 + rnd() % H, n;
+    put32(req + 16, 1);
+    switch (type) {
+    case 0x10c:
+        n = scratch_entries(p + 32);
+        put32(p, id); put32(p + 4, 1); put32(p + 8, rnd() % 3); put32(p + 12, n);
+        put64(p + 24, 1 + rnd() % (4096 * n));
+        return 24 + 32 + 16 * n;
+    case 0x10d:
+        put32(p + 8, w); put32(p + 12, h); put32(p + 20, id); put32(p + 24, w);
+        put32(p + 28, h); put32(p + 32, 2); put32(p + 40, 4 * w + rnd() % 64);
+        put32(p + 56, rnd() % 64);
+        return 24 + 72;
+    case 0x103: case 0x104:
+        put32(p + 8, w); put32(p + 12, h);
+        put32(p + (type == 0x103 ? 20 : 16), id);
+        return 48;
+    case 0x204:
+        put32(p, id); put32(p + 4, 2); put32(p + 8, 2); put32(p + 12, 2);
+        put32(p + 16, w); put32(p + 20, h); put32(p + 24, 1); put32(p + 28, 1);
+        return 72;
+    case 0x106:
+        n = scratch_entries(p + 8);
+        put32(p, id); put32(p + 4, n);
+        return 24 + 8 + 16 * n;
+    case 0x205: case 0x206:
+        put32(p + 12, w); put32(p + 16, h); put32(p + 20, 1);
+        put32(p + 32, id); put32(p + 40, 4 * w);
+        return 72;
+    default: /* 0x202, 0x203, 0x102, 0x107, 0x208, 0x209 */
+        put32(p, id);
+        return 32;
+    }
+}
+
+static void fuzz_requests(uint64_t n)
+{
+    static const uint32_t types[] = {0x10c, 0x10d, 0x104, 0x103, 0x205, 0x206, 0x202, 0x203,
+                                     0x102, 0x107, 0x106, 0x208, 0x209, 0x204};
+    unsigned answered = 0, ok = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t type = types[rnd() % (sizeof types / sizeof types[0])];
+        uint32_t len = valid_request(type);
+        /* Half of them mutated: 1..3 fields, an entry's address, the length. */
+        if (rnd() % 2) {
+            for (unsigned k = 1 + rnd() % 3; k; k--)
+                put32(req + 16 + 4 * (rnd() % 36), rnd_small());
+            if (rnd() % 4 == 0 && (type == 0x10c || type == 0x106))
+                put64(req + 24 + (type == 0x10c ? 32 : 8), rnd_addr());
+            if (rnd() % 8 == 0)
+                len = 24 + (uint32_t)(rnd() % 160);
+        }
+        uint32_t st = cmd(len);
+        answered += st != 0xeeeeeeee;
+        ok += st == 0x1100;
+    }
+    sig("fuzz-requests", n);
+    sig("fuzz-answered", answered);
+    sig("fuzz-ok", ok);
+    check_eq("every random request answered", answered, n);
+    /* Still usable: a new resource, and the render target reads back through a new
+     * context (virglrenderer refuses further work in a context that saw an error). */
+    check_eq("after fuzz: RESOURCE_CREATE_3D", create_3d(40, 4, 4), 0x1100);
+    check_eq("after fuzz: CTX_CREATE", ctx_create(3, 0), 0x1100);
+    check_eq("after fuzz: CTX_ATTACH_RESOURCE", ctx_res(0x202, 3, 10), 0x1100);
+    check_eq("after fuzz: read back", transfer_3d(0x206, 3, 10), 0x1100);
+}
+
 void test_main(void)
 {
     device_init();
+    if (bootarg("mosaic.gpublob=")) {
+        blob_test();
+        uint64_t n = bootarg("mosaic.gpufuzz=");
+        if (n) {
+            check_eq("RESOURCE_CREATE_3D for fuzz", create_3d(10, W, H), 0x1100);
+            check_eq("attach backing for fuzz", attach(10, fb, sizeof fb), 0x1100);
+            check_eq("CTX_ATTACH_RESOURCE for fuzz", ctx_res(0x202, 1, 10), 0x1100);
+            fuzz_requests(n);
+        }
+        put_str("FAILURES ");
+        put_dec(failures);
+        put_str("\nDRAWN\n");
+        for (;;)
+            __asm__ volatile("wfi");
+    }
     capsets();
     if (want_venus()) {
         uint32_t st = ctx_create(2, 4);
@@ -350,11 +697,21 @@ void test_main(void)
     clear_and_read();
     uint64_t n = bootarg("mosaic.gpubench=");
     if (n) {
-        /* Benchmark: fenced submissions of the clear, each waited for. */
-        const uint32_t cs[] = {CMD0(7, 0, 8), 4, 0x3f800000, 0x3e4ccccd, 0, 0x3f800000, 0, 0, 0};
+        /* Benchmark: fenced submissions of the clear, each waited for; with
+         * mosaic.gpudraw=1 each also draws the triangle (the pipeline set up once). */
+        static const uint32_t cs_clear[] = {CMD0(7, 0, 8), 4, 0x3f800000, 0x3e4ccccd, 0,
+                                            0x3f800000, 0, 0, 0};
+        static const uint32_t cs_draw[] = {CMD0(7, 0, 8), 4, 0x3f800000, 0x3e4ccccd, 0,
+                                           0x3f800000, 0, 0, 0,
+                                           CMD0(8, 0, 12), 0, 3, 4, 0, 1, 0, 0, 0, 0, 0, 2, 0};
+        int draw = bootarg("mosaic.gpudraw=") != 0;
+        if (draw)
+            draw_triangle();
+        const uint32_t *cs = draw ? cs_draw : cs_clear;
+        uint32_t bytes = draw ? sizeof cs_draw : sizeof cs_clear;
         uint64_t t0 = *CLINT_MTIME;
         for (uint64_t i = 0; i < n; i++)
-            if (submit(1, cs, sizeof cs / 4, 1000 + i, sizeof cs) != 0x1100) {
+            if (submit(1, cs, bytes / 4, 1000 + i, bytes) != 0x1100) {
                 fail("submission refused");
                 break;
             }
@@ -362,6 +719,7 @@ void test_main(void)
         sig("mtime-ticks", *CLINT_MTIME - t0);
         test_exit();
     }
+    draw_triangle();
     bad_3d();
     put_str("FAILURES ");
     put_dec(failures);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* virtio-gpu on virtio-mmio (mosaic-device-virtio-gpu.so): the 2D command set with a
- * headless display per output, EDID, and the `screendump` monitor command.  3D goes
+/* virtio-gpu on virtio-mmio or virtio-pci (mosaic-device-virtio-gpu.so): the 2D command
+ * set with a headless display per output, EDID, and the `screendump` monitor command.  3D goes
  * through a gpu backend plugin (accel3d, see sdk/include/mosaic/gpu.h); without one the
  * device offers 2D only. */
 #include <string.h>
@@ -218,7 +218,8 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         .size = sizeof ops,
         .device_id = 16,
         .features = (d->g.edid ? 1ull << GPU_F_EDID : 0) |
-                    (d->v3d ? 1ull << GPU_F_VIRGL | 1ull << GPU_F_CONTEXT_INIT : 0),
+                    (d->v3d ? 1ull << GPU_F_VIRGL | 1ull << GPU_F_CONTEXT_INIT : 0) |
+                    (d->v3d && v3d_blobs(d->v3d) ? 1ull << GPU_F_RESOURCE_BLOB : 0),
         .num_queues = NUM_QUEUES,
         .queue_max = QUEUE_MAX,
         .config_size = 16,
@@ -226,7 +227,7 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         .queue_notify = gpu_notify,
         .reset = gpu_reset,
     };
-    d->v = mosaic_virtio_mmio_new(slot, &ops, d, err);
+    d->v = mosaic_virtio_new(slot, &ops, d, err);
     if (!d->v) {
         if (d->v3d) {
             mosaic_timer_free(d->poll);
@@ -324,7 +325,7 @@ static const MosaicCommandDesc gpu_commands[] = {
 
 static const MosaicDeviceOps gpu_ops = {
     .size = sizeof(MosaicDeviceOps),
-    .bus = "virtio-mmio",
+    .bus = "virtio-mmio|pci", /* virtio-mmio unless the machine file names a PCI bus */
     .realize = gpu_realize,
     .unrealize = gpu_unrealize,
     .reset = gpu_reset,
@@ -332,6 +333,6 @@ static const MosaicDeviceOps gpu_ops = {
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI, .name = "virtio-gpu",
               .version = "1.0", .license = "GPL-2.0-or-later",
-              .description = "virtio GPU on virtio-mmio: 2D resources, scanouts, cursor and "
+              .description = "virtio GPU on virtio-mmio or virtio-pci: 2D resources, scanouts, cursor and "
                              "EDID with headless outputs; screendump to PNG",
               .props = gpu_props, .ops = &gpu_ops, .commands = gpu_commands);

@@ -402,6 +402,7 @@ size_t vgpu_command(VGpu *g, const uint8_t *req, size_t len, uint8_t *resp, size
     if (g->ext && len >= HDR_SIZE + 4) {
         uint32_t id = rd32(req + HDR_SIZE);
         to_ext = type == CMD_GET_CAPSET_INFO || type == CMD_GET_CAPSET ||
+                 type == CMD_RESOURCE_CREATE_BLOB || type == CMD_SET_SCANOUT_BLOB ||
                  (type >= 0x200 && type < 0x300) ||
                  ((type == CMD_RESOURCE_UNREF || type == CMD_RESOURCE_ATTACH_BACKING ||
                    type == CMD_RESOURCE_DETACH_BACKING) && ext_owns(g, id));

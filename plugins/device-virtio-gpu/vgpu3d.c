@@ -8,7 +8,9 @@
 enum {
     CMD_CTX_CREATE = 0x200, CMD_CTX_DESTROY, CMD_CTX_ATTACH_RESOURCE, CMD_CTX_DETACH_RESOURCE,
     CMD_RESOURCE_CREATE_3D, CMD_TRANSFER_TO_HOST_3D, CMD_TRANSFER_FROM_HOST_3D, CMD_SUBMIT_3D,
+    CMD_RESOURCE_MAP_BLOB, CMD_RESOURCE_UNMAP_BLOB,
 };
+enum { BLOB_MEM_GUEST = 1, BLOB_MEM_HOST3D = 2, BLOB_MEM_HOST3D_GUEST = 3 };
 #define MAX_IOV (2 * MAX_BACKING_ENTRIES) /* an entry may straddle two RAM regions */
 #define MAX_SUBMIT (16u << 20)
 
@@ -16,7 +18,22 @@ typedef struct Res3d {
     uint32_t format, width, height;
     uint64_t bytes;          /* counted against the device's max-hostmem */
     bool backed;
+    /* A guest-memory blob: its pages (host iovecs in guest RAM) and size; what
+     * SET_SCANOUT_BLOB last showed of it (the display reads the pages themselves). */
+    bool blob;
+    struct iovec *iov;
+    unsigned niov;
+    uint64_t blob_size;
+    uint32_t scan_stride;
+    uint64_t scan_offset;
 } Res3d;
+
+static void res3d_free(gpointer p)
+{
+    Res3d *x = p;
+    g_free(x->iov);
+    g_free(x);
+}
 
 struct V3d {
     VGpu *g;
@@ -149,6 +166,126 @@ static uint32_t unref(V3d *v, const uint8_t *p)
     return RESP_OK_NODATA;
 }
 
+/* n guest entries (addr, length, padding) at `e` -> host iovecs, each piece inside one
+ * writable RAM section (never MMIO); false on any entry that is not.  *total: bytes. */
+static bool entries_to_iov(V3d *v, const uint8_t *e, uint32_t n, struct iovec *iov, unsigned *k,
+                           uint64_t *total)
+{
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t gpa = rd64(e + 16 * i), len = rd32(e + 8 + 16 * i);
+        if (gpa + len < gpa)
+            return false;
+        sum += len;
+        while (len) {
+            MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+            if (*k == MAX_IOV || !mosaic_as_lookup(v->dma, gpa, &s) || !s.host || s.readonly)
+                return false;
+            uint64_t m = MIN(len, s.base + s.size - gpa);
+            iov[(*k)++] = (struct iovec){s.host + (gpa - s.base), m};
+            gpa += m;
+            len -= m;
+        }
+    }
+    if (total)
+        *total = sum;
+    return true;
+}
+
+/* RESOURCE_CREATE_BLOB.  Guest blobs: the entries must cover `size`; host blobs
+ * (host3d) take no entries and count against max-hostmem.  MAP_BLOB is not offered
+ * (no host-visible shared memory region), so a mappable host blob is refused. */
+static uint32_t create_blob(V3d *v, uint32_t ctx, const uint8_t *p, size_t body)
+{
+    MosaicGpuBlob b = {
+        .resource_id = rd32(p), .blob_mem = rd32(p + 4), .blob_flags = rd32(p + 8),
+        .blob_id = rd64(p + 16), .size = rd64(p + 24), .ctx_id = ctx,
+    };
+    uint32_t n = rd32(p + 12);
+    if (!b.resource_id || res_get(v, b.resource_id) || vgpu_resource(v->g, b.resource_id))
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    if (ctx && !ctx_ok(v, ctx))
+        return RESP_ERR_INVALID_CONTEXT_ID;
+    bool guest = b.blob_mem == BLOB_MEM_GUEST || b.blob_mem == BLOB_MEM_HOST3D_GUEST;
+    if ((!guest && b.blob_mem != BLOB_MEM_HOST3D) || !b.size || b.blob_flags & ~7u ||
+        (b.blob_mem != BLOB_MEM_GUEST && !ctx) || (guest ? !n : n) ||
+        n > MAX_BACKING_ENTRIES || (uint64_t)n * 16 > body - 32 ||
+        (!guest && b.blob_flags & 1 /* USE_MAPPABLE */))
+        return RESP_ERR_INVALID_PARAMETER;
+    uint64_t bytes = guest ? 0 : b.size;
+    if (bytes > v->g->hostmem_max - v->g->hostmem)
+        return RESP_ERR_OUT_OF_MEMORY;
+    g_autofree struct iovec *iov = guest ? g_new(struct iovec, MAX_IOV) : NULL;
+    unsigned k = 0;
+    uint64_t total = 0;
+    if (guest && !entries_to_iov(v, p + 32, n, iov, &k, &total))
+        return RESP_ERR_UNSPEC;
+    if (guest && total < b.size)
+        return RESP_ERR_INVALID_PARAMETER;
+    uint32_t st = v->ops->resource_create_blob(v->be, &b, iov, k);
+    if (st != RESP_OK_NODATA)
+        return st;
+    Res3d *x = g_new0(Res3d, 1);
+    *x = (Res3d){.bytes = bytes, .backed = guest, .blob = true, .blob_size = b.size};
+    if (guest) {
+        x->iov = g_memdup2(iov, sizeof *iov * k);
+        x->niov = k;
+    }
+    v->g->hostmem += bytes;
+    g_hash_table_insert(v->res, GUINT_TO_POINTER(b.resource_id), x);
+    return RESP_OK_NODATA;
+}
+
+/* SET_SCANOUT_BLOB of a guest blob: the output shows `width` x `height` pixels of the
+ * blob's pages (plane 0: offset, stride), 4 bytes each.  The layout is checked against
+ * the blob's size here; the pixels are read on each flush. */
+static uint32_t set_scanout_blob(V3d *v, const uint8_t *p)
+{
+    Rect rc = {rd32(p), rd32(p + 4), rd32(p + 8), rd32(p + 12)};
+    uint32_t sid = rd32(p + 16), id = rd32(p + 20), w = rd32(p + 24), h = rd32(p + 28);
+    uint32_t format = rd32(p + 32), stride = rd32(p + 40);
+    uint64_t offset = rd32(p + 56);
+    if (sid >= v->g->num_scanouts)
+        return RESP_ERR_INVALID_SCANOUT_ID;
+    Scanout *s = &v->g->scanouts[sid];
+    if (!id) {
+        s->resource_id = 0;
+        return RESP_OK_NODATA;
+    }
+    Res3d *x = res_get(v, id);
+    if (!x || !x->blob || !x->iov)
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    if ((format != 1 && format != 2) || !w || !h || w > MAX_DIMENSION || h > MAX_DIMENSION ||
+        stride < (uint64_t)w * 4 ||
+        offset + (uint64_t)(h - 1) * stride + (uint64_t)w * 4 > x->blob_size ||
+        !rc.w || !rc.h || (uint64_t)rc.x + rc.w > w || (uint64_t)rc.y + rc.h > h)
+        return RESP_ERR_INVALID_PARAMETER;
+    x->format = format;
+    x->width = w;
+    x->height = h;
+    x->scan_stride = stride;
+    x->scan_offset = offset;
+    s->resource_id = id;
+    s->r = rc;
+    return RESP_OK_NODATA;
+}
+
+/* Copies `len` bytes at `off` of the pages out (the layout was checked against them). */
+static void iov_read(const struct iovec *iov, unsigned n, uint64_t off, uint8_t *dst, size_t len)
+{
+    for (unsigned i = 0; i < n && len; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        size_t m = MIN(len, iov[i].iov_len - off);
+        memcpy(dst, (uint8_t *)iov[i].iov_base + off, m);
+        dst += m;
+        len -= m;
+        off = 0;
+    }
+}
+
 /* Guest entries -> host iovecs, each piece inside one RAM section. */
 static uint32_t attach(V3d *v, const uint8_t *p, size_t body)
 {
@@ -162,20 +299,8 @@ static uint32_t attach(V3d *v, const uint8_t *p, size_t body)
         return RESP_ERR_INVALID_PARAMETER;
     g_autofree struct iovec *iov = g_new(struct iovec, MAX_IOV);
     unsigned k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t gpa = rd64(p + 8 + 16 * i), len = rd32(p + 16 + 16 * i);
-        if (gpa + len < gpa)
-            return RESP_ERR_UNSPEC;
-        while (len) {
-            MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
-            if (k == MAX_IOV || !mosaic_as_lookup(v->dma, gpa, &s) || !s.host || s.readonly)
-                return RESP_ERR_UNSPEC;
-            uint64_t m = MIN(len, s.base + s.size - gpa);
-            iov[k++] = (struct iovec){s.host + (gpa - s.base), m};
-            gpa += m;
-            len -= m;
-        }
-    }
+    if (!entries_to_iov(v, p + 8, n, iov, &k, NULL))
+        return RESP_ERR_UNSPEC;
     uint32_t st = v->ops->attach_backing(v->be, id, iov, k);
     if (st == RESP_OK_NODATA)
         x->backed = true;
@@ -187,7 +312,8 @@ static uint32_t detach(V3d *v, const uint8_t *p)
     Res3d *x = res_get(v, rd32(p));
     if (!x)
         return RESP_ERR_INVALID_RESOURCE_ID;
-    if (!x->backed)
+    /* A guest blob's pages are the resource itself: they stay until unref. */
+    if (!x->backed || x->iov)
         return RESP_ERR_UNSPEC;
     x->backed = false;
     return v->ops->detach_backing(v->be, rd32(p));
@@ -205,7 +331,8 @@ static uint32_t transfer(V3d *v, uint32_t ctx, const uint8_t *p, bool to_host)
         return RESP_ERR_INVALID_RESOURCE_ID;
     if (ctx && !ctx_ok(v, ctx))
         return RESP_ERR_INVALID_CONTEXT_ID;
-    if (!x->backed)
+    /* A guest blob has no host storage to transfer to or from. */
+    if (!x->backed || x->iov)
         return RESP_ERR_UNSPEC;
     /* The backend checks the box against the resource and the backing's size. */
     return v->ops->transfer(v->be, to_host, &t);
@@ -234,6 +361,8 @@ static size_t body_3d(uint32_t type)
     case CMD_RESOURCE_CREATE_3D: return 48;
     case CMD_TRANSFER_TO_HOST_3D: case CMD_TRANSFER_FROM_HOST_3D: return 48;
     case CMD_SUBMIT_3D: return 8;
+    case CMD_RESOURCE_CREATE_BLOB: return 32;
+    case CMD_SET_SCANOUT_BLOB: return 72;
     case CMD_RESOURCE_UNREF: case CMD_RESOURCE_DETACH_BACKING: return 8;
     case CMD_RESOURCE_ATTACH_BACKING: return 8;
     default: return SIZE_MAX;
@@ -260,6 +389,10 @@ static uint32_t command(void *o, uint32_t type, const uint8_t *req, size_t len, 
     case CMD_TRANSFER_TO_HOST_3D: return transfer(v, ctx, p, true);
     case CMD_TRANSFER_FROM_HOST_3D: return transfer(v, ctx, p, false);
     case CMD_SUBMIT_3D: return submit(v, ctx, req, len);
+    case CMD_RESOURCE_CREATE_BLOB:
+        return v->ops->resource_create_blob ? create_blob(v, ctx, p, len - HDR_SIZE)
+                                            : RESP_ERR_UNSPEC;
+    case CMD_SET_SCANOUT_BLOB: return set_scanout_blob(v, p);
     case CMD_RESOURCE_UNREF: return unref(v, p);
     case CMD_RESOURCE_ATTACH_BACKING: return attach(v, p, len - HDR_SIZE);
     case CMD_RESOURCE_DETACH_BACKING: return detach(v, p);
@@ -274,7 +407,24 @@ static bool read_pixels(void *o, uint32_t id, const Rect *r, uint8_t *dst, uint3
     if (!x || !v->ops->read_pixels || (uint64_t)r->x + r->w > x->width ||
         (uint64_t)r->y + r->h > MAX(x->height, 1u))
         return false;
-    *format = x->format; /* virgl's B8G8R8A8/X8 codes 1/2 match virtio-gpu's */
+    /* The display takes 4 bytes a pixel: the eight 32-bit formats, whose virgl codes
+     * match virtio-gpu's (B8G8R8A8 1, B8G8R8X8 2, ...). */
+    static const uint32_t four_byte[] = {1, 2, 3, 4, 67, 68, 121, 134};
+    bool fits = false;
+    for (unsigned i = 0; i < G_N_ELEMENTS(four_byte); i++)
+        fits |= x->format == four_byte[i];
+    if (!fits)
+        return false;
+    *format = x->format;
+    if (x->blob) {
+        if (!x->iov || !x->scan_stride)
+            return false;
+        for (uint32_t y = 0; y < r->h; y++)
+            iov_read(x->iov, x->niov,
+                     x->scan_offset + (uint64_t)(r->y + y) * x->scan_stride + (uint64_t)r->x * 4,
+                     dst + (size_t)y * r->w * 4, (size_t)r->w * 4);
+        return true;
+    }
     return v->ops->read_pixels(v->be, id, r->x, r->y, r->w, r->h, dst, r->w * 4);
 }
 
@@ -317,7 +467,7 @@ V3d *v3d_open(VGpu *g, MosaicAddressSpace *dma, const char *name, bool venus, co
     uint32_t id, ver, size;
     while (v->ops->capset_info(v->be, v->ncapsets, &id, &ver, &size))
         v->ncapsets++;
-    v->res = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    v->res = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, res3d_free);
     v->ctxs = g_hash_table_new(g_direct_hash, g_direct_equal);
     v->ext = (VGpuExt){.opaque = v, .owns = owns, .command = command,
                        .read_pixels = read_pixels, .reset = reset};
@@ -336,6 +486,7 @@ void v3d_close(V3d *v)
 
 const VGpuExt *v3d_ext(V3d *v) { return &v->ext; }
 uint32_t v3d_num_capsets(V3d *v) { return v->ncapsets; }
+bool v3d_blobs(V3d *v) { return v->ops->resource_create_blob != NULL; }
 
 uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
 {

@@ -17,6 +17,8 @@ V3d *v3d_open(VGpu *g, MosaicAddressSpace *dma, const char *name, bool venus, co
 void v3d_close(V3d *v);
 const VGpuExt *v3d_ext(V3d *v);
 uint32_t v3d_num_capsets(V3d *v);
+/* The backend makes blob resources: VIRTIO_GPU_F_RESOURCE_BLOB is offered. */
+bool v3d_blobs(V3d *v);
 uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id);
 void v3d_poll(V3d *v);
 

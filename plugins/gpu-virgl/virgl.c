@@ -3,6 +3,7 @@
  *
  * virglrenderer runs headless on EGL with VIRGL_RENDERER_USE_SURFACELESS (plain EGL and
  * GLX need a display); with no GPU Mesa picks llvmpipe (GL 4.5 core / GLES 3.2 here).
+ * A DRM render node found through libdrm is used when there is one (EGL on GBM).
  * Fences are retired by virgl_renderer_poll(), which the device calls from a timer
  * (no THREAD_SYNC: every callback arrives on the main loop thread).
  *
@@ -11,11 +12,16 @@
  * /usr/libexec/virgl_render_server: Debian 12 does not ship it, and Venus contexts then
  * fail to create; without the server binary Venus runs in process. */
 #define VIRGL_RENDERER_UNSTABLE_APIS
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <virglrenderer.h>
 #include <mosaic/gpu.h>
 #include "egl-probe.h"
+#include "render-node.h"
+
+#define LOG "gpu-virgl"
 
 /* virglrenderer.h declares struct virgl_box without its fields; it is six uint32_t
  * (x, y, z, w, h, d), the layout of MosaicGpuBox. */
@@ -30,6 +36,7 @@ typedef struct Virgl {
     uint32_t capsets[3];
     unsigned ncapsets;
     GQueue fences;        /* uint64_t* fence ids created, oldest first */
+    int drm_fd;           /* the render node for virglrenderer's GBM path, or -1 */
 } Virgl;
 
 /* virglrenderer's state is process-wide: one backend instance at a time. */
@@ -52,9 +59,19 @@ static void write_fence(void *cookie, uint32_t fence)
     }
 }
 
+/* virglrenderer takes ownership of the fd it is given (once, at init). */
+static int get_drm_fd(void *cookie)
+{
+    Virgl *v = cookie;
+    int fd = v->drm_fd;
+    v->drm_fd = -1;
+    return fd;
+}
+
 static struct virgl_renderer_callbacks callbacks = {
-    .version = 1,
+    .version = 2,
     .write_fence = write_fence,
+    .get_drm_fd = get_drm_fd,
 };
 
 static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, void *opaque,
@@ -65,8 +82,8 @@ static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, v
                          "GPU per machine (set accel3d = none on the others)");
         return NULL;
     }
-    char why[160];
-    if (!egl_probe(why, sizeof why)) {
+    char why[160], renderer[128];
+    if (!egl_probe(why, sizeof why, renderer, sizeof renderer)) {
         mosaic_error_set(err, "virglrenderer could not start headless: %s; it needs Mesa's EGL "
                          "and a GL driver (apt install libegl-mesa0 libgl1-mesa-dri; llvmpipe "
                          "serves when there is no GPU)", why);
@@ -76,7 +93,19 @@ static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, v
     memcpy(&v->cb, cb, MIN(cb->size, sizeof v->cb));
     v->opaque = opaque;
     g_queue_init(&v->fences);
-    int flags = VIRGL_RENDERER_USE_EGL | VIRGL_RENDERER_USE_SURFACELESS;
+    /* A render node (a GPU) when libdrm finds one: virglrenderer's EGL then runs on GBM
+     * over it.  Without one, EGL's surfaceless platform, where Mesa draws with llvmpipe
+     * on the CPU. */
+    char node[64] = "", no_node[160];
+    v->drm_fd = render_node_open(node, sizeof node, no_node, sizeof no_node);
+    int flags = VIRGL_RENDERER_USE_EGL;
+    if (v->drm_fd >= 0) {
+        mosaic_log(LOG, 2, "%s: rendering on DRM render node %s", cfg->where, node);
+    } else {
+        flags |= VIRGL_RENDERER_USE_SURFACELESS;
+        mosaic_log(LOG, 2, "%s: no DRM render node (%s): EGL surfaceless, renderer %s",
+                   cfg->where, no_node, renderer);
+    }
     if (cfg->venus) {
         flags |= VIRGL_RENDERER_VENUS;
         if (g_file_test(RENDER_SERVER_PATH, G_FILE_TEST_IS_EXECUTABLE))
@@ -84,6 +113,16 @@ static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, v
     }
     /* The cookie must not be NULL: virglrenderer refuses to start without one. */
     int r = virgl_renderer_init(v, flags, &callbacks);
+    if (r && !(flags & VIRGL_RENDERER_USE_SURFACELESS)) {
+        /* The render node's GBM/EGL did not start (a driver Mesa lacks, permissions):
+         * the surfaceless platform, probed above, still can. */
+        mosaic_log(LOG, 1, "%s: virglrenderer could not start on %s (error %d): EGL "
+                   "surfaceless instead, renderer %s", cfg->where, node, r, renderer);
+        if (v->drm_fd >= 0)
+            close(v->drm_fd);
+        v->drm_fd = -1;
+        r = virgl_renderer_init(v, flags | VIRGL_RENDERER_USE_SURFACELESS, &callbacks);
+    }
     if (r) {
         mosaic_error_set(err, "virglrenderer could not start headless on EGL (error %d): "
                          "it needs Mesa's EGL and a GL driver (apt install libegl-mesa0 "
@@ -91,6 +130,8 @@ static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, v
                          r,
                          cfg->venus ? "; Venus also needs a Vulkan driver "
                                       "(mesa-vulkan-drivers)" : "");
+        if (v->drm_fd >= 0)
+            close(v->drm_fd);
         g_free(v);
         return NULL;
     }
@@ -270,6 +311,26 @@ static bool vg_read_pixels(void *be, uint32_t res, uint32_t x, uint32_t y, uint3
     return virgl_renderer_transfer_read_iov(res, 0, 0, stride, 0, BOX(&box), 0, &iov, 1) == 0;
 }
 
+/* virglrenderer 0.10.4 offers guest-memory blobs to any context and host blobs to the
+ * contexts that made them (blob_id from the context's own commands). */
+static uint32_t vg_resource_create_blob(void *be, const MosaicGpuBlob *b, const struct iovec *iov,
+                                        unsigned n)
+{
+    struct iovec *copy = n ? g_memdup2(iov, sizeof *iov * n) : NULL;
+    struct virgl_renderer_resource_create_blob_args a = {
+        .res_handle = b->resource_id, .ctx_id = b->ctx_id, .blob_mem = b->blob_mem,
+        .blob_flags = b->blob_flags, .blob_id = b->blob_id, .size = b->size,
+        .iovecs = copy, .num_iovs = n,
+    };
+    int e = virgl_renderer_resource_create_blob(&a);
+    if (e) {
+        g_free(copy);
+        return e == -ENOMEM || e == ENOMEM ? MOSAIC_GPU_ERR_OUT_OF_MEMORY
+                                           : MOSAIC_GPU_ERR_INVALID_PARAMETER;
+    }
+    return MOSAIC_GPU_OK;
+}
+
 static const MosaicGpuBackendOps virgl_ops = {
     .size = sizeof(MosaicGpuBackendOps),
     .open = vg_open,
@@ -289,6 +350,7 @@ static const MosaicGpuBackendOps virgl_ops = {
     .create_fence = vg_create_fence,
     .poll = vg_poll,
     .read_pixels = vg_read_pixels,
+    .resource_create_blob = vg_resource_create_blob,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_GPU, .kind_abi = MOSAIC_GPU_ABI, .name = "virgl",

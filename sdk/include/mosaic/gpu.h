@@ -33,7 +33,8 @@
  * optional ops after it may be NULL.  Build against sdk/include only.
  *
  * Changelog
- *   1.1  first version (kind ABI MOSAIC_GPU_ABI 1).
+ *   1.1  first version (kind ABI MOSAIC_GPU_ABI 1); resource_create_blob and
+ *        MosaicGpuBlob (blob resources).
  */
 #ifndef MOSAIC_GPU_H
 #define MOSAIC_GPU_H
@@ -96,6 +97,14 @@ typedef struct MosaicGpuTransfer {
     uint64_t offset;          /* into the resource's backing */
 } MosaicGpuTransfer;
 
+/* virtio_gpu_resource_create_blob (VIRTIO_GPU_F_RESOURCE_BLOB), checked by the device:
+ * blob_mem 1 (guest: the guest's pages are the blob, given as iovecs), 2 (host3d: the
+ * context's blob `blob_id`) or 3 (host3d_guest). */
+typedef struct MosaicGpuBlob {
+    uint32_t resource_id, ctx_id, blob_mem, blob_flags;
+    uint64_t blob_id, size;
+} MosaicGpuBlob;
+
 typedef struct MosaicGpuBackendOps {
     uint32_t size;            /* sizeof(MosaicGpuBackendOps) */
     /* Starts the renderer.  Failing (no EGL, no render node, a library refusing): NULL
@@ -132,6 +141,11 @@ typedef struct MosaicGpuBackendOps {
      * what a display shows of it (screendump).  Returns false when it cannot. */
     bool (*read_pixels)(void *be, uint32_t resource_id, uint32_t x, uint32_t y, uint32_t w,
                         uint32_t h, void *dst, uint32_t stride);
+    /* Optional: a blob resource; `iov` (n entries in guest RAM, at least b->size bytes,
+     * valid until unref) for the guest-backed kinds, else NULL.  NULL op: the device
+     * offers no VIRTIO_GPU_F_RESOURCE_BLOB. */
+    uint32_t (*resource_create_blob)(void *be, const MosaicGpuBlob *b, const struct iovec *iov,
+                                     unsigned n);
 } MosaicGpuBackendOps;
 
 /* The ops of gpu backend `name` (plugin mosaic-gpu-NAME.so), loaded on first use; a

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* virtio-mmio (version 2) and modern virtio-pci (virtio 1.2 §4.1, §4.2) behind one set
+ * of calls: only what a polled test driver needs. */
+#include "virtio_xport.h"
+
+#define MMIO_FIRST 0x10001000ul
+#define MMIO_LAST 0x10008000ul
+#define ECAM 0x30000000ul
+#define BAR_ADDR 0x40000000ul
+
+static int pci;
+static uint64_t mmio;  /* virtio-mmio: the slot */
+static uint64_t common, devcfg, notify_base;  /* virtio-pci: where the caps point */
+static uint32_t notify_mult;
+static uint16_t notify_off[8];
+
+#define R32(a) (*(volatile uint32_t *)(a))
+#define R16(a) (*(volatile uint16_t *)(a))
+#define R8(a) (*(volatile uint8_t *)(a))
+
+static uint32_t cfg32(uint64_t fn, unsigned off) { return R32(fn + (off & ~3u)) >> (8 * (off & 3)); }
+
+static int find_mmio(uint32_t id)
+{
+    for (uint64_t b = MMIO_FIRST; b <= MMIO_LAST; b += 0x1000)
+        if (R32(b) == 0x74726976 && R32(b + 8) == id) {
+            mmio = b;
+            return 1;
+        }
+    return 0;
+}
+
+/* Places BAR 0, enables memory decoding and bus mastering, reads the virtio caps. */
+static int find_pci(uint32_t id)
+{
+    for (unsigned dev = 0; dev < 32; dev++) {
+        uint64_t fn = ECAM + ((uint64_t)dev << 15);
+        if (R32(fn) != (0x1af4u | (0x1040u + id) << 16))
+            continue;
+        R32(fn + 0x10) = 0xffffffffu;
+        uint32_t probe = R32(fn + 0x10);
+        R32(fn + 0x10) = BAR_ADDR;
+        if ((probe & 6) == 4)          /* 64-bit BAR: the high half */
+            R32(fn + 0x14) = 0;
+        R32(fn + 0x04) = 0x6;          /* memory space, bus master */
+        if (!(cfg32(fn, 0x06) & 0x10))
+            return 0;
+        for (unsigned p = cfg32(fn, 0x34) & 0xfc; p; p = cfg32(fn, p + 1) & 0xfc) {
+            if ((cfg32(fn, p) & 0xff) != 0x09 || (cfg32(fn, p + 4) & 0xff) != 0)
+                continue;             /* vendor caps on BAR 0 only */
+            uint64_t at = BAR_ADDR + R32(fn + p + 8);
+            switch (cfg32(fn, p + 3) & 0xff) {
+            case 1: common = at; break;
+            case 2: notify_base = at; notify_mult = R32(fn + p + 16); break;
+            case 4: devcfg = at; break;
+            }
+        }
+        pci = common && notify_base && devcfg;
+        return pci;
+    }
+    return 0;
+}
+
+int vx_find(uint32_t id) { return find_mmio(id) || find_pci(id); }
+int vx_is_pci(void) { return pci; }
+
+uint32_t vx_device_features(unsigned select)
+{
+    if (pci) {
+        R32(common + 0x00) = select;
+        return R32(common + 0x04);
+    }
+    R32(mmio + 0x14) = select;
+    return R32(mmio + 0x10);
+}
+
+void vx_driver_features(unsigned select, uint32_t bits)
+{
+    if (pci) {
+        R32(common + 0x08) = select;
+        R32(common + 0x0c) = bits;
+        return;
+    }
+    R32(mmio + 0x24) = select;
+    R32(mmio + 0x20) = bits;
+}
+
+void vx_set_status(uint32_t status)
+{
+    if (pci)
+        R8(common + 0x14) = (uint8_t)status;
+    else
+        R32(mmio + 0x70) = status;
+}
+
+uint32_t vx_status(void) { return pci ? R8(common + 0x14) : R32(mmio + 0x70); }
+
+uint32_t vx_config32(unsigned off) { return pci ? R32(devcfg + off) : R32(mmio + 0x100 + off); }
+
+uint32_t vx_queue_max(unsigned q)
+{
+    if (pci) {
+        R16(common + 0x16) = (uint16_t)q;
+        return R16(common + 0x18);
+    }
+    R32(mmio + 0x30) = q;
+    return R32(mmio + 0x34);
+}
+
+void vx_queue_setup(unsigned q, unsigned size, uint64_t desc, uint64_t avail, uint64_t used)
+{
+    if (pci) {
+        R16(common + 0x16) = (uint16_t)q;
+        R16(common + 0x18) = (uint16_t)size;
+        R32(common + 0x20) = (uint32_t)desc; R32(common + 0x24) = desc >> 32;
+        R32(common + 0x28) = (uint32_t)avail; R32(common + 0x2c) = avail >> 32;
+        R32(common + 0x30) = (uint32_t)used; R32(common + 0x34) = used >> 32;
+        notify_off[q & 7] = R16(common + 0x1e);
+        R16(common + 0x1c) = 1;
+        return;
+    }
+    R32(mmio + 0x30) = q;
+    R32(mmio + 0x38) = size;
+    R32(mmio + 0x80) = (uint32_t)desc; R32(mmio + 0x84) = desc >> 32;
+    R32(mmio + 0x90) = (uint32_t)avail; R32(mmio + 0x94) = avail >> 32;
+    R32(mmio + 0xa0) = (uint32_t)used; R32(mmio + 0xa4) = used >> 32;
+    R32(mmio + 0x44) = 1;
+}
+
+void vx_notify(unsigned q)
+{
+    if (pci)
+        R16(notify_base + (uint64_t)notify_off[q & 7] * notify_mult) = (uint16_t)q;
+    else
+        R32(mmio + 0x50) = q;
+}
