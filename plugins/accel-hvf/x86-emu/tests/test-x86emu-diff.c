@@ -45,7 +45,8 @@ typedef enum {
     F_ACC_IMM,    /* op AL/eAX, imm */
     F_OPC_REG,    /* register in the opcode's low 3 bits (B0+r, B8+r, 90+r) */
     F_MOFFS,      /* A0-A3 */
-    F_STRING,     /* MOVS STOS LODS */
+    F_STRING,     /* MOVS STOS LODS; INS OUTS (K_PORT) */
+    F_PORT,       /* IN OUT, with an imm8 port (imm 1) or DX */
 } Form;
 
 enum {
@@ -57,6 +58,7 @@ enum {
     K_CL = 32,          /* count in CL */
     K_ONE = 64,         /* count 1 */
     K_NOREGFORM = 128,  /* memory form only */
+    K_PORT = 256,       /* port I/O: the host runs an equivalent (see port_equivalent) */
 };
 
 typedef struct Template {
@@ -153,6 +155,18 @@ static const Template templates[] = {
     { "stos", { 0xab }, 1, F_STRING, 0, 0, 0, 0, 0, 0 },
     { "lodsb", { 0xac }, 1, F_STRING, 0, 1, 0, 0, 0, 0 },
     { "lods", { 0xad }, 1, F_STRING, 0, 0, 0, 0, 0, 0 },
+    { "insb", { 0x6c }, 1, F_STRING, 0, 1, 0, 0, K_PORT, 0 },
+    { "ins", { 0x6d }, 1, F_STRING, 0, 0, 0, 0, K_PORT, 0 },
+    { "outsb", { 0x6e }, 1, F_STRING, 0, 1, 0, 0, K_PORT, 0 },
+    { "outs", { 0x6f }, 1, F_STRING, 0, 0, 0, 0, K_PORT, 0 },
+    { "in AL,Ib", { 0xe4 }, 1, F_PORT, 0, 1, 1, 0, K_PORT, 0 },
+    { "in eAX,Ib", { 0xe5 }, 1, F_PORT, 0, 0, 1, 0, K_PORT, 0 },
+    { "out Ib,AL", { 0xe6 }, 1, F_PORT, 0, 1, 1, 0, K_PORT, 0 },
+    { "out Ib,eAX", { 0xe7 }, 1, F_PORT, 0, 0, 1, 0, K_PORT, 0 },
+    { "in AL,DX", { 0xec }, 1, F_PORT, 0, 1, 0, 0, K_PORT, 0 },
+    { "in eAX,DX", { 0xed }, 1, F_PORT, 0, 0, 0, 0, K_PORT, 0 },
+    { "out DX,AL", { 0xee }, 1, F_PORT, 0, 1, 0, 0, K_PORT, 0 },
+    { "out DX,eAX", { 0xef }, 1, F_PORT, 0, 0, 0, 0, K_PORT, 0 },
 };
 
 #define CASES_PER_TEMPLATE 400
@@ -205,6 +219,14 @@ typedef struct Case {
     uint32_t undef;
     unsigned osize;
     unsigned feat;      /* FEAT_* seen in this case */
+    /* Port I/O: what the host runs instead (port_equivalent), the value IN reads, the
+     * port, and how many accesses the instruction makes. */
+    uint8_t hcode[32];
+    unsigned hlen;
+    uint32_t in_value;
+    uint16_t port;
+    unsigned accesses;
+    const Template *t;
 } Case;
 
 enum {
@@ -237,6 +259,44 @@ static void set_low(uint64_t *reg, uint64_t v, unsigned size)
     *reg = (*reg & ~m) | (v & m);
 }
 
+/* Port I/O is privileged on the host, so the host runs the instruction that does the same
+ * to registers, flags and memory, and the emulator's port accesses are checked against
+ * the host's result: INS is STOS of the value the port reads (the emulator's port returns
+ * the low bits of RAX, which STOS stores); OUTS is LODS (the last value out is the
+ * host's accumulator, whose register the emulator must leave alone); IN is MOV of an
+ * immediate into AL/AX/EAX (the port reads the immediate: the register merge must
+ * agree); OUT runs nothing on the host and must send the accumulator's low bytes. */
+static void port_equivalent(const Template *t, unsigned asize, GRand *r, Case *c)
+{
+    unsigned size = c->osize;
+    uint8_t op = t->op[0];
+    memcpy(c->hcode, c->code, c->len);
+    c->hlen = c->len;
+    c->in_value = (uint32_t)c->in.r[X86_RAX];
+    c->port = (uint16_t)c->in.r[X86_RDX];
+    c->accesses = 1;
+    if (t->form == F_STRING) {
+        c->hcode[c->len - 1] = (uint8_t)(op + 0x3e);   /* 6C-6F -> AA-AD: INS -> STOS, OUTS -> LODS */
+        if (c->feat & FEAT_REP) {
+            uint64_t am = asize == 8 ? ~0ull : (1ull << (asize * 8)) - 1;
+            c->accesses = (unsigned)(c->in.r[X86_RCX] & am);
+        }
+        return;
+    }
+    c->hlen = 0;                                          /* OUT: nothing */
+    bool imm_port = op == 0xe4 || op == 0xe5 || op == 0xe6 || op == 0xe7;
+    if (imm_port)
+        c->port = c->code[c->len - 1];
+    if (op == 0xe4 || op == 0xe5 || op == 0xec || op == 0xed) {
+        for (unsigned at = 0; c->code[at] == 0x66; at++)
+            c->hcode[c->hlen++] = 0x66;
+        c->in_value = g_rand_int(r);
+        c->hcode[c->hlen++] = size == 1 ? 0xb0 : 0xb8;       /* mov al/ax/eax, imm */
+        for (unsigned i = 0; i < size; i++)
+            c->hcode[c->hlen++] = (uint8_t)(c->in_value >> (8 * i));
+    }
+}
+
 /* Builds one random instance of t in mode dm; false when the random choices did not fit
  * (retry).  Memory targets are linear addresses in 64-bit mode and offsets in the
  * segment (whose bases differ: seg_base_of) in the others. */
@@ -262,7 +322,8 @@ static bool build_case(const Template *t, DiffMode dm, GRand *r, Case *c)
     bool p66 = g_rand_int_range(r, 0, 3) == 0;
     bool p67 = addr_form && g_rand_int_range(r, 0, 4) == 0;
     bool rep = t->form == F_STRING && g_rand_int_range(r, 0, 2) == 0;
-    bool rex = m64 && g_rand_int_range(r, 0, 2) == 0;
+    /* No REX on port I/O: its equivalents on the host would read REX.W and REX.B. */
+    bool rex = m64 && !(t->kind & K_PORT) && g_rand_int_range(r, 0, 2) == 0;
     unsigned rexw = rex && g_rand_int_range(r, 0, 2), rexr = rex && g_rand_int_range(r, 0, 2);
     unsigned rexx = rex && g_rand_int_range(r, 0, 2), rexb = rex && g_rand_int_range(r, 0, 2);
     if (t->src_size == 4 && g_rand_int_range(r, 0, 4))
@@ -471,6 +532,9 @@ static bool build_case(const Template *t, DiffMode dm, GRand *r, Case *c)
             }
         }
     }
+    c->t = t;
+    if (t->kind & K_PORT)
+        port_equivalent(t, asize, r, c);
     snprintf(c->what, sizeof(c->what), "%s: %s (osize %u, asize %u%s%s%s)", dmode_names[dm], t->name,
              osize, asize, is_mem ? ", memory" : memform ? ", register" : "", lock ? ", lock" : "",
              rep ? ", rep" : "");
@@ -551,8 +615,9 @@ static void install_ldt(void)
 
 static void run_host(const Case *c, DiffMode dm, HostRegs *out, uint8_t *data_out)
 {
-    memcpy(host_page, c->code, c->len);
-    unsigned at = c->len;
+    bool port = c->t->kind & K_PORT;
+    memcpy(host_page, port ? c->hcode : c->code, port ? c->hlen : c->len);
+    unsigned at = port ? c->hlen : c->len;
     if (dm == DM_64) {
         host_page[at] = 0xc3;                   /* ret */
         host_code = host_page;
@@ -627,11 +692,42 @@ static void run_emu(const Case *c, DiffMode dm, TestMem *m, X86EmuCpu *cpu, X86E
     cpu->cr4 = X86_CR4_PAE;
     cpu->efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
     cpu->cpl = 3;
+    m->in_value = c->in_value;
+    m->in_constant = true;
+    m->nio = 0;
     x86emu_step(cpu, &testmem_ops, m, res);
 }
 
 static const char *regname[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
+
+/* The port accesses the emulator made, against the host's equivalent (port_equivalent). */
+static void check_ports(const Case *c, const X86EmuCpu *cpu, const HostRegs *hout, const TestMem *m,
+                        const char *bytes, uint64_t rmask)
+{
+    uint8_t op = c->t->op[0];
+    bool out = op == 0x6e || op == 0x6f || op == 0xe6 || op == 0xe7 || op == 0xee || op == 0xef;
+    unsigned size = c->osize;
+    uint32_t vm = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+    if (m->nio != c->accesses)
+        g_error("%s [%s]: %u port accesses, expected %u", c->what, bytes, m->nio, c->accesses);
+    for (unsigned i = 0; i < m->nio && i < 64; i++) {
+        const TestIo *io = &m->io[i];
+        if (io->out != out || io->port != c->port || io->size != size)
+            g_error("%s [%s]: access %u is %s port 0x%x size %u, expected %s port 0x%x size %u", c->what,
+                    bytes, i, io->out ? "out" : "in", io->port, io->size, out ? "out" : "in", c->port, size);
+    }
+    if (op == 0x6e || op == 0x6f) {
+        if ((cpu->gpr[X86_RAX] & rmask) != (c->in.r[X86_RAX] & rmask))
+            g_error("%s [%s]: OUTS changed RAX", c->what, bytes);
+        if (m->nio && m->io[m->nio - 1].val != (hout->r[X86_RAX] & vm))
+            g_error("%s [%s]: the last value out is 0x%x, the host's LODS loaded 0x%llx", c->what, bytes,
+                    m->io[m->nio - 1].val, (unsigned long long)(hout->r[X86_RAX] & vm));
+    } else if (out && m->io[0].val != (hout->r[X86_RAX] & vm)) {
+        g_error("%s [%s]: OUT sent 0x%x, the accumulator is 0x%llx", c->what, bytes, m->io[0].val,
+                (unsigned long long)(hout->r[X86_RAX] & vm));
+    }
+}
 
 /* The mnemonics that completed in each mode, for the coverage check. */
 static GHashTable *covered[DM_COUNT];
@@ -654,8 +750,10 @@ static void check_case(const Case *c, DiffMode dm, TestMem *m)
      * mode switch leaves the rest undefined). */
     int nregs = dm == DM_64 ? 16 : 8;
     uint64_t rmask = dm == DM_64 ? ~0ull : 0xffffffffull;
+    uint8_t op = c->t->op[0];
+    bool outs = op == 0x6e || op == 0x6f;
     for (int i = 0; i < nregs; i++) {
-        if (i == X86_RSP)
+        if (i == X86_RSP || (outs && i == X86_RAX))
             continue;
         if ((cpu.gpr[i] & rmask) != (hout.r[i] & rmask))
             g_error("%s [%s]: %s is 0x%016llx, the host has 0x%016llx (was 0x%016llx)", c->what,
@@ -676,6 +774,8 @@ static void check_case(const Case *c, DiffMode dm, TestMem *m)
         if (m->ram[PHYS_DATA + i] != hdata[i])
             g_error("%s [%s]: memory at +0x%x is 0x%02x, the host has 0x%02x (was 0x%02x)", c->what,
                     bytes->str, i, m->ram[PHYS_DATA + i], hdata[i], c->data[i]);
+    if (c->t->kind & K_PORT)
+        check_ports(c, &cpu, &hout, m, bytes->str, rmask);
     g_string_free(bytes, TRUE);
     if (!covered[dm])
         covered[dm] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -730,23 +830,19 @@ static bool runs_in(const Template *t, DiffMode dm)
 }
 
 /* Every mnemonic the emulator executes has completed in this run's differential cases,
- * in each mode where it exists, except port I/O (privileged on the host). */
+ * in each mode where it exists (port I/O against its equivalent: port_equivalent). */
 static void test_coverage(void)
 {
     const char *names[128];
     size_t n = x86emu_mnemonics(names, G_N_ELEMENTS(names));
     g_assert_cmpuint(n, <=, G_N_ELEMENTS(names));
     static const char *const only64[] = { "movsxd", "movsq", "stosq", "lodsq" };
-    static const char *const ports[] = { "in", "out", "insb", "insw", "insd", "outsb", "outsw", "outsd" };
     GString *missing = g_string_new(NULL);
     for (int dm = 0; dm < DM_COUNT; dm++)
         for (size_t i = 0; i < n; i++) {
             bool needed = true;
             for (size_t k = 0; k < G_N_ELEMENTS(only64); k++)
                 if (dm != DM_64 && !strcmp(names[i], only64[k]))
-                    needed = false;
-            for (size_t k = 0; k < G_N_ELEMENTS(ports); k++)
-                if (!strcmp(names[i], ports[k]))
                     needed = false;
             if (needed && !(covered[dm] && g_hash_table_contains(covered[dm], names[i])))
                 g_string_append_printf(missing, " %s/%s", dmode_names[dm], names[i]);
