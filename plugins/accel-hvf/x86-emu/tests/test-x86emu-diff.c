@@ -231,7 +231,7 @@ typedef struct Case {
 
 enum {
     FEAT_MEM = 1, FEAT_REG = 2, FEAT_LOCK = 4, FEAT_66 = 8, FEAT_67 = 16, FEAT_SEG = 32,
-    FEAT_REP = 64, FEAT_DF = 128, FEAT_SIB = 256, FEAT_NOBASE = 512,
+    FEAT_REP = 64, FEAT_DF = 128, FEAT_SIB = 256, FEAT_NOBASE = 512, FEAT_REPNE = 1024,
 };
 
 static uint64_t rnd64(GRand *r)
@@ -322,6 +322,7 @@ static bool build_case(const Template *t, DiffMode dm, GRand *r, Case *c)
     bool p66 = g_rand_int_range(r, 0, 3) == 0;
     bool p67 = addr_form && g_rand_int_range(r, 0, 4) == 0;
     bool rep = t->form == F_STRING && g_rand_int_range(r, 0, 2) == 0;
+    bool repne = rep && g_rand_int_range(r, 0, 4) == 0;    /* F2: REP too for these */
     /* No REX on port I/O: its equivalents on the host would read REX.W and REX.B. */
     bool rex = m64 && !(t->kind & K_PORT) && g_rand_int_range(r, 0, 2) == 0;
     unsigned rexw = rex && g_rand_int_range(r, 0, 2), rexr = rex && g_rand_int_range(r, 0, 2);
@@ -334,7 +335,7 @@ static bool build_case(const Template *t, DiffMode dm, GRand *r, Case *c)
     unsigned asize = m64 ? (p67 ? 4 : 8) : (p67 != def16) ? 2 : 4;
     uint64_t amask = asize == 8 ? ~0ull : (1ull << (asize * 8)) - 1;
     c->feat |= (lock ? FEAT_LOCK : 0) | (segp ? FEAT_SEG : 0) | (p66 ? FEAT_66 : 0) |
-               (p67 ? FEAT_67 : 0) | (rep ? FEAT_REP : 0);
+               (p67 ? FEAT_67 : 0) | (rep ? FEAT_REP : 0) | (repne ? FEAT_REPNE : 0);
 
     /* Prefixes, in a random order as the processor accepts them. */
     uint8_t pre[5];
@@ -343,7 +344,7 @@ static bool build_case(const Template *t, DiffMode dm, GRand *r, Case *c)
     if (segp) pre[np++] = segbyte[seg];
     if (p66) pre[np++] = 0x66;
     if (p67) pre[np++] = 0x67;
-    if (rep) pre[np++] = 0xf3;
+    if (rep) pre[np++] = repne ? 0xf2 : 0xf3;
     for (unsigned i = np; i > 1; i--) {
         unsigned j = g_rand_int_range(r, 0, i);
         uint8_t x = pre[i - 1]; pre[i - 1] = pre[j]; pre[j] = x;
@@ -814,7 +815,7 @@ static void test_template(gconstpointer p)
     if (t->kind & K_LOCK)
         want |= FEAT_LOCK;
     if (t->form == F_STRING)
-        want |= FEAT_REP | FEAT_DF | FEAT_67 | FEAT_SEG;
+        want |= FEAT_REP | FEAT_REPNE | FEAT_DF | FEAT_67 | FEAT_SEG;
     if (t->form == F_MOFFS)
         want |= FEAT_67 | FEAT_SEG;
     if ((feat & want) != want)

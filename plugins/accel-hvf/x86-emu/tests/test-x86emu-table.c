@@ -593,7 +593,7 @@ static void test_strings(gconstpointer p)
     for (size_t k = 0; k < G_N_ELEMENTS(ops); k++)
         for (unsigned esize = 1; esize <= 8; esize *= 2)
             for (int a67 = 0; a67 < 2; a67++)
-                for (int rep = 0; rep < 2; rep++)
+                for (int rep = 0; rep < 3; rep++)       /* none, F3, F2 (a REP for these too) */
                     for (int df = 0; df < 2; df++)
                         for (int ovr = 0; ovr < 2; ovr++) {
                             if (esize == 8 && (!long64 || ops[k].port))
@@ -609,7 +609,7 @@ static void test_strings(gconstpointer p)
                             if ((esize == 2 && !is16(t)) || (esize == 4 && is16(t)))
                                 code[len++] = 0x66;
                             if (rep)
-                                code[len++] = 0xf3;
+                                code[len++] = rep == 2 ? 0xf2 : 0xf3;
                             if (esize == 8)
                                 code[len++] = 0x48;
                             code[len++] = (uint8_t)(ops[k].op + (esize > 1));
@@ -636,7 +636,7 @@ static void test_strings(gconstpointer p)
                             t->mem.nio = 0;
                             t->mem.in_value = 0xc0debead;
                             char what[96];
-                            snprintf(what, sizeof(what), "%s%s%u a%u%s%s", rep ? "rep " : "", ops[k].name, esize * 8,
+                            snprintf(what, sizeof(what), "%s%s%u a%u%s%s", rep == 2 ? "repne " : rep ? "rep " : "", ops[k].name, esize * 8,
                                      asz * 8, df ? " DF" : "", ovr ? " ss:" : "");
                             Enc e = { .len = len };
                             memcpy(e.code, code, len);
@@ -1019,6 +1019,128 @@ static void test_page_faults(void)
     machine_free(t);
 }
 
+/* Permissions through every level of 4 KiB page tables, in 32-bit, PAE and 4-level
+ * paging: random RW/US/NX bits per level, CPL, CR0.WP, EFER.NXE, CR4.SMEP/SMAP and
+ * EFLAGS.AC, each access kind, against the rules of the SDM (4.6) restated here: the
+ * error code, CR2, the accessed bits on every level and the dirty bit on the leaf only
+ * after a write that succeeded.  Some go through x86emu_step too (the fault leaves the
+ * state alone). */
+static void test_page_permissions(gconstpointer p)
+{
+    TestMode mode = GPOINTER_TO_INT(p);
+    TestMachine *t = machine_new(mode);
+    X86EmuCpu *c = &t->cpu;
+    g_autoptr(GRand) r = g_rand_new_with_seed(0x5eed + mode);
+    bool pae = mode != MODE_PAGED32, lma = mode == MODE_LONG64;
+    unsigned es = pae ? 8 : 4;
+    const uint64_t T = PT_BASE + 0x10000, PHYS = 0x123000;
+    uint64_t lin;
+    /* entry addresses, top level first; PAE's PDPTE has no permission bits */
+    uint64_t ent[4];
+    int levels;
+    if (mode == MODE_PAGED32) {
+        lin = (3ull << 22) | (3ull << 12);
+        ent[0] = PT_BASE + 4 * 3, ent[1] = T + 4 * 3, levels = 2;
+    } else if (mode == MODE_PAE32) {
+        lin = (1ull << 30) | (3ull << 21) | (3ull << 12);
+        ent[0] = PT_BASE + 8 * 1, ent[1] = T + 8 * 3, ent[2] = T + 0x1000 + 8 * 3, levels = 3;
+    } else {
+        lin = (1ull << 39) | (1ull << 30) | (3ull << 21) | (3ull << 12);
+        ent[0] = PT_BASE + 8 * 1, ent[1] = T + 8 * 1, ent[2] = T + 0x1000 + 8 * 3;
+        ent[3] = T + 0x2000 + 8 * 3, levels = 4;
+    }
+    static const char *const kinds[] = { "read", "write", "fetch" };
+    for (int trial = 0; trial < 6000; trial++) {
+        bool user = g_rand_boolean(r), wp = g_rand_boolean(r), nxe = pae && g_rand_boolean(r);
+        bool smep = g_rand_boolean(r), smap = g_rand_boolean(r), ac = g_rand_boolean(r);
+        X86EmuAccess acc = g_rand_int_range(r, 0, 3);
+        bool rw_all = true, us_all = true, nx_any = false, rsvd = false;
+        for (int l = 0; l < levels; l++) {
+            uint64_t next = l == levels - 1 ? PHYS : T + 0x1000 * (uint64_t)l;
+            uint64_t e = next | 1;
+            if (!(pae && !lma && l == 0)) {
+                bool rw = g_rand_int_range(r, 0, 4) != 0, us = g_rand_int_range(r, 0, 4) != 0;
+                bool nx = pae && g_rand_int_range(r, 0, 4) == 0;
+                e |= (rw ? 2 : 0) | (us ? 4 : 0) | (nx ? 1ull << 63 : 0);
+                rw_all &= rw, us_all &= us, nx_any |= nx;
+            }
+            if (es == 8)
+                put64(t, ent[l], e);
+            else
+                put32(t, ent[l], (uint32_t)e);
+        }
+        if (pae && !nxe && nx_any)
+            rsvd = true;                       /* NX with EFER.NXE clear is reserved */
+        bool write = acc == X86EMU_WRITE, fetch = acc == X86EMU_FETCH;
+        bool fault = rsvd || (user && !us_all) || (write && !rw_all && (user || wp)) ||
+                     (fetch && nxe && nx_any) || (!user && us_all && fetch && smep) ||
+                     (!user && us_all && !fetch && smap && !ac);
+        uint32_t code = X86_PF_P | (write ? X86_PF_W : 0) | (user ? X86_PF_U : 0) |
+                        (fetch && (nxe || smep) ? X86_PF_I : 0) | (rsvd ? X86_PF_RSVD : 0);
+        c->cpl = user ? 3 : 0;
+        c->cr0 = (c->cr0 & ~X86_CR0_WP) | (wp ? X86_CR0_WP : 0);
+        c->efer = (c->efer & ~X86_EFER_NXE) | (nxe ? X86_EFER_NXE : 0);
+        c->cr4 = (c->cr4 & ~(X86_CR4_SMEP | X86_CR4_SMAP)) | (smep ? X86_CR4_SMEP : 0) | (smap ? X86_CR4_SMAP : 0);
+        c->rflags = 2 | (ac ? 1u << 18 : 0);
+        uint64_t off = g_rand_int_range(r, 0, 4096 - 8), gpa = 0;
+        X86EmuResult res;
+        char what[160];
+        snprintf(what, sizeof(what), "%s: %s %s, WP %d NXE %d SMEP %d SMAP %d AC %d; RW %d US %d NX %d",
+                 mode_names[mode], user ? "user" : "supervisor", kinds[acc], wp, nxe, smep, smap, ac, rw_all,
+                 us_all, nx_any);
+        X86EmuStatus st = x86emu_translate(c, &testmem_ops, &t->mem, lin + off, acc, &gpa, &res);
+        if (fault) {
+            if (st != X86EMU_FAULT || res.vector != X86_EXC_PF || res.error_code != code ||
+                res.fault_addr != lin + off)
+                g_error("%s: status %d vector %u code 0x%x addr 0x%llx, expected #PF(0x%x) at 0x%llx", what, st,
+                        res.vector, res.error_code, (unsigned long long)res.fault_addr, code,
+                        (unsigned long long)(lin + off));
+        } else if (st != X86EMU_DONE || gpa != PHYS + off) {
+            g_error("%s: status %d (code 0x%x), gpa 0x%llx, expected 0x%llx", what, st, res.error_code,
+                    (unsigned long long)gpa, (unsigned long long)(PHYS + off));
+        }
+        for (int l = 0; l < levels; l++) {
+            uint64_t e = 0;
+            memcpy(&e, t->mem.ram + ent[l], es);
+            bool leaf = l == levels - 1, pdpte = pae && !lma && l == 0;
+            if (!fault && !pdpte && !(e & 0x20))
+                g_error("%s: level %d's accessed bit not set", what, l);
+            if ((e & 0x40) && !(leaf && write && !fault))
+                g_error("%s: level %d's dirty bit set", what, l);
+            if (leaf && write && !fault && !(e & 0x40))
+                g_error("%s: the leaf's dirty bit not set by the write", what);
+        }
+        /* The same access by an instruction: a fault leaves the state as it was. */
+        if (acc != X86EMU_FETCH && (!smep || user) && !(smap && !user && !ac)) {
+            uint8_t load[] = { 0x8b, 0x03 }, store[] = { 0x89, 0x03 };   /* mov eax,[ebx] / mov [ebx],eax */
+            c->gpr[X86_RBX] = lin + off;
+            c->gpr[X86_RAX] = 0x600dcafe;
+            c->rip = CODE_ADDR;
+            for (int l = 0; l < levels; l++)
+                if (!(pae && !lma && l == 0)) {
+                    uint64_t e = 0;
+                    memcpy(&e, t->mem.ram + ent[l], es);
+                    e &= ~0x60ull;
+                    memcpy(t->mem.ram + ent[l], &e, es);
+                }
+            X86EmuCpu before = *c;
+            X86EmuStatus s2 = machine_run(t, write ? store : load, 2);
+            if (fault) {
+                if (s2 != X86EMU_FAULT || t->res.vector != X86_EXC_PF || t->res.error_code != code ||
+                    t->res.fault_addr != lin + off || memcmp(&before, c, sizeof(before)) != 0)
+                    g_error("%s: by an instruction: status %d vector %u code 0x%x", what, s2, t->res.vector,
+                            t->res.error_code);
+            } else if (s2 != X86EMU_DONE || c->rip != CODE_ADDR + 2 ||
+                       (write && peek(t, PHYS + off, 4) != 0x600dcafe)) {
+                g_error("%s: by an instruction: status %d %s", what, s2, t->res.message);
+            }
+            cases++;
+        }
+        cases++;
+    }
+    machine_free(t);
+}
+
 /* The bytes the caller fetched itself (x86emu_step_bytes) run like fetched ones; too few
  * bytes are an error, not a guess. */
 static void test_step_bytes(void)
@@ -1205,6 +1327,12 @@ int main(int argc, char **argv)
     g_test_add_func("/x86emu/table/addressing32", test_addressing32);
     g_test_add_func("/x86emu/table/rep-chunks", test_rep_chunks);
     g_test_add_func("/x86emu/table/page-faults", test_page_faults);
+    static const TestMode paged[] = { MODE_PAGED32, MODE_PAE32, MODE_LONG64 };
+    for (size_t i = 0; i < G_N_ELEMENTS(paged); i++) {
+        char *path = g_strdup_printf("/x86emu/table/page-permissions/%s", mode_names[paged[i]]);
+        g_test_add_data_func(path, GINT_TO_POINTER(paged[i]), test_page_permissions);
+        g_free(path);
+    }
     g_test_add_func("/x86emu/table/legacy-walks", test_legacy_walks);
     g_test_add_func("/x86emu/table/faults-and-errors", test_faults_and_errors);
     g_test_add_func("/x86emu/table/mmio", test_mmio);
