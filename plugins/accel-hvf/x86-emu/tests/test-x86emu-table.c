@@ -1278,7 +1278,15 @@ static void test_faults_and_errors(void)
     c->gpr[X86_RBX] = 0xc0000000ull;
     g_assert_cmpint(machine_run(t, load, 2), ==, X86EMU_ERROR);
     g_assert_nonnull(strstr(t->res.message, "0xc0000000"));
-    cases += 10;
+    /* 5-level paging is not claimed: an error saying so, never a 4-level walk. */
+    c->gpr[X86_RBX] = 0x3000;
+    c->cr4 |= X86_CR4_LA57;
+    X86EmuCpu before = *c;
+    g_assert_cmpint(machine_run(t, load, 2), ==, X86EMU_ERROR);
+    g_assert_nonnull(strstr(t->res.message, "5-level paging"));
+    g_assert_true(memcmp(&before, c, sizeof(before)) == 0);
+    c->cr4 &= ~X86_CR4_LA57;
+    cases += 11;
     machine_free(t);
 }
 
