@@ -232,6 +232,8 @@ typedef struct Case {
 enum {
     FEAT_MEM = 1, FEAT_REG = 2, FEAT_LOCK = 4, FEAT_66 = 8, FEAT_67 = 16, FEAT_SEG = 32,
     FEAT_REP = 64, FEAT_DF = 128, FEAT_SIB = 256, FEAT_NOBASE = 512, FEAT_REPNE = 1024,
+    FEAT_REXW = 1 << 11, FEAT_REXR = 1 << 12, FEAT_REXX = 1 << 13, FEAT_REXB = 1 << 14,
+    FEAT_RIPREL = 1 << 15, FEAT_DISP8 = 1 << 16, FEAT_DISPW = 1 << 17,   /* disp16/32 */
 };
 
 static uint64_t rnd64(GRand *r)
@@ -353,6 +355,8 @@ static bool build_case(const Template *t, DiffMode dm, GRand *r, Case *c)
         c->code[c->len++] = pre[i];
     if (rex)
         c->code[c->len++] = 0x40 | rexw << 3 | rexr << 2 | rexx << 1 | rexb;
+    c->feat |= (rexw ? FEAT_REXW : 0) | (rexr ? FEAT_REXR : 0) | (rexx ? FEAT_REXX : 0) |
+               (rexb ? FEAT_REXB : 0);
 
     int opreg = -1;           /* a register named by the opcode or ModRM.reg */
     unsigned opc_low = 0;
@@ -443,8 +447,9 @@ static bool build_case(const Template *t, DiffMode dm, GRand *r, Case *c)
                 return false;
             disp_at = c->len;
             c->len += disp_size;
-            c->feat |= FEAT_MEM;
+            c->feat |= FEAT_MEM | (riprel ? FEAT_RIPREL : 0);
         }
+        c->feat |= disp_size == 1 ? FEAT_DISP8 : disp_size ? FEAT_DISPW : 0;
     }
     if (t->form == F_MOFFS) {
         disp_at = c->len;
@@ -811,7 +816,11 @@ static void test_template(gconstpointer p)
     unsigned want = FEAT_66;
     bool memform = t->form == F_EV_GV || t->form == F_GV_EV || t->form == F_EV_DIGIT;
     if (memform)
-        want |= FEAT_MEM | FEAT_REG | FEAT_67 | FEAT_SEG | FEAT_SIB | FEAT_NOBASE;
+        want |= FEAT_MEM | FEAT_REG | FEAT_67 | FEAT_SEG | FEAT_SIB | FEAT_NOBASE | FEAT_DISP8 | FEAT_DISPW;
+    if (memform && run->dm == DM_64)
+        want |= FEAT_REXW | FEAT_REXR | FEAT_REXX | FEAT_REXB | FEAT_RIPREL;
+    if (t->form == F_OPC_REG && run->dm == DM_64)
+        want |= FEAT_REXB;
     if (t->kind & K_LOCK)
         want |= FEAT_LOCK;
     if (t->form == F_STRING)

@@ -812,6 +812,53 @@ static void test_addressing32(void)
     machine_free(t);
 }
 
+/* 64-bit forms: RIP- and EIP-relative, REX.B/X/R registers (R12 needs a SIB, R13 a
+ * displacement), 67 with garbage above 32 bits, moffs64, negative disp32, SIB without a
+ * base. */
+static void test_addressing64(void)
+{
+    TestMachine *t = machine_new(MODE_LONG64);
+    X86EmuCpu *c = &t->cpu;
+    static const struct {
+        const char *what;
+        uint8_t code[12];
+        unsigned len;
+        int dst;
+    } forms[] = {
+        { "mov eax, [rip+d32]", { 0x8b, 0x05, 0xfa, 0xdf, 0xff, 0xff }, 6, X86_RAX },     /* 0x5006 - 0x2006 */
+        { "mov eax, [eip+d32]", { 0x67, 0x8b, 0x05, 0xf9, 0xdf, 0xff, 0xff }, 7, X86_RAX },
+        { "mov eax, [r13+8]", { 0x41, 0x8b, 0x45, 0x08 }, 4, X86_RAX },
+        { "mov eax, [rbx+r12*4]", { 0x42, 0x8b, 0x04, 0xa3 }, 4, X86_RAX },
+        { "mov eax, [r12]", { 0x41, 0x8b, 0x04, 0x24 }, 4, X86_RAX },
+        { "mov eax, [ebx] (67)", { 0x67, 0x8b, 0x03 }, 3, X86_RAX },
+        { "mov rax, [moffs64]", { 0x48, 0xa1, 0x00, 0x30, 0, 0, 0, 0, 0, 0 }, 10, X86_RAX },
+        { "mov r9d, [rsi]", { 0x44, 0x8b, 0x0e }, 3, X86_R9 },
+        { "mov eax, [rdi-0x100]", { 0x8b, 0x87, 0x00, 0xff, 0xff, 0xff }, 6, X86_RAX },
+        { "mov eax, [rcx*4+d32]", { 0x8b, 0x04, 0x8d, 0x00, 0x20, 0x00, 0x00 }, 7, X86_RAX },
+    };
+    poke(t, 0x3000, 0x0123456789abcdefull, 8);
+    for (size_t i = 0; i < G_N_ELEMENTS(forms); i++) {
+        memset(c->gpr, 0x55, sizeof(c->gpr));
+        c->gpr[X86_R13] = 0x3000 - 8;
+        c->gpr[X86_RBX] = 0x1000, c->gpr[X86_R12] = 0x800;          /* 0x1000 + 0x2000 */
+        if (i == 4)
+            c->gpr[X86_R12] = 0x3000;
+        if (i == 5)
+            c->gpr[X86_RBX] = 0xffffffff00003000ull;                  /* 67: only EBX counts */
+        c->gpr[X86_RSI] = 0x3000, c->gpr[X86_RDI] = 0x3100, c->gpr[X86_RCX] = 0x400;
+        c->rip = CODE_ADDR;
+        Enc e = { .len = forms[i].len };
+        memcpy(e.code, forms[i].code, e.len);
+        run_ok(t, &e, forms[i].what);
+        uint64_t want = forms[i].code[0] == 0x48 ? 0x0123456789abcdefull : 0x89abcdefull;
+        if (c->gpr[forms[i].dst] != want)
+            g_error("long64: %s: loaded 0x%llx, expected 0x%llx", forms[i].what,
+                    (unsigned long long)c->gpr[forms[i].dst], (unsigned long long)want);
+        cases++;
+    }
+    machine_free(t);
+}
+
 static void test_port_io(gconstpointer p)
 {
     TestMachine *t = machine_new(GPOINTER_TO_INT(p));
@@ -1333,6 +1380,7 @@ int main(int argc, char **argv)
         }
     g_test_add_func("/x86emu/table/addressing16", test_addressing16);
     g_test_add_func("/x86emu/table/addressing32", test_addressing32);
+    g_test_add_func("/x86emu/table/addressing64", test_addressing64);
     g_test_add_func("/x86emu/table/rep-chunks", test_rep_chunks);
     g_test_add_func("/x86emu/table/page-faults", test_page_faults);
     static const TestMode paged[] = { MODE_PAGED32, MODE_PAE32, MODE_LONG64 };
