@@ -1337,6 +1337,44 @@ static void test_faults_and_errors(void)
     machine_free(t);
 }
 
+/* What the emulator does not execute, in every mode: an error naming the instruction and
+ * its bytes, the state unchanged, no memory or port touched (never skipped, never half
+ * done).  The memory forms point at the MMIO page. */
+static void test_unsupported(gconstpointer p)
+{
+    TestMachine *t = machine_new(GPOINTER_TO_INT(p));
+    X86EmuCpu *c = &t->cpu;
+    static const struct { const char *name; uint8_t code[4]; unsigned len; } insns[] = {
+        { "cmpsb", { 0xa6 }, 1 }, { "scasb", { 0xae }, 1 }, { "mul", { 0xf7, 0x27 }, 2 },
+        { "div", { 0xf7, 0x37 }, 2 }, { "push", { 0xff, 0x37 }, 2 }, { "lea", { 0x8d, 0x07 }, 2 },
+        { "movaps", { 0x0f, 0x28, 0x07 }, 3 }, { "fld", { 0xd9, 0x07 }, 2 }, { "cpuid", { 0x0f, 0xa2 }, 2 },
+        { "hlt", { 0xf4 }, 1 }, { "rdmsr", { 0x0f, 0x32 }, 2 }, { "int3", { 0xcc }, 1 },
+        { "cmpxchg8b", { 0x0f, 0xc7, 0x0f }, 3 }, { "mov", { 0x8e, 0x1f }, 2 },     /* mov ds, [m] */
+        { "mov", { 0x0f, 0x22, 0xc0 }, 3 },                                            /* mov cr0, eax */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(insns); i++) {
+        c->rip = CODE_ADDR;
+        c->gpr[X86_RDI] = c->gpr[X86_RSI] = c->gpr[X86_RBX] =
+            t->mode == MODE_LONG64 || t->mode == MODE_PROT32 ? TESTMEM_MMIO : 0x100;
+        c->gpr[X86_RCX] = 4;
+        t->mem.mmio_accesses = 0;
+        t->mem.nio = 0;
+        X86EmuCpu before = *c;
+        X86EmuStatus st = machine_run(t, insns[i].code, insns[i].len);
+        char bytes[16] = "";
+        for (unsigned k = 0; k < insns[i].len; k++)
+            snprintf(bytes + strlen(bytes), sizeof(bytes) - strlen(bytes), k ? " %02x" : "%02x", insns[i].code[k]);
+        if (st != X86EMU_ERROR || !strstr(t->res.message, insns[i].name) || !strstr(t->res.message, bytes))
+            g_error("%s: %s (%s): status %d, message \"%s\"", mode_names[t->mode], insns[i].name, bytes, st,
+                    t->res.message);
+        g_assert_true(memcmp(&before, c, sizeof(before)) == 0);
+        g_assert_cmpuint(t->mem.mmio_accesses, ==, 0);
+        g_assert_cmpuint(t->mem.nio, ==, 0);
+        cases++;
+    }
+    machine_free(t);
+}
+
 /* MMIO: the access reaches the device page once, with its size; MOVS to/from it. */
 static void test_mmio(void)
 {
@@ -1371,6 +1409,7 @@ int main(int argc, char **argv)
         { "alu", test_alu }, { "unary", test_unary }, { "shift", test_shift },
         { "bits", test_bits }, { "bits-imm", test_bits_imm }, { "moves", test_moves },
         { "mov-xchg", test_mov_xchg }, { "strings", test_strings }, { "port-io", test_port_io },
+        { "unsupported", test_unsupported },
     };
     for (size_t f = 0; f < G_N_ELEMENTS(fam); f++)
         for (int m = 0; m < MODE_COUNT; m++) {
