@@ -216,6 +216,71 @@ static void test_alu(gconstpointer p)
     machine_free(t);
 }
 
+/* The other ALU forms: reg, [mem] (the result in the register), [mem], imm of the
+ * operand size (imm32 sign-extended for 64-bit), [mem], imm8 sign-extended (83). */
+static void test_alu_forms(gconstpointer p)
+{
+    TestMachine *t = machine_new(GPOINTER_TO_INT(p));
+    unsigned sizes[4], ns = sizes_of(t, sizes);
+    static const char *names[] = { "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp", "test" };
+    static const char *forms[] = { "reg, [mem]", "[mem], imm", "[mem], imm8" };
+    for (int form = 0; form < 3; form++)
+        for (int op = O_ADD; op <= O_TEST; op++)
+            for (unsigned si = 0; si < ns; si++)
+                for (size_t i = 0; i < G_N_ELEMENTS(values); i++)
+                    for (size_t j = 0; j < G_N_ELEMENTS(values); j++) {
+                        unsigned size = sizes[si], cin = (i + j) & 1;
+                        if ((form == 0 && op == O_TEST) || (form == 2 && (size == 1 || op == O_TEST)))
+                            continue;
+                        uint64_t a = values[i] & m_of(size), b = values[j], old = 0xdeadbeefcafef00dull;
+                        unsigned immlen = form == 1 ? (size > 4 ? 4 : size) : form == 2 ? 1 : 0;
+                        uint8_t opc;
+                        int digit = -1;
+                        if (form == 0)
+                            opc = (uint8_t)(op * 8 + 2 + (size > 1));
+                        else if (op == O_TEST)
+                            opc = size == 1 ? 0xf6 : 0xf7, digit = 0;
+                        else
+                            opc = form == 2 ? 0x83 : size == 1 ? 0x80 : 0x81, digit = op;
+                        /* The immediate as the instruction takes it: sign-extended. */
+                        if (form == 1 && size == 8)
+                            b = (uint64_t)(int64_t)(int32_t)b;
+                        if (form == 2)
+                            b = (uint64_t)(int64_t)(int8_t)b;
+                        Enc e;
+                        encode(t, size, &opc, 1, digit, b, immlen, &e);
+                        uint64_t dst = form == 0 ? b & m_of(size) : a, src = form == 0 ? a : b;
+                        poke(t, e.data, a, size);
+                        poke(t, e.data + size, 0x5a5a5a5a5a5a5a5aull, 8);
+                        t->cpu.gpr[e.reg] = form == 0 ? (old & ~m_of(size)) | dst : old;
+                        t->cpu.rflags = 2 | (cin ? X86_CF : 0) | noise(i + j);
+                        char what[96];
+                        snprintf(what, sizeof(what), "%s%u %s: 0x%llx, 0x%llx, CF=%u", names[op], size * 8,
+                                 forms[form], (unsigned long long)dst, (unsigned long long)src, cin);
+                        run_ok(t, &e, what);
+                        uint64_t res;
+                        uint32_t f, undef;
+                        oracle_alu(op, dst, src, cin, size, &res, &f, &undef);
+                        bool writes = op != O_CMP && op != O_TEST;
+                        if (form == 0) {
+                            uint64_t want = !writes ? (old & ~m_of(size)) | dst
+                                          : size == 4 ? res : (old & ~m_of(size)) | res;
+                            if (t->cpu.gpr[e.reg] != want || peek(t, e.data, size) != a)
+                                g_error("%s: %s: reg 0x%llx, expected 0x%llx", mode_names[t->mode], what,
+                                        (unsigned long long)t->cpu.gpr[e.reg], (unsigned long long)want);
+                        } else {
+                            uint64_t want = writes ? res : a;
+                            if (peek(t, e.data, size) != want || t->cpu.gpr[e.reg] != old)
+                                g_error("%s: %s: memory 0x%llx, expected 0x%llx", mode_names[t->mode], what,
+                                        (unsigned long long)peek(t, e.data, size), (unsigned long long)want);
+                        }
+                        g_assert_cmphex(peek(t, e.data + size, 8), ==, 0x5a5a5a5a5a5a5a5aull);
+                        check_flags(t, f, undef, what);
+                        cases++;
+                    }
+    machine_free(t);
+}
+
 static void test_unary(gconstpointer p)
 {
     TestMachine *t = machine_new(GPOINTER_TO_INT(p));
@@ -1406,7 +1471,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     static const struct { const char *name; GTestDataFunc fn; } fam[] = {
-        { "alu", test_alu }, { "unary", test_unary }, { "shift", test_shift },
+        { "alu", test_alu }, { "alu-forms", test_alu_forms }, { "unary", test_unary }, { "shift", test_shift },
         { "bits", test_bits }, { "bits-imm", test_bits_imm }, { "moves", test_moves },
         { "mov-xchg", test_mov_xchg }, { "strings", test_strings }, { "port-io", test_port_io },
         { "unsupported", test_unsupported },
