@@ -373,30 +373,44 @@ static void test_shift(gconstpointer p)
     unsigned sizes[4], ns = sizes_of(t, sizes);
     static const unsigned counts[] = { 0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 255 };
     static const char *names[] = { "rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar" };
-    for (int digit = 0; digit < 8; digit++)
-        for (unsigned si = 0; si < ns; si++)
-            for (size_t i = 0; i < G_N_ELEMENTS(values); i += 2)
-                for (size_t k = 0; k < G_N_ELEMENTS(counts); k++)
-                    for (unsigned cin = 0; cin < 2; cin++) {
-                        unsigned size = sizes[si];
-                        uint8_t opc = size == 1 ? 0xc0 : 0xc1;
-                        Enc e;
-                        encode(t, size, &opc, 1, digit, counts[k], 1, &e);
-                        uint64_t a = (values[i] ^ (k * 0x1111111111111111ull)) & m_of(size), res;
-                        uint32_t in = 2 | (cin ? X86_CF : 0) | noise(i + k), f, undef;
-                        poke(t, e.data, a, size);
-                        t->cpu.rflags = in;
-                        char what[80];
-                        snprintf(what, sizeof(what), "%s%u 0x%llx by %u, CF=%u", names[digit], size * 8,
-                                 (unsigned long long)a, counts[k], cin);
-                        run_ok(t, &e, what);
-                        oracle_shift(digit, a, counts[k], cin, size, &res, in, &f, &undef);
-                        if (peek(t, e.data, size) != res)
-                            g_error("%s: %s: memory 0x%llx, expected 0x%llx", mode_names[t->mode], what,
-                                    (unsigned long long)peek(t, e.data, size), (unsigned long long)res);
-                        check_flags(t, f, undef, what);
-                        cases++;
-                    }
+    static const char *forms[] = { "imm8", "CL", "1" };
+    for (int form = 0; form < 3; form++)
+        for (int digit = 0; digit < 8; digit++)
+            for (unsigned si = 0; si < ns; si++)
+                for (size_t i = 0; i < G_N_ELEMENTS(values); i += 2)
+                    for (size_t k = 0; k < G_N_ELEMENTS(counts); k++)
+                        for (unsigned cin = 0; cin < 2; cin++) {
+                            unsigned size = sizes[si], count = counts[k];
+                            if (form == 2 && count != 1)
+                                continue;
+                            uint8_t opc = (uint8_t)((form == 0 ? 0xc0 : form == 1 ? 0xd2 : 0xd0) + (size > 1));
+                            Enc e;
+                            encode(t, size, &opc, 1, digit, count, form == 0 ? 1 : 0, &e);
+                            if (form == 1) {
+                                /* Only CL counts.  In the 32-bit modes ECX is also the
+                                 * operand's index: move EBX to keep the address. */
+                                if (!is16(t) && t->mode != MODE_LONG64) {
+                                    t->cpu.gpr[X86_RBX] -= (uint64_t)(count - 0x10) * 4;
+                                    t->cpu.gpr[X86_RCX] = count;
+                                } else {
+                                    t->cpu.gpr[X86_RCX] = 0xabcd00 | count;
+                                }
+                            }
+                            uint64_t a = (values[i] ^ (k * 0x1111111111111111ull)) & m_of(size), res;
+                            uint32_t in = 2 | (cin ? X86_CF : 0) | noise(i + k), f, undef;
+                            poke(t, e.data, a, size);
+                            t->cpu.rflags = in;
+                            char what[80];
+                            snprintf(what, sizeof(what), "%s%u 0x%llx by %u (%s), CF=%u", names[digit], size * 8,
+                                     (unsigned long long)a, count, forms[form], cin);
+                            run_ok(t, &e, what);
+                            oracle_shift(digit, a, count, cin, size, &res, in, &f, &undef);
+                            if (peek(t, e.data, size) != res)
+                                g_error("%s: %s: memory 0x%llx, expected 0x%llx", mode_names[t->mode], what,
+                                        (unsigned long long)peek(t, e.data, size), (unsigned long long)res);
+                            check_flags(t, f, undef, what);
+                            cases++;
+                        }
     machine_free(t);
 }
 
