@@ -122,17 +122,24 @@ static bool emu_write(void *opaque, uint64_t gpa, const void *buf, unsigned size
     return mosaic_as_rw(c->hvf->as, gpa, (void *)buf, size, true) == MOSAIC_MEM_OK;
 }
 
-/* Port I/O.  The SDK has no port address space yet (the x86 machine of the KVM issue
- * brings it): until then every port reads as all ones and ignores writes, as a port
- * with nothing behind it does on a PC. */
+/* Port I/O through the machine's port space.  Nothing behind a port is not the guest's
+ * error: reads see all ones (a floating bus), writes are dropped, as on a PC (and as
+ * accel-kvm does). */
 static bool emu_in(void *opaque, uint16_t port, unsigned size, uint32_t *val)
 {
-    *val = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+    HvfCpu *c = opaque;
+    uint64_t v = ~0ull;
+    if (!c->hvf->io || mosaic_as_read(c->hvf->io, port, size, &v) != MOSAIC_MEM_OK)
+        v = ~0ull;
+    *val = (uint32_t)v & (size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1);
     return true;
 }
 
 static bool emu_out(void *opaque, uint16_t port, unsigned size, uint32_t val)
 {
+    HvfCpu *c = opaque;
+    if (c->hvf->io)
+        mosaic_as_write(c->hvf->io, port, size, val);
     return true;
 }
 
@@ -326,7 +333,7 @@ HvfNext hvf_handle_exit(HvfCpu *c)
     case EXIT_EPT_VIOLATION: {
         atomic_fetch_add(&c->hvf->mmio_exits, 1);
         uint64_t gpa = hvf_vmcs(c, VMCS_RO_GUEST_PHYSICAL_ADDRESS);
-        MosaicMemSection s;
+        MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
         /* RAM the map did not cover yet (it changed under us): map it again and retry. */
         if (mosaic_as_lookup(c->hvf->as, gpa, &s) && hvf_section_mappable(&s) && (q & 0x38) == 0) {
             MosaicError *err = mosaic_error_new();

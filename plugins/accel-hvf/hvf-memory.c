@@ -7,15 +7,6 @@
 #include "hvf.h"
 
 #define PAGE 4096ull
-/* The SDK resolves one address at a time: holes are stepped over in this stride, so a
- * RAM section must start on it to be mapped (boards place RAM far coarser than this);
- * anything missed still works, through the emulator, only slower. */
-#define HOLE_STRIDE (64ull << 10)
-/* Where to stop looking: RAM above 4 GiB ends at 4 GiB + RAM size on x86 boards. */
-static uint64_t scan_end(Hvf *h)
-{
-    return (4ull << 30) + mosaic_machine_ram_size(h->machine) + (1ull << 30);
-}
 
 /* Only whole pages of RAM/ROM whose host memory is page-aligned can be mapped;
  * dirty-tracked RAM stays unmapped so every write is seen (through the emulator) until
@@ -37,14 +28,9 @@ bool hvf_map_memory(Hvf *h, MosaicError *err)
 {
     pthread_mutex_lock(&h->map_lock);
     hvf_unmap_memory(h);
-    uint64_t end = scan_end(h);
-    for (uint64_t addr = 0; addr < end;) {
-        MosaicMemSection s;
-        if (!mosaic_as_lookup(h->as, addr, &s)) {
-            addr = (addr + HOLE_STRIDE) & ~(HOLE_STRIDE - 1);
-            continue;
-        }
-        uint64_t next = s.base + s.size;
+    /* Every section of the map, in address order (mosaic_as_next_section, SDK 1.1). */
+    MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+    for (uint64_t addr = 0; mosaic_as_next_section(h->as, addr, &s);) {
         if (hvf_section_mappable(&s)) {
             if (h->nmaps == HVF_MAX_MAPPINGS) {
                 pthread_mutex_unlock(&h->map_lock);
@@ -62,7 +48,10 @@ bool hvf_map_memory(Hvf *h, MosaicError *err)
             }
             h->maps[h->nmaps++] = (HvfMapping){ s.base, s.size };
         }
-        addr = next > addr ? next : addr + PAGE;
+        uint64_t next = s.base + s.size;
+        if (next <= addr)
+            break;                               /* the last section ends at 2^64 */
+        addr = next;
     }
     pthread_mutex_unlock(&h->map_lock);
     return true;

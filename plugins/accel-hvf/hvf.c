@@ -31,6 +31,7 @@ static void *hvf_create(MosaicMachine *m, const MosaicProps *props, MosaicError 
     }
     h->machine = m;
     h->as = mosaic_machine_address_space(m);
+    h->io = mosaic_machine_io_space(m);
     pthread_mutex_init(&h->map_lock, NULL);
     the_vm = h;
     return h;

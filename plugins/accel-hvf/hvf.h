@@ -55,6 +55,7 @@ typedef struct HvfMapping {
 typedef struct Hvf {
     MosaicMachine *machine;
     MosaicAddressSpace *as;
+    MosaicAddressSpace *io;     /* the machine's port space (SDK 1.1) */
     pthread_mutex_t map_lock;
     HvfMapping maps[HVF_MAX_MAPPINGS];
     unsigned nmaps;

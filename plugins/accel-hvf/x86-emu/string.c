@@ -121,6 +121,8 @@ static bool one_iteration(Emu *e, unsigned size, int src_seg, int64_t delta)
 
 bool exec_string(Emu *e)
 {
+    if (e->in.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT)
+        return emu_unsupported(e);               /* SSE2's MOVSD (F2 0F 10/11) */
     unsigned size = element_size(e->in.mnemonic);
     int src_seg = source_segment(e);
     int64_t delta = e->st.rflags & X86_DF ? -(int64_t)size : (int64_t)size;

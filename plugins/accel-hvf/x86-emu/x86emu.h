@@ -98,6 +98,7 @@ typedef struct X86EmuResult {
     bool has_error_code;
     uint32_t error_code;
     uint64_t fault_addr;
+    char mnemonic[24];  /* of the decoded instruction (Zydis's name); empty if none was */
     char message[192];
 } X86EmuResult;
 
@@ -114,6 +115,11 @@ X86EmuStatus x86emu_step(X86EmuCpu *cpu, const X86EmuOps *ops, void *opaque, X86
  * or the caller) as the instruction at CS:RIP. */
 X86EmuStatus x86emu_step_bytes(X86EmuCpu *cpu, const X86EmuOps *ops, void *opaque,
                                const uint8_t *insn, size_t len, X86EmuResult *res);
+
+/* The mnemonics x86emu_step executes (Zydis's lower-case names): fills names[0..max) and
+ * returns how many there are.  Anything else is #UD (UD0/1/2, invalid encodings) or an
+ * X86EMU_ERROR. */
+size_t x86emu_mnemonics(const char **names, size_t max);
 
 /* Kinds of access, for the page walk. */
 typedef enum { X86EMU_READ, X86EMU_WRITE, X86EMU_FETCH } X86EmuAccess;

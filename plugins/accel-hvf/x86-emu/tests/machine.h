@@ -112,11 +112,20 @@ static inline uint64_t machine_linear(const TestMachine *t, int seg, uint64_t of
     return t->cpu.seg[seg].base + off;
 }
 
+/* The mnemonics that completed in each mode (for the coverage check). */
+static GHashTable *machine_covered[MODE_COUNT];
+
 /* Places code at CS:RIP and runs one step. */
 static inline X86EmuStatus machine_run(TestMachine *t, const uint8_t *code, size_t len)
 {
     memcpy(t->mem.ram + machine_linear(t, X86_CS, t->cpu.rip), code, len);
-    return x86emu_step(&t->cpu, &testmem_ops, &t->mem, &t->res);
+    X86EmuStatus s = x86emu_step(&t->cpu, &testmem_ops, &t->mem, &t->res);
+    if (s == X86EMU_DONE) {
+        if (!machine_covered[t->mode])
+            machine_covered[t->mode] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_add(machine_covered[t->mode], g_strdup(t->res.mnemonic));
+    }
+    return s;
 }
 
 #endif

@@ -26,7 +26,8 @@ typedef struct TestMem {
     unsigned mmio_accesses;     /* reads and writes that reached the MMIO page */
     TestIo io[64];
     unsigned nio;
-    uint32_t in_value;          /* what IN returns (per byte: in_value + access index) */
+    uint32_t in_value;          /* what IN returns (in_value + access index ...) */
+    bool in_constant;           /* (... or in_value every time) */
 } TestMem;
 
 static inline bool testmem_read(void *opaque, uint64_t gpa, void *buf, unsigned size)
@@ -64,7 +65,7 @@ static inline bool testmem_in(void *opaque, uint16_t port, unsigned size, uint32
     TestMem *m = opaque;
     if (port == 0xdead)
         return false;                     /* nothing answers there */
-    *val = (m->in_value + m->nio) & (size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1);
+    *val = (m->in_value + (m->in_constant ? 0 : m->nio)) & (size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1);
     if (m->nio < 64)
         m->io[m->nio] = (TestIo){ false, port, size, *val };
     m->nio++;
