@@ -111,6 +111,10 @@ void snd_pcm_queue(Pcm *p, MosaicVirtqElem *e, uint64_t len)
         snd_xfer_done(p, e, S_BAD_MSG, 0);
         return;
     }
+    if (p->failed) { /* nothing will play it: the guest hears so now, not never */
+        snd_xfer_done(p, e, S_IO_ERR, 0);
+        return;
+    }
     Xfer *x = g_new0(Xfer, 1);
     x->e = e;
     x->len = len;
@@ -137,6 +141,7 @@ static void failed(void *opaque, const char *msg)
     mosaic_log("virtio-snd", 1, "%s", msg);
     if (p->state == PCM_RUNNING)
         p->state = PCM_STOPPED;
+    p->failed = true;
     complete_all(p, S_IO_ERR);
 }
 
@@ -176,6 +181,7 @@ uint32_t snd_pcm_prepare(Pcm *p)
     mosaic_error_free(err);
     mosaic_audio_stream_set_volume(p->s, p->d->volume, p->d->mute);
     p->written = p->played = 0;
+    p->failed = false;
     p->state = PCM_PREPARED;
     return S_OK;
 }
