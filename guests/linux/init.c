@@ -6,7 +6,7 @@
  * /mosaic-initrd), runs the
  * command named by `mosaic.cmd=` on the
  * kernel command line (report | blk-write-pattern | blk-read-check | blk-all |
- * blk-bench | hotplug-loop | reboot | net-stream, see net_stream | snd-play, see snd_play)
+ * blk-bench | hotplug-loop | reboot | net-stream, see net_stream | snd-play | snd-capture, see snd_play)
  * and powers off
  * (hotplug-loop never ends: the test quits the machine).
  * Built soft-float (rv64imac/lp64) so it runs under kernels with and without FPU.
@@ -693,7 +693,7 @@ static short snd_buf[SND_PERIOD * SND_PERIODS * 2];
 /* Everything allowed, then access RW_INTERLEAVED, S16_LE, 2 channels, 48 kHz, the period
  * and the period count fixed; the kernel chooses the rest (there is nothing left). */
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
-static long snd_setup(long fd)
+static long snd_setup(long fd, unsigned periods)
 {
     for (int m = 0; m < 3; m++)
         for (int w = 0; w < 8; w++)
@@ -706,7 +706,7 @@ static long snd_setup(long fd)
     hwp.iv[IV_CHANNELS] = (struct snd_interval){2, 2, 4};
     hwp.iv[IV_RATE] = (struct snd_interval){SND_RATE, SND_RATE, 4};
     hwp.iv[IV_PERIOD_SIZE] = (struct snd_interval){SND_PERIOD, SND_PERIOD, 4};
-    hwp.iv[IV_PERIODS] = (struct snd_interval){SND_PERIODS, SND_PERIODS, 4};
+    hwp.iv[IV_PERIODS] = (struct snd_interval){periods, periods, 4};
     hwp.rmask = ~0u;
     long r = sc(SYS_ioctl, fd, SND_HW_PARAMS, &hwp);
     if (r < 0)
@@ -795,7 +795,7 @@ static int snd_play(void)
         snd_fail("open /dev/snd/pcmC0D0p", fd);
         return 0;
     }
-    long r = snd_setup(fd);
+    long r = snd_setup(fd, SND_PERIODS);
     if (r < 0) {
         snd_fail("HW_PARAMS/PREPARE", r);
         return 0;
@@ -832,6 +832,64 @@ static int snd_play(void)
     if (r < 0)
         snd_fail("DRAIN", r);
     return r == 0;
+}
+
+/* ---- snd-capture: mosaic.frames=N frames of 48 kHz S16_LE stereo from
+ * /dev/snd/pcmC0D0c (READI_FRAMES), hashed with FNV-1a (64-bit) as they arrive; prints
+ * MOSAIC-SND captured=N hash=HEX xruns=N (an overrun: READI answering -EPIPE). */
+static void out_hex64(unsigned long v)
+{
+    char buf[17];
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        buf[i] = "0123456789abcdef"[v & 15];
+    buf[16] = 0;
+    out(buf);
+}
+
+static int snd_capture(void)
+{
+    char v[32];
+    get_param("mosaic.frames", v, sizeof v);
+    unsigned long frames = v[0] ? parse_num(v) : 48000, got = 0, xruns = 0;
+    unsigned long hash = 0xcbf29ce484222325ul;
+    long fd = sc(SYS_openat, AT_FDCWD, "/dev/snd/pcmC0D0c", O_RDWR);
+    if (fd < 0) {
+        snd_fail("open /dev/snd/pcmC0D0c", fd);
+        return 0;
+    }
+    long r = snd_setup(fd, SND_PERIODS);
+    if (r < 0) {
+        snd_fail("HW_PARAMS/PREPARE", r);
+        return 0;
+    }
+    while (got < frames) {
+        unsigned long n = frames - got < SND_PERIOD ? frames - got : SND_PERIOD;
+        struct snd_xferi x = {0, snd_buf, n};
+        r = sc(SYS_ioctl, fd, SND_READI, &x);
+        if (r == -EPIPE) {
+            xruns++;
+            if ((r = sc(SYS_ioctl, fd, SND_PREPARE, 0)) < 0)
+                break;
+            continue;
+        }
+        if (r < 0)
+            break;
+        const unsigned char *b = (const unsigned char *)snd_buf;
+        for (long i = 0; i < x.result * 4; i++)
+            hash = (hash ^ b[i]) * 0x100000001b3ul;
+        got += x.result;
+    }
+    sc(SYS_close, fd, 0, 0);
+    if (r < 0)
+        snd_fail("READI", r);
+    out("MOSAIC-SND captured=");
+    out_num(got);
+    out(" hash=");
+    out_hex64(hash);
+    out(" xruns=");
+    out_num(xruns);
+    out("\n");
+    return r >= 0;
 }
 
 static int streq(const char *a, const char *b)
@@ -890,6 +948,8 @@ int main(void)
         out("MOSAIC-CMD blk-bench OK\n");
     } else if (streq(cmd, "snd-play")) {
         out(snd_play() ? "MOSAIC-CMD snd-play OK\n" : "MOSAIC-CMD snd-play FAIL\n");
+    } else if (streq(cmd, "snd-capture")) {
+        out(snd_capture() ? "MOSAIC-CMD snd-capture OK\n" : "MOSAIC-CMD snd-capture FAIL\n");
     } else if (streq(cmd, "hotplug-loop")) {
         hotplug_loop();
     } else {

@@ -4,7 +4,8 @@
 (mosaic.cmd=snd-play: raw ALSA ioctls HW_PARAMS, PREPARE, WRITEI_FRAMES, DRAIN on
 /dev/snd/pcmC0D0p; 48 kHz S16 stereo, 20 ms periods, 8 of them).  The wavenc recording
 has the tone's frequency (+-1 Hz), level and length (+-20 ms) and no glitch, and the
-guest saw no xrun (no WRITEI answered -EPIPE)."""
+guest saw no xrun (no WRITEI answered -EPIPE).  Capture: mosaic.cmd=snd-capture reads a
+WAV fed through in.pipeline sample-exact."""
 import os
 import subprocess
 import sys
@@ -56,3 +57,24 @@ def test_linux_plays_a_tone(mosaic, top, tmp_path, kernel, freq, ms, amp):
     assert abs(t.peak - level) <= 0.01 * level + 0.001, t
     assert abs(t.rms - level / 2 ** 0.5) <= 0.01 * level, t
     assert aa.glitches(t, 1.5 * t.slope()) == 0, t
+
+
+# Known defect (open): under load most runs capture all frames with no overrun but not
+# the file's bytes (one stable wrong hash, the same with the synchronous audio-gst of
+# before the worker change); the bare-metal guest's capture is exact.  Not yet found
+# whether the device or Linux 6.1's virtio_snd capture path is at fault.
+@pytest.mark.xfail(strict=False, reason='Linux capture not yet sample-exact (see comment)')
+def test_linux_captures_a_wav_sample_exact(mosaic, top, tmp_path, kernel):
+    """A WAV file fed through in.pipeline arrives in the Linux guest sample-exact
+    (mosaic.cmd=snd-capture: READI_FRAMES on /dev/snd/pcmC0D0c, FNV-1a of every byte),
+    with no overrun.  `identity sync=true` paces the file at its own rate, as a
+    microphone would deliver it: Linux keeps all its periods queued, so an unpaced file
+    fills them faster than real time and the guest overruns (see the audio-gst README)."""
+    from test_audio import fnv1a, write_wav
+    frames = 24000
+    raw = write_wav(tmp_path / 'in.wav', 48000, 2, frames)
+    log = run_linux(mosaic, top, tmp_path, kernel, f'snd-capture mosaic.frames={frames}',
+                    f'driver = gst\nin.pipeline = filesrc location={tmp_path / "in.wav"} ! '
+                    f'decodebin ! identity sync=true')
+    assert 'MOSAIC-CMD snd-capture OK' in log, log
+    assert f'MOSAIC-SND captured={frames} hash={fnv1a(raw):016x} xruns=0' in log, log
