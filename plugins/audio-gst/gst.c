@@ -176,11 +176,13 @@ static void state_news(void *opaque)
         return;
     g->reported = g->failed = true;
     g->running = false;
+    /* The element's error may come before the worker knows the state change failed:
+     * either way the message names the key and the pipeline. */
     if (failure)
         mosaic_audio_stream_error(g->s, "%s cannot reach %s: %s", g->what, failure,
                                   error ? error : "an element refused without saying why");
     else
-        mosaic_audio_stream_error(g->s, "%s", error);
+        mosaic_audio_stream_error(g->s, "%s: %s", g->what, error);
 }
 
 /* Opening a stream waits for nothing: the pipeline is built (parsing is quick) and its
