@@ -6,7 +6,8 @@
  * /mosaic-initrd), runs the
  * command named by `mosaic.cmd=` on the
  * kernel command line (report | blk-write-pattern | blk-read-check | blk-all |
- * blk-bench | hotplug-loop | reboot | net-stream, see net_stream) and powers off
+ * blk-bench | hotplug-loop | reboot | net-stream, see net_stream | snd-play | snd-capture, see snd_play)
+ * and powers off
  * (hotplug-loop never ends: the test quits the machine).
  * Built soft-float (rv64imac/lp64) so it runs under kernels with and without FPU.
  * Every line the tests look for starts with "MOSAIC-".
@@ -653,6 +654,244 @@ static int net_stream(void)
     return 0;
 }
 
+/* ---- snd-play: a tone through Linux's virtio_snd driver, with raw ALSA ioctls ----
+ * mosaic.freq=HZ (440) mosaic.ms=N (1000) mosaic.amp=PERCENT (50): N ms of a sine at
+ * 48 kHz S16_LE stereo on /dev/snd/pcmC0D0p, then a buffer of silence (whatever the
+ * device reads past the end of the data is silence), then DRAIN.  An xrun (WRITEI
+ * answering -EPIPE) is counted, the stream prepared again and the write retried;
+ * prints MOSAIC-SND ... xruns=N. */
+struct snd_interval { unsigned int min, max, flags; /* openmin:1 openmax:1 integer:1 empty:1 */ };
+struct snd_hw_params {
+    unsigned int flags;
+    unsigned int masks[3][8]; /* access, format, subformat */
+    unsigned int mres[5][8];
+    struct snd_interval iv[12]; /* SNDRV_PCM_HW_PARAM_SAMPLE_BITS (8) .. TICK_TIME (19) */
+    struct snd_interval ires[9];
+    unsigned int rmask, cmask, info, msbits, rate_num, rate_den;
+    unsigned long fifo_size;
+    unsigned char reserved[64];
+};
+_Static_assert(sizeof(struct snd_hw_params) == 608, "struct snd_pcm_hw_params");
+struct snd_xferi { long result; void *buf; unsigned long frames; };
+
+#define SND_HW_PARAMS 0xc2604111u  /* _IOWR('A', 0x11, struct snd_pcm_hw_params) */
+#define SND_PREPARE 0x4140u        /* _IO('A', 0x40) */
+#define SND_DRAIN 0x4144u          /* _IO('A', 0x44) */
+#define SND_WRITEI 0x40184150u     /* _IOW('A', 0x50, struct snd_xferi) */
+#define SND_READI 0x80184151u      /* _IOR('A', 0x51, struct snd_xferi) */
+#define EPIPE 32
+enum { IV_CHANNELS = 10 - 8, IV_RATE = 11 - 8, IV_PERIOD_SIZE = 13 - 8, IV_PERIODS = 15 - 8,
+       IV_BUFFER_SIZE = 17 - 8 };
+
+#define SND_RATE 48000
+#define SND_PERIOD 960 /* frames: 20 ms */
+#define SND_PERIODS 8
+
+static struct snd_hw_params hwp;
+static short snd_buf[SND_PERIOD * SND_PERIODS * 2];
+
+/* Everything allowed, then access RW_INTERLEAVED, S16_LE, 2 channels, 48 kHz, the period
+ * and the period count fixed; the kernel chooses the rest (there is nothing left). */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+static long snd_setup(long fd, unsigned periods)
+{
+    for (int m = 0; m < 3; m++)
+        for (int w = 0; w < 8; w++)
+            hwp.masks[m][w] = 0;
+    hwp.masks[0][0] = 1u << 3; /* SNDRV_PCM_ACCESS_RW_INTERLEAVED */
+    hwp.masks[1][0] = 1u << 2; /* SNDRV_PCM_FORMAT_S16_LE */
+    hwp.masks[2][0] = 1u << 0; /* SNDRV_PCM_SUBFORMAT_STD */
+    for (int i = 0; i < 12; i++)
+        hwp.iv[i] = (struct snd_interval){0, ~0u, 0};
+    hwp.iv[IV_CHANNELS] = (struct snd_interval){2, 2, 4};
+    hwp.iv[IV_RATE] = (struct snd_interval){SND_RATE, SND_RATE, 4};
+    hwp.iv[IV_PERIOD_SIZE] = (struct snd_interval){SND_PERIOD, SND_PERIOD, 4};
+    hwp.iv[IV_PERIODS] = (struct snd_interval){periods, periods, 4};
+    hwp.rmask = ~0u;
+    long r = sc(SYS_ioctl, fd, SND_HW_PARAMS, &hwp);
+    if (r < 0)
+        return r;
+    return sc(SYS_ioctl, fd, SND_PREPARE, 0);
+}
+
+/* sin(2 pi k / 1024) in Q30 for k in 0..1024, from the Taylor series (no FPU needed). */
+static int sine_q30[1025];
+
+static void make_sine(void)
+{
+    const long two_pi_q30 = 6746518852l;
+    for (int k = 0; k <= 256; k++) {
+        long x = two_pi_q30 * k / 1024, x2 = (x * x) >> 30, term = x, sum = x;
+        for (int n = 1; n < 12; n++) {
+            term = -((term * x2) >> 30) / ((2 * n) * (2 * n + 1));
+            sum += term;
+        }
+        if (sum > (1l << 30) - 1)
+            sum = (1l << 30) - 1;
+        sine_q30[k] = sine_q30[512 - k] = (int)sum;
+        sine_q30[512 + k] = sine_q30[1024 - k] = (int)-sum;
+    }
+}
+
+/* Frames of the tone into snd_buf (zeros once `left` runs out); phase is Q32 cycles. */
+static void tone_fill(unsigned long frames, unsigned long *phase, unsigned long step,
+                      unsigned long amp, unsigned long *left)
+{
+    for (unsigned long i = 0; i < frames; i++) {
+        long v = 0;
+        if (*left) {
+            unsigned long k = (*phase >> 22) & 1023, frac = (*phase >> 6) & 0xffff;
+            long a = sine_q30[k], b = sine_q30[k + 1];
+            v = ((a + (((b - a) * (long)frac) >> 16)) * (long)amp / 100) >> 15; /* Q30 -> S16 */
+            if (v > 32767)
+                v = 32767;
+            *phase += step;
+            (*left)--;
+        }
+        snd_buf[2 * i] = snd_buf[2 * i + 1] = (short)v;
+    }
+}
+
+/* WRITEI all of `frames`, recovering from xruns. */
+static long snd_write(long fd, unsigned long frames, unsigned long *xruns)
+{
+    unsigned long done = 0;
+    while (done < frames) {
+        struct snd_xferi x = {0, snd_buf + 2 * done, frames - done};
+        long r = sc(SYS_ioctl, fd, SND_WRITEI, &x);
+        if (r == -EPIPE) {
+            (*xruns)++;
+            if ((r = sc(SYS_ioctl, fd, SND_PREPARE, 0)) < 0)
+                return r;
+            continue;
+        }
+        if (r < 0)
+            return r;
+        done += x.result;
+    }
+    return 0;
+}
+
+static void snd_fail(const char *what, long err)
+{
+    out("MOSAIC-SND ");
+    out(what);
+    out(" failed: errno ");
+    out_num(-err);
+    out("\n");
+}
+
+static int snd_play(void)
+{
+    char v[32];
+    get_param("mosaic.freq", v, sizeof v);
+    unsigned long freq = v[0] ? parse_num(v) : 440;
+    get_param("mosaic.ms", v, sizeof v);
+    unsigned long ms = v[0] ? parse_num(v) : 1000;
+    get_param("mosaic.amp", v, sizeof v);
+    unsigned long amp = v[0] ? parse_num(v) : 50;
+    long fd = sc(SYS_openat, AT_FDCWD, "/dev/snd/pcmC0D0p", O_RDWR);
+    if (fd < 0) {
+        snd_fail("open /dev/snd/pcmC0D0p", fd);
+        return 0;
+    }
+    long r = snd_setup(fd, SND_PERIODS);
+    if (r < 0) {
+        snd_fail("HW_PARAMS/PREPARE", r);
+        return 0;
+    }
+    out("MOSAIC-SND period=");
+    out_num(hwp.iv[IV_PERIOD_SIZE].min);
+    out(" periods=");
+    out_num(hwp.iv[IV_PERIODS].min);
+    out(" buffer=");
+    out_num(hwp.iv[IV_BUFFER_SIZE].min);
+    out("\n");
+    make_sine();
+    unsigned long phase = 0, step = (freq << 32) / SND_RATE, xruns = 0;
+    unsigned long left = ms * SND_RATE / 1000, total = left + SND_PERIOD * SND_PERIODS;
+    /* The whole buffer first (the stream starts with data in every period), then a
+     * period at a time. */
+    for (unsigned long sent = 0, n; sent < total; sent += n) {
+        n = sent ? SND_PERIOD : SND_PERIOD * SND_PERIODS;
+        if (n > total - sent)
+            n = total - sent;
+        tone_fill(n, &phase, step, amp, &left);
+        if ((r = snd_write(fd, n, &xruns)) < 0) {
+            snd_fail("WRITEI", r);
+            return 0;
+        }
+    }
+    r = sc(SYS_ioctl, fd, SND_DRAIN, 0);
+    sc(SYS_close, fd, 0, 0);
+    out("MOSAIC-SND played=");
+    out_num(total);
+    out(" xruns=");
+    out_num(xruns);
+    out("\n");
+    if (r < 0)
+        snd_fail("DRAIN", r);
+    return r == 0;
+}
+
+/* ---- snd-capture: mosaic.frames=N frames of 48 kHz S16_LE stereo from
+ * /dev/snd/pcmC0D0c (READI_FRAMES), hashed with FNV-1a (64-bit) as they arrive; prints
+ * MOSAIC-SND captured=N hash=HEX xruns=N (an overrun: READI answering -EPIPE). */
+static void out_hex64(unsigned long v)
+{
+    char buf[17];
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        buf[i] = "0123456789abcdef"[v & 15];
+    buf[16] = 0;
+    out(buf);
+}
+
+static int snd_capture(void)
+{
+    char v[32];
+    get_param("mosaic.frames", v, sizeof v);
+    unsigned long frames = v[0] ? parse_num(v) : 48000, got = 0, xruns = 0;
+    unsigned long hash = 0xcbf29ce484222325ul;
+    long fd = sc(SYS_openat, AT_FDCWD, "/dev/snd/pcmC0D0c", O_RDWR);
+    if (fd < 0) {
+        snd_fail("open /dev/snd/pcmC0D0c", fd);
+        return 0;
+    }
+    long r = snd_setup(fd, SND_PERIODS);
+    if (r < 0) {
+        snd_fail("HW_PARAMS/PREPARE", r);
+        return 0;
+    }
+    while (got < frames) {
+        unsigned long n = frames - got < SND_PERIOD ? frames - got : SND_PERIOD;
+        struct snd_xferi x = {0, snd_buf, n};
+        r = sc(SYS_ioctl, fd, SND_READI, &x);
+        if (r == -EPIPE) {
+            xruns++;
+            if ((r = sc(SYS_ioctl, fd, SND_PREPARE, 0)) < 0)
+                break;
+            continue;
+        }
+        if (r < 0)
+            break;
+        const unsigned char *b = (const unsigned char *)snd_buf;
+        for (long i = 0; i < x.result * 4; i++)
+            hash = (hash ^ b[i]) * 0x100000001b3ul;
+        got += x.result;
+    }
+    sc(SYS_close, fd, 0, 0);
+    if (r < 0)
+        snd_fail("READI", r);
+    out("MOSAIC-SND captured=");
+    out_num(got);
+    out(" hash=");
+    out_hex64(hash);
+    out(" xruns=");
+    out_num(xruns);
+    out("\n");
+    return r >= 0;
+}
+
 static int streq(const char *a, const char *b)
 {
     while (*a && *a == *b)
@@ -707,6 +946,10 @@ int main(void)
     } else if (streq(cmd, "blk-bench")) {
         each_entry("/sys/block", bench_one);
         out("MOSAIC-CMD blk-bench OK\n");
+    } else if (streq(cmd, "snd-play")) {
+        out(snd_play() ? "MOSAIC-CMD snd-play OK\n" : "MOSAIC-CMD snd-play FAIL\n");
+    } else if (streq(cmd, "snd-capture")) {
+        out(snd_capture() ? "MOSAIC-CMD snd-capture OK\n" : "MOSAIC-CMD snd-capture FAIL\n");
     } else if (streq(cmd, "hotplug-loop")) {
         hotplug_loop();
     } else {

@@ -70,6 +70,7 @@ static void *gst_be_open(const MosaicProps *props, MosaicError *err)
     be->in_where = mosaic_props_where(props, "in.pipeline");
     be->latency_ms = mosaic_props_get_uint(props, "latency");
     be->draining = g_ptr_array_new();
+    be->closing = g_ptr_array_new();
     bool check = mosaic_props_get_bool(props, "probe");
     GstElement *p;
     /* Both descriptions must parse, whatever the guest will use. */
@@ -84,37 +85,59 @@ static void *gst_be_open(const MosaicProps *props, MosaicError *err)
     return be;
 fail:
     g_ptr_array_free(be->draining, TRUE);
+    g_ptr_array_free(be->closing, TRUE);
     g_free(be->out_desc);
     g_free(be->in_desc);
     g_free(be);
     return NULL;
 }
 
-/* Stops the pipeline (joining its streaming threads) and frees the stream: only then
- * can no thread reach it. */
-static void stream_destroy(GbStream *g)
+/* Main loop, once the worker has brought the pipeline to NULL: no thread of it runs. */
+static void stream_free(GbStream *g)
 {
-    gst_element_set_state(g->pipe, GST_STATE_NULL);
+    gst_worker_detach(g);
+    g_ptr_array_remove(g->be->closing, g);
+    g_ptr_array_remove(g->be->draining, g);
+    if (g->pending)
+        gst_sample_unref(g->pending);
     mosaic_bh_free(g->bh);
     gst_object_unref(g->app);
     gst_object_unref(g->volume);
     gst_object_unref(g->pipe);
+    g_free(g->what);
     g_free(g);
+}
+
+/* A closed stream's pipeline goes to NULL (on its worker); freed when that is done. */
+static void stop_for_good(GbStream *g)
+{
+    if (g->stopping)
+        return;
+    g->stopping = true;
+    g_ptr_array_remove(g->be->draining, g);
+    gst_worker_push(g, GB_NULL);
 }
 
 static void gst_be_close(void *opaque)
 {
     GbBackend *be = opaque;
-    /* Output that is still playing out (a file sink writing its header on EOS). */
-    for (guint i = 0; i < be->draining->len; i++) {
-        GbStream *g = g_ptr_array_index(be->draining, i);
-        g_source_remove(g->bus_watch);
-        g_autoptr(GstBus) bus = gst_element_get_bus(g->pipe);
-        g_autoptr(GstMessage) m =
-            gst_bus_timed_pop_filtered(bus, DRAIN_WAIT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-        stream_destroy(g);
+    /* Output still playing out (a file sink writing its header on EOS) gets its time,
+     * bounded; a pipeline stuck in a state change is left to the exit. */
+    gint64 until = g_get_monotonic_time() + DRAIN_WAIT / GST_USECOND;
+    while (be->closing->len) {
+        GbStream *g = g_ptr_array_index(be->closing, 0);
+        if (!g->stopping)
+            gst_worker_wait_drained(g, until);
+        stop_for_good(g);
+        if (!gst_worker_wait_nulled(g, MAX(until, g_get_monotonic_time() + G_USEC_PER_SEC))) {
+            g_printerr("audio-gst: %s is still changing state at exit; left to it\n", g->what);
+            g_ptr_array_remove_index(be->closing, 0);
+            continue;
+        }
+        stream_free(g);
     }
     g_ptr_array_free(be->draining, TRUE);
+    g_ptr_array_free(be->closing, TRUE);
     g_free(be->out_desc);
     g_free(be->in_desc);
     g_free(be);
@@ -131,20 +154,40 @@ static void moved(void *opaque)
         gst_in_pull(g);
 }
 
-static gboolean bus_cb(GstBus *bus, GstMessage *m, gpointer opaque)
+/* Main loop: what the worker or the bus found (worker.c). */
+static void state_news(void *opaque)
 {
     GbStream *g = opaque;
-    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
-        g_autoptr(GError) e = NULL;
-        g_autofree char *dbg = NULL;
-        gst_message_parse_error(m, &e, &dbg);
-        g->running = false;
-        mosaic_audio_stream_error(g->s, "element '%s': %s", GST_OBJECT_NAME(GST_MESSAGE_SRC(m)),
-                                  e->message);
+    g_mutex_lock(&g->lock);
+    bool nulled = g->nulled, drained = g->drained;
+    g_autofree char *error = g_strdup(g->error);
+    g_autofree char *failure = g_strdup(g->failure);
+    g_mutex_unlock(&g->lock);
+    if (nulled) {
+        stream_free(g);
+        return;
     }
-    return G_SOURCE_CONTINUE;
+    if (g->closing) {
+        if (drained)
+            stop_for_good(g);
+        return;
+    }
+    if ((!error && !failure) || g->reported)
+        return;
+    g->reported = g->failed = true;
+    g->running = false;
+    /* The element's error may come before the worker knows the state change failed:
+     * either way the message names the key and the pipeline. */
+    if (failure)
+        mosaic_audio_stream_error(g->s, "%s cannot reach %s: %s", g->what, failure,
+                                  error ? error : "an element refused without saying why");
+    else
+        mosaic_audio_stream_error(g->s, "%s: %s", g->what, error);
 }
 
+/* Opening a stream waits for nothing: the pipeline is built (parsing is quick) and its
+ * way to PAUSED (opening the host device, which may take long or fail) runs on the
+ * stream's worker; a failure reaches the device through mosaic_audio_stream_error. */
 static void *gst_be_stream_open(void *opaque, MosaicAudioStream *s,
                                 const MosaicAudioStreamSpec *spec, MosaicError *err)
 {
@@ -161,36 +204,30 @@ static void *gst_be_stream_open(void *opaque, MosaicAudioStream *s,
     g->pipe = pipe;
     g->app = gst_bin_get_by_name(GST_BIN(pipe), out ? "mosaic-src" : "mosaic-sink");
     g->volume = gst_bin_get_by_name(GST_BIN(pipe), "mosaic-volume");
+    g->what = g_strdup_printf("%s (%s) \"%s\"", out ? "out.pipeline" : "in.pipeline",
+                              out ? be->out_where : be->in_where, out ? be->out_desc : be->in_desc);
     g->bh = mosaic_bh_new(moved, g);
     if (out)
         gst_out_attach(g);
     else
         gst_in_attach(g);
-    g_autofree char *what = g_strdup_printf("%s (%s) \"%s\"", out ? "out.pipeline" : "in.pipeline",
-                                            out ? be->out_where : be->in_where,
-                                            out ? be->out_desc : be->in_desc);
-    if (!gst_be_set_state(pipe, GST_STATE_PAUSED, what, err)) {
-        gst_element_set_state(pipe, GST_STATE_NULL);
-        gst_object_unref(g->app);
-        gst_object_unref(g->volume);
-        gst_object_unref(pipe);
-        mosaic_bh_free(g->bh);
-        g_free(g);
-        return NULL;
-    }
-    g_autoptr(GstBus) bus = gst_element_get_bus(pipe);
-    g->bus_watch = gst_bus_add_watch(bus, bus_cb, g);
+    gst_worker_attach(g, state_news);
+    gst_worker_push(g, GB_PAUSE);
     return g;
 }
 
 static bool gst_be_stream_start(void *st, MosaicError *err)
 {
     GbStream *g = st;
-    if (gst_element_set_state(g->pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        mosaic_error_set(err, "the pipeline cannot reach PLAYING");
+    if (g->failed) {
+        g_mutex_lock(&g->lock);
+        mosaic_error_set(err, "%s failed (prepare the stream again): %s", g->what,
+                         g->error ? g->error : "cannot reach a state");
+        g_mutex_unlock(&g->lock);
         return false;
     }
     g->running = true;
+    gst_worker_push(g, GB_PLAY);
     mosaic_bh_schedule(g->bh);
     return true;
 }
@@ -199,48 +236,35 @@ static void gst_be_stream_stop(void *st)
 {
     GbStream *g = st;
     g->running = false;
-    gst_element_set_state(g->pipe, GST_STATE_PAUSED);
-}
-
-/* A draining pipeline reached its end (or failed): it goes now, not at exit. */
-static gboolean drain_bus_cb(GstBus *bus, GstMessage *m, gpointer opaque)
-{
-    GbStream *g = opaque;
-    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS && GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR)
-        return G_SOURCE_CONTINUE;
-    g_ptr_array_remove(g->be->draining, g);
-    stream_destroy(g);
-    return G_SOURCE_REMOVE;
+    gst_worker_push(g, GB_PAUSE);
 }
 
 static void gst_be_stream_close(void *st, bool drain)
 {
     GbStream *g = st;
-    g_source_remove(g->bus_watch);
     if (g->pending)
         gst_sample_unref(g->pending);
     g->pending = NULL;
+    g_ptr_array_add(g->be->closing, g);
     /* Output is played to its end (a recording gets its last bytes and its header): the
      * pipeline runs on until EOS, collected when the backend closes at the latest.  Its
      * streaming thread may still schedule g->bh: `g` lives until the pipeline stops. */
-    if (drain && g->spec.direction == MOSAIC_AUDIO_OUTPUT) {
+    if (drain && g->spec.direction == MOSAIC_AUDIO_OUTPUT && !g->failed) {
         g->running = true; /* what is still in the ring goes first (appsrc takes it all) */
         g_atomic_int_set(&g->want, 1);
         gst_out_push(g);
         g->running = false;
         g->s = NULL;
-        gst_app_src_end_of_stream(GST_APP_SRC(g->app));
-        gst_element_set_state(g->pipe, GST_STATE_PLAYING);
-        if (g->be->draining->len >= MAX_DRAINING) {
-            GbStream *old = g_ptr_array_steal_index(g->be->draining, 0);
-            g_source_remove(old->bus_watch);
-            stream_destroy(old);
-        }
-        g_autoptr(GstBus) bus = gst_element_get_bus(g->pipe);
-        g->bus_watch = gst_bus_add_watch(bus, drain_bus_cb, g);
+        g->closing = true;
+        if (g->be->draining->len >= MAX_DRAINING)
+            stop_for_good(g_ptr_array_index(g->be->draining, 0));
         g_ptr_array_add(g->be->draining, g);
+        gst_worker_push(g, GB_DRAIN);
+        mosaic_bh_schedule(g->state_bh); /* it may have failed already */
     } else {
-        stream_destroy(g);
+        g->s = NULL;
+        g->closing = true;
+        stop_for_good(g);
     }
 }
 

@@ -52,6 +52,12 @@ static void complete_played(Pcm *p)
     }
 }
 
+/* Guest data is read from a buffer when the backend is about to need it - at most one
+ * period ahead of what it has taken - not when the buffer arrives.  Linux's virtio_snd
+ * (6.1) queues every period of its ring at START and queues each again as soon as it
+ * completes, before the application has written that period's next contents; reading
+ * at arrival would play every period a whole ring late (the first ring twice).  Read
+ * late, a period is read some periods after the application refilled it. */
 static void pump_output(Pcm *p)
 {
     VSnd *d = p->d;
@@ -60,7 +66,11 @@ static void pump_output(Pcm *p)
         if (x->queued)
             continue; /* all of it is in the ring already */
         while (x->off < x->len) {
+            size_t ahead = mosaic_audio_stream_available(p->s);
+            if (ahead >= p->period_bytes)
+                return; /* the backend has a period to take: read the rest later */
             size_t n = MIN(x->len - x->off, mosaic_audio_stream_space(p->s));
+            n = MIN(n, p->period_bytes - ahead);
             n = MIN(n, sizeof d->scratch);
             if (!n)
                 return;
@@ -111,6 +121,10 @@ void snd_pcm_queue(Pcm *p, MosaicVirtqElem *e, uint64_t len)
         snd_xfer_done(p, e, S_BAD_MSG, 0);
         return;
     }
+    if (p->failed) { /* nothing will play it: the guest hears so now, not never */
+        snd_xfer_done(p, e, S_IO_ERR, 0);
+        return;
+    }
     Xfer *x = g_new0(Xfer, 1);
     x->e = e;
     x->len = len;
@@ -137,6 +151,7 @@ static void failed(void *opaque, const char *msg)
     mosaic_log("virtio-snd", 1, "%s", msg);
     if (p->state == PCM_RUNNING)
         p->state = PCM_STOPPED;
+    p->failed = true;
     complete_all(p, S_IO_ERR);
 }
 
@@ -176,6 +191,7 @@ uint32_t snd_pcm_prepare(Pcm *p)
     mosaic_error_free(err);
     mosaic_audio_stream_set_volume(p->s, p->d->volume, p->d->mute);
     p->written = p->played = 0;
+    p->failed = false;
     p->state = PCM_PREPARED;
     return S_OK;
 }

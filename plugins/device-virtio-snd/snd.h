@@ -57,6 +57,7 @@ typedef struct Pcm {
     GQueue xfers;       /* Xfer*, oldest first */
     uint64_t written;   /* output: bytes into the stream */
     uint64_t played;    /* output: bytes the backend took */
+    bool failed;        /* the backend failed: buffers complete with IO_ERR until prepared */
 } Pcm;
 
 struct VSnd {
