@@ -45,7 +45,7 @@
  *        MosaicSocketFile.size (MOSAIC_SOCKET_FILE_INIT; the core writes no byte past
  *        it), MosaicGpuResource3d.size and MosaicGpuTransfer.size (set by the device,
  *        checked by the backend); MosaicBlkReq.size is checked (below the 1.0 layout:
- *        -EINVAL).
+ *        -EINVAL); mosaic_machine_add_device (devices a board places itself).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
