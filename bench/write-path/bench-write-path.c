@@ -3,13 +3,19 @@
  * virtio-blk submits it (mosaic_blk_submit on the main loop), through
  *     throttle (async filter) -> qcow2 (blocking format driver) -> file
  * Counted per write, over many writes of already allocated clusters (steady state):
+ *   - function calls: functions of Mosaic entered (the block layer, the loop, throttle
+ *     and qcow2, built with -finstrument-functions; inlined ones count too, calls into
+ *     GLib and libc do not), on the main thread and on workers;
  *   - thread hand-offs: requests pushed to a worker pool, completions posted back;
  *   - main-loop rounds: runs of the block layer's completion bottom half;
  *   - allocations: malloc/calloc/realloc calls (GLib allocates through them).
  * virtio-blk itself adds its request (one allocation) and the queue notify's hop from
  * the vCPU thread to the main loop.  Counts, not times: they do not depend on the
- * machine.  Usage: bench-write-path [writes, default 2000] */
+ * machine.  Usage: bench-write-path [--detail] [writes, default 2000]
+ * (--detail: the calls per write of every function entered). */
+#define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +60,85 @@ PUBLIC void *realloc(void *p, size_t n)
 #define ALLOCS_COUNTED 0
 #endif
 
+/* Function calls: -finstrument-functions (SConscript) calls these on every entry. */
+static pthread_t main_thread_id;
+static guint64 calls_main, calls_workers;
+#define NO_INSTRUMENT __attribute__((no_instrument_function))
+NO_INSTRUMENT void __cyg_profile_func_enter(void *fn, void *site);
+NO_INSTRUMENT void __cyg_profile_func_exit(void *fn, void *site);
+/* Per function, for `--detail`: an open-addressed table of entry addresses. */
+#define FN_SLOTS 4096
+static struct { void *fn; guint64 n; } fn_calls[FN_SLOTS];
+static pthread_mutex_t fn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+NO_INSTRUMENT static void count_fn(void *fn)
+{
+    pthread_mutex_lock(&fn_lock);
+    for (size_t i = ((uintptr_t)fn >> 4) % FN_SLOTS, k = 0; k < FN_SLOTS; i = (i + 1) % FN_SLOTS, k++)
+        if (fn_calls[i].fn == fn || !fn_calls[i].fn) {
+            fn_calls[i].fn = fn;
+            fn_calls[i].n++;
+            break;
+        }
+    pthread_mutex_unlock(&fn_lock);
+}
+
+NO_INSTRUMENT void __cyg_profile_func_enter(void *fn, void *site)
+{
+    if (!g_atomic_int_get(&counting))
+        return;
+    if (pthread_equal(pthread_self(), main_thread_id))
+        calls_main++;
+    else
+        __atomic_add_fetch(&calls_workers, 1, __ATOMIC_RELAXED);
+    count_fn(fn);
+}
+
+static int by_count(const void *a, const void *b)
+{
+    guint64 x = ((const guint64 *)a)[1], y = ((const guint64 *)b)[1];
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Every function entered, with its calls per write, named from the program's own symbol
+ * table (nm; static functions included). */
+static void print_detail(unsigned writes)
+{
+    Dl_info self;
+    if (!dladdr((void *)print_detail, &self))
+        return;
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *out = NULL;
+    const char *argv[] = {"nm", "--defined-only", exe, NULL};
+    if (!exe || !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                              NULL, NULL, NULL))
+        return;
+    g_autoptr(GHashTable) names = g_hash_table_new(NULL, NULL);
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        char *end, *name = strrchr(*l, ' ');
+        guint64 a = g_ascii_strtoull(*l, &end, 16);
+        if (name && end != *l)
+            g_hash_table_insert(names, GSIZE_TO_POINTER((gsize)a), name + 1);
+    }
+    guint64 rows[FN_SLOTS][2];
+    size_t n = 0;
+    for (size_t i = 0; i < FN_SLOTS; i++)
+        if (fn_calls[i].fn) {
+            rows[n][0] = (guint64)(uintptr_t)fn_calls[i].fn;
+            rows[n++][1] = fn_calls[i].n;
+        }
+    qsort(rows, n, sizeof rows[0], by_count);
+    for (size_t i = 0; i < n; i++) {
+        gsize off = (gsize)(rows[i][0] - (uintptr_t)self.dli_fbase);
+        const char *name = g_hash_table_lookup(names, GSIZE_TO_POINTER(off));
+        printf("    %7.2f  %s\n", (double)rows[i][1] / writes, name ? name : "?");
+    }
+}
+NO_INSTRUMENT void __cyg_profile_func_exit(void *fn, void *site)
+{
+}
+
 typedef struct Done {
     gboolean done;
     int ret;
@@ -80,6 +165,11 @@ static int write_once(MosaicBlk *b, guint64 off, void *buf)
 
 int main(int argc, char **argv)
 {
+    gboolean detail = argc > 1 && !strcmp(argv[1], "--detail");
+    if (detail) {
+        argc--;
+        argv++;
+    }
     unsigned writes = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
     if (!writes)
         writes = 2000;
@@ -91,6 +181,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-write-path: qemu-img create failed (qemu-utils needed)\n");
         return 1;
     }
+    main_thread_id = pthread_self();
     const char *none[] = {NULL};
     plugin_registry_init_dirs(none);
     blk_register_builtins();
@@ -121,6 +212,11 @@ int main(int argc, char **argv)
     g_atomic_int_set(&counting, 0);
     blk_io_stats(&s1);
     printf("bench-write-path: %u writes of 4 KiB, throttle -> qcow2 -> file, per write:\n", writes);
+    printf("  function calls:    %.2f (main thread %.2f, workers %.2f)\n",
+           (double)(calls_main + calls_workers) / writes, (double)calls_main / writes,
+           (double)calls_workers / writes);
+    if (detail)
+        print_detail(writes);
     printf("  thread hand-offs:  %.2f (to a worker %.2f, back to the main loop %.2f)\n",
            (double)(s1.to_worker - s0.to_worker + s1.to_main - s0.to_main) / writes,
            (double)(s1.to_worker - s0.to_worker) / writes, (double)(s1.to_main - s0.to_main) / writes);

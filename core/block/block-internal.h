@@ -56,6 +56,9 @@ void blk_complete_later(MosaicBlkDone *done, void *opaque, int ret);
 void blk_users_resume(void);
 gboolean blk_is_drained(void);
 void blk_node_start_pool(MosaicBlkNode *node);
+/* The 1.0 layout of MosaicBlkReq ends with status_bytes: a smaller .size is refused
+ * (-EINVAL), fields appended later are read and written only when .size covers them. */
+#define BLK_REQ_MIN_SIZE (offsetof(MosaicBlkReq, status_bytes) + sizeof(uint64_t))
 int blk_check_req(MosaicBlkNode *node, MosaicBlkReq *req);
 guint64 blk_node_cur_length(MosaicBlkNode *node);
 gboolean blk_node_growable(MosaicBlkNode *node);

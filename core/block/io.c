@@ -161,7 +161,9 @@ gboolean blk_node_growable(MosaicBlkNode *node)
 
 int blk_check_req(MosaicBlkNode *node, MosaicBlkReq *req)
 {
-    if (req->type >= MOSAIC_BLK_NR_TYPES)
+    /* The request crosses the boundary by pointer (device -> core -> drivers): its size
+     * says which fields the caller has; one below the 1.0 layout has not even those. */
+    if (req->size < BLK_REQ_MIN_SIZE || req->type >= MOSAIC_BLK_NR_TYPES)
         return -EINVAL;
     /* Filters fail closed: a type the filter did not declare never reaches it. */
     if (node->is_filter && !(node->ops.passes & MOSAIC_BLK_PASS(req->type)))

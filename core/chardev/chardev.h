@@ -38,9 +38,6 @@ typedef struct ChardevOpts {
     const char *logfile; /* optional: a copy of all output */
 } ChardevOpts;
 
-/* The keys of [chardev L] sections (for config_register_section("chardev", NULL, 0,
- * chardev_props, FALSE)): backend, path, server, wait, append, logfile. */
-extern const MosaicPropDesc chardev_props[];
 
 MosaicChardev *chardev_new(const MosaicProps *props, GError **err);
 MosaicChardev *chardev_new_opts(const ChardevOpts *o, GError **err);

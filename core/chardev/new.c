@@ -1,24 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Creating chardevs from [chardev L] sections, the section's keys, and the registry. */
+/* Creating chardevs from [chardev L] sections (their keys: chardev_props, config/sections.c)
+ * and the registry. */
 #include <string.h>
 
 #include "chardev/chardev-internal.h"
-
-const MosaicPropDesc chardev_props[] = {
-    {.key = "backend", .type = MOSAIC_PROP_ENUM, .choices = "stdio|file|socket|pty",
-     .flags = MOSAIC_PROP_REQUIRED, .help = "where the characters go"},
-    {.key = "path", .type = MOSAIC_PROP_PATH,
-     .help = "file (backend=file) or UNIX socket (backend=socket)"},
-    {.key = "server", .type = MOSAIC_PROP_BOOL, .defval = "false",
-     .help = "socket: listen (one client at a time) instead of connecting"},
-    {.key = "wait", .type = MOSAIC_PROP_BOOL, .defval = "true",
-     .help = "socket server: wait for a client before starting the machine"},
-    {.key = "append", .type = MOSAIC_PROP_BOOL, .defval = "false",
-     .help = "file, logfile: append instead of truncating"},
-    {.key = "logfile", .type = MOSAIC_PROP_PATH,
-     .help = "also copy all output to this file"},
-    {NULL},
-};
 
 MosaicChardev *chardev_new_opts(const ChardevOpts *o, GError **err)
 {

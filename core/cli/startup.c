@@ -55,7 +55,6 @@ static gboolean setup_logging(const StartupOptions *o, GError **err)
 
 void startup_register_builtins(void)
 {
-    config_register_section("chardev", NULL, 0, chardev_props, FALSE);
     blk_register_builtins();
     monitor_register_builtins();
     blk_monitor_register();

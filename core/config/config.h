@@ -131,6 +131,9 @@ char *config_describe(const char *type_kind_or_name, GError **err);
  * generator and the shell completion; "all" for everything (describe-json.c). */
 char *config_describe_json(const char *type_kind_or_name, GError **err);
 
+/* The keys of [chardev L] sections: backend, path, server, wait, append, logfile. */
+extern const MosaicPropDesc chardev_props[];
+
 /* Section kinds.  The core registers machine, accel, device, blockdev and chardev itself;
  * other subsystems register theirs ([export L], [monitor L], ...) at startup, before
  * config_validate.  Registering an existing kind replaces it (so the chardev code can

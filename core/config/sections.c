@@ -50,18 +50,20 @@ static const MosaicPropDesc netdev_props[] = {
     {NULL},
 };
 
-/* The chardev subsystem may register "chardev" again with a longer table. */
-static const MosaicPropDesc chardev_props[] = {
+/* The keys of [chardev L] sections; core/chardev creates them (chardev.h). */
+const MosaicPropDesc chardev_props[] = {
     {.key = "backend", .type = MOSAIC_PROP_ENUM, .choices = "stdio|file|socket|pty",
      .flags = MOSAIC_PROP_REQUIRED, .help = "where the characters go"},
     {.key = "path", .type = MOSAIC_PROP_PATH,
      .help = "file (backend=file) or UNIX socket (backend=socket)"},
     {.key = "server", .type = MOSAIC_PROP_BOOL, .defval = "false",
-     .help = "socket: listen instead of connecting"},
+     .help = "socket: listen (one client at a time) instead of connecting"},
     {.key = "wait", .type = MOSAIC_PROP_BOOL, .defval = "true",
      .help = "socket server: wait for a client before starting the machine"},
     {.key = "append", .type = MOSAIC_PROP_BOOL, .defval = "false",
-     .help = "file: append instead of truncating"},
+     .help = "file, logfile: append instead of truncating"},
+    {.key = "logfile", .type = MOSAIC_PROP_PATH,
+     .help = "also copy all output to this file"},
     {NULL},
 };
 

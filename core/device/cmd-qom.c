@@ -75,6 +75,8 @@ static JsonNode *qom_list(const MosaicArgs *a, GError **err)
         unsigned n = m ? mosaic_machine_device_count(m) : 0;
         for (unsigned i = 0; i < n; i++) {
             MosaicDevice *d = mosaic_machine_device(m, i);
+            if (d->board)
+                continue; /* the board's own (its UART): not a peripheral */
             g_autofree char *t = g_strdup_printf("child<%s>", mosaic_device_type(d));
             add_entry(arr, mosaic_device_label(d), t);
         }

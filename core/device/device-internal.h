@@ -13,7 +13,8 @@ struct MosaicDevice {
     void *state;
     gboolean realized;
     gboolean unplug_pending;
-    MosaicConfig *own_cfg; /* device_add's section */
+    MosaicConfig *own_cfg; /* device_add's section, or the board's (board-device.c) */
+    gboolean board;        /* placed by the board: not a peripheral (qom, device_del) */
 };
 
 /* Lookup by label for the monitor (qom-*, device_del). */
@@ -30,5 +31,8 @@ gboolean device_hotplug(MosaicMachine *m, MosaicConfig *cfg, const char *label, 
 /* The DEVICE_DELETED event (and the device's qom-set overrides dropped). */
 void device_deleted_event(const char *label);
 void device_register_add_command(void);
+/* A device the board places itself, in `slot` (board-device.c); own_cfg goes with it. */
+MosaicDevice *device_create_board(MosaicMachine *m, const MosaicProps *props, MosaicConfig *own_cfg,
+                                  const MosaicBusSlot *slot, GError **err);
 
 #endif

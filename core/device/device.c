@@ -24,7 +24,7 @@ MosaicDevice *device_find(MosaicMachine *m, const char *label)
 {
     for (guint i = 0; i < m->devices->len; i++) {
         MosaicDevice *d = g_ptr_array_index(m->devices, i);
-        if (g_str_equal(mosaic_props_label(d->props), label))
+        if (!d->board && g_str_equal(mosaic_props_label(d->props), label))
             return d;
     }
     return NULL;
@@ -80,8 +80,11 @@ static gboolean pci_slot_take(MosaicMachine *m, MosaicDevice *d, const MosaicPro
     return TRUE;
 }
 
-static gboolean device_create(MosaicMachine *m, const MosaicProps *props, gboolean hotplug,
-                              MosaicConfig *own_cfg, GError **err)
+/* A device of the section `props`.  `board_slot`: the board places it itself (a
+ * board's UART, mosaic_machine_add_device) in that slot instead of asking get_slot. */
+static MosaicDevice *device_create_in(MosaicMachine *m, const MosaicProps *props, gboolean hotplug,
+                                      MosaicConfig *own_cfg, const MosaicBusSlot *board_slot,
+                                      GError **err)
 {
     const MosaicPluginDesc *desc = config_props_plugin(props);
     const char *where = mosaic_props_where(props, "type");
@@ -89,12 +92,12 @@ static gboolean device_create(MosaicMachine *m, const MosaicProps *props, gboole
         g_set_error(err, MOSAIC_CORE_MACHINE_ERROR, 0, "%s: device has no type", where);
         if (own_cfg)
             config_free(own_cfg);
-        return FALSE;
+        return NULL;
     }
     if (!plugin_registry_require(desc, where, err)) {
         if (own_cfg)
             config_free(own_cfg);
-        return FALSE;
+        return NULL;
     }
     MosaicDevice *d = g_new0(MosaicDevice, 1);
     d->own_cfg = own_cfg;
@@ -102,25 +105,31 @@ static gboolean device_create(MosaicMachine *m, const MosaicProps *props, gboole
     d->props = props;
     d->desc = desc;
     d->ops = ops_copy(desc->ops, sizeof(MosaicDeviceOps));
-    const char *bus = device_bus_kind(d, props, err);
-    if (!bus) {
+    const char *bus = board_slot ? NULL : device_bus_kind(d, props, err);
+    if (!bus && !board_slot) {
         device_free(d);
-        return FALSE;
+        return NULL;
     }
     d->slot.size = sizeof(d->slot);
     d->slot.bus = bus;
     MosaicError me = MOSAIC_ERROR_INIT;
-    if (g_str_equal(bus, "pci")) {
+    if (board_slot) {
+        memcpy(&d->slot, board_slot, MIN((size_t)board_slot->size, sizeof d->slot));
+        d->slot.size = sizeof d->slot;
+        d->slot.bus = g_intern_string(board_slot->bus ? board_slot->bus : "system");
+        d->slot.pci = NULL; /* the board's own devices are not PCI functions */
+        d->board = TRUE;
+    } else if (g_str_equal(bus, "pci")) {
         if (!pci_slot_take(m, d, props, hotplug, err)) {
             device_free(d);
-            return FALSE;
+            return NULL;
         }
     } else if (hotplug) {
         g_set_error(err, MOSAIC_CORE_MACHINE_ERROR, 0,
                     "device '%s' (%s): only PCI devices can be hot-plugged (give bus = a root "
                     "port or bridge)", mosaic_props_label(props), desc->name);
         device_free(d);
-        return FALSE;
+        return NULL;
     } else if (!m->mops->get_slot || !m->mops->get_slot(m->board, bus, &d->slot, &me)) {
         GError *e = plugin_error_take(&me, "get_slot");
         g_set_error(err, MOSAIC_CORE_MACHINE_ERROR, 0,
@@ -128,7 +137,7 @@ static gboolean device_create(MosaicMachine *m, const MosaicProps *props, gboole
                     mosaic_props_label(props), desc->name, bus, e->message);
         g_error_free(e);
         device_free(d);
-        return FALSE;
+        return NULL;
     }
     if (!d->slot.dma)
         d->slot.dma = m->as;
@@ -142,7 +151,7 @@ static gboolean device_create(MosaicMachine *m, const MosaicProps *props, gboole
                     e->message);
         g_error_free(e);
         device_free(d);
-        return FALSE;
+        return NULL;
     }
     d->realized = TRUE;
     if (d->slot.pci)
@@ -150,7 +159,19 @@ static gboolean device_create(MosaicMachine *m, const MosaicProps *props, gboole
     g_ptr_array_add(m->devices, d);
     if (hotplug)
         pci_slot_plugged(d->slot.pci);
-    return TRUE;
+    return d;
+}
+
+static gboolean device_create(MosaicMachine *m, const MosaicProps *props, gboolean hotplug,
+                              MosaicConfig *own_cfg, GError **err)
+{
+    return device_create_in(m, props, hotplug, own_cfg, NULL, err) != NULL;
+}
+
+MosaicDevice *device_create_board(MosaicMachine *m, const MosaicProps *props, MosaicConfig *own_cfg,
+                                  const MosaicBusSlot *slot, GError **err)
+{
+    return device_create_in(m, props, FALSE, own_cfg, slot, err);
 }
 
 gboolean devices_create(MosaicMachine *m, GError **err)

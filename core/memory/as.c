@@ -123,7 +123,8 @@ MOSAIC_API bool mosaic_as_next_section(MosaicAddressSpace *as, uint64_t addr,
     }
     if (lo == t->n)
         return false;
-    *out = t->sec[lo];
+    *out = t->sec[lo]; /* the 1.0 layout, as mosaic_as_lookup writes it */
+    out->struct_size = sizeof(MosaicMemSection);
     return true;
 }
 

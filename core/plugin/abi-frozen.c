@@ -5,6 +5,7 @@
  * Appending fields is allowed (a minor bump); moving one fails the build here.
  * Offsets are those of LP64 targets, the only ones built today. */
 #include <mosaic/mosaic.h>
+#include <mosaic/socket.h>
 
 #define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 #define FROZEN(e) _Static_assert(e, "ABI 1.0 layout moved: " #e)
@@ -32,4 +33,13 @@ FROZEN(END(MosaicArgDesc, help) == 24);
 FROZEN(offsetof(MosaicMemSection, region) == 32);
 FROZEN(END(MosaicMemSection, region_offset) == 48 && sizeof(MosaicMemSection) == 48);
 FROZEN(offsetof(MosaicMemSection, struct_size) >= END(MosaicMemSection, dirty_tracking));
+FROZEN(offsetof(MosaicSocketFile, dev) == 8 && END(MosaicSocketFile, ino) == 24); /* 1.1 */
+/* What plugins hand the core by pointer with their size in front. */
+FROZEN(END(MosaicBlkReq, status_bytes) == 56);
+/* Value types embedded in sized structs (MosaicBusSlot.irq, MosaicPciHostDesc.intx[4])
+ * or in arrays: they cannot grow without moving what follows them, so they never grow;
+ * a new need gets a new sized struct.  MosaicVirtqElem is allocated by the core only
+ * (mosaic_virtq_pop), so it grows at its end without a size. */
+FROZEN(sizeof(MosaicIrq) == 24);
+FROZEN(sizeof(MosaicGpuBox) == 24);
 #endif

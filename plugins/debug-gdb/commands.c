@@ -10,7 +10,6 @@
  * reading device registers could have side effects (a UART FIFO pop). */
 #include "gdb-internal.h"
 #include <string.h>
-#include <mosaic/riscv.h>
 
 #define MAX_BREAKPOINTS 256
 

@@ -120,7 +120,7 @@ static uint32_t ctx_resource(V3d *v, uint32_t ctx, const uint8_t *p, bool attach
 static uint32_t create_3d(V3d *v, const uint8_t *p)
 {
     MosaicGpuResource3d r = {
-        .resource_id = rd32(p), .target = rd32(p + 4), .format = rd32(p + 8), .bind = rd32(p + 12),
+        .size = sizeof r, .resource_id = rd32(p), .target = rd32(p + 4), .format = rd32(p + 8), .bind = rd32(p + 12),
         .width = rd32(p + 16), .height = rd32(p + 20), .depth = rd32(p + 24),
         .array_size = rd32(p + 28), .last_level = rd32(p + 32), .nr_samples = rd32(p + 36),
         .flags = rd32(p + 40),
@@ -322,7 +322,7 @@ static uint32_t detach(V3d *v, const uint8_t *p)
 static uint32_t transfer(V3d *v, uint32_t ctx, const uint8_t *p, bool to_host)
 {
     MosaicGpuTransfer t = {
-        .box = {rd32(p), rd32(p + 4), rd32(p + 8), rd32(p + 12), rd32(p + 16), rd32(p + 20)},
+        .size = sizeof t, .box = {rd32(p), rd32(p + 4), rd32(p + 8), rd32(p + 12), rd32(p + 16), rd32(p + 20)},
         .offset = rd64(p + 24), .resource_id = rd32(p + 32), .level = rd32(p + 36),
         .stride = rd32(p + 40), .layer_stride = rd32(p + 44), .ctx_id = ctx,
     };

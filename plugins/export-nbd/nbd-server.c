@@ -155,7 +155,7 @@ static NbdServer *server_get(const char *socket_path, const char *addr, guint po
         if (!strcmp(s->key, key))
             return s;
     }
-    MosaicSocketFile file = {0};
+    MosaicSocketFile file = MOSAIC_SOCKET_FILE_INIT;
     int fd = listen_fd(socket_path, addr, port, &file, err);
     if (fd < 0)
         return NULL;

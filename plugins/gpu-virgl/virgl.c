@@ -224,8 +224,14 @@ static uint32_t vg_ctx_detach(void *be, uint32_t ctx_id, uint32_t res)
     return MOSAIC_GPU_OK;
 }
 
+/* The first layouts (ABI 1.1) of the requests a device hands over (gpu.h). */
+#define RESOURCE3D_MIN_SIZE (offsetof(MosaicGpuResource3d, flags) + sizeof(uint32_t))
+#define TRANSFER_MIN_SIZE (offsetof(MosaicGpuTransfer, offset) + sizeof(uint64_t))
+
 static uint32_t vg_resource_create_3d(void *be, const MosaicGpuResource3d *r)
 {
+    if (r->size < RESOURCE3D_MIN_SIZE)
+        return MOSAIC_GPU_ERR_INVALID_PARAMETER;
     struct virgl_renderer_resource_create_args a = {
         .handle = r->resource_id, .target = r->target, .format = r->format, .bind = r->bind,
         .width = r->width, .height = r->height, .depth = r->depth, .array_size = r->array_size,
@@ -270,6 +276,8 @@ static uint32_t vg_detach_backing(void *be, uint32_t res)
 
 static uint32_t vg_transfer(void *be, bool to_host, const MosaicGpuTransfer *t)
 {
+    if (t->size < TRANSFER_MIN_SIZE)
+        return MOSAIC_GPU_ERR_INVALID_PARAMETER;
     MosaicGpuBox box = t->box;
     int e = to_host ? virgl_renderer_transfer_write_iov(t->resource_id, t->ctx_id, t->level,
                                                         t->stride, t->layer_stride, BOX(&box),

@@ -121,8 +121,13 @@ static void *virt_init(MosaicMachine *m, const MosaicProps *props, MosaicError *
         mosaic_error_set(err, "%s: serial = %s: no such chardev", mosaic_props_where(props, "serial"), serial);
         goto fail;
     }
-    v->uart = uart_new(m, VIRT_UART_BASE, plic_input(v->plic, VIRT_UART_IRQ), cd, err);
-    if (!v->uart || !(v->test = sifive_test_new(m, VIRT_TEST_BASE, err)))
+    /* The UART is the serial-16550 device plugin (x86-microvm places the same one). */
+    MosaicBusSlot uart_slot = {.size = sizeof uart_slot, .bus = "system", .base = VIRT_UART_BASE,
+                               .length = VIRT_UART_SIZE, .irq = plic_input(v->plic, VIRT_UART_IRQ),
+                               .container = mosaic_machine_memory(m)};
+    const char *uart_kv[] = {"chardev", serial ? serial : "serial0", NULL};
+    if (!mosaic_machine_add_device(m, "serial-16550", "uart0", cd ? uart_kv : NULL, &uart_slot, err) ||
+        !(v->test = sifive_test_new(m, VIRT_TEST_BASE, err)))
         goto fail;
     v->rtc = rtc_new(m, VIRT_RTC_BASE, plic_input(v->plic, VIRT_RTC_IRQ), err);
     if (!v->rtc)
@@ -159,7 +164,6 @@ static void virt_fini(void *board)
     mosaic_pci_host_free(v->pcie); /* first: its functions may still hold PLIC lines */
     clint_free(v->clint);
     plic_free(v->plic);
-    uart_free(v->uart);
     rtc_free(v->rtc);
     virt_region_remove(v->test ? sys : NULL, v->test);
     for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
@@ -181,7 +185,6 @@ static void virt_reset(void *board)
 {
     Virt *v = board;
     clint_reset(v->clint);
-    uart_reset(v->uart);
     rtc_reset(v->rtc);
     mosaic_pci_host_reset(v->pcie);
     plic_reset(v->plic);

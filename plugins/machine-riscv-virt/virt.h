@@ -60,13 +60,6 @@ MosaicIrq plic_input(Plic *p, unsigned source);
 void plic_reset(Plic *p);
 void plic_free(Plic *p);
 
-/* ---- NS16550A UART (uart.c) ---- */
-typedef struct Uart Uart;
-Uart *uart_new(MosaicMachine *m, uint64_t base, MosaicIrq irq, MosaicChardev *cd,
-               MosaicError *err);
-void uart_reset(Uart *u);
-void uart_free(Uart *u);
-
 /* ---- SiFive test device (test.c) and goldfish RTC (rtc.c) ---- */
 MosaicRegion *sifive_test_new(MosaicMachine *m, uint64_t base, MosaicError *err);
 typedef struct Rtc Rtc;
@@ -88,7 +81,6 @@ typedef struct Virt {
     unsigned virtio_used;
     Clint *clint;
     Plic *plic;
-    Uart *uart;
     Rtc *rtc;
     MosaicPciHost *pcie;
 

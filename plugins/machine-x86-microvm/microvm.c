@@ -93,8 +93,14 @@ static void *microvm_init(MosaicMachine *m, const MosaicProps *props, MosaicErro
                          serial);
         goto fail;
     }
-    MosaicIrq uart_irq = mosaic_vcpu_irq(mosaic_machine_vcpu(m, 0), MOSAIC_X86_IRQ_GSI(MVM_UART_GSI));
-    if (!(v->uart = uart_new(m, MVM_UART_PORT, uart_irq, cd, err)) || !(v->power = power_new(m, err)))
+    /* The UART is the serial-16550 device plugin (riscv-virt places the same one). */
+    MosaicBusSlot uart_slot = {.size = sizeof uart_slot, .bus = "system", .base = MVM_UART_PORT,
+                               .length = 8, .container = mosaic_machine_io_memory(m),
+                               .irq = mosaic_vcpu_irq(mosaic_machine_vcpu(m, 0),
+                                                      MOSAIC_X86_IRQ_GSI(MVM_UART_GSI))};
+    const char *uart_kv[] = {"chardev", serial ? serial : "serial0", NULL};
+    if (!mosaic_machine_add_device(m, "serial-16550", "uart0", cd ? uart_kv : NULL, &uart_slot, err) ||
+        !(v->power = power_new(m, err)))
         goto fail;
     return v;
 fail:
@@ -110,7 +116,6 @@ static void microvm_fini(void *board)
     if (!v)
         return;
     MosaicRegion *sys = mosaic_machine_memory(v->m);
-    uart_free(v->uart);
     power_free(v->power);
     if (v->high_mapped)
         mosaic_region_del(sys, v->high_alias);
@@ -132,7 +137,6 @@ static void microvm_fini(void *board)
 static void microvm_reset(void *board)
 {
     Microvm *v = board;
-    uart_reset(v->uart);
     /* A guest reset starts from pristine images: the kernel decompressed itself over
      * them.  The first reset (at start) finds them freshly loaded. */
     if (!v->images_fresh) {

@@ -36,10 +36,6 @@
 #define MVM_SLEEP_PORT 0x600           /* ACPI sleep control (S5: power off), status at +1 */
 #define MVM_MAX_CPUS 64
 
-typedef struct Uart Uart;
-Uart *uart_new(MosaicMachine *m, uint16_t port, MosaicIrq irq, MosaicChardev *cd, MosaicError *err);
-void uart_reset(Uart *u);
-void uart_free(Uart *u);
 
 typedef struct Power Power;
 Power *power_new(MosaicMachine *m, MosaicError *err);
@@ -57,7 +53,6 @@ typedef struct Microvm {
     uint64_t ram_size, low_size, high_size;
     MosaicRegion *ram, *low_alias, *high_alias;
     bool low_mapped, high_mapped;
-    Uart *uart;
     Power *power;
     unsigned virtio_used;
     char *kernel, *initrd, *append;

@@ -147,6 +147,7 @@ static void *sock_open(MosaicNet *net, const MosaicProps *props, MosaicError *er
     }
     s->net = net;
     s->path = g_strdup(path);
+    s->file = (MosaicSocketFile)MOSAIC_SOCKET_FILE_INIT;
     mosaic_socket_remember(path, &s->file);
     s->watch = mosaic_fd_watch(s->fd, MOSAIC_FD_READ, sock_event, s);
     return g_steal_pointer(&s);

@@ -305,6 +305,7 @@ static void start_listening(Vpci *p, const struct sockaddr_un *sa)
         (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0 &&
         bind(fd, (const struct sockaddr *)sa, sizeof *sa) == 0 && listen(fd, 4) == 0) {
         p->listen_fd = fd;
+        p->listen_file = (MosaicSocketFile)MOSAIC_SOCKET_FILE_INIT;
         mosaic_socket_remember(p->path, &p->listen_file);
         p->listen_watch = mosaic_fd_watch(fd, MOSAIC_FD_READ, listen_event, p);
     } else if (fd >= 0) {
@@ -327,7 +328,7 @@ static void search_tick(void *opaque)
     if (p->state != VPCI_SEARCHING || !set_addr(&sa, p->path))
         return;
     if (p->listen_fd >= 0) {
-        MosaicSocketFile now;
+        MosaicSocketFile now = MOSAIC_SOCKET_FILE_INIT;
         mosaic_socket_remember(p->path, &now);
         if (now.dev == p->listen_file.dev && now.ino == p->listen_file.ino) {
             retry_in(p, LISTEN_CHECK_MS);

@@ -82,6 +82,27 @@ def test_every_plugin_has_the_project_licence():
     assert {f: l for f, l in licences.items() if l != "GPL-2.0-or-later"} == {}
 
 
+def test_contributing_speaks_of_the_project_only():
+    """CONTRIBUTING.md and the design map are the project's: no paths of one machine, no
+    roles of one team's workflow (issue 11, item 8)."""
+    for doc in ("CONTRIBUTING.md", "docs/design.md", "README.md", "sdk/README.md"):
+        text = (ROOT / doc).read_text()
+        assert not re.search(r"/work/|/home/|integrator|worktree", text, re.I), doc
+
+
+def test_every_plugin_folder_has_a_readme():
+    """Each plugin folder, plugins/<kind>-<name>, holds its code, its SConscript and a short
+    README (issue 11, item 6)."""
+    folders = sorted(d for d in (ROOT / "plugins").iterdir() if d.is_dir())
+    assert len(folders) >= 20
+    missing = [d.name for d in folders if not (d / "README.md").is_file()
+               or not (d / "SConscript").is_file()]
+    assert missing == []
+    kinds = ("accel", "machine", "device", "block", "audio", "net", "gpu", "misc", "debug",
+             "export", "pci")
+    assert [d.name for d in folders if d.name.split("-")[0] not in kinds] == []
+
+
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 

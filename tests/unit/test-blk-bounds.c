@@ -57,6 +57,23 @@ static void test_fixed_size(void)
     g_assert_cmpint(check("r", MOSAIC_BLK_NR_TYPES, 0, 512), ==, -EINVAL);
 }
 
+/* The request's size says which fields its maker has: below the 1.0 layout it is
+ * refused before any field past `size` is read; a bigger (newer) request passes. */
+static void test_request_size(void)
+{
+    struct iovec iov = {NULL, 512};
+    MosaicBlkReq req = {.type = MOSAIC_BLK_READ, .bytes = 512, .iov = &iov, .niov = 1};
+    MosaicBlkNode *r = blk_node_find("r");
+    for (uint32_t size = 0; size < 56; size += 8) {
+        req.size = size;
+        g_assert_cmpint(blk_check_req(r, &req), ==, -EINVAL);
+    }
+    req.size = 56; /* ABI 1.0 */
+    g_assert_cmpint(blk_check_req(r, &req), ==, 0);
+    req.size = 4096; /* a later minor's, bigger */
+    g_assert_cmpint(blk_check_req(r, &req), ==, 0);
+}
+
 /* A writable file grows under a format that allocates past its end: only writes may,
  * and never by wrapping around. */
 static void test_growable(void)
@@ -107,6 +124,7 @@ int main(int argc, char **argv)
     g_assert_true(blk_graph_build(cfg, &err));
     g_assert_no_error(err);
     g_test_add_func("/blk-bounds/fixed-size", test_fixed_size);
+    g_test_add_func("/blk-bounds/request-size", test_request_size);
     g_test_add_func("/blk-bounds/growable", test_growable);
     g_test_add_func("/blk-bounds/read-only", test_read_only);
     int ret = g_test_run();

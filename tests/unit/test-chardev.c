@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "chardev/chardev.h"
+#include "config/config.h"
 #include "loop/loop.h"
 
 typedef struct Rx {

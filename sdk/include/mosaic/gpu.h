@@ -80,7 +80,12 @@ typedef struct MosaicGpuCallbacks {
 
 /* virtio_gpu_resource_create_3d, fields as the guest sent them (the backend checks
  * target, format and bind against what it supports). */
+/* The two requests below go from a device to a backend, maybe built against different
+ * minors, so they carry their size (the device sets it): a backend reads a field
+ * appended later only when `size` covers it, and refuses (INVALID_PARAMETER) a size
+ * below the first layout. */
 typedef struct MosaicGpuResource3d {
+    uint32_t size;            /* sizeof(MosaicGpuResource3d) */
     uint32_t resource_id, target, format, bind;
     uint32_t width, height, depth, array_size, last_level, nr_samples, flags;
 } MosaicGpuResource3d;
@@ -91,6 +96,7 @@ typedef struct MosaicGpuBox {
 
 /* virtio_gpu_transfer_host_3d. */
 typedef struct MosaicGpuTransfer {
+    uint32_t size;            /* sizeof(MosaicGpuTransfer) */
     uint32_t resource_id, ctx_id;
     uint32_t level, stride, layer_stride;
     MosaicGpuBox box;

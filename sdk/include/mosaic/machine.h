@@ -53,6 +53,16 @@ MOSAIC_API bool mosaic_vcpu_get_reg(MosaicVcpu *vcpu, unsigned regno, uint64_t *
 MOSAIC_API unsigned mosaic_machine_device_count(MosaicMachine *m);
 MOSAIC_API MosaicDevice *mosaic_machine_device(MosaicMachine *m, unsigned index);
 MOSAIC_API const MosaicBusSlot *mosaic_device_slot(const MosaicDevice *dev);
+/* A device the board places itself (its UART), of a device plugin's `type`: `kv` are
+ * NULL-terminated key, value pairs of the type's keys, checked like a [device] section
+ * (values as a machine file writes them; the section stands alone: no references);
+ * `slot` is where it sits (base, length, irq, container; bus NULL: "system").  Call it
+ * from the board's init: the plugin is loaded (the deployment policy may deny it) and
+ * realized now, reset and unrealized with the machine's devices, before the board's
+ * fini.  It is not a peripheral: qom-list and device_del do not see it.  Since 1.1. */
+MOSAIC_API MosaicDevice *mosaic_machine_add_device(MosaicMachine *m, const char *type,
+                                                  const char *label, const char *const *kv,
+                                                  const MosaicBusSlot *slot, MosaicError *err);
 MOSAIC_API const char *mosaic_device_type(const MosaicDevice *dev);
 
 /* Sections of the resolved machine file, e.g. every [throttle-group] for the plugin

@@ -41,7 +41,11 @@
  *        a list, mosaic_virtio_new (a virtio device on whichever transport its slot is:
  *        virtio-mmio or PCI);
  *        mosaic/gpu.h (gpu backends: MosaicGpuBackendOps, mandatory for kind gpu;
- *        mosaic_gpu_backend_find).
+ *        mosaic_gpu_backend_find);
+ *        MosaicSocketFile.size (MOSAIC_SOCKET_FILE_INIT; the core writes no byte past
+ *        it), MosaicGpuResource3d.size and MosaicGpuTransfer.size (set by the device,
+ *        checked by the backend); MosaicBlkReq.size is checked (below the 1.0 layout:
+ *        -EINVAL); mosaic_machine_add_device (devices a board places itself).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

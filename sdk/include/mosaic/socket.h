@@ -13,10 +13,17 @@ extern "C" {
 #endif
 
 /* The socket file a listener bound, so that stopping removes that file and not
- * whatever took its place since. */
+ * whatever took its place since.  The core writes into it, so it carries its size:
+ * the caller sets `size = sizeof(MosaicSocketFile)` (MOSAIC_SOCKET_FILE_INIT) and the
+ * core writes no byte past it, so fields appended in a later minor reach only callers
+ * built with them.  A size below the first layout's (24 bytes) is refused: listen
+ * fails with a message, remember records nothing and release removes nothing. */
 typedef struct MosaicSocketFile {
+    uint32_t size;      /* sizeof(MosaicSocketFile), set by the caller */
+    uint32_t reserved;  /* 0 */
     uint64_t dev, ino;
 } MosaicSocketFile;
+#define MOSAIC_SOCKET_FILE_INIT {.size = sizeof(MosaicSocketFile)}
 
 /* Makes `path` free for bind(): nothing there, or a socket nobody listens on (removed).
  * Anything else (not a socket, a symlink, a socket in use, a path that cannot be
