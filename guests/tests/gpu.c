@@ -1,28 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* A tiny virtio-gpu driver (virtio-mmio, polled) for tests/system/test_gpu.py: reads the
+/* A tiny virtio-gpu driver (virtio-mmio or virtio-pci, polled) for tests/system/test_gpu.py: reads the
  * display info and EDID, sends malformed commands and checks each fails with its error
  * code, then draws a known pattern through the 2D commands (create, attach backing in
  * page-sized pieces, transfer, set scanout, flush) and sets a cursor.  It prints SIG
  * lines, "FAILURES n", then "DRAWN" and waits for the test to take a screendump.
  * Pattern (B8G8R8X8): red = x, green = y, blue = 3x + 5y (each mod 256).
- * The device is found by scanning the virtio-mmio slots.
+ * The device is found on virtio-mmio or, failing that, on PCI (virtio_xport.c).
  *
  * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
+#include "virtio_xport.h"
 
-/* The gpu's virtio-mmio slot: the first of riscv-virt's eight with device id 16 (QEMU
- * fills them from the last, Mosaic from the first). */
-static uint64_t VIRTIO = 0x10001000ul;
-#define REG(off) (*(volatile uint32_t *)(VIRTIO + (off)))
-
-static void find_gpu(void)
-{
-    for (uint64_t b = 0x10001000ul; b <= 0x10008000ul; b += 0x1000)
-        if (*(volatile uint32_t *)b == 0x74726976 && *(volatile uint32_t *)(b + 8) == 16) {
-            VIRTIO = b;
-            return;
-        }
-}
 #define QSIZE 16
 #define MAXW 1920
 #define MAXH 1080
@@ -75,39 +63,30 @@ static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 |
 
 static void vq_setup(unsigned q)
 {
-    REG(0x30) = q;
-    if (REG(0x34) < QSIZE) {
+    if (vx_queue_max(q) < QSIZE) {
         fail("queue too small");
         test_exit();
     }
-    REG(0x38) = QSIZE;
-    uint64_t d = (uint64_t)&vqs[q].desc, a = (uint64_t)&vqs[q].avail, u = (uint64_t)&vqs[q].used;
-    REG(0x80) = (uint32_t)d; REG(0x84) = d >> 32;
-    REG(0x90) = (uint32_t)a; REG(0x94) = a >> 32;
-    REG(0xa0) = (uint32_t)u; REG(0xa4) = u >> 32;
-    REG(0x44) = 1;
+    vx_queue_setup(q, QSIZE, (uint64_t)&vqs[q].desc, (uint64_t)&vqs[q].avail,
+                   (uint64_t)&vqs[q].used);
 }
 
 static void device_init(void)
 {
-    find_gpu();
-    check_eq("magic", REG(0), 0x74726976);
-    check_eq("version", REG(4), 2);
-    check_eq("device id (gpu)", REG(8), 16);
-    REG(0x70) = 0;
-    REG(0x70) = 1 | 2;
-    REG(0x14) = 0;
-    check_eq("EDID offered", REG(0x10) & 2, 2);
-    REG(0x14) = 1;
-    check_eq("VERSION_1 offered", REG(0x10) & 1, 1);
-    REG(0x24) = 0; REG(0x20) = 2;  /* EDID */
-    REG(0x24) = 1; REG(0x20) = 1;  /* VERSION_1 */
-    REG(0x70) = 1 | 2 | 8;
-    check_eq("FEATURES_OK", REG(0x70) & 8, 8);
+    check_eq("virtio-gpu found", vx_find(16), 1);
+    sig("on-pci", vx_is_pci());
+    vx_set_status(0);
+    vx_set_status(1 | 2);
+    check_eq("EDID offered", vx_device_features(0) & 2, 2);
+    check_eq("VERSION_1 offered", vx_device_features(1) & 1, 1);
+    vx_driver_features(0, 2);  /* EDID */
+    vx_driver_features(1, 1);  /* VERSION_1 */
+    vx_set_status(1 | 2 | 8);
+    check_eq("FEATURES_OK", vx_status() & 8, 8);
     vq_setup(0);
     vq_setup(1);
-    REG(0x70) = 1 | 2 | 8 | 4;
-    sig("num-scanouts", REG(0x108));
+    vx_set_status(1 | 2 | 8 | 4);
+    sig("num-scanouts", vx_config32(8));
 }
 
 /* Sends req[0, len) on queue q and waits for the answer; returns the response type. */
@@ -122,7 +101,7 @@ static uint32_t cmd_on(unsigned q, uint32_t len, uint32_t *written)
     fence();
     v->avail.idx++;
     fence();
-    REG(0x50) = q;
+    vx_notify(q);
     while (*(volatile uint16_t *)&v->used.idx == v->seen)
         ;
     fence();

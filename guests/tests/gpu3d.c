@@ -484,6 +484,8 @@ static void bad_3d(void)
 #define BLOB_OFFSET 64
 static uint8_t blob[BLOB_OFFSET + BLOB_STRIDE * H] __attribute__((aligned(4096)));
 
+static uint64_t blob_id_arg; /* the blob_id create_blob sends (host blobs) */
+
 static uint32_t create_blob(uint32_t id, uint32_t ctx, uint32_t mem, uint32_t flags,
                             const uint8_t *base, uint32_t len, uint64_t size)
 {
@@ -496,7 +498,7 @@ static uint32_t create_blob(uint32_t id, uint32_t ctx, uint32_t mem, uint32_t fl
         put32(p + 44 + 16 * n, 0);
     }
     put32(p, id); put32(p + 4, mem); put32(p + 8, flags); put32(p + 12, n);
-    put64(p + 16, 0); put64(p + 24, size);
+    put64(p + 16, blob_id_arg); put64(p + 24, size);
     return cmd(24 + 32 + 16 * n);
 }
 
@@ -539,6 +541,20 @@ static void blob_test(void)
     check_eq("blob in no context", create_blob(31, 7, 1, 0, blob, 4096, 4096), 0x1204);
     check_eq("host blob, no such blob_id", create_blob(31, 1, 2, 0, 0, 0, 4096), 0x1205);
     check_eq("host blob, mappable (no MAP_BLOB)", create_blob(31, 1, 2, 1, 0, 0, 4096), 0x1205);
+    /* A host blob: the context's stream makes a 4 KiB pipe buffer with blob id 5
+     * (VIRGL_CCMD_PIPE_RESOURCE_CREATE), RESOURCE_CREATE_BLOB claims it.  Its storage is
+     * the host's: no pages can be attached to it, nothing transferred. */
+    static const uint32_t pipe_buf[12] = {48 | 11u << 16, 0 /* buffer */, 64 /* R8 */,
+                                          1u << 4 /* vertex buffer */, 4096, 1, 1, 1, 0, 0,
+                                          0, 5};
+    check_eq("PIPE_RESOURCE_CREATE blob id 5", submit(1, pipe_buf, 12, 0, sizeof pipe_buf),
+             0x1100);
+    blob_id_arg = 5;
+    check_eq("RESOURCE_CREATE_BLOB host3d", create_blob(33, 1, 2, 0, 0, 0, 4096), 0x1100);
+    blob_id_arg = 0;
+    check_eq("attach pages to a host blob", attach(33, fb, 4096), 0x1200);
+    check_eq("transfer on a host blob", transfer_3d(0x205, 1, 33), 0x1200);
+    check_eq("unref host blob", ctx_res(0x102, 0, 33), 0x1100);
     check_eq("scanout past the blob", scanout_blob(30, W, H + 1, BLOB_STRIDE, BLOB_OFFSET),
              0x1205);
     check_eq("scanout stride too small", scanout_blob(30, W, H, W * 4 - 4, 0), 0x1205);

@@ -293,7 +293,9 @@ static uint32_t attach(V3d *v, const uint8_t *p, size_t body)
     Res3d *x = res_get(v, id);
     if (!x)
         return RESP_ERR_INVALID_RESOURCE_ID;
-    if (x->backed)
+    /* A blob's storage is fixed when it is created: the guest's pages for a guest blob,
+     * the host's for a host blob (no pages to swap in under the renderer). */
+    if (x->backed || x->blob)
         return RESP_ERR_UNSPEC;
     if (!n || n > MAX_BACKING_ENTRIES || (uint64_t)n * 16 > body - 8)
         return RESP_ERR_INVALID_PARAMETER;

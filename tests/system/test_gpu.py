@@ -18,10 +18,11 @@ from test_monitor import Qmp, Vm  # noqa: E402
 pytestmark = pytest.mark.needs_tools('riscv64-unknown-elf-gcc')
 
 
-def gpu_vm(mosaic, tmp_path, xres, yres, extra=''):
+def gpu_vm(mosaic, tmp_path, xres, yres, extra='', bus=''):
     elf = g.ensure_guests() / 'tests' / 'gpu.elf'
     ini = ('[machine]\ntype = riscv-virt\nmemory = 64M\nkernel = %s\n\n'
-           '[device gpu0]\ntype = virtio-gpu\nxres = %d\nyres = %d\n%s' % (elf, xres, yres, extra))
+           '[device gpu0]\ntype = virtio-gpu\nxres = %d\nyres = %d\n%s%s'
+           % (elf, xres, yres, extra, 'bus = %s\n' % bus if bus else ''))
     return Vm(mosaic, tmp_path, ini)
 
 
@@ -42,13 +43,17 @@ def expected_row(w, y):
 
 
 @pytest.mark.sanitize
-@pytest.mark.parametrize('xres,yres', [(320, 200), (640, 480)])
-def test_pattern_screendump(mosaic, tmp_path, xres, yres):
-    v = gpu_vm(mosaic, tmp_path, xres, yres)
+@pytest.mark.parametrize('xres,yres,bus', [(320, 200, ''), (640, 480, ''), (640, 480, 'pcie.0')],
+                         ids=['320x200', '640x480', '640x480-pci'])
+def test_pattern_screendump(mosaic, tmp_path, xres, yres, bus):
+    """bus = pcie.0: the same guest drives the device on virtio-pci (found on PCI bus 0,
+    its BAR placed by the guest, the modern capabilities)."""
+    v = gpu_vm(mosaic, tmp_path, xres, yres, bus=bus)
     try:
         out = wait_drawn(v)
         assert 'FAILURES 0' in out, out
         assert 'FAIL ' not in out, out
+        assert 'SIG on-pci 0x%016x' % (1 if bus else 0) in out, out
         png = tmp_path / 'shot.png'
         q = Qmp(v.sock)
         r = q.cmd('screendump', {'filename': str(png)})

@@ -173,7 +173,10 @@ def test_guest_blob_scanout(mosaic, tmp_path):
     offset 64); the screendump shows the guest's pattern pixel for pixel.  Bad blob
     requests (id in use, pages short of the size, MMIO pages, unknown blob_mem, size 0,
     no such context, unknown host blob, mappable host blob without MAP_BLOB, scanout
-    layouts past the blob) fail with their codes."""
+    layouts past the blob) fail with their codes.  A host blob (a pipe buffer the
+    context's stream made with a blob id) is created, and pages attached to it or a
+    transfer on it are refused: its storage is the host's (virglrenderer itself would
+    take the pages)."""
     v = Vm(mosaic, tmp_path, ini_for('virgl', 'mosaic.gpublob=1'))
     try:
         out = wait_drawn(v)
