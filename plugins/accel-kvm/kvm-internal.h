@@ -18,11 +18,23 @@
 
 typedef struct KvmSlot {
     uint64_t base, size, host;
-    uint32_t flags;
+    MosaicRegion *region;    /* the RAM region behind it, for the dirty log */
+    uint64_t region_offset;
+    uint32_t flags;          /* KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES */
     bool used;
 } KvmSlot;
 
-typedef struct Kvm {
+typedef struct Kvm Kvm;
+
+/* An interrupt line delivered through an irqfd (irqfd.c); fd -1: through ioctls. */
+typedef struct KvmIrqFd {
+    Kvm *k;
+    int fd, resample;
+    struct MosaicFdWatch *watch;
+    _Atomic bool level;      /* what the device holds the line at */
+} KvmIrqFd;
+
+struct Kvm {
     MosaicMachine *m;
     MosaicAddressSpace *as, *io;
     char *device;            /* "/dev/kvm" unless [accel] device says otherwise */
@@ -41,7 +53,12 @@ typedef struct Kvm {
     unsigned ncpus;
     _Atomic uint64_t stat_io, stat_mmio, stat_unmapped, stat_runs;
     _Atomic int64_t stat_notify_fds; /* ioeventfds in place */
-} Kvm;
+    bool irqfd_ok;           /* KVM_CAP_IRQFD and KVM_CAP_IRQFD_RESAMPLE */
+    KvmIrqFd irqfds[MOSAIC_X86_NGSI];
+    _Atomic int64_t stat_irq_fds;    /* lines on irqfds */
+    _Atomic uint64_t stat_irqfd_signals, stat_irqfd_resamples, stat_irq_ioctls;
+    _Atomic uint64_t stat_dirty_pages; /* pages KVM's dirty logs reported */
+};
 
 typedef struct KvmCpu {
     Kvm *k;
@@ -69,6 +86,14 @@ typedef struct KvmCpu {
 /* slots.c: mirrors the RAM and ROM sections of the machine's memory into KVM memory
  * slots (MMIO stays unmapped there, so guest accesses to it exit). */
 bool kvm_slots_sync(Kvm *k, MosaicError *err);
+/* The dirty log of every slot that keeps one, merged into the core's bitmaps. */
+void kvm_dirty_sync(void *accel);
+
+/* irqfd.c: interrupt lines, through KVM_IRQ_LINE_STATUS or an irqfd. */
+void kvm_irqfd_init(Kvm *k);
+void kvm_irqfd_fini(Kvm *k);
+void kvm_irq_line(Kvm *k, unsigned line, bool level);
+bool kvm_irq_fast(void *accel, unsigned line, bool on);
 
 /* cpuid.c */
 bool kvm_cpuid_init(Kvm *k, MosaicError *err);

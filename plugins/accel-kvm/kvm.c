@@ -114,6 +114,8 @@ static void *kvm_create(MosaicMachine *m, const MosaicProps *props, MosaicError 
     }
     k->m = m;
     k->kvm_fd = k->vm_fd = -1;
+    for (unsigned i = 0; i < MOSAIC_X86_NGSI; i++)
+        k->irqfds[i].fd = k->irqfds[i].resample = -1;
     k->as = mosaic_machine_address_space(m);
     k->io = mosaic_machine_io_space(m);
     pthread_mutex_init(&k->slots_lock, NULL);
@@ -128,6 +130,7 @@ static void *kvm_create(MosaicMachine *m, const MosaicProps *props, MosaicError 
     }
     if (!k->device || !open_device(k, err) || !create_vm(k, err) || !kvm_cpuid_init(k, err))
         goto fail;
+    kvm_irqfd_init(k);
     int nr = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
     if (nr > 0 && ncpus > (unsigned)nr) {
         mosaic_error_set(err, "accel kvm: %u vCPUs asked, the host's KVM allows %d", ncpus, nr);
@@ -144,6 +147,7 @@ static void kvm_destroy(void *accel)
     Kvm *k = accel;
     if (!k)
         return;
+    kvm_irqfd_fini(k);
     if (k->vm_fd >= 0)
         close(k->vm_fd);
     if (k->kvm_fd >= 0)
@@ -161,9 +165,7 @@ static void kvm_vcpu_set_irq(void *cpu, unsigned line, bool level)
     KvmCpu *c = cpu;
     if (line >= MOSAIC_X86_NGSI)
         return;
-    struct kvm_irq_level irq = {.irq = line, .level = level};
-    if (ioctl(c->k->vm_fd, KVM_IRQ_LINE_STATUS, &irq) < 0)
-        mosaic_log(KVM_LOG, 1, "interrupt line %u: KVM_IRQ_LINE_STATUS: %s", line, strerror(errno));
+    kvm_irq_line(c->k, line, level);
 }
 
 static bool kvm_vcpu_get_reg(void *cpu, unsigned regno, uint64_t *value)
@@ -213,6 +215,11 @@ static void kvm_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
     fn(opaque, "mmio-exits", atomic_load(&k->stat_mmio));
     fn(opaque, "unmapped-accesses", atomic_load(&k->stat_unmapped));
     fn(opaque, "notify-fds", atomic_load(&k->stat_notify_fds));
+    fn(opaque, "irq-fds", atomic_load(&k->stat_irq_fds));
+    fn(opaque, "irqfd-signals", atomic_load(&k->stat_irqfd_signals));
+    fn(opaque, "irqfd-resamples", atomic_load(&k->stat_irqfd_resamples));
+    fn(opaque, "irq-line-ioctls", atomic_load(&k->stat_irq_ioctls));
+    fn(opaque, "dirty-log-pages", atomic_load(&k->stat_dirty_pages));
 }
 
 /* vcpu.c */
@@ -240,6 +247,8 @@ static const MosaicAccelOps kvm_ops = {
     .memory_changed = kvm_memory_changed,
     .query_stats = kvm_query_stats,
     .notify_fd = kvm_notify_fd,
+    .irq_fast = kvm_irq_fast,
+    .dirty_sync = kvm_dirty_sync,
 };
 
 static const MosaicPropDesc kvm_props[] = {
