@@ -222,6 +222,11 @@ gboolean machine_irq_fast(const MosaicIrq *irq, gboolean on)
     return ops && ops->irq_fast && ops->irq_fast(v->m->accel, irq->n, on);
 }
 
+MOSAIC_API bool mosaic_machine_msi(MosaicMachine *m, uint64_t addr, uint32_t data)
+{
+    return m && m->aops && m->aops->msi && m->aops->msi(m->accel, addr, data);
+}
+
 MOSAIC_API void mosaic_machine_dirty_sync(MosaicMachine *m)
 {
     if (m && m->aops && m->aops->dirty_sync)

@@ -15,6 +15,7 @@
 #define KVM_LOG "accel-kvm"
 #define KVM_MAX_SLOTS 64
 #define KVM_MAX_VCPUS 64
+#define KVM_MAX_BPS 4 /* DR0-DR3 */
 
 typedef struct KvmSlot {
     uint64_t base, size, host;
@@ -43,6 +44,7 @@ struct Kvm {
     struct kvm_cpuid2 *cpuid; /* what the host supports, adjusted per vCPU */
     bool readonly_mem;       /* KVM_CAP_READONLY_MEM: ROM as read-only slots */
     bool ioeventfd;          /* KVM_CAP_IOEVENTFD: virtio queue notifications without exits */
+    bool signal_msi;         /* KVM_CAP_SIGNAL_MSI: MSIs of PCI functions */
 
     pthread_mutex_t slots_lock;
     uint64_t slots_gen;      /* address-space generation the slots mirror */
@@ -58,6 +60,10 @@ struct Kvm {
     _Atomic int64_t stat_irq_fds;    /* lines on irqfds */
     _Atomic uint64_t stat_irqfd_signals, stat_irqfd_resamples, stat_irq_ioctls;
     _Atomic uint64_t stat_dirty_pages; /* pages KVM's dirty logs reported */
+    _Atomic uint64_t stat_msis;
+    uint64_t bp[KVM_MAX_BPS]; /* GDB breakpoints (debug.c), under slots_lock */
+    unsigned nbp;
+    _Atomic unsigned bp_gen;
 };
 
 typedef struct KvmCpu {
@@ -81,6 +87,13 @@ typedef struct KvmCpu {
     struct kvm_fpu reset_fpu;
     struct kvm_lapic_state reset_lapic;
     unsigned unmapped_reports;
+
+    /* debug.c: the stub's wishes and what KVM has of them. */
+    _Atomic bool step;
+    bool step_applied;
+    unsigned bp_gen_applied;
+    bool stopped_at_bp;
+    uint64_t bp_pc;
 } KvmCpu;
 
 /* slots.c: mirrors the RAM and ROM sections of the machine's memory into KVM memory
@@ -104,6 +117,12 @@ bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value);
 bool kvm_regs_set(KvmCpu *c, unsigned regno, uint64_t value);
 bool kvm_regs_flush(KvmCpu *c);
 void kvm_regs_invalidate(KvmCpu *c);
+
+/* debug.c: single-step and hardware breakpoints (KVM_SET_GUEST_DEBUG). */
+bool kvm_vcpu_set_step(void *cpu, bool on);
+bool kvm_breakpoint(void *accel, uint64_t pc, bool insert);
+bool kvm_debug_apply(KvmCpu *c);
+void kvm_exit_debug(KvmCpu *c);
 
 /* exits.c: KVM_EXIT_IO and KVM_EXIT_MMIO through the core's address spaces. */
 void kvm_exit_io(KvmCpu *c);

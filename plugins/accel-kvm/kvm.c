@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <mosaic/debug.h>
 #include "kvm-internal.h"
+
+extern const MosaicDebugTarget kvm_gdb_target; /* gdb-target.c */
 
 /* Where the VM's real-mode TSS and identity page table go (Intel needs them; they
  * must not overlap RAM or devices): just below the BIOS area, as other VMMs do. */
@@ -60,6 +63,7 @@ static bool open_device(Kvm *k, MosaicError *err)
         }
     k->readonly_mem = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
     k->ioeventfd = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
+    k->signal_msi = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) > 0;
     int slots = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
     k->max_slots = slots > 0 && slots < KVM_MAX_SLOTS ? (unsigned)slots : KVM_MAX_SLOTS;
     k->run_size = ioctl(k->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -207,6 +211,18 @@ static bool kvm_notify_fd(void *accel, uint64_t addr, unsigned size, uint64_t da
     return true;
 }
 
+/* An MSI into the in-kernel local APICs. */
+static bool kvm_msi(void *accel, uint64_t addr, uint32_t data)
+{
+    Kvm *k = accel;
+    struct kvm_msi msi = {.address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
+                          .data = data};
+    if (!k->signal_msi || ioctl(k->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+        return false;
+    atomic_fetch_add_explicit(&k->stat_msis, 1, memory_order_relaxed);
+    return true;
+}
+
 static void kvm_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
 {
     Kvm *k = accel;
@@ -220,6 +236,7 @@ static void kvm_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
     fn(opaque, "irqfd-resamples", atomic_load(&k->stat_irqfd_resamples));
     fn(opaque, "irq-line-ioctls", atomic_load(&k->stat_irq_ioctls));
     fn(opaque, "dirty-log-pages", atomic_load(&k->stat_dirty_pages));
+    fn(opaque, "msis", atomic_load(&k->stat_msis));
 }
 
 /* vcpu.c */
@@ -249,6 +266,10 @@ static const MosaicAccelOps kvm_ops = {
     .notify_fd = kvm_notify_fd,
     .irq_fast = kvm_irq_fast,
     .dirty_sync = kvm_dirty_sync,
+    .debug_target = &kvm_gdb_target,
+    .msi = kvm_msi,
+    .vcpu_set_step = kvm_vcpu_set_step,
+    .breakpoint = kvm_breakpoint,
 };
 
 static const MosaicPropDesc kvm_props[] = {

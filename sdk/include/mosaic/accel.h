@@ -63,6 +63,11 @@ typedef struct MosaicAccelOps {
      * client also calls right after switching tracking on: from then on at the latest
      * the accelerator logs. */
     void (*dirty_sync)(void *accel);
+    /* Since 1.1, optional: a message-signalled interrupt (the address and data a PCI
+     * function wrote) for interrupt controllers the accelerator emulates (KVM's local
+     * APICs: KVM_SIGNAL_MSI); false when it cannot.  Boards reach it through
+     * mosaic_machine_msi(). */
+    bool (*msi)(void *accel, uint64_t addr, uint32_t data);
 } MosaicAccelOps;
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu);
@@ -77,6 +82,10 @@ MOSAIC_API void mosaic_vcpu_wake(MosaicVcpu *vcpu);
  * that pages the guest wrote behind the core's back (a hypervisor's dirty log) are in
  * its bitmaps.  Main loop thread.  Since 1.1. */
 MOSAIC_API void mosaic_machine_dirty_sync(MosaicMachine *m);
+/* An MSI write (address, data) for the accelerator's interrupt controllers: what a
+ * board maps at its MSI address window does with the writes it gets.  False when the
+ * accelerator has no such controllers.  Any thread.  Since 1.1. */
+MOSAIC_API bool mosaic_machine_msi(MosaicMachine *m, uint64_t addr, uint32_t data);
 /* Reported by the accelerator when the vCPU stopped at a breakpoint or step. */
 MOSAIC_API void mosaic_vcpu_debug_stop(MosaicVcpu *vcpu);
 
