@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* accel-kvm: single-step and breakpoints for the GDB stub, through KVM_SET_GUEST_DEBUG.
+ * Single-step is offered (vcpu_set_step, tested); kvm_breakpoint is not wired into the
+ * ops yet: under nested SVM on TCG the debug registers never fired, and a breakpoint
+ * GDB believes inserted but that never stops is worse than GDB's own error.
  * Breakpoints are the CPU's own debug registers (DR0-DR3, instruction breakpoints on a
  * linear address): nothing is written into guest memory, so there is no page to find
  * and no int3 to hide, and at most four exist at once.  Every vCPU takes the current

@@ -14,8 +14,7 @@ usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO...
               guest names the PCI function, reads and writes JOBDIR/pcidisk.raw, powers off
   gdb1        1 vCPU under gdb (--gdb): registers at the boot entry, a register written,
               continue, stopped over the monitor once the guest is up, registers in the
-              running kernel, a breakpoint where it stopped (the idle loop comes back to
-              it), a single step, kill
+              running kernel, a single step, kill
   shell       configs/x86-microvm-linux.ini as shipped: a command typed at the busybox
               shell, then `poweroff`
   boot1       1 vCPU, boot to the marker and power off            (benchmark)
@@ -187,7 +186,6 @@ def gdb_run(name, port_file_qmp):
                           '-ex', 'info registers cs', '-ex', 'set $rbx = 0x1234abcd',
                           '-ex', 'info registers rbx', '-ex', 'p/x $fctrl', '-ex', 'continue',
                           '-ex', 'info registers rip', '-ex', 'info registers cs',
-                          '-ex', 'tbreak *$pc', '-ex', 'continue', '-ex', 'info registers rip',
                           '-ex', 'stepi', '-ex', 'info registers rip', '-ex', 'kill'],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # gdb attaches (the machine stops), then continues: stop it from the monitor once
