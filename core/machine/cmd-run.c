@@ -190,5 +190,6 @@ void machine_register_commands(void)
     machine_register_run_commands();
     machine_register_config_commands();
     machine_register_accel_commands();
+    machine_register_dirty_commands();
     device_register_commands();
 }

@@ -64,6 +64,7 @@ void vcpu_free(MosaicVcpu *v);
 
 /* The monitor commands of each part (machine_register_commands calls them). */
 void machine_register_accel_commands(void);
+void machine_register_dirty_commands(void);  /* dirty-cmds.c */
 void machine_register_run_commands(void);
 void machine_register_config_commands(void);
 void device_register_commands(void);

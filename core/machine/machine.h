@@ -65,6 +65,10 @@ const char *machine_arch(MosaicMachine *m);
  * there is no machine, its accelerator cannot, or `container` is not its memory. */
 gboolean machine_notify_fd(MosaicRegion *container, uint64_t addr, unsigned size, uint64_t data,
                            int fd, gboolean assign);
+/* The interrupt line `irq` (one a board got from mosaic_vcpu_irq) is level-triggered
+ * and raised often: ask the accelerator for its fast path (irqfd) or give it back.
+ * FALSE when the line is not a vCPU's or the accelerator has none. */
+gboolean machine_irq_fast(const MosaicIrq *irq, gboolean on);
 /* Host thread id (gettid()) of vCPU `index`, or -1 when unknown/not started. */
 int64_t machine_vcpu_thread_id(MosaicMachine *m, unsigned index);
 

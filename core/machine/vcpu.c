@@ -213,6 +213,26 @@ MOSAIC_API MosaicIrq mosaic_vcpu_irq(MosaicVcpu *vcpu, unsigned line)
     return (MosaicIrq){.set = vcpu_irq_set, .opaque = vcpu, .n = line};
 }
 
+gboolean machine_irq_fast(const MosaicIrq *irq, gboolean on)
+{
+    if (!irq || irq->set != vcpu_irq_set)
+        return FALSE; /* an interrupt controller of the board's, not the accelerator's */
+    MosaicVcpu *v = irq->opaque;
+    const MosaicAccelOps *ops = v->m->aops;
+    return ops && ops->irq_fast && ops->irq_fast(v->m->accel, irq->n, on);
+}
+
+MOSAIC_API bool mosaic_machine_msi(MosaicMachine *m, uint64_t addr, uint32_t data)
+{
+    return m && m->aops && m->aops->msi && m->aops->msi(m->accel, addr, data);
+}
+
+MOSAIC_API void mosaic_machine_dirty_sync(MosaicMachine *m)
+{
+    if (m && m->aops && m->aops->dirty_sync)
+        m->aops->dirty_sync(m->accel);
+}
+
 MOSAIC_API bool mosaic_vcpu_set_reg(MosaicVcpu *vcpu, unsigned regno, uint64_t value)
 {
     return vcpu->m->aops->vcpu_set_reg(vcpu->state, regno, value);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio-mmio transport, version 2 (virtio 1.2 §4.2.2): register decoding onto the
- * shared transport code (transport.c); one level-triggered interrupt line. */
+ * shared transport code (transport.c); one level-triggered interrupt line (given to the
+ * accelerator's fast path where it has one: machine_irq_fast). */
 #include <string.h>
 
 #include "virtio/virtio-internal.h"
+#include "machine/machine.h"
 
 #define VIRTIO_MMIO_MAGIC 0x74726976u /* "virt" */
 #define VIRTIO_MMIO_VENDOR 0x4d534943u /* "MSIC" */
@@ -105,6 +107,8 @@ static const MosaicMmioOps virtio_mmio_ops = {
 
 static void mmio_free(MosaicVirtio *v)
 {
+    if (v->irq_fast)
+        machine_irq_fast(&v->irq, FALSE);
     mosaic_region_del(v->container, v->mmio);
     mosaic_region_unref(v->mmio);
     virtio_free_common(v);
@@ -144,5 +148,8 @@ MOSAIC_API MosaicVirtio *mosaic_virtio_mmio_new(const MosaicBusSlot *slot,
         virtio_free_common(v);
         return NULL;
     }
+    /* The line is level-triggered and raised on every completion: where the
+     * accelerator can (KVM's irqfd), it takes the line without an ioctl per change. */
+    v->irq_fast = machine_irq_fast(&v->irq, TRUE);
     return v;
 }

@@ -68,6 +68,7 @@ struct MosaicVirtio {
     MosaicVirtQueue *queues;
     uint64_t base;             /* mmio: of the registers in `container` */
     NotifyFd *notify;          /* one per queue */
+    bool irq_fast;             /* mmio: the accelerator delivers `irq` (irqfd) */
 };
 
 /* notify-fd.c: virtio-mmio QueueNotify writes as eventfd signals, where the machine's

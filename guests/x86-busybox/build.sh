@@ -17,7 +17,7 @@ cp /bin/busybox "$R/bin/busybox"
 for a in $("$R/bin/busybox" --list); do
   [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
 done
-for m in virtio virtio_ring virtio_mmio virtio_blk; do
+for m in virtio virtio_ring virtio_mmio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do
   f=$(modinfo -k "$KVER" -n "$m")
   case "$f" in
     *.ko.xz) xz -dc "$f" > "$R/lib/modules/$m.ko" ;;

@@ -15,14 +15,27 @@
 #define KVM_LOG "accel-kvm"
 #define KVM_MAX_SLOTS 64
 #define KVM_MAX_VCPUS 64
+#define KVM_MAX_BPS 4 /* DR0-DR3 */
 
 typedef struct KvmSlot {
     uint64_t base, size, host;
-    uint32_t flags;
+    MosaicRegion *region;    /* the RAM region behind it, for the dirty log */
+    uint64_t region_offset;
+    uint32_t flags;          /* KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES */
     bool used;
 } KvmSlot;
 
-typedef struct Kvm {
+typedef struct Kvm Kvm;
+
+/* An interrupt line delivered through an irqfd (irqfd.c); fd -1: through ioctls. */
+typedef struct KvmIrqFd {
+    Kvm *k;
+    int fd, resample;
+    struct MosaicFdWatch *watch;
+    _Atomic bool level;      /* what the device holds the line at */
+} KvmIrqFd;
+
+struct Kvm {
     MosaicMachine *m;
     MosaicAddressSpace *as, *io;
     char *device;            /* "/dev/kvm" unless [accel] device says otherwise */
@@ -31,6 +44,7 @@ typedef struct Kvm {
     struct kvm_cpuid2 *cpuid; /* what the host supports, adjusted per vCPU */
     bool readonly_mem;       /* KVM_CAP_READONLY_MEM: ROM as read-only slots */
     bool ioeventfd;          /* KVM_CAP_IOEVENTFD: virtio queue notifications without exits */
+    bool signal_msi;         /* KVM_CAP_SIGNAL_MSI: MSIs of PCI functions */
 
     pthread_mutex_t slots_lock;
     uint64_t slots_gen;      /* address-space generation the slots mirror */
@@ -41,7 +55,16 @@ typedef struct Kvm {
     unsigned ncpus;
     _Atomic uint64_t stat_io, stat_mmio, stat_unmapped, stat_runs;
     _Atomic int64_t stat_notify_fds; /* ioeventfds in place */
-} Kvm;
+    bool irqfd_ok;           /* KVM_CAP_IRQFD and KVM_CAP_IRQFD_RESAMPLE */
+    KvmIrqFd irqfds[MOSAIC_X86_NGSI];
+    _Atomic int64_t stat_irq_fds;    /* lines on irqfds */
+    _Atomic uint64_t stat_irqfd_signals, stat_irqfd_resamples, stat_irq_ioctls;
+    _Atomic uint64_t stat_dirty_pages; /* pages KVM's dirty logs reported */
+    _Atomic uint64_t stat_msis;
+    uint64_t bp[KVM_MAX_BPS]; /* GDB breakpoints (debug.c), under slots_lock */
+    unsigned nbp;
+    _Atomic unsigned bp_gen;
+};
 
 typedef struct KvmCpu {
     Kvm *k;
@@ -64,11 +87,26 @@ typedef struct KvmCpu {
     struct kvm_fpu reset_fpu;
     struct kvm_lapic_state reset_lapic;
     unsigned unmapped_reports;
+
+    /* debug.c: the stub's wishes and what KVM has of them. */
+    _Atomic bool step;
+    bool step_applied;
+    unsigned bp_gen_applied;
+    bool stopped_at_bp;
+    uint64_t bp_pc;
 } KvmCpu;
 
 /* slots.c: mirrors the RAM and ROM sections of the machine's memory into KVM memory
  * slots (MMIO stays unmapped there, so guest accesses to it exit). */
 bool kvm_slots_sync(Kvm *k, MosaicError *err);
+/* The dirty log of every slot that keeps one, merged into the core's bitmaps. */
+void kvm_dirty_sync(void *accel);
+
+/* irqfd.c: interrupt lines, through KVM_IRQ_LINE_STATUS or an irqfd. */
+void kvm_irqfd_init(Kvm *k);
+void kvm_irqfd_fini(Kvm *k);
+void kvm_irq_line(Kvm *k, unsigned line, bool level);
+bool kvm_irq_fast(void *accel, unsigned line, bool on);
 
 /* cpuid.c */
 bool kvm_cpuid_init(Kvm *k, MosaicError *err);
@@ -79,6 +117,12 @@ bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value);
 bool kvm_regs_set(KvmCpu *c, unsigned regno, uint64_t value);
 bool kvm_regs_flush(KvmCpu *c);
 void kvm_regs_invalidate(KvmCpu *c);
+
+/* debug.c: single-step and hardware breakpoints (KVM_SET_GUEST_DEBUG). */
+bool kvm_vcpu_set_step(void *cpu, bool on);
+bool kvm_breakpoint(void *accel, uint64_t pc, bool insert);
+bool kvm_debug_apply(KvmCpu *c);
+void kvm_exit_debug(KvmCpu *c);
 
 /* exits.c: KVM_EXIT_IO and KVM_EXIT_MMIO through the core's address spaces. */
 void kvm_exit_io(KvmCpu *c);

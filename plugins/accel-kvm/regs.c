@@ -93,8 +93,45 @@ static __u64 *sreg(struct kvm_sregs *s, unsigned regno)
     return NULL;
 }
 
+/* The x87 control registers and mxcsr (GDB's numbers), read and written through
+ * KVM_GET/SET_FPU while the vCPU is out of KVM_RUN. */
+static bool fpu_reg(KvmCpu *c, unsigned regno, uint64_t *get, const uint64_t *set)
+{
+    if (regno < MOSAIC_X86_REG_FCTRL || (regno > MOSAIC_X86_REG_FOP && regno != MOSAIC_X86_REG_MXCSR))
+        return false;
+    struct kvm_fpu f;
+    if (ioctl(c->fd, KVM_GET_FPU, &f) < 0)
+        return false;
+    uint64_t v = 0;
+    switch (regno) {
+    case MOSAIC_X86_REG_FCTRL: v = f.fcw; if (set) f.fcw = (uint16_t)*set; break;
+    case MOSAIC_X86_REG_FSTAT: v = f.fsw; if (set) f.fsw = (uint16_t)*set; break;
+    case MOSAIC_X86_REG_FTAG:
+        /* KVM keeps the abridged tag (a bit per register: in use); GDB wants the full
+         * word (two bits each: 0 valid, 3 empty). */
+        for (unsigned i = 0; i < 8; i++)
+            v |= (uint64_t)((f.ftwx >> i) & 1 ? 0 : 3) << (2 * i);
+        if (set) {
+            f.ftwx = 0;
+            for (unsigned i = 0; i < 8; i++)
+                f.ftwx |= (uint8_t)(((*set >> (2 * i)) & 3) != 3) << i;
+        }
+        break;
+    case MOSAIC_X86_REG_FIOFF: v = (uint32_t)f.last_ip; if (set) f.last_ip = (uint32_t)*set; break;
+    case MOSAIC_X86_REG_FOOFF: v = (uint32_t)f.last_dp; if (set) f.last_dp = (uint32_t)*set; break;
+    case MOSAIC_X86_REG_FOP: v = f.last_opcode; if (set) f.last_opcode = (uint16_t)*set; break;
+    case MOSAIC_X86_REG_MXCSR: v = f.mxcsr; if (set) f.mxcsr = (uint32_t)*set; break;
+    default: v = 0; break; /* fiseg, foseg: 64-bit mode keeps none */
+    }
+    if (get)
+        *get = v;
+    return !set || ioctl(c->fd, KVM_SET_FPU, &f) == 0;
+}
+
 bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value)
 {
+    if (regno >= MOSAIC_X86_REG_FCTRL && regno <= MOSAIC_X86_REG_MXCSR)
+        return fpu_reg(c, regno, value, NULL);
     if (regno <= MOSAIC_X86_REG_EFLAGS) {
         if (!load_regs(c))
             return false;
@@ -134,6 +171,8 @@ bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value)
 
 bool kvm_regs_set(KvmCpu *c, unsigned regno, uint64_t value)
 {
+    if (regno >= MOSAIC_X86_REG_FCTRL && regno <= MOSAIC_X86_REG_MXCSR)
+        return fpu_reg(c, regno, NULL, &value);
     if (regno <= MOSAIC_X86_REG_EFLAGS) {
         if (!load_regs(c))
             return false;

@@ -158,6 +158,7 @@ void kvm_vcpu_run(void *cpu)
         }
         mosaic_error_free(e);
     }
+    kvm_debug_apply(c);
     if (!kvm_regs_flush(c)) {
         vcpu_fatal(c, "cannot load its registers");
         mosaic_vcpu_halt(c->vcpu);
@@ -202,6 +203,9 @@ void kvm_vcpu_run(void *cpu)
             return;
         case KVM_EXIT_INTR:
             break;
+        case KVM_EXIT_DEBUG: /* GDB: a step or a breakpoint (debug.c) */
+            kvm_exit_debug(c);
+            return;
         case KVM_EXIT_FAIL_ENTRY: {
             char msg[96];
             snprintf(msg, sizeof(msg), "KVM could not enter the guest (hardware reason 0x%llx)",

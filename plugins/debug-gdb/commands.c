@@ -198,15 +198,28 @@ static void cmd_vcont(GdbStub *s, const char *args)
     resume(s, step, step_hart);
 }
 
+/* Width of general register i in the 'g' packet: what the description says (x86-64:
+ * eflags and the segment selectors are 32-bit), 8 bytes when the target has no answer. */
+static unsigned general_bytes(GdbStub *s, unsigned i, unsigned *regno)
+{
+    *regno = i;
+    if (!s->target->regno(i, regno))
+        *regno = i;
+    unsigned b = s->target->reg_bytes ? s->target->reg_bytes(*regno) : 8;
+    return b >= 1 && b <= 8 ? b : 8;
+}
+
 static void cmd_read_regs(GdbStub *s)
 {
     g_autoptr(GString) r = g_string_new(NULL);
     for (unsigned i = 0; i < s->target->ngeneral; i++) {
         uint64_t v;
-        if (mosaic_vcpu_get_reg(cpu(s, s->g_cpu), i, &v))
-            gdb_hex_append_le(r, v, 8);
+        unsigned regno, bytes = general_bytes(s, i, &regno);
+        if (mosaic_vcpu_get_reg(cpu(s, s->g_cpu), regno, &v))
+            gdb_hex_append_le(r, v, bytes);
         else
-            g_string_append(r, "xxxxxxxxxxxxxxxx"); /* unavailable */
+            for (unsigned k = 0; k < 2 * bytes; k++)
+                g_string_append_c(r, 'x'); /* unavailable */
     }
     gdb_send_len(s, r->str, r->len);
 }
@@ -214,19 +227,25 @@ static void cmd_read_regs(GdbStub *s)
 static void cmd_write_regs(GdbStub *s, const char *hex, gsize len)
 {
     /* GDB may send fewer registers than the description has; whole ones only. */
-    if (len % 16 || len / 16 > s->target->ngeneral) {
-        gdb_send(s, "E22");
-        return;
-    }
     uint64_t vals[GDB_MAX_GENERAL];
-    unsigned n = (unsigned)(len / 16);
-    for (unsigned i = 0; i < n; i++)
-        if (!gdb_hex_decode_le(hex + 16 * i, len - 16 * i, 8, &vals[i])) {
+    unsigned regnos[GDB_MAX_GENERAL];
+    unsigned n = 0;
+    gsize at = 0;
+    while (at < len && n < s->target->ngeneral) {
+        unsigned bytes = general_bytes(s, n, &regnos[n]);
+        if (len - at < 2 * bytes || !gdb_hex_decode_le(hex + at, len - at, bytes, &vals[n])) {
             gdb_send(s, "E22");
             return;
         }
+        at += 2 * bytes;
+        n++;
+    }
+    if (at != len) {
+        gdb_send(s, "E22");
+        return;
+    }
     for (unsigned i = 0; i < n; i++)
-        mosaic_vcpu_set_reg(cpu(s, s->g_cpu), i, vals[i]);
+        mosaic_vcpu_set_reg(cpu(s, s->g_cpu), regnos[i], vals[i]);
     gdb_send(s, "OK");
 }
 

@@ -4,7 +4,8 @@
  * is built without virtio_mmio.device= and without device trees): RSDP, XSDT, FADT
  * (hardware-reduced, reset register = port 0xcf9, sleep control = the power port),
  * MADT (every vCPU's local APIC, the IOAPIC) and a DSDT declaring the UART (PNP0501),
- * each virtio-mmio slot in use as an LNRO0005 device and \_S5 so that `poweroff` works. */
+ * each virtio-mmio slot in use as an LNRO0005 device and \_S5 so that `poweroff` works;
+ * with pcie, MCFG and the host bridge (pci.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "microvm.h"
@@ -13,6 +14,7 @@
 #define ACPI_XSDT 0xe0040ull
 #define ACPI_FADT 0xe0100ull
 #define ACPI_MADT 0xe0300ull
+#define ACPI_MCFG 0xe0a00ull
 #define ACPI_DSDT 0xe1000ull
 #define ACPI_END 0xf0000ull
 
@@ -147,13 +149,85 @@ static void com1_device(Buf *out)
     bmem(out, body.b, body.n);
 }
 
-static void dsdt(Buf *b, unsigned nslots)
+static void name_buffer(Buf *body, const char *name, const uint8_t *res, size_t n)
+{
+    b8(body, 0x08); bmem(body, name, 4);
+    b8(body, 0x11); /* Buffer */
+    pkglen(body, 2 + n);
+    b8(body, 0x0a); b8(body, (uint8_t)n);
+    bmem(body, res, n);
+}
+
+static void device(Buf *out, const char *name, const Buf *body)
+{
+    b8(out, 0x5b); b8(out, 0x82);
+    pkglen(out, 4 + body->n);
+    bmem(out, name, 4);
+    bmem(out, body->b, body->n);
+}
+
+/* pcie: the host bridge (PNP0A08, segment 0, buses 0-15, the 32-bit memory window as
+ * its _CRS) and the ECAM as a motherboard resource (PNP0C02): Linux uses the MCFG
+ * region only when one reserves it. */
+static void pcie_devices(Buf *out)
+{
+    Buf body = {.n = 0};
+    b8(&body, 0x08); bmem(&body, "_HID", 4); aml_dword(&body, 0x080ad041); /* PNP0A08 */
+    b8(&body, 0x08); bmem(&body, "_CID", 4); aml_dword(&body, 0x030ad041); /* PNP0A03 */
+    b8(&body, 0x08); bmem(&body, "_SEG", 4); b8(&body, 0x00);
+    b8(&body, 0x08); bmem(&body, "_BBN", 4); b8(&body, 0x00);
+    b8(&body, 0x08); bmem(&body, "_UID", 4); b8(&body, 0x00);
+    uint8_t crs[16 + 26 + 2];
+    Buf r = {.n = 0};
+    /* WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 15, 0, 16) */
+    b8(&r, 0x88); b16(&r, 13); b8(&r, 2); b8(&r, 0x0c); b8(&r, 0);
+    b16(&r, 0); b16(&r, 0); b16(&r, (uint16_t)(MVM_PCIE_ECAM_SIZE >> 20) - 1); b16(&r, 0);
+    b16(&r, (uint16_t)(MVM_PCIE_ECAM_SIZE >> 20));
+    /* DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable,
+     *              ReadWrite, 0, base, base + size - 1, 0, size) */
+    b8(&r, 0x87); b16(&r, 23); b8(&r, 0); b8(&r, 0x0c); b8(&r, 0x01);
+    b32(&r, 0); b32(&r, (uint32_t)MVM_PCIE_MMIO_BASE);
+    b32(&r, (uint32_t)(MVM_PCIE_MMIO_BASE + MVM_PCIE_MMIO_SIZE - 1)); b32(&r, 0);
+    b32(&r, (uint32_t)MVM_PCIE_MMIO_SIZE);
+    b8(&r, 0x79); b8(&r, 0);
+    memcpy(crs, r.b, sizeof(crs));
+    name_buffer(&body, "_CRS", crs, sizeof(crs));
+    device(out, "PCI0", &body);
+
+    Buf res = {.n = 0};
+    b8(&res, 0x08); bmem(&res, "_HID", 4); aml_dword(&res, 0x020cd041); /* PNP0C02 */
+    b8(&res, 0x08); bmem(&res, "_UID", 4); b8(&res, 0x00);
+    Buf m = {.n = 0};
+    /* Memory32Fixed (ReadWrite, ECAM base, ECAM size) */
+    b8(&m, 0x86); b16(&m, 9); b8(&m, 0x01);
+    b32(&m, (uint32_t)MVM_PCIE_ECAM_BASE); b32(&m, (uint32_t)MVM_PCIE_ECAM_SIZE);
+    b8(&m, 0x79); b8(&m, 0);
+    name_buffer(&res, "_CRS", m.b, m.n);
+    device(out, "RES0", &res);
+}
+
+/* MCFG: the ECAM of segment 0, buses 0-15. */
+static void mcfg(Buf *b)
+{
+    header(b, "MCFG", 1);
+    b64(b, 0); /* reserved */
+    b64(b, MVM_PCIE_ECAM_BASE);
+    b16(b, 0);
+    b8(b, 0);
+    b8(b, (uint8_t)((MVM_PCIE_ECAM_SIZE >> 20) - 1));
+    b32(b, 0);
+    finish(b);
+}
+
+static void dsdt(Buf *b, unsigned nslots, bool pcie)
 {
     header(b, "DSDT", 2);
     Buf scope = {.n = 0};
     com1_device(&scope);
     for (unsigned i = 0; i < nslots; i++)
         slot_device(&scope, i);
+    if (pcie)
+        pcie_devices(&scope);
     b8(b, 0x10); /* Scope (\_SB) */
     pkglen(b, 5 + scope.n);
     bmem(b, "\\_SB_", 5);
@@ -203,20 +277,23 @@ static void madt(Buf *b, unsigned ncpus)
     finish(b);
 }
 
-bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, MosaicError *err)
+bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, bool pcie, MosaicError *err)
 {
-    Buf *t = calloc(4, sizeof(Buf));
+    Buf *t = calloc(5, sizeof(Buf));
     if (!t) {
         mosaic_error_set(err, "x86-microvm: out of memory");
         return false;
     }
-    Buf *x = &t[0], *f = &t[1], *a = &t[2], *d = &t[3];
-    dsdt(d, nslots);
+    Buf *x = &t[0], *f = &t[1], *a = &t[2], *d = &t[3], *mc = &t[4];
+    dsdt(d, nslots, pcie);
     fadt(f);
     madt(a, ncpus);
+    mcfg(mc);
     header(x, "XSDT", 1);
     b64(x, ACPI_FADT);
     b64(x, ACPI_MADT);
+    if (pcie)
+        b64(x, ACPI_MCFG);
     finish(x);
 
     uint8_t rsdp[36] = "RSD PTR ";
@@ -230,12 +307,13 @@ bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, MosaicError *
     rsdp[32] = (uint8_t)-sum(rsdp, 36);
 
     MosaicAddressSpace *as = mosaic_machine_address_space(m);
-    bool ok = d->n < ACPI_END - ACPI_DSDT && a->n <= ACPI_DSDT - ACPI_MADT &&
+    bool ok = d->n < ACPI_END - ACPI_DSDT && a->n <= ACPI_MCFG - ACPI_MADT &&
               mosaic_as_rw(as, ACPI_RSDP, rsdp, sizeof(rsdp), true) == MOSAIC_MEM_OK &&
               mosaic_as_rw(as, ACPI_XSDT, x->b, x->n, true) == MOSAIC_MEM_OK &&
               mosaic_as_rw(as, ACPI_FADT, f->b, f->n, true) == MOSAIC_MEM_OK &&
               mosaic_as_rw(as, ACPI_MADT, a->b, a->n, true) == MOSAIC_MEM_OK &&
-              mosaic_as_rw(as, ACPI_DSDT, d->b, d->n, true) == MOSAIC_MEM_OK;
+              mosaic_as_rw(as, ACPI_DSDT, d->b, d->n, true) == MOSAIC_MEM_OK &&
+              (!pcie || mosaic_as_rw(as, ACPI_MCFG, mc->b, mc->n, true) == MOSAIC_MEM_OK);
     free(t);
     if (!ok)
         mosaic_error_set(err, "x86-microvm: cannot write the ACPI tables at 0x%llx",

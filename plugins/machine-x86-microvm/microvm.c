@@ -17,6 +17,9 @@ static const MosaicPropDesc microvm_props[] = {
     {.key = "virtio-cmdline", .type = MOSAIC_PROP_BOOL, .defval = "false",
      .help = "also announce the virtio-mmio slots as virtio_mmio.device= on the command line "
              "(kernels with VIRTIO_MMIO_CMDLINE_DEVICES; ACPI announces them always)"},
+    {.key = "pcie", .type = MOSAIC_PROP_BOOL, .defval = "false",
+     .help = "a PCIe host (ECAM 0xe0000000, memory window 0xd8000000, MSI) announced by ACPI "
+             "(MCFG): devices with bus = pcie.0 sit on it"},
     {0},
 };
 
@@ -102,6 +105,9 @@ static void *microvm_init(MosaicMachine *m, const MosaicProps *props, MosaicErro
     if (!mosaic_machine_add_device(m, "serial-16550", "uart0", cd ? uart_kv : NULL, &uart_slot, err) ||
         !(v->power = power_new(m, err)))
         goto fail;
+    v->pcie_on = mosaic_props_get_bool(props, "pcie");
+    if (v->pcie_on && !microvm_pci_init(v, err))
+        goto fail;
     return v;
 fail:
     if (!mosaic_error_is_set(err))
@@ -116,6 +122,7 @@ static void microvm_fini(void *board)
     if (!v)
         return;
     MosaicRegion *sys = mosaic_machine_memory(v->m);
+    microvm_pci_fini(v); /* first: its functions may still raise interrupts */
     power_free(v->power);
     if (v->high_mapped)
         mosaic_region_del(sys, v->high_alias);
@@ -137,6 +144,7 @@ static void microvm_fini(void *board)
 static void microvm_reset(void *board)
 {
     Microvm *v = board;
+    mosaic_pci_host_reset(v->pcie);
     /* A guest reset starts from pristine images: the kernel decompressed itself over
      * them.  The first reset (at start) finds them freshly loaded. */
     if (!v->images_fresh) {

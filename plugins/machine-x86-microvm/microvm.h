@@ -8,6 +8,7 @@
 
 #include <mosaic/mosaic.h>
 #include <mosaic/x86.h>
+#include <mosaic/pci.h>
 
 /* Guest physical layout. */
 #define MVM_GDT_ADDR 0x500ull
@@ -30,6 +31,13 @@
 #define MVM_VIRTIO_COUNT 8
 #define MVM_VIRTIO_GSI 16            /* slot i: GSI 16 + i, level-triggered */
 
+/* pcie = true (pci.c) */
+#define MVM_PCIE_ECAM_BASE 0xe0000000ull
+#define MVM_PCIE_ECAM_SIZE 0x1000000ull  /* buses 0-15 */
+#define MVM_PCIE_MMIO_BASE 0xd8000000ull
+#define MVM_PCIE_MMIO_SIZE 0x8000000ull
+#define MVM_MSI_SIZE 0x100000ull         /* 0xfee00000-0xfeefffff */
+
 #define MVM_UART_PORT 0x3f8
 #define MVM_UART_GSI 4
 #define MVM_RESET_PORT 0xcf9
@@ -41,8 +49,9 @@ typedef struct Power Power;
 Power *power_new(MosaicMachine *m, MosaicError *err);
 void power_free(Power *p);
 
-/* acpi.c: RSDP in the BIOS area and the tables it leads to. */
-bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, MosaicError *err);
+/* acpi.c: RSDP in the BIOS area and the tables it leads to (with pcie: MCFG and the
+ * host bridge). */
+bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, bool pcie, MosaicError *err);
 
 /* mptable.c: writes the MP floating pointer and table for `ncpus` at MVM_MPTABLE. */
 bool mptable_write(MosaicMachine *m, unsigned ncpus, MosaicError *err);
@@ -60,7 +69,15 @@ typedef struct Microvm {
     bool virtio_cmdline;
     bool images_fresh; /* loaded by devices_done, not yet run */
     uint64_t entry;
+    bool pcie_on;            /* [machine] pcie */
+    MosaicPciHost *pcie;
+    MosaicRegion *msi;
+    bool msi_mapped;
 } Microvm;
+
+/* pci.c: the PCIe host and the MSI window. */
+bool microvm_pci_init(Microvm *v, MosaicError *err);
+void microvm_pci_fini(Microvm *v);
 
 /* boot.c: loads the bzImage, initrd, command line, boot parameters, page tables and
  * GDT; sets vCPU 0 to the 64-bit entry. */

@@ -76,6 +76,7 @@ def test_not_a_bzimage(mosaic, tmp_path, guest):
 # ---- guests under nested SVM ----
 
 DISK_HEAD = b'HOST-WROTE-THIS!'
+PCI_HEAD = b'HOST-WROTE-PCI!!'
 
 
 @pytest.fixture(scope='module')
@@ -83,13 +84,14 @@ def nested(mosaic, guest, tmp_path_factory):
     job = tmp_path_factory.mktemp('nested-job')
     disk = job / 'disk.raw'
     disk.write_bytes(DISK_HEAD + b'\0' * (8 * 1024 * 1024 - len(DISK_HEAD)))
+    (job / 'pcidisk.raw').write_bytes(PCI_HEAD + b'\0' * (8 * 1024 * 1024 - len(PCI_HEAD)))
     (job / 'job.sh').write_text(
-        f'python3 {TOP}/tests/nested-kvm/inner_runs.py {mosaic} {guest} {job} blk2 mmio1 shell\n')
+        f'python3 {TOP}/tests/nested-kvm/inner_runs.py {mosaic} {guest} {job} blk2 mmio1 shell dirty1 gdb1 pciblk1\n')
     r = subprocess.run([str(TOP / 'tests/nested-kvm/run.sh'), str(job)], capture_output=True,
                        text=True, timeout=900, env=dict(os.environ, TIMEOUT='850'))
     res = job / 'results.json'
     assert res.exists(), r.stdout[-5000:] + r.stderr[-2000:]
-    return json.loads(res.read_text()), disk
+    return json.loads(res.read_text()), disk, job / 'pcidisk.raw'
 
 
 
@@ -97,7 +99,7 @@ def nested(mosaic, guest, tmp_path_factory):
 @pytest.mark.linux
 @pytest.mark.needs_tools('qemu-system-x86_64')
 def test_two_vcpus_boot_and_use_virtio_blk(nested):
-    results, disk = nested
+    results, disk, _ = nested
     r = results['blk2']
     assert 'MOSAIC-X86-UP cpus=2' in r['out'], r['out']
     assert 'MOSAIC-BLK-READ ' + DISK_HEAD.decode() in r['out'], r['out']
@@ -120,6 +122,74 @@ def test_monitor_stop_cont_query_cpus(nested):
 @pytest.mark.needs_tools('qemu-system-x86_64')
 def test_virtio_queue_notifications_use_ioeventfd(nested):
     assert nested[0]['blk2']['monitor']['notify-fds'] >= 1, nested[0]['blk2']['monitor']
+
+
+@pytest.mark.linux
+@pytest.mark.needs_tools('qemu-system-x86_64')
+def test_virtio_interrupts_use_irqfd(nested):
+    # The virtio-blk line went to an irqfd; the disk I/O's completions raised it there,
+    # and the guest's EOIs came back through the resample fd (a level-triggered line).
+    st = nested[0]['blk2']['monitor']['stats']
+    assert st['irq-fds'] >= 1, st
+    assert st['irqfd-signals'] > 0, st
+    assert st['irqfd-resamples'] > 0, st
+
+
+@pytest.mark.linux
+@pytest.mark.needs_tools('qemu-system-x86_64')
+def test_dirty_log_sees_exactly_the_pages_the_guest_wrote(nested):
+    r = nested[0]['dirty1']
+    m = r['monitor']
+    assert 'MOSAIC-DIRTY-WROTE' in r['out'], r['out']
+    assert m['start']['return']['regions'] >= 1, m
+    assert m['before-run']['return']['pages'] == [], m
+    # devmem wrote 0xa1000 and 0xa5000 in guest RAM that KVM maps directly: only KVM's
+    # dirty log can have told the core.
+    assert m['pages'] == [0xa1000, 0xa5000], m
+    assert m['after-all']['pages'] == [], m
+    assert m['stats']['dirty-log-pages'] >= 2, m
+    assert r['rc'] == 0, r['out']
+
+
+def gdb_reg(out, name):
+    return [int(l.split()[1], 16) for l in out.splitlines()
+            if l.split() and l.split()[0] == name and len(l.split()) >= 2]
+
+
+@pytest.mark.linux
+@pytest.mark.needs_tools('qemu-system-x86_64')
+def test_gdb_registers_continue_stop_on_kvm(nested):
+    r = nested[0]['gdb1']
+    out = r['gdb']
+    # At the 64-bit entry of the bzImage (startup_64) with the boot parameters in rsi.
+    assert gdb_reg(out, 'rip')[0] == 0x100200, out
+    assert gdb_reg(out, 'rsi') == [0x7000], out
+    assert gdb_reg(out, 'cs')[0] == 0x10, out
+    assert gdb_reg(out, 'rbx') == [0x1234abcd], out  # written with G/P, read back
+    assert '$1 = 0x37f' in out, out  # fctrl: the x87's reset control word
+    assert r['ran'], r
+    # Stopped by the monitor while the kernel idled: in the kernel's text, kernel CS.
+    rips = gdb_reg(out, 'rip')
+    assert rips[1] >= 0xffffffff80000000, out
+    assert gdb_reg(out, 'cs')[1] == 0x10, out
+    # One step (KVM_GUESTDBG_SINGLESTEP) moves on from there and stops again.
+    assert len(rips) == 3 and rips[2] != rips[1], out
+    assert r['rc'] is not None, r
+
+
+@pytest.mark.linux
+@pytest.mark.needs_tools('qemu-system-x86_64')
+def test_virtio_blk_on_pcie_with_msi(nested):
+    # pcie = true: ACPI (MCFG, PNP0A08) announces the ECAM host, virtio-blk sits on it as
+    # 1af4:1042 and interrupts through MSI-X into KVM's local APICs.
+    results, _, pcidisk = nested
+    r = results['pciblk1']
+    assert 'MOSAIC-PCI 0x1af4:0x1042' in r['out'], r['out']
+    assert 'MOSAIC-BLK-READ ' + PCI_HEAD.decode() in r['out'], r['out']
+    assert 'MOSAIC-BLK-DONE rc=0' in r['out'], r['out']
+    assert r['rc'] == 0, r['out']
+    assert pcidisk.read_bytes()[4096:4096 + 13] == b'GUEST-WROTE-1'
+    assert r['monitor']['stats']['msis'] > 0, r['monitor']
 
 
 @pytest.mark.linux

@@ -50,6 +50,24 @@ typedef struct MosaicAccelOps {
      * of reaching the device through an exit; false when the accelerator cannot. */
     bool (*notify_fd)(void *accel, uint64_t addr, unsigned size, uint64_t data, int fd,
                       bool assign);
+    /* Since 1.1, optional (irqfd): interrupt line `line` (numbered as for vcpu_set_irq)
+     * is level-triggered and raised often (a virtio transport's line): from now on (on)
+     * or no longer, the accelerator may deliver it on a faster path (KVM: an irqfd into
+     * the in-kernel interrupt controller, taken down when the guest acknowledges it and
+     * raised again while the level stays high).  vcpu_set_irq keeps its meaning either
+     * way; false when the accelerator cannot. */
+    bool (*irq_fast)(void *accel, unsigned line, bool on);
+    /* Since 1.1, optional (dirty logging): RAM the guest wrote without the core seeing
+     * it (KVM's dirty log) is marked dirty now (mosaic_ram_set_dirty) in every region
+     * that has dirty tracking on.  Called by mosaic_machine_dirty_sync(), which a
+     * client also calls right after switching tracking on: from then on at the latest
+     * the accelerator logs. */
+    void (*dirty_sync)(void *accel);
+    /* Since 1.1, optional: a message-signalled interrupt (the address and data a PCI
+     * function wrote) for interrupt controllers the accelerator emulates (KVM's local
+     * APICs: KVM_SIGNAL_MSI); false when it cannot.  Boards reach it through
+     * mosaic_machine_msi(). */
+    bool (*msi)(void *accel, uint64_t addr, uint32_t data);
 } MosaicAccelOps;
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu);
@@ -60,6 +78,14 @@ MOSAIC_API bool mosaic_vcpu_exit_requested(const MosaicVcpu *vcpu);
  * false when woken by an exit request.  */
 MOSAIC_API bool mosaic_vcpu_halt(MosaicVcpu *vcpu);
 MOSAIC_API void mosaic_vcpu_wake(MosaicVcpu *vcpu);
+/* Before reading dirty bits (mosaic_ram_test_and_clear_dirty) a client calls this so
+ * that pages the guest wrote behind the core's back (a hypervisor's dirty log) are in
+ * its bitmaps.  Main loop thread.  Since 1.1. */
+MOSAIC_API void mosaic_machine_dirty_sync(MosaicMachine *m);
+/* An MSI write (address, data) for the accelerator's interrupt controllers: what a
+ * board maps at its MSI address window does with the writes it gets.  False when the
+ * accelerator has no such controllers.  Any thread.  Since 1.1. */
+MOSAIC_API bool mosaic_machine_msi(MosaicMachine *m, uint64_t addr, uint32_t data);
 /* Reported by the accelerator when the vCPU stopped at a breakpoint or step. */
 MOSAIC_API void mosaic_vcpu_debug_stop(MosaicVcpu *vcpu);
 

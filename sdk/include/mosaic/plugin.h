@@ -34,7 +34,9 @@
  *        mosaic/audio.h (audio backends: the ops table MosaicAudioBackendOps, mandatory
  *        for kind audio; streams for devices; [audiodev LABEL] sections);
  *        mosaic_as_next_section; the port I/O space (mosaic_machine_io_memory/
- *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd;
+ *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd, .irq_fast (irqfd) and
+ *        .dirty_sync with mosaic_machine_dirty_sync (hypervisor dirty logs), .msi with
+ *        mosaic_machine_msi (MSIs into in-kernel interrupt controllers);
  *        mosaic/net.h (net backends: MosaicNetBackendOps, mandatory for kind net;
  *        mosaic_net_* for devices and backends);
  *        mosaic/pci.h (PCI hosts and functions), MosaicBusSlot.pci, device ops .bus as

@@ -26,6 +26,15 @@ enum {
     MOSAIC_X86_REG_GS,
 };
 
+/* GDB's numbers of the x87 control registers (org.gnu.gdb.i386.core, after st0-st7 =
+ * 24-31, which are 80 bits wide and so not reachable through a 64-bit register access)
+ * and of mxcsr (org.gnu.gdb.i386.sse, after xmm0-15 = 40-55, 128 bits).  Since 1.1. */
+enum {
+    MOSAIC_X86_REG_FCTRL = 32, MOSAIC_X86_REG_FSTAT, MOSAIC_X86_REG_FTAG, MOSAIC_X86_REG_FISEG,
+    MOSAIC_X86_REG_FIOFF, MOSAIC_X86_REG_FOSEG, MOSAIC_X86_REG_FOOFF, MOSAIC_X86_REG_FOP,
+    MOSAIC_X86_REG_MXCSR = 56,
+};
+
 /* Beyond GDB's numbers: system state a board sets for a direct boot and a monitor
  * shows.  Writing one of them never loads anything from guest memory. */
 enum {
