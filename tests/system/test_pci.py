@@ -107,8 +107,10 @@ def test_hotplug_refusals_paused(mosaic, top, tmp_path):
     try:
         def add(**a):
             return q.cmd('device_add', a)
-        r = add(driver='virtio-blk', id='x', bus='br1', options={'drive': 'disk3'})
-        assert 'cannot take hot-plugged devices' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='br1', addr=3, options={'drive': 'disk3'})
+        assert 'occupied' in r['error']['desc'], r
+        r = add(driver='virtio-blk', id='x', bus='br1', addr=0, options={'drive': 'disk3'})
+        assert 'no hot-plug controller' in r['error']['desc'], r
         r = add(driver='virtio-blk', id='x', bus='pcie.0', options={'drive': 'disk3'})
         assert 'cannot take hot-plugged devices' in r['error']['desc'], r
         r = add(driver='virtio-blk', id='x', bus='rp1', options={'drive': 'disk3'})
@@ -136,8 +138,9 @@ def test_hotplug_refusals_paused(mosaic, top, tmp_path):
 
 
 def test_bridge_hotplug_paused(mosaic, top, tmp_path):
-    """A PCIe-to-PCI bridge hot-plugged into an empty root port; its bus (no SHPC yet)
-    refuses hot-plugged devices with that reason."""
+    """A PCIe-to-PCI bridge hot-plugged into an empty root port takes hot-plugged devices
+    on its SHPC slots (1-31; without addr the first free one), not on slot 0; a device
+    behind it leaves at once when the guest never powered its slot."""
     body = disks(tmp_path, 4) + TOPOLOGY
     text = '[machine]\ntype = riscv-virt\nmemory = 64M\n' + body
     p, q, log = start(mosaic, tmp_path, text, ['-S'])
@@ -145,9 +148,29 @@ def test_bridge_hotplug_paused(mosaic, top, tmp_path):
         assert q.cmd('device_add', {'driver': 'pcie-pci-bridge', 'id': 'hb', 'bus': 'rp3'}) == \
             {'return': {}}
         assert q.cmd('qom-list', {'path': '/machine/peripheral/hb'}).get('return') is not None
-        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'x', 'bus': 'hb',
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'x', 'bus': 'hb', 'addr': 0,
                                  'options': {'drive': 'disk3'}})
-        assert 'cannot take hot-plugged devices' in r['error']['desc'], r
+        assert 'no hot-plug controller' in r['error']['desc'], r
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'x', 'bus': 'hb', 'addr': 31,
+                                 'options': {'drive': 'disk3'}})
+        assert r == {'return': {}}, r
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'y', 'bus': 'hb', 'addr': 31,
+                                 'options': {'drive': 'disk3'}})
+        assert 'occupied' in r['error']['desc'], r
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'y', 'bus': 'hb',
+                                 'options': {'drive': 'disk3'}})
+        assert r == {'return': {}}, r
+        r = q.cmd('device_del', {'id': 'hb'})
+        assert 'behind it' in r['error']['desc'], r
+        # A cold-plugged device sits in a slot the SHPC reports powered: device_del
+        # presses the button and waits for the guest (paused: no DEVICE_DELETED).
+        assert q.cmd('device_del', {'id': 'vb2'}) == {'return': {}}
+        assert 'already' in q.cmd('device_del', {'id': 'vb2'})['error']['desc']
+        # The paused guest never powered the slots on: the devices leave at once.
+        for dev in ('x', 'y'):
+            assert q.cmd('device_del', {'id': dev}) == {'return': {}}
+            assert wait_event(q, 'DEVICE_DELETED', 10)['data']['device'] == dev
+        assert not [e for e in q.events if e['event'] == 'DEVICE_DELETED']
     finally:
         stop(p, q)
 
@@ -254,5 +277,46 @@ def test_hotplug_20_rounds(mosaic, top, tmp_path, kernel):
         assert pattern(65536, 3) == (tmp_path / 'd3.raw').read_bytes()[:65536]
         text = log.read_text()
         assert 'Oops' not in text and 'BUG' not in text, text[-3000:]
+    finally:
+        stop(p, q)
+
+
+def hotplug_rounds(q, log, pos, bus, rounds, disk='disk3', name='vdd', seed=3):
+    """device_add of a virtio-blk on `bus`, the guest writes and reads it, device_del,
+    DEVICE_DELETED once the guest released it; `rounds` times."""
+    for i in range(rounds):
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'hp', 'bus': bus,
+                                 'options': {'drive': disk}})
+        assert r == {'return': {}}, r
+        pos = wait_line(log, f'MOSAIC-HOTPLUG add {name} OK', pos)
+        assert q.cmd('device_del', {'id': 'hp'}) == {'return': {}}
+        e = wait_event(q, 'DEVICE_DELETED')
+        assert e['data']['device'] == 'hp'
+        pos = wait_line(log, f'MOSAIC-HOTPLUG del {name}', pos)
+        assert 'error' in q.cmd('qom-list', {'path': '/machine/peripheral/hp'})
+    return pos
+
+
+def guest_clean(log):
+    text = log.read_text()
+    for bad in ('Oops', 'BUG', 'Command not completed', 'Failed to issued command',
+                'Cannot add device'):
+        assert bad not in text, text[-3000:]
+
+
+@pytest.mark.linux
+@pytest.mark.slow
+def test_hotplug_behind_bridge_10_rounds(mosaic, top, tmp_path, kernel):
+    """With Linux running, 10 times: a virtio-blk-pci is hot-plugged behind the
+    pcie-pci-bridge (its SHPC presses the attention button, Linux's shpchp powers the
+    slot on and scans it), the guest writes and reads it, device_del presses the button
+    again and the device leaves when shpchp disables the slot."""
+    body = disks(tmp_path, 4) + TOPOLOGY
+    p, q, log = start(mosaic, tmp_path, machine(top, kernel, 'hotplug-loop', body))
+    try:
+        pos = wait_line(log, 'MOSAIC-HOTPLUG ready', 0)
+        hotplug_rounds(q, log, pos, 'br1', 10)
+        assert pattern(65536, 3) == (tmp_path / 'd3.raw').read_bytes()[:65536]
+        guest_clean(log)
     finally:
         stop(p, q)

@@ -89,6 +89,9 @@ MOSAIC_API unsigned mosaic_pci_find_cap(MosaicPciDev *d, uint8_t id);
  * decoding.  The core maps and unmaps it; the device keeps its reference. */
 MOSAIC_API bool mosaic_pci_register_bar(MosaicPciDev *d, unsigned n, unsigned kind,
                                         MosaicRegion *mr, MosaicError *err);
+/* Since 1.1: BAR n no longer decodes its region (unmapped now; its register stays):
+ * a device unrealizing drops its BARs before it frees their regions. */
+MOSAIC_API void mosaic_pci_unregister_bar(MosaicPciDev *d, unsigned n);
 /* Interrupt pin (1 = INTA .. 4 = INTD, 0 none) and its level. */
 MOSAIC_API void mosaic_pci_set_intx_pin(MosaicPciDev *d, unsigned pin);
 MOSAIC_API void mosaic_pci_set_intx(MosaicPciDev *d, bool level);
