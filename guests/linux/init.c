@@ -382,12 +382,28 @@ static void bench_one(const char *dir, const char *name)
     out("\n");
 }
 
-/* Reports disks as they come and go (hot-plug): a new one is written and read back. */
+static unsigned pci_count;
+static void count_pci(const char *dir, const char *name) { (void)dir; (void)name; pci_count++; }
+
+/* Reports disks as they come and go (hot-plug): a new one is written and read back.
+ * When the set of PCI functions changes, lists them (MOSAIC-PCI lines, bridges with
+ * the bus numbers the guest gave them). */
 static void hotplug_loop(void)
 {
     static char seen[26];
+    unsigned pci_last = 0;
     out("MOSAIC-HOTPLUG ready\n");
     for (;;) {
+        pci_count = 0;
+        each_entry("/sys/bus/pci/devices", count_pci);
+        if (pci_count != pci_last) {
+            pci_last = pci_count;
+            out("MOSAIC-HOTPLUG pci ");
+            out_num(pci_count);
+            out("\n");
+            each_entry("/sys/bus/pci/devices", show_pci);
+            out("MOSAIC-HOTPLUG pci end\n");
+        }
         for (int c = 0; c < 26; c++) {
             static char sys[] = "/sys/block/vd?", name[] = "vd?";
             sys[13] = name[2] = 'a' + c;

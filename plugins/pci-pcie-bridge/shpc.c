@@ -82,9 +82,12 @@ static uint32_t read_dword(const Shpc *s, unsigned idx)
 
 uint32_t shpc_read(Shpc *s, unsigned off, unsigned size)
 {
-    if ((size != 1 && size != 2 && size != 4) || (off & (size - 1)))
-        return size >= 4 || size == 0 ? 0xffffffffu : (1u << (8 * size)) - 1;
-    return read_dword(s, off / 4) >> (8 * (off & 3)) & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
+    if (size != 1 && size != 2 && size != 4)
+        return 0xffffffffu;
+    uint32_t mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    if (off & (size - 1))
+        return mask;
+    return read_dword(s, off / 4) >> (8 * (off & 3)) & mask;
 }
 
 bool shpc_slot_powered(const Shpc *s, unsigned i)

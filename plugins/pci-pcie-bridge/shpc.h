@@ -73,8 +73,9 @@ void shpc_init(Shpc *s, unsigned nslots, unsigned psn);
 /* Power-on state: slots holding a card are enabled (the guest found them at boot),
  * every event and interrupt is masked, no event is pending. */
 void shpc_reset(Shpc *s, const bool present[SHPC_MAX_SLOTS]);
-/* Register accesses: `off` in the register set, size 1, 2 or 4, within one DWORD.
- * Out-of-range or misaligned reads are all ones, such writes are ignored. */
+/* Register accesses: `off` in the register set, size 1, 2 or 4, naturally aligned.
+ * Other sizes and misaligned reads are all ones, such writes are ignored; reserved
+ * registers (past the last slot) read 0. */
 uint32_t shpc_read(Shpc *s, unsigned off, unsigned size);
 void shpc_write(Shpc *s, unsigned off, unsigned size, uint32_t val);
 /* The interrupt condition (level; the bridge sends an MSI on its rising edge). */

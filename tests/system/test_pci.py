@@ -64,6 +64,7 @@ addr = 3
 [device rp3]
 type = pcie-root-port
 addr = 6
+bus-reserve = 2
 '''
 
 
@@ -212,7 +213,7 @@ def test_guest_enumerates_topology_and_uses_disks(mosaic, top, tmp_path, kernel)
         '0000:00:00.0': {'vendor': '0x1b36', 'device': '0x0008', 'class': '0x060000'},
         '0000:00:01.0': dict(port, secondary='01', subordinate='01'),
         '0000:00:05.0': dict(port, secondary='02', subordinate='03'),
-        '0000:00:06.0': dict(port, secondary='04', subordinate='04'),
+        '0000:00:06.0': dict(port, secondary='04', subordinate='06'),  # bus-reserve = 2
         '0000:02:00.0': {'vendor': '0x1b36', 'device': '0x000e', 'class': '0x060400',
                          'secondary': '03', 'subordinate': '03'},
         '0000:00:03.0': blk,
@@ -318,5 +319,44 @@ def test_hotplug_behind_bridge_10_rounds(mosaic, top, tmp_path, kernel):
         hotplug_rounds(q, log, pos, 'br1', 10)
         assert pattern(65536, 3) == (tmp_path / 'd3.raw').read_bytes()[:65536]
         guest_clean(log)
+    finally:
+        stop(p, q)
+
+
+def pci_block(text, start):
+    """The last complete MOSAIC-PCI listing of the hot-plug loop after `start`."""
+    blocks = re.findall(r'MOSAIC-HOTPLUG pci \d+\n(.*?)MOSAIC-HOTPLUG pci end', text[start:], re.S)
+    return pci_lines(blocks[-1]) if blocks else {}
+
+
+@pytest.mark.linux
+@pytest.mark.slow
+def test_bridge_hotplug_then_device_behind(mosaic, top, tmp_path, kernel):
+    """With Linux running: a pcie-pci-bridge hot-plugged into a root port that reserves
+    two buses (bus-reserve = 2: rp3 is 04-06) gets bus 05 from Linux; a virtio-blk is
+    then hot-plugged behind it (SHPC) three times and used; finally the bridge itself is
+    removed and plugged again."""
+    body = disks(tmp_path, 4) + TOPOLOGY
+    p, q, log = start(mosaic, tmp_path, machine(top, kernel, 'hotplug-loop', body))
+    try:
+        pos = wait_line(log, 'MOSAIC-HOTPLUG ready', 0)
+        pos = wait_line(log, 'MOSAIC-HOTPLUG pci end', pos)
+        assert pci_block(log.read_text(), 0)['0000:00:06.0']['subordinate'] == '06'
+        for rnd in range(2):
+            assert q.cmd('device_add', {'driver': 'pcie-pci-bridge', 'id': 'hb',
+                                        'bus': 'rp3'}) == {'return': {}}
+            pos = wait_line(log, 'MOSAIC-HOTPLUG pci 9', pos)
+            pos = wait_line(log, 'MOSAIC-HOTPLUG pci end', pos)
+            tree = pci_block(log.read_text(), 0)
+            assert tree['0000:04:00.0'] == {'vendor': '0x1b36', 'device': '0x000e',
+                                            'class': '0x060400', 'secondary': '05',
+                                            'subordinate': '05'}, tree
+            pos = hotplug_rounds(q, log, pos, 'hb', 3 if rnd == 0 else 1)
+            assert q.cmd('device_del', {'id': 'hb'}) == {'return': {}}
+            assert wait_event(q, 'DEVICE_DELETED')['data']['device'] == 'hb'
+            pos = wait_line(log, 'MOSAIC-HOTPLUG pci 8', pos)
+        assert pattern(65536, 3) == (tmp_path / 'd3.raw').read_bytes()[:65536]
+        guest_clean(log)
+        assert 'No bus number available' not in log.read_text()
     finally:
         stop(p, q)

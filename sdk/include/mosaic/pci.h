@@ -132,6 +132,11 @@ MOSAIC_API void mosaic_pci_set_config_ops(MosaicPciDev *d, const MosaicPciConfig
 /* Makes the function a type-1 (PCI-to-PCI) bridge with a secondary bus that devices
  * name by the bridge's label (`bus = LABEL`). */
 MOSAIC_API bool mosaic_pci_bridge_init(MosaicPciDev *d, MosaicError *err);
+/* Since 1.1: the bridge keeps `n` bus numbers below its secondary bus for bridges
+ * hot-plugged behind it.  The guest learns it from an Enhanced Allocation capability
+ * with fixed secondary/subordinate numbers (Linux honours them), which the core keeps
+ * equal to the numbering the guest will give the tree at each reset. */
+MOSAIC_API bool mosaic_pci_bridge_reserve_buses(MosaicPciDev *d, unsigned n, MosaicError *err);
 MOSAIC_API uint8_t mosaic_pci_devfn(MosaicPciDev *d);
 
 #ifdef __cplusplus

@@ -37,7 +37,8 @@
  *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd;
  *        mosaic/net.h (net backends: MosaicNetBackendOps, mandatory for kind net;
  *        mosaic_net_* for devices and backends);
- *        mosaic/pci.h (PCI hosts and functions; mosaic_pci_unregister_bar), MosaicBusSlot.pci, device ops .bus as
+ *        mosaic/pci.h (PCI hosts and functions; mosaic_pci_unregister_bar,
+ *        mosaic_pci_bridge_reserve_buses), MosaicBusSlot.pci, device ops .bus as
  *        a list, mosaic_virtio_new (a virtio device on whichever transport its slot is:
  *        virtio-mmio or PCI);
  *        mosaic/gpu.h (gpu backends: MosaicGpuBackendOps, mandatory for kind gpu;
