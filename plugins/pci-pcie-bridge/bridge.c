@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <mosaic/mosaic.h>
 
+#include "bridge.h"
 #include "shpc.h"
 
 enum { X_FLAGS = 2, X_DEVCAP = 4, X_DEVCTL = 8, X_DEVSTA = 10, X_LNKCAP = 12, X_LNKCTL = 16,
@@ -17,20 +18,13 @@ enum { X_FLAGS = 2, X_DEVCAP = 4, X_DEVCTL = 8, X_DEVSTA = 10, X_LNKCAP = 12, X_
 /* SHPC capability: id, next, DWORD select, pending bits, DWORD data. */
 enum { SHPC_CAP_SELECT = 2, SHPC_CAP_DATA = 4, SHPC_CAP_SIZE = 8 };
 
-typedef struct Bridge {
+struct Bridge {
     MosaicPciDev *pd;
     unsigned shpc_cap;
     Shpc shpc;
     MosaicRegion *bar;
     bool level;                              /* interrupt condition last seen */
     MosaicPciDev *leaving[SHPC_MAX_SLOTS];   /* device_del asked, the guest has it on */
-} Bridge;
-
-static const MosaicPropDesc bridge_props[] = {
-    {.key = "chassis-slot", .type = MOSAIC_PROP_UINT, .max = 2047,
-     .help = "physical slot number the guest sees for device 1 (default 1; device N gets "
-             "this + N - 1)"},
-    {0},
 };
 
 /* The config window shows the DWORD the guest selected; the interrupt follows events. */
@@ -208,7 +202,7 @@ static bool add_express_cap(MosaicPciDev *d, MosaicError *err)
     return true;
 }
 
-static void bridge_free(Bridge *b)
+void pcie_pci_bridge_free(Bridge *b)
 {
     mosaic_pci_set_config_ops(b->pd, NULL, NULL);
     mosaic_pci_set_intx(b->pd, false);
@@ -218,21 +212,14 @@ static void bridge_free(Bridge *b)
     g_free(b);
 }
 
-static void *bridge_realize(MosaicDevice *dev, const MosaicProps *props,
-                            const MosaicBusSlot *slot, MosaicError *err)
+Bridge *pcie_pci_bridge_new(MosaicPciDev *d, unsigned psn, MosaicError *err)
 {
-    if (slot->size < offsetof(MosaicBusSlot, pci) + sizeof(void *) || !slot->pci) {
-        mosaic_error_set(err, "pcie-pci-bridge: not on a PCI bus");
-        return NULL;
-    }
-    MosaicPciDev *d = slot->pci;
     if (!mosaic_pci_bridge_init(d, err))
         return NULL;
     mosaic_pci_set_ids(d, 0x1b36, 0x000e, 0x060400, 0, 0, 0);
     mosaic_pci_set_intx_pin(d, 1);
     Bridge *b = g_new0(Bridge, 1);
     b->pd = d;
-    unsigned psn = mosaic_props_has(props, "chassis-slot") ? mosaic_props_get_uint(props, "chassis-slot") : 1;
     shpc_init(&b->shpc, SHPC_MAX_SLOTS, psn);
     b->shpc.slot_off = slot_off;
     b->shpc.opaque = b;
@@ -240,7 +227,7 @@ static void *bridge_realize(MosaicDevice *dev, const MosaicProps *props,
     if (!add_express_cap(d, err) || !mosaic_pci_msi_init(d, 1, err) ||
         !(b->shpc_cap = mosaic_pci_add_cap(d, MOSAIC_PCI_CAP_SHPC, SHPC_CAP_SIZE, err)) ||
         !mosaic_pci_register_bar(d, 0, 0, b->bar, err)) {
-        bridge_free(b);
+        pcie_pci_bridge_free(b);
         return NULL;
     }
     mosaic_pci_set_wmask(d, b->shpc_cap + SHPC_CAP_SELECT, 1, 0xff);
@@ -248,21 +235,3 @@ static void *bridge_realize(MosaicDevice *dev, const MosaicProps *props,
     sync(b);
     return b;
 }
-
-static void bridge_unrealize(void *state)
-{
-    bridge_free(state);
-}
-
-static const MosaicDeviceOps bridge_ops = {
-    .size = sizeof(MosaicDeviceOps),
-    .bus = "pci",
-    .realize = bridge_realize,
-    .unrealize = bridge_unrealize,
-};
-
-MOSAIC_PLUGIN(.kind = MOSAIC_KIND_DEVICE, .kind_abi = MOSAIC_DEVICE_ABI,
-              .name = "pcie-pci-bridge", .version = "0.2", .license = "GPL-2.0-or-later",
-              .description = "PCI Express-to-PCI bridge with a conventional secondary bus "
-                             "and a standard hot-plug controller",
-              .props = bridge_props, .ops = &bridge_ops);
