@@ -442,7 +442,8 @@ static void test_bus_reserve(void)
     g_assert_false(mosaic_pci_bridge_reserve_buses(rp3, 255, err));
     g_assert_true(mosaic_error_is_set(err));
     mosaic_error_free(err);
-    g_assert_false(mosaic_pci_bridge_reserve_buses(plug(&f, f.h->root, 4), 1, NULL));
+    MosaicPciDev *dev = plug(&f, f.h->root, 4);
+    g_assert_false(mosaic_pci_bridge_reserve_buses(dev, 1, NULL));
     pci_dev_seal(rp1); /* as the device layer does after realize */
     pci_dev_seal(rp3);
     /* rp1: 1-4 (3 spare), rp2 (no reservation, no EA): 5, rp3: 6-7. */
@@ -450,9 +451,9 @@ static void test_bus_reserve(void)
     g_assert_cmphex(ea_buses(&f, 0, 2), ==, 0);
     g_assert_cmphex(ea_buses(&f, 0, 3), ==, 0x0706);
     /* A bridge behind rp2 takes bus 6 after a reset: rp3 moves to 7-8. */
-    bridge(&f, rp2->secondary, 0);
+    MosaicPciDev *b2 = bridge(&f, rp2->secondary, 0);
     /* A bridge behind rp1 stays inside its reservation. */
-    bridge(&f, rp1->secondary, 0);
+    MosaicPciDev *b1 = bridge(&f, rp1->secondary, 0);
     mosaic_pci_host_reset(f.h);
     g_assert_cmphex(ea_buses(&f, 0, 1), ==, 0x0401);
     g_assert_cmphex(ea_buses(&f, 0, 3), ==, 0x0807);
@@ -462,7 +463,9 @@ static void test_bus_reserve(void)
         at = cfg_rd(&f, 0, 3, 0, at + 1, 1);
     cfg_wr(&f, 0, 3, 0, at + 4, 4, 0);
     g_assert_cmphex(ea_buses(&f, 0, 3), ==, 0x0807);
-    (void)rp3;
+    MosaicPciDev *all[] = {b1, b2, dev, rp3, rp2, rp1};
+    for (unsigned i = 0; i < G_N_ELEMENTS(all); i++)
+        pci_dev_free(all[i]);
     fx_fini(&f);
 }
 
