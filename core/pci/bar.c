@@ -38,6 +38,16 @@ MOSAIC_API bool mosaic_pci_register_bar(MosaicPciDev *d, unsigned n, unsigned ki
     return true;
 }
 
+static void unmap(PciBar *b);
+
+MOSAIC_API void mosaic_pci_unregister_bar(MosaicPciDev *d, unsigned n)
+{
+    if (n >= PCI_NUM_BARS || !d->bars[n].mr)
+        return;
+    unmap(&d->bars[n]);
+    d->bars[n].mr = NULL;
+}
+
 uint64_t pci_bar_addr(MosaicPciDev *d, unsigned n)
 {
     PciBar *b = &d->bars[n];

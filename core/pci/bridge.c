@@ -32,6 +32,58 @@ void pci_bridge_written(MosaicPciDev *d, unsigned off, unsigned size, uint32_t v
     }
 }
 
+/* Enhanced Allocation (PCI ECN, cap id 0x14): for a type-1 function its first DWORD
+ * after the header holds fixed secondary and subordinate bus numbers, which Linux takes
+ * over its own numbering (drivers/pci/probe.c, pci_ea_fixed_busnrs) even when it
+ * renumbers every bus, as on riscv-virt where no firmware enumerates PCI.  That is how
+ * a root port keeps spare bus numbers for a bridge hot-plugged into it. */
+#define PCI_CAP_EA 0x14
+#define EA_SIZE 8
+
+static unsigned number_bus(PciBus *b, unsigned max)
+{
+    for (unsigned i = 0; i < PCI_DEVFNS; i++) {
+        MosaicPciDev *d = b->devs[i];
+        if (!d || !d->secondary || (i & 7 && !b->devs[i & ~7u]))
+            continue;
+        unsigned sec = max + 1;
+        max = number_bus(d->secondary, sec);
+        if (d->ea_cap) {
+            unsigned sub = MIN(MAX(max, sec + d->bus_reserve), 255u);
+            pci_put(d->cfg + d->ea_cap + 4, 4, MIN(sec, 255u) | sub << 8);
+            max = sub;
+        }
+    }
+    return max;
+}
+
+void pci_host_number_buses(MosaicPciHost *h)
+{
+    if (h && h->root)
+        number_bus(h->root, 0);
+}
+
+MOSAIC_API bool mosaic_pci_bridge_reserve_buses(MosaicPciDev *d, unsigned n, MosaicError *err)
+{
+    if (!d->secondary) {
+        mosaic_error_set(err, "%s: only a bridge reserves bus numbers", d->name);
+        return false;
+    }
+    if (n > 254) {
+        mosaic_error_set(err, "%s: %u buses do not fit in 256", d->name, n);
+        return false;
+    }
+    if (!d->ea_cap) {
+        unsigned c = mosaic_pci_add_cap(d, PCI_CAP_EA, EA_SIZE, err);
+        if (!c)
+            return false;
+        d->ea_cap = c; /* no entries: byte 2 stays 0 */
+    }
+    d->bus_reserve = n;
+    pci_host_number_buses(d->host);
+    return true;
+}
+
 MOSAIC_API bool mosaic_pci_bridge_init(MosaicPciDev *d, MosaicError *err)
 {
     if (d->secondary) {

@@ -61,6 +61,7 @@ MOSAIC_API void mosaic_pci_host_reset(MosaicPciHost *h)
     if (!h)
         return;
     reset_bus(h->root);
+    pci_host_number_buses(h);
     pci_host_update_mappings(h);
 }
 

@@ -84,6 +84,8 @@ struct MosaicPciDev {
     MosaicPciConfigOps ops;
     void *ops_opaque;
     PciBus *secondary;    /* type 1: the bus behind it */
+    unsigned ea_cap;      /* type 1: Enhanced Allocation capability with fixed bus numbers */
+    unsigned bus_reserve; /* buses it keeps below its secondary one (ea_cap) */
 };
 
 struct PciBus {
@@ -145,6 +147,9 @@ void pci_msi_config_written(MosaicPciDev *d, unsigned off, unsigned size);
 
 /* ---- bridge.c ---- */
 bool pci_is_bridge(const MosaicPciDev *d);
+/* Writes the fixed bus numbers of every bridge that reserves buses, as Linux will
+ * number the tree (depth first, in devfn order) with those reservations. */
+void pci_host_number_buses(MosaicPciHost *h);
 void pci_bridge_written(MosaicPciDev *d, unsigned off, unsigned size, uint32_t val);
 
 /* ---- slot.c: machine integration ---- */

@@ -44,6 +44,16 @@ MosaicPciDev *pci_slot_new(MosaicMachine *m, const char *bus, int slot, const ch
                     bus ? bus : ROOT_BUS);
         return NULL;
     }
+    if (hotplug && slot < 0) {
+        /* No addr: the first empty slot the controller takes (a root port has one, a
+         * bridge's SHPC slots start at 1); none: the check of slot 0 says why. */
+        for (int s = 0; s < PCI_SLOTS && slot < 0; s++) {
+            MosaicError *me = mosaic_error_new();
+            if (!b->devs[s << 3] && b->bridge->ops.hotplug_check(b->bridge->ops_opaque, s, me))
+                slot = s;
+            mosaic_error_free(me);
+        }
+    }
     if (hotplug) {
         MosaicError *me = mosaic_error_new();
         if (!b->bridge->ops.hotplug_check(b->bridge->ops_opaque, slot < 0 ? 0 : slot, me)) {

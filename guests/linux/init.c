@@ -355,7 +355,10 @@ static void sleep_ms(long ms)
     sc(SYS_nanosleep, &t, 0, 0);
 }
 
-/* Requests per second of 4 KiB direct reads for 5 s (guest time) on each disk. */
+static unsigned long bench_ns = 5000000000ul; /* mosaic.bench-secs= (default 5) */
+
+/* Requests per second of 4 KiB direct reads for bench_ns (guest time) on each disk;
+ * MOSAIC-BENCH-START marks where each disk's run begins (hosts time their side). */
 static void bench_one(const char *dir, const char *name)
 {
     (void)dir;
@@ -366,8 +369,11 @@ static void bench_one(const char *dir, const char *name)
     long fd = sc(SYS_openat, AT_FDCWD, dev, O_RDONLY | O_DIRECT);
     if (fd < 0)
         return;
+    out("MOSAIC-BENCH-START ");
+    out(name);
+    out("\n");
     unsigned long start = now_ns(), end = start, n = 0;
-    while (end - start < 5000000000ul) {
+    while (end - start < bench_ns) {
         if (sc6(SYS_pread64, fd, (long)big, 4096, (long)((n % 4096) * 4096), 0, 0) != 4096)
             break;
         n++;
@@ -383,12 +389,28 @@ static void bench_one(const char *dir, const char *name)
     out("\n");
 }
 
-/* Reports disks as they come and go (hot-plug): a new one is written and read back. */
+static unsigned pci_count;
+static void count_pci(const char *dir, const char *name) { (void)dir; (void)name; pci_count++; }
+
+/* Reports disks as they come and go (hot-plug): a new one is written and read back.
+ * When the set of PCI functions changes, lists them (MOSAIC-PCI lines, bridges with
+ * the bus numbers the guest gave them). */
 static void hotplug_loop(void)
 {
     static char seen[26];
+    unsigned pci_last = 0;
     out("MOSAIC-HOTPLUG ready\n");
     for (;;) {
+        pci_count = 0;
+        each_entry("/sys/bus/pci/devices", count_pci);
+        if (pci_count != pci_last) {
+            pci_last = pci_count;
+            out("MOSAIC-HOTPLUG pci ");
+            out_num(pci_count);
+            out("\n");
+            each_entry("/sys/bus/pci/devices", show_pci);
+            out("MOSAIC-HOTPLUG pci end\n");
+        }
         for (int c = 0; c < 26; c++) {
             static char sys[] = "/sys/block/vd?", name[] = "vd?";
             sys[13] = name[2] = 'a' + c;
@@ -944,6 +966,13 @@ int main(void)
         each_entry("/sys/block", blk_one);
         out("MOSAIC-CMD blk-all OK\n");
     } else if (streq(cmd, "blk-bench")) {
+        char secs[16];
+        get_param("mosaic.bench-secs", secs, sizeof secs);
+        unsigned long v = 0;
+        for (const char *c = secs; *c >= '0' && *c <= '9' && v < 3600; c++)
+            v = v * 10 + (unsigned long)(*c - '0');
+        if (v)
+            bench_ns = v * 1000000000ul;
         each_entry("/sys/block", bench_one);
         out("MOSAIC-CMD blk-bench OK\n");
     } else if (streq(cmd, "snd-play")) {

@@ -42,6 +42,17 @@ typedef struct Port {
 static const MosaicPropDesc port_props[] = {
     {.key = "slot", .type = MOSAIC_PROP_UINT, .max = 8191,
      .help = "physical slot number the guest sees (default: the port's own PCI slot)"},
+    {.key = "bus-reserve", .type = MOSAIC_PROP_UINT, .max = 254,
+     .help = "bus numbers kept below the port's secondary bus for bridges hot-plugged "
+             "into it (the guest learns them from an Enhanced Allocation capability)"},
+    {.key = "io-reserve", .type = MOSAIC_PROP_SIZE,
+     .help = "I/O space to reserve behind the port (a hint for firmware, as QEMU's)"},
+    {.key = "mem-reserve", .type = MOSAIC_PROP_SIZE, .max = 0xffffffffu,
+     .help = "32-bit memory to reserve behind the port (a hint for firmware, as QEMU's)"},
+    {.key = "pref32-reserve", .type = MOSAIC_PROP_SIZE, .max = 0xffffffffu,
+     .help = "32-bit prefetchable memory to reserve (a hint for firmware, as QEMU's)"},
+    {.key = "pref64-reserve", .type = MOSAIC_PROP_SIZE,
+     .help = "64-bit prefetchable memory to reserve (a hint for firmware, as QEMU's)"},
     {0},
 };
 
@@ -208,6 +219,46 @@ static bool add_express_cap(Port *p, MosaicError *err)
     return true;
 }
 
+/* QEMU's resource-reserve hints (a Red Hat vendor capability, type 1) that firmware
+ * such as EDK2 and SeaBIOS reads when it sizes bridge windows: bus numbers, I/O,
+ * memory, 32- and 64-bit prefetchable memory.  Linux reads none of it, hence the
+ * Enhanced Allocation capability the core adds for the bus numbers. */
+enum { RH_LEN = 2, RH_TYPE = 3, RH_BUS = 4, RH_IO = 8, RH_MEM = 16, RH_PREF32 = 20,
+       RH_PREF64 = 24, RH_SIZE = 32 };
+
+static uint64_t prop_or_zero(const MosaicProps *props, const char *key)
+{
+    return mosaic_props_has(props, key) ? mosaic_props_get_uint(props, key) : 0;
+}
+
+static bool add_reservations(Port *p, const MosaicProps *props, MosaicError *err)
+{
+    static const char *const keys[] = {"bus-reserve", "io-reserve", "mem-reserve",
+                                       "pref32-reserve", "pref64-reserve"};
+    bool any = false;
+    for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++)
+        any |= mosaic_props_has(props, keys[i]);
+    if (!any)
+        return true;
+    uint64_t bus = prop_or_zero(props, "bus-reserve");
+    if (bus && !mosaic_pci_bridge_reserve_buses(p->pd, bus, err))
+        return false;
+    unsigned c = mosaic_pci_add_cap(p->pd, MOSAIC_PCI_CAP_VENDOR, RH_SIZE, err);
+    if (!c)
+        return false;
+    uint64_t io = prop_or_zero(props, "io-reserve"), pref64 = prop_or_zero(props, "pref64-reserve");
+    mosaic_pci_config_set(p->pd, c + RH_LEN, 1, RH_SIZE);
+    mosaic_pci_config_set(p->pd, c + RH_TYPE, 1, 1);
+    mosaic_pci_config_set(p->pd, c + RH_BUS, 4, bus);
+    mosaic_pci_config_set(p->pd, c + RH_IO, 4, (uint32_t)io);
+    mosaic_pci_config_set(p->pd, c + RH_IO + 4, 4, (uint32_t)(io >> 32));
+    mosaic_pci_config_set(p->pd, c + RH_MEM, 4, prop_or_zero(props, "mem-reserve"));
+    mosaic_pci_config_set(p->pd, c + RH_PREF32, 4, prop_or_zero(props, "pref32-reserve"));
+    mosaic_pci_config_set(p->pd, c + RH_PREF64, 4, (uint32_t)pref64);
+    mosaic_pci_config_set(p->pd, c + RH_PREF64 + 4, 4, (uint32_t)(pref64 >> 32));
+    return true;
+}
+
 static void *port_realize(MosaicDevice *dev, const MosaicProps *props, const MosaicBusSlot *slot,
                           MosaicError *err)
 {
@@ -230,7 +281,8 @@ static void *port_realize(MosaicDevice *dev, const MosaicProps *props, const Mos
      * from its interrupt thread, and the driver's synchronize_irq() on that same line
      * waits for that thread (QEMU's INTA root ports hang there too). */
     mosaic_pci_set_intx_pin(p->pd, 2);
-    if (!add_express_cap(p, err) || !mosaic_pci_msi_init(p->pd, 1, err)) {
+    if (!add_express_cap(p, err) || !mosaic_pci_msi_init(p->pd, 1, err) ||
+        !add_reservations(p, props, err)) {
         g_free(p);
         return NULL;
     }

@@ -418,6 +418,57 @@ static void test_msix(void)
     fx_fini(&f);
 }
 
+/* Bus reservations: an Enhanced Allocation capability (0x14) whose first DWORD holds the
+ * fixed secondary and subordinate numbers, equal to Linux's depth-first numbering with
+ * the reservations; a reset keeps them in step with the tree. */
+static uint32_t ea_buses(Fx *f, unsigned bus, unsigned dev)
+{
+    unsigned at = cfg_rd(f, bus, dev, 0, PCI_CAP_PTR, 1);
+    for (unsigned n = 0; at && n < 48; n++, at = cfg_rd(f, bus, dev, 0, at + 1, 1))
+        if (cfg_rd(f, bus, dev, 0, at, 1) == 0x14)
+            return cfg_rd(f, bus, dev, 0, at + 4, 4);
+    return 0;
+}
+
+static void test_bus_reserve(void)
+{
+    Fx f;
+    fx_init(&f);
+    MosaicPciDev *rp1 = bridge(&f, f.h->root, 1), *rp2 = bridge(&f, f.h->root, 2);
+    MosaicPciDev *rp3 = bridge(&f, f.h->root, 3);
+    MosaicError *err = mosaic_error_new();
+    g_assert_true(mosaic_pci_bridge_reserve_buses(rp1, 3, err));
+    g_assert_true(mosaic_pci_bridge_reserve_buses(rp3, 1, err));
+    g_assert_false(mosaic_pci_bridge_reserve_buses(rp3, 255, err));
+    g_assert_true(mosaic_error_is_set(err));
+    mosaic_error_free(err);
+    MosaicPciDev *dev = plug(&f, f.h->root, 4);
+    g_assert_false(mosaic_pci_bridge_reserve_buses(dev, 1, NULL));
+    pci_dev_seal(rp1); /* as the device layer does after realize */
+    pci_dev_seal(rp3);
+    /* rp1: 1-4 (3 spare), rp2 (no reservation, no EA): 5, rp3: 6-7. */
+    g_assert_cmphex(ea_buses(&f, 0, 1), ==, 0x0401);
+    g_assert_cmphex(ea_buses(&f, 0, 2), ==, 0);
+    g_assert_cmphex(ea_buses(&f, 0, 3), ==, 0x0706);
+    /* A bridge behind rp2 takes bus 6 after a reset: rp3 moves to 7-8. */
+    MosaicPciDev *b2 = bridge(&f, rp2->secondary, 0);
+    /* A bridge behind rp1 stays inside its reservation. */
+    MosaicPciDev *b1 = bridge(&f, rp1->secondary, 0);
+    mosaic_pci_host_reset(f.h);
+    g_assert_cmphex(ea_buses(&f, 0, 1), ==, 0x0401);
+    g_assert_cmphex(ea_buses(&f, 0, 3), ==, 0x0807);
+    /* Read-only to the guest. */
+    unsigned at = 0;
+    for (at = cfg_rd(&f, 0, 3, 0, PCI_CAP_PTR, 1); cfg_rd(&f, 0, 3, 0, at, 1) != 0x14;)
+        at = cfg_rd(&f, 0, 3, 0, at + 1, 1);
+    cfg_wr(&f, 0, 3, 0, at + 4, 4, 0);
+    g_assert_cmphex(ea_buses(&f, 0, 3), ==, 0x0807);
+    MosaicPciDev *all[] = {b1, b2, dev, rp3, rp2, rp1};
+    for (unsigned i = 0; i < G_N_ELEMENTS(all); i++)
+        pci_dev_free(all[i]);
+    fx_fini(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -428,5 +479,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pci/intx-swizzle", test_intx);
     g_test_add_func("/pci/msi", test_msi);
     g_test_add_func("/pci/msix", test_msix);
+    g_test_add_func("/pci/bus-reserve", test_bus_reserve);
     return g_test_run();
 }

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: config-space and BAR accesses from a guest.  A host with a
- * device on the root bus (three BARs, MSI, MSI-X), a bridge and a device behind it
+ * device on the root bus (three BARs, MSI, MSI-X), the pcie-pci-bridge plugin's device
+ * (type-1 header, SHPC in BAR 0 and its config window, MSI) and two devices behind it
  * takes a stream of ECAM reads and writes, MMIO accesses anywhere in the windows
- * (BARs, MSI-X tables) and interrupt raises; after each step the bookkeeping must
- * hold: each host line counts exactly the functions asserting it, every mapped BAR
- * lies inside a window at the address its registers say. */
+ * (BARs, MSI-X tables, the SHPC registers), interrupt raises and hot-plug requests on
+ * the bridge's SHPC slots; after each step the bookkeeping must hold: each host line
+ * counts exactly the functions asserting it, every mapped BAR lies inside a window at
+ * the address its registers say. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pci/pci-internal.h"
+#include "../../plugins/pci-pcie-bridge/bridge.h"
 
 #define ECAM 0x30000000ull
 #define MEM 0x40000000ull
@@ -25,6 +28,35 @@ static int lines[4];
 static void line_set(void *o, unsigned n, bool level) { lines[n] = level; }
 
 static MosaicPciDev *devs[4];
+static MosaicPciDev *released; /* the bridge let it go: the core unplugs it after the step */
+
+/* The core's slot.c (not linked: it needs the machine's device list). */
+MosaicPciDev *mosaic_pci_bridge_child(MosaicPciDev *bridge, unsigned devfn)
+{
+    return bridge->secondary && devfn < PCI_DEVFNS ? bridge->secondary->devs[devfn] : NULL;
+}
+
+void mosaic_pci_unplug_done(MosaicPciDev *child)
+{
+    if (released && released != child)
+        abort(); /* one device can leave per step here */
+    released = child;
+}
+
+/* Hot-plug through the bridge's controller: device 3 in or out (unplug request). */
+static void hotplug(unsigned slot)
+{
+    MosaicPciDev *br = devs[1], *d = devs[3];
+    MosaicError *err = mosaic_error_new();
+    if (!d->bus) {
+        if (br->ops.hotplug_check(br->ops_opaque, slot, err) &&
+            pci_bus_plug(br->secondary, d, slot << 3, NULL))
+            br->ops.plugged(br->ops_opaque, d);
+    } else {
+        br->ops.unplug_request(br->ops_opaque, d, err);
+    }
+    mosaic_error_free(err);
+}
 
 static void check_dev(MosaicPciHost *h, MosaicPciDev *d, unsigned *count)
 {
@@ -70,7 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mosaic_pci_register_bar(devs[0], 4, MOSAIC_PCI_BAR_IO, bars[2], NULL);
     mosaic_pci_msi_init(devs[0], 8, NULL);
     pci_bus_plug(h->root, devs[1], 2 << 3, NULL);
-    mosaic_pci_bridge_init(devs[1], NULL);
+    Bridge *bridge = pcie_pci_bridge_new(devs[1], 1, NULL);
+    if (!bridge)
+        abort();
     pci_bus_plug(devs[1]->secondary, devs[2], 0, NULL);
     mosaic_pci_msix_init(devs[2], 4, 1, NULL);
     mosaic_pci_add_cap(devs[2], MOSAIC_PCI_CAP_EXP, 60, NULL);
@@ -82,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* 8-byte steps: op, size, 16-bit location, 32-bit value. */
     for (size_t i = 0; i + 8 <= size; i += 8) {
         const uint8_t *s = data + i;
-        unsigned op = s[0] % 6, sz = 1u << (s[1] & 3);
+        unsigned op = s[0] % 7, sz = 1u << (s[1] & 3);
         uint32_t val;
         memcpy(&val, s + 4, 4);
         uint64_t loc = (uint64_t)s[2] | (uint64_t)s[3] << 8;
@@ -107,6 +141,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 5:
             mosaic_pci_msi_notify(devs[s[1] & 3], s[2]);
             break;
+        case 6:
+            hotplug(s[2] & 31);
+            break;
+        }
+        if (released) {
+            pci_bus_unplug(released);
+            released = NULL;
         }
         unsigned count[4] = {0};
         for (unsigned k = 0; k < 4; k++)
@@ -115,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (count[k] != h->intx_count[k] || lines[k] != (count[k] > 0))
                 abort();
     }
+    pcie_pci_bridge_free(bridge);
     for (unsigned i = 4; i-- > 0;)
         pci_dev_free(devs[i]);
     mosaic_pci_host_free(h);

@@ -89,6 +89,9 @@ MOSAIC_API unsigned mosaic_pci_find_cap(MosaicPciDev *d, uint8_t id);
  * decoding.  The core maps and unmaps it; the device keeps its reference. */
 MOSAIC_API bool mosaic_pci_register_bar(MosaicPciDev *d, unsigned n, unsigned kind,
                                         MosaicRegion *mr, MosaicError *err);
+/* Since 1.1: BAR n no longer decodes its region (unmapped now; its register stays):
+ * a device unrealizing drops its BARs before it frees their regions. */
+MOSAIC_API void mosaic_pci_unregister_bar(MosaicPciDev *d, unsigned n);
 /* Interrupt pin (1 = INTA .. 4 = INTD, 0 none) and its level. */
 MOSAIC_API void mosaic_pci_set_intx_pin(MosaicPciDev *d, unsigned pin);
 MOSAIC_API void mosaic_pci_set_intx(MosaicPciDev *d, bool level);
@@ -129,6 +132,11 @@ MOSAIC_API void mosaic_pci_set_config_ops(MosaicPciDev *d, const MosaicPciConfig
 /* Makes the function a type-1 (PCI-to-PCI) bridge with a secondary bus that devices
  * name by the bridge's label (`bus = LABEL`). */
 MOSAIC_API bool mosaic_pci_bridge_init(MosaicPciDev *d, MosaicError *err);
+/* Since 1.1: the bridge keeps `n` bus numbers below its secondary bus for bridges
+ * hot-plugged behind it.  The guest learns it from an Enhanced Allocation capability
+ * with fixed secondary/subordinate numbers (Linux honours them), which the core keeps
+ * equal to the numbering the guest will give the tree at each reset. */
+MOSAIC_API bool mosaic_pci_bridge_reserve_buses(MosaicPciDev *d, unsigned n, MosaicError *err);
 MOSAIC_API uint8_t mosaic_pci_devfn(MosaicPciDev *d);
 
 #ifdef __cplusplus

@@ -39,7 +39,8 @@
  *        mosaic_machine_msi (MSIs into in-kernel interrupt controllers);
  *        mosaic/net.h (net backends: MosaicNetBackendOps, mandatory for kind net;
  *        mosaic_net_* for devices and backends);
- *        mosaic/pci.h (PCI hosts and functions), MosaicBusSlot.pci, device ops .bus as
+ *        mosaic/pci.h (PCI hosts and functions; mosaic_pci_unregister_bar,
+ *        mosaic_pci_bridge_reserve_buses), MosaicBusSlot.pci, device ops .bus as
  *        a list, mosaic_virtio_new (a virtio device on whichever transport its slot is:
  *        virtio-mmio or PCI);
  *        mosaic/gpu.h (gpu backends: MosaicGpuBackendOps, mandatory for kind gpu;
