@@ -305,12 +305,26 @@ static bool emit_load(Emit *e, const Insn *in, uint32_t k)
  * leave after the store, as the interpreter does. */
 static uint32_t jit_store_code_page(Hart *h, uint64_t va, uint64_t val, uint32_t size)
 {
-    const TlbEntry *e = &h->dtlb[(va >> 12) & (TLB_SIZE - 1)];
+    TlbEntry *e = &h->dtlb[(va >> 12) & (TLB_SIZE - 1)];
     if (!(e->tag_w & TLB_CODE) ||
         (e->tag_w & ~(uint64_t)TLB_CODE) != (va & (PAGE_MASK | (size - 1))))
         return 1;
-    if (!tcg_store_slow(h, va, size, val))
-        return 1; /* not reached for a matching RAM entry; the interpreter would trap */
+    /* What the interpreter's slow path does for such an entry (mmu.c store_one), with
+     * the entry already known: the store, dirty tracking, then the code check. */
+    void *host = (void *)(e->addend + va);
+    switch (size) {
+    case 1: *(uint8_t *)host = (uint8_t)val; break;
+    case 2: *(uint16_t *)host = (uint16_t)val; break;
+    case 4: *(uint32_t *)host = (uint32_t)val; break;
+    default: *(uint64_t *)host = val; break;
+    }
+    if (e->dirty_tracking)
+        mosaic_ram_set_dirty(e->region, e->region_off, 4096);
+    uint64_t pa = e->paddr | (va & 0xfff);
+    tcg_code_write(h, pa, size);
+    if (!atomic_load_explicit(&h->acc->code_mask[(pa >> 12) & ((1u << CODE_MAP_BITS) - 1)],
+                              memory_order_relaxed))
+        e->tag_w &= ~(uint64_t)TLB_CODE;
     if (h->tb_dirty) {
         h->tb_dirty = false;
         return 2;

@@ -134,9 +134,14 @@ void tcg_code_write(Hart *h, uint64_t pa, unsigned len)
 {
     Accel *a = h->acc;
     uint64_t page = pa & PAGE_MASK;
-    if (!atomic_load_explicit(&a->code_mask[CODE_IDX(page)], memory_order_relaxed))
+    uint64_t holders = atomic_load_explicit(&a->code_mask[CODE_IDX(page)], memory_order_relaxed);
+    if (!holders)
         return;
-    uint32_t old = atomic_fetch_add(&a->page_wgen[CODE_IDX(page)], 1);
+    /* page_wgen tells other harts (at their FENCE.I) that the page was written; when
+     * only this hart holds code there, the locked add is skipped. */
+    _Atomic uint32_t *wg = &a->page_wgen[CODE_IDX(page)];
+    bool others = holders & ~hart_bit(h);
+    uint32_t old = others ? atomic_fetch_add(wg, 1) : 0;
     PageEnt **link = &h->page_hash[page_bucket(page)];
     for (; *link; link = &(*link)->next) {
         PageEnt *pe = *link;
@@ -147,7 +152,7 @@ void tcg_code_write(Hart *h, uint64_t pa, unsigned len)
              * record of the page moves with it (unless another hart wrote meanwhile);
              * other harts still re-check the page at their FENCE.I (they may hold code
              * in these bytes). */
-            if (old == pe->wgen)
+            if (others && old == pe->wgen)
                 pe->wgen = old + 1;
             h->st.code_write_kept++;
             return;
