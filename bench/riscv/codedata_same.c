@@ -4,7 +4,7 @@
 #include "../../guests/tests/harness.h"
 
 #ifndef ROUNDS
-#define ROUNDS 100000000u
+#define ROUNDS 150000000u
 #endif
 
 extern uint32_t cd_data_same[64];
