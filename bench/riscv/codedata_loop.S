@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The code-and-data-on-one-page workload's loop (bench/riscv/codedata_*.c).
  * cd_work(a0 = rounds, a1 = 64-word table): each round mixes the 16 first words of the
- * table into a checksum (16 loads, ~130 instructions) and stores the checksum into one
- * table word, so one store per ~136 instructions.  cd_data_same sits on the loop's own
+ * table into a checksum (16 loads, ~150 instructions) and stores the checksum into one
+ * table word, so one store per ~152 instructions.  cd_data_same sits on the loop's own
  * 4 KiB page (what a literal pool or a global next to code looks like to an emulator);
  * cd_data_apart is the same table on a page of its own.  Returns the checksum. */
     .section .text.codedata, "ax"
