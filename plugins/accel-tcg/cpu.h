@@ -108,6 +108,7 @@ struct PageEnt {
     PageEnt *next;
     TB *tbs;
     uint32_t wgen;         /* accel->page_wgen[] when the first TB was made */
+    uint64_t code_bytes;   /* bit g: bytes [64g, 64g+64) of the page hold translated code */
     MosaicRegion *region;  /* for DIRTY_CODE checks (DMA writes) */
     uint64_t region_off;
 };
@@ -124,6 +125,7 @@ typedef struct JcEntry {
 #define ARENA_SIZE (24u << 20)
 #define CODE_MAP_BITS 20   /* shared per-page arrays, indexed by (paddr >> 12) mod 2^20 */
 #define MAX_TB_INSNS 128
+#define SEEN_BITS 16      /* physical pcs remembered for counting re-translations */
 
 typedef struct Accel Accel;
 #define JIT_BUF_SIZE (32u << 20) /* host code per hart, reset with the TB cache */
@@ -149,9 +151,19 @@ struct Accel {
     _Atomic uint64_t bp_gen;
 };
 
+/* Counters, per hart (query-accel-stats sums them; MOSAIC_TCG_STATS prints them).
+ * invalidations = inval_code_write + inval_fence_i (pages whose TBs were dropped);
+ * flushes = flush_full + flush_other (the whole cache dropped).  SFENCE.VMA drops no
+ * translation: TBs are keyed by physical pc, it only drops the TLB and jump cache. */
 typedef struct Stats {
     uint64_t translations, flushes, invalidations, tlb_misses, insns, exceptions,
              interrupts, mmio, jit_blocks, jit_links;
+    uint64_t retranslations;   /* translations of a physical pc translated before */
+    uint64_t inval_code_write; /* a store by this hart touched translated bytes */
+    uint64_t inval_fence_i;    /* FENCE.I found the page written by others or DMA */
+    uint64_t code_write_kept;  /* a store to a code page touched no translated bytes */
+    uint64_t flush_full;       /* code cache or code buffer full */
+    uint64_t flush_other;      /* reset, single-step, breakpoints */
 } Stats;
 
 struct Hart {
@@ -193,6 +205,7 @@ struct Hart {
     TB *tb_hash[1u << TB_HASH_BITS];
     PageEnt *page_hash[1u << PAGE_HASH_BITS];
     uint8_t *arena;
+    uint64_t *seen;        /* direct-mapped: pa + 1 of translated pcs (a lower bound) */
     size_t arena_used;
     uint8_t *jit_rw;       /* code buffer, writable view (NULL: no code generator) */
     uint8_t *jit_rx;       /* the same memory, executable view */
@@ -256,7 +269,8 @@ void tcg_jit_link(Hart *h, TB *tb);
 
 /* tb.c */
 TB *tcg_tb_find(Hart *h);
-void tcg_tb_flush(Hart *h);
+typedef enum { FLUSH_FULL, FLUSH_OTHER } FlushReason;
+void tcg_tb_flush(Hart *h, FlushReason why);
 void tcg_code_write(Hart *h, uint64_t paddr, unsigned len);
 void tcg_fence_i(Hart *h);
 void tcg_tb_init(Hart *h);

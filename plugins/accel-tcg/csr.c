@@ -318,6 +318,6 @@ void tcg_hart_reset(Hart *h)
     atomic_store(&h->mip, 0);
     tcg_set_priv(h, PRV_M);
     tcg_tlb_flush(h);
-    tcg_tb_flush(h);
+    tcg_tb_flush(h, FLUSH_OTHER);
     hart_kick_check(h);
 }

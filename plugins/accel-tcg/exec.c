@@ -535,7 +535,7 @@ static bool boundary(Hart *h)
     uint64_t bpg = atomic_load(&a->bp_gen);
     if (bpg != h->bp_gen) {
         h->bp_gen = bpg;
-        tcg_tb_flush(h);
+        tcg_tb_flush(h, FLUSH_OTHER);
     }
     tcg_check_interrupts(h);
     return false;

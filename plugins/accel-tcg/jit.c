@@ -33,7 +33,7 @@
 
 #if defined(__x86_64__) && defined(__linux__)
 
-#define JIT_MAX_INSN_BYTES 160
+#define JIT_MAX_INSN_BYTES 256 /* a store with its code-page call and both exits is ~230 */
 #define XOFF(r) ((int32_t)(offsetof(Hart, x) + 8 * (r)))
 #define PCOFF ((int32_t)offsetof(Hart, pc))
 
@@ -298,19 +298,113 @@ static bool emit_load(Emit *e, const Insn *in, uint32_t k)
     return true;
 }
 
+/* A store whose TLB entry matches but for TLB_CODE (a page that also holds translated
+ * code): performed here, so data next to code costs a call instead of a trip through
+ * the interpreter.  0: done, go on; 1: not this case (TLB miss, MMIO, misaligned): the
+ * interpreter performs it; 2: done, and it dropped translations (perhaps this block's):
+ * leave after the store, as the interpreter does. */
+static uint32_t jit_store_code_page(Hart *h, uint64_t va, uint64_t val, uint32_t size)
+{
+    TlbEntry *e = &h->dtlb[(va >> 12) & (TLB_SIZE - 1)];
+    if (!(e->tag_w & TLB_CODE) ||
+        (e->tag_w & ~(uint64_t)TLB_CODE) != (va & (PAGE_MASK | (size - 1))))
+        return 1;
+    /* What the interpreter's slow path does for such an entry (mmu.c store_one), with
+     * the entry already known: the store, dirty tracking, then the code check. */
+    void *host = (void *)(e->addend + va);
+    switch (size) {
+    case 1: *(uint8_t *)host = (uint8_t)val; break;
+    case 2: *(uint16_t *)host = (uint16_t)val; break;
+    case 4: *(uint32_t *)host = (uint32_t)val; break;
+    default: *(uint64_t *)host = val; break;
+    }
+    if (e->dirty_tracking)
+        mosaic_ram_set_dirty(e->region, e->region_off, 4096);
+    uint64_t pa = e->paddr | (va & 0xfff);
+    tcg_code_write(h, pa, size);
+    if (!atomic_load_explicit(&h->acc->code_mask[(pa >> 12) & ((1u << CODE_MAP_BITS) - 1)],
+                              memory_order_relaxed))
+        e->tag_w &= ~(uint64_t)TLB_CODE;
+    if (h->tb_dirty) {
+        h->tb_dirty = false;
+        return 2;
+    }
+    return 0;
+}
+
+/* jmp/jcc rel32 forward; returns where to patch the displacement. */
+static uint8_t *jmp32(Emit *e, int cc)
+{
+    if (cc < 0) {
+        e8(e, 0xe9);
+    } else {
+        e8(e, 0x0f);
+        e8(e, 0x80 + cc);
+    }
+    e32(e, 0);
+    return e->p - 4;
+}
+
+static void patch32(Emit *e, uint8_t *at)
+{
+    int32_t d = (int32_t)(e->p - (at + 4));
+    memcpy(at, &d, 4);
+}
+
 static bool emit_store(Emit *e, const Insn *in, uint32_t k)
 {
     unsigned size = in->opc == OP_SB ? 1 : in->opc == OP_SH ? 2 : in->opc == OP_SW ? 4 : 8;
     if (!fits32(in->imm))
         return false;
-    emit_tlb(e, in, size, offsetof(TlbEntry, tag_w), k);
+    /* The value first, so both paths below leave the register cache alike. */
     get(e, RDX, in->rs2, false);
+    get(e, RSI, in->rs1, false);
+    if (in->imm)
+        alu_imm(e, 1, ALU_ADD, RSI, (int32_t)in->imm);
+    mov_rr(e, RAX, RSI);
+    shift_imm(e, 1, SH_SHR, RAX, 12);
+    alu_imm(e, 0, ALU_AND, RAX, TLB_SIZE - 1);
+    e8(e, 0x69); e8(e, 0xc0); e32(e, sizeof(TlbEntry)); /* imul eax, eax, sizeof */
+    op_rr(e, 1, 0x01, R12, RAX);        /* add rax, r12 (dtlb) */
+    mov_rr(e, RCX, RSI);
+    alu_imm(e, 1, ALU_AND, RCX, (int32_t)(PAGE_MASK | (size - 1)));
+    alu_mem(e, 1, ALU_CMP, RCX, RAX, (int32_t)offsetof(TlbEntry, tag_w));
+    uint8_t *miss = jmp32(e, CC_NE);
+    mov_load(e, RCX, RAX, (int32_t)offsetof(TlbEntry, addend));
     switch (size) {
     case 1: op_host(e, 0, 0, 0, 0x88, RDX); break;
     case 2: op_host(e, 0, 1, 0, 0x89, RDX); break;
     case 4: op_host(e, 0, 0, 0, 0x89, RDX); break;
     default: op_host(e, 1, 0, 0, 0x89, RDX); break;
     }
+    uint8_t *done = jmp32(e, -1);
+    patch32(e, miss);
+    /* Caller-saved cache registers around the call; five pushes also leave rsp
+     * 16-byte aligned (six in the prologue plus the return address). */
+    e8(e, 0x57);                        /* push rdi */
+    for (int r = 0; r < 4; r++) {
+        e8(e, 0x41); e8(e, 0x50 + r);   /* push r8..r11 */
+    }
+    mov_rr(e, RDI, RBX);
+    mov_imm(e, RCX, size);
+    mov_imm(e, RAX, (uint64_t)(uintptr_t)jit_store_code_page);
+    e8(e, 0xff); e8(e, 0xd0);           /* call rax */
+    for (int r = 3; r >= 0; r--) {
+        e8(e, 0x41); e8(e, 0x58 + r);   /* pop r11..r8 */
+    }
+    e8(e, 0x5f);                        /* pop rdi */
+    op_rr(e, 0, 0x85, RAX, RAX);        /* test eax, eax */
+    uint8_t *stored = jmp32(e, CC_E);
+    alu_imm(e, 0, ALU_CMP, RAX, 1);
+    uint8_t *smc = jmp32(e, CC_NE);
+    emit_exit(e, k);
+    patch32(e, smc);
+    alu_imm(e, 1, ALU_ADD, R14, (int32_t)(k + 1));
+    lea(e, RAX, R13, (int32_t)(in->off + in->len));
+    mov_store(e, RAX, RBX, PCOFF);
+    emit_epilogue(e, JIT_DONE);
+    patch32(e, stored);
+    patch32(e, done);
     return true;
 }
 

@@ -33,6 +33,7 @@
 void tcg_tb_init(Hart *h)
 {
     h->arena = malloc(ARENA_SIZE);
+    h->seen = calloc(1u << SEEN_BITS, sizeof(*h->seen));
     h->arena_used = 0;
     tcg_jit_init(h);
 }
@@ -52,7 +53,7 @@ static uint64_t hart_bit(Hart *h)
     return 1ull << (h->index & 63);
 }
 
-void tcg_tb_flush(Hart *h)
+void tcg_tb_flush(Hart *h, FlushReason why)
 {
     for (unsigned b = 0; b < (1u << PAGE_HASH_BITS); b++)
         for (PageEnt *pe = h->page_hash[b]; pe; pe = pe->next)
@@ -64,6 +65,21 @@ void tcg_tb_flush(Hart *h)
     h->jit_exit = NULL;
     jc_flush(h);
     h->st.flushes++;
+    if (why == FLUSH_FULL)
+        h->st.flush_full++;
+    else
+        h->st.flush_other++;
+}
+
+/* The 64-byte granules that bytes [lo, hi) of a page touch (hi <= 4096 + 8; bytes past
+ * the page end count as its last granule, conservatively). */
+static uint64_t granules(unsigned lo, unsigned hi)
+{
+    unsigned a = lo >> 6, b = (hi - 1) >> 6;
+    if (b > 63)
+        b = 63;
+    uint64_t upto_b = b == 63 ? ~0ull : (2ull << b) - 1;
+    return upto_b & ~((1ull << a) - 1);
 }
 
 static unsigned page_bucket(uint64_t page)
@@ -118,16 +134,33 @@ void tcg_code_write(Hart *h, uint64_t pa, unsigned len)
 {
     Accel *a = h->acc;
     uint64_t page = pa & PAGE_MASK;
-    if (!atomic_load_explicit(&a->code_mask[CODE_IDX(page)], memory_order_relaxed))
+    uint64_t holders = atomic_load_explicit(&a->code_mask[CODE_IDX(page)], memory_order_relaxed);
+    if (!holders)
         return;
-    atomic_fetch_add(&a->page_wgen[CODE_IDX(page)], 1);
+    /* page_wgen tells other harts (at their FENCE.I) that the page was written; when
+     * only this hart holds code there, the locked add is skipped. */
+    _Atomic uint32_t *wg = &a->page_wgen[CODE_IDX(page)];
+    bool others = holders & ~hart_bit(h);
+    uint32_t old = others ? atomic_fetch_add(wg, 1) : 0;
     PageEnt **link = &h->page_hash[page_bucket(page)];
     for (; *link; link = &(*link)->next) {
-        if ((*link)->page == page) {
-            page_invalidate(h, link);
-            h->tb_dirty = true;
+        PageEnt *pe = *link;
+        if (pe->page != page)
+            continue;
+        if (!(pe->code_bytes & granules(pa & 0xfff, (pa & 0xfff) + len))) {
+            /* Data next to code: our translations stand.  We saw this write, so our
+             * record of the page moves with it (unless another hart wrote meanwhile);
+             * other harts still re-check the page at their FENCE.I (they may hold code
+             * in these bytes). */
+            if (others && old == pe->wgen)
+                pe->wgen = old + 1;
+            h->st.code_write_kept++;
             return;
         }
+        page_invalidate(h, link);
+        h->st.inval_code_write++;
+        h->tb_dirty = true;
+        return;
     }
 }
 
@@ -145,8 +178,10 @@ void tcg_fence_i(Hart *h)
                 atomic_fetch_add(wg, 1);
                 stale = true;
             }
-            if (stale)
+            if (stale) {
                 page_invalidate(h, link);
+                h->st.inval_fence_i++;
+            }
             else
                 link = &pe->next;
         }
@@ -175,7 +210,8 @@ static void dirty_enable_once(Accel *a, MosaicRegion *region)
     mosaic_region_dirty_enable(region, MOSAIC_DIRTY_CODE, true);
 }
 
-static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t region_off)
+static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t region_off,
+                     uint64_t code_bytes)
 {
     uint64_t page = tb->page[k];
     PageEnt *pe = page_find(h, page);
@@ -186,6 +222,7 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
             return false;
         pe->page = page;
         pe->tbs = NULL;
+        pe->code_bytes = 0;
         pe->region = region;
         pe->region_off = region_off;
         if (region) {
@@ -207,6 +244,7 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
     }
     tb->page_next[k] = pe->tbs;
     pe->tbs = tb;
+    pe->code_bytes |= code_bytes;
     return true;
 }
 
@@ -224,7 +262,7 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     size_t max = h->step ? 1 : MAX_TB_INSNS;
     size_t need = sizeof(TB) + (max + 2) * sizeof(Insn) + 2 * sizeof(PageEnt) + 64;
     if (h->arena_used + need > ARENA_SIZE || !tcg_jit_room(h))
-        tcg_tb_flush(h);
+        tcg_tb_flush(h, FLUSH_FULL);
     TB *tb = arena_alloc(h, sizeof(TB) + (max + 2) * sizeof(Insn));
     const void *const *labels = tcg_exec_labels();
     tb->ppc = pa;
@@ -288,9 +326,14 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     /* Give back the unused tail of the instruction array. */
     h->arena_used = ((uint8_t *)&tb->insns[n + 1] - h->arena + 15) & ~(size_t)15;
     tb->page_next[0] = tb->page_next[1] = NULL;
-    page_add(h, tb, 0, region, region_off);
+    unsigned end = pgoff + off;
+    page_add(h, tb, 0, region, region_off, granules(pgoff, end < 4096 ? end : 4096));
     if (tb->page[1] != tb->page[0])
-        page_add(h, tb, 1, region2, region2_off);
+        page_add(h, tb, 1, region2, region2_off, granules(0, end - 4096));
+    uint64_t *seen = &h->seen[((pa >> 1) ^ (pa >> 17)) & ((1u << SEEN_BITS) - 1)];
+    if (*seen == pa + 1)
+        h->st.retranslations++;
+    *seen = pa + 1;
     unsigned b = tb_bucket(pa);
     tb->hash_next = h->tb_hash[b];
     h->tb_hash[b] = tb;

@@ -72,11 +72,15 @@ static void tcg_vcpu_destroy(void *cpu)
     if (getenv("MOSAIC_TCG_STATS")) /* a per-hart report at exit, for measuring */
         fprintf(stderr, "tcg hart %u: instructions %" PRIu64 " translations %" PRIu64
                 " compiled %" PRIu64 " links %" PRIu64 " flushes %" PRIu64 " invalidations %" PRIu64
-                " tlb-misses %" PRIu64 " exceptions %" PRIu64 "\n", h->index, h->instret,
+                " tlb-misses %" PRIu64 " exceptions %" PRIu64 " retranslations %" PRIu64
+                " inval-code-write %" PRIu64 " inval-fence-i %" PRIu64 " code-write-kept %" PRIu64
+                " flush-full %" PRIu64 " flush-other %" PRIu64 "\n", h->index, h->instret,
                 h->st.translations, h->st.jit_blocks, h->st.jit_links, h->st.flushes, h->st.invalidations,
-                h->st.tlb_misses, h->st.exceptions);
+                h->st.tlb_misses, h->st.exceptions, h->st.retranslations, h->st.inval_code_write,
+                h->st.inval_fence_i, h->st.code_write_kept, h->st.flush_full, h->st.flush_other);
     h->acc->harts[h->index] = NULL;
     free(h->arena);
+    free(h->seen);
     tcg_jit_destroy(h);
     free(h);
 }
@@ -208,10 +212,22 @@ static void tcg_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
         s.interrupts += h->st.interrupts;
         s.mmio += h->st.mmio;
         s.jit_blocks += h->st.jit_blocks;
+        s.retranslations += h->st.retranslations;
+        s.inval_code_write += h->st.inval_code_write;
+        s.inval_fence_i += h->st.inval_fence_i;
+        s.code_write_kept += h->st.code_write_kept;
+        s.flush_full += h->st.flush_full;
+        s.flush_other += h->st.flush_other;
     }
     fn(opaque, "translations", s.translations);
     fn(opaque, "flushes", s.flushes);
-    fn(opaque, "retranslations", s.invalidations);
+    fn(opaque, "flushes-cache-full", s.flush_full);
+    fn(opaque, "flushes-other", s.flush_other);
+    fn(opaque, "invalidations", s.invalidations);
+    fn(opaque, "invalidations-code-write", s.inval_code_write);
+    fn(opaque, "invalidations-fence-i", s.inval_fence_i);
+    fn(opaque, "code-writes-kept", s.code_write_kept);
+    fn(opaque, "retranslations", s.retranslations);
     fn(opaque, "tlb-misses", s.tlb_misses);
     fn(opaque, "instructions", s.insns);
     fn(opaque, "exceptions", s.exceptions);
@@ -226,7 +242,7 @@ static bool tcg_vcpu_set_step(void *cpu, bool on)
     Hart *h = cpu;
     if (h->step != on) {
         h->step = on;
-        tcg_tb_flush(h);
+        tcg_tb_flush(h, FLUSH_OTHER);
     }
     return true;
 }
