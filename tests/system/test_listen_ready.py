@@ -48,10 +48,41 @@ def connect_as_soon_as_it_appears(p, path, log):
     return s
 
 
+def children(pid):
+    """The processes `pid` started (mosaic under strace)."""
+    kids = []
+    for task in os.listdir(f'/proc/{pid}/task') if os.path.isdir(f'/proc/{pid}/task') else []:
+        try:
+            with open(f'/proc/{pid}/task/{task}/children') as f:
+                kids += [int(k) for k in f.read().split()]
+        except FileNotFoundError:
+            pass
+    return kids
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def stop(p):
-    if p.poll() is None:
+    """Ends the test's mosaic, also the one strace runs: killing strace alone detaches
+    it, and it ran on after the test (found running half an hour later)."""
+    kids = children(p.pid) if p.poll() is None else []
+    for k in kids:  # strace ends when the program it runs ends
+        os.kill(k, signal.SIGTERM)
+    try:
+        p.wait(20 if kids else 0)
+    except subprocess.TimeoutExpired:
+        for k in kids:
+            if alive(k):
+                os.kill(k, signal.SIGKILL)
         p.kill()
-    p.wait()
+        p.wait()
+    assert not [k for k in kids if alive(k)], f'mosaic {kids} outlived its test'
 
 
 def test_qmp_socket_listens_when_it_appears(mosaic, tmp_path):
