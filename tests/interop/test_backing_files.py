@@ -5,15 +5,13 @@ spaces, 200+ characters; they never pass through INI text), the format is never 
 opened with an explicit backing-format), and a backing file that is not a regular file
 or block device (/proc/self/mem, a FIFO) is refused at once, never read or waited on."""
 import os
-import shutil
 import subprocess
 
 import pytest
 
 from test_nbd import daemon, uri  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io')),
-                                reason='needs qemu-utils')
+pytestmark = pytest.mark.needs_tools('qemu-img', 'qemu-io')  # scripts/setup: a missing one fails
 
 
 def qimg(*args):

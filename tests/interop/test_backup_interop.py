@@ -3,7 +3,6 @@
 qcow2 backing chain, and nbdcopy reads the export consistently while copy-before-write
 runs under it."""
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
 from test_backup import Machine, reap_machines, raw_disk, snapshot, compare, run_tool, MB  # noqa: E402,F401 (fixtures)
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io', 'nbdcopy')),
-                          reason='needs qemu-utils and libnbd-bin')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'nbdcopy')  # scripts/setup: a missing one fails
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Servers: qemu-nbd (qemu-utils) on loopback TCP, nbdkit (file, memory) on UNIX so
 What the server holds is read back with nbdcopy and compared byte for byte."""
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,9 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
 from test_backup import Machine, reap_machines, checkpoint, raw_disk, snapshot, compare, run_tool, MB, SIZE  # noqa: E402,F401 (fixtures)
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in
-                                  ('qemu-img', 'qemu-io', 'qemu-nbd', 'nbdkit', 'nbdcopy')),
-                          reason='needs qemu-utils, nbdkit and libnbd-bin')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'qemu-nbd', 'nbdkit', 'nbdcopy')  # scripts/setup
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ Each repository owns its change tracking, so an incremental into one holds every
 since that repository's own last point, whatever went to the other in between; after a
 failure the next incremental copies everything that changed.  Every point is restored
 and compared byte for byte with the disk as it was (qemu-img compare)."""
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,9 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
 from test_backup import Machine, reap_machines, snapshot, compare, run_tool, MB, SIZE  # noqa: E402,F401 (fixtures)
 from test_backup_nbd import tool, nbd_plugin, wait_path, read_back  # noqa: E402,F401 (fixtures)
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in
-                                  ('qemu-img', 'qemu-io', 'nbdkit', 'nbdcopy')),
-                          reason='needs qemu-utils, nbdkit and libnbd-bin')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io', 'nbdkit', 'nbdcopy')  # scripts/setup: a missing one fails
 SIZES = {'disk0': SIZE, 'disk1': 8 * MB}
 
 

@@ -336,3 +336,21 @@ def test_bitmaps_mosaic_cannot_load_are_kept(machines, tmp_path):
     assert bms['mine']['flags'] == ['auto'] and bms['big']['granularity'] == 1 << 31
     r = subprocess.run(['qemu-img', 'check', str(img)], capture_output=True, text=True)
     assert 'leaked' not in r.stdout and 'ERROR' not in r.stdout, r.stdout + r.stderr
+
+
+def test_docs_advice_on_a_running_machines_image_holds(machines, tmp_path, top):
+    """docs/backup.md tells a user to look at a running machine's bitmaps with `qemu-img
+    info -U`: without -U qemu-img cannot open the image Mosaic holds, with it the bitmap
+    is listed.  Every `qemu-img info` the docs suggest for a machine's image says -U."""
+    img = qcow2(tmp_path / 'a.qcow2')
+    m = machines(img)
+    m.qmp.ok('block-dirty-bitmap-add', node='disk0', name='daily', persistent=True)
+    plain = subprocess.run(['qemu-img', 'info', str(img)], capture_output=True, text=True)
+    assert plain.returncode != 0 and 'lock' in plain.stderr, plain.stdout + plain.stderr
+    assert 'daily' in bitmaps_of(img)  # what -U shows
+    m.stop()
+    text = ' '.join((top / 'docs' / 'backup.md').read_text().split())
+    advice = [s for s in text.split('. ') if '`qemu-img info`' in s and 'machine' in s]
+    assert advice, 'docs/backup.md no longer says how to list the bitmaps of an image'
+    for sentence in advice:
+        assert '`-U`' in sentence, sentence

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-need = pytest.mark.skipif(not all(shutil.which(t) for t in ('qemu-img', 'qemu-io')),
-                          reason='needs qemu-utils')
+need = pytest.mark.needs_tools('qemu-img', 'qemu-io')  # scripts/setup: a missing one fails
 MB = 1 << 20
 SIZE = 32 * MB
 

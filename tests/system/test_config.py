@@ -9,7 +9,6 @@ the good-machine tests use whichever machine plugin the build has, with the tcg 
 """
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -146,7 +145,7 @@ def test_describe_unknown(mosaic):
                         "(see mosaic --list-plugins)\n")
 
 
-@pytest.mark.skipif(not shutil.which('clang'), reason='needs clang with libFuzzer')
+@pytest.mark.needs_tools('clang')  # scripts/setup installs it: a missing one fails
 def test_fuzz_config_reader_briefly(top, tmp_path):
     """The machine-file reader survives 15 s of libFuzzer (ASan + UBSan), its bounds hold."""
     out = tmp_path / 'fuzz'

@@ -22,7 +22,8 @@ def start_delayed(mosaic, tmp_path, ini, *args):
     (tmp_path / 'm.ini').write_text(ini)
     log = open(tmp_path / 'mosaic.log', 'w')
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'))
-    p = subprocess.Popen(['strace', '-f', '-o', '/dev/null', '-e', 'trace=listen',
+    # -I 1: strace takes SIGTERM (with -o FILE it blocks it by default), see stop()
+    p = subprocess.Popen(['strace', '-I', '1', '-f', '-o', '/dev/null', '-e', 'trace=listen',
                           '-e', f'inject=listen:delay_enter={DELAY_US}',
                           str(mosaic), str(tmp_path / 'm.ini'), *args],
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -48,10 +49,49 @@ def connect_as_soon_as_it_appears(p, path, log):
     return s
 
 
+def children(pid):
+    """The processes `pid` started (mosaic under strace)."""
+    kids = []
+    for task in os.listdir(f'/proc/{pid}/task') if os.path.isdir(f'/proc/{pid}/task') else []:
+        try:
+            with open(f'/proc/{pid}/task/{task}/children') as f:
+                kids += [int(k) for k in f.read().split()]
+        except FileNotFoundError:
+            pass
+    return kids
+
+
+def alive(pid):
+    """Running (a zombie left to init is not)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
 def stop(p):
+    """Ends the test's mosaic, also the one strace runs: killing strace alone left it
+    running for ever.  strace is told to stop first (SIGTERM: it detaches), so mosaic
+    then ends untraced and its ASan build's leak check can run (it cannot under ptrace)."""
+    kids = children(p.pid) if p.poll() is None else []
     if p.poll() is None:
+        p.terminate() if kids else p.kill()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
         p.kill()
-    p.wait()
+        p.wait()
+    for k in kids:
+        if alive(k):
+            os.kill(k, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while [k for k in kids if alive(k)] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = [k for k in kids if alive(k)]
+    for k in left:
+        os.kill(k, signal.SIGKILL)
+    assert not left, f'mosaic {left} outlived its test (ignored SIGTERM)'
 
 
 def test_qmp_socket_listens_when_it_appears(mosaic, tmp_path):

@@ -68,7 +68,7 @@ class Machine:
                             f'kernel = {kernel}\ncpus = 2\n'
                             f'append = console=ttyS0 earlycon=sbi mosaic.cmd=net-stream\n'
                             f'    {args}\n' + body)
-        self.mosaic, self.tmp_path, self.p = mosaic, tmp_path, None
+        self.name, self.mosaic, self.tmp_path, self.p = name, mosaic, tmp_path, None
 
     def start(self):
         if self.qmp.exists():
@@ -79,8 +79,7 @@ class Machine:
                                    '--log', 'virtio-net'],
                                   stdout=self.out, stderr=self.errf,
                                   stdin=subprocess.DEVNULL,
-                                  env=dict(os.environ, XDG_CONFIG_HOME=str(self.tmp_path / 'xdg'),
-                                           ASAN_OPTIONS='detect_leaks=0'))
+                                  env=dict(os.environ, XDG_CONFIG_HOME=str(self.tmp_path / 'xdg')))
         return self
 
     def text(self):
@@ -112,13 +111,25 @@ class Machine:
         self.out.close()
         self.errf.close()
 
+    def stop(self):
+        """Ends a machine the way a user does (SIGTERM), so its exit runs the ASan build's
+        leak check (tests/conftest.py collects the report)."""
+        if self.p and self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f'{self.name}: mosaic ignored SIGTERM for 60 s')
+        self.kill()
+
 
 @pytest.fixture
 def machines():
     ms = []
     yield ms
     for m in ms:
-        m.kill()
+        m.stop()
 
 
 def vhost_pci_body(link, mac, queues=1):

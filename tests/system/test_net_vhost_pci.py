@@ -32,8 +32,7 @@ def machine(mosaic, tmp_path):
         p = subprocess.Popen([str(mosaic), str(ini(tmp_path, name, link)), '-S', '--qmp', f'unix:{qmp}'],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              stdin=subprocess.DEVNULL,
-                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'),
-                                      ASAN_OPTIONS='detect_leaks=0'))
+                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg')))
         procs.append(p)
         end = time.monotonic() + 20
         while not qmp.exists():
@@ -41,10 +40,10 @@ def machine(mosaic, tmp_path):
             time.sleep(0.05)
         return p, Qmp(qmp)
     yield start
-    for p in procs:
+    for p in procs:  # SIGTERM: the exit runs the ASan build's leak check
         if p.poll() is None:
-            p.kill()
-            p.wait(10)
+            p.terminate()
+            p.wait(20)
 
 
 def nd(q):

@@ -54,8 +54,7 @@ def victim(mosaic, tmp_path):
         p = subprocess.Popen([str(mosaic), str(machine(tmp_path, link)), '-S', '--qmp', f'unix:{qmp}'],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL,
-                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg'),
-                                      ASAN_OPTIONS='detect_leaks=0'))
+                             env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / 'xdg')))
         procs.append(p)
         end = time.monotonic() + 20
         while not qmp.exists():

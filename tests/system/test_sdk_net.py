@@ -32,7 +32,7 @@ def test_out_of_tree_backend_opens_and_closes(stage, sink, tmp_path):  # noqa: F
     ini.write_text("[machine]\ntype = riscv-virt\nmemory = 64M\nfirmware = default\n"
                    "[netdev n0]\ntype = sink\nreport-every = 10\n"
                    "[device eth0]\ntype = virtio-net\nnetdev = n0\n")
-    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), ASAN_OPTIONS="detect_leaks=0")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
     env.pop("MOSAIC_PLUGIN_PATH", None)
     p = subprocess.Popen([str(stage / "bin" / "mosaic"), str(ini), "-S", "--log", "net",
                           "--plugin-path", str(sink.parent),
