@@ -7,7 +7,6 @@ hotplug-loop): the guest enumerates the INI topology (/sys/bus/pci/devices: ids 
 bridge bus numbers), writes and reads every disk, and takes 20 hot-plug/unplug rounds."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -176,7 +175,7 @@ def test_bridge_hotplug_paused(mosaic, top, tmp_path):
         stop(p, q)
 
 
-@pytest.mark.skipif(not shutil.which('clang'), reason='needs clang with libFuzzer')
+@pytest.mark.needs_tools('clang')
 def test_fuzz_pci_briefly(top, tmp_path):
     """Config-space, BAR and interrupt accesses survive 15 s of libFuzzer (ASan + UBSan)
     with the host's bookkeeping checked after every step."""
