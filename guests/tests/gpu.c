@@ -31,30 +31,6 @@ static uint8_t fb[MAXW * MAXH * 4] __attribute__((aligned(4096)));
 static uint8_t cursor_img[64 * 64 * 4] __attribute__((aligned(4096)));
 static uint32_t W, H;
 
-extern uint64_t boot_a1;
-
-static uint32_t be32b(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
-
-/* The number after `key` on the kernel command line (/chosen/bootargs), 0 without it. */
-static uint64_t bootarg(const char *key)
-{
-    const char *dtb = (const char *)boot_a1;
-    uint32_t size = be32b((const uint8_t *)dtb + 4), klen = 0;
-    while (key[klen])
-        klen++;
-    for (uint32_t i = 0; i + klen < size; i++) {
-        unsigned k = 0;
-        while (k < klen && dtb[i + k] == key[k])
-            k++;
-        if (k < klen)
-            continue;
-        uint64_t v = 0;
-        for (const char *p = dtb + i + k; *p >= '0' && *p <= '9'; p++)
-            v = v * 10 + (uint64_t)(*p - '0');
-        return v;
-    }
-    return 0;
-}
 
 static void fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }

@@ -33,30 +33,6 @@ static uint8_t fb[64 * 48 * 4] __attribute__((aligned(4096)));
 #define W 64
 #define H 48
 
-extern uint64_t boot_a1;
-
-static uint32_t be32b(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
-
-/* The number after `key` on the kernel command line (/chosen/bootargs), 0 without it. */
-static uint64_t bootarg(const char *key)
-{
-    const char *dtb = (const char *)boot_a1;
-    uint32_t size = be32b((const uint8_t *)dtb + 4), klen = 0;
-    while (key[klen])
-        klen++;
-    for (uint32_t i = 0; i + klen < size; i++) {
-        unsigned k = 0;
-        while (k < klen && dtb[i + k] == key[k])
-            k++;
-        if (k < klen)
-            continue;
-        uint64_t v = 0;
-        for (const char *p = dtb + i + k; *p >= '0' && *p <= '9'; p++)
-            v = v * 10 + (uint64_t)(*p - '0');
-        return v;
-    }
-    return 0;
-}
 
 static void fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
@@ -154,24 +130,6 @@ static uint32_t rect_cmd(uint32_t type, uint32_t x, uint32_t y, uint32_t w, uint
     put32(p + 16, a);
     put32(p + 20, b);
     return cmd(48);
-}
-
-static uint32_t be32(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
-
-/* mosaic.gpu3d=1 on the command line (riscv-virt `append`): also a Venus context. */
-static int want_venus(void)
-{
-    const char *dtb = (const char *)boot_a1;
-    uint32_t size = be32((const uint8_t *)dtb + 4);
-    static const char key[] = "mosaic.gpu3d=1";
-    for (uint32_t i = 0; i + sizeof key < size; i++) {
-        unsigned k = 0;
-        while (k < sizeof key - 1 && dtb[i + k] == key[k])
-            k++;
-        if (k == sizeof key - 1)
-            return 1;
-    }
-    return 0;
 }
 
 static void capsets(void)
@@ -705,7 +663,7 @@ void test_main(void)
             __asm__ volatile("wfi");
     }
     capsets();
-    if (want_venus()) {
+    if (bootarg("mosaic.gpu3d=") == 1) { /* riscv-virt `append`: also a Venus context */
         uint32_t st = ctx_create(2, 4);
         sig("venus-ctx", st);
         check_eq("CTX_CREATE venus", st, 0x1100);

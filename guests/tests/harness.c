@@ -146,3 +146,27 @@ void *memcpy(void *d, const void *s, unsigned long n)
         *p++ = *q++;
     return d;
 }
+
+extern uint64_t boot_a1;
+
+static uint32_t be32b(const uint8_t *b) { return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
+
+uint64_t bootarg(const char *key)
+{
+    const char *dtb = (const char *)boot_a1;
+    uint32_t size = be32b((const uint8_t *)dtb + 4), klen = 0;
+    while (key[klen])
+        klen++;
+    for (uint32_t i = 0; i + klen < size; i++) {
+        unsigned k = 0;
+        while (k < klen && dtb[i + k] == key[k])
+            k++;
+        if (k < klen)
+            continue;
+        uint64_t v = 0;
+        for (const char *p = dtb + i + k; *p >= '0' && *p <= '9'; p++)
+            v = v * 10 + (uint64_t)(*p - '0');
+        return v;
+    }
+    return 0;
+}

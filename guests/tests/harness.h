@@ -33,6 +33,8 @@ void info(const char *name, const char *what);
 void check_eq(const char *name, uint64_t got, uint64_t want);
 #define CHECK(cond) check_eq(#cond, (cond) ? 1 : 0, 1)
 void fail(const char *what);
+/* The number after `key` on the kernel command line (/chosen/bootargs), 0 without it. */
+uint64_t bootarg(const char *key);
 extern unsigned failures;
 
 /* Last trap seen by the default recording hook. */
