@@ -2,7 +2,7 @@
 /* PCM streams: guest buffers (tx/rx messages) moving through a core audio stream.
  * An output buffer completes when the backend has taken its last byte, so the guest's
  * period interrupts follow the backend's clock; an input buffer completes when it is
- * full of captured frames. */
+ * full of captured frames and the stream's clock has recorded that many (see pump_input). */
 #include <string.h>
 #include "snd.h"
 
@@ -84,6 +84,35 @@ static void pump_output(Pcm *p)
     }
 }
 
+/* Nanoseconds the stream's rate takes for `bytes` of frames. */
+static int64_t duration_ns(const Pcm *p, uint64_t bytes)
+{
+    uint64_t frame = (uint64_t)snd_format_bytes(p->format) * p->channels;
+    uint32_t rate = snd_rate_hz(p->rate);
+    if (!frame || !rate)
+        return 0;
+    return (int64_t)(bytes / frame * G_GUINT64_CONSTANT(1000000000) / rate);
+}
+
+/* Capture is paced by the device's clock, as a sound card's is by its sample clock, not
+ * by how fast the backend produces: a file source decodes far ahead of real time, and
+ * after its end audio-gst fills silence at once.  Linux's virtio_snd keeps every period
+ * of its ring queued and advances its pointer one period per completion; buffers
+ * completed faster than the guest reads wrap the ring over periods not yet read (the
+ * last period of a file came out as the silence after it), with no overrun reported.
+ * A late backend lets the clock slip; it catches up by at most one buffer at once (a
+ * paused machine does not get a burst on resume). */
+static bool input_due(Pcm *p, const Xfer *x)
+{
+    int64_t now = mosaic_clock_ns(MOSAIC_CLOCK_HOST), dur = duration_ns(p, x->len);
+    if (now < p->rec_ns + dur) {
+        mosaic_timer_mod(p->pace, p->rec_ns + dur);
+        return false;
+    }
+    p->rec_ns = MAX(p->rec_ns + dur, now - dur);
+    return true;
+}
+
 static void pump_input(Pcm *p)
 {
     VSnd *d = p->d;
@@ -97,6 +126,8 @@ static void pump_input(Pcm *p)
             mosaic_iov_from_buf(x->e->in, x->e->in_num, x->off, d->scratch, n);
             x->off += n;
         }
+        if (!input_due(p, x))
+            return;
         g_queue_pop_head(&p->xfers);
         snd_xfer_done(p, x->e, S_OK, x->len);
         g_free(x);
@@ -139,6 +170,11 @@ static void played(void *opaque, uint64_t total)
 }
 
 static void captured(void *opaque)
+{
+    snd_pcm_pump(opaque);
+}
+
+static void pace_due(void *opaque)
 {
     snd_pcm_pump(opaque);
 }
@@ -207,6 +243,11 @@ uint32_t snd_pcm_start(Pcm *p)
     mosaic_error_free(err);
     if (!ok)
         return S_IO_ERR;
+    if (p->dir == DIR_INPUT) {
+        if (!p->pace)
+            p->pace = mosaic_timer_new(MOSAIC_CLOCK_HOST, pace_due, p);
+        p->rec_ns = mosaic_clock_ns(MOSAIC_CLOCK_HOST); /* the first buffer's first frame */
+    }
     p->state = PCM_RUNNING;
     snd_pcm_pump(p);
     return S_OK;
@@ -217,6 +258,8 @@ uint32_t snd_pcm_stop(Pcm *p)
     if (p->state != PCM_RUNNING)
         return S_BAD_MSG;
     mosaic_audio_stream_stop(p->s);
+    if (p->pace)
+        mosaic_timer_del(p->pace);
     p->state = PCM_STOPPED;
     return S_OK;
 }
@@ -231,6 +274,9 @@ uint32_t snd_pcm_release(Pcm *p, bool drain)
     if (p->s)
         mosaic_audio_stream_free(p->s, drain);
     p->s = NULL;
+    if (p->pace)
+        mosaic_timer_free(p->pace);
+    p->pace = NULL;
     p->state = PCM_IDLE;
     return S_OK;
 }

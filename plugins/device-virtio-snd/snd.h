@@ -58,6 +58,10 @@ typedef struct Pcm {
     uint64_t written;   /* output: bytes into the stream */
     uint64_t played;    /* output: bytes the backend took */
     bool failed;        /* the backend failed: buffers complete with IO_ERR until prepared */
+    /* Input: the stream's own clock.  A filled buffer completes no earlier than the time
+     * its frames take at the stream's rate (host clock), whatever the backend's pace. */
+    MosaicTimer *pace;
+    int64_t rec_ns;     /* when the head buffer's first frame was recorded */
 } Pcm;
 
 struct VSnd {
