@@ -263,13 +263,20 @@ static void mergeable_test(void)
         ;
     sig("G-needs-reset", (REG(0x70) & 0x40) != 0);
     device_init(1u << F_MRG_RXBUF | 1u << F_GUEST_CSUM, 16);
-    for (unsigned i = 0; i < 4; i++)
+    for (unsigned i = 0; i < 6; i++) /* room for G's frame and H's, 3 buffers each */
         post1(i, 512);
     kick(0);
     put_str("STEP H\n");
+    /* G's frame may still be queued in the backend when the reset lands (whether the
+     * device met the loop at the kick or at G's frame is timing): then it arrives first,
+     * intact, and H's shorter frame follows. */
     len = take_frame(&nb);
+    if (len == HDR + 1500) {
+        check_eq("H: G's frame intact", frame_is_pattern(1500), 1);
+        len = take_frame(&nb);
+    }
     sig("H-len", len);
-    check_eq("H: payload", frame_is_pattern(1500), 1);
+    check_eq("H: payload", frame_is_pattern(1400), 1);
 }
 
 /* F: one 1000-byte frame out (the pattern, ethertype 0x88b5, to the test's MAC). */
