@@ -79,6 +79,20 @@ DISK_HEAD = b'HOST-WROTE-THIS!'
 PCI_HEAD = b'HOST-WROTE-PCI!!'
 
 
+# Under ASan the inner machines run several times slower inside a TCG-emulated SVM host;
+# all six runs took the whole 850 s budget of the outer guest.  The sanitized build boots
+# the two basic runs; the rest run in the release half of every suite run.
+ASAN = os.environ.get('MOSAIC_VARIANT', 'release') == 'asan'
+RUNS = 'blk2 mmio1' if ASAN else 'blk2 mmio1 shell dirty1 gdb1 pciblk1'
+
+
+class Runs(dict):
+    def __missing__(self, name):
+        if ASAN:
+            pytest.skip(f'{name}: run in the release half only (suite time budget)')
+        raise KeyError(name)
+
+
 @pytest.fixture(scope='module')
 def nested(mosaic, guest, tmp_path_factory):
     job = tmp_path_factory.mktemp('nested-job')
@@ -86,12 +100,12 @@ def nested(mosaic, guest, tmp_path_factory):
     disk.write_bytes(DISK_HEAD + b'\0' * (8 * 1024 * 1024 - len(DISK_HEAD)))
     (job / 'pcidisk.raw').write_bytes(PCI_HEAD + b'\0' * (8 * 1024 * 1024 - len(PCI_HEAD)))
     (job / 'job.sh').write_text(
-        f'python3 {TOP}/tests/nested-kvm/inner_runs.py {mosaic} {guest} {job} blk2 mmio1 shell dirty1 gdb1 pciblk1\n')
+        f'python3 {TOP}/tests/nested-kvm/inner_runs.py {mosaic} {guest} {job} {RUNS}\n')
     r = subprocess.run([str(TOP / 'tests/nested-kvm/run.sh'), str(job)], capture_output=True,
                        text=True, timeout=900, env=dict(os.environ, TIMEOUT='850'))
     res = job / 'results.json'
     assert res.exists(), r.stdout[-5000:] + r.stderr[-2000:]
-    return json.loads(res.read_text()), disk, job / 'pcidisk.raw'
+    return Runs(json.loads(res.read_text())), disk, job / 'pcidisk.raw'
 
 
 
