@@ -370,19 +370,46 @@ def test_bridge_hotplug_gets_reserved_buses(mosaic, top, tmp_path, kernel):
         stop(p, q)
 
 
+# The guest kernel's limit (Debian's 6.1; QEMU 7.2 with the same kernel fails the same
+# way, see plugins/pci-pcie-bridge/README.md): when pciehp adds the empty bridge,
+# pci_bus_distribute_available_resources() writes the port's free window plus one byte
+# (resource_size() of the bridge's empty window is 1) into the bridge's window, though
+# the bridge is not a hot-plug bridge and the window stays disabled.  When shpchp adds
+# the device, that stale size is the bridge window's minimum: rounded up to 1 MiB it is
+# larger than what is left beside the bridge's BAR 0, for every port window size, and
+# the retry releases the port's windows for good.
+STALE_BRIDGE_WINDOW = re.compile(
+    r"shpchp 0000:04:00\.0: bridge window \[mem size (0x[0-9a-f]+)\]: can't assign; no space")
+PORT_MEM_WINDOW = re.compile(r'pcieport 0000:00:06\.0:   bridge window \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]\n')
+
+
 @pytest.mark.linux
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    'Linux 6.1 sizes a hot-plugged bridge\'s windows as large as its port\'s hot-plug '
-    'windows (hpmemsize), so with the bridge\'s BAR 0 beside them they do not fit in the '
-    'port and the device behind gets no BARs; a memory reservation Linux reads is missing'))
 def test_device_behind_hotplugged_bridge(mosaic, top, tmp_path, kernel):
-    """A virtio-blk hot-plugged behind a bridge that was itself hot-plugged: SHPC powers
-    the slot and Linux scans 05:01.0, but cannot place its BARs (see the xfail reason)."""
+    """A virtio-blk hot-plugged behind a bridge that was itself hot-plugged: the SHPC
+    powers the slot and Linux finds 05:01.0 (vendor/device ids); the guest then writes
+    and reads the disk and device_del takes it out again.  Expected to fail (xfail) only
+    with the guest kernel's known failure, checked by its numbers: the bridge window it
+    cannot place is exactly the port's whole memory window (the stale size)."""
     p, q, log, pos = start_hotplug_loop(mosaic, top, tmp_path, kernel)
     try:
         pos = max(pos, add_bridge(q, log, pos))
-        hotplug_rounds(q, log, pos, 'hb', 1)
+        r = q.cmd('device_add', {'driver': 'virtio-blk', 'id': 'hp', 'bus': 'hb', 'addr': 1,
+                                 'options': {'drive': 'disk3'}})
+        assert r == {'return': {}}, r
+        pos = wait_line(log, 'MOSAIC-PCI 0000:05:01.0 vendor=0x1af4 device=0x1042', pos)
+        text = log.read_text()
+        stale = STALE_BRIDGE_WINDOW.search(text)
+        if stale:
+            start, end = PORT_MEM_WINDOW.findall(text[:stale.start()])[-1]
+            assert int(stale[1], 16) == int(end, 16) - int(start, 16) + 1, stale[0]
+            pytest.xfail('the guest kernel sized the hot-plugged bridge\'s window from its '
+                         f'port\'s whole window ({stale[0]}); see STALE_BRIDGE_WINDOW')
+        pos = wait_line(log, 'MOSAIC-HOTPLUG add vdd OK', pos)
+        assert q.cmd('device_del', {'id': 'hp'}) == {'return': {}}
+        assert wait_event(q, 'DEVICE_DELETED')['data']['device'] == 'hp'
+        wait_line(log, 'MOSAIC-HOTPLUG del vdd', pos)
+        assert pattern(65536, 3) == (tmp_path / 'd3.raw').read_bytes()[:65536]
         guest_clean(log)
     finally:
         stop(p, q)
