@@ -174,7 +174,11 @@ struct Hart {
     int priv;
     _Atomic int check;     /* something to look at on the next block boundary */
     _Atomic int kicked;
-    _Atomic uint64_t mip;
+    _Atomic uint64_t mip;  /* the software-writable bits (SSIP, STIP, SEIP) */
+    /* Lines the interrupt controllers drive (MSIP, MTIP, MEIP, SEIP), apart from mip:
+     * a guest's csrs/csrc of mip writes back what it read, and must not drop a line
+     * raised by another thread meanwhile (priv spec 3.1.9: SEIP reads as the OR). */
+    _Atomic uint64_t mip_lines;
     uint32_t fflags, frm;
 
     uint64_t mstatus, medeleg, mideleg, mie, mtvec, mscratch, mepc, mcause, mtval;
@@ -296,6 +300,10 @@ bool tcg_csr_access_ok(Hart *h, unsigned csr, bool write);
 void tcg_take_trap(Hart *h, uint64_t cause, uint64_t tval, bool interrupt);
 bool tcg_check_interrupts(Hart *h);
 uint64_t tcg_pending_irqs(Hart *h);
+/* mip as the guest reads it: software bits OR the controllers' lines. */
+uint64_t tcg_mip(Hart *h);
+/* An interrupt controller sets or clears line `line` (a mip bit) of the hart. */
+void tcg_set_irq_line(Hart *h, unsigned line, bool level);
 void tcg_set_priv(Hart *h, int priv);
 void tcg_hart_reset(Hart *h);
 uint64_t tcg_read_time(void);

@@ -79,7 +79,7 @@ bool tcg_csr_access_ok(Hart *h, unsigned csr, bool write)
 
 bool tcg_csr_read(Hart *h, unsigned csr, uint64_t *val)
 {
-    uint64_t mip = atomic_load(&h->mip);
+    uint64_t mip = tcg_mip(h);
     switch (csr) {
     case 0x001: if (!tcg_fp_enabled(h)) return false; *val = h->fflags; return true;
     case 0x002: if (!tcg_fp_enabled(h)) return false; *val = h->frm; return true;
@@ -269,9 +269,27 @@ void tcg_take_trap(Hart *h, uint64_t cause, uint64_t tval, bool interrupt)
     }
 }
 
+uint64_t tcg_mip(Hart *h)
+{
+    return atomic_load_explicit(&h->mip, memory_order_acquire) |
+           atomic_load_explicit(&h->mip_lines, memory_order_acquire);
+}
+
 uint64_t tcg_pending_irqs(Hart *h)
 {
-    return atomic_load_explicit(&h->mip, memory_order_acquire) & h->mie;
+    return tcg_mip(h) & h->mie;
+}
+
+void tcg_set_irq_line(Hart *h, unsigned line, bool level)
+{
+    if (line >= 64)
+        return;
+    if (level) {
+        atomic_fetch_or(&h->mip_lines, 1ull << line);
+        hart_kick_check(h);
+    } else {
+        atomic_fetch_and(&h->mip_lines, ~(1ull << line));
+    }
 }
 
 /* Takes the highest-priority pending and enabled interrupt, if any. */

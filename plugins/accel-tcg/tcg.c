@@ -108,13 +108,9 @@ static void tcg_vcpu_set_irq(void *cpu, unsigned line, bool level)
     Hart *h = cpu;
     if (line >= 16)
         return;
-    if (level) {
-        atomic_fetch_or(&h->mip, 1ull << line);
-        hart_kick_check(h);
+    tcg_set_irq_line(h, line, level);
+    if (level)
         mosaic_vcpu_wake(h->vcpu);
-    } else {
-        atomic_fetch_and(&h->mip, ~(1ull << line));
-    }
 }
 
 static bool tcg_vcpu_get_reg(void *cpu, unsigned regno, uint64_t *value)
