@@ -297,6 +297,9 @@ bool tcg_fetch_translate(Hart *h, uint64_t va, uint64_t *pa, const uint8_t **hos
 bool tcg_csr_read(Hart *h, unsigned csr, uint64_t *val);
 bool tcg_csr_write(Hart *h, unsigned csr, uint64_t val);
 bool tcg_csr_access_ok(Hart *h, unsigned csr, bool write);
+/* A CSR instruction: CSRRW (kind 1), CSRRS (2) or CSRRC (3) of `src`, writing only when
+ * `wr`; *old gets the value read.  False: illegal instruction. */
+bool tcg_csr_rmw(Hart *h, unsigned csr, unsigned kind, uint64_t src, bool wr, uint64_t *old);
 void tcg_take_trap(Hart *h, uint64_t cause, uint64_t tval, bool interrupt);
 bool tcg_check_interrupts(Hart *h);
 uint64_t tcg_pending_irqs(Hart *h);

@@ -233,6 +233,20 @@ bool tcg_csr_write(Hart *h, unsigned csr, uint64_t v)
     return false;
 }
 
+bool tcg_csr_rmw(Hart *h, unsigned csr, unsigned kind, uint64_t src, bool wr, uint64_t *old)
+{
+    if (!tcg_csr_access_ok(h, csr, wr) || !tcg_csr_read(h, csr, old))
+        return false;
+    if (!wr)
+        return true;
+    /* Set and clear work on mip's software bits alone: the controllers' lines, which the
+     * read ORs in, take no part (priv spec 3.1.9 on SEIP), else a line that was up when
+     * OpenSBI set or cleared STIP would stay latched as software SEIP. */
+    uint64_t base = csr == 0x344 ? atomic_load(&h->mip) : *old;
+    uint64_t nv = kind == 1 ? src : kind == 2 ? (base | src) : (base & ~src);
+    return tcg_csr_write(h, csr, nv);
+}
+
 void tcg_take_trap(Hart *h, uint64_t cause, uint64_t tval, bool interrupt)
 {
     uint64_t deleg = interrupt ? h->mideleg : h->medeleg;

@@ -153,12 +153,9 @@ static bool do_csr(Hart *h, const Insn *i)
     uint64_t src = (i->rm & 4) ? i->rs1 : h->x[i->rs1];
     bool wr = kind == 1 || i->rs1 != 0;
     uint64_t old = 0;
-    if (!tcg_csr_access_ok(h, csr, wr) || !tcg_csr_read(h, csr, &old))
+    if (!tcg_csr_rmw(h, csr, kind, src, wr, &old))
         return false;
     if (wr) {
-        uint64_t nv = kind == 1 ? src : kind == 2 ? (old | src) : (old & ~src);
-        if (!tcg_csr_write(h, csr, nv))
-            return false;
         /* The written count replaces this instruction's own increment, which the
          * block exit adds: take it back here. */
         if (csr == 0xb02)

@@ -4,7 +4,8 @@
  * on mip, a read-modify-write on the vCPU thread; a PLIC raising SEIP from the main
  * loop between the read and the write used to be wiped by the write, and the PLIC,
  * whose line was already high, never raised it again: the guest waited forever for a
- * virtio completion (bench/pci hung under load).  csr.c is compiled in with stubs for
+ * virtio completion (bench/pci hung under load).  Nor may a csrs/csrc copy a raised
+ * line into the software bit (priv spec 3.1.9).  csr.c is compiled in with stubs for
  * the translation cache it flushes. */
 #include <glib.h>
 #include "../../plugins/accel-tcg/csr.c"
@@ -36,22 +37,52 @@ static uint64_t rd(Hart *h, unsigned csr)
     return v;
 }
 
-/* csrc mip, STIP with the PLIC raising SEIP between the read and the write. */
-static void test_rmw_keeps_raised_line(void)
+/* A write of mip that carries a stale SEIP (read before the PLIC raised it, written
+ * back after) leaves the line up. */
+static void test_stale_write_keeps_raised_line(void)
 {
     Hart *h = new_hart();
     g_assert_true(tcg_csr_write(h, 0x344, STIP));
-    uint64_t seen = rd(h, 0x344);             /* the instruction reads mip ... */
+    uint64_t seen = rd(h, 0x344);             /* an instruction reads mip ... */
     tcg_set_irq_line(h, 9, true);             /* ... the main loop raises SEIP ... */
     g_assert_true(tcg_csr_write(h, 0x344, seen & ~STIP)); /* ... and it writes back */
     g_assert_cmphex(rd(h, 0x344) & (SEIP | STIP), ==, SEIP);
     g_assert_cmphex(tcg_pending_irqs(h) & SEIP, ==, SEIP);
-    /* csrs mip, STIP the same way, with MTIP and MEIP coming meanwhile. */
+    /* The same with MTIP and MEIP coming meanwhile. */
     seen = rd(h, 0x344);
     tcg_set_irq_line(h, 7, true);
     tcg_set_irq_line(h, 11, true);
     g_assert_true(tcg_csr_write(h, 0x344, seen | STIP));
     g_assert_cmphex(rd(h, 0x344), ==, SEIP | STIP | MTIP | MEIP);
+    g_free(h);
+}
+
+/* csrs/csrc mip, STIP (OpenSBI's timer hand-over) while the PLIC's line is up: rd sees
+ * SEIP, but the line is not copied into the software bit, so SEIP goes when the line
+ * drops (it used to stay latched: an endless external interrupt, a crawling guest). */
+static void test_set_clear_leave_line_out(void)
+{
+    Hart *h = new_hart();
+    uint64_t old = 0;
+    tcg_set_irq_line(h, 9, true);
+    g_assert_true(tcg_csr_rmw(h, 0x344, 2, STIP, true, &old)); /* csrs mip, STIP */
+    g_assert_cmphex(old, ==, SEIP);
+    g_assert_true(tcg_csr_rmw(h, 0x344, 3, STIP, true, &old)); /* csrc mip, STIP */
+    g_assert_cmphex(old, ==, SEIP | STIP);
+    tcg_set_irq_line(h, 9, false);
+    g_assert_cmphex(rd(h, 0x344), ==, 0);
+    g_assert_cmphex(tcg_pending_irqs(h), ==, 0);
+    /* csrs mip, SEIP sets the software bit; csrw writes it whole. */
+    g_assert_true(tcg_csr_rmw(h, 0x344, 2, SEIP, true, &old));
+    g_assert_cmphex(rd(h, 0x344), ==, SEIP);
+    g_assert_true(tcg_csr_rmw(h, 0x344, 1, STIP, true, &old));
+    g_assert_cmphex(old, ==, SEIP);
+    g_assert_cmphex(rd(h, 0x344), ==, STIP);
+    /* A read alone (csrrs rd, mip, x0) writes nothing. */
+    tcg_set_irq_line(h, 9, true);
+    g_assert_true(tcg_csr_rmw(h, 0x344, 2, 0, false, &old));
+    tcg_set_irq_line(h, 9, false);
+    g_assert_cmphex(rd(h, 0x344), ==, STIP);
     g_free(h);
 }
 
@@ -80,7 +111,8 @@ static void test_seip_is_an_or(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/tcg/mip/rmw-keeps-raised-line", test_rmw_keeps_raised_line);
+    g_test_add_func("/tcg/mip/stale-write-keeps-raised-line", test_stale_write_keeps_raised_line);
+    g_test_add_func("/tcg/mip/set-clear-leave-line-out", test_set_clear_leave_line_out);
     g_test_add_func("/tcg/mip/seip-is-an-or", test_seip_is_an_or);
     return g_test_run();
 }
