@@ -49,6 +49,13 @@ static const MosaicPropDesc gpu_props[] = {
      .help = "number of outputs (scanouts)"},
     {.key = "max-hostmem", .type = MOSAIC_PROP_SIZE, .defval = "256M", .min = 1 << 20,
      .max = 1ull << 34, .help = "bytes of host memory the guest's resources may take together"},
+    {.key = "hostmem", .type = MOSAIC_PROP_SIZE, .defval = "0", .max = 1ull << 36,
+     .help = "size of the host-visible memory window where MAP_BLOB puts host blobs (a power "
+             "of two of at least 4K; 0: none): a 64-bit prefetchable BAR on PCI, at "
+             "hostmem-base on virtio-mmio; needs accel3d"},
+    {.key = "hostmem-base", .type = MOSAIC_PROP_UINT, .defval = "0",
+     .help = "virtio-mmio only: guest-physical address of the hostmem window (free in the "
+             "board's map; 0: no window on virtio-mmio)"},
     {.key = "edid", .type = MOSAIC_PROP_BOOL, .defval = "on",
      .help = "offer VIRTIO_GPU_F_EDID and answer GET_EDID"},
     {.key = "accel3d", .type = MOSAIC_PROP_ENUM, .defval = "none", .choices = "none|virgl|venus",
@@ -214,6 +221,13 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         d->g.ext = v3d_ext(d->v3d);
         d->poll = mosaic_timer_new(MOSAIC_CLOCK_HOST, poll_fences, d);
     }
+    uint64_t hostmem = mosaic_props_get_uint(props, "hostmem");
+    if (hostmem && !(d->v3d && v3d_can_map(d->v3d))) {
+        mosaic_error_set(err, "%s: hostmem = %" G_GUINT64_FORMAT " needs accel3d with a "
+                         "backend that maps host blobs (accel3d = virgl)",
+                         mosaic_props_where(props, "hostmem"), hostmem);
+        goto fail;
+    }
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
         .device_id = 16,
@@ -226,22 +240,30 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         .config_read = gpu_config,
         .queue_notify = gpu_notify,
         .reset = gpu_reset,
+        .shm_id = GPU_SHM_ID_HOST_VISIBLE,
+        .shm_size = hostmem,
+        .shm_base = mosaic_props_get_uint(props, "hostmem-base"),
     };
     d->v = mosaic_virtio_new(slot, &ops, d, err);
     if (!d->v) {
-        if (d->v3d) {
-            mosaic_timer_free(d->poll);
-            v3d_close(d->v3d);
-        }
-        vgpu_destroy(&d->g);
-        g_free(d->req);
-        g_free(d->label);
-        g_free(d);
-        return NULL;
+        mosaic_error_prefix(err, "%s: ", d->label);
+        goto fail;
     }
+    if (d->v3d)
+        v3d_set_shm(d->v3d, mosaic_virtio_shm(d->v));
     d->bh = mosaic_bh_new(gpu_bh, d);
     devices = g_list_append(devices, d);
     return d;
+fail:
+    if (d->v3d) {
+        mosaic_timer_free(d->poll);
+        v3d_close(d->v3d);
+    }
+    vgpu_destroy(&d->g);
+    g_free(d->req);
+    g_free(d->label);
+    g_free(d);
+    return NULL;
 }
 
 static void gpu_unrealize(void *state)
