@@ -24,6 +24,7 @@ typedef struct VGpuDev {
     V3d *v3d;                /* accel3d: the backend, NULL for 2D only */
     GQueue fenced;           /* Fenced*: answers held until their fence retires */
     MosaicTimer *poll;       /* polls the backend while fences are outstanding */
+    bool reset_pending;      /* a reset waits for the bottom half (see gpu_reset) */
 } VGpuDev;
 
 /* A fenced 3D-device request: answered when the backend retires its fence. */
@@ -171,6 +172,10 @@ static void drop_fenced(VGpuDev *d)
 static void gpu_bh(void *opaque)
 {
     VGpuDev *d = opaque;
+    if (d->reset_pending) {
+        d->reset_pending = false;
+        vgpu_reset(&d->g);
+    }
     process(d, Q_CONTROL);
     process(d, Q_CURSOR);
     /* Most work has finished by now (llvmpipe renders on submission): retire it at
@@ -184,11 +189,17 @@ static void gpu_notify(void *opaque, unsigned queue)
     mosaic_bh_schedule(((VGpuDev *)opaque)->bh); /* vCPU thread: the work runs on the loop */
 }
 
+/* The driver resets the device with a register write, on a vCPU thread; the backend
+ * must not be called there (virglrenderer's EGL context is current on the main loop
+ * thread and cannot be made current on another), and mapped blobs leave the guest's
+ * view on the main loop.  So the resources go in the bottom half, which runs before
+ * it takes any request of the driver's next life. */
 static void gpu_reset(void *opaque)
 {
     VGpuDev *d = opaque;
     drop_fenced(d);
-    vgpu_reset(&d->g);
+    d->reset_pending = true;
+    mosaic_bh_schedule(d->bh);
 }
 
 static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const MosaicBusSlot *slot,
@@ -228,6 +239,7 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
                          mosaic_props_where(props, "hostmem"), hostmem);
         goto fail;
     }
+    d->bh = mosaic_bh_new(gpu_bh, d);
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
         .device_id = 16,
@@ -251,10 +263,11 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
     }
     if (d->v3d)
         v3d_set_shm(d->v3d, mosaic_virtio_shm(d->v));
-    d->bh = mosaic_bh_new(gpu_bh, d);
     devices = g_list_append(devices, d);
     return d;
 fail:
+    if (d->bh)
+        mosaic_bh_free(d->bh);
     if (d->v3d) {
         mosaic_timer_free(d->poll);
         v3d_close(d->v3d);

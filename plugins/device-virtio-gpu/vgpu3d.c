@@ -328,6 +328,9 @@ static uint32_t map_blob(V3d *v, const uint8_t *p, uint8_t *resp, size_t *out)
     *m = (Mapping){.v = v, .id = id, .offset = offset, .len = len};
     if (size < len || ((uintptr_t)host % PAGE)) {
         /* The guest would see past the host's memory: never. */
+        mosaic_log("virtio-gpu", 1, "MAP_BLOB of resource %u: the host maps %" G_GUINT64_FORMAT
+                   " bytes at %p, the blob needs %" G_GUINT64_FORMAT " page-aligned", id, size,
+                   host, len);
         map_release(m);
         return RESP_ERR_UNSPEC;
     }
@@ -335,6 +338,7 @@ static uint32_t map_blob(V3d *v, const uint8_t *p, uint8_t *resp, size_t *out)
     MosaicError *err = mosaic_error_new();
     m->mr = mosaic_region_new_ram_ptr(name, host, len, map_release, m, err);
     if (!m->mr) {
+        mosaic_log("virtio-gpu", 1, "MAP_BLOB of resource %u: %s", id, mosaic_error_message(err));
         mosaic_error_free(err);
         map_release(m);
         return RESP_ERR_UNSPEC;

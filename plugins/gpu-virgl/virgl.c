@@ -350,10 +350,17 @@ static uint32_t vg_resource_map(void *be, uint32_t res, void **ptr, uint64_t *si
     uint32_t info = 0;
     if (virgl_renderer_resource_map(res, &p, &n) || !p || !n)
         return MOSAIC_GPU_ERR_INVALID_PARAMETER;
-    if (((uintptr_t)p & 4095) || virgl_renderer_resource_get_map_info(res, &info)) {
+    if ((uintptr_t)p & 4095) {
+        mosaic_log(LOG, 1, "resource %u maps at %p (%" G_GUINT64_FORMAT " bytes): not page-"
+                   "aligned, the guest cannot see it", res, p, n);
         virgl_renderer_resource_unmap(res);
         return MOSAIC_GPU_ERR_UNSPEC;
     }
+    /* 0.10.4 knows no cache type for a GL buffer mapped persistently (-EINVAL): GL
+     * maps it into ordinary cached host memory (llvmpipe: the buffer itself). */
+    if (virgl_renderer_resource_get_map_info(res, &info) ||
+        !(info & VIRGL_RENDERER_MAP_CACHE_MASK))
+        info = VIRGL_RENDERER_MAP_CACHE_CACHED;
     *ptr = p;
     *size = n;
     *map_info = info & VIRGL_RENDERER_MAP_CACHE_MASK;
