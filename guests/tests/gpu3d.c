@@ -604,6 +604,29 @@ static int store_faults(uint64_t addr)
 
 static uint8_t readback[4096] __attribute__((aligned(4096)));
 
+/* Code in the window: `li a0, 42; ret`.  An instruction fetch fault returns to the
+ * caller (ra) with a0 = 0. */
+static volatile uint64_t exec_faults, exec_cause;
+static int exec_fault_hook(TrapFrame *f, uint64_t mcause, uint64_t mtval)
+{
+    exec_faults++;
+    exec_cause = mcause;
+    f->x[10] = 0;
+    f->mepc = f->x[1];
+    return 1;
+}
+
+static uint64_t call_window(uint64_t addr)
+{
+    __asm__ volatile("fence.i" ::: "memory");
+    trap_hook = exec_fault_hook;
+    __asm__ volatile("" ::: "memory");
+    uint64_t r = ((uint64_t (*)(void))addr)();
+    __asm__ volatile("" ::: "memory");
+    trap_hook = 0;
+    return r;
+}
+
 static void map_test(void)
 {
     check_eq("shared memory region 1", vx_shm(1, &shm_base, &shm_len), 1);
@@ -638,6 +661,11 @@ static void map_test(void)
     for (unsigned i = 0; i < 4096; i++)
         bad += readback[i] != (uint8_t)(i * 7 + 1);
     check_eq("pattern read back through the host", bad, 0);
+    /* Code run from the window (translated from the blob's memory by TCG). */
+    volatile uint32_t *code = (volatile uint32_t *)(shm_base + 0x2800);
+    code[0] = 0x02a00513; /* li a0, 42 */
+    code[1] = 0x00008067; /* ret */
+    check_eq("code in the window runs", call_window((uint64_t)code), 42);
 
     /* Refusals. */
     check_eq("map outside the region", map_blob(40, shm_len, 0), 0x1205);
@@ -661,6 +689,10 @@ static void map_test(void)
     check_eq("UNMAP_BLOB 40", unmap_blob(40), 0x1100);
     check_eq("load after unmap faults", load_faults(shm_base + 0x2000), 1);
     check_eq("store after unmap faults", store_faults(shm_base + 0x2ffc), 1);
+    /* FENCE.I after the blob's memory went (TCG must have dropped its code page), and
+     * the fetch faults. */
+    check_eq("code in the window after unmap", call_window(shm_base + 0x2800), 0);
+    check_eq("instruction access fault", exec_faults == 1 && exec_cause == 1, 1);
     /* Unref while mapped; then context destroy while mapped. */
     check_eq("map 40 again at 0", map_blob(40, 0, 0), 0x1106);
     check_eq("window at 0", ((volatile uint8_t *)shm_base)[5], (uint8_t)(5 * 7 + 1));
