@@ -27,9 +27,7 @@
 #include <mosaic/memory.h>
 #include "../gpu2d.h"
 #include "../vgpu3d.h"
-
-#define RAM_BASE 0x80000000ull
-#define RAM_SIZE (1u << 20)
+#include "fuzz-common.h"
 #define ROM_BASE 0x20000000ull
 #define MMIO_BASE 0x10000000ull
 
@@ -385,11 +383,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!ram) {
-        ram = malloc(RAM_SIZE);
-        for (unsigned i = 0; i < RAM_SIZE; i++)
-            ram[i] = (uint8_t)(i * 31 + 7);
-    }
+    ram = fuzz_ram();
     VGpu g;
     VGpuMem mem = {0};
     vgpu_init(&g, &mem, 2, 64, 48, 64u << 20);
@@ -399,13 +393,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mapped = g_ptr_array_new();
     v3d_set_shm(v, &shm);
     static uint8_t resp[RESP_MAX + 64];
-    for (size_t pos = 0; pos + 2 <= size;) {
-        size_t n = data[pos] | data[pos + 1] << 8;
-        pos += 2;
-        n = n < size - pos ? n : size - pos;
-        uint8_t *req = malloc(n ? n : 1); /* exactly n bytes: ASan sees reads past it */
-        memcpy(req, data + pos, n);
-        pos += n;
+    size_t pos = 0, n;
+    uint8_t *req;
+    while ((req = fuzz_next_request(data, size, &pos, &n))) {
         memset(resp, 0xa5, sizeof resp);
         size_t out = vgpu_command(&g, req, n, resp, RESP_MAX);
         if (n >= HDR_SIZE && rd32(req + 4) & GPU_FLAG_FENCE)
@@ -431,25 +421,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-static uint64_t rng;
-static uint32_t next(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-
-static uint32_t field(void)
-{
-    switch (next() % 6) {
-    case 0: return next() % 4;
-    case 1: return 64 - next() % 4;
-    case 2: return 48 + next() % 3;
-    case 3: return next() % 200;
-    case 4: return 0xffffffffu - next() % 4;
-    default: return next();
-    }
-}
-
 static uint32_t setup_id; /* the setup requests' resource id, else 0 */
 static uint32_t id(void) { return setup_id ? setup_id : next() % 8 ? 1 + next() % 3 : field(); }
 
