@@ -103,11 +103,18 @@ MOSAIC_API uint64_t mosaic_address_space_generation(const MosaicAddressSpace *as
 
 void mem_reclaim(void)
 {
+    /* Freed outside the map lock: the last reference of RAM over an owner's memory calls
+     * the owner's release, which may change the map itself. */
+    g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func((GDestroyNotify)mem_flat_table_free);
     mem_map_lock();
     if (spaces)
         for (guint i = 0; i < spaces->len; i++) {
             MosaicAddressSpace *as = g_ptr_array_index(spaces, i);
+            for (guint k = 0; k < as->retired->len; k++)
+                g_ptr_array_add(dead, g_ptr_array_index(as->retired, k));
+            g_ptr_array_set_free_func(as->retired, NULL);
             g_ptr_array_set_size(as->retired, 0);
+            g_ptr_array_set_free_func(as->retired, (GDestroyNotify)mem_flat_table_free);
         }
     mem_map_unlock();
 }

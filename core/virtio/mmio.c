@@ -150,8 +150,12 @@ MOSAIC_API MosaicVirtio *mosaic_virtio_mmio_new(const MosaicBusSlot *slot,
     if (!v)
         return NULL;
     v->t = &mmio_transport;
-    if (!v->ops.shm_base)
-        v->ops.shm_size = 0; /* no window for it on this board */
+    if (v->ops.shm_size && !v->ops.shm_base) {
+        mosaic_error_set(err, "virtio-mmio: a shared memory region needs a guest-physical "
+                         "base (the board has no window for it)");
+        virtio_free_common(v);
+        return NULL;
+    }
     if (!virtio_shm_new(v, err)) {
         virtio_free_common(v);
         return NULL;

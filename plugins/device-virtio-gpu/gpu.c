@@ -239,6 +239,13 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
                          mosaic_props_where(props, "hostmem"), hostmem);
         goto fail;
     }
+    bool on_pci = slot->bus && !strcmp(slot->bus, "pci");
+    if (hostmem && !on_pci && !mosaic_props_get_uint(props, "hostmem-base")) {
+        mosaic_error_set(err, "%s: hostmem on virtio-mmio needs hostmem-base (a free "
+                         "guest-physical address for the window, e.g. 0x100000000)",
+                         mosaic_props_where(props, "hostmem"));
+        goto fail;
+    }
     d->bh = mosaic_bh_new(gpu_bh, d);
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
@@ -254,7 +261,7 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         .reset = gpu_reset,
         .shm_id = GPU_SHM_ID_HOST_VISIBLE,
         .shm_size = hostmem,
-        .shm_base = mosaic_props_get_uint(props, "hostmem-base"),
+        .shm_base = on_pci ? 0 : mosaic_props_get_uint(props, "hostmem-base"),
     };
     d->v = mosaic_virtio_new(slot, &ops, d, err);
     if (!d->v) {

@@ -255,3 +255,7 @@ def test_hostmem_needs_accel3d_and_a_valid_size(run_mosaic, tmp_path):
     r = run_mosaic(ini)   # over RAM
     assert r.returncode != 0
     assert 'overlaps' in r.stderr, r.stderr
+    ini.write_text(ini_for('virgl') + 'hostmem = 64K\n')
+    r = run_mosaic(ini)   # virtio-mmio: no window without a base
+    assert r.returncode != 0
+    assert 'hostmem on virtio-mmio needs hostmem-base' in r.stderr, r.stderr

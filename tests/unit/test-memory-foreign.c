@@ -157,11 +157,49 @@ static void test_plain_change_not_foreign(void)
     mosaic_error_free(err);
 }
 
+/* The owner's release may change the map itself (no memory lock is held then). */
+typedef struct Remapper {
+    Owner o;
+    MosaicRegion *root, *extra;
+} Remapper;
+
+static void remap_release(void *opaque)
+{
+    Remapper *r = opaque;
+    r->o.released++;
+    MosaicError *err = mosaic_error_new();
+    g_assert_true(mosaic_region_add(r->root, 0x100000, r->extra, 0, err));
+    mosaic_region_del(r->root, r->extra);
+    mosaic_error_free(err);
+}
+
+static void test_release_may_change_the_map(void)
+{
+    MosaicRegion *root = mosaic_region_new_container("root", 1ull << 32);
+    MosaicAddressSpace *as = mosaic_address_space_new("as", root);
+    MosaicError *err = mosaic_error_new();
+    Owner *o = owner_new(4096);
+    Remapper r = {.o = *o, .root = root, .extra = mosaic_region_new_ram("extra", 4096, err)};
+    MosaicRegion *blob = mosaic_region_new_ram_ptr("blob", o->mem, 4096, remap_release, &r, err);
+    g_assert_true(mosaic_region_add(root, 0x1000, blob, 0, err));
+    mosaic_region_del(root, blob);
+    mosaic_region_unref(blob);
+    mem_reclaim(); /* the release runs here and takes the map lock */
+    g_assert_cmpint(r.o.released, ==, 1);
+    mem_reclaim();
+    mosaic_region_unref(r.extra);
+    owner_free(o);
+    mosaic_address_space_free(as);
+    mosaic_region_unref(root);
+    mosaic_error_free(err);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/memory-foreign/add-lookup-remove", test_add_lookup_remove);
     g_test_add_func("/memory-foreign/refused", test_refused);
     g_test_add_func("/memory-foreign/plain-change-not-foreign", test_plain_change_not_foreign);
+    g_test_add_func("/memory-foreign/release-may-change-the-map", test_release_may_change_the_map);
     return g_test_run();
 }

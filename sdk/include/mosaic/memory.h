@@ -48,7 +48,8 @@ MOSAIC_API MosaicRegion *mosaic_region_new_rom(const char *name, uint64_t size, 
  * owner may unmap it.  Removing it from the main loop thread of a running machine
  * parks the vCPUs for a moment, so the release happens before mosaic_region_unref of
  * the owner's last reference returns; from a vCPU thread it comes a little later, from
- * the main loop.  NULL + err for a NULL pointer or release, or unaligned values. */
+ * the main loop (with the core lock held; no memory lock is held during release).  NULL
+ * + err for a NULL pointer or release, or unaligned values. */
 MOSAIC_API MosaicRegion *mosaic_region_new_ram_ptr(const char *name, void *host, uint64_t size,
                                                    void (*release)(void *opaque), void *opaque,
                                                    MosaicError *err);

@@ -70,8 +70,8 @@ typedef struct MosaicVirtioDeviceOps {
      * bytes (a power of two of at least 4 KiB; 0: none) with id shm_id, which the
      * device fills at run time (mosaic_virtio_shm).  virtio-pci puts it in a 64-bit
      * prefetchable BAR 2 described by a VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capability;
-     * virtio-mmio at guest-physical shm_base (SHMSel/SHMLen/SHMBase; base 0: none on
-     * virtio-mmio, where the board has no window for it). */
+     * virtio-mmio at guest-physical shm_base (SHMSel/SHMLen/SHMBase; a size without a
+     * base is refused there: the board has no window for it). */
     uint8_t shm_id;
     uint64_t shm_size;
     uint64_t shm_base;
