@@ -9,6 +9,9 @@
  * "FAILURES n", "DRAWN", and waits for the test's screendump.
  * The device is found on virtio-mmio or, failing that, on PCI (virtio_xport.c).
  *
+ * mosaic.gpublob=1: guest-memory blobs and the blob refusals instead (with
+ * mosaic.gpufuzz=N: N random 3D/blob requests after them); mosaic.gpumap=1: host-visible
+ * blobs through MAP_BLOB (the device needs `hostmem`).
  * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
 #include "virtio_xport.h"

@@ -7,7 +7,9 @@ pixel; then draws a triangle through a whole virgl pipeline (vertex buffer writt
 inline, TGSI vertex and fragment shaders, vertex elements, blend, rasterizer and DSA
 state, framebuffer, viewport, clear, DRAW_VBO), reads it back and checks every pixel
 against a reference; malformed 3D commands fail with their codes.  The screendump of the
-3D scanout shows the triangle, checked against the same reference.  Vulkan rendering through Venus cannot be tested on Debian 12
+3D scanout shows the triangle, checked against the same reference.  Host-visible blobs
+(MAP_BLOB) are written and read through the guest-physical window on both transports.
+Vulkan rendering through Venus cannot be tested on Debian 12
 (no guest-side Venus driver of a matching wire version): only the context is."""
 import os
 import sys
