@@ -40,7 +40,7 @@ typedef struct FakeAccel {
     gint violations;       /* reads after the owner's release */
     Owner *volatile owner; /* the owner of what is mapped at WIN, for the check */
     /* A request to the vCPU to delete `del_sub` from `del_in` itself (a device reset
-     * by a register write): 1 asked, 2 done. */
+     * by a register write): 1 asked, 3 taken by a vCPU, 2 done. */
     gint del_state;
     MosaicRegion *del_in, *del_sub;
 } FakeAccel;
@@ -70,7 +70,7 @@ static void fake_vcpu_run(void *cpu)
         /* Block boundary: exits, then the map as it is now. */
         if (mosaic_vcpu_exit_requested(c->vcpu))
             return;
-        if (g_atomic_int_get(&a->del_state) == 1) {
+        if (g_atomic_int_compare_and_exchange(&a->del_state, 1, 3)) { /* one vCPU takes it */
             mosaic_region_del(a->del_in, a->del_sub);
             g_atomic_int_set(&a->del_state, 2);
         }
