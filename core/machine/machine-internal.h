@@ -54,6 +54,11 @@ struct MosaicMachine {
     gint req_debug_stop;
 
     GArray *observers;
+
+    /* memsync.c: run-time map changes */
+    gboolean started;        /* machine_start ran: map changes reach the accelerator */
+    unsigned hold;           /* under run_lock: > 0 keeps vCPUs parked (memsync) */
+    MosaicBH *memsync_bh;
 };
 
 void vcpu_threads_start(MosaicMachine *m);
@@ -61,6 +66,11 @@ void vcpu_threads_park(MosaicMachine *m);    /* waits until every vCPU left vcpu
 void vcpu_threads_unpark(MosaicMachine *m);
 void vcpu_threads_join(MosaicMachine *m);
 void vcpu_free(MosaicVcpu *v);
+/* The vCPU whose thread this is, or NULL on any other thread. */
+MosaicVcpu *vcpu_current(void);
+
+void machine_memsync_init(MosaicMachine *m);
+void machine_memsync_fini(MosaicMachine *m);
 
 /* The monitor commands of each part (machine_register_commands calls them). */
 void machine_register_accel_commands(void);

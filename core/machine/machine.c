@@ -302,6 +302,7 @@ MosaicMachine *machine_create(MosaicConfig *cfg, GError **err)
     g_mutex_init(&m->run_lock);
     g_cond_init(&m->run_cond);
     m->request_bh = mosaic_bh_new(handle_requests, m);
+    machine_memsync_init(m);
     m->ram_size = mosaic_props_get_uint(mprops, "memory");
     m->ncpus = (unsigned)mosaic_props_get_uint(mprops, "cpus");
     m->sysmem = mosaic_region_new_container("system", UINT64_MAX);
@@ -347,6 +348,7 @@ fail:
 
 void machine_start(MosaicMachine *m, gboolean start_paused)
 {
+    m->started = TRUE;
     reset_cpus_and_board(m);
     if (m->aops)
         vcpu_threads_start(m);
@@ -384,6 +386,7 @@ void machine_destroy(MosaicMachine *m)
                 g_atomic_int_set(&m->vcpus[i]->exit_request, 1);
         vcpu_threads_join(m);
     }
+    m->started = FALSE; /* no vCPU runs from here on */
     /* Devices detach from block nodes and chardevs, so they go before those. */
     devices_destroy(m);
     if (m->board && m->mops->fini)
@@ -392,6 +395,7 @@ void machine_destroy(MosaicMachine *m)
     for (unsigned i = 0; m->vcpus && i < m->ncpus; i++)
         vcpu_free(m->vcpus[i]);
     g_free(m->vcpus);
+    machine_memsync_fini(m);
     if (m->accel && m->aops->destroy)
         m->aops->destroy(m->accel);
     g_free(m->mops);

@@ -60,7 +60,14 @@ MOSAIC_API void mosaic_vcpu_debug_stop(MosaicVcpu *vcpu)
 static gboolean vcpu_may_run(MosaicVcpu *v)
 {
     MosaicMachine *m = v->m;
-    return m->state == MACHINE_RUNNING && !m->quitting && !v->debug_hold;
+    return m->state == MACHINE_RUNNING && !m->quitting && !v->debug_hold && !m->hold;
+}
+
+static __thread MosaicVcpu *this_vcpu;
+
+MosaicVcpu *vcpu_current(void)
+{
+    return this_vcpu;
 }
 
 static gpointer vcpu_thread(gpointer opaque)
@@ -69,6 +76,7 @@ static gpointer vcpu_thread(gpointer opaque)
     MosaicMachine *m = v->m;
 
     v->tid = (gint64)syscall(SYS_gettid);
+    this_vcpu = v;
     for (;;) {
         g_mutex_lock(&m->run_lock);
         while (!vcpu_may_run(v) && !m->quitting) {

@@ -4,30 +4,65 @@
 
 static GPtrArray *spaces; /* MosaicAddressSpace*, under the map lock */
 
+static MemChangeHook *change_hook;
+static void *change_hook_opaque;
+
+void mem_set_change_hook(MemChangeHook *fn, void *opaque)
+{
+    mem_map_lock();
+    change_hook = fn;
+    change_hook_opaque = opaque;
+    mem_map_unlock();
+}
+
+void mem_map_changed(bool retired_foreign)
+{
+    mem_map_lock();
+    MemChangeHook *fn = change_hook;
+    void *opaque = change_hook_opaque;
+    mem_map_unlock();
+    if (fn)
+        fn(opaque, retired_foreign);
+}
+
+static bool maps_foreign(const FlatTable *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->sec[i].region->release)
+            return true;
+    return false;
+}
+
 /* Map lock held.  Publishes a new table only when the map really changed, so the
  * generation moves exactly when accelerators must flush what they cached. */
-static void rebuild_locked(MosaicAddressSpace *as)
+static bool rebuild_locked(MosaicAddressSpace *as, bool *retired_foreign)
 {
     FlatTable *nt = mem_flatten(as->root);
     FlatTable *old = as->table;
     if (old && mem_flat_table_equal(old, nt)) {
         mem_flat_table_free(nt);
-        return;
+        return false;
     }
     __atomic_store_n(&as->table, nt, __ATOMIC_RELEASE);
     /* The new table is visible before the new generation: a reader that sees the new
      * generation (acquire) then loads the new table. */
     __atomic_add_fetch(&as->generation, 1, __ATOMIC_RELEASE);
-    if (old)
+    if (old) {
+        if (retired_foreign && maps_foreign(old))
+            *retired_foreign = true;
         g_ptr_array_add(as->retired, old);
+    }
+    return true;
 }
 
-void mem_rebuild_all_locked(void)
+bool mem_rebuild_all_locked(bool *retired_foreign)
 {
+    bool changed = false;
     if (!spaces)
-        return;
+        return false;
     for (guint i = 0; i < spaces->len; i++)
-        rebuild_locked(g_ptr_array_index(spaces, i));
+        changed |= rebuild_locked(g_ptr_array_index(spaces, i), retired_foreign);
+    return changed;
 }
 
 MOSAIC_API MosaicAddressSpace *mosaic_address_space_new(const char *name, MosaicRegion *root)
@@ -41,7 +76,7 @@ MOSAIC_API MosaicAddressSpace *mosaic_address_space_new(const char *name, Mosaic
     if (!spaces)
         spaces = g_ptr_array_new();
     g_ptr_array_add(spaces, as);
-    rebuild_locked(as);
+    rebuild_locked(as, NULL);
     mem_map_unlock();
     return as;
 }
@@ -68,11 +103,18 @@ MOSAIC_API uint64_t mosaic_address_space_generation(const MosaicAddressSpace *as
 
 void mem_reclaim(void)
 {
+    /* Freed outside the map lock: the last reference of RAM over an owner's memory calls
+     * the owner's release, which may change the map itself. */
+    g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func((GDestroyNotify)mem_flat_table_free);
     mem_map_lock();
     if (spaces)
         for (guint i = 0; i < spaces->len; i++) {
             MosaicAddressSpace *as = g_ptr_array_index(spaces, i);
+            for (guint k = 0; k < as->retired->len; k++)
+                g_ptr_array_add(dead, g_ptr_array_index(as->retired, k));
+            g_ptr_array_set_free_func(as->retired, NULL);
             g_ptr_array_set_size(as->retired, 0);
+            g_ptr_array_set_free_func(as->retired, (GDestroyNotify)mem_flat_table_free);
         }
     mem_map_unlock();
 }

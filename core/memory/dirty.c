@@ -29,8 +29,10 @@ MOSAIC_API void mosaic_region_dirty_enable(MosaicRegion *mr, MosaicDirtyClient c
         __atomic_store_n(&mr->dirty[client], g_new0(unsigned long, words), __ATOMIC_RELEASE);
     }
     __atomic_store_n(&mr->dirty_on[client], on, __ATOMIC_RELEASE);
-    mem_rebuild_all_locked();
+    bool changed = mem_rebuild_all_locked(NULL);
     mem_map_unlock();
+    if (changed)
+        mem_map_changed(false);
 }
 
 /* Clips [offset, offset+len) to the region; false when nothing is left. */

@@ -29,7 +29,10 @@ struct MosaicRegion {
     uint64_t size;
     /* RAM/ROM */
     uint8_t *host;
-    size_t map_len;
+    size_t map_len;       /* 0: `host` is the owner's (mosaic_region_new_ram_ptr) */
+    /* RAM over an owner's memory: told when nothing can reach `host` any more */
+    void (*release)(void *opaque);
+    void *release_opaque;
     /* MMIO: a copy of the plugin's table (min of both sizes, rest zero) */
     MosaicMmioOps ops;
     void *opaque;
@@ -65,8 +68,12 @@ struct MosaicAddressSpace {
 /* The map lock serialises every change of the region tree and every rebuild. */
 void mem_map_lock(void);
 void mem_map_unlock(void);
-/* Rebuilds every address space (map lock held). */
-void mem_rebuild_all_locked(void);
+/* Rebuilds every address space (map lock held).  Returns whether any published map
+ * changed; *retired_foreign (may be NULL) is set when a replaced table maps RAM over an
+ * owner's memory (its release waits for mem_reclaim). */
+bool mem_rebuild_all_locked(bool *retired_foreign);
+/* After a map change (map lock not held): tells the change hook. */
+void mem_map_changed(bool retired_foreign);
 
 FlatTable *mem_flatten(MosaicRegion *root);
 void mem_flat_table_free(FlatTable *t);

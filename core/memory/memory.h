@@ -12,10 +12,19 @@
 #ifndef MOSAIC_CORE_MEMORY_H
 #define MOSAIC_CORE_MEMORY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <mosaic/memory.h>
 
 #define MEM_LOG_DOMAIN "mosaic-memory"
+
+/* Told after every change of a published map (any thread, no memory lock held):
+ * accelerators must drop what they cached from the old map.  `retired_foreign`: a
+ * replaced table maps RAM over an owner's memory (mosaic_region_new_ram_ptr), whose
+ * owner is released only by mem_reclaim() at the next quiescent point, so the hook
+ * should bring one about soon.  The machine sets it (core/machine/memsync.c). */
+typedef void MemChangeHook(void *opaque, bool retired_foreign);
+void mem_set_change_hook(MemChangeHook *fn, void *opaque);
 
 /* Frees tables retired by every address space.  Call only at a quiescent point. */
 void mem_reclaim(void);

@@ -78,6 +78,24 @@ MOSAIC_API MosaicRegion *mosaic_region_new_rom(const char *name, uint64_t size, 
     return new_backed(REGION_ROM, name, size, err);
 }
 
+MOSAIC_API MosaicRegion *mosaic_region_new_ram_ptr(const char *name, void *host, uint64_t size,
+                                                   void (*release)(void *opaque), void *opaque,
+                                                   MosaicError *err)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (!host || !release || size == 0 || ((uintptr_t)host & (page - 1)) || (size & (page - 1))) {
+        mosaic_error_set(err, "RAM region '%s' over host memory %p (size %" G_GUINT64_FORMAT
+                         "): needs a release callback, a page-aligned pointer and a size in "
+                         "whole pages", name ? name : "(unnamed)", host, size);
+        return NULL;
+    }
+    MosaicRegion *mr = region_alloc(REGION_RAM, name, size);
+    mr->host = host;
+    mr->release = release;
+    mr->release_opaque = opaque;
+    return mr;
+}
+
 MOSAIC_API MosaicRegion *mosaic_region_new_mmio(const char *name, uint64_t size,
                                                 const MosaicMmioOps *ops, void *opaque)
 {
@@ -133,8 +151,10 @@ MOSAIC_API void mosaic_region_unref(MosaicRegion *mr)
     }
     if (mr->target)
         mosaic_region_unref(mr->target);
-    if (mr->host)
+    if (mr->host && mr->map_len)
         munmap(mr->host, mr->map_len);
+    if (mr->release)
+        mr->release(mr->release_opaque);
     for (int c = 0; c < MOSAIC_DIRTY_CLIENTS; c++)
         g_free(mr->dirty[c]);
     g_free(mr->name);
@@ -207,8 +227,10 @@ MOSAIC_API bool mosaic_region_add(MosaicRegion *container, uint64_t addr, Mosaic
     s->mr = mem_region_ref(sub);
     sub->parent = container;
     g_ptr_array_add(container->subs, s);
-    mem_rebuild_all_locked();
+    bool foreign = false, changed = mem_rebuild_all_locked(&foreign);
     mem_map_unlock();
+    if (changed)
+        mem_map_changed(foreign);
     return true;
 }
 
@@ -227,11 +249,14 @@ MOSAIC_API void mosaic_region_del(MosaicRegion *container, MosaicRegion *sub)
             }
         }
     }
+    bool foreign = false, changed = false;
     if (found) {
         sub->parent = NULL;
-        mem_rebuild_all_locked();
+        changed = mem_rebuild_all_locked(&foreign);
     }
     mem_map_unlock();
+    if (changed)
+        mem_map_changed(foreign);
     if (!found) {
         g_critical("mosaic_region_del: '%s' is not a subregion of '%s'", sub->name, container->name);
         return;

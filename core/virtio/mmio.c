@@ -52,8 +52,13 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
     case R_QUEUE_AVAIL_HI: return q ? q->avail >> 32 : 0;
     case R_QUEUE_USED_LO: return q ? (uint32_t)q->used : 0;
     case R_QUEUE_USED_HI: return q ? q->used >> 32 : 0;
-    case R_SHM_LEN_LO: case R_SHM_LEN_HI: return 0xffffffffu; /* no shared memory */
-    case R_SHM_BASE_LO: case R_SHM_BASE_HI: return 0xffffffffu;
+    case R_SHM_LEN_LO: case R_SHM_LEN_HI: case R_SHM_BASE_LO: case R_SHM_BASE_HI: {
+        /* A region that does not exist reads as all ones (virtio 1.2 §4.2.2). */
+        if (!v->shm || v->shm_sel != v->ops.shm_id)
+            return 0xffffffffu;
+        uint64_t x = off <= R_SHM_LEN_HI ? v->ops.shm_size : v->ops.shm_base;
+        return off == R_SHM_LEN_LO || off == R_SHM_BASE_LO ? (uint32_t)x : x >> 32;
+    }
     case R_CONFIG_GEN: return v->config_gen;
     default: return 0;
     }
@@ -76,6 +81,7 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     case R_DRV_FEATURES_SEL: v->drv_feat_sel = val; break;
     case R_DRV_FEATURES: virtio_write_driver_features(v, v->drv_feat_sel, val); break;
     case R_QUEUE_SEL: v->queue_sel = val; break;
+    case R_SHM_SEL: v->shm_sel = val; break;
     case R_QUEUE_NUM: virtio_queue_set_num(v, q, val); break;
     case R_QUEUE_READY: virtio_queue_set_ready(v, q, val & 1); break;
     case R_QUEUE_NOTIFY: virtio_queue_kick(v, val); break;
@@ -111,6 +117,8 @@ static void mmio_free(MosaicVirtio *v)
         machine_irq_fast(&v->irq, FALSE);
     mosaic_region_del(v->container, v->mmio);
     mosaic_region_unref(v->mmio);
+    if (v->shm)
+        mosaic_region_del(v->container, v->shm);
     virtio_free_common(v);
 }
 
@@ -142,9 +150,27 @@ MOSAIC_API MosaicVirtio *mosaic_virtio_mmio_new(const MosaicBusSlot *slot,
     if (!v)
         return NULL;
     v->t = &mmio_transport;
+    if (v->ops.shm_size && !v->ops.shm_base) {
+        mosaic_error_set(err, "virtio-mmio: a shared memory region needs a guest-physical "
+                         "base (the board has no window for it)");
+        virtio_free_common(v);
+        return NULL;
+    }
+    if (!virtio_shm_new(v, err)) {
+        virtio_free_common(v);
+        return NULL;
+    }
+    if (v->shm && !mosaic_region_add(slot->container, v->ops.shm_base, v->shm, 0, err)) {
+        mosaic_error_prefix(err, "virtio-mmio shared memory region at 0x%" G_GINT64_MODIFIER
+                            "x: ", v->ops.shm_base);
+        virtio_free_common(v);
+        return NULL;
+    }
     v->mmio = mosaic_region_new_mmio("virtio-mmio", VIRTIO_MMIO_SIZE, &virtio_mmio_ops, v);
     if (!mosaic_region_add(slot->container, slot->base, v->mmio, 0, err)) {
         mosaic_region_unref(v->mmio);
+        if (v->shm)
+            mosaic_region_del(v->container, v->shm);
         virtio_free_common(v);
         return NULL;
     }

@@ -18,7 +18,8 @@
 #define NOTIFY_MULT 4
 #define NO_VECTOR 0xffff
 
-enum { CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4 };
+enum { CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4, CAP_SHM = 8 };
+#define SHM_BAR 2 /* 64-bit, prefetchable: BARs 2 and 3 (BAR 1 holds MSI-X) */
 
 /* struct virtio_pci_common_cfg */
 enum {
@@ -173,6 +174,23 @@ static bool add_cap(MosaicVirtio *v, uint8_t type, uint32_t off, uint32_t len, M
     return true;
 }
 
+/* struct virtio_pci_cap64: the shared memory region is all of BAR 2. */
+static bool add_shm_cap(MosaicVirtio *v, MosaicError *err)
+{
+    unsigned at = mosaic_pci_add_cap(v->pci, MOSAIC_PCI_CAP_VENDOR, 24, err);
+    if (!at)
+        return false;
+    mosaic_pci_config_set(v->pci, at + 2, 1, 24);
+    mosaic_pci_config_set(v->pci, at + 3, 1, CAP_SHM);
+    mosaic_pci_config_set(v->pci, at + 4, 1, SHM_BAR);
+    mosaic_pci_config_set(v->pci, at + 5, 1, v->ops.shm_id);
+    mosaic_pci_config_set(v->pci, at + 8, 4, 0);                                /* offset */
+    mosaic_pci_config_set(v->pci, at + 12, 4, (uint32_t)v->ops.shm_size);       /* length */
+    mosaic_pci_config_set(v->pci, at + 16, 4, 0);                               /* offset_hi */
+    mosaic_pci_config_set(v->pci, at + 20, 4, (uint32_t)(v->ops.shm_size >> 32)); /* length_hi */
+    return true;
+}
+
 static void pci_reset_hook(void *opaque)
 {
     virtio_reset(opaque);
@@ -191,6 +209,8 @@ static void pci_free(MosaicVirtio *v)
      * now, so nothing reaches the freed transport. */
     pci_dev_unmap_all(v->pci);
     v->pci->bars[0].mr = NULL;
+    if (v->shm)
+        v->pci->bars[SHM_BAR].mr = NULL;
     mosaic_region_unref(v->mmio);
     virtio_free_common(v);
 }
@@ -232,9 +252,16 @@ MosaicVirtio *virtio_pci_new(const MosaicBusSlot *slot, const MosaicVirtioDevice
         !add_cap(v, CAP_COMMON, OFF_COMMON, C_SIZE, err) ||
         !add_cap(v, CAP_ISR, OFF_ISR, 4, err) ||
         !add_cap(v, CAP_DEVICE, OFF_DEVICE, MAX(ops->config_size, 4u), err) ||
-        !add_cap(v, CAP_NOTIFY, OFF_NOTIFY, NOTIFY_MULT * ops->num_queues, err)) {
+        !add_cap(v, CAP_NOTIFY, OFF_NOTIFY, NOTIFY_MULT * ops->num_queues, err) ||
+        !virtio_shm_new(v, err) ||
+        (v->shm && (!mosaic_pci_register_bar(v->pci, SHM_BAR, MOSAIC_PCI_BAR_MEM64 |
+                                             MOSAIC_PCI_BAR_PREFETCH, v->shm, err) ||
+                    !add_shm_cap(v, err)))) {
+        pci_dev_unmap_all(v->pci);
         if (v->pci->bars[0].mr == v->mmio)
             v->pci->bars[0].mr = NULL;
+        if (v->shm && v->pci->bars[SHM_BAR].mr == v->shm)
+            v->pci->bars[SHM_BAR].mr = NULL;
         mosaic_region_unref(v->mmio);
         virtio_free_common(v);
         return NULL;

@@ -175,8 +175,23 @@ MosaicVirtio *virtio_alloc(const char *transport, const MosaicBusSlot *slot,
     return v;
 }
 
+bool virtio_shm_new(MosaicVirtio *v, MosaicError *err)
+{
+    uint64_t size = v->ops.shm_size;
+    if (!size)
+        return true;
+    if (size < 4096 || (size & (size - 1))) {
+        mosaic_error_set(err, "%s: shared memory region of %" G_GUINT64_FORMAT " bytes: "
+                         "the size must be a power of two of at least 4 KiB", v->t->name, size);
+        return false;
+    }
+    v->shm = mosaic_region_new_container("virtio-shm", size);
+    return true;
+}
+
 void virtio_free_common(MosaicVirtio *v)
 {
+    mosaic_region_unref(v->shm);
     for (unsigned i = 0; i < v->ops.num_queues; i++)
         virtio_notify_fd_off(v, i);
     g_free(v->notify);
@@ -200,6 +215,8 @@ MOSAIC_API void mosaic_virtio_free(MosaicVirtio *v)
     if (v)
         v->t->free(v);
 }
+
+MOSAIC_API MosaicRegion *mosaic_virtio_shm(MosaicVirtio *v) { return v ? v->shm : NULL; }
 
 MOSAIC_API uint64_t mosaic_virtio_features(const MosaicVirtio *v) { return v->driver_features; }
 

@@ -69,6 +69,8 @@ struct MosaicVirtio {
     uint64_t base;             /* mmio: of the registers in `container` */
     NotifyFd *notify;          /* one per queue */
     bool irq_fast;             /* mmio: the accelerator delivers `irq` (irqfd) */
+    MosaicRegion *shm;         /* the shared memory region's container, or NULL */
+    uint32_t shm_sel;          /* mmio: SHMSel */
 };
 
 /* notify-fd.c: virtio-mmio QueueNotify writes as eventfd signals, where the machine's
@@ -94,6 +96,9 @@ MosaicVirtio *virtio_alloc(const char *transport, const MosaicBusSlot *slot,
                            const MosaicVirtioDeviceOps *ops, void *opaque, uint32_t max_config,
                            MosaicError *err);
 void virtio_free_common(MosaicVirtio *v);
+/* The shared memory region's container (v->shm) when the device asks for one: false
+ * with err for a size that is not a power of two of at least 4 KiB. */
+bool virtio_shm_new(MosaicVirtio *v, MosaicError *err);
 void virtio_reset(MosaicVirtio *v);
 void virtio_write_status(MosaicVirtio *v, uint32_t val);
 /* Driver features: 32 bits at a time, `sel` 0 or 1; ignored after FEATURES_OK. */

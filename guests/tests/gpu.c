@@ -10,42 +10,14 @@
  * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
 #include "virtio_xport.h"
+#include "gpu_cmd.h"
 
-#define QSIZE 16
 #define MAXW 1920
 #define MAXH 1080
 
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
-struct vq {
-    struct desc desc[QSIZE];
-    struct { uint16_t flags, idx, ring[QSIZE], event; } avail __attribute__((aligned(2)));
-    struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QSIZE]; uint16_t event; } used
-        __attribute__((aligned(4)));
-    uint16_t seen;
-} __attribute__((aligned(16)));
-
-static struct vq vqs[2] __attribute__((aligned(4096)));
-static uint8_t req[65536] __attribute__((aligned(16)));
-static uint8_t resp[2048] __attribute__((aligned(16)));
 static uint8_t fb[MAXW * MAXH * 4] __attribute__((aligned(4096)));
 static uint8_t cursor_img[64 * 64 * 4] __attribute__((aligned(4096)));
 static uint32_t W, H;
-
-
-static void fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, v >> 32); }
-static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-
-static void vq_setup(unsigned q)
-{
-    if (vx_queue_max(q) < QSIZE) {
-        fail("queue too small");
-        test_exit();
-    }
-    vx_queue_setup(q, QSIZE, (uint64_t)&vqs[q].desc, (uint64_t)&vqs[q].avail,
-                   (uint64_t)&vqs[q].used);
-}
 
 static void device_init(void)
 {
@@ -65,60 +37,6 @@ static void device_init(void)
     sig("num-scanouts", vx_config32(8));
 }
 
-/* Sends req[0, len) on queue q and waits for the answer; returns the response type. */
-static uint32_t cmd_on(unsigned q, uint32_t len, uint32_t *written)
-{
-    struct vq *v = &vqs[q];
-    v->desc[0] = (struct desc){(uint64_t)req, len, 1, 1};
-    v->desc[1] = (struct desc){(uint64_t)resp, sizeof resp, 2, 0};
-    for (unsigned i = 0; i < sizeof resp; i++)
-        resp[i] = 0xee;
-    v->avail.ring[v->avail.idx % QSIZE] = 0;
-    fence();
-    v->avail.idx++;
-    fence();
-    vx_notify(q);
-    while (*(volatile uint16_t *)&v->used.idx == v->seen)
-        ;
-    fence();
-    if (written)
-        *written = v->used.ring[v->seen % QSIZE].len;
-    v->seen++;
-    return get32(resp);
-}
-
-static uint32_t cmd(uint32_t len) { return cmd_on(0, len, 0); }
-
-/* A request header of `type`; the body starts at req + 24. */
-static uint8_t *hdr(uint32_t type)
-{
-    for (unsigned i = 0; i < 256; i++)
-        req[i] = 0;
-    put32(req, type);
-    return req + 24;
-}
-
-static uint32_t create(uint32_t id, uint32_t fmt, uint32_t w, uint32_t h)
-{
-    uint8_t *p = hdr(0x101);
-    put32(p, id); put32(p + 4, fmt); put32(p + 8, w); put32(p + 12, h);
-    return cmd(40);
-}
-
-/* Backing of `len` bytes at `base` in 4 KiB entries (the last one shorter). */
-static uint32_t attach(uint32_t id, const uint8_t *base, uint32_t len)
-{
-    uint8_t *p = hdr(0x106);
-    uint32_t n = 0;
-    for (uint32_t off = 0; off < len; off += 4096, n++) {
-        put64(p + 8 + 16 * n, (uint64_t)base + off);
-        put32(p + 16 + 16 * n, len - off < 4096 ? len - off : 4096);
-        put32(p + 20 + 16 * n, 0);
-    }
-    put32(p, id);
-    put32(p + 4, n);
-    return cmd(24 + 8 + 16 * n);
-}
 
 static uint32_t transfer(uint32_t id, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint64_t off)
 {

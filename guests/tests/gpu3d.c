@@ -9,45 +9,20 @@
  * "FAILURES n", "DRAWN", and waits for the test's screendump.
  * The device is found on virtio-mmio or, failing that, on PCI (virtio_xport.c).
  *
+ * mosaic.gpublob=1: guest-memory blobs and the blob refusals instead (with
+ * mosaic.gpufuzz=N: N random 3D/blob requests after them); mosaic.gpumap=1: host-visible
+ * blobs through MAP_BLOB (the device needs `hostmem`).
  * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
 #include "virtio_xport.h"
+#include "gpu_cmd.h"
 
-#define QSIZE 16
 #define MAXW 1024
 #define MAXH 768
 
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
-struct vq {
-    struct desc desc[QSIZE];
-    struct { uint16_t flags, idx, ring[QSIZE], event; } avail __attribute__((aligned(2)));
-    struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QSIZE]; uint16_t event; } used
-        __attribute__((aligned(4)));
-    uint16_t seen;
-} __attribute__((aligned(16)));
-
-static struct vq vqs[2] __attribute__((aligned(4096)));
-static uint8_t req[65536] __attribute__((aligned(16)));
-static uint8_t resp[2048] __attribute__((aligned(16)));
 static uint8_t fb[64 * 48 * 4] __attribute__((aligned(4096)));
 #define W 64
 #define H 48
-
-
-static void fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, v >> 32); }
-static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-
-static void vq_setup(unsigned q)
-{
-    if (vx_queue_max(q) < QSIZE) {
-        fail("queue too small");
-        test_exit();
-    }
-    vx_queue_setup(q, QSIZE, (uint64_t)&vqs[q].desc, (uint64_t)&vqs[q].avail,
-                   (uint64_t)&vqs[q].used);
-}
 
 static void device_init(void)
 {
@@ -67,60 +42,6 @@ static void device_init(void)
     sig("num-capsets", vx_config32(12));
 }
 
-/* Sends req[0, len) on queue q and waits for the answer; returns the response type. */
-static uint32_t cmd_on(unsigned q, uint32_t len, uint32_t *written)
-{
-    struct vq *v = &vqs[q];
-    v->desc[0] = (struct desc){(uint64_t)req, len, 1, 1};
-    v->desc[1] = (struct desc){(uint64_t)resp, sizeof resp, 2, 0};
-    for (unsigned i = 0; i < sizeof resp; i++)
-        resp[i] = 0xee;
-    v->avail.ring[v->avail.idx % QSIZE] = 0;
-    fence();
-    v->avail.idx++;
-    fence();
-    vx_notify(q);
-    while (*(volatile uint16_t *)&v->used.idx == v->seen)
-        ;
-    fence();
-    if (written)
-        *written = v->used.ring[v->seen % QSIZE].len;
-    v->seen++;
-    return get32(resp);
-}
-
-static uint32_t cmd(uint32_t len) { return cmd_on(0, len, 0); }
-
-/* A request header of `type`; the body starts at req + 24. */
-static uint8_t *hdr(uint32_t type)
-{
-    for (unsigned i = 0; i < 256; i++)
-        req[i] = 0;
-    put32(req, type);
-    return req + 24;
-}
-
-static uint32_t create(uint32_t id, uint32_t fmt, uint32_t w, uint32_t h)
-{
-    uint8_t *p = hdr(0x101);
-    put32(p, id); put32(p + 4, fmt); put32(p + 8, w); put32(p + 12, h);
-    return cmd(40);
-}
-
-/* Backing of `len` bytes at `base` in 4 KiB entries (the last one shorter). */
-static uint32_t attach(uint32_t id, const uint8_t *base, uint32_t len)
-{
-    uint8_t *p = hdr(0x106);
-    uint32_t n = 0;
-    for (uint32_t off = 0; off < len; off += 4096, n++) {
-        put64(p + 8 + 16 * n, (uint64_t)base + off);
-        put32(p + 16 + 16 * n, len - off < 4096 ? len - off : 4096);
-        put32(p + 20 + 16 * n, 0);
-    }
-    put32(p, id);
-    put32(p + 4, n);
-    return cmd(24 + 8 + 16 * n);
-}
 
 static uint32_t rect_cmd(uint32_t type, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
                          uint32_t a, uint32_t b)
@@ -526,6 +447,194 @@ static void blob_test(void)
     check_eq("flush blob again", rect_cmd(0x104, 0, 0, W, H, 30, 0), 0x1100);
 }
 
+/* ---- Host-visible blobs (MAP_BLOB, mosaic.gpumap=1, the device's hostmem set) ----
+ * The context's stream makes 4 KiB pipe buffers with blob ids (PIPE_RESOURCE_CREATE,
+ * persistent-mappable unless said otherwise); RESOURCE_CREATE_BLOB (host3d,
+ * USE_MAPPABLE) makes them resources, MAP_BLOB puts one at an offset of the shared
+ * memory region.  The guest writes a pattern through its window, reads it back there,
+ * and through the host: a copy into a plain buffer transferred into guest pages.  Then
+ * the refusals, and after UNMAP_BLOB, unref, context destroy and device reset the
+ * window faults (a load access fault: nothing reaches the host's memory). */
+static uint64_t shm_base, shm_len;
+
+static uint32_t pipe_buffer(uint32_t ctx, uint32_t blob_id, uint32_t flags)
+{
+    uint32_t cs_buf[12] = {48 | 11u << 16, 0 /* buffer */, 64 /* R8 */, 1u << 4 /* vertex */,
+                           4096, 1, 1, 1, 0, 0, flags, blob_id};
+    return submit(ctx, cs_buf, 12, 0, sizeof cs_buf);
+}
+
+static uint32_t map_blob(uint32_t id, uint64_t offset, uint32_t *map_info)
+{
+    uint8_t *p = hdr(0x208);
+    put32(p, id);
+    put64(p + 8, offset);
+    uint32_t written = 0;
+    uint32_t st = cmd_on(0, 24 + 16, &written);
+    if (map_info)
+        *map_info = written >= 32 ? get32(resp + 24) : 0xffffffffu;
+    return st;
+}
+
+static uint32_t unmap_blob(uint32_t id)
+{
+    uint8_t *p = hdr(0x209);
+    put32(p, id);
+    return cmd(24 + 8);
+}
+
+/* A mappable host blob `id` of context `ctx` from a new pipe buffer with `blob_id`. */
+static uint32_t mappable_blob(uint32_t id, uint32_t ctx, uint32_t blob_id, uint32_t pipe_flags,
+                              uint32_t blob_flags)
+{
+    if (pipe_buffer(ctx, blob_id, pipe_flags) != 0x1100)
+        return 0;
+    blob_id_arg = blob_id;
+    uint32_t st = create_blob(id, ctx, 2 /* host3d */, blob_flags, 0, 0, 4096);
+    blob_id_arg = 0;
+    if (st == 0x1100)
+        ctx_res(0x202, ctx, id);
+    return st;
+}
+
+/* Whether a load from `addr` faults (load access fault, cause 5). */
+static int load_faults(uint64_t addr)
+{
+    uint64_t before = trap_count;
+    trap_hook = record_and_skip;
+    __asm__ volatile("" ::: "memory"); /* the hook is in place before the access */
+    (void)*(volatile uint32_t *)addr;
+    __asm__ volatile("" ::: "memory");
+    trap_hook = 0;
+    return trap_count == before + 1 && last_cause == 5 && last_tval == addr;
+}
+
+static int store_faults(uint64_t addr)
+{
+    uint64_t before = trap_count;
+    trap_hook = record_and_skip;
+    __asm__ volatile("" ::: "memory");
+    *(volatile uint32_t *)addr = 0xdeadbeef;
+    __asm__ volatile("" ::: "memory");
+    trap_hook = 0;
+    return trap_count == before + 1 && last_cause == 7 && last_tval == addr;
+}
+
+static uint8_t readback[4096] __attribute__((aligned(4096)));
+
+/* Code in the window: `li a0, 42; ret`.  An instruction fetch fault returns to the
+ * caller (ra) with a0 = 0. */
+static volatile uint64_t exec_faults, exec_cause;
+static int exec_fault_hook(TrapFrame *f, uint64_t mcause, uint64_t mtval)
+{
+    exec_faults++;
+    exec_cause = mcause;
+    f->x[10] = 0;
+    f->mepc = f->x[1];
+    return 1;
+}
+
+static uint64_t call_window(uint64_t addr)
+{
+    __asm__ volatile("fence.i" ::: "memory");
+    trap_hook = exec_fault_hook;
+    __asm__ volatile("" ::: "memory");
+    uint64_t r = ((uint64_t (*)(void))addr)();
+    __asm__ volatile("" ::: "memory");
+    trap_hook = 0;
+    return r;
+}
+
+static void map_test(void)
+{
+    check_eq("shared memory region 1", vx_shm(1, &shm_base, &shm_len), 1);
+    sig("shm-len", shm_len);
+    check_eq("no shared memory region 2", vx_shm(2, &(uint64_t){0}, &(uint64_t){0}), 0);
+    check_eq("CTX_CREATE for maps", ctx_create(1, 0), 0x1100);
+    check_eq("mappable blob 40", mappable_blob(40, 1, 7, 2 /* MAP_PERSISTENT */, 1), 0x1100);
+    check_eq("window faults before the map", load_faults(shm_base + 0x2000), 1);
+    uint32_t info = 0;
+    check_eq("MAP_BLOB 40 at 0x2000", map_blob(40, 0x2000, &info), 0x1106);
+    sig("map-info", info);
+    volatile uint8_t *w = (volatile uint8_t *)(shm_base + 0x2000);
+    for (unsigned i = 0; i < 4096; i++)
+        w[i] = (uint8_t)(i * 7 + 1);
+    unsigned bad = 0;
+    for (unsigned i = 0; i < 4096; i++)
+        bad += w[i] != (uint8_t)(i * 7 + 1);
+    check_eq("pattern read back through the window", bad, 0);
+    /* Through the host: copy the mapped buffer into a plain one, transfer that out. */
+    check_eq("plain buffer 41", create_3d_as(41, 0, 64, 1u << 4, 4096, 1), 0x1100);
+    check_eq("attach 41", attach(41, readback, sizeof readback), 0x1100);
+    check_eq("CTX_ATTACH 41", ctx_res(0x202, 1, 41), 0x1100);
+    static const uint32_t copy[14] = {17 | 13u << 16, 41, 0, 0, 0, 0, 40, 0, 0, 0, 0,
+                                      4096, 1, 1};
+    check_eq("RESOURCE_COPY_REGION 40 -> 41", submit(1, copy, 14, 0, sizeof copy), 0x1100);
+    uint8_t *p = hdr(0x206);
+    put32(req + 16, 1);
+    put32(p + 12, 4096); put32(p + 16, 1); put32(p + 20, 1);
+    put32(p + 32, 41);
+    check_eq("TRANSFER_FROM_HOST_3D 41", cmd(24 + 48), 0x1100);
+    bad = 0;
+    for (unsigned i = 0; i < 4096; i++)
+        bad += readback[i] != (uint8_t)(i * 7 + 1);
+    check_eq("pattern read back through the host", bad, 0);
+    /* Code run from the window (translated from the blob's memory by TCG). */
+    volatile uint32_t *code = (volatile uint32_t *)(shm_base + 0x2800);
+    code[0] = 0x02a00513; /* li a0, 42 */
+    code[1] = 0x00008067; /* ret */
+    check_eq("code in the window runs", call_window((uint64_t)code), 42);
+
+    /* Refusals. */
+    check_eq("map outside the region", map_blob(40, shm_len, 0), 0x1205);
+    check_eq("map across the region's end", map_blob(40, shm_len - 0x800, 0), 0x1205);
+    check_eq("map unaligned", map_blob(40, 0x100, 0), 0x1205);
+    check_eq("map twice", map_blob(40, 0x4000, 0), 0x1205);
+    check_eq("mappable blob 42", mappable_blob(42, 1, 8, 2, 1), 0x1100);
+    check_eq("map over another mapping", map_blob(42, 0x2000, 0), 0x1205);
+    check_eq("map next to it", map_blob(42, 0x3000, 0), 0x1106);
+    check_eq("unmap 42", unmap_blob(42), 0x1100);
+    check_eq("unmap 42 again", unmap_blob(42), 0x1205);
+    check_eq("unmap of no resource", unmap_blob(99), 0x1203);
+    check_eq("map of no resource", map_blob(99, 0, 0), 0x1203);
+    check_eq("host blob 43, not USE_MAPPABLE", mappable_blob(43, 1, 9, 2, 0), 0x1100);
+    check_eq("map of a blob made without USE_MAPPABLE", map_blob(43, 0, 0), 0x1205);
+    check_eq("host blob 44, buffer not persistent", mappable_blob(44, 1, 10, 0, 1), 0x1100);
+    check_eq("map of a buffer the host cannot map", map_blob(44, 0, 0), 0x1205);
+    check_eq("map of a 3D resource", map_blob(41, 0, 0), 0x1205);
+    check_eq("window still there", w[5], (uint8_t)(5 * 7 + 1));
+
+    check_eq("UNMAP_BLOB 40", unmap_blob(40), 0x1100);
+    check_eq("load after unmap faults", load_faults(shm_base + 0x2000), 1);
+    check_eq("store after unmap faults", store_faults(shm_base + 0x2ffc), 1);
+    /* FENCE.I after the blob's memory went (TCG must have dropped its code page), and
+     * the fetch faults. */
+    check_eq("code in the window after unmap", call_window(shm_base + 0x2800), 0);
+    check_eq("instruction access fault", exec_faults == 1 && exec_cause == 1, 1);
+    /* Unref while mapped; then context destroy while mapped. */
+    check_eq("map 40 again at 0", map_blob(40, 0, 0), 0x1106);
+    check_eq("window at 0", ((volatile uint8_t *)shm_base)[5], (uint8_t)(5 * 7 + 1));
+    check_eq("unref 40 while mapped", ctx_res(0x102, 0, 40), 0x1100);
+    check_eq("load after unref faults", load_faults(shm_base), 1);
+    check_eq("map 42 at 0x1000", map_blob(42, 0x1000, 0), 0x1106);
+    (void)((volatile uint8_t *)shm_base)[0x1000];
+    check_eq("CTX_DESTROY with a mapped blob", ctx_res(0x201, 1, 0), 0x1100);
+    check_eq("load after context destroy faults", load_faults(shm_base + 0x1000), 1);
+    check_eq("unmap after context destroy", unmap_blob(42), 0x1205);
+    /* Device reset (a register write, on this vCPU) with a blob mapped. */
+    check_eq("CTX_CREATE 2", ctx_create(2, 0), 0x1100);
+    check_eq("mappable blob 45", mappable_blob(45, 2, 11, 2, 1), 0x1100);
+    check_eq("map 45", map_blob(45, 0x8000, 0), 0x1106);
+    ((volatile uint8_t *)shm_base)[0x8000] = 1;
+    device_init();
+    check_eq("load after device reset faults", load_faults(shm_base + 0x8000), 1);
+    check_eq("CTX_CREATE after reset", ctx_create(2, 0), 0x1100);
+    check_eq("mappable blob 45 after reset", mappable_blob(45, 2, 11, 2, 1), 0x1100);
+    check_eq("map 45 after reset", map_blob(45, 0x8000, 0), 0x1106);
+    check_eq("write after remap", (((volatile uint8_t *)shm_base)[0x8000] = 9), 9);
+    check_eq("unmap 45 after reset", unmap_blob(45), 0x1100);
+}
+
 /* ---- Random 3D and blob requests (mosaic.gpufuzz=N, after the blob test) ----
  * N requests of the blob, scanout, transfer, attach/detach, context-resource and map
  * types with random fields and lengths; guest addresses in them point into `scratch`,
@@ -647,6 +756,14 @@ static void fuzz_requests(uint64_t n)
 void test_main(void)
 {
     device_init();
+    if (bootarg("mosaic.gpumap=")) {
+        map_test();
+        put_str("FAILURES ");
+        put_dec(failures);
+        put_str("\nDRAWN\n");
+        for (;;)
+            __asm__ volatile("wfi");
+    }
     if (bootarg("mosaic.gpublob=")) {
         blob_test();
         uint64_t n = bootarg("mosaic.gpufuzz=");

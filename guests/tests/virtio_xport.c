@@ -9,6 +9,7 @@
 #define BAR_ADDR 0x40000000ul
 
 static int pci;
+static uint64_t pcifn;  /* virtio-pci: the function's config space */
 static uint64_t mmio;  /* virtio-mmio: the slot */
 static uint64_t common, devcfg, notify_base;  /* virtio-pci: where the caps point */
 static uint32_t notify_mult;
@@ -56,6 +57,7 @@ static int find_pci(uint32_t id)
             }
         }
         pci = common && notify_base && devcfg;
+        pcifn = fn;
         return pci;
     }
     return 0;
@@ -133,4 +135,44 @@ void vx_notify(unsigned q)
         R16(notify_base + (uint64_t)notify_off[q & 7] * notify_mult) = (uint16_t)q;
     else
         R32(mmio + 0x50) = q;
+}
+
+/* virtio-mmio: SHMSel, then SHMLen/SHMBase (all ones: no such region).  virtio-pci: a
+ * VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capability (cfg_type 8, struct virtio_pci_cap64)
+ * with the id; its 64-bit BAR is sized and placed here, decoding off meanwhile. */
+int vx_shm(unsigned id, uint64_t *base, uint64_t *len)
+{
+    if (!pci) {
+        R32(mmio + 0xac) = id;
+        uint64_t l = R32(mmio + 0xb0) | (uint64_t)R32(mmio + 0xb4) << 32;
+        uint64_t b = R32(mmio + 0xb8) | (uint64_t)R32(mmio + 0xbc) << 32;
+        if (l == ~0ull)
+            return 0;
+        *base = b;
+        *len = l;
+        return 1;
+    }
+    uint64_t fn = pcifn;
+    for (unsigned p = cfg32(fn, 0x34) & 0xfc; p; p = cfg32(fn, p + 1) & 0xfc) {
+        if ((cfg32(fn, p) & 0xff) != 0x09 || (cfg32(fn, p + 3) & 0xff) != 8 ||
+            (cfg32(fn, p + 5) & 0xff) != id)
+            continue;
+        unsigned bar = cfg32(fn, p + 4) & 0xff;
+        uint64_t off = R32(fn + p + 8) | (uint64_t)R32(fn + p + 16) << 32;
+        uint64_t l = R32(fn + p + 12) | (uint64_t)R32(fn + p + 20) << 32;
+        uint64_t reg = fn + 0x10 + 4 * bar;
+        R32(fn + 0x04) = 0x4;          /* decoding off while the BAR moves */
+        R32(reg) = 0xffffffffu;
+        R32(reg + 4) = 0xffffffffu;
+        uint32_t lo = R32(reg);
+        if ((lo & 6) != 4)             /* the region's BAR must be 64-bit */
+            return 0;
+        R32(reg) = (uint32_t)VX_SHM_ADDR;
+        R32(reg + 4) = VX_SHM_ADDR >> 32;
+        R32(fn + 0x04) = 0x6;
+        *base = VX_SHM_ADDR + off;
+        *len = l;
+        return 1;
+    }
+    return 0;
 }

@@ -18,4 +18,9 @@ uint32_t vx_config32(unsigned off);
 uint32_t vx_queue_max(unsigned q);
 void vx_queue_setup(unsigned q, unsigned size, uint64_t desc, uint64_t avail, uint64_t used);
 void vx_notify(unsigned q);
+/* Shared memory region `id` (virtio 1.2 §2.10): its guest-physical base and length; 0
+ * when the device has none.  On PCI the driver places the BAR it lives in at
+ * VX_SHM_ADDR (riscv-virt's 64-bit window). */
+#define VX_SHM_ADDR 0x400000000ul
+int vx_shm(unsigned id, uint64_t *base, uint64_t *len);
 #endif

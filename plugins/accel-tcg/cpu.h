@@ -198,6 +198,7 @@ struct Hart {
     uint32_t exc_cause;
     uint64_t exc_tval;
     uint64_t mem_gen;      /* address-space generation the TLB was filled with */
+    uint64_t pages_gen;    /* generation the code pages' regions were checked against */
     uint64_t code_epoch;
     uint64_t acc_mem_changed;
     unsigned boundary_count;
@@ -277,6 +278,7 @@ typedef enum { FLUSH_FULL, FLUSH_OTHER } FlushReason;
 void tcg_tb_flush(Hart *h, FlushReason why);
 void tcg_code_write(Hart *h, uint64_t paddr, unsigned len);
 void tcg_fence_i(Hart *h);
+void tcg_pages_revalidate(Hart *h);
 void tcg_tb_init(Hart *h);
 
 /* mmu.c */

@@ -529,6 +529,10 @@ static bool boundary(Hart *h)
         h->acc_mem_changed = changed;
         tcg_tlb_flush(h);
     }
+    if (gen != h->pages_gen) {
+        h->pages_gen = gen;
+        tcg_pages_revalidate(h); /* regions removed from the map may be freed soon */
+    }
     uint64_t bpg = atomic_load(&a->bp_gen);
     if (bpg != h->bp_gen) {
         h->bp_gen = bpg;

@@ -188,6 +188,30 @@ void tcg_fence_i(Hart *h)
     }
 }
 
+/* The memory map changed (a new generation): a code page whose RAM region is no longer
+ * what the map has there (removed at run time, e.g. a GPU blob's window) loses its
+ * TBs, so pe->region is never used after the core freed that region (FENCE.I reads its
+ * dirty bits).  Called at a block boundary, which every hart passes before the core
+ * frees a removed region (it parks the vCPUs first); pe->region is only compared
+ * here, never read. */
+void tcg_pages_revalidate(Hart *h)
+{
+    for (unsigned b = 0; b < (1u << PAGE_HASH_BITS); b++) {
+        PageEnt **link = &h->page_hash[b];
+        while (*link) {
+            PageEnt *pe = *link;
+            MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+            if (pe->region && (!mosaic_as_lookup(h->acc->as, pe->page, &s) ||
+                               s.region != pe->region ||
+                               s.region_offset + (pe->page - s.base) != pe->region_off)) {
+                page_invalidate(h, link);
+                continue;
+            }
+            link = &pe->next;
+        }
+    }
+}
+
 /* Switches on DIRTY_CODE for a RAM region once: enabling rebuilds the core's memory map
  * (and moves its generation), so it must not happen per page.  Two harts racing here
  * both enable, which is harmless. */

@@ -24,6 +24,7 @@ typedef struct VGpuDev {
     V3d *v3d;                /* accel3d: the backend, NULL for 2D only */
     GQueue fenced;           /* Fenced*: answers held until their fence retires */
     MosaicTimer *poll;       /* polls the backend while fences are outstanding */
+    bool reset_pending;      /* a reset waits for the bottom half (see gpu_reset) */
 } VGpuDev;
 
 /* A fenced 3D-device request: answered when the backend retires its fence. */
@@ -49,6 +50,13 @@ static const MosaicPropDesc gpu_props[] = {
      .help = "number of outputs (scanouts)"},
     {.key = "max-hostmem", .type = MOSAIC_PROP_SIZE, .defval = "256M", .min = 1 << 20,
      .max = 1ull << 34, .help = "bytes of host memory the guest's resources may take together"},
+    {.key = "hostmem", .type = MOSAIC_PROP_SIZE, .defval = "0", .max = 1ull << 36,
+     .help = "size of the host-visible memory window where MAP_BLOB puts host blobs (a power "
+             "of two of at least 4K; 0: none): a 64-bit prefetchable BAR on PCI, at "
+             "hostmem-base on virtio-mmio; needs accel3d"},
+    {.key = "hostmem-base", .type = MOSAIC_PROP_UINT, .defval = "0",
+     .help = "virtio-mmio only: guest-physical address of the hostmem window (free in the "
+             "board's map; 0: no window on virtio-mmio)"},
     {.key = "edid", .type = MOSAIC_PROP_BOOL, .defval = "on",
      .help = "offer VIRTIO_GPU_F_EDID and answer GET_EDID"},
     {.key = "accel3d", .type = MOSAIC_PROP_ENUM, .defval = "none", .choices = "none|virgl|venus",
@@ -164,6 +172,10 @@ static void drop_fenced(VGpuDev *d)
 static void gpu_bh(void *opaque)
 {
     VGpuDev *d = opaque;
+    if (d->reset_pending) {
+        d->reset_pending = false;
+        vgpu_reset(&d->g);
+    }
     process(d, Q_CONTROL);
     process(d, Q_CURSOR);
     /* Most work has finished by now (llvmpipe renders on submission): retire it at
@@ -177,11 +189,17 @@ static void gpu_notify(void *opaque, unsigned queue)
     mosaic_bh_schedule(((VGpuDev *)opaque)->bh); /* vCPU thread: the work runs on the loop */
 }
 
+/* The driver resets the device with a register write, on a vCPU thread; the backend
+ * must not be called there (virglrenderer's EGL context is current on the main loop
+ * thread and cannot be made current on another), and mapped blobs leave the guest's
+ * view on the main loop.  So the resources go in the bottom half, which runs before
+ * it takes any request of the driver's next life. */
 static void gpu_reset(void *opaque)
 {
     VGpuDev *d = opaque;
     drop_fenced(d);
-    vgpu_reset(&d->g);
+    d->reset_pending = true;
+    mosaic_bh_schedule(d->bh);
 }
 
 static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const MosaicBusSlot *slot,
@@ -214,6 +232,21 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         d->g.ext = v3d_ext(d->v3d);
         d->poll = mosaic_timer_new(MOSAIC_CLOCK_HOST, poll_fences, d);
     }
+    uint64_t hostmem = mosaic_props_get_uint(props, "hostmem");
+    if (hostmem && !(d->v3d && v3d_can_map(d->v3d))) {
+        mosaic_error_set(err, "%s: hostmem = %" G_GUINT64_FORMAT " needs accel3d with a "
+                         "backend that maps host blobs (accel3d = virgl)",
+                         mosaic_props_where(props, "hostmem"), hostmem);
+        goto fail;
+    }
+    bool on_pci = slot->bus && !strcmp(slot->bus, "pci");
+    if (hostmem && !on_pci && !mosaic_props_get_uint(props, "hostmem-base")) {
+        mosaic_error_set(err, "%s: hostmem on virtio-mmio needs hostmem-base (a free "
+                         "guest-physical address for the window, e.g. 0x100000000)",
+                         mosaic_props_where(props, "hostmem"));
+        goto fail;
+    }
+    d->bh = mosaic_bh_new(gpu_bh, d);
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
         .device_id = 16,
@@ -226,22 +259,31 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         .config_read = gpu_config,
         .queue_notify = gpu_notify,
         .reset = gpu_reset,
+        .shm_id = GPU_SHM_ID_HOST_VISIBLE,
+        .shm_size = hostmem,
+        .shm_base = on_pci ? 0 : mosaic_props_get_uint(props, "hostmem-base"),
     };
     d->v = mosaic_virtio_new(slot, &ops, d, err);
     if (!d->v) {
-        if (d->v3d) {
-            mosaic_timer_free(d->poll);
-            v3d_close(d->v3d);
-        }
-        vgpu_destroy(&d->g);
-        g_free(d->req);
-        g_free(d->label);
-        g_free(d);
-        return NULL;
+        mosaic_error_prefix(err, "%s: ", d->label);
+        goto fail;
     }
-    d->bh = mosaic_bh_new(gpu_bh, d);
+    if (d->v3d)
+        v3d_set_shm(d->v3d, mosaic_virtio_shm(d->v));
     devices = g_list_append(devices, d);
     return d;
+fail:
+    if (d->bh)
+        mosaic_bh_free(d->bh);
+    if (d->v3d) {
+        mosaic_timer_free(d->poll);
+        v3d_close(d->v3d);
+    }
+    vgpu_destroy(&d->g);
+    g_free(d->req);
+    g_free(d->label);
+    g_free(d);
+    return NULL;
 }
 
 static void gpu_unrealize(void *state)

@@ -11,6 +11,22 @@ enum {
     CMD_RESOURCE_MAP_BLOB, CMD_RESOURCE_UNMAP_BLOB,
 };
 enum { BLOB_MEM_GUEST = 1, BLOB_MEM_HOST3D = 2, BLOB_MEM_HOST3D_GUEST = 3 };
+enum { BLOB_FLAG_USE_MAPPABLE = 1 };
+#define PAGE 4096u
+
+typedef struct V3d V3d;
+
+/* A host blob mapped into the shared memory region.  It outlives the mapping's region
+ * in the guest map: the core calls map_release once no vCPU can reach the host memory
+ * any more, and only then does the backend unmap it (and unref the resource, when the
+ * guest unref'd it meanwhile). */
+typedef struct Mapping {
+    V3d *v;
+    uint32_t id;
+    uint64_t offset, len;    /* in the shared memory region */
+    MosaicRegion *mr;
+    bool unref_pending;      /* the resource went: unref it in the backend on release */
+} Mapping;
 #define MAX_IOV (2 * MAX_BACKING_ENTRIES) /* an entry may straddle two RAM regions */
 #define MAX_SUBMIT (16u << 20)
 
@@ -26,6 +42,10 @@ typedef struct Res3d {
     uint64_t blob_size;
     uint32_t scan_stride;
     uint64_t scan_offset;
+    /* A host blob made with USE_MAPPABLE: MAP_BLOB may put it in the guest's view. */
+    bool mappable;
+    uint32_t ctx_id;         /* the context a host blob came from */
+    Mapping *map;            /* while mapped */
 } Res3d;
 
 static void res3d_free(gpointer p)
@@ -46,7 +66,35 @@ struct V3d {
     VGpuExt ext;
     void (*fence_done)(void *, uint64_t);
     void *opaque;
+    MosaicRegion *shm;       /* the shared memory region's container, or NULL */
 };
+
+static void map_release(void *opaque)
+{
+    Mapping *m = opaque;
+    m->v->ops->resource_unmap(m->v->be, m->id);
+    if (m->unref_pending)
+        m->v->ops->resource_unref(m->v->be, m->id);
+    g_free(m);
+}
+
+/* Takes blob `x` out of the guest's view.  The backend unmaps it when the core says no
+ * vCPU can reach it any more: at once on the main loop of a running machine (the core
+ * parks the vCPUs for it), a little later when this runs on a vCPU thread (a device
+ * reset by a register write).  With `going`, the resource itself goes: returns false
+ * when the backend's unref is left to that release. */
+static bool unmap_one(V3d *v, Res3d *x, bool going)
+{
+    Mapping *m = x->map;
+    if (!m)
+        return true;
+    x->map = NULL;
+    m->unref_pending = going;
+    MosaicRegion *mr = m->mr;
+    mosaic_region_del(v->shm, mr);
+    mosaic_region_unref(mr); /* m belongs to the release from here on */
+    return false;
+}
 
 static bool owns(void *o, uint32_t id)
 {
@@ -103,6 +151,13 @@ static uint32_t ctx_destroy(V3d *v, uint32_t ctx)
     if (!ctx_ok(v, ctx))
         return RESP_ERR_INVALID_CONTEXT_ID;
     g_hash_table_remove(v->ctxs, GUINT_TO_POINTER(ctx));
+    /* The context's blobs leave the guest's view with it. */
+    GHashTableIter it;
+    gpointer val;
+    g_hash_table_iter_init(&it, v->res);
+    while (g_hash_table_iter_next(&it, NULL, &val))
+        if (((Res3d *)val)->map && ((Res3d *)val)->ctx_id == ctx)
+            unmap_one(v, val, false);
     return v->ops->ctx_destroy(v->be, ctx);
 }
 
@@ -151,7 +206,8 @@ static void unref_one(V3d *v, uint32_t id, Res3d *x)
     for (unsigned i = 0; i < MAX_SCANOUTS; i++)
         if (v->g->scanouts[i].resource_id == id)
             v->g->scanouts[i].resource_id = 0;
-    v->ops->resource_unref(v->be, id);
+    if (unmap_one(v, x, true))
+        v->ops->resource_unref(v->be, id);
     v->g->hostmem -= x->bytes;
 }
 
@@ -193,8 +249,9 @@ static bool entries_to_iov(V3d *v, const uint8_t *e, uint32_t n, struct iovec *i
 }
 
 /* RESOURCE_CREATE_BLOB.  Guest blobs: the entries must cover `size`; host blobs
- * (host3d) take no entries and count against max-hostmem.  MAP_BLOB is not offered
- * (no host-visible shared memory region), so a mappable host blob is refused. */
+ * (host3d) take no entries and count against max-hostmem.  A mappable host blob
+ * (USE_MAPPABLE) only where MAP_BLOB can map it: a backend that maps and a shared
+ * memory region. */
 static uint32_t create_blob(V3d *v, uint32_t ctx, const uint8_t *p, size_t body)
 {
     MosaicGpuBlob b = {
@@ -210,7 +267,7 @@ static uint32_t create_blob(V3d *v, uint32_t ctx, const uint8_t *p, size_t body)
     if ((!guest && b.blob_mem != BLOB_MEM_HOST3D) || !b.size || b.blob_flags & ~7u ||
         (b.blob_mem != BLOB_MEM_GUEST && !ctx) || (guest ? !n : n) ||
         n > MAX_BACKING_ENTRIES || (uint64_t)n * 16 > body - 32 ||
-        (!guest && b.blob_flags & 1 /* USE_MAPPABLE */))
+        (!guest && b.blob_flags & BLOB_FLAG_USE_MAPPABLE && !(v3d_can_map(v) && v->shm)))
         return RESP_ERR_INVALID_PARAMETER;
     uint64_t bytes = guest ? 0 : b.size;
     if (bytes > v->g->hostmem_max - v->g->hostmem)
@@ -226,13 +283,86 @@ static uint32_t create_blob(V3d *v, uint32_t ctx, const uint8_t *p, size_t body)
     if (st != RESP_OK_NODATA)
         return st;
     Res3d *x = g_new0(Res3d, 1);
-    *x = (Res3d){.bytes = bytes, .backed = guest, .blob = true, .blob_size = b.size};
+    *x = (Res3d){.bytes = bytes, .backed = guest, .blob = true, .blob_size = b.size,
+                 .mappable = !guest && (b.blob_flags & BLOB_FLAG_USE_MAPPABLE), .ctx_id = ctx};
     if (guest) {
         x->iov = g_memdup2(iov, sizeof *iov * k);
         x->niov = k;
     }
     v->g->hostmem += bytes;
     g_hash_table_insert(v->res, GUINT_TO_POINTER(b.resource_id), x);
+    return RESP_OK_NODATA;
+}
+
+/* RESOURCE_MAP_BLOB: host blob `id` into the shared memory region at `offset` (page
+ * aligned, inside the region, over no other mapping), answered with how the host
+ * caches it. */
+static uint32_t map_blob(V3d *v, const uint8_t *p, uint8_t *resp, size_t *out)
+{
+    uint32_t id = rd32(p);
+    uint64_t offset = rd64(p + 8);
+    if (!v->shm || !v3d_can_map(v))
+        return RESP_ERR_UNSPEC;
+    Res3d *x = res_get(v, id);
+    if (!x)
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    uint64_t window = mosaic_region_size(v->shm);
+    uint64_t len = (x->blob_size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+    if (!x->mappable || x->map || offset % PAGE || offset >= window || len > window - offset)
+        return RESP_ERR_INVALID_PARAMETER;
+    GHashTableIter it;
+    gpointer val;
+    g_hash_table_iter_init(&it, v->res);
+    while (g_hash_table_iter_next(&it, NULL, &val)) {
+        Mapping *o = ((Res3d *)val)->map;
+        if (o && offset < o->offset + o->len && o->offset < offset + len)
+            return RESP_ERR_INVALID_PARAMETER;
+    }
+    void *host = NULL;
+    uint64_t size = 0;
+    uint32_t info = 0;
+    uint32_t st = v->ops->resource_map(v->be, id, &host, &size, &info);
+    if (st != RESP_OK_NODATA)
+        return st;
+    Mapping *m = g_new0(Mapping, 1);
+    *m = (Mapping){.v = v, .id = id, .offset = offset, .len = len};
+    if (size < len || ((uintptr_t)host % PAGE)) {
+        /* The guest would see past the host's memory: never. */
+        mosaic_log("virtio-gpu", 1, "MAP_BLOB of resource %u: the host maps %" G_GUINT64_FORMAT
+                   " bytes at %p, the blob needs %" G_GUINT64_FORMAT " page-aligned", id, size,
+                   host, len);
+        map_release(m);
+        return RESP_ERR_UNSPEC;
+    }
+    g_autofree char *name = g_strdup_printf("gpu-blob-%u", id);
+    MosaicError *err = mosaic_error_new();
+    m->mr = mosaic_region_new_ram_ptr(name, host, len, map_release, m, err);
+    if (!m->mr) {
+        mosaic_log("virtio-gpu", 1, "MAP_BLOB of resource %u: %s", id, mosaic_error_message(err));
+        mosaic_error_free(err);
+        map_release(m);
+        return RESP_ERR_UNSPEC;
+    }
+    if (!mosaic_region_add(v->shm, offset, m->mr, 0, err)) {
+        mosaic_error_free(err);
+        mosaic_region_unref(m->mr); /* releases m: the backend unmaps */
+        return RESP_ERR_INVALID_PARAMETER;
+    }
+    mosaic_error_free(err);
+    x->map = m;
+    wr32(resp + HDR_SIZE, info);
+    *out = HDR_SIZE + 8;
+    return RESP_OK_MAP_INFO;
+}
+
+static uint32_t unmap_blob(V3d *v, const uint8_t *p)
+{
+    Res3d *x = res_get(v, rd32(p));
+    if (!x)
+        return RESP_ERR_INVALID_RESOURCE_ID;
+    if (!x->map)
+        return RESP_ERR_INVALID_PARAMETER;
+    unmap_one(v, x, false);
     return RESP_OK_NODATA;
 }
 
@@ -367,6 +497,8 @@ static size_t body_3d(uint32_t type)
     case CMD_SET_SCANOUT_BLOB: return 72;
     case CMD_RESOURCE_UNREF: case CMD_RESOURCE_DETACH_BACKING: return 8;
     case CMD_RESOURCE_ATTACH_BACKING: return 8;
+    case CMD_RESOURCE_MAP_BLOB: return 16;
+    case CMD_RESOURCE_UNMAP_BLOB: return 8;
     default: return SIZE_MAX;
     }
 }
@@ -398,6 +530,8 @@ static uint32_t command(void *o, uint32_t type, const uint8_t *req, size_t len, 
     case CMD_RESOURCE_UNREF: return unref(v, p);
     case CMD_RESOURCE_ATTACH_BACKING: return attach(v, p, len - HDR_SIZE);
     case CMD_RESOURCE_DETACH_BACKING: return detach(v, p);
+    case CMD_RESOURCE_MAP_BLOB: return map_blob(v, p, resp, out);
+    case CMD_RESOURCE_UNMAP_BLOB: return unmap_blob(v, p);
     default: return RESP_ERR_UNSPEC;
     }
 }
@@ -489,6 +623,11 @@ void v3d_close(V3d *v)
 const VGpuExt *v3d_ext(V3d *v) { return &v->ext; }
 uint32_t v3d_num_capsets(V3d *v) { return v->ncapsets; }
 bool v3d_blobs(V3d *v) { return v->ops->resource_create_blob != NULL; }
+bool v3d_can_map(V3d *v)
+{
+    return v->ops->resource_create_blob && v->ops->resource_map && v->ops->resource_unmap;
+}
+void v3d_set_shm(V3d *v, MosaicRegion *shm) { v->shm = shm; }
 
 uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
 {

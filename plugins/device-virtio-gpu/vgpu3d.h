@@ -19,6 +19,12 @@ const VGpuExt *v3d_ext(V3d *v);
 uint32_t v3d_num_capsets(V3d *v);
 /* The backend makes blob resources: VIRTIO_GPU_F_RESOURCE_BLOB is offered. */
 bool v3d_blobs(V3d *v);
+/* The backend maps host blobs: the device offers a shared memory region (host-visible
+ * memory, VIRTIO_GPU_SHM_ID_HOST_VISIBLE) and answers MAP_BLOB. */
+bool v3d_can_map(V3d *v);
+/* The shared memory region's container (mosaic_virtio_shm), once the transport exists:
+ * MAP_BLOB puts blobs there.  NULL: none, MAP_BLOB fails. */
+void v3d_set_shm(V3d *v, MosaicRegion *shm);
 uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id);
 void v3d_poll(V3d *v);
 

@@ -339,6 +339,39 @@ static uint32_t vg_resource_create_blob(void *be, const MosaicGpuBlob *b, const 
     return MOSAIC_GPU_OK;
 }
 
+/* Host blobs whose context buffer was made with VIRGL_RESOURCE_FLAG_MAP_PERSISTENT
+ * map (0.10.4 on llvmpipe: page-aligned; tests/hostblob-probe.c); others fail with
+ * EINVAL, which the guest gets as INVALID_PARAMETER. */
+static uint32_t vg_resource_map(void *be, uint32_t res, void **ptr, uint64_t *size,
+                                uint32_t *map_info)
+{
+    void *p = NULL;
+    uint64_t n = 0;
+    uint32_t info = 0;
+    if (virgl_renderer_resource_map(res, &p, &n) || !p || !n)
+        return MOSAIC_GPU_ERR_INVALID_PARAMETER;
+    if ((uintptr_t)p & 4095) {
+        mosaic_log(LOG, 1, "resource %u maps at %p (%" G_GUINT64_FORMAT " bytes): not page-"
+                   "aligned, the guest cannot see it", res, p, n);
+        virgl_renderer_resource_unmap(res);
+        return MOSAIC_GPU_ERR_UNSPEC;
+    }
+    /* 0.10.4 knows no cache type for a GL buffer mapped persistently (-EINVAL): GL
+     * maps it into ordinary cached host memory (llvmpipe: the buffer itself). */
+    if (virgl_renderer_resource_get_map_info(res, &info) ||
+        !(info & VIRGL_RENDERER_MAP_CACHE_MASK))
+        info = VIRGL_RENDERER_MAP_CACHE_CACHED;
+    *ptr = p;
+    *size = n;
+    *map_info = info & VIRGL_RENDERER_MAP_CACHE_MASK;
+    return MOSAIC_GPU_OK;
+}
+
+static uint32_t vg_resource_unmap(void *be, uint32_t res)
+{
+    return virgl_renderer_resource_unmap(res) ? MOSAIC_GPU_ERR_INVALID_PARAMETER : MOSAIC_GPU_OK;
+}
+
 static const MosaicGpuBackendOps virgl_ops = {
     .size = sizeof(MosaicGpuBackendOps),
     .open = vg_open,
@@ -359,6 +392,8 @@ static const MosaicGpuBackendOps virgl_ops = {
     .poll = vg_poll,
     .read_pixels = vg_read_pixels,
     .resource_create_blob = vg_resource_create_blob,
+    .resource_map = vg_resource_map,
+    .resource_unmap = vg_resource_unmap,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_GPU, .kind_abi = MOSAIC_GPU_ABI, .name = "virgl",

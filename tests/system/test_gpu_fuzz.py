@@ -58,8 +58,9 @@ def test_random_3d_commands_do_not_crash(top, tmp_path, seed):
     assert ok > 3000 and errors > 3000, r.stdout
     # Each command gets past the device's checks to the backend sometimes, and is
     # refused sometimes: CTX_CREATE, RESOURCE_CREATE_3D, both TRANSFER_*_3D, SUBMIT_3D,
-    # RESOURCE_CREATE_BLOB, SET_SCANOUT_BLOB, ATTACH_BACKING, RESOURCE_FLUSH.
+    # RESOURCE_CREATE_BLOB, SET_SCANOUT_BLOB, ATTACH_BACKING, RESOURCE_FLUSH,
+    # RESOURCE_MAP_BLOB and RESOURCE_UNMAP_BLOB (into a fake 64 KiB window).
     per = {int(t, 16): (int(a), int(b)) for t, a, b in
            re.findall(r'type 0x([0-9a-f]+): (\d+) ok, (\d+) errors', r.stdout)}
-    for t in (0x200, 0x204, 0x205, 0x206, 0x207, 0x10c, 0x10d, 0x106, 0x104):
+    for t in (0x200, 0x204, 0x205, 0x206, 0x207, 0x10c, 0x10d, 0x106, 0x104, 0x208, 0x209):
         assert t in per and per[t][0] > 0 and per[t][1] > 0, (hex(t), r.stdout)

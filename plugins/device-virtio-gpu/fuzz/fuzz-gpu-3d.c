@@ -10,7 +10,11 @@
  * it keeps its own record of what the device created and aborts when the device hands
  * it anything the device should have refused (an unknown or destroyed context or
  * resource, a backing piece outside the RAM, a blob smaller than its pages, a pixel
- * rect outside the resource, an oversized submission).  It touches every byte it is
+ * rect outside the resource, an oversized submission, a map of a resource that is not
+ * a mappable host blob, an unref or second map of a mapped one).  The shared memory
+ * window is a fake container of 64 KiB that aborts on overlapping or out-of-range
+ * mappings, and releases a mapping (the backend's unmap) when its last reference goes,
+ * as the core does on the main loop.  It touches every byte it is
  * given, so ASan sees any pointer outside guest RAM.  virglrenderer itself is not in
  * this loop: its own parsing is its project's to fuzz.
  *
@@ -23,9 +27,7 @@
 #include <mosaic/memory.h>
 #include "../gpu2d.h"
 #include "../vgpu3d.h"
-
-#define RAM_BASE 0x80000000ull
-#define RAM_SIZE (1u << 20)
+#include "fuzz-common.h"
 #define ROM_BASE 0x20000000ull
 #define MMIO_BASE 0x10000000ull
 
@@ -52,12 +54,83 @@ bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMemSection *o
 void mosaic_free(void *p) { free(p); }
 
 void mosaic_error_set(MosaicError *err, const char *fmt, ...) { abort(); }
+MosaicError *mosaic_error_new(void) { return (MosaicError *)malloc(1); }
+void mosaic_error_free(MosaicError *err) { free(err); }
+const char *mosaic_error_message(const MosaicError *err) { return "fake"; }
+void mosaic_log(const char *domain, int level, const char *fmt, ...) {}
+
+/* ---- the fake shared memory window: RAM-over-host-pointer regions in a container ---- */
+
+#define SHM_SIZE 0x10000u
+struct MosaicRegion {
+    int refs;
+    bool in_window;
+    uint64_t addr, size;
+    uint8_t *host;
+    void (*release)(void *);
+    void *opaque;
+};
+static MosaicRegion shm = {.refs = 1, .size = SHM_SIZE};
+static GPtrArray *mapped; /* MosaicRegion* in the window */
+static unsigned live_regions;
+
+static void bug(const char *what);
+
+MosaicRegion *mosaic_region_new_ram_ptr(const char *name, void *host, uint64_t size,
+                                        void (*release)(void *), void *opaque, MosaicError *err)
+{
+    if (!host || (uintptr_t)host % 4096 || !size || size % 4096 || !release)
+        bug("a bad host mapping");
+    MosaicRegion *r = calloc(1, sizeof *r);
+    *r = (MosaicRegion){.refs = 1, .size = size, .host = host, .release = release, .opaque = opaque};
+    volatile uint8_t sink = 0;
+    for (uint64_t k = 0; k < size; k += 1024) /* ASan: all of it is the backend's */
+        sink ^= r->host[k];
+    live_regions++;
+    return r;
+}
+
+bool mosaic_region_add(MosaicRegion *c, uint64_t addr, MosaicRegion *sub, int prio, MosaicError *e)
+{
+    if (c != &shm || sub->in_window || addr % 4096 || addr >= SHM_SIZE || sub->size > SHM_SIZE - addr)
+        bug("a mapping outside the window");
+    for (guint i = 0; i < mapped->len; i++) {
+        MosaicRegion *o = g_ptr_array_index(mapped, i);
+        if (addr < o->addr + o->size && o->addr < addr + sub->size)
+            bug("overlapping mappings");
+    }
+    sub->in_window = true;
+    sub->addr = addr;
+    sub->refs++;
+    g_ptr_array_add(mapped, sub);
+    return true;
+}
+
+void mosaic_region_unref(MosaicRegion *r)
+{
+    if (r && --r->refs == 0) {
+        live_regions--;
+        r->release(r->opaque); /* no vCPU here: released at once */
+        free(r);
+    }
+}
+
+void mosaic_region_del(MosaicRegion *c, MosaicRegion *sub)
+{
+    if (c != &shm || !g_ptr_array_remove(mapped, sub))
+        bug("an unmap of what is not mapped");
+    sub->in_window = false;
+    mosaic_region_unref(sub);
+}
+
+uint64_t mosaic_region_size(const MosaicRegion *r) { return r->size; }
 
 /* ---- the checking backend ---- */
 
 typedef struct Rec {
-    bool live, backed, blob;
+    bool live, backed, blob, mappable;
     uint32_t width, height;
+    uint8_t *map;            /* while mapped: 8 KiB the "GPU" owns */
 } Rec;
 static GHashTable *ctxs;                /* the backend's own record */
 static GHashTable *recs;                /* id -> Rec* */
@@ -173,7 +246,8 @@ static uint32_t be_create_3d(void *be, const MosaicGpuResource3d *r)
 
 static uint32_t be_unref(void *be, uint32_t id)
 {
-    rec(id);
+    if (rec(id)->map)
+        bug("an unref of a mapped resource before its unmap");
     g_hash_table_remove(recs, GUINT_TO_POINTER(id));
     return MOSAIC_GPU_OK;
 }
@@ -254,8 +328,34 @@ static uint32_t be_create_blob(void *be, const MosaicGpuBlob *b, const struct io
     if (b->blob_id > 1000)
         return MOSAIC_GPU_ERR_INVALID_PARAMETER; /* no such blob in the context */
     Rec *x = g_new0(Rec, 1);
-    *x = (Rec){.live = true, .blob = true};
+    *x = (Rec){.live = true, .blob = true, .mappable = b->blob_mem == 2 && (b->blob_flags & 1)};
     g_hash_table_insert(recs, GUINT_TO_POINTER(b->resource_id), x);
+    return MOSAIC_GPU_OK;
+}
+
+/* Odd blob ids stand for buffers the host cannot map (not made persistent). */
+static uint32_t be_map(void *be, uint32_t id, void **ptr, uint64_t *size, uint32_t *info)
+{
+    Rec *x = rec(id);
+    if (!x->mappable || x->map)
+        bug("a map of a resource that is not a mappable host blob, or mapped already");
+    if (id % 2)
+        return MOSAIC_GPU_ERR_INVALID_PARAMETER;
+    x->map = aligned_alloc(4096, 8192);
+    memset(x->map, 0x77, 8192);
+    *ptr = x->map;
+    *size = 8192;
+    *info = MOSAIC_GPU_MAP_CACHE_CACHED;
+    return MOSAIC_GPU_OK;
+}
+
+static uint32_t be_unmap(void *be, uint32_t id)
+{
+    Rec *x = rec(id);
+    if (!x->map)
+        bug("an unmap of a resource that is not mapped");
+    free(x->map); /* ASan: any later use of the pointer is caught */
+    x->map = NULL;
     return MOSAIC_GPU_OK;
 }
 
@@ -267,6 +367,7 @@ static const MosaicGpuBackendOps checking_ops = {
     .resource_unref = be_unref, .attach_backing = be_attach, .detach_backing = be_detach,
     .transfer = be_transfer, .submit = be_submit, .create_fence = be_fence, .poll = be_poll,
     .read_pixels = be_read_pixels, .resource_create_blob = be_create_blob,
+    .resource_map = be_map, .resource_unmap = be_unmap,
 };
 
 MosaicGpuBackendOps *mosaic_gpu_backend_find(const char *name, MosaicError *err)
@@ -282,24 +383,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!ram) {
-        ram = malloc(RAM_SIZE);
-        for (unsigned i = 0; i < RAM_SIZE; i++)
-            ram[i] = (uint8_t)(i * 31 + 7);
-    }
+    ram = fuzz_ram();
     VGpu g;
     VGpuMem mem = {0};
     vgpu_init(&g, &mem, 2, 64, 48, 64u << 20);
     V3d *v = v3d_open(&g, NULL, "checking", false, "fuzz", fence_done, NULL, NULL);
     g.ext = v3d_ext(v);
+    if (!mapped)
+        mapped = g_ptr_array_new();
+    v3d_set_shm(v, &shm);
     static uint8_t resp[RESP_MAX + 64];
-    for (size_t pos = 0; pos + 2 <= size;) {
-        size_t n = data[pos] | data[pos + 1] << 8;
-        pos += 2;
-        n = n < size - pos ? n : size - pos;
-        uint8_t *req = malloc(n ? n : 1); /* exactly n bytes: ASan sees reads past it */
-        memcpy(req, data + pos, n);
-        pos += n;
+    size_t pos = 0, n;
+    uint8_t *req;
+    while ((req = fuzz_next_request(data, size, &pos, &n))) {
         memset(resp, 0xa5, sizeof resp);
         size_t out = vgpu_command(&g, req, n, resp, RESP_MAX);
         if (n >= HDR_SIZE && rd32(req + 4) & GPU_FLAG_FENCE)
@@ -319,29 +415,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g.ext = NULL;
     v3d_close(v);
     vgpu_destroy(&g);
+    if (mapped->len || live_regions)
+        bug("mappings left after close");
     return 0;
 }
 
 #ifdef FUZZ_STANDALONE
-static uint64_t rng;
-static uint32_t next(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-
-static uint32_t field(void)
-{
-    switch (next() % 6) {
-    case 0: return next() % 4;
-    case 1: return 64 - next() % 4;
-    case 2: return 48 + next() % 3;
-    case 3: return next() % 200;
-    case 4: return 0xffffffffu - next() % 4;
-    default: return next();
-    }
-}
-
 static uint32_t setup_id; /* the setup requests' resource id, else 0 */
 static uint32_t id(void) { return setup_id ? setup_id : next() % 8 ? 1 + next() % 3 : field(); }
 
@@ -364,7 +443,8 @@ static uint64_t gpa(void)
 static size_t one(uint8_t *p, uint32_t want)
 {
     static const uint32_t types[] = {0x200, 0x201, 0x202, 0x203, 0x204, 0x204, 0x205, 0x206, 0x102, 0x106,
-                                     0x207, 0x207, 0x208, 0x209, 0x10c, 0x10c, 0x10d, 0x102,
+                                     0x207, 0x207, 0x208, 0x208, 0x208, 0x209, 0x209, 0x10c,
+                                     0x10c, 0x10c, 0x10d, 0x102,
                                      0x104, 0x106, 0x107, 0x108, 0x109, 0x103, 0x20a};
     uint32_t type = want ? want : types[next() % G_N_ELEMENTS(types)];
     uint8_t *b = p + 2 + HDR_SIZE;
@@ -412,7 +492,8 @@ static size_t one(uint8_t *p, uint32_t want)
     }
     case 0x208:
         wr32(b, id());
-        wr64(b + 8, next() % 2 ? next() % 8192 : (uint64_t)field() << 32 | field());
+        wr64(b + 8, next() % 4 ? 4096 * (uint64_t)(next() % 20) :
+                    next() % 2 ? next() % 8192 : (uint64_t)field() << 32 | field());
         body = next() % 8 ? 16 : body;
         break;
     case 0x10c: case 0x106: {
@@ -423,13 +504,21 @@ static size_t one(uint8_t *p, uint32_t want)
         wr32(b, id());
         if (blob) {
             wr32(b + 4, next() % 5 ? 1 + next() % 3 : field()); /* blob_mem */
-            wr32(b + 8, next() % 3 ? next() % 8 & 6 : field()); /* flags */
+            wr32(b + 8, next() % 3 ? next() % 8 : field()); /* flags (1: USE_MAPPABLE) */
             wr32(b + 12, nent);
             wr64(b + 16, next() % 3 ? next() % 4 : field());
             wr64(b + 24, next() % 4 ? 1 + next() % (sent * 4096 + 1)
                                     : (uint64_t)field() << 32 | field());
         } else {
             wr32(b + 4, nent);
+        }
+        if (blob && next() % 3 == 0) {
+            /* A mappable host blob (even ids map, odd ones the host refuses). */
+            sent = 0;
+            wr32(b + 4, 2);
+            wr32(b + 8, 1);
+            wr32(b + 12, 0);
+            wr64(b + 24, 4096 * (1 + next() % 3));
         }
         uint8_t *e = b + (blob ? 32 : 8);
         for (unsigned i = 0; i < sent; i++) {

@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../gpu2d.h"
-
-#define RAM_BASE 0x80000000ull
-#define RAM_SIZE (1u << 20)
+#include "fuzz-common.h"
 
 static uint8_t *ram;
 static unsigned long outcomes[2]; /* OK, error: the standalone driver prints them */
@@ -37,23 +35,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!ram) {
-        ram = malloc(RAM_SIZE);
-        for (unsigned i = 0; i < RAM_SIZE; i++)
-            ram[i] = (uint8_t)(i * 31 + 7);
-    }
+    ram = fuzz_ram();
     VGpu g;
     VGpuMem mem = {.is_ram = fake_is_ram, .read = fake_read};
     vgpu_init(&g, &mem, 2, 64, 48, 64u << 20);
     static uint8_t resp[EDID_RESP_SIZE + 64];
-    for (size_t pos = 0; pos + 2 <= size;) {
-        size_t n = data[pos] | data[pos + 1] << 8;
-        pos += 2;
-        n = n < size - pos ? n : size - pos;
-        /* A private copy, exactly n bytes long: ASan sees any read past the request. */
-        uint8_t *req = malloc(n ? n : 1);
-        memcpy(req, data + pos, n);
-        pos += n;
+    size_t pos = 0, n;
+    uint8_t *req;
+    while ((req = fuzz_next_request(data, size, &pos, &n))) {
         memset(resp, 0xa5, sizeof resp);
         size_t out = vgpu_command(&g, req, n, resp, EDID_RESP_SIZE);
         free(req);
@@ -67,26 +56,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-static uint64_t rng;
-static uint32_t next(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-
-/* A field: mostly small or near the edges, sometimes anything. */
-static uint32_t field(void)
-{
-    switch (next() % 6) {
-    case 0: return next() % 4;
-    case 1: return 64 - next() % 4;
-    case 2: return 48 + next() % 3;
-    case 3: return next() % 200;
-    case 4: return 0xffffffffu - next() % 4;
-    default: return next();
-    }
-}
-
 static uint64_t gpa(void)
 {
     switch (next() % 4) {

@@ -37,7 +37,11 @@ typedef struct MosaicAccelOps {
     void (*vcpu_set_irq)(void *cpu, unsigned line, bool level); /* any thread */
     bool (*vcpu_get_reg)(void *cpu, unsigned regno, uint64_t *value);
     bool (*vcpu_set_reg)(void *cpu, unsigned regno, uint64_t value);
-    /* Optional. */
+    /* Optional.  The map of the machine's memory changed while it runs (a region added
+     * or removed, dirty tracking switched): any thread, the core lock held.  Drop every
+     * cached translation and host pointer of every vCPU before it next touches guest
+     * memory through them (TCG: kick each hart to flush its TLB at its next block
+     * boundary; KVM: rewrite the memory slots now). */
     void (*memory_changed)(void *accel);
     void (*query_stats)(void *accel, MosaicStatFn *fn, void *opaque);
     /* Optional, for the GDB stub: single-step and breakpoints. */

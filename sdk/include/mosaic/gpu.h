@@ -34,7 +34,8 @@
  *
  * Changelog
  *   1.1  first version (kind ABI MOSAIC_GPU_ABI 1); resource_create_blob and
- *        MosaicGpuBlob (blob resources).
+ *        MosaicGpuBlob (blob resources); resource_map and resource_unmap (host-visible
+ *        blobs: VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB) with MOSAIC_GPU_MAP_CACHE_*.
  */
 #ifndef MOSAIC_GPU_H
 #define MOSAIC_GPU_H
@@ -57,6 +58,14 @@ enum {
     MOSAIC_GPU_ERR_INVALID_RESOURCE_ID = 0x1203,
     MOSAIC_GPU_ERR_INVALID_CONTEXT_ID = 0x1204,
     MOSAIC_GPU_ERR_INVALID_PARAMETER = 0x1205,
+};
+
+/* How the host caches a mapped blob (virtio_gpu_resp_map_info.map_info). */
+enum {
+    MOSAIC_GPU_MAP_CACHE_NONE = 0,
+    MOSAIC_GPU_MAP_CACHE_CACHED = 1,
+    MOSAIC_GPU_MAP_CACHE_UNCACHED = 2,
+    MOSAIC_GPU_MAP_CACHE_WC = 3,
 };
 
 /* Capset ids (virtio-gpu): the context types a backend may offer. */
@@ -152,6 +161,18 @@ typedef struct MosaicGpuBackendOps {
      * offers no VIRTIO_GPU_F_RESOURCE_BLOB. */
     uint32_t (*resource_create_blob)(void *be, const MosaicGpuBlob *b, const struct iovec *iov,
                                      unsigned n);
+    /* Optional (both or neither): host-visible blobs.  resource_map gives the host
+     * memory of a host blob made mappable (blob_flags USE_MAPPABLE; for virgl the
+     * context's buffer must also have been made persistent-mappable): *ptr page-aligned,
+     * *size bytes (the device maps it into the guest's shared memory window, at most
+     * the blob's size), *map_info one of MOSAIC_GPU_MAP_CACHE_*.  The memory stays
+     * valid and at that address until resource_unmap, which the device calls only once
+     * no vCPU can reach it any more, and always before resource_unref of the resource.
+     * An error code for a resource that cannot be mapped (the device answers it).
+     * NULL ops: the device has no shared memory window and refuses MAP_BLOB. */
+    uint32_t (*resource_map)(void *be, uint32_t resource_id, void **ptr, uint64_t *size,
+                             uint32_t *map_info);
+    uint32_t (*resource_unmap)(void *be, uint32_t resource_id);
 } MosaicGpuBackendOps;
 
 /* The ops of gpu backend `name` (plugin mosaic-gpu-NAME.so), loaded on first use; a

@@ -40,6 +40,19 @@ typedef enum MosaicMemResult {
 
 MOSAIC_API MosaicRegion *mosaic_region_new_ram(const char *name, uint64_t size, MosaicError *err);
 MOSAIC_API MosaicRegion *mosaic_region_new_rom(const char *name, uint64_t size, MosaicError *err);
+/* Since 1.1: RAM over memory its owner keeps (`host`, page-aligned, `size` a multiple
+ * of the page size: a GPU blob's mapping), for adding to and removing from a container
+ * while the machine runs.  The core never frees `host`: when the last reference goes
+ * and no vCPU or accelerator can reach the memory any more (the region left every map
+ * and the vCPUs passed a quiescent point), it calls release(opaque), after which the
+ * owner may unmap it.  Removing it from the main loop thread of a running machine
+ * parks the vCPUs for a moment, so the release happens before mosaic_region_unref of
+ * the owner's last reference returns; from a vCPU thread it comes a little later, from
+ * the main loop (with the core lock held; no memory lock is held during release).  NULL
+ * + err for a NULL pointer or release, or unaligned values. */
+MOSAIC_API MosaicRegion *mosaic_region_new_ram_ptr(const char *name, void *host, uint64_t size,
+                                                   void (*release)(void *opaque), void *opaque,
+                                                   MosaicError *err);
 MOSAIC_API MosaicRegion *mosaic_region_new_mmio(const char *name, uint64_t size,
                                                 const MosaicMmioOps *ops, void *opaque);
 MOSAIC_API MosaicRegion *mosaic_region_new_alias(const char *name, MosaicRegion *target,
@@ -47,7 +60,10 @@ MOSAIC_API MosaicRegion *mosaic_region_new_alias(const char *name, MosaicRegion 
 MOSAIC_API MosaicRegion *mosaic_region_new_container(const char *name, uint64_t size);
 MOSAIC_API void mosaic_region_unref(MosaicRegion *mr);
 /* Higher priority wins where subregions overlap; equal priorities overlapping is a
- * bug in the board and is refused with false. */
+ * bug in the board and is refused with false.  Adding and deleting is allowed while
+ * the machine runs (any thread, core lock held): the accelerator is told at once
+ * (MosaicAccelOps.memory_changed); RAM over an owner's memory stays valid until its
+ * release (mosaic_region_new_ram_ptr). */
 MOSAIC_API bool mosaic_region_add(MosaicRegion *container, uint64_t addr, MosaicRegion *sub,
                                   int priority, MosaicError *err);
 MOSAIC_API void mosaic_region_del(MosaicRegion *container, MosaicRegion *sub);

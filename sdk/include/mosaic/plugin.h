@@ -48,7 +48,12 @@
  *        MosaicSocketFile.size (MOSAIC_SOCKET_FILE_INIT; the core writes no byte past
  *        it), MosaicGpuResource3d.size and MosaicGpuTransfer.size (set by the device,
  *        checked by the backend); MosaicBlkReq.size is checked (below the 1.0 layout:
- *        -EINVAL); mosaic_machine_add_device (devices a board places itself).
+ *        -EINVAL); mosaic_machine_add_device (devices a board places itself);
+ *        mosaic_region_new_ram_ptr (RAM over an owner's memory, added and removed while
+ *        the machine runs; the core calls MosaicAccelOps.memory_changed on every
+ *        run-time map change); MosaicVirtioDeviceOps.shm_id/.shm_size/.shm_base with
+ *        mosaic_virtio_shm (a virtio shared memory region); MosaicGpuBackendOps
+ *        .resource_map/.resource_unmap (host-visible blobs, MAP_BLOB).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

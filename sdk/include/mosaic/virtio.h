@@ -18,7 +18,9 @@
  *   1.1  mosaic_virtio_new (virtio-mmio or virtio-pci, by the slot); mosaic_virtq_size,
  *        mosaic_virtq_unpop and mosaic_virtq_push_many (a frame over several receive
  *        buffers, virtio-net's mergeable buffers); MosaicVirtqRing and mosaic_virtq_ring
- *        (a device that hands its rings to a host engine: vhost-net).
+ *        (a device that hands its rings to a host engine: vhost-net); a shared
+ *        memory region (MosaicVirtioDeviceOps.shm_id/shm_size/shm_base,
+ *        mosaic_virtio_shm) on both transports.
  */
 #ifndef MOSAIC_VIRTIO_H
 #define MOSAIC_VIRTIO_H
@@ -64,6 +66,15 @@ typedef struct MosaicVirtioDeviceOps {
     void (*reset)(void *opaque);
     /* Optional: the driver set DRIVER_OK with these negotiated features. */
     void (*driver_ok)(void *opaque, uint64_t features);
+    /* Since 1.1, optional: one shared memory region (virtio 1.2 §2.10) of shm_size
+     * bytes (a power of two of at least 4 KiB; 0: none) with id shm_id, which the
+     * device fills at run time (mosaic_virtio_shm).  virtio-pci puts it in a 64-bit
+     * prefetchable BAR 2 described by a VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capability;
+     * virtio-mmio at guest-physical shm_base (SHMSel/SHMLen/SHMBase; a size without a
+     * base is refused there: the board has no window for it). */
+    uint8_t shm_id;
+    uint64_t shm_size;
+    uint64_t shm_base;
 } MosaicVirtioDeviceOps;
 
 /* Since 1.1: the device on whichever transport its slot is: virtio-pci (modern, MSI-X
@@ -77,6 +88,10 @@ MOSAIC_API MosaicVirtio *mosaic_virtio_mmio_new(const MosaicBusSlot *slot,
                                                 const MosaicVirtioDeviceOps *ops, void *opaque,
                                                 MosaicError *err);
 MOSAIC_API void mosaic_virtio_free(MosaicVirtio *v);
+/* Since 1.1: the container of the device's shared memory region (offsets from its
+ * start), where it adds and removes regions while the machine runs; NULL when the
+ * transport has none.  Borrowed: it lives as long as the transport. */
+MOSAIC_API MosaicRegion *mosaic_virtio_shm(MosaicVirtio *v);
 MOSAIC_API uint64_t mosaic_virtio_features(const MosaicVirtio *v); /* negotiated */
 MOSAIC_API MosaicVirtQueue *mosaic_virtio_queue(MosaicVirtio *v, unsigned index);
 /* The config space changed (raises the config interrupt). */
