@@ -129,6 +129,9 @@ typedef struct JcEntry {
 
 typedef struct Accel Accel;
 #define JIT_BUF_SIZE (32u << 20) /* host code per hart, reset with the TB cache */
+/* Upper bound of the host code jit.c emits per guest instruction (a store with its
+ * code-page call and both exits is ~230 bytes); codecache.c reserves room with it. */
+#define JIT_MAX_INSN_BYTES 256
 
 struct Accel {
     MosaicMachine *machine;
@@ -258,11 +261,13 @@ bool tcg_decode(uint32_t raw, Insn *in);
 void tcg_hart_run(Hart *h);
 const void *const *tcg_exec_labels(void);
 
-/* jit.c: x86-64 code generator (stubs returning NULL on other hosts).  MOSAIC_TCG_JIT=0
- * in the environment switches it off. */
+/* codecache.c: the per-hart W^X buffer of generated code.  MOSAIC_TCG_JIT=0 in the
+ * environment (or [accel] jit = off) switches the code generator off. */
 bool tcg_jit_init(Hart *h);
 void tcg_jit_destroy(Hart *h);
 bool tcg_jit_room(Hart *h);
+
+/* jit.c: x86-64 code generator (stubs returning NULL on other hosts). */
 JitFn tcg_jit_compile(Hart *h, TB *tb);
 /* Patches the exit h->jit_exit to jump straight into tb's code. */
 void tcg_jit_link(Hart *h, TB *tb);
