@@ -18,7 +18,7 @@ OPENSBI = Path('/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin')
 QEMU = 'qemu-system-riscv64'
 
 BARE_TESTS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'rv64fd', 'csr', 'paging', 'warl', 'misaligned',
-              'interrupts', 'illegal', 'plic', 'reset', 'smp', 'uart', 'smc']
+              'interrupts', 'illegal', 'plic', 'reset', 'smp', 'uart', 'smc', 'tbcache']
 # Harts each program runs with (default 1).
 BARE_CPUS = {'smp': 4}
 RAND_TESTS = ['rand-%02d' % s for s in range(1, 21)]

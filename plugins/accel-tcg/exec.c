@@ -235,11 +235,11 @@ enter:
          * its code jumps here directly.  Only for targets on the exit's own page,
          * which the mapping cannot separate from it while jc_key stays the same. */
         if (tb->jit_chain && exit_key == key && tb->page[0] == tb->page[1])
-            tcg_jit_link(h, tb);
+            tcg_cache_link(h, tb);
         h->jit_exit = NULL;
     }
     if (unlikely(!tb->jit) && ++tb->runs == JIT_HOT)
-        tb->jit = tcg_jit_compile(h, tb);
+        tb->jit = tcg_cache_compile(h, tb);
     if (tb->jit) {
         /* Host code runs the block (and the blocks chained to it), or a leading part:
          * it returns where the interpreter must go on (slow paths, instructions it

@@ -189,6 +189,12 @@ void tcg_jit_link(Hart *h, TB *tb)
     h->st.jit_links++;
 }
 
+void tcg_jit_unlink(Hart *h, uint8_t *slot)
+{
+    int32_t rel = 0; /* the jmp falls through to its unlinked exit again */
+    memcpy(h->jit_rw + (slot - h->jit_rx) + 1, &rel, 4);
+}
+
 /* Stores rax into x[rd] (x[32] is the sink for x0, as in the interpreter). */
 static void put_reg(Emit *e, unsigned rd, int from)
 {
@@ -642,6 +648,12 @@ void tcg_jit_link(Hart *h, TB *tb)
 {
     (void)h;
     (void)tb;
+}
+
+void tcg_jit_unlink(Hart *h, uint8_t *slot)
+{
+    (void)h;
+    (void)slot;
 }
 
 #endif

@@ -140,6 +140,38 @@ def test_counters_by_reason(guests, mosaic, mode):
     assert c['flushes'] == c['flush-full'] + c['flush-other'], c
 
 
+TBCACHE_COLD = 4096  # guests/tests/tbcache.c: NCOLD functions called once per round
+
+
+@pytest.mark.parametrize('mode', sorted(JIT_MODES))
+def test_code_cache_overflow(guests, mosaic, mode):
+    """tbcache.elf's cold code (4096 functions called once per round) overflows a 1 MiB
+    code cache every round: the cache empties its least recently used regions instead of
+    flushing, so there is no full flush, and the hot code (256 functions, 16x as often)
+    is translated (and compiled) about once, not again after every overflow.  The result
+    matches a run whose cache holds everything."""
+    rounds = 8
+    args = ('--set', 'machine.append=tbcache.rounds=%d' % rounds)
+    elf = guests / 'tests' / 'tbcache.elf'
+    env = {'MOSAIC_TCG_STATS': '1', **JIT_MODES[mode]}
+    small = g.run_mosaic_bare(elf, mosaic=mosaic, timeout=120, env=env,
+                              extra=args + ('--set', 'accel.tb-size=1M'))
+    big = g.run_mosaic_bare(elf, mosaic=mosaic, timeout=120, env=env, extra=args)
+    for run in (small, big):
+        assert run.rc == 0 and 'PASS' in run.out.splitlines(), run
+    assert small.sigs() == big.sigs() and small.sigs(), (small, big)
+    c, full = tcg_counters(small), tcg_counters(big)
+    assert full['region-evictions'] == 0 and full['translations'] < TBCACHE_COLD + 1000, full
+    assert c['flush-full'] == 0, c
+    assert c['region-evictions'] > rounds and c['blocks-evicted'] > rounds * TBCACHE_COLD // 2, c
+    assert c['retranslations'] > 0, c
+    # Cold code is translated every round, hot code about once: a whole flush at each
+    # overflow (~3 per round) would translate the hot set again each time (+~800/round).
+    assert c['translations'] < rounds * TBCACHE_COLD + 1000, c
+    if mode == 'jit':
+        assert 0 < c['compiled'] < 1500 and c['links'] > 0, c
+
+
 @pytest.mark.parametrize('mode', sorted(JIT_MODES))
 @pytest.mark.parametrize('name', g.RAND_TESTS)
 def test_random_alu(guests, mosaic, name, mode):
