@@ -54,6 +54,7 @@ enum { MMU_U = 0, MMU_S = 1, MMU_S_SUM = 2, MMU_M = 3, NB_MMU = 4 };
 /* Flags kept in the low bits of a tag: a fast-path compare never matches them. */
 #define TLB_CODE 0x800 /* write entry: page holds translated code -> invalidate on store */
 #define TLB_MMIO 0x400 /* page is not plain RAM: go through mosaic_as_read/write */
+#define TLB_WATCH 0x200 /* read/write entry: a load/store trigger is armed (trigger.c) */
 #define TLB_INVALID (~0ull)
 
 typedef struct TlbEntry {
@@ -133,6 +134,7 @@ typedef struct JcEntry {
 #define SEEN_BITS 16      /* physical pcs remembered for counting re-translations */
 
 typedef struct Accel Accel;
+#define NTRIG 4 /* Sdtrig triggers per hart */
 /* The code cache of a hart: TB records (arena) and host code (code buffer), each
  * [accel] tb-size bytes, cut into NREGIONS regions used one at a time; when the current
  * region is full, the least recently used one is emptied and becomes current. */
@@ -209,6 +211,11 @@ struct Hart {
     uint64_t mcounteren, menvcfg, mcountinhibit;
     uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren, senvcfg;
     uint64_t pmpcfg[16], pmpaddr[64];
+    /* Debug triggers (trigger.c); trig_exec/trig_watch: an execute / load-store trigger
+     * is armed. */
+    uint64_t tdata1[NTRIG], tdata2[NTRIG];
+    unsigned tselect;
+    bool trig_exec, trig_watch;
     uint64_t instret;
     int64_t cycle_delta, instret_delta;
 
@@ -360,6 +367,15 @@ uint64_t tcg_pending_irqs(Hart *h);
 void tcg_set_priv(Hart *h, int priv);
 void tcg_hart_reset(Hart *h);
 uint64_t tcg_read_time(void);
+
+/* trigger.c: Sdtrig.  The checks set h->exc_cause/exc_tval (a breakpoint) when a
+ * trigger fires now. */
+bool tcg_trigger_csr_read(Hart *h, unsigned csr, uint64_t *val);
+bool tcg_trigger_csr_write(Hart *h, unsigned csr, uint64_t v);
+void tcg_trigger_reset(Hart *h);
+bool tcg_trigger_exec_armed(const Hart *h, uint64_t pc);
+bool tcg_trigger_exec(Hart *h, uint64_t pc);
+bool tcg_trigger_data(Hart *h, uint64_t va, unsigned size, bool store);
 
 /* fpu.c: executes an OP_FP instruction; false = illegal instruction. */
 bool tcg_fp_exec(Hart *h, const Insn *in);

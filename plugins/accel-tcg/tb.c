@@ -369,6 +369,7 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     tcg_cache_reserve(h, need);
     TB *tb = arena_alloc(h, sizeof(TB) + (max + 2) * sizeof(Insn));
     const void *const *labels = tcg_exec_labels();
+    tb->runs = 0;
     tb->ppc = pa;
     tb->page[0] = tb->page[1] = pa & PAGE_MASK;
     tb->valid = true;
@@ -390,6 +391,11 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
                 n++;
                 in = &tb->insns[n];
             }
+        }
+        if (unlikely(h->trig_exec) && tcg_trigger_exec_armed(h, pc + off)) {
+            if (n > 0)
+                break; /* an armed execute trigger starts its own block (tcg_tb_find) */
+            tb->runs = JIT_HOT; /* never compiled: arrivals go through tcg_tb_find */
         }
         uint16_t lo;
         memcpy(&lo, host + po, 2);
@@ -444,7 +450,6 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     h->st.translations++;
     tb->jit = NULL;
     tb->jit_chain = NULL;
-    tb->runs = 0;
     Region *r = &h->regions[h->cur_region];
     tb->region = (int8_t)h->cur_region;
     tb->code_region = -1;
@@ -465,6 +470,14 @@ TB *tcg_tb_find(Hart *h)
     uint64_t pa, region_off;
     const uint8_t *host;
     MosaicRegion *region;
+    bool cacheable = true;
+    if (unlikely(h->trig_exec) && tcg_trigger_exec_armed(h, pc)) {
+        /* Checked on every arrival: never in the jump cache.  An address breakpoint
+         * comes before any fetch fault. */
+        if (tcg_trigger_exec(h, pc))
+            goto fault;
+        cacheable = false;
+    }
     if (!tcg_fetch_translate(h, pc, &pa, &host, &region, &region_off))
         goto fault;
     TB *tb;
@@ -488,9 +501,11 @@ TB *tcg_tb_find(Hart *h)
         if (!tb)
             goto fault;
     }
-    j->pc = pc;
-    j->tb = tb;
-    j->gen = h->jc_key;
+    if (likely(cacheable)) {
+        j->pc = pc;
+        j->tb = tb;
+        j->gen = h->jc_key;
+    }
     tcg_cache_touch(h, tb);
     return tb;
 fault:
