@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* More code than a small code cache holds: 4096 distinct functions called once per
- * round in rotation (cold), and 256 functions called 16 times as often (hot).  With
+ * round in rotation (cold), and 64 functions called 64 times as often (hot).  With
  * `[accel] tb-size = 1M` the cold code overflows the cache every round; a cache that
  * evicts its least recently used region keeps the hot code, one that flushes whole
  * translates it again after every flush.  Rounds: `tbcache.rounds=N` on the kernel
- * command line (default 4).  The result is compared with QEMU. */
+ * command line (default 4).  `tbcache.burst=N` calls each cold function N times in a row
+ * (default 1): with N >= 8 Mosaic compiles them too, and chains each function's blocks
+ * (a loop inside), so evictions must also undo jumps into evicted blocks from blocks that
+ * stay.  The result is compared with QEMU. */
 #include "harness.h"
 
 /* Distinct constants per function, so no two bodies are alike (no merging). */
@@ -12,7 +15,8 @@
     static uint64_t name##id(uint64_t x)                                          \
     {                                                                             \
         x = (x ^ 0x##id##1ull) * 0x9e3779b97f4a7c15ull;                           \
-        x += (x >> 13) + 0x##id##3ull;                                            \
+        for (unsigned k = (x >> 60) & 3; k; k--)                                  \
+            x += (x >> 13) + 0x##id##3ull;                                        \
         x ^= (x << 7) + 0x##id##5ull;                                             \
         return x - (x >> 29) + 0x##id##7ull;                                      \
     }
@@ -30,14 +34,14 @@
     L2(M, n, c) L2(M, n, d) L2(M, n, e) L2(M, n, f) L2(M, n, 0)
 
 #define NCOLD 4096
-#define NHOT 256
+#define NHOT 64
 
 L3(FN, cold_)
-L2(FN, hot_, 1f)
+L1(FN, hot_, 1fc) L1(FN, hot_, 1fd) L1(FN, hot_, 1fe) L1(FN, hot_, 1ff)
 
 typedef uint64_t Fn(uint64_t);
 static Fn *const cold[NCOLD] = { L3(PTR, cold_) };
-static Fn *const hot[NHOT] = { L2(PTR, hot_, 1f) };
+static Fn *const hot[NHOT] = { L1(PTR, hot_, 1fc) L1(PTR, hot_, 1fd) L1(PTR, hot_, 1fe) L1(PTR, hot_, 1ff) };
 
 void test_main(void)
 {
@@ -45,14 +49,19 @@ void test_main(void)
     uint64_t rounds = bootarg("tbcache.rounds=");
     if (!rounds)
         rounds = 4;
+    uint64_t burst = bootarg("tbcache.burst=");
+    if (!burst)
+        burst = 1;
     uint64_t acc = 1;
     for (uint64_t r = 0; r < rounds; r++) {
         for (unsigned i = 0; i < NCOLD; i++) {
-            acc = cold[i](acc);
+            for (uint64_t b = 0; b < burst; b++)
+                acc = cold[i](acc);
             for (unsigned j = 0; j < 4; j++)
                 acc = hot[(i * 4 + j) % NHOT](acc);
         }
     }
     sig("acc", acc);
     sig("rounds", rounds);
+    sig("burst", burst);
 }

@@ -5,11 +5,14 @@
  *
  * Both the arena and the code buffer are [accel] tb-size bytes, cut into NREGIONS
  * regions.  New records and new host code go to the current region; when it lacks room,
- * the least recently used other region (by the instret of the last lookup of one of its
- * blocks, tcg_cache_touch) is emptied -- every block whose record or code lives there is
+ * the least recently used other region (by the instret of the last time one of its
+ * blocks was entered from C -- the run loop, the interpreter's block-to-block jump cache
+ * lookup, tcg_tb_find; see tcg_cache_touch) is emptied -- every block whose record or code lives there is
  * dropped from the hash table, the page lists and the jump cache, and every patched
  * jump into such a block is unpatched -- and becomes the current one.  Blocks that are
- * still hot live in regions that are recently used and survive.
+ * still hot live in regions that are recently used and survive.  Compiled blocks that
+ * chain into each other never come back to C, but every eviction drops the jump cache,
+ * so the next arrival at each such block through an indirect jump is seen again.
  *
  * The cache is the hart's own (no other thread looks at it), so eviction needs no lock:
  * it runs in the hart's thread between blocks, never while generated code is running.
@@ -134,10 +137,14 @@ JitFn tcg_cache_compile(Hart *h, TB *tb)
 {
     if (!h->jit_rw || h->step)
         return NULL;
-    /* The block's own record must survive making room for its code. */
+    /* Room for this block's code (the generator covers at most its n instructions and
+     * the end), not for the largest possible block: small regions would go half
+     * unused.  The block's own record must survive making room for its code. */
+    h->jit_need = (tb->n + 4) * JIT_MAX_INSN_BYTES;
     if (!tcg_jit_room(h))
         advance(h, tb->region);
     JitFn fn = tcg_jit_compile(h, tb);
+    h->jit_need = 0;
     if (fn) {
         Region *r = &h->regions[h->cur_region];
         tb->code_region = (int8_t)h->cur_region;
@@ -205,7 +212,8 @@ void tcg_jit_destroy(Hart *h)
 
 bool tcg_jit_room(Hart *h)
 {
-    return !h->jit_rw || h->jit_used + (MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES <= h->jit_end;
+    size_t need = h->jit_need ? h->jit_need : (MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES;
+    return !h->jit_rw || h->jit_used + need <= h->jit_end;
 }
 
 #else /* no back-end for this host: no code buffer */

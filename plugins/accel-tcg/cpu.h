@@ -247,6 +247,7 @@ struct Hart {
     uint8_t *jit_rx;       /* the same memory, executable view */
     size_t jit_used;
     size_t jit_size, jit_end;
+    size_t jit_need;       /* code bytes the block being compiled may take (0: the most) */
     int cur_region;
     uint32_t evict_round;
     Region regions[NREGIONS];

@@ -503,6 +503,7 @@ out:
         const JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
         if (likely(j->pc == pc && j->gen == h->jc_key)) {
             tb = j->tb;
+            tcg_cache_touch(h, tb); /* recency for the code cache's eviction */
         } else {
             tb = tcg_tb_find(h);
             if (!tb)
