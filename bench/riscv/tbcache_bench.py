@@ -75,7 +75,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--rounds', type=int, default=3, help='alternating timing rounds')
     ap.add_argument('--guest-rounds', type=int, default=250, help='QEMU guest rounds (~10 s)')
-    ap.add_argument('--scale', type=int, default=20, help='Mosaic runs this many times more')
+    ap.add_argument('--scale', type=int, default=10, help='Mosaic runs this many times more')
     ap.add_argument('--tb-size', type=int, default=1, help='code cache, MiB')
     ap.add_argument('--count-rounds', type=int, default=20, help='guest rounds of the counting runs')
     a = ap.parse_args()

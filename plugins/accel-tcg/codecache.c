@@ -113,9 +113,32 @@ static void evict(Hart *h, int v)
     h->st.region_evictions++;
 }
 
+/* Blocks entered through a patched jump never come back to C to be marked used: they
+ * are as recent as the block that jumps to them (a few passes follow short chains). */
+static void inherit_recency(Hart *h)
+{
+    for (int pass = 0; pass < 3; pass++) {
+        bool moved = false;
+        for (size_t i = 0; i < h->nlinks; i++) {
+            const Link *l = &h->links[i];
+            uint64_t t = h->regions[code_region_of(h, l->slot)].used_at;
+            int to[2] = { l->dst->region, l->dst->code_region };
+            for (int k = 0; k < 2; k++) {
+                if (to[k] >= 0 && h->regions[to[k]].used_at < t) {
+                    h->regions[to[k]].used_at = t;
+                    moved = true;
+                }
+            }
+        }
+        if (!moved)
+            break;
+    }
+}
+
 /* Moves to the least recently used region other than the current one and `avoid`. */
 static void advance(Hart *h, int avoid)
 {
+    inherit_recency(h);
     int best = -1;
     for (int r = 0; r < NREGIONS; r++) {
         if (r == h->cur_region || r == avoid)
