@@ -160,6 +160,10 @@ JitFn tcg_cache_compile(Hart *h, TB *tb)
 {
     if (!h->jit_rw || h->step)
         return NULL;
+    /* A block at an armed execute trigger must keep coming back to tcg_tb_find (its
+     * entry count can wrap; h->pc is the block's pc here). */
+    if (unlikely(h->trig_exec) && tcg_trigger_exec_armed(h, h->pc))
+        return NULL;
     /* Room for this block's code (the generator covers at most its n instructions and
      * the end), not for the largest possible block: small regions would go half
      * unused.  The block's own record must survive making room for its code. */
