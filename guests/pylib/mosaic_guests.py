@@ -18,14 +18,14 @@ OPENSBI = Path('/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin')
 QEMU = 'qemu-system-riscv64'
 
 BARE_TESTS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'rv64fd', 'csr', 'paging', 'warl', 'misaligned',
-              'interrupts', 'illegal', 'plic', 'reset', 'smp', 'uart', 'smc']
+              'interrupts', 'illegal', 'plic', 'reset', 'smp', 'uart', 'smc', 'tbcache']
 # Harts each program runs with (default 1).
 BARE_CPUS = {'smp': 4}
 RAND_TESTS = ['rand-%02d' % s for s in range(1, 21)]
 # Programs run by their own tests only (not compared with QEMU).
 OTHER_TESTS = ['snd', 'net']
 # Self-checking programs whose results QEMU (without -icount) cannot reproduce.
-MOSAIC_ONLY_TESTS = ['counters']
+MOSAIC_ONLY_TESTS = ['counters', 'trigger']
 
 
 class Run:

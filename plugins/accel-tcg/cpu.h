@@ -54,6 +54,7 @@ enum { MMU_U = 0, MMU_S = 1, MMU_S_SUM = 2, MMU_M = 3, NB_MMU = 4 };
 /* Flags kept in the low bits of a tag: a fast-path compare never matches them. */
 #define TLB_CODE 0x800 /* write entry: page holds translated code -> invalidate on store */
 #define TLB_MMIO 0x400 /* page is not plain RAM: go through mosaic_as_read/write */
+#define TLB_WATCH 0x200 /* read/write entry: a load/store trigger is armed (trigger.c) */
 #define TLB_INVALID (~0ull)
 
 typedef struct TlbEntry {
@@ -99,6 +100,11 @@ struct TB {
     JitFn jit;             /* host code for the block, NULL: interpreter only */
     uint32_t runs;         /* entries before it was compiled (compiled at JIT_HOT) */
     uint8_t *jit_chain;    /* executable address other blocks' code jumps to when chained */
+    /* Code-cache region of the record (arena) and of the host code (-1: none), and the
+     * region lists (codecache.c); granules of each page this block's bytes cover. */
+    int8_t region, code_region;
+    TB *region_next, *code_next, *code_prev;
+    uint64_t gran[2];
     Insn insns[];
 };
 
@@ -108,6 +114,7 @@ struct PageEnt {
     PageEnt *next;
     TB *tbs;
     uint32_t wgen;         /* accel->page_wgen[] when the first TB was made */
+    uint32_t swept;        /* eviction round that last rebuilt the TB list */
     uint64_t code_bytes;   /* bit g: bytes [64g, 64g+64) of the page hold translated code */
     MosaicRegion *region;  /* for DIRTY_CODE checks (DMA writes) */
     uint64_t region_off;
@@ -122,18 +129,39 @@ typedef struct JcEntry {
 #define JC_BITS 12
 #define TB_HASH_BITS 14
 #define PAGE_HASH_BITS 12
-#define ARENA_SIZE (24u << 20)
 #define CODE_MAP_BITS 20   /* shared per-page arrays, indexed by (paddr >> 12) mod 2^20 */
 #define MAX_TB_INSNS 128
 #define SEEN_BITS 16      /* physical pcs remembered for counting re-translations */
 
 typedef struct Accel Accel;
-#define JIT_BUF_SIZE (32u << 20) /* host code per hart, reset with the TB cache */
+#define NTRIG 4 /* Sdtrig triggers per hart */
+/* The code cache of a hart: TB records (arena) and host code (code buffer), each
+ * [accel] tb-size bytes, cut into NREGIONS regions used one at a time; when the current
+ * region is full, the least recently used one is emptied and becomes current. */
+#define NREGIONS 16
+#define TB_SIZE_DEFAULT "32M"
+#define TB_SIZE_MIN (1u << 20)
+
+typedef struct Region {
+    TB *tbs;               /* records allocated here (TB.region_next) */
+    TB *code_tbs;          /* blocks whose host code is here (TB.code_next/prev) */
+    uint64_t used_at;      /* h->instret when one of its blocks was last looked up */
+} Region;
+
+/* A patched jump (tcg_jit_link): the jmp at `slot` (executable view) goes into dst. */
+typedef struct Link {
+    uint8_t *slot;
+    TB *dst;
+} Link;
+/* Upper bound of the host code jit.c emits per guest instruction (a store with its
+ * code-page call and both exits is ~230 bytes); codecache.c reserves room with it. */
+#define JIT_MAX_INSN_BYTES 256
 
 struct Accel {
     MosaicMachine *machine;
     MosaicAddressSpace *as;
     bool no_jit;           /* [accel] jit = off */
+    uint64_t tb_size;      /* [accel] tb-size: bytes of TB records and of host code per hart */
     Hart *harts[256];
     unsigned nharts;
     /* Which harts have translations on a page (bit per hart, mod 64). */
@@ -164,6 +192,8 @@ typedef struct Stats {
     uint64_t code_write_kept;  /* a store to a code page touched no translated bytes */
     uint64_t flush_full;       /* code cache or code buffer full */
     uint64_t flush_other;      /* reset, single-step, breakpoints */
+    uint64_t region_evictions; /* a full cache emptied its least recently used region */
+    uint64_t blocks_evicted;   /* valid blocks those evictions dropped */
 } Stats;
 
 struct Hart {
@@ -185,6 +215,11 @@ struct Hart {
     uint64_t mcounteren, menvcfg, mcountinhibit;
     uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren, senvcfg;
     uint64_t pmpcfg[16], pmpaddr[64];
+    /* Debug triggers (trigger.c); trig_exec/trig_watch: an execute / load-store trigger
+     * is armed. */
+    uint64_t tdata1[NTRIG], tdata2[NTRIG];
+    unsigned tselect;
+    bool trig_exec, trig_watch;
     uint64_t instret;
     int64_t cycle_delta, instret_delta;
 
@@ -211,10 +246,18 @@ struct Hart {
     PageEnt *page_hash[1u << PAGE_HASH_BITS];
     uint8_t *arena;
     uint64_t *seen;        /* direct-mapped: pa + 1 of translated pcs (a lower bound) */
-    size_t arena_used;
+    size_t arena_used;     /* offsets from the start; the current region ends at *_end */
+    size_t arena_size, arena_end;
     uint8_t *jit_rw;       /* code buffer, writable view (NULL: no code generator) */
     uint8_t *jit_rx;       /* the same memory, executable view */
     size_t jit_used;
+    size_t jit_size, jit_end;
+    size_t jit_need;       /* code bytes the block being compiled may take (0: the most) */
+    int cur_region;
+    uint32_t evict_round;
+    Region regions[NREGIONS];
+    Link *links;           /* every patched jump (unpatched when its target is evicted) */
+    size_t nlinks, links_cap;
     /* Set by generated code: the patchable jump of the chainable exit just taken (NULL
      * when none; cleared whenever translations are dropped), the block and base pc a
      * mid-block exit left from, and the chained-block budget. */
@@ -263,14 +306,37 @@ bool tcg_decode(uint32_t raw, Insn *in);
 void tcg_hart_run(Hart *h);
 const void *const *tcg_exec_labels(void);
 
-/* jit.c: x86-64 code generator (stubs returning NULL on other hosts).  MOSAIC_TCG_JIT=0
- * in the environment switches it off. */
+/* codecache.c: the per-hart code cache in regions (TB arena + W^X buffer of generated
+ * code).  MOSAIC_TCG_JIT=0 in the environment (or [accel] jit = off) switches the code
+ * generator off. */
 bool tcg_jit_init(Hart *h);
 void tcg_jit_destroy(Hart *h);
 bool tcg_jit_room(Hart *h);
+bool tcg_cache_init(Hart *h);
+void tcg_cache_destroy(Hart *h);
+void tcg_cache_reset(Hart *h);
+/* Makes room for `need` arena bytes in the current region (moving to another region,
+ * which is emptied, when it lacks them). */
+void tcg_cache_reserve(Hart *h, size_t need);
+/* Compiles tb (in the current region, making room first); records where its code is. */
+JitFn tcg_cache_compile(Hart *h, TB *tb);
+/* Patches the exit h->jit_exit to jump into tb and remembers the link. */
+void tcg_cache_link(Hart *h, TB *tb);
+/* Marks the regions of tb's record and code as used now (the least recently used
+ * region is the one emptied; see codecache.c). */
+static inline void tcg_cache_touch(Hart *h, const TB *tb)
+{
+    h->regions[tb->region].used_at = h->instret;
+    if (tb->code_region >= 0)
+        h->regions[tb->code_region].used_at = h->instret;
+}
+
+/* jit.c: x86-64 code generator (stubs returning NULL on other hosts). */
 JitFn tcg_jit_compile(Hart *h, TB *tb);
 /* Patches the exit h->jit_exit to jump straight into tb's code. */
 void tcg_jit_link(Hart *h, TB *tb);
+/* Undoes tcg_jit_link for the jmp at slot (executable view): it exits to C again. */
+void tcg_jit_unlink(Hart *h, uint8_t *slot);
 
 /* tb.c */
 TB *tcg_tb_find(Hart *h);
@@ -280,6 +346,9 @@ void tcg_code_write(Hart *h, uint64_t paddr, unsigned len);
 void tcg_fence_i(Hart *h);
 void tcg_pages_revalidate(Hart *h);
 void tcg_tb_init(Hart *h);
+void tcg_tb_destroy(Hart *h);
+/* Drops every block whose record or code lives in region v (codecache.c's eviction). */
+void tcg_tb_evict_region(Hart *h, int v);
 
 /* mmu.c */
 void tcg_tlb_flush(Hart *h);
@@ -312,6 +381,15 @@ void tcg_set_irq_line(Hart *h, unsigned line, bool level);
 void tcg_set_priv(Hart *h, int priv);
 void tcg_hart_reset(Hart *h);
 uint64_t tcg_read_time(void);
+
+/* trigger.c: Sdtrig.  The checks set h->exc_cause/exc_tval (a breakpoint) when a
+ * trigger fires now. */
+bool tcg_trigger_csr_read(Hart *h, unsigned csr, uint64_t *val);
+bool tcg_trigger_csr_write(Hart *h, unsigned csr, uint64_t v);
+void tcg_trigger_reset(Hart *h);
+bool tcg_trigger_exec_armed(const Hart *h, uint64_t pc);
+bool tcg_trigger_exec(Hart *h, uint64_t pc);
+bool tcg_trigger_data(Hart *h, uint64_t va, unsigned size, bool store);
 
 /* fpu.c: executes an OP_FP instruction; false = illegal instruction. */
 bool tcg_fp_exec(Hart *h, const Insn *in);

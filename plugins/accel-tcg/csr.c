@@ -136,7 +136,7 @@ bool tcg_csr_read(Hart *h, unsigned csr, uint64_t *val)
         *val = h->pmpaddr[csr - 0x3b0];
         return true;
     }
-    return false;
+    return tcg_trigger_csr_read(h, csr, val);
 }
 
 bool tcg_csr_write(Hart *h, unsigned csr, uint64_t v)
@@ -230,7 +230,7 @@ bool tcg_csr_write(Hart *h, unsigned csr, uint64_t v)
             h->pmpaddr[i] = v & ((1ull << 54) - 1);
         return true;
     }
-    return false;
+    return tcg_trigger_csr_write(h, csr, v);
 }
 
 bool tcg_csr_rmw(Hart *h, unsigned csr, unsigned kind, uint64_t src, bool wr, uint64_t *old)
@@ -347,6 +347,7 @@ void tcg_hart_reset(Hart *h)
     h->res_valid = false;
     h->wfi = false;
     h->bp_skip = ~0ull;
+    tcg_trigger_reset(h);
     atomic_store(&h->mip, 0);
     tcg_set_priv(h, PRV_M);
     tcg_tlb_flush(h);

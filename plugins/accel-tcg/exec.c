@@ -232,11 +232,11 @@ enter:
          * its code jumps here directly.  Only for targets on the exit's own page,
          * which the mapping cannot separate from it while jc_key stays the same. */
         if (tb->jit_chain && exit_key == key && tb->page[0] == tb->page[1])
-            tcg_jit_link(h, tb);
+            tcg_cache_link(h, tb);
         h->jit_exit = NULL;
     }
     if (unlikely(!tb->jit) && ++tb->runs == JIT_HOT)
-        tb->jit = tcg_jit_compile(h, tb);
+        tb->jit = tcg_cache_compile(h, tb);
     if (tb->jit) {
         /* Host code runs the block (and the blocks chained to it), or a leading part:
          * it returns where the interpreter must go on (slow paths, instructions it
@@ -500,6 +500,7 @@ out:
         const JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
         if (likely(j->pc == pc && j->gen == h->jc_key)) {
             tb = j->tb;
+            tcg_cache_touch(h, tb); /* recency for the code cache's eviction */
         } else {
             tb = tcg_tb_find(h);
             if (!tb)

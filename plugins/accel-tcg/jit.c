@@ -20,64 +20,16 @@
  * A weakly ordered host would instead map FENCE r,rw to an acquire fence, FENCE rw,w to a
  * release fence and only FENCE w,r / rw,rw to a full fence.
  *
- * W^X: the code buffer is one memfd mapped twice, writable at one address and
- * executable at another; no page is ever writable and executable in the same mapping.
- * Each hart has its own buffer, reset together with its translation cache. */
-#define _GNU_SOURCE /* memfd_create */
+ * The code buffer (W^X, one per hart) is managed by codecache.c. */
 #include "cpu.h"
 #include "x86-emit.h"
 #include <stddef.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #if defined(__x86_64__) && defined(__linux__)
 
-#define JIT_MAX_INSN_BYTES 256 /* a store with its code-page call and both exits is ~230 */
 #define XOFF(r) ((int32_t)(offsetof(Hart, x) + 8 * (r)))
 #define PCOFF ((int32_t)offsetof(Hart, pc))
-
-bool tcg_jit_init(Hart *h)
-{
-    h->jit_rw = h->jit_rx = NULL;
-    h->jit_used = 0;
-    const char *env = getenv("MOSAIC_TCG_JIT");
-    if ((env && !strcmp(env, "0")) || (h->acc && h->acc->no_jit))
-        return false;
-    int fd = memfd_create("mosaic-tcg-code", MFD_CLOEXEC);
-    if (fd < 0)
-        return false;
-    void *rw = MAP_FAILED, *rx = MAP_FAILED;
-    if (ftruncate(fd, JIT_BUF_SIZE) == 0) {
-        rw = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        rx = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-    }
-    close(fd);
-    if (rw == MAP_FAILED || rx == MAP_FAILED) {
-        if (rw != MAP_FAILED)
-            munmap(rw, JIT_BUF_SIZE);
-        if (rx != MAP_FAILED)
-            munmap(rx, JIT_BUF_SIZE);
-        return false; /* no executable memory (e.g. a hardened host): interpreter only */
-    }
-    h->jit_rw = rw;
-    h->jit_rx = rx;
-    return true;
-}
-
-void tcg_jit_destroy(Hart *h)
-{
-    if (h->jit_rw) {
-        munmap(h->jit_rw, JIT_BUF_SIZE);
-        munmap(h->jit_rx, JIT_BUF_SIZE);
-    }
-    h->jit_rw = h->jit_rx = NULL;
-}
-
-bool tcg_jit_room(Hart *h)
-{
-    return !h->jit_rw || h->jit_used + (MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES <= JIT_BUF_SIZE;
-}
 
 /* The generator's state: the emitter first, so emit helpers that get an Emit * of a
  * Gen can reach the block they compile. */
@@ -235,6 +187,12 @@ void tcg_jit_link(Hart *h, TB *tb)
     int32_t rel = (int32_t)(tb->jit_chain - (slot + 5));
     memcpy(w + 1, &rel, 4);
     h->st.jit_links++;
+}
+
+void tcg_jit_unlink(Hart *h, uint8_t *slot)
+{
+    int32_t rel = 0; /* the jmp falls through to its unlinked exit again */
+    memcpy(h->jit_rw + (slot - h->jit_rx) + 1, &rel, 4);
 }
 
 /* Stores rax into x[rd] (x[32] is the sink for x0, as in the interpreter). */
@@ -679,24 +637,6 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
 
 #else /* no back-end for this host: the interpreter runs everything */
 
-bool tcg_jit_init(Hart *h)
-{
-    h->jit_rw = h->jit_rx = NULL;
-    h->jit_used = 0;
-    return false;
-}
-
-void tcg_jit_destroy(Hart *h)
-{
-    (void)h;
-}
-
-bool tcg_jit_room(Hart *h)
-{
-    (void)h;
-    return true;
-}
-
 JitFn tcg_jit_compile(Hart *h, TB *tb)
 {
     (void)h;
@@ -708,6 +648,12 @@ void tcg_jit_link(Hart *h, TB *tb)
 {
     (void)h;
     (void)tb;
+}
+
+void tcg_jit_unlink(Hart *h, uint8_t *slot)
+{
+    (void)h;
+    (void)slot;
 }
 
 #endif

@@ -193,8 +193,9 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
         s.readonly = false;
     }
     /* Only the permissions this walk proved are entered; others miss and walk again. */
+    uint64_t watch = h->trig_watch ? TLB_WATCH : 0; /* every data access checks triggers */
     if (r)
-        e->tag_r = vpage | flags;
+        e->tag_r = vpage | flags | watch;
     if (x)
         e->tag_x = vpage | flags;
     if (w && acc == ACC_STORE) {
@@ -206,7 +207,7 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
             wf |= TLB_CODE;
         if (e->dirty_tracking && !(wf & TLB_MMIO))
             mosaic_ram_set_dirty(e->region, e->region_off, 4096);
-        e->tag_w = vpage | wf;
+        e->tag_w = vpage | wf | watch;
     }
     return e;
 }
@@ -256,6 +257,8 @@ static bool load_one(Hart *h, uint64_t va, unsigned size, uint64_t *val)
 
 bool tcg_load_slow(Hart *h, uint64_t va, unsigned size, uint64_t *val)
 {
+    if (unlikely(h->trig_watch) && tcg_trigger_data(h, va, size, false))
+        return false;
     if (likely(!(va & (size - 1))))
         return load_one(h, va, size, val);
     /* Misaligned: emulated bytewise (as QEMU does for virt), faults carry va. */
@@ -316,6 +319,8 @@ static bool store_one(Hart *h, uint64_t va, unsigned size, uint64_t val)
 
 bool tcg_store_slow(Hart *h, uint64_t va, unsigned size, uint64_t val)
 {
+    if (unlikely(h->trig_watch) && tcg_trigger_data(h, va, size, true))
+        return false;
     if (likely(!(va & (size - 1))))
         return store_one(h, va, size, val);
     /* Misaligned: check every byte translates before writing any (precise traps). */
@@ -343,6 +348,8 @@ void *tcg_atomic_ptr(Hart *h, uint64_t va, unsigned size, bool store, uint64_t *
         h->exc_tval = va;
         return NULL;
     }
+    if (unlikely(h->trig_watch) && tcg_trigger_data(h, va, size, store))
+        return NULL;
     int priv = data_priv(h);
     TlbEntry *e = &h->tlb[mmu_idx(h, priv)][(va >> 12) & (TLB_SIZE - 1)];
     /* AMOs need write permission even for the read: fill as a store. */

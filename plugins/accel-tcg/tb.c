@@ -4,8 +4,9 @@
  *
  * Each hart owns its cache (no locks on the lookup path): TBs are keyed by physical pc
  * in a hash table; a direct-mapped jump cache maps (virtual pc, privilege) to a TB and
- * is dropped wholesale (jc_gen++) whenever the TLB is.  TBs live in a bump arena that
- * is reset when full.
+ * is dropped wholesale (jc_gen++) whenever the TLB is.  TBs live in the regions of the
+ * code cache (codecache.c): a full cache empties its least recently used region
+ * (tcg_tb_evict_region), never the whole cache.
  *
  * Keeping translations coherent with guest memory:
  *  - Stores by this hart.  The shared code_mask[] says which harts hold translations of
@@ -32,16 +33,37 @@
 
 void tcg_tb_init(Hart *h)
 {
-    h->arena = malloc(ARENA_SIZE);
     h->seen = calloc(1u << SEEN_BITS, sizeof(*h->seen));
-    h->arena_used = 0;
-    tcg_jit_init(h);
+    if (!h->seen || !tcg_cache_init(h)) {
+        free(h->seen);
+        h->seen = NULL;
+        tcg_cache_destroy(h);
+    }
+}
+
+static void free_pages(Hart *h)
+{
+    for (unsigned b = 0; b < (1u << PAGE_HASH_BITS); b++) {
+        for (PageEnt *pe = h->page_hash[b], *next; pe; pe = next) {
+            next = pe->next;
+            free(pe);
+        }
+        h->page_hash[b] = NULL;
+    }
+}
+
+void tcg_tb_destroy(Hart *h)
+{
+    free_pages(h);
+    free(h->seen);
+    h->seen = NULL;
+    tcg_cache_destroy(h);
 }
 
 static void *arena_alloc(Hart *h, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
-    if (h->arena_used + n > ARENA_SIZE)
+    if (h->arena_used + n > h->arena_end)
         return NULL;
     void *p = h->arena + h->arena_used;
     h->arena_used += n;
@@ -59,9 +81,8 @@ void tcg_tb_flush(Hart *h, FlushReason why)
         for (PageEnt *pe = h->page_hash[b]; pe; pe = pe->next)
             atomic_fetch_and(&h->acc->code_mask[CODE_IDX(pe->page)], ~hart_bit(h));
     memset(h->tb_hash, 0, sizeof(h->tb_hash));
-    memset(h->page_hash, 0, sizeof(h->page_hash));
-    h->arena_used = 0;
-    h->jit_used = 0;
+    free_pages(h);
+    tcg_cache_reset(h);
     h->jit_exit = NULL;
     jc_flush(h);
     h->st.flushes++;
@@ -125,8 +146,90 @@ static void page_invalidate(Hart *h, PageEnt **link)
     }
     *link = pe->next;
     atomic_fetch_and(&h->acc->code_mask[CODE_IDX(pe->page)], ~hart_bit(h));
+    free(pe);
     h->st.invalidations++;
     h->jit_exit = NULL; /* it may belong to a block just dropped */
+    jc_flush(h); /* jump-cache hits are not re-checked for validity */
+}
+
+/* Takes a block out of the lookup structures (its page list is rebuilt by the caller). */
+static void evict_tb(Hart *h, TB *tb)
+{
+    if (tb->valid) {
+        tb->valid = false;
+        tb_unhash(h, tb);
+        h->st.blocks_evicted++;
+    }
+}
+
+/* Rebuilds the TB list of a page without the dropped blocks; a page left without
+ * blocks is no code page of this hart any more. */
+static void page_sweep(Hart *h, uint64_t page)
+{
+    PageEnt **link = &h->page_hash[page_bucket(page)];
+    while (*link && (*link)->page != page)
+        link = &(*link)->next;
+    PageEnt *pe = *link;
+    if (!pe || pe->swept == h->evict_round)
+        return;
+    pe->swept = h->evict_round;
+    uint64_t bytes = 0;
+    for (TB **pp = &pe->tbs; *pp;) {
+        TB *tb = *pp;
+        int k = tb->page[0] == page ? 0 : 1;
+        if (tb->valid) {
+            bytes |= tb->gran[k];
+            pp = &tb->page_next[k];
+        } else {
+            *pp = tb->page_next[k];
+        }
+    }
+    pe->code_bytes = bytes;
+    if (!pe->tbs) {
+        *link = pe->next;
+        atomic_fetch_and(&h->acc->code_mask[CODE_IDX(page)], ~hart_bit(h));
+        free(pe);
+    }
+}
+
+static void code_list_remove(Hart *h, TB *tb)
+{
+    Region *r = &h->regions[tb->code_region];
+    if (tb->code_prev)
+        tb->code_prev->code_next = tb->code_next;
+    else
+        r->code_tbs = tb->code_next;
+    if (tb->code_next)
+        tb->code_next->code_prev = tb->code_prev;
+    tb->code_region = -1;
+}
+
+void tcg_tb_evict_region(Hart *h, int v)
+{
+    Region *r = &h->regions[v];
+    if (!++h->evict_round)
+        h->evict_round = 1; /* 0 is "never swept" */
+    for (TB *tb = r->tbs; tb; tb = tb->region_next) {
+        if (tb->code_region >= 0 && tb->code_region != v)
+            code_list_remove(h, tb); /* its record is about to be reused */
+        evict_tb(h, tb);
+    }
+    for (TB *tb = r->code_tbs; tb; tb = tb->code_next) {
+        evict_tb(h, tb);
+        tb->jit = NULL;
+        tb->jit_chain = NULL;
+    }
+    /* The page lists still hold dropped blocks (invalid now): rebuild them. */
+    for (int list = 0; list < 2; list++) {
+        for (TB *tb = list ? r->code_tbs : r->tbs; tb; tb = list ? tb->code_next : tb->region_next) {
+            page_sweep(h, tb->page[0]);
+            if (tb->page[1] != tb->page[0])
+                page_sweep(h, tb->page[1]);
+        }
+    }
+    for (TB *tb = r->code_tbs; tb; tb = tb->code_next)
+        tb->code_region = -1;
+    h->jit_exit = NULL;
     jc_flush(h); /* jump-cache hits are not re-checked for validity */
 }
 
@@ -241,10 +344,11 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
     PageEnt *pe = page_find(h, page);
     if (!pe) {
         Accel *a = h->acc;
-        pe = arena_alloc(h, sizeof(*pe));
+        pe = malloc(sizeof(*pe));
         if (!pe)
             return false;
         pe->page = page;
+        pe->swept = 0;
         pe->tbs = NULL;
         pe->code_bytes = 0;
         pe->region = region;
@@ -268,6 +372,7 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
     }
     tb->page_next[k] = pe->tbs;
     pe->tbs = tb;
+    tb->gran[k] = code_bytes;
     pe->code_bytes |= code_bytes;
     return true;
 }
@@ -284,11 +389,11 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
                      MosaicRegion *region, uint64_t region_off)
 {
     size_t max = h->step ? 1 : MAX_TB_INSNS;
-    size_t need = sizeof(TB) + (max + 2) * sizeof(Insn) + 2 * sizeof(PageEnt) + 64;
-    if (h->arena_used + need > ARENA_SIZE || !tcg_jit_room(h))
-        tcg_tb_flush(h, FLUSH_FULL);
+    size_t need = sizeof(TB) + (max + 2) * sizeof(Insn) + 64;
+    tcg_cache_reserve(h, need);
     TB *tb = arena_alloc(h, sizeof(TB) + (max + 2) * sizeof(Insn));
     const void *const *labels = tcg_exec_labels();
+    tb->runs = 0;
     tb->ppc = pa;
     tb->page[0] = tb->page[1] = pa & PAGE_MASK;
     tb->valid = true;
@@ -310,6 +415,11 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
                 n++;
                 in = &tb->insns[n];
             }
+        }
+        if (unlikely(h->trig_exec) && tcg_trigger_exec_armed(h, pc + off)) {
+            if (n > 0)
+                break; /* an armed execute trigger starts its own block (tcg_tb_find) */
+            tb->runs = JIT_HOT; /* never compiled: arrivals go through tcg_tb_find */
         }
         uint16_t lo;
         memcpy(&lo, host + po, 2);
@@ -364,7 +474,12 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
     h->st.translations++;
     tb->jit = NULL;
     tb->jit_chain = NULL;
-    tb->runs = 0;
+    Region *r = &h->regions[h->cur_region];
+    tb->region = (int8_t)h->cur_region;
+    tb->code_region = -1;
+    tb->code_next = tb->code_prev = NULL;
+    tb->region_next = r->tbs;
+    r->tbs = tb;
     return tb;
 }
 
@@ -372,11 +487,21 @@ TB *tcg_tb_find(Hart *h)
 {
     uint64_t pc = h->pc;
     JcEntry *j = &h->jc[(pc >> 1) & ((1u << JC_BITS) - 1)];
-    if (likely(j->pc == pc && j->gen == h->jc_key))
+    if (likely(j->pc == pc && j->gen == h->jc_key)) {
+        tcg_cache_touch(h, j->tb);
         return j->tb;
+    }
     uint64_t pa, region_off;
     const uint8_t *host;
     MosaicRegion *region;
+    bool cacheable = true;
+    if (unlikely(h->trig_exec) && tcg_trigger_exec_armed(h, pc)) {
+        /* Checked on every arrival: never in the jump cache.  An address breakpoint
+         * comes before any fetch fault. */
+        if (tcg_trigger_exec(h, pc))
+            goto fault;
+        cacheable = false;
+    }
     if (!tcg_fetch_translate(h, pc, &pa, &host, &region, &region_off))
         goto fault;
     TB *tb;
@@ -400,9 +525,12 @@ TB *tcg_tb_find(Hart *h)
         if (!tb)
             goto fault;
     }
-    j->pc = pc;
-    j->tb = tb;
-    j->gen = h->jc_key;
+    if (likely(cacheable)) {
+        j->pc = pc;
+        j->tb = tb;
+        j->gen = h->jc_key;
+    }
+    tcg_cache_touch(h, tb);
     return tb;
 fault:
     tcg_take_trap(h, h->exc_cause, h->exc_tval, false);

@@ -17,6 +17,8 @@ static void *tcg_create(MosaicMachine *m, const MosaicProps *props, MosaicError 
     a->machine = m;
     a->as = mosaic_machine_address_space(m);
     a->no_jit = props && mosaic_props_has(props, "jit") && !mosaic_props_get_bool(props, "jit");
+    a->tb_size = props && mosaic_props_has(props, "tb-size") ? mosaic_props_get_uint(props, "tb-size")
+                                                              : 32u << 20;
     a->code_mask = calloc(1u << CODE_MAP_BITS, sizeof(*a->code_mask));
     a->page_wgen = calloc(1u << CODE_MAP_BITS, sizeof(*a->page_wgen));
     if (!a->code_mask || !a->page_wgen) {
@@ -74,14 +76,14 @@ static void tcg_vcpu_destroy(void *cpu)
                 " compiled %" PRIu64 " links %" PRIu64 " flushes %" PRIu64 " invalidations %" PRIu64
                 " tlb-misses %" PRIu64 " exceptions %" PRIu64 " retranslations %" PRIu64
                 " inval-code-write %" PRIu64 " inval-fence-i %" PRIu64 " code-write-kept %" PRIu64
-                " flush-full %" PRIu64 " flush-other %" PRIu64 "\n", h->index, h->instret,
+                " flush-full %" PRIu64 " flush-other %" PRIu64 " region-evictions %" PRIu64
+                " blocks-evicted %" PRIu64 "\n", h->index, h->instret,
                 h->st.translations, h->st.jit_blocks, h->st.jit_links, h->st.flushes, h->st.invalidations,
                 h->st.tlb_misses, h->st.exceptions, h->st.retranslations, h->st.inval_code_write,
-                h->st.inval_fence_i, h->st.code_write_kept, h->st.flush_full, h->st.flush_other);
+                h->st.inval_fence_i, h->st.code_write_kept, h->st.flush_full, h->st.flush_other,
+                h->st.region_evictions, h->st.blocks_evicted);
     h->acc->harts[h->index] = NULL;
-    free(h->arena);
-    free(h->seen);
-    tcg_jit_destroy(h);
+    tcg_tb_destroy(h);
     free(h);
 }
 
@@ -214,11 +216,15 @@ static void tcg_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
         s.code_write_kept += h->st.code_write_kept;
         s.flush_full += h->st.flush_full;
         s.flush_other += h->st.flush_other;
+        s.region_evictions += h->st.region_evictions;
+        s.blocks_evicted += h->st.blocks_evicted;
     }
     fn(opaque, "translations", s.translations);
     fn(opaque, "flushes", s.flushes);
     fn(opaque, "flushes-cache-full", s.flush_full);
     fn(opaque, "flushes-other", s.flush_other);
+    fn(opaque, "region-evictions", s.region_evictions);
+    fn(opaque, "blocks-evicted", s.blocks_evicted);
     fn(opaque, "invalidations", s.invalidations);
     fn(opaque, "invalidations-code-write", s.inval_code_write);
     fn(opaque, "invalidations-fence-i", s.inval_fence_i);
@@ -299,6 +305,11 @@ static const MosaicPropDesc tcg_props[] = {
     {.key = "jit", .type = MOSAIC_PROP_BOOL, .defval = "on",
      .help = "x86-64 code generator for hot blocks (off: the interpreter runs everything; "
              "MOSAIC_TCG_JIT=0 in the environment does the same)"},
+    {.key = "tb-size", .type = MOSAIC_PROP_SIZE, .defval = TB_SIZE_DEFAULT,
+     .help = "code cache per hart: bytes of translated blocks and as many of generated code, "
+             "in 16 regions; when full, the least recently used region is emptied (as QEMU's "
+             "-accel tcg,tb-size, which flushes everything instead)",
+     .min = TB_SIZE_MIN, .max = 1ll << 30},
     {.key = NULL},
 };
 

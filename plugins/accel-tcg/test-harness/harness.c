@@ -63,6 +63,7 @@ bool mosaic_error_is_set(const MosaicError *err) { return err && err->set; }
 /* The harness passes no [accel] props (NULL): every key is at its default. */
 bool mosaic_props_has(const MosaicProps *p, const char *key) { return false; }
 bool mosaic_props_get_bool(const MosaicProps *p, const char *key) { return false; }
+uint64_t mosaic_props_get_uint(const MosaicProps *p, const char *key) { return 0; }
 void mosaic_log(const char *domain, int level, const char *fmt, ...)
 {
     va_list ap;
