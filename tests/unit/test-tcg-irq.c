@@ -6,9 +6,10 @@
  * whose line was already high, never raised it again: the guest waited forever for a
  * virtio completion (bench/pci hung under load).  Nor may a csrs/csrc copy a raised
  * line into the software bit (priv spec 3.1.9).  csr.c is compiled in with stubs for
- * the translation cache it flushes. */
+ * the translation cache it flushes (trigger.c: the debug-trigger CSRs csr.c hands on). */
 #include <glib.h>
 #include "../../plugins/accel-tcg/csr.c"
+#include "../../plugins/accel-tcg/trigger.c"
 
 bool tcg_fp_enabled(Hart *h) { return true; }
 void tcg_fp_dirty(Hart *h) {}
