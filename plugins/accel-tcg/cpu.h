@@ -225,6 +225,13 @@ struct Hart {
     uint64_t bp_gen;
     uint64_t bp_skip;      /* pc of the breakpoint we stopped at: run over it once */
     Stats st;
+    /* Direct load window (jit.c): while data accesses are untranslated (M-mode without
+     * MPRV, or satp bare), loads from the RAM section [direct_lo, direct_lo +
+     * direct_len + 7) read host memory at va + direct_addend without a TLB lookup.
+     * Set by a TLB fill for a load; direct_len = 0 (none) whenever the TLB is flushed
+     * or the data privilege changes. */
+    uint64_t direct_lo, direct_len;
+    uintptr_t direct_addend;
 };
 
 /* Opcodes of pre-decoded instructions. */

@@ -90,8 +90,8 @@ bool tcg_jit_room(Hart *h)
  * own start (a loop) jumps past the loads and keeps its registers in host registers
  * across iterations.
  *
- * Other host registers while generated code runs: rbx = Hart, r12 = h->dtlb (the TLB
- * set cannot change inside generated code), r13 = the block's base pc, r14 = the
+ * Other host registers while generated code runs: rbx = Hart, r12 = h->direct_addend
+ * (the direct load window, see cpu.h), r13 = the block's base pc, r14 = the
  * instructions retired by exits taken (added to h->instret on return), rax, rcx, rdx,
  * rsi scratch. */
 #define NHOST 7
@@ -100,7 +100,7 @@ static const int host_pool[NHOST] = { RBP, R15, RDI, 8, 9, 10, 11 };
 #define CALLER_SAVED(r) ((r) == RDI || ((r) >= 8 && (r) <= 11))
 
 /* Slow paths emitted after the block's body. */
-enum { STUB_EXIT, STUB_STORE, STUB_STOP, STUB_LOOP_STOP };
+enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP };
 typedef struct Stub {
     uint8_t *fix, *fixb;   /* rel32s in the body jumping to the stub (fixb: or NULL) */
     uint8_t *fix2;         /* STUB_STOP: the link slot's rel32 (unlinked entry) */
@@ -109,7 +109,8 @@ typedef struct Stub {
     uint32_t k;            /* instruction index */
     int64_t d;             /* STUB_STOP: target offset from the base pc; STORE: next insn */
     unsigned size;         /* STUB_STORE */
-    int val;               /* STUB_STORE: host register holding the value, -1: memory */
+    int val;               /* STUB_STORE: host register holding the value; LOAD: result */
+    unsigned opc;          /* STUB_LOAD */
     unsigned rs2;
 } Stub;
 
@@ -149,8 +150,8 @@ static void op_g(Gen *g, int w, int esc, uint8_t op, int reg, unsigned r)
 /* dst = x[r] (w32: the low half, zero-extended). */
 static void load_g(Gen *g, int dst, unsigned r, bool w32)
 {
-    if (H(g, r) == dst && !w32)
-        return;
+    if (H(g, r) == dst)
+        return; /* 32-bit users read only the low half */
     op_g(g, !w32, 0, 0x8b, dst, r);
 }
 
@@ -329,9 +330,24 @@ static void emit_tlb_cmp(Gen *g, unsigned size, size_t tag_off)
     op_rr(e, 0, 0x89, RSI, RAX);        /* mov eax, esi */
     shift_imm(e, 0, SH_SHR, RAX, (uint8_t)(12 - scale));
     alu_imm(e, 0, ALU_AND, RAX, (int32_t)((TLB_SIZE - 1) << scale));
+    op_mem(e, 1, 0x03, RAX, RBX, (int32_t)offsetof(Hart, dtlb)); /* add rax, [dtlb] */
     mov_rr(e, RCX, RSI);
     alu_imm(e, 1, ALU_AND, RCX, (int32_t)(PAGE_MASK | (size - 1)));
-    op_m(e, 1, 0, 0, 0x3b, RCX, R12, RAX, (int32_t)tag_off, 0); /* cmp rcx, [r12+rax+tag] */
+    op_m(e, 1, 0, 0, 0x3b, RCX, RAX, -1, (int32_t)tag_off, 0); /* cmp rcx, [rax+tag] */
+}
+
+/* movXX d, [base + index] for a load of this kind. */
+static void emit_load_op(Emit *e, unsigned opc, int d, int base, int index)
+{
+    switch (opc) {
+    case OP_LB: op_m(e, 1, 0, 1, 0xbe, d, base, index, 0, 0); break;  /* movsx d, byte */
+    case OP_LBU: op_m(e, 0, 0, 1, 0xb6, d, base, index, 0, 0); break; /* movzx d32, byte */
+    case OP_LH: op_m(e, 1, 0, 1, 0xbf, d, base, index, 0, 0); break;  /* movsx d, word */
+    case OP_LHU: op_m(e, 0, 0, 1, 0xb7, d, base, index, 0, 0); break; /* movzx d32, word */
+    case OP_LW: op_m(e, 1, 0, 0, 0x63, d, base, index, 0, 0); break;  /* movsxd d, dword */
+    case OP_LWU: op_m(e, 0, 0, 0, 0x8b, d, base, index, 0, 0); break; /* mov d32, dword */
+    default: op_m(e, 1, 0, 0, 0x8b, d, base, index, 0, 0); break;     /* mov d, qword */
+    }
 }
 
 static bool emit_load(Gen *g, const Insn *in, uint32_t k)
@@ -343,19 +359,17 @@ static bool emit_load(Gen *g, const Insn *in, uint32_t k)
     if (!fits32(in->imm))
         return false;
     emit_va(g, in);
-    emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_r));
-    add_stub(g, STUB_EXIT, jmp32(e, CC_NE), k);
-    op_m(e, 1, 0, 0, 0x03, RSI, R12, RAX, (int32_t)offsetof(TlbEntry, addend), 0);
+    /* The direct window first (r12 = h->direct_addend); the TLB out of line. */
+    mov_rr(e, RAX, RSI);
+    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_len)); /* cmp rax, [len] */
+    Stub *s = add_stub(g, STUB_LOAD, jmp32(e, CC_AE), k);
     int d = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
-    switch (in->opc) {
-    case OP_LB: op_m(e, 1, 0, 1, 0xbe, d, RSI, -1, 0, 0); break;  /* movsx d, byte */
-    case OP_LBU: op_m(e, 0, 0, 1, 0xb6, d, RSI, -1, 0, 0); break; /* movzx d32, byte */
-    case OP_LH: op_m(e, 1, 0, 1, 0xbf, d, RSI, -1, 0, 0); break;  /* movsx d, word */
-    case OP_LHU: op_m(e, 0, 0, 1, 0xb7, d, RSI, -1, 0, 0); break; /* movzx d32, word */
-    case OP_LW: op_m(e, 1, 0, 0, 0x63, d, RSI, -1, 0, 0); break;  /* movsxd d, dword */
-    case OP_LWU: op_m(e, 0, 0, 0, 0x8b, d, RSI, -1, 0, 0); break; /* mov d32, dword */
-    default: op_m(e, 1, 0, 0, 0x8b, d, RSI, -1, 0, 0); break;     /* mov d, qword */
-    }
+    emit_load_op(e, in->opc, d, RSI, R12);
+    s->resume = e->p;
+    s->size = size;
+    s->val = d;
+    s->opc = in->opc;
     put(g, in->rd, d);
     return true;
 }
@@ -408,7 +422,7 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
     emit_va(g, in);
     emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_w));
     Stub *s = add_stub(g, STUB_STORE, jmp32(e, CC_NE), k);
-    op_m(e, 1, 0, 0, 0x03, RSI, R12, RAX, (int32_t)offsetof(TlbEntry, addend), 0);
+    op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
     switch (size) {
     case 1: op_m(e, 0, 0, 0, 0x88, v, RSI, -1, 0, 1); break;
     case 2: op_m(e, 0, 1, 0, 0x89, v, RSI, -1, 0, 0); break;
@@ -457,6 +471,15 @@ static void emit_store_stub(Gen *g, const Stub *s)
     jmp_to(e, -1, g->tail_done);
 }
 
+/* jne to an exit at k emitted right here (within a stub). */
+static void add_stub_exit_inline(Gen *g, uint32_t k)
+{
+    Emit *e = &g->e;
+    uint8_t *hit = jmp32(e, CC_E);
+    emit_exit(g, k);
+    patch32(e, hit);
+}
+
 static void emit_stubs(Gen *g)
 {
     Emit *e = &g->e;
@@ -472,6 +495,15 @@ static void emit_stubs(Gen *g)
         case STUB_STORE:
             patch32(e, s->fix);
             emit_store_stub(g, s);
+            break;
+        case STUB_LOAD:
+            /* Outside the direct window: the TLB, else the interpreter. */
+            patch32(e, s->fix);
+            emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_r));
+            add_stub_exit_inline(g, s->k);
+            op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+            emit_load_op(e, s->opc, s->val, RSI, -1);
+            jmp_to(e, -1, s->resume);
             break;
         case STUB_LOOP_STOP:
             patch32(e, s->fix);
@@ -855,6 +887,12 @@ static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
         fprintf(map, "%lx %zx guest_pa_%llx\n", (unsigned long)(uintptr_t)code, len,
                 (unsigned long long)tb->ppc);
         fflush(map);
+        if (getenv("MOSAIC_TCG_DUMP_TMP")) {
+            char path[96];
+            snprintf(path, sizeof(path), "/tmp/jitdump/%llx.bin", (unsigned long long)tb->ppc);
+            FILE *f = fopen(path, "w");
+            if (f) { fwrite(code, 1, len, f); fclose(f); }
+        }
     }
     pthread_mutex_unlock(&lock);
 }
@@ -892,8 +930,9 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     op_rr(e, 0, 0x31, R14, R14);          /* xor r14d, r14d */
     mov_rr(e, RBX, RDI);                  /* rbx = h */
     mov_rr(e, R13, RSI);                  /* r13 = base pc */
-    mov_load(e, R12, RBX, (int32_t)offsetof(Hart, dtlb));
-    /* Chained blocks enter here: rbx, r12, r13 (set by the jumping exit) are right. */
+    mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
+    /* Chained blocks enter here: rbx, r12 (the direct window cannot change inside
+     * generated code), r13 (set by the jumping exit) are right. */
     tb->jit_chain = h->jit_rx + (e->p - h->jit_rw);
     reload(&g);
     g.loop_head = e->p;
