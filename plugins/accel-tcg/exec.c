@@ -285,7 +285,8 @@ L_JALR: {
         RD = PC + i->len;
         JUMP(t);
     }
-#define BR(cond) JUMP((cond) ? PC + IMM : PC + i->len)
+/* Not taken: the block goes on (conditional branches do not end blocks). */
+#define BR(cond) do { if (cond) JUMP(PC + IMM); NEXT; } while (0)
 L_BEQ: BR(RS1 == RS2);
 L_BNE: BR(RS1 != RS2);
 L_BLT: BR((int64_t)RS1 < (int64_t)RS2);

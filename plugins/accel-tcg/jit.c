@@ -651,18 +651,17 @@ static void emit_leave_pc(Gen *g, uint32_t done)
 
 static bool emit_branch(Gen *g, const Insn *in, uint32_t k)
 {
-    int64_t taken = (int64_t)in->off + in->imm, next = in->off + in->len;
+    int64_t taken = (int64_t)in->off + in->imm;
     if (!fits32(taken))
         return false;
     static const int cond[] = { [OP_BEQ - OP_BEQ] = CC_E, [OP_BNE - OP_BEQ] = CC_NE,
                                 [OP_BLT - OP_BEQ] = CC_L, [OP_BGE - OP_BEQ] = CC_GE,
                                 [OP_BLTU - OP_BEQ] = CC_B, [OP_BGEU - OP_BEQ] = CC_AE };
     emit_cmp(g, in->rs1, in->rs2, 0);
-    /* jcc rel32 to the taken exit, placed after the fall-through one. */
-    uint8_t *fix = jmp32(&g->e, cond[in->opc - OP_BEQ]);
-    emit_goto(g, next, k + 1);
-    patch32(&g->e, fix);
+    /* Not taken: on with the block (jump over the taken exit). */
+    uint8_t *fix = jmp32(&g->e, cond[in->opc - OP_BEQ] ^ 1);
     emit_goto(g, taken, k + 1);
+    patch32(&g->e, fix);
     return true;
 }
 
@@ -786,7 +785,7 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
 /* Instructions after which the generated function has returned. */
 static bool leaves(unsigned opc)
 {
-    return opc == OP_END || opc == OP_JAL || opc == OP_JALR || (opc >= OP_BEQ && opc <= OP_BGEU);
+    return opc == OP_END || opc == OP_JAL || opc == OP_JALR;
 }
 
 /* Which registers an instruction the generator handles reads and writes (a superset
