@@ -225,13 +225,15 @@ struct Hart {
     uint64_t bp_gen;
     uint64_t bp_skip;      /* pc of the breakpoint we stopped at: run over it once */
     Stats st;
-    /* Direct load window (jit.c): while data accesses are untranslated (M-mode without
+    /* Direct window (jit.c): while data accesses are untranslated (M-mode without
      * MPRV, or satp bare), loads from the RAM section [direct_lo, direct_lo +
-     * direct_len + 7) read host memory at va + direct_addend without a TLB lookup.
-     * Set by a TLB fill for a load; direct_len = 0 (none) whenever the TLB is flushed
-     * or the data privilege changes. */
-    uint64_t direct_lo, direct_len;
+     * direct_len + 7) read host memory at va + direct_addend without a TLB lookup;
+     * stores too when direct_wlen = direct_len (RAM without dirty tracking), except to
+     * pages code_mask[] marks as code pages.  Set by a TLB fill for a load or store;
+     * lengths 0 (none) whenever the TLB is flushed or the data privilege changes. */
+    uint64_t direct_lo, direct_len, direct_wlen;
     uintptr_t direct_addend;
+    _Atomic uint64_t *code_mask; /* acc->code_mask, for generated code */
 };
 
 /* Opcodes of pre-decoded instructions. */

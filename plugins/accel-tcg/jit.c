@@ -374,38 +374,67 @@ static bool emit_load(Gen *g, const Insn *in, uint32_t k)
     return true;
 }
 
-/* A store whose TLB entry matches but for TLB_CODE (a page that also holds translated
- * code): performed here, so data next to code costs a call instead of a trip through
- * the interpreter.  0: done, go on; 1: not this case (TLB miss, MMIO, misaligned): the
- * interpreter performs it; 2: done, and it dropped translations (perhaps this block's):
- * leave after the store, as the interpreter does. */
-static uint32_t jit_store_code_page(Hart *h, uint64_t va, uint64_t val, uint32_t size)
+/* Slow paths called from generated code (TLB miss, code page, MMIO, misaligned): what
+ * the interpreter's slow paths do, without leaving the generated code.  Loads return
+ * the raw value and whether it worked; stores 0: done, 1: fault, 2: done, and it
+ * dropped translations (perhaps this block's): leave after the store, as the
+ * interpreter does.  On a fault the interpreter performs the access again and traps. */
+typedef struct JitLoad {
+    uint64_t val, ok;      /* returned in rax, rdx */
+} JitLoad;
+
+static JitLoad jit_load_slow(Hart *h, uint64_t va, uint32_t size)
 {
-    TlbEntry *e = &h->dtlb[(va >> 12) & (TLB_SIZE - 1)];
-    if (!(e->tag_w & TLB_CODE) ||
-        (e->tag_w & ~(uint64_t)TLB_CODE) != (va & (PAGE_MASK | (size - 1))))
+    JitLoad r = { 0, 0 };
+    r.ok = tcg_load_slow(h, va, size, &r.val);
+    return r;
+}
+
+static uint32_t jit_store_slow(Hart *h, uint64_t va, uint64_t val, uint32_t size)
+{
+    if (!tcg_store_slow(h, va, size, val))
         return 1;
-    /* What the interpreter's slow path does for such an entry (mmu.c store_one), with
-     * the entry already known: the store, dirty tracking, then the code check. */
-    void *host = (void *)(e->addend + va);
-    switch (size) {
-    case 1: *(uint8_t *)host = (uint8_t)val; break;
-    case 2: *(uint16_t *)host = (uint16_t)val; break;
-    case 4: *(uint32_t *)host = (uint32_t)val; break;
-    default: *(uint64_t *)host = val; break;
-    }
-    if (e->dirty_tracking)
-        mosaic_ram_set_dirty(e->region, e->region_off, 4096);
-    uint64_t pa = e->paddr | (va & 0xfff);
-    tcg_code_write(h, pa, size);
-    if (!atomic_load_explicit(&h->acc->code_mask[(pa >> 12) & ((1u << CODE_MAP_BITS) - 1)],
-                              memory_order_relaxed))
-        e->tag_w &= ~(uint64_t)TLB_CODE;
     if (h->tb_dirty) {
         h->tb_dirty = false;
         return 2;
     }
     return 0;
+}
+
+/* call fn(h, rsi, rdx, rcx) keeping the allocated caller-saved registers; the helper
+ * may have moved the direct window (a TLB fill after a memory map change): r12 is
+ * loaded again. */
+static void emit_call(Gen *g, const void *fn)
+{
+    Emit *e = &g->e;
+    int saved[NHOST], n = 0;
+    for (int i = 0; i < NHOST; i++)
+        for (unsigned r = 1; r < 32; r++)
+            if (g->host[r] == host_pool[i] && CALLER_SAVED(host_pool[i]))
+                saved[n++] = host_pool[i];
+    for (int i = 0; i < n; i++)
+        push_r(e, saved[i]);
+    if (n & 1)
+        alu_imm(e, 1, ALU_SUB, RSP, 8); /* the call needs rsp 16-byte aligned */
+    mov_rr(e, RDI, RBX);
+    mov_imm(e, RAX, (uint64_t)(uintptr_t)fn);
+    e8(e, 0xff); e8(e, 0xd0);           /* call rax */
+    if (n & 1)
+        alu_imm(e, 1, ALU_ADD, RSP, 8);
+    for (int i = n - 1; i >= 0; i--)
+        pop_r(e, saved[i]);
+    mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
+}
+
+/* mov [base + index], v (size bytes). */
+static void emit_store_op(Emit *e, unsigned size, int v, int base, int index)
+{
+    switch (size) {
+    case 1: op_m(e, 0, 0, 0, 0x88, v, base, index, 0, 1); break;
+    case 2: op_m(e, 0, 1, 0, 0x89, v, base, index, 0, 0); break;
+    case 4: op_m(e, 0, 0, 0, 0x89, v, base, index, 0, 0); break;
+    default: op_m(e, 1, 0, 0, 0x89, v, base, index, 0, 0); break;
+    }
 }
 
 static bool emit_store(Gen *g, const Insn *in, uint32_t k)
@@ -420,15 +449,20 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
         v = RDX;
     }
     emit_va(g, in);
-    emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_w));
-    Stub *s = add_stub(g, STUB_STORE, jmp32(e, CC_NE), k);
-    op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
-    switch (size) {
-    case 1: op_m(e, 0, 0, 0, 0x88, v, RSI, -1, 0, 1); break;
-    case 2: op_m(e, 0, 1, 0, 0x89, v, RSI, -1, 0, 0); break;
-    case 4: op_m(e, 0, 0, 0, 0x89, v, RSI, -1, 0, 0); break;
-    default: op_m(e, 1, 0, 0, 0x89, v, RSI, -1, 0, 0); break;
-    }
+    /* The direct window, on a page without translated code; else the TLB (stub). */
+    mov_rr(e, RAX, RSI);
+    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
+    Stub *s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
+    mov_rr(e, RCX, RSI);
+    shift_imm(e, 1, SH_SHR, RCX, 12);
+    alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
+    mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, code_mask));
+    op_m(e, 1, 0, 0, 0x83, 7, RAX, RCX, 0, 0); /* cmp qword [rax + rcx*8], 0 */
+    e->p[-1] |= 3 << 6; /* scale 8: the SIB byte is last (base rax, no displacement) */
+    e8(e, 0);
+    s->fixb = jmp32(e, CC_NE);
+    emit_store_op(e, size, v, RSI, R12);
     s->resume = e->p;
     s->size = size;
     s->val = v;
@@ -436,29 +470,21 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
     return true;
 }
 
-/* The code-page store stub: rsi = va, the value in s->val. */
+/* The store stub (outside the direct window, or a code page): rsi = va, the value in
+ * s->val.  The TLB; a code page through the helper; else the interpreter. */
 static void emit_store_stub(Gen *g, const Stub *s)
 {
     Emit *e = &g->e;
+    emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_w));
+    uint8_t *miss = jmp32(e, CC_NE);
+    op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+    emit_store_op(e, s->size, s->val, RSI, -1);
+    jmp_to(e, -1, s->resume);
+    patch32(e, miss);
     if (s->val != RDX)
         mov_rr(e, RDX, s->val);
-    int saved[NHOST], n = 0;
-    for (int i = 0; i < NHOST; i++)
-        for (unsigned r = 1; r < 32; r++)
-            if (g->host[r] == host_pool[i] && CALLER_SAVED(host_pool[i]))
-                saved[n++] = host_pool[i];
-    for (int i = 0; i < n; i++)
-        push_r(e, saved[i]);
-    if (n & 1)
-        alu_imm(e, 1, ALU_SUB, RSP, 8); /* the call needs rsp 16-byte aligned */
-    mov_rr(e, RDI, RBX);
     e8(e, 0xb9); e32(e, s->size);       /* mov ecx, size */
-    mov_imm(e, RAX, (uint64_t)(uintptr_t)jit_store_code_page);
-    e8(e, 0xff); e8(e, 0xd0);           /* call rax */
-    if (n & 1)
-        alu_imm(e, 1, ALU_ADD, RSP, 8);
-    for (int i = n - 1; i >= 0; i--)
-        pop_r(e, saved[i]);
+    emit_call(g, (const void *)jit_store_slow);
     op_rr(e, 0, 0x85, RAX, RAX);        /* test eax, eax */
     jmp_to(e, CC_E, s->resume);
     alu_imm(e, 0, ALU_CMP, RAX, 1);
@@ -471,11 +497,25 @@ static void emit_store_stub(Gen *g, const Stub *s)
     jmp_to(e, -1, g->tail_done);
 }
 
-/* jne to an exit at k emitted right here (within a stub). */
-static void add_stub_exit_inline(Gen *g, uint32_t k)
+/* rax = the raw loaded value extended as the load kind says. */
+static void emit_extend(Emit *e, unsigned opc)
+{
+    switch (opc) {
+    case OP_LB: op0f_rr(e, 1, 0xbe, RAX, RAX); break;  /* movsx rax, al */
+    case OP_LBU: op0f_rr(e, 0, 0xb6, RAX, RAX); break; /* movzx eax, al */
+    case OP_LH: op0f_rr(e, 1, 0xbf, RAX, RAX); break;  /* movsx rax, ax */
+    case OP_LHU: op0f_rr(e, 0, 0xb7, RAX, RAX); break; /* movzx eax, ax */
+    case OP_LW: movsxd_rr(e, RAX, RAX); break;
+    case OP_LWU: op_rr(e, 0, 0x89, RAX, RAX); break;   /* mov eax, eax */
+    default: break;
+    }
+}
+
+/* An exit at k emitted right here (within a stub), jumped over when cc holds. */
+static void add_stub_exit_inline(Gen *g, int cc, uint32_t k)
 {
     Emit *e = &g->e;
-    uint8_t *hit = jmp32(e, CC_E);
+    uint8_t *hit = jmp32(e, cc);
     emit_exit(g, k);
     patch32(e, hit);
 }
@@ -486,7 +526,7 @@ static void emit_stubs(Gen *g)
     for (unsigned i = 0; i < g->nstub; i++) {
         Stub *s = &g->stub[i];
         if (s->fixb && s->kind != STUB_STOP)
-            patch32(e, s->fixb);
+            patch32(e, s->fixb); /* a second way into the stub */
         switch (s->kind) {
         case STUB_EXIT:
             patch32(e, s->fix);
@@ -500,9 +540,19 @@ static void emit_stubs(Gen *g)
             /* Outside the direct window: the TLB, else the interpreter. */
             patch32(e, s->fix);
             emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_r));
-            add_stub_exit_inline(g, s->k);
+            uint8_t *miss = jmp32(e, CC_NE);
             op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
             emit_load_op(e, s->opc, s->val, RSI, -1);
+            jmp_to(e, -1, s->resume);
+            /* TLB miss, MMIO, misaligned: the slow path (raw value in rax). */
+            patch32(e, miss);
+            e8(e, 0xba); e32(e, s->size); /* mov edx, size */
+            emit_call(g, (const void *)jit_load_slow);
+            op_rr(e, 1, 0x85, RDX, RDX);  /* test rdx, rdx */
+            add_stub_exit_inline(g, CC_NE, s->k);
+            emit_extend(e, s->opc);
+            if (s->val != RAX)
+                mov_rr(e, s->val, RAX);
             jmp_to(e, -1, s->resume);
             break;
         case STUB_LOOP_STOP:
@@ -825,23 +875,38 @@ static bool insn_regs(const Insn *in, bool *r1, bool *r2, bool *wd)
 }
 
 /* Counts the uses of each guest register in the part of the block the generator
- * handles and gives host registers to the most used (at least two uses). */
+ * handles and gives host registers to the most used (at least two uses).  Uses inside
+ * a loop back to the block's start count LOOP_WEIGHT times. */
+#define LOOP_WEIGHT 8
 static void regalloc(Gen *g)
 {
     unsigned uses[33] = { 0 };
     uint64_t wr = 0;
     const TB *tb = g->tb;
+    uint32_t loop_end = 0; /* instructions before this one are in the loop */
     for (uint32_t k = 0; k <= tb->n; k++) {
         const Insn *in = &tb->insns[k];
         bool r1, r2, wd;
         if (!insn_regs(in, &r1, &r2, &wd))
             break;
+        if ((in->opc == OP_JAL || (in->opc >= OP_BEQ && in->opc <= OP_BGEU)) &&
+            (int64_t)in->off + in->imm == 0)
+            loop_end = k + 1;
+        if (leaves(in->opc))
+            break;
+    }
+    for (uint32_t k = 0; k <= tb->n; k++) {
+        const Insn *in = &tb->insns[k];
+        bool r1, r2, wd;
+        if (!insn_regs(in, &r1, &r2, &wd))
+            break;
+        unsigned w = k < loop_end ? LOOP_WEIGHT : 1;
         if (r1)
-            uses[in->rs1]++;
+            uses[in->rs1] += w;
         if (r2)
-            uses[in->rs2]++;
+            uses[in->rs2] += w;
         if (wd && in->rd < 33) {
-            uses[in->rd]++;
+            uses[in->rd] += w;
             wr |= 1ull << in->rd;
         }
         if (leaves(in->opc))
@@ -900,7 +965,7 @@ static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
 /* Bytes a block's code may take (tcg_jit_room keeps this much free). */
 #define JIT_BLOCK_MAX ((MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES)
 /* Room kept for what follows the body (the last exit and the stubs). */
-#define JIT_STUB_BYTES 128
+#define JIT_STUB_BYTES 192
 
 JitFn tcg_jit_compile(Hart *h, TB *tb)
 {
