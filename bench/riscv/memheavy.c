@@ -14,15 +14,15 @@ void sig(const char *name, uint64_t v);
 
 #define SORT_N (1u << 20)          /* 4 MiB of uint32 */
 #ifndef SORT_ROUNDS
-#define SORT_ROUNDS 8u
+#define SORT_ROUNDS 16u
 #endif
 #define SHA_BYTES (4u << 20)
 #ifndef SHA_ROUNDS
-#define SHA_ROUNDS 24u
+#define SHA_ROUNDS 32u
 #endif
 #define TABLE_N (8u << 20)         /* 64 MiB of uint64 */
 #ifndef TABLE_UPDATES
-#define TABLE_UPDATES (160u << 20)
+#define TABLE_UPDATES (24u << 20)
 #endif
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;

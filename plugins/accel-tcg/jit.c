@@ -111,6 +111,7 @@ typedef struct Stub {
     unsigned size;         /* STUB_STORE */
     int val;               /* STUB_STORE: host register holding the value; LOAD: result */
     unsigned opc;          /* STUB_LOAD */
+    bool tlb_done;         /* STUB_STORE: the body already tried the TLB */
     unsigned rs2;
 } Stub;
 
@@ -122,6 +123,9 @@ typedef struct Gen {
     int8_t host[33];       /* host register of guest register r, -1: in h->x */
     uint64_t written;      /* allocated guest registers the block writes */
     uint8_t *tail_done, *tail_exit, *loop_head;
+    /* Stores try the direct window first: only when it allows stores now (RAM that
+     * tracks dirty pages, e.g. for code, has none; then the TLB is inline). */
+    bool store_window;
     Stub stub[MAX_STUBS];
     unsigned nstub;
 } Gen;
@@ -449,11 +453,25 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
         v = RDX;
     }
     emit_va(g, in);
+    Stub *s;
+    if (!g->store_window) {
+        /* The TLB inline; a miss, code page, MMIO: the stub (the slow path). */
+        emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_w));
+        s = add_stub(g, STUB_STORE, jmp32(e, CC_NE), k);
+        s->tlb_done = true;
+        op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+        emit_store_op(e, size, v, RSI, -1);
+        s->resume = e->p;
+        s->size = size;
+        s->val = v;
+        s->d = in->off + in->len;
+        return true;
+    }
     /* The direct window, on a page without translated code; else the TLB (stub). */
     mov_rr(e, RAX, RSI);
     op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
     op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
-    Stub *s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
+    s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
     mov_rr(e, RCX, RSI);
     shift_imm(e, 1, SH_SHR, RCX, 12);
     alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
@@ -475,12 +493,14 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
 static void emit_store_stub(Gen *g, const Stub *s)
 {
     Emit *e = &g->e;
-    emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_w));
-    uint8_t *miss = jmp32(e, CC_NE);
-    op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
-    emit_store_op(e, s->size, s->val, RSI, -1);
-    jmp_to(e, -1, s->resume);
-    patch32(e, miss);
+    if (!s->tlb_done) {
+        emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_w));
+        uint8_t *miss = jmp32(e, CC_NE);
+        op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+        emit_store_op(e, s->size, s->val, RSI, -1);
+        jmp_to(e, -1, s->resume);
+        patch32(e, miss);
+    }
     if (s->val != RDX)
         mov_rr(e, RDX, s->val);
     e8(e, 0xb9); e32(e, s->size);       /* mov ecx, size */
@@ -980,6 +1000,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     g.nstub = 0;
     g.e.p = start;
     g.tb = tb;
+    g.store_window = h->direct_wlen != 0;
     regalloc(&g);
     Emit *e = &g.e;
     emit_tails(&g);
