@@ -4,16 +4,23 @@
  * A translated block's pre-decoded instructions are turned into one host function
  *     uint32_t fn(Hart *h, uint64_t base)      (base: virtual pc of the block)
  * covering the block's leading run of supported instructions (RV64I/M integer ALU,
- * loads and stores with the software TLB inline, branches and jumps).  The function
- * returns either
+ * loads and stores, conditional branches, which do not end blocks, and jumps).  The
+ * function returns either
  *   - JIT_DONE | n: the block ran to its end; h->pc holds the next pc and n instructions
  *     retired, or
  *   - k: the interpreter must go on at instruction k (an instruction the generator does
- *     not handle, or a TLB miss / code page / MMIO access, which the interpreter's slow
- *     path then performs).
- * Guest registers stay in h->x (no host register holds guest state across an exit), so
- * an exit needs no state write-back and exceptions, counters and self-modifying code are
- * all handled by the interpreter exactly as without the generator.
+ *     not handle, or an access that faulted in the slow path: the interpreter performs
+ *     it again and takes the trap).
+ * Loads and stores try the direct window (cpu.h: untranslated RAM, no TLB lookup) or
+ * the TLB inline; a miss, MMIO, a code page or a misaligned access calls mmu.c's slow
+ * path from the generated code.  Guest registers live in host registers within a block
+ * (see "Register allocation" below) and are written back to h->x before every exit and
+ * helper call that could look at them, so exceptions, counters and self-modifying code
+ * are handled by the interpreter exactly as without the generator.
+ *
+ * Profiling: MOSAIC_TCG_PERF_MAP=1 writes /tmp/perf-PID.map (one line per block, named
+ * by its physical pc); perf attributes the memfd code by file offset, so
+ * bench/riscv/perf_blocks.py maps `perf script -F ip` samples onto the blocks.
  *
  * Memory ordering: x86 is TSO, so loads and stores need no fences; only a FENCE whose
  * predecessor set has W and successor set has R (store->load order) becomes MFENCE.
@@ -971,12 +978,6 @@ static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
         fprintf(map, "%lx %zx guest_pa_%llx\n", (unsigned long)(uintptr_t)code, len,
                 (unsigned long long)tb->ppc);
         fflush(map);
-        if (getenv("MOSAIC_TCG_DUMP_TMP")) {
-            char path[96];
-            snprintf(path, sizeof(path), "/tmp/jitdump/%llx.bin", (unsigned long long)tb->ppc);
-            FILE *f = fopen(path, "w");
-            if (f) { fwrite(code, 1, len, f); fclose(f); }
-        }
     }
     pthread_mutex_unlock(&lock);
 }
