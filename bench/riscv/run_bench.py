@@ -82,11 +82,26 @@ def report(name, m, q, times, startup, insns=None):
           ((q - startup['qemu']) / (m - startup['mosaic'])))
 
 
+def native_memheavy(rounds, m, q):
+    """Builds bench/riscv/memheavy.c for the host and returns its median CPU time; its
+    signatures must match the guest's."""
+    exe = TOP / 'build' / 'bench-memheavy-native'
+    subprocess.run(['gcc', '-O2', '-DNATIVE', '-o', str(exe), str(HERE / 'memheavy.c'),
+                    str(HERE / 'memheavy_native.c')], check=True)
+    times = []
+    for _ in range(rounds):
+        cpu, rc, text = run_cpu([str(exe)])
+        if rc != 0 or 'PASS' not in text:
+            raise SystemExit('native memheavy failed: %s' % text[-2000:])
+        times.append(cpu)
+    return statistics.median(times)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--rounds', type=int, default=3)
-    ap.add_argument('--only', default='coremark,coremark-2hart',
-                    help='comma-separated: coremark, coremark-2hart, lite, codedata')
+    ap.add_argument('--only', default='coremark,coremark-2hart,memheavy',
+                    help='comma-separated: coremark, coremark-2hart, lite, codedata, memheavy')
     ap.add_argument('--mosaic-env', action='append', default=[], metavar='K=V')
     ap.add_argument('--linux', action='store_true', help='also time a Linux boot (wall, to the marker)')
     ap.add_argument('--cpus', type=int, default=1)
@@ -135,6 +150,15 @@ def main():
             res[w] = (m, q)
         print('code and data on one page vs apart, CPU time ratio: mosaic %.2f, qemu %.2f'
               % (res['same'][0] / res['apart'][0], res['same'][1] / res['apart'][1]))
+    if 'memheavy' in only:
+        # Sort, SHA-256 and random updates of a 64 MiB table (bench/riscv/memheavy.c), data
+        # at fixed addresses away from the code; the same source built for the host gives
+        # the ratio to native execution.
+        m, q, t = measure('memheavy', guests / 'bench' / 'memheavy.elf', 1, 'PASS', a.rounds, menv)
+        report('memheavy (sort, SHA-256, random 64 MiB table)', m, q, t, startup)
+        native = native_memheavy(a.rounds, m, q)
+        print('  native (host gcc -O2, same source): %.2f s; mosaic %.1fx native time, qemu %.1fx'
+              % (native, m / native, q / native))
     if a.linux:
         d = g.ensure_linux()
         img = d / 'Image-fpu'

@@ -102,7 +102,7 @@ static void evict(Hart *h, int v)
         if (code_region_of(h, l.slot) == v)
             continue; /* the jump goes with its code */
         if (in_region(l.dst, v)) {
-            tcg_jit_unlink(h, l.slot);
+            tcg_jit_unlink(h, l.slot, l.unlinked_rel);
             continue;
         }
         h->links[kept++] = l;
@@ -194,7 +194,8 @@ void tcg_cache_link(Hart *h, TB *tb)
         h->links = l;
         h->links_cap = cap;
     }
-    h->links[h->nlinks++] = (Link){ .slot = h->jit_exit, .dst = tb };
+    h->links[h->nlinks++] = (Link){ .slot = h->jit_exit, .dst = tb,
+                                    .unlinked_rel = tcg_jit_unlinked_rel(h, h->jit_exit) };
     tcg_jit_link(h, tb);
 }
 

@@ -152,6 +152,7 @@ typedef struct Region {
 typedef struct Link {
     uint8_t *slot;
     TB *dst;
+    int32_t unlinked_rel;  /* the jmp's displacement before it was linked (its exit stub) */
 } Link;
 /* Upper bound of the host code jit.c emits per guest instruction (a store with its
  * code-page call and both exits is ~230 bytes); codecache.c reserves room with it. */
@@ -273,6 +274,15 @@ struct Hart {
     uint64_t bp_gen;
     uint64_t bp_skip;      /* pc of the breakpoint we stopped at: run over it once */
     Stats st;
+    /* Direct window (jit.c): while data accesses are untranslated (M-mode without
+     * MPRV, or satp bare), loads from the RAM section [direct_lo, direct_lo +
+     * direct_len + 7) read host memory at va + direct_addend without a TLB lookup;
+     * stores too when direct_wlen = direct_len (RAM without dirty tracking), except to
+     * pages code_mask[] marks as code pages.  Set by a TLB fill for a load or store;
+     * lengths 0 (none) whenever the TLB is flushed or the data privilege changes. */
+    uint64_t direct_lo, direct_len, direct_wlen;
+    uintptr_t direct_addend;
+    _Atomic uint64_t *code_mask; /* acc->code_mask, for generated code */
 };
 
 /* Opcodes of pre-decoded instructions. */
@@ -335,8 +345,11 @@ static inline void tcg_cache_touch(Hart *h, const TB *tb)
 JitFn tcg_jit_compile(Hart *h, TB *tb);
 /* Patches the exit h->jit_exit to jump straight into tb's code. */
 void tcg_jit_link(Hart *h, TB *tb);
-/* Undoes tcg_jit_link for the jmp at slot (executable view): it exits to C again. */
-void tcg_jit_unlink(Hart *h, uint8_t *slot);
+/* The displacement of the unlinked jmp at slot (read before tcg_jit_link patches it). */
+int32_t tcg_jit_unlinked_rel(Hart *h, const uint8_t *slot);
+/* Undoes tcg_jit_link for the jmp at slot (executable view): it takes its exit stub
+ * (displacement rel, from tcg_jit_unlinked_rel) and returns to C again. */
+void tcg_jit_unlink(Hart *h, uint8_t *slot, int32_t rel);
 
 /* tb.c */
 TB *tcg_tb_find(Hart *h);

@@ -8,6 +8,10 @@
 
 static const void *const *exec_tb(Hart *h, TB *tb);
 
+/* Generated code counts its budget (h->jit_budget) in instructions, the executor in
+ * blocks: this many instructions stand for one block. */
+#define JIT_INSNS_PER_BLOCK 8
+
 const void *const *tcg_exec_labels(void)
 {
     return exec_tb(NULL, NULL);
@@ -241,9 +245,11 @@ enter:
         /* Host code runs the block (and the blocks chained to it), or a leading part:
          * it returns where the interpreter must go on (slow paths, instructions it
          * does not handle), in which block and at which base pc. */
-        h->jit_budget = (int32_t)budget;
+        uint64_t before = h->instret;
+        h->jit_budget = (int32_t)(budget * JIT_INSNS_PER_BLOCK);
         uint32_t r = tb->jit(h, base);
-        budget = h->jit_budget > 0 ? (unsigned)h->jit_budget : 1;
+        uint64_t ran = (h->instret - before) / JIT_INSNS_PER_BLOCK;
+        budget = ran < budget ? budget - (unsigned)ran : 1;
         exit_key = key;
         if (likely(r & JIT_DONE)) {
             done = r & ~JIT_DONE;
@@ -276,7 +282,8 @@ L_JALR: {
         RD = PC + i->len;
         JUMP(t);
     }
-#define BR(cond) JUMP((cond) ? PC + IMM : PC + i->len)
+/* Not taken: the block goes on (conditional branches do not end blocks). */
+#define BR(cond) do { if (cond) JUMP(PC + IMM); NEXT; } while (0)
 L_BEQ: BR(RS1 == RS2);
 L_BNE: BR(RS1 != RS2);
 L_BLT: BR((int64_t)RS1 < (int64_t)RS2);

@@ -4,16 +4,23 @@
  * A translated block's pre-decoded instructions are turned into one host function
  *     uint32_t fn(Hart *h, uint64_t base)      (base: virtual pc of the block)
  * covering the block's leading run of supported instructions (RV64I/M integer ALU,
- * loads and stores with the software TLB inline, branches and jumps).  The function
- * returns either
+ * loads and stores, conditional branches, which do not end blocks, and jumps).  The
+ * function returns either
  *   - JIT_DONE | n: the block ran to its end; h->pc holds the next pc and n instructions
  *     retired, or
  *   - k: the interpreter must go on at instruction k (an instruction the generator does
- *     not handle, or a TLB miss / code page / MMIO access, which the interpreter's slow
- *     path then performs).
- * Guest registers stay in h->x (no host register holds guest state across an exit), so
- * an exit needs no state write-back and exceptions, counters and self-modifying code are
- * all handled by the interpreter exactly as without the generator.
+ *     not handle, or an access that faulted in the slow path: the interpreter performs
+ *     it again and takes the trap).
+ * Loads and stores try the direct window (cpu.h: untranslated RAM, no TLB lookup) or
+ * the TLB inline; a miss, MMIO, a code page or a misaligned access calls mmu.c's slow
+ * path from the generated code.  Guest registers live in host registers within a block
+ * (see "Register allocation" below) and are written back to h->x before every exit and
+ * helper call that could look at them, so exceptions, counters and self-modifying code
+ * are handled by the interpreter exactly as without the generator.
+ *
+ * Profiling: MOSAIC_TCG_PERF_MAP=1 writes /tmp/perf-PID.map (one line per block, named
+ * by its physical pc); perf attributes the memfd code by file offset, so
+ * bench/riscv/perf_blocks.py maps `perf script -F ip` samples onto the blocks.
  *
  * Memory ordering: x86 is TSO, so loads and stores need no fences; only a FENCE whose
  * predecessor set has W and successor set has R (store->load order) becomes MFENCE.
@@ -24,160 +31,225 @@
 #include "cpu.h"
 #include "x86-emit.h"
 #include <stddef.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) && defined(__linux__)
 
 #define XOFF(r) ((int32_t)(offsetof(Hart, x) + 8 * (r)))
 #define PCOFF ((int32_t)offsetof(Hart, pc))
 
-/* The generator's state: the emitter first, so emit helpers that get an Emit * of a
- * Gen can reach the block they compile. */
-/* Guest registers are cached write-through in these host registers within a block
- * (memory is always current, so exits write nothing back; reads skip the reload and
- * its store-forwarding latency).  Chained blocks start with an empty cache. */
-#define NSLOT 6
-static const int slot_reg[NSLOT] = { RBP, RDI, 8, 9, 10, 11 };
+/* Register allocation (per block): the guest registers a block uses at least twice get
+ * the host registers below (callee-saved first, up to NHOST, most used first); the
+ * others are used straight from h->x as memory operands.  A block's code loads its
+ * allocated registers on entry (also when another block chains into it) and stores
+ * those the block writes back to h->x before every exit, so between blocks, and
+ * whenever C code runs, h->x is the guest state.  A block whose exit jumps back to its
+ * own start (a loop) jumps past the loads and keeps its registers in host registers
+ * across iterations.
+ *
+ * Other host registers while generated code runs: rbx = Hart, r12 = h->direct_addend
+ * (the direct load window, see cpu.h), r13 = the block's base pc, r14 = the
+ * instructions retired by exits taken (added to h->instret on return), rax, rcx, rdx,
+ * rsi scratch. */
+#define NHOST 7
+static const int host_pool[NHOST] = { RBP, R15, RDI, 8, 9, 10, 11 };
+/* Caller-saved ones must survive the code-page store helper call. */
+#define CALLER_SAVED(r) ((r) == RDI || ((r) >= 8 && (r) <= 11))
+
+/* Slow paths emitted after the block's body. */
+enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP };
+typedef struct Stub {
+    uint8_t *fix, *fixb;   /* rel32s in the body jumping to the stub (fixb: or NULL) */
+    uint8_t *fix2;         /* STUB_STOP: the link slot's rel32 (unlinked entry) */
+    uint8_t *resume;       /* STUB_STORE: where the body goes on */
+    int kind;
+    uint32_t k;            /* instruction index */
+    int64_t d;             /* STUB_STOP: target offset from the base pc; STORE: next insn */
+    unsigned size;         /* STUB_STORE */
+    int val;               /* STUB_STORE: host register holding the value; LOAD: result */
+    unsigned opc;          /* STUB_LOAD */
+    bool tlb_done;         /* STUB_STORE: the body already tried the TLB */
+    unsigned rs2;
+} Stub;
+
+#define MAX_STUBS (2 * (MAX_TB_INSNS + 2))
 
 typedef struct Gen {
     Emit e;
     TB *tb;
-    int guest[NSLOT];      /* guest register in the slot, -1: empty */
-    unsigned age[NSLOT], clock;
+    int8_t host[33];       /* host register of guest register r, -1: in h->x */
+    uint64_t written;      /* allocated guest registers the block writes */
+    uint8_t *tail_done, *tail_exit, *loop_head;
+    /* Stores try the direct window first: only when it allows stores now (RAM that
+     * tracks dirty pages, e.g. for code, has none; then the TLB is inline). */
+    bool store_window;
+    Stub stub[MAX_STUBS];
+    unsigned nstub;
 } Gen;
 
-static void gen_init(Gen *g, uint8_t *p, TB *tb)
+static int H(const Gen *g, unsigned r)
 {
-    memset(g, 0, sizeof(*g));
-    g->e.p = p;
-    g->tb = tb;
-    for (int k = 0; k < NSLOT; k++)
-        g->guest[k] = -1;
+    return r < 33 ? g->host[r] : -1;
 }
 
-/* The slot of guest register r, allocating the least recently used one on a miss;
- * *hit says whether it already held r. */
-static int slot_take(Emit *e, unsigned r, bool *hit)
+/* op reg, x[r] in the reg, r/m form (0x03 add, 0x0b or, 0x23 and, 0x2b sub, 0x33 xor,
+ * 0x3b cmp, 0x8b mov, 0x0f 0xaf imul). */
+static void op_g(Gen *g, int w, int esc, uint8_t op, int reg, unsigned r)
 {
-    Gen *g = (Gen *)e;
-    int best = -1;
-    for (int k = 0; k < NSLOT; k++) {
-        if (g->guest[k] == (int)r) {
-            g->age[k] = ++g->clock;
-            *hit = true;
-            return slot_reg[k];
-        }
+    int h = H(g, r);
+    if (h >= 0) {
+        rex(&g->e, w, reg, 0, h);
+        if (esc)
+            e8(&g->e, 0x0f);
+        e8(&g->e, op);
+        e8(&g->e, (uint8_t)(0xc0 | ((reg & 7) << 3) | (h & 7)));
+    } else {
+        op_m(&g->e, w, 0, esc, op, reg, RBX, -1, XOFF(r), 0);
     }
-    for (int k = 0; k < NSLOT && best < 0; k++)
-        if (g->guest[k] < 0)
-            best = k;
-    if (best < 0) {
-        best = 0;
-        for (int k = 1; k < NSLOT; k++)
-            if (g->age[k] < g->age[best])
-                best = k;
-    }
-    g->guest[best] = (int)r;
-    g->age[best] = ++g->clock;
-    *hit = false;
-    return slot_reg[best];
 }
 
-/* Host register holding x[r]. */
-static int src(Emit *e, unsigned r)
+/* dst = x[r] (w32: the low half, zero-extended). */
+static void load_g(Gen *g, int dst, unsigned r, bool w32)
 {
-    bool hit;
-    int h = slot_take(e, r, &hit);
-    if (!hit)
-        mov_load(e, h, RBX, (int32_t)(offsetof(Hart, x) + 8 * r));
+    if (H(g, r) == dst)
+        return; /* 32-bit users read only the low half */
+    op_g(g, !w32, 0, 0x8b, dst, r);
+}
+
+/* x[rd] = host register from (writes to x0 vanish). */
+static void put(Gen *g, unsigned rd, int from)
+{
+    if (rd == 0 || rd >= 32)
+        return;
+    int h = H(g, rd);
+    if (h < 0)
+        mov_store(&g->e, from, RBX, XOFF(rd));
+    else if (h != from)
+        mov_rr(&g->e, h, from);
+}
+
+/* Where to compute rd: its own host register when it has one and writing it early
+ * cannot clobber a source still to be read (other), else rax. */
+static int dest(Gen *g, unsigned rd, unsigned first, unsigned other)
+{
+    int h = H(g, rd);
+    if (h < 0 || (rd == other && rd != first))
+        return RAX;
     return h;
 }
 
-/* dst = x[r] (32-bit: the low half, zero-extended). */
-static void get(Emit *e, int dst, unsigned r, bool w32)
+static void writeback(Gen *g)
 {
-    int h = src(e, r);
-    op_rr(e, !w32, 0x89, h, dst);
+    for (unsigned r = 1; r < 32; r++)
+        if (H(g, r) >= 0 && (g->written >> r & 1))
+            mov_store(&g->e, H(g, r), RBX, XOFF(r));
 }
 
-/* While generated code runs, r14 counts the instructions retired by chained exits and
- * r15d is the chain budget; both go back to the hart here (so h->instret is exact
- * whenever C code, e.g. a counter CSR read, looks at it). */
-static void emit_epilogue(Emit *e, uint32_t v)
+static void reload(Gen *g)
+{
+    for (unsigned r = 1; r < 32; r++)
+        if (H(g, r) >= 0)
+            mov_load(&g->e, H(g, r), RBX, XOFF(r));
+}
+
+static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
+{
+    if (g->nstub >= MAX_STUBS)
+        __builtin_trap(); /* a generator bug: at most two stubs per instruction */
+    Stub *s = &g->stub[g->nstub++];
+    memset(s, 0, sizeof(*s));
+    s->kind = kind;
+    s->fix = fix;
+    s->k = k;
+    return s;
+}
+
+/* Instructions retired by the exits taken so far go to the hart here (so h->instret
+ * is exact whenever C code, e.g. a counter CSR read, looks at it). */
+static void emit_epilogue(Emit *e)
 {
     op_mem(e, 1, 0x01, R14, RBX, (int32_t)offsetof(Hart, instret)); /* add [instret], r14 */
-    op_mem(e, 0, 0x89, R15, RBX, (int32_t)offsetof(Hart, jit_budget)); /* mov [budget], r15d */
-    e8(e, 0xb8); e32(e, v);             /* mov eax, v */
-    e8(e, 0x41); e8(e, 0x5f);           /* pop r15 */
-    e8(e, 0x41); e8(e, 0x5e);           /* pop r14 */
-    e8(e, 0x41); e8(e, 0x5d);           /* pop r13 */
-    e8(e, 0x41); e8(e, 0x5c);           /* pop r12 */
-    e8(e, 0x5d);                        /* pop rbp */
-    e8(e, 0x5b);                        /* pop rbx */
+    alu_imm(e, 1, ALU_ADD, RSP, 8);
+    pop_r(e, R15);
+    pop_r(e, R14);
+    pop_r(e, R13);
+    pop_r(e, R12);
+    pop_r(e, RBP);
+    pop_r(e, RBX);
     e8(e, 0xc3);                        /* ret */
 }
 
-/* Hand over to the interpreter at instruction k of this block (which, after chaining,
- * is not the block the interpreter entered: say which, and its base pc). */
-static void emit_exit(Emit *e, uint32_t k)
+/* Two shared tails at the start of each block's code: tail_done (h->pc is set: write
+ * back, return JIT_DONE) and tail_exit (eax = k: write back, hand over to the
+ * interpreter at instruction k of this block, which after chaining is not the block
+ * the interpreter entered: say which, and its base pc). */
+static void emit_tails(Gen *g)
 {
-    mov_imm(e, RCX, (uint64_t)(uintptr_t)((Gen *)e)->tb);
+    Emit *e = &g->e;
+    g->tail_done = e->p;
+    writeback(g);
+    e8(e, 0xb8); e32(e, JIT_DONE);      /* mov eax, JIT_DONE */
+    emit_epilogue(e);
+    g->tail_exit = e->p;
+    writeback(g);
+    mov_imm(e, RCX, (uint64_t)(uintptr_t)g->tb);
     mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_cur));
     mov_store(e, R13, RBX, (int32_t)offsetof(Hart, jit_base));
-    emit_epilogue(e, k);
+    emit_epilogue(e);
 }
 
-/* op dword/qword [rbx + disp], imm (0x81 /ext id or 0x83 /ext ib). */
-static void mem_imm(Emit *e, int w, int ext, int32_t disp, int32_t imm, bool imm8)
+/* Hand over to the interpreter at instruction k (inline). */
+static void emit_exit(Gen *g, uint32_t k)
 {
-    rex(e, w, 0, 0, RBX);
-    e8(e, imm8 ? 0x83 : 0x81);
-    e8(e, 0x80 | (ext << 3) | RBX);
-    e32(e, (uint32_t)disp);
-    if (imm8)
-        e8(e, (uint8_t)imm);
-    else
-        e32(e, (uint32_t)imm);
+    e8(&g->e, 0xb8); e32(&g->e, k);     /* mov eax, k */
+    jmp_to(&g->e, -1, g->tail_exit);
 }
 
-/* Leaves the block for base + d after `done` instructions.  A target on the block's
- * own page gets a patchable jump (tcg_jit_link) taken when no exit request is pending
- * and the chain budget lasts; until linked it returns to the interpreter, recording
- * where the jump is. */
-static void emit_goto(Emit *e, int64_t d, uint32_t done)
+/* The tests every chained exit makes: an exit request or interrupt (check), or the
+ * instruction budget of this entry from C spent; each jumps to a stub. */
+static Stub *emit_stop_tests(Gen *g, int kind, int64_t d, uint32_t k)
 {
-    const TB *tb = ((Gen *)e)->tb;
+    Emit *e = &g->e;
+    op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
+    e8(e, 0);
+    Stub *s = add_stub(g, kind, jmp32(e, CC_NE), k);
+    op_m(e, 0, 0, 0, 0x3b, R14, RBX, -1, (int32_t)offsetof(Hart, jit_budget), 0); /* cmp r14d, [budget] */
+    s->fixb = jmp32(e, CC_AE);
+    s->d = d;
+    return s;
+}
+
+/* Leaves the block for base + d after `done` instructions.  Back to the block's own
+ * start: a loop that keeps its registers.  A target on the block's own page gets a
+ * patchable jump (tcg_jit_link) taken when no exit request is pending and the budget
+ * lasts; until linked it returns to the interpreter, recording where the jump is. */
+static void emit_goto(Gen *g, int64_t d, uint32_t done)
+{
+    Emit *e = &g->e;
+    const TB *tb = g->tb;
     int64_t in_page = (int64_t)(tb->ppc & 0xfff) + d;
     bool chain = tb->page[0] == tb->page[1] && in_page >= 0 && in_page < 4096;
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
-    if (!chain) {
-        lea(e, RAX, R13, (int32_t)d);
-        mov_store(e, RAX, RBX, PCOFF);
-        emit_epilogue(e, JIT_DONE);
+    if (d == 0 && tb->page[0] == tb->page[1]) {
+        alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
+        emit_stop_tests(g, STUB_LOOP_STOP, 0, done);
+        jmp_to(e, -1, g->loop_head);
         return;
     }
-    mem_imm(e, 0, ALU_CMP, (int32_t)offsetof(Hart, check), 0, true);
-    uint8_t *pending = jcc8(e, CC_NE);
-    alu_imm(e, 0, ALU_SUB, R15, 1);
-    uint8_t *spent = jcc8(e, CC_E);
+    if (!chain) {
+        alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
+        lea(e, RAX, R13, (int32_t)d);
+        mov_store(e, RAX, RBX, PCOFF);
+        jmp_to(e, -1, g->tail_done);
+        return;
+    }
+    writeback(g);
+    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
+    Stub *s = emit_stop_tests(g, STUB_STOP, d, done);
     lea(e, R13, R13, (int32_t)d);       /* the next block's base pc */
-    e8(e, 0xe9); e32(e, 0);             /* jmp rel32: to the next line until linked */
-    uint8_t *slot_end = e->p;
-    /* Unlinked: r13 already holds the target. */
-    mov_rr(e, RAX, R13);
-    e8(e, 0xeb); e8(e, 0);              /* jmp rel8 over the stopping entry */
-    uint8_t *join = e->p - 1;
-    /* Stopping (exit request or budget spent): r13 still holds this block's base. */
-    patch8(e, pending);
-    patch8(e, spent);
-    lea(e, RAX, R13, (int32_t)d);
-    patch8(e, join);
-    mov_store(e, RAX, RBX, PCOFF);
-    /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
-    e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
-    e32(e, (uint32_t)(int32_t)((slot_end - 5) - (e->p + 4)));
-    mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_exit));
-    emit_epilogue(e, JIT_DONE);
+    s->fix2 = jmp32(e, -1);             /* to the unlinked stub until linked */
 }
 
 void tcg_jit_link(Hart *h, TB *tb)
@@ -189,23 +261,17 @@ void tcg_jit_link(Hart *h, TB *tb)
     h->st.jit_links++;
 }
 
-void tcg_jit_unlink(Hart *h, uint8_t *slot)
+int32_t tcg_jit_unlinked_rel(Hart *h, const uint8_t *slot)
 {
-    int32_t rel = 0; /* the jmp falls through to its unlinked exit again */
+    int32_t rel;
+    memcpy(&rel, h->jit_rw + (slot - h->jit_rx) + 1, 4);
+    return rel;
+}
+
+void tcg_jit_unlink(Hart *h, uint8_t *slot, int32_t rel)
+{
+    /* back to the exit stub the jump took before it was linked */
     memcpy(h->jit_rw + (slot - h->jit_rx) + 1, &rel, 4);
-}
-
-/* Stores rax into x[rd] (x[32] is the sink for x0, as in the interpreter). */
-static void put_reg(Emit *e, unsigned rd, int from)
-{
-    bool hit;
-    mov_store(e, from, RBX, XOFF(rd));
-    mov_rr(e, slot_take(e, rd, &hit), from);
-}
-
-static void put_rd(Emit *e, const Insn *in)
-{
-    put_reg(e, in->rd, RAX);
 }
 
 static bool fits32(int64_t v)
@@ -213,76 +279,98 @@ static bool fits32(int64_t v)
     return v == (int32_t)v;
 }
 
-/* rsi = virtual address; rcx = host addend when the TLB entry matches (tag at
- * tag_off), else leave to the interpreter at instruction k. */
-static void emit_tlb(Emit *e, const Insn *in, unsigned size, size_t tag_off, uint32_t k)
+/* rsi = x[rs1] + imm. */
+static void emit_va(Gen *g, const Insn *in)
 {
-    get(e, RSI, in->rs1, false);
-    if (in->imm)
-        alu_imm(e, 1, ALU_ADD, RSI, (int32_t)in->imm);
-    mov_rr(e, RAX, RSI);
-    shift_imm(e, 1, SH_SHR, RAX, 12);
-    alu_imm(e, 0, ALU_AND, RAX, TLB_SIZE - 1);
-    /* imul eax, eax, sizeof(TlbEntry) */
-    e8(e, 0x69); e8(e, 0xc0); e32(e, sizeof(TlbEntry));
-    op_rr(e, 1, 0x01, R12, RAX);        /* add rax, r12 (dtlb) */
-    mov_rr(e, RCX, RSI);
-    alu_imm(e, 1, ALU_AND, RCX, (int32_t)(PAGE_MASK | (size - 1)));
-    alu_mem(e, 1, ALU_CMP, RCX, RAX, (int32_t)tag_off);
-    uint8_t *hit = jcc8(e, CC_E);
-    emit_exit(e, k);
-    patch8(e, hit);
-    mov_load(e, RCX, RAX, (int32_t)offsetof(TlbEntry, addend));
+    int h = H(g, in->rs1);
+    if (h >= 0) {
+        if (in->imm)
+            lea(&g->e, RSI, h, (int32_t)in->imm);
+        else
+            mov_rr(&g->e, RSI, h);
+    } else {
+        load_g(g, RSI, in->rs1, false);
+        if (in->imm)
+            alu_imm(&g->e, 1, ALU_ADD, RSI, (int32_t)in->imm);
+    }
 }
 
-static bool emit_load(Emit *e, const Insn *in, uint32_t k)
+/* With rsi = virtual address: rax = offset of its TLB entry from r12, flags from
+ * comparing the entry's tag at tag_off (E: hit; a tag with flag bits or a misaligned
+ * address never matches). */
+static void emit_tlb_cmp(Gen *g, unsigned size, size_t tag_off)
 {
+    Emit *e = &g->e;
+    _Static_assert((sizeof(TlbEntry) & (sizeof(TlbEntry) - 1)) == 0 && sizeof(TlbEntry) <= 4096,
+                   "the TLB index is scaled with a shift");
+    const int scale = __builtin_ctz(sizeof(TlbEntry));
+    op_rr(e, 0, 0x89, RSI, RAX);        /* mov eax, esi */
+    shift_imm(e, 0, SH_SHR, RAX, (uint8_t)(12 - scale));
+    alu_imm(e, 0, ALU_AND, RAX, (int32_t)((TLB_SIZE - 1) << scale));
+    op_mem(e, 1, 0x03, RAX, RBX, (int32_t)offsetof(Hart, dtlb)); /* add rax, [dtlb] */
+    mov_rr(e, RCX, RSI);
+    alu_imm(e, 1, ALU_AND, RCX, (int32_t)(PAGE_MASK | (size - 1)));
+    op_m(e, 1, 0, 0, 0x3b, RCX, RAX, -1, (int32_t)tag_off, 0); /* cmp rcx, [rax+tag] */
+}
+
+/* movXX d, [base + index] for a load of this kind. */
+static void emit_load_op(Emit *e, unsigned opc, int d, int base, int index)
+{
+    switch (opc) {
+    case OP_LB: op_m(e, 1, 0, 1, 0xbe, d, base, index, 0, 0); break;  /* movsx d, byte */
+    case OP_LBU: op_m(e, 0, 0, 1, 0xb6, d, base, index, 0, 0); break; /* movzx d32, byte */
+    case OP_LH: op_m(e, 1, 0, 1, 0xbf, d, base, index, 0, 0); break;  /* movsx d, word */
+    case OP_LHU: op_m(e, 0, 0, 1, 0xb7, d, base, index, 0, 0); break; /* movzx d32, word */
+    case OP_LW: op_m(e, 1, 0, 0, 0x63, d, base, index, 0, 0); break;  /* movsxd d, dword */
+    case OP_LWU: op_m(e, 0, 0, 0, 0x8b, d, base, index, 0, 0); break; /* mov d32, dword */
+    default: op_m(e, 1, 0, 0, 0x8b, d, base, index, 0, 0); break;     /* mov d, qword */
+    }
+}
+
+static bool emit_load(Gen *g, const Insn *in, uint32_t k)
+{
+    Emit *e = &g->e;
     unsigned size = in->opc == OP_LB || in->opc == OP_LBU ? 1
                   : in->opc == OP_LH || in->opc == OP_LHU ? 2
                   : in->opc == OP_LW || in->opc == OP_LWU ? 4 : 8;
     if (!fits32(in->imm))
         return false;
-    emit_tlb(e, in, size, offsetof(TlbEntry, tag_r), k);
-    switch (in->opc) {
-    case OP_LB: op_host(e, 1, 0, 1, 0xbe, RAX); break;  /* movsx rax, byte */
-    case OP_LBU: op_host(e, 0, 0, 1, 0xb6, RAX); break; /* movzx eax, byte */
-    case OP_LH: op_host(e, 1, 0, 1, 0xbf, RAX); break;  /* movsx rax, word */
-    case OP_LHU: op_host(e, 0, 0, 1, 0xb7, RAX); break; /* movzx eax, word */
-    case OP_LW: op_host(e, 1, 0, 0, 0x63, RAX); break;  /* movsxd rax, dword */
-    case OP_LWU: op_host(e, 0, 0, 0, 0x8b, RAX); break; /* mov eax, dword */
-    default: op_host(e, 1, 0, 0, 0x8b, RAX); break;     /* mov rax, qword */
-    }
-    put_rd(e, in);
+    emit_va(g, in);
+    /* The direct window first (r12 = h->direct_addend); the TLB out of line. */
+    mov_rr(e, RAX, RSI);
+    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_len)); /* cmp rax, [len] */
+    Stub *s = add_stub(g, STUB_LOAD, jmp32(e, CC_AE), k);
+    int d = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+    emit_load_op(e, in->opc, d, RSI, R12);
+    s->resume = e->p;
+    s->size = size;
+    s->val = d;
+    s->opc = in->opc;
+    put(g, in->rd, d);
     return true;
 }
 
-/* A store whose TLB entry matches but for TLB_CODE (a page that also holds translated
- * code): performed here, so data next to code costs a call instead of a trip through
- * the interpreter.  0: done, go on; 1: not this case (TLB miss, MMIO, misaligned): the
- * interpreter performs it; 2: done, and it dropped translations (perhaps this block's):
- * leave after the store, as the interpreter does. */
-static uint32_t jit_store_code_page(Hart *h, uint64_t va, uint64_t val, uint32_t size)
+/* Slow paths called from generated code (TLB miss, code page, MMIO, misaligned): what
+ * the interpreter's slow paths do, without leaving the generated code.  Loads return
+ * the raw value and whether it worked; stores 0: done, 1: fault, 2: done, and it
+ * dropped translations (perhaps this block's): leave after the store, as the
+ * interpreter does.  On a fault the interpreter performs the access again and traps. */
+typedef struct JitLoad {
+    uint64_t val, ok;      /* returned in rax, rdx */
+} JitLoad;
+
+static JitLoad jit_load_slow(Hart *h, uint64_t va, uint32_t size)
 {
-    TlbEntry *e = &h->dtlb[(va >> 12) & (TLB_SIZE - 1)];
-    if (!(e->tag_w & TLB_CODE) ||
-        (e->tag_w & ~(uint64_t)TLB_CODE) != (va & (PAGE_MASK | (size - 1))))
+    JitLoad r = { 0, 0 };
+    r.ok = tcg_load_slow(h, va, size, &r.val);
+    return r;
+}
+
+static uint32_t jit_store_slow(Hart *h, uint64_t va, uint64_t val, uint32_t size)
+{
+    if (!tcg_store_slow(h, va, size, val))
         return 1;
-    /* What the interpreter's slow path does for such an entry (mmu.c store_one), with
-     * the entry already known: the store, dirty tracking, then the code check. */
-    void *host = (void *)(e->addend + va);
-    switch (size) {
-    case 1: *(uint8_t *)host = (uint8_t)val; break;
-    case 2: *(uint16_t *)host = (uint16_t)val; break;
-    case 4: *(uint32_t *)host = (uint32_t)val; break;
-    default: *(uint64_t *)host = val; break;
-    }
-    if (e->dirty_tracking)
-        mosaic_ram_set_dirty(e->region, e->region_off, 4096);
-    uint64_t pa = e->paddr | (va & 0xfff);
-    tcg_code_write(h, pa, size);
-    if (!atomic_load_explicit(&h->acc->code_mask[(pa >> 12) & ((1u << CODE_MAP_BITS) - 1)],
-                              memory_order_relaxed))
-        e->tag_w &= ~(uint64_t)TLB_CODE;
     if (h->tb_dirty) {
         h->tb_dirty = false;
         return 2;
@@ -290,198 +378,342 @@ static uint32_t jit_store_code_page(Hart *h, uint64_t va, uint64_t val, uint32_t
     return 0;
 }
 
-/* jmp/jcc rel32 forward; returns where to patch the displacement. */
-static uint8_t *jmp32(Emit *e, int cc)
+/* call fn(h, rsi, rdx, rcx) keeping the allocated caller-saved registers; the helper
+ * may have moved the direct window (a TLB fill after a memory map change): r12 is
+ * loaded again. */
+static void emit_call(Gen *g, const void *fn)
 {
-    if (cc < 0) {
-        e8(e, 0xe9);
-    } else {
-        e8(e, 0x0f);
-        e8(e, 0x80 + cc);
+    Emit *e = &g->e;
+    int saved[NHOST], n = 0;
+    for (int i = 0; i < NHOST; i++)
+        for (unsigned r = 1; r < 32; r++)
+            if (g->host[r] == host_pool[i] && CALLER_SAVED(host_pool[i]))
+                saved[n++] = host_pool[i];
+    for (int i = 0; i < n; i++)
+        push_r(e, saved[i]);
+    if (n & 1)
+        alu_imm(e, 1, ALU_SUB, RSP, 8); /* the call needs rsp 16-byte aligned */
+    mov_rr(e, RDI, RBX);
+    mov_imm(e, RAX, (uint64_t)(uintptr_t)fn);
+    e8(e, 0xff); e8(e, 0xd0);           /* call rax */
+    if (n & 1)
+        alu_imm(e, 1, ALU_ADD, RSP, 8);
+    for (int i = n - 1; i >= 0; i--)
+        pop_r(e, saved[i]);
+    mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
+}
+
+/* mov [base + index], v (size bytes). */
+static void emit_store_op(Emit *e, unsigned size, int v, int base, int index)
+{
+    switch (size) {
+    case 1: op_m(e, 0, 0, 0, 0x88, v, base, index, 0, 1); break;
+    case 2: op_m(e, 0, 1, 0, 0x89, v, base, index, 0, 0); break;
+    case 4: op_m(e, 0, 0, 0, 0x89, v, base, index, 0, 0); break;
+    default: op_m(e, 1, 0, 0, 0x89, v, base, index, 0, 0); break;
     }
-    e32(e, 0);
-    return e->p - 4;
 }
 
-static void patch32(Emit *e, uint8_t *at)
+static bool emit_store(Gen *g, const Insn *in, uint32_t k)
 {
-    int32_t d = (int32_t)(e->p - (at + 4));
-    memcpy(at, &d, 4);
-}
-
-static bool emit_store(Emit *e, const Insn *in, uint32_t k)
-{
+    Emit *e = &g->e;
     unsigned size = in->opc == OP_SB ? 1 : in->opc == OP_SH ? 2 : in->opc == OP_SW ? 4 : 8;
     if (!fits32(in->imm))
         return false;
-    /* The value first, so both paths below leave the register cache alike. */
-    get(e, RDX, in->rs2, false);
-    get(e, RSI, in->rs1, false);
-    if (in->imm)
-        alu_imm(e, 1, ALU_ADD, RSI, (int32_t)in->imm);
+    int v = H(g, in->rs2);
+    if (v < 0) {
+        load_g(g, RDX, in->rs2, false);
+        v = RDX;
+    }
+    emit_va(g, in);
+    Stub *s;
+    if (!g->store_window) {
+        /* The TLB inline; a miss, code page, MMIO: the stub (the slow path). */
+        emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_w));
+        s = add_stub(g, STUB_STORE, jmp32(e, CC_NE), k);
+        s->tlb_done = true;
+        op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+        emit_store_op(e, size, v, RSI, -1);
+        s->resume = e->p;
+        s->size = size;
+        s->val = v;
+        s->d = in->off + in->len;
+        return true;
+    }
+    /* The direct window, on a page without translated code; else the TLB (stub). */
     mov_rr(e, RAX, RSI);
-    shift_imm(e, 1, SH_SHR, RAX, 12);
-    alu_imm(e, 0, ALU_AND, RAX, TLB_SIZE - 1);
-    e8(e, 0x69); e8(e, 0xc0); e32(e, sizeof(TlbEntry)); /* imul eax, eax, sizeof */
-    op_rr(e, 1, 0x01, R12, RAX);        /* add rax, r12 (dtlb) */
+    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
+    s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
     mov_rr(e, RCX, RSI);
-    alu_imm(e, 1, ALU_AND, RCX, (int32_t)(PAGE_MASK | (size - 1)));
-    alu_mem(e, 1, ALU_CMP, RCX, RAX, (int32_t)offsetof(TlbEntry, tag_w));
-    uint8_t *miss = jmp32(e, CC_NE);
-    mov_load(e, RCX, RAX, (int32_t)offsetof(TlbEntry, addend));
-    switch (size) {
-    case 1: op_host(e, 0, 0, 0, 0x88, RDX); break;
-    case 2: op_host(e, 0, 1, 0, 0x89, RDX); break;
-    case 4: op_host(e, 0, 0, 0, 0x89, RDX); break;
-    default: op_host(e, 1, 0, 0, 0x89, RDX); break;
-    }
-    uint8_t *done = jmp32(e, -1);
-    patch32(e, miss);
-    /* Caller-saved cache registers around the call; five pushes also leave rsp
-     * 16-byte aligned (six in the prologue plus the return address). */
-    e8(e, 0x57);                        /* push rdi */
-    for (int r = 0; r < 4; r++) {
-        e8(e, 0x41); e8(e, 0x50 + r);   /* push r8..r11 */
-    }
-    mov_rr(e, RDI, RBX);
-    mov_imm(e, RCX, size);
-    mov_imm(e, RAX, (uint64_t)(uintptr_t)jit_store_code_page);
-    e8(e, 0xff); e8(e, 0xd0);           /* call rax */
-    for (int r = 3; r >= 0; r--) {
-        e8(e, 0x41); e8(e, 0x58 + r);   /* pop r11..r8 */
-    }
-    e8(e, 0x5f);                        /* pop rdi */
-    op_rr(e, 0, 0x85, RAX, RAX);        /* test eax, eax */
-    uint8_t *stored = jmp32(e, CC_E);
-    alu_imm(e, 0, ALU_CMP, RAX, 1);
-    uint8_t *smc = jmp32(e, CC_NE);
-    emit_exit(e, k);
-    patch32(e, smc);
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)(k + 1));
-    lea(e, RAX, R13, (int32_t)(in->off + in->len));
-    mov_store(e, RAX, RBX, PCOFF);
-    emit_epilogue(e, JIT_DONE);
-    patch32(e, stored);
-    patch32(e, done);
+    shift_imm(e, 1, SH_SHR, RCX, 12);
+    alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
+    mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, code_mask));
+    op_m(e, 1, 0, 0, 0x83, 7, RAX, RCX, 0, 0); /* cmp qword [rax + rcx*8], 0 */
+    e->p[-1] |= 3 << 6; /* scale 8: the SIB byte is last (base rax, no displacement) */
+    e8(e, 0);
+    s->fixb = jmp32(e, CC_NE);
+    emit_store_op(e, size, v, RSI, R12);
+    s->resume = e->p;
+    s->size = size;
+    s->val = v;
+    s->d = in->off + in->len;
     return true;
 }
 
-/* rs1 OP imm (64-bit, or 32-bit with sign extension when w32). */
-static void emit_alu_imm(Emit *e, const Insn *in, int ext, bool w32)
+/* The store stub (outside the direct window, or a code page): rsi = va, the value in
+ * s->val.  The TLB; a code page through the helper; else the interpreter. */
+static void emit_store_stub(Gen *g, const Stub *s)
 {
-    get(e, RAX, in->rs1, w32);
-    alu_imm(e, !w32, ext, RAX, (int32_t)in->imm);
-    if (w32)
-        movsxd_rr(e, RAX, RAX);
-    put_rd(e, in);
+    Emit *e = &g->e;
+    if (!s->tlb_done) {
+        emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_w));
+        uint8_t *miss = jmp32(e, CC_NE);
+        op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+        emit_store_op(e, s->size, s->val, RSI, -1);
+        jmp_to(e, -1, s->resume);
+        patch32(e, miss);
+    }
+    if (s->val != RDX)
+        mov_rr(e, RDX, s->val);
+    e8(e, 0xb9); e32(e, s->size);       /* mov ecx, size */
+    emit_call(g, (const void *)jit_store_slow);
+    op_rr(e, 0, 0x85, RAX, RAX);        /* test eax, eax */
+    jmp_to(e, CC_E, s->resume);
+    alu_imm(e, 0, ALU_CMP, RAX, 1);
+    uint8_t *smc = jmp32(e, CC_NE);
+    emit_exit(g, s->k);
+    patch32(e, smc);
+    alu_imm(e, 1, ALU_ADD, R14, (int32_t)(s->k + 1));
+    lea(e, RAX, R13, (int32_t)s->d);
+    mov_store(e, RAX, RBX, PCOFF);
+    jmp_to(e, -1, g->tail_done);
 }
 
-static void emit_alu_reg(Emit *e, const Insn *in, int ext, bool w32)
+/* rax = the raw loaded value extended as the load kind says. */
+static void emit_extend(Emit *e, unsigned opc)
 {
-    get(e, RAX, in->rs1, w32);
-    op_rr(e, !w32, (uint8_t)(ext * 8 + 3), RAX, src(e, in->rs2));
-    if (w32)
-        movsxd_rr(e, RAX, RAX);
-    put_rd(e, in);
+    switch (opc) {
+    case OP_LB: op0f_rr(e, 1, 0xbe, RAX, RAX); break;  /* movsx rax, al */
+    case OP_LBU: op0f_rr(e, 0, 0xb6, RAX, RAX); break; /* movzx eax, al */
+    case OP_LH: op0f_rr(e, 1, 0xbf, RAX, RAX); break;  /* movsx rax, ax */
+    case OP_LHU: op0f_rr(e, 0, 0xb7, RAX, RAX); break; /* movzx eax, ax */
+    case OP_LW: movsxd_rr(e, RAX, RAX); break;
+    case OP_LWU: op_rr(e, 0, 0x89, RAX, RAX); break;   /* mov eax, eax */
+    default: break;
+    }
 }
 
-static void emit_shift_imm(Emit *e, const Insn *in, int ext, bool w32)
+/* An exit at k emitted right here (within a stub), jumped over when cc holds. */
+static void add_stub_exit_inline(Gen *g, int cc, uint32_t k)
 {
-    get(e, RAX, in->rs1, w32);
-    shift_imm(e, !w32, ext, RAX, (uint8_t)(in->imm & (w32 ? 31 : 63)));
+    Emit *e = &g->e;
+    uint8_t *hit = jmp32(e, cc);
+    emit_exit(g, k);
+    patch32(e, hit);
+}
+
+static void emit_stubs(Gen *g)
+{
+    Emit *e = &g->e;
+    for (unsigned i = 0; i < g->nstub; i++) {
+        Stub *s = &g->stub[i];
+        if (s->fixb && s->kind != STUB_STOP)
+            patch32(e, s->fixb); /* a second way into the stub */
+        switch (s->kind) {
+        case STUB_EXIT:
+            patch32(e, s->fix);
+            emit_exit(g, s->k);
+            break;
+        case STUB_STORE:
+            patch32(e, s->fix);
+            emit_store_stub(g, s);
+            break;
+        case STUB_LOAD:
+            /* Outside the direct window: the TLB, else the interpreter. */
+            patch32(e, s->fix);
+            emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_r));
+            uint8_t *miss = jmp32(e, CC_NE);
+            op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+            emit_load_op(e, s->opc, s->val, RSI, -1);
+            jmp_to(e, -1, s->resume);
+            /* TLB miss, MMIO, misaligned: the slow path (raw value in rax). */
+            patch32(e, miss);
+            e8(e, 0xba); e32(e, s->size); /* mov edx, size */
+            emit_call(g, (const void *)jit_load_slow);
+            op_rr(e, 1, 0x85, RDX, RDX);  /* test rdx, rdx */
+            add_stub_exit_inline(g, CC_NE, s->k);
+            emit_extend(e, s->opc);
+            if (s->val != RAX)
+                mov_rr(e, s->val, RAX);
+            jmp_to(e, -1, s->resume);
+            break;
+        case STUB_LOOP_STOP:
+            patch32(e, s->fix);
+            mov_store(e, R13, RBX, PCOFF);
+            jmp_to(e, -1, g->tail_done);
+            break;
+        case STUB_STOP: {
+            /* Two ways in: unlinked (r13 already holds the target) or stopping (an
+             * exit request or the budget spent; r13 still holds this block's base). */
+            uint8_t *join = NULL;
+            if (s->fix2) {
+                patch32(e, s->fix2);
+                mov_rr(e, RAX, R13);
+                join = jmp32(e, -1);
+            }
+            patch32(e, s->fix);
+            if (s->fixb)
+                patch32(e, s->fixb);
+            lea(e, RAX, R13, (int32_t)s->d);
+            if (join)
+                patch32(e, join);
+            mov_store(e, RAX, RBX, PCOFF);
+            if (s->fix2) {
+                /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
+                e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
+                e32(e, (uint32_t)(int32_t)((s->fix2 - 1) - (e->p + 4)));
+                mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_exit));
+            }
+            jmp_to(e, -1, g->tail_done);
+            break;
+        }
+        }
+    }
+}
+
+/* rd = rs1 op rs2 (op in the reg, r/m form; 64-bit, or 32-bit sign-extended). */
+static void emit_alu_reg(Gen *g, const Insn *in, uint8_t op, bool w32)
+{
+    int d = dest(g, in->rd, in->rs1, in->rs2);
+    load_g(g, d, in->rs1, w32);
+    op_g(g, !w32, 0, op, d, in->rs2);
     if (w32)
-        movsxd_rr(e, RAX, RAX);
-    put_rd(e, in);
+        movsxd_rr(&g->e, d, d);
+    put(g, in->rd, d);
+}
+
+static void emit_alu_imm(Gen *g, const Insn *in, int ext, bool w32)
+{
+    int d = dest(g, in->rd, in->rs1, in->rs1);
+    int s = H(g, in->rs1);
+    if (ext == ALU_ADD && !w32 && s >= 0 && s != d) {
+        lea(&g->e, d, s, (int32_t)in->imm);
+    } else {
+        load_g(g, d, in->rs1, w32);
+        alu_imm(&g->e, !w32, ext, d, (int32_t)in->imm);
+        if (w32)
+            movsxd_rr(&g->e, d, d);
+    }
+    put(g, in->rd, d);
+}
+
+static void emit_shift_imm(Gen *g, const Insn *in, int ext, bool w32)
+{
+    int d = dest(g, in->rd, in->rs1, in->rs1);
+    load_g(g, d, in->rs1, w32);
+    shift_imm(&g->e, !w32, ext, d, (uint8_t)(in->imm & (w32 ? 31 : 63)));
+    if (w32)
+        movsxd_rr(&g->e, d, d);
+    put(g, in->rd, d);
 }
 
 /* x86 masks the count in cl to 6 (64-bit) or 5 (32-bit) bits, as RISC-V does. */
-static void emit_shift_reg(Emit *e, const Insn *in, int ext, bool w32)
+static void emit_shift_reg(Gen *g, const Insn *in, int ext, bool w32)
 {
-    get(e, RCX, in->rs2, false);
-    get(e, RAX, in->rs1, w32);
-    shift_cl(e, !w32, ext, RAX);
+    load_g(g, RCX, in->rs2, true);
+    int d = dest(g, in->rd, in->rs1, in->rs1);
+    load_g(g, d, in->rs1, w32);
+    shift_cl(&g->e, !w32, ext, d);
     if (w32)
-        movsxd_rr(e, RAX, RAX);
-    put_rd(e, in);
+        movsxd_rr(&g->e, d, d);
+    put(g, in->rd, d);
 }
 
-static void emit_set_imm(Emit *e, const Insn *in, int cc)
+/* Flags from x[rs1] - x[rs2] (rs2 < 0: imm). */
+static void emit_cmp(Gen *g, unsigned rs1, int rs2, int64_t imm)
 {
-    get(e, RAX, in->rs1, false);
-    alu_imm(e, 1, ALU_CMP, RAX, (int32_t)in->imm);
-    setcc_rax(e, cc);
-    put_rd(e, in);
+    Emit *e = &g->e;
+    int a = H(g, rs1);
+    if (a < 0 && rs2 >= 0 && H(g, rs2) >= 0) {
+        op_m(e, 1, 0, 0, 0x39, H(g, rs2), RBX, -1, XOFF(rs1), 0); /* cmp [x1], h2 */
+        return;
+    }
+    if (a < 0) {
+        load_g(g, RDX, rs1, false);
+        a = RDX;
+    }
+    if (rs2 < 0)
+        alu_imm(e, 1, ALU_CMP, a, (int32_t)imm);
+    else if (rs2 == 0)
+        op_rr(e, 1, 0x85, a, a);        /* test a, a */
+    else
+        op_g(g, 1, 0, 0x3b, a, (unsigned)rs2);
 }
 
-static void emit_set_reg(Emit *e, const Insn *in, int cc)
+static void emit_set(Gen *g, const Insn *in, int cc, bool imm)
 {
-    get(e, RAX, in->rs1, false);
-    op_rr(e, 1, 0x3b, RAX, src(e, in->rs2));
-    setcc_rax(e, cc);
-    put_rd(e, in);
+    emit_cmp(g, in->rs1, imm ? -1 : in->rs2, in->imm);
+    int d = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+    setcc_to(&g->e, cc, d);
+    put(g, in->rd, d);
 }
 
 /* Leaves for the computed target in rax (JALR): through the hart's jump cache straight
  * into the target's code when it is compiled and nothing needs the run loop, else back
  * to C with h->pc = rax.  A jump-cache hit is valid for the current mapping and
  * privilege by construction (jc_key), so no page restriction applies here. */
-static void emit_leave_pc(Emit *e, uint32_t done)
+static void emit_leave_pc(Gen *g, uint32_t done)
 {
+    Emit *e = &g->e;
     const int32_t jc = (int32_t)offsetof(Hart, jc);
+    writeback(g);
     mov_store(e, RAX, RBX, PCOFF);
     alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
-    mem_imm(e, 0, ALU_CMP, (int32_t)offsetof(Hart, check), 0, true);
-    uint8_t *x1 = jcc8(e, CC_NE);
-    alu_imm(e, 0, ALU_SUB, R15, 1);
-    uint8_t *x2 = jcc8(e, CC_E);
-    mov_rr(e, RCX, RAX);
-    shift_imm(e, 1, SH_SHR, RCX, 1);
+    op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
+    e8(e, 0);
+    jmp_to(e, CC_NE, g->tail_done);
+    op_m(e, 0, 0, 0, 0x3b, R14, RBX, -1, (int32_t)offsetof(Hart, jit_budget), 0);
+    jmp_to(e, CC_AE, g->tail_done);
+    op_rr(e, 0, 0x89, RAX, RCX);        /* mov ecx, eax */
+    shift_imm(e, 0, SH_SHR, RCX, 1);
     alu_imm(e, 0, ALU_AND, RCX, (1u << JC_BITS) - 1);
     e8(e, 0x69); e8(e, 0xc9); e32(e, sizeof(JcEntry)); /* imul ecx, ecx, sizeof */
-    op_rr(e, 1, 0x01, RBX, RCX);        /* add rcx, rbx */
-    alu_mem(e, 1, ALU_CMP, RAX, RCX, jc + (int32_t)offsetof(JcEntry, pc));
-    uint8_t *x3 = jcc8(e, CC_NE);
+    op_m(e, 1, 0, 0, 0x3b, RAX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, pc), 0);
+    jmp_to(e, CC_NE, g->tail_done);
     mov_load(e, RDX, RBX, (int32_t)offsetof(Hart, jc_key));
-    alu_mem(e, 1, ALU_CMP, RDX, RCX, jc + (int32_t)offsetof(JcEntry, gen));
-    uint8_t *x4 = jcc8(e, CC_NE);
-    mov_load(e, RCX, RCX, jc + (int32_t)offsetof(JcEntry, tb));
+    op_m(e, 1, 0, 0, 0x3b, RDX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, gen), 0);
+    jmp_to(e, CC_NE, g->tail_done);
+    op_m(e, 1, 0, 0, 0x8b, RCX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, tb), 0);
     mov_load(e, RCX, RCX, (int32_t)offsetof(TB, jit_chain));
     op_rr(e, 1, 0x85, RCX, RCX);        /* test rcx, rcx */
-    uint8_t *x5 = jcc8(e, CC_E);
+    jmp_to(e, CC_E, g->tail_done);
     mov_rr(e, R13, RAX);
     e8(e, 0xff); e8(e, 0xe1);           /* jmp rcx */
-    patch8(e, x1);
-    patch8(e, x2);
-    patch8(e, x3);
-    patch8(e, x4);
-    patch8(e, x5);
-    emit_epilogue(e, JIT_DONE);
 }
 
-static bool emit_branch(Emit *e, const Insn *in, uint32_t k)
+static bool emit_branch(Gen *g, const Insn *in, uint32_t k)
 {
-    int64_t taken = (int64_t)in->off + in->imm, next = in->off + in->len;
+    int64_t taken = (int64_t)in->off + in->imm;
     if (!fits32(taken))
         return false;
     static const int cond[] = { [OP_BEQ - OP_BEQ] = CC_E, [OP_BNE - OP_BEQ] = CC_NE,
                                 [OP_BLT - OP_BEQ] = CC_L, [OP_BGE - OP_BEQ] = CC_GE,
                                 [OP_BLTU - OP_BEQ] = CC_B, [OP_BGEU - OP_BEQ] = CC_AE };
-    get(e, RDX, in->rs1, false);
-    op_rr(e, 1, 0x3b, RDX, src(e, in->rs2));
-    /* jcc rel32 to the taken exit, placed after the fall-through one. */
-    e8(e, 0x0f); e8(e, 0x80 + cond[in->opc - OP_BEQ]); e32(e, 0);
-    uint8_t *fix = e->p;
-    emit_goto(e, next, k + 1);
-    int32_t rel = (int32_t)(e->p - fix);
-    memcpy(fix - 4, &rel, 4);
-    emit_goto(e, taken, k + 1);
+    emit_cmp(g, in->rs1, in->rs2, 0);
+    /* Not taken: on with the block (jump over the taken exit). */
+    uint8_t *fix = jmp32(&g->e, cond[in->opc - OP_BEQ] ^ 1);
+    emit_goto(g, taken, k + 1);
+    patch32(&g->e, fix);
     return true;
 }
 
 /* One instruction; false: not handled (the function then hands over to the interpreter
- * at this instruction). */
-static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
+ * at this instruction).  Nothing is emitted before an instruction is known to be
+ * handled. */
+static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
 {
+    Emit *e = &g->e;
     switch (in->opc) {
     case OP_NOP:
         return true;
@@ -490,96 +722,103 @@ static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
             e8(e, 0x0f); e8(e, 0xae); e8(e, 0xf0); /* mfence: store->load order */
         }
         return true;
-    case OP_LUI: case OP_LI:
-        mov_imm(e, RAX, (uint64_t)in->imm);
-        put_rd(e, in);
+    case OP_LUI: case OP_LI: {
+        int d = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+        mov_imm(e, d, (uint64_t)in->imm);
+        put(g, in->rd, d);
         return true;
-    case OP_MV:
-        get(e, RAX, in->rs1, false);
-        put_rd(e, in);
+    }
+    case OP_MV: {
+        int d = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+        load_g(g, d, in->rs1, false);
+        put(g, in->rd, d);
         return true;
+    }
     case OP_AUIPC: {
         int64_t d = (int64_t)in->off + in->imm;
         if (!fits32(d))
             return false;
-        lea(e, RAX, R13, (int32_t)d);
-        put_rd(e, in);
+        int h = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+        lea(e, h, R13, (int32_t)d);
+        put(g, in->rd, h);
         return true;
     }
-    case OP_ADDI: emit_alu_imm(e, in, ALU_ADD, false); return true;
-    case OP_XORI: emit_alu_imm(e, in, ALU_XOR, false); return true;
-    case OP_ORI: emit_alu_imm(e, in, ALU_OR, false); return true;
-    case OP_ANDI: emit_alu_imm(e, in, ALU_AND, false); return true;
-    case OP_ADDIW: emit_alu_imm(e, in, ALU_ADD, true); return true;
-    case OP_SLTI: emit_set_imm(e, in, CC_L); return true;
-    case OP_SLTIU: emit_set_imm(e, in, CC_B); return true;
-    case OP_SLLI: emit_shift_imm(e, in, SH_SHL, false); return true;
-    case OP_SRLI: emit_shift_imm(e, in, SH_SHR, false); return true;
-    case OP_SRAI: emit_shift_imm(e, in, SH_SAR, false); return true;
-    case OP_SLLIW: emit_shift_imm(e, in, SH_SHL, true); return true;
-    case OP_SRLIW: emit_shift_imm(e, in, SH_SHR, true); return true;
-    case OP_SRAIW: emit_shift_imm(e, in, SH_SAR, true); return true;
-    case OP_ADD: emit_alu_reg(e, in, ALU_ADD, false); return true;
-    case OP_SUB: emit_alu_reg(e, in, ALU_SUB, false); return true;
-    case OP_XOR: emit_alu_reg(e, in, ALU_XOR, false); return true;
-    case OP_OR: emit_alu_reg(e, in, ALU_OR, false); return true;
-    case OP_AND: emit_alu_reg(e, in, ALU_AND, false); return true;
-    case OP_ADDW: emit_alu_reg(e, in, ALU_ADD, true); return true;
-    case OP_SUBW: emit_alu_reg(e, in, ALU_SUB, true); return true;
-    case OP_SLT: emit_set_reg(e, in, CC_L); return true;
-    case OP_SLTU: emit_set_reg(e, in, CC_B); return true;
-    case OP_SLL: emit_shift_reg(e, in, SH_SHL, false); return true;
-    case OP_SRL: emit_shift_reg(e, in, SH_SHR, false); return true;
-    case OP_SRA: emit_shift_reg(e, in, SH_SAR, false); return true;
-    case OP_SLLW: emit_shift_reg(e, in, SH_SHL, true); return true;
-    case OP_SRLW: emit_shift_reg(e, in, SH_SHR, true); return true;
-    case OP_SRAW: emit_shift_reg(e, in, SH_SAR, true); return true;
-    case OP_MUL:
-        get(e, RAX, in->rs1, false);
-        op0f_rr(e, 1, 0xaf, RAX, src(e, in->rs2)); /* imul rax, rs2 */
-        put_rd(e, in);
+    case OP_ADDI: emit_alu_imm(g, in, ALU_ADD, false); return true;
+    case OP_XORI: emit_alu_imm(g, in, ALU_XOR, false); return true;
+    case OP_ORI: emit_alu_imm(g, in, ALU_OR, false); return true;
+    case OP_ANDI: emit_alu_imm(g, in, ALU_AND, false); return true;
+    case OP_ADDIW: emit_alu_imm(g, in, ALU_ADD, true); return true;
+    case OP_SLTI: emit_set(g, in, CC_L, true); return true;
+    case OP_SLTIU: emit_set(g, in, CC_B, true); return true;
+    case OP_SLLI: emit_shift_imm(g, in, SH_SHL, false); return true;
+    case OP_SRLI: emit_shift_imm(g, in, SH_SHR, false); return true;
+    case OP_SRAI: emit_shift_imm(g, in, SH_SAR, false); return true;
+    case OP_SLLIW: emit_shift_imm(g, in, SH_SHL, true); return true;
+    case OP_SRLIW: emit_shift_imm(g, in, SH_SHR, true); return true;
+    case OP_SRAIW: emit_shift_imm(g, in, SH_SAR, true); return true;
+    case OP_ADD: emit_alu_reg(g, in, 0x03, false); return true;
+    case OP_SUB: emit_alu_reg(g, in, 0x2b, false); return true;
+    case OP_XOR: emit_alu_reg(g, in, 0x33, false); return true;
+    case OP_OR: emit_alu_reg(g, in, 0x0b, false); return true;
+    case OP_AND: emit_alu_reg(g, in, 0x23, false); return true;
+    case OP_ADDW: emit_alu_reg(g, in, 0x03, true); return true;
+    case OP_SUBW: emit_alu_reg(g, in, 0x2b, true); return true;
+    case OP_SLT: emit_set(g, in, CC_L, false); return true;
+    case OP_SLTU: emit_set(g, in, CC_B, false); return true;
+    case OP_SLL: emit_shift_reg(g, in, SH_SHL, false); return true;
+    case OP_SRL: emit_shift_reg(g, in, SH_SHR, false); return true;
+    case OP_SRA: emit_shift_reg(g, in, SH_SAR, false); return true;
+    case OP_SLLW: emit_shift_reg(g, in, SH_SHL, true); return true;
+    case OP_SRLW: emit_shift_reg(g, in, SH_SHR, true); return true;
+    case OP_SRAW: emit_shift_reg(g, in, SH_SAR, true); return true;
+    case OP_MUL: case OP_MULW: {
+        bool w32 = in->opc == OP_MULW;
+        int d = dest(g, in->rd, in->rs1, in->rs2);
+        load_g(g, d, in->rs1, w32);
+        op_g(g, !w32, 1, 0xaf, d, in->rs2); /* imul d, rs2 */
+        if (w32)
+            movsxd_rr(e, d, d);
+        put(g, in->rd, d);
         return true;
-    case OP_MULW:
-        get(e, RAX, in->rs1, true);
-        op0f_rr(e, 0, 0xaf, RAX, src(e, in->rs2));
-        movsxd_rr(e, RAX, RAX);
-        put_rd(e, in);
-        return true;
+    }
     case OP_MULH: case OP_MULHU:
-        get(e, RAX, in->rs1, false);
+        load_g(g, RAX, in->rs1, false);
         /* imul / mul rs2: rdx:rax = rax * rs2 */
-        op_rr(e, 1, 0xf7, in->opc == OP_MULH ? 5 : 4, src(e, in->rs2));
-        put_reg(e, in->rd, RDX);
+        op_g(g, 1, 0, 0xf7, in->opc == OP_MULH ? 5 : 4, in->rs2);
+        put(g, in->rd, RDX);
         return true;
     case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
-        return emit_load(e, in, k);
+        return emit_load(g, in, k);
     case OP_SB: case OP_SH: case OP_SW: case OP_SD:
-        return emit_store(e, in, k);
+        return emit_store(g, in, k);
     case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
-        return emit_branch(e, in, k);
+        return emit_branch(g, in, k);
     case OP_JAL: {
         int64_t t = (int64_t)in->off + in->imm;
         if (!fits32(t))
             return false;
-        lea(e, RAX, R13, (int32_t)(in->off + in->len));
-        put_rd(e, in);
-        emit_goto(e, t, k + 1);
+        int h = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+        lea(e, h, R13, (int32_t)(in->off + in->len));
+        put(g, in->rd, h);
+        emit_goto(g, t, k + 1);
         return true;
     }
-    case OP_JALR:
+    case OP_JALR: {
         if (!fits32(in->imm))
             return false;
-        get(e, RCX, in->rs1, false); /* before rd is written: rd may be rs1 */
+        load_g(g, RCX, in->rs1, false); /* before rd is written: rd may be rs1 */
         if (in->imm)
             alu_imm(e, 1, ALU_ADD, RCX, (int32_t)in->imm);
         alu_imm(e, 1, ALU_AND, RCX, -2);
-        lea(e, RAX, R13, (int32_t)(in->off + in->len));
-        put_rd(e, in);
+        int h = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+        lea(e, h, R13, (int32_t)(in->off + in->len));
+        put(g, in->rd, h);
         mov_rr(e, RAX, RCX);
-        emit_leave_pc(e, k + 1);
+        emit_leave_pc(g, k + 1);
         return true;
+    }
     case OP_END:
-        emit_goto(e, in->off, k);
+        emit_goto(g, in->off, k);
         return true;
     default:
         return false;
@@ -589,47 +828,187 @@ static bool emit_insn(Emit *e, const Insn *in, uint32_t k)
 /* Instructions after which the generated function has returned. */
 static bool leaves(unsigned opc)
 {
-    return opc == OP_END || opc == OP_JAL || opc == OP_JALR || (opc >= OP_BEQ && opc <= OP_BGEU);
+    return opc == OP_END || opc == OP_JAL || opc == OP_JALR;
 }
+
+/* Which registers an instruction the generator handles reads and writes (a superset
+ * is harmless); false: not handled. */
+static bool insn_regs(const Insn *in, bool *r1, bool *r2, bool *wd)
+{
+    unsigned o = in->opc;
+    *r1 = *r2 = *wd = false;
+    switch (o) {
+    case OP_NOP: case OP_FENCE: case OP_END:
+        return true;
+    case OP_LUI: case OP_LI: case OP_AUIPC: case OP_JAL:
+        *wd = true;
+        return true;
+    case OP_MV: case OP_JALR:
+        *r1 = *wd = true;
+        return true;
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+        *r1 = *r2 = true;
+        return true;
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+    case OP_ADDI: case OP_XORI: case OP_ORI: case OP_ANDI: case OP_ADDIW: case OP_SLTI:
+    case OP_SLTIU: case OP_SLLI: case OP_SRLI: case OP_SRAI: case OP_SLLIW: case OP_SRLIW:
+    case OP_SRAIW:
+        *r1 = *wd = true;
+        return true;
+    case OP_ADD: case OP_SUB: case OP_XOR: case OP_OR: case OP_AND: case OP_ADDW:
+    case OP_SUBW: case OP_SLT: case OP_SLTU: case OP_SLL: case OP_SRL: case OP_SRA:
+    case OP_SLLW: case OP_SRLW: case OP_SRAW: case OP_MUL: case OP_MULW: case OP_MULH:
+    case OP_MULHU:
+        *r1 = *r2 = *wd = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Counts the uses of each guest register in the part of the block the generator
+ * handles and gives host registers to the most used (at least two uses).  Uses inside
+ * a loop back to the block's start count LOOP_WEIGHT times. */
+#define LOOP_WEIGHT 8
+static void regalloc(Gen *g)
+{
+    unsigned uses[33] = { 0 };
+    uint64_t wr = 0;
+    const TB *tb = g->tb;
+    uint32_t loop_end = 0; /* instructions before this one are in the loop */
+    for (uint32_t k = 0; k <= tb->n; k++) {
+        const Insn *in = &tb->insns[k];
+        bool r1, r2, wd;
+        if (!insn_regs(in, &r1, &r2, &wd))
+            break;
+        if ((in->opc == OP_JAL || (in->opc >= OP_BEQ && in->opc <= OP_BGEU)) &&
+            (int64_t)in->off + in->imm == 0)
+            loop_end = k + 1;
+        if (leaves(in->opc))
+            break;
+    }
+    for (uint32_t k = 0; k <= tb->n; k++) {
+        const Insn *in = &tb->insns[k];
+        bool r1, r2, wd;
+        if (!insn_regs(in, &r1, &r2, &wd))
+            break;
+        unsigned w = k < loop_end ? LOOP_WEIGHT : 1;
+        if (r1)
+            uses[in->rs1] += w;
+        if (r2)
+            uses[in->rs2] += w;
+        if (wd && in->rd < 33) {
+            uses[in->rd] += w;
+            wr |= 1ull << in->rd;
+        }
+        if (leaves(in->opc))
+            break;
+    }
+    memset(g->host, -1, sizeof(g->host));
+    for (int i = 0; i < NHOST; i++) {
+        unsigned best = 0;
+        for (unsigned r = 1; r < 32; r++)
+            if (g->host[r] < 0 && uses[r] >= 2 && uses[r] > uses[best])
+                best = r;
+        if (!best)
+            break;
+        g->host[best] = (int8_t)host_pool[i];
+    }
+    g->written = 0;
+    for (unsigned r = 1; r < 32; r++)
+        if (g->host[r] >= 0 && (wr >> r & 1))
+            g->written |= 1ull << r;
+}
+
+/* MOSAIC_TCG_PERF_MAP=1: names each generated block in /tmp/perf-PID.map (the format
+ * `perf report` reads for JIT code), so profiles tell guest blocks from helpers and
+ * the run loop.  Opened once per process; harts append under a lock. */
+static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
+{
+    static FILE *map;
+    static bool tried;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    (void)h;
+    pthread_mutex_lock(&lock);
+    if (!tried) {
+        tried = true;
+        const char *env = getenv("MOSAIC_TCG_PERF_MAP");
+        if (env && !strcmp(env, "1")) {
+            char path[64];
+            snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+            map = fopen(path, "w");
+        }
+    }
+    if (map) {
+        fprintf(map, "%lx %zx guest_pa_%llx\n", (unsigned long)(uintptr_t)code, len,
+                (unsigned long long)tb->ppc);
+        fflush(map);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+
+/* Bytes a block's code may take (tcg_jit_room keeps this much free). */
+#define JIT_BLOCK_MAX ((MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES)
+/* Room kept for what follows the body (the last exit and the stubs). */
+#define JIT_STUB_BYTES 192
 
 JitFn tcg_jit_compile(Hart *h, TB *tb)
 {
     if (!h->jit_rw || h->step || !tcg_jit_room(h))
         return NULL;
-    /* Nothing to gain when the very first instruction needs the interpreter. */
-    uint8_t probe_buf[1024];
-    Gen probe;
-    gen_init(&probe, probe_buf, tb);
-    if (!emit_insn(&probe.e, &tb->insns[0], 0))
-        return NULL;
+    bool r1, r2, wd;
+    if (!insn_regs(&tb->insns[0], &r1, &r2, &wd))
+        return NULL; /* nothing to gain when the first instruction needs the interpreter */
+    static __thread Gen g; /* large (the stubs): not on the stack */
     uint8_t *start = h->jit_rw + h->jit_used;
-    Gen g;
-    gen_init(&g, start, tb);
+    /* codecache.c reserved room for this block (h->jit_need), possibly less than the
+     * largest block: the region's end bounds the code too. */
+    size_t limit = h->jit_end - h->jit_used;
+    if (limit > JIT_BLOCK_MAX)
+        limit = JIT_BLOCK_MAX;
+    memset(&g, 0, offsetof(Gen, stub));
+    g.nstub = 0;
+    g.e.p = start;
+    g.tb = tb;
+    g.store_window = h->direct_wlen != 0;
+    regalloc(&g);
     Emit *e = &g.e;
-    e8(e, 0x53);                          /* push rbx */
-    e8(e, 0x55);                          /* push rbp */
-    e8(e, 0x41); e8(e, 0x54);             /* push r12 */
-    e8(e, 0x41); e8(e, 0x55);             /* push r13 */
-    e8(e, 0x41); e8(e, 0x56);             /* push r14 */
-    e8(e, 0x41); e8(e, 0x57);             /* push r15 */
+    emit_tails(&g);
+    uint8_t *entry = e->p;
+    push_r(e, RBX);
+    push_r(e, RBP);
+    push_r(e, R12);
+    push_r(e, R13);
+    push_r(e, R14);
+    push_r(e, R15);
+    alu_imm(e, 1, ALU_SUB, RSP, 8);       /* rsp 16-byte aligned for helper calls */
     op_rr(e, 0, 0x31, R14, R14);          /* xor r14d, r14d */
     mov_rr(e, RBX, RDI);                  /* rbx = h */
-    op_mem(e, 0, 0x8b, R15, RBX, (int32_t)offsetof(Hart, jit_budget)); /* r15d = budget */
     mov_rr(e, R13, RSI);                  /* r13 = base pc */
-    mov_load(e, R12, RBX, (int32_t)offsetof(Hart, dtlb));
-    /* Chained blocks enter here: rbx, r12 (the TLB set cannot change inside generated
-     * code) and r13 (set by the jumping exit) are already right. */
+    mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
+    /* Chained blocks enter here: rbx, r12 (the direct window cannot change inside
+     * generated code), r13 (set by the jumping exit) are right. */
     tb->jit_chain = h->jit_rx + (e->p - h->jit_rw);
+    reload(&g);
+    g.loop_head = e->p;
     for (uint32_t k = 0; k <= tb->n; k++) {
-        if (!emit_insn(e, &tb->insns[k], k)) {
-            emit_exit(e, k);
+        /* Every instruction needs less than JIT_MAX_INSN_BYTES inline plus stubs. */
+        if ((size_t)(e->p - start) + (g.nstub + 2) * JIT_STUB_BYTES + 2 * JIT_MAX_INSN_BYTES >
+                limit || !emit_insn(&g, &tb->insns[k], k)) {
+            emit_exit(&g, k);
             break;
         }
         if (leaves(tb->insns[k].opc))
             break;
     }
+    emit_stubs(&g);
     size_t len = (size_t)(e->p - start);
-    JitFn fn = (JitFn)(void *)(h->jit_rx + h->jit_used);
+    if (len > limit)
+        __builtin_trap(); /* a generator bug: the bound above is wrong */
+    JitFn fn = (JitFn)(void *)(h->jit_rx + (entry - h->jit_rw));
+    perf_map_add(h, h->jit_rx + h->jit_used, len, tb);
     h->jit_used = (h->jit_used + len + 15) & ~(size_t)15;
     h->st.jit_blocks++;
     return fn;
@@ -650,10 +1029,18 @@ void tcg_jit_link(Hart *h, TB *tb)
     (void)tb;
 }
 
-void tcg_jit_unlink(Hart *h, uint8_t *slot)
+int32_t tcg_jit_unlinked_rel(Hart *h, const uint8_t *slot)
 {
     (void)h;
     (void)slot;
+    return 0;
+}
+
+void tcg_jit_unlink(Hart *h, uint8_t *slot, int32_t rel)
+{
+    (void)h;
+    (void)slot;
+    (void)rel;
 }
 
 #endif

@@ -16,6 +16,7 @@ void tcg_tlb_flush(Hart *h)
     h->superpage = false;
     h->mem_gen = mosaic_address_space_generation(h->acc->as);
     h->code_epoch = atomic_load(&h->acc->code_epoch);
+    h->direct_len = h->direct_wlen = 0;
 }
 
 void tcg_tlb_flush_page(Hart *h, uint64_t va)
@@ -28,6 +29,7 @@ void tcg_tlb_flush_page(Hart *h, uint64_t va)
     for (int m = 0; m < NB_MMU; m++)
         h->tlb[m][idx].tag_r = h->tlb[m][idx].tag_w = h->tlb[m][idx].tag_x = TLB_INVALID;
     jc_flush(h);
+    h->direct_len = h->direct_wlen = 0;
 }
 
 static int data_priv(Hart *h)
@@ -51,6 +53,7 @@ void tcg_update_mmu_idx(Hart *h)
 {
     h->dtlb = h->tlb[mmu_idx(h, data_priv(h))];
     h->itlb = h->tlb[mmu_idx(h, h->priv)];
+    h->direct_len = h->direct_wlen = 0;
 }
 
 static uint32_t fault_cause(int acc, bool page)
@@ -181,6 +184,18 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
         e->region = s.region;
         e->region_off = s.region_offset + (page - s.base);
         e->dirty_tracking = s.dirty_tracking;
+        /* An untranslated data access: every load from this RAM section may skip the
+         * TLB (generated code) until the translation or the data privilege changes,
+         * and so may stores unless the RAM tracks dirty pages (code pages are checked
+         * per store). */
+        if (acc != ACC_FETCH && (priv == PRV_M || (h->satp >> 60) == 0) && page == vpage &&
+            h->dtlb == h->tlb[mmu_idx(h, priv)] && s.size >= 4096) {
+            h->direct_lo = s.base;
+            h->direct_len = s.size - 7;
+            h->direct_wlen = s.dirty_tracking || s.readonly ? 0 : h->direct_len;
+            h->direct_addend = (uintptr_t)s.host - s.base;
+            h->code_mask = h->acc->code_mask;
+        }
     } else {
         flags = TLB_MMIO;
         if (mapped && !s.host && s.base <= page) {

@@ -447,7 +447,11 @@ static TB *translate(Hart *h, uint64_t pc, uint64_t pa, const uint8_t *host,
         in->off = off;
         off += in->len;
         n++;
-        if (end || n >= max + (tb->insns[0].opc == OP_BKPT) || pgoff + off >= 4096 || tb->page[1] != tb->page[0])
+        /* A conditional branch does not end the block: its fall-through path goes on
+         * in the same block (longer straight-line code for the generator). */
+        if (end && !(in->opc >= OP_BEQ && in->opc <= OP_BGEU))
+            break;
+        if (n >= max + (tb->insns[0].opc == OP_BKPT) || pgoff + off >= 4096 || tb->page[1] != tb->page[0])
             break;
     }
     Insn *e = &tb->insns[n];

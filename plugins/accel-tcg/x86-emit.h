@@ -8,6 +8,7 @@
 #ifndef TCG_X86_EMIT_H
 #define TCG_X86_EMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -37,23 +38,44 @@ static inline void rex(Emit *e, int w, int reg, int index, int base)
         e8(e, r);
 }
 
-/* op reg, [base + disp32] (base must not be rsp/r12: those need a SIB byte). */
-static inline void op_mem(Emit *e, int w, uint8_t op, int reg, int base, int32_t disp)
+/* ModRM (and SIB) for [base + index + disp]; index < 0: none.  disp8 when it fits;
+ * rsp/r12 as base need a SIB byte, rbp/r13 as base an explicit displacement. */
+static inline void modrm_mem(Emit *e, int reg, int base, int index, int32_t disp)
 {
-    rex(e, w, reg, 0, base);
-    e8(e, op);
-    e8(e, 0x80 | ((reg & 7) << 3) | (base & 7));
-    e32(e, (uint32_t)disp);
+    int mod = disp == 0 && (base & 7) != RBP ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
+    if (index >= 0 || (base & 7) == RSP) {
+        e8(e, (uint8_t)((mod << 6) | ((reg & 7) << 3) | 4));
+        e8(e, (uint8_t)(((index >= 0 ? index & 7 : 4) << 3) | (base & 7)));
+    } else {
+        e8(e, (uint8_t)((mod << 6) | ((reg & 7) << 3) | (base & 7)));
+    }
+    if (mod == 1)
+        e8(e, (uint8_t)disp);
+    else if (mod == 2)
+        e32(e, (uint32_t)disp);
 }
 
-/* Two-byte opcode 0x0F op reg, [base + disp32]. */
-static inline void op0f_mem(Emit *e, int w, uint8_t op, int reg, int base, int32_t disp)
+/* [66] [REX] [0F] op reg, [base + index + disp].  byte: an 8-bit register operand
+ * (spl/bpl/sil/dil need a REX prefix even when it would otherwise be empty). */
+static inline void op_m(Emit *e, int w, int p66, int esc, uint8_t op, int reg, int base,
+                        int index, int32_t disp, int byte)
 {
-    rex(e, w, reg, 0, base);
-    e8(e, 0x0f);
+    if (p66)
+        e8(e, 0x66);
+    int ix = index < 0 ? 0 : index;
+    uint8_t r = (uint8_t)(0x40 | (w << 3) | ((reg >> 3) << 2) | ((ix >> 3) << 1) | (base >> 3));
+    if (r != 0x40 || (byte && reg >= 4))
+        e8(e, r);
+    if (esc)
+        e8(e, 0x0f);
     e8(e, op);
-    e8(e, 0x80 | ((reg & 7) << 3) | (base & 7));
-    e32(e, (uint32_t)disp);
+    modrm_mem(e, reg, base, index, disp);
+}
+
+/* op reg, [base + disp]. */
+static inline void op_mem(Emit *e, int w, uint8_t op, int reg, int base, int32_t disp)
+{
+    op_m(e, w, 0, 0, op, reg, base, -1, disp, 0);
 }
 
 /* op reg, rm (register form). */
@@ -73,21 +95,7 @@ static inline void op0f_rr(Emit *e, int w, uint8_t op, int reg, int rm)
     e8(e, 0xc0 | ((reg & 7) << 3) | (rm & 7));
 }
 
-/* op reg, [rcx + rsi] with an optional 0x0F escape and operand-size prefix. */
-static inline void op_host(Emit *e, int w, int prefix66, int esc, uint8_t op, int reg)
-{
-    if (prefix66)
-        e8(e, 0x66);
-    rex(e, w, reg, 0, 0);
-    if (esc)
-        e8(e, 0x0f);
-    e8(e, op);
-    e8(e, ((reg & 7) << 3) | 4);        /* mod 00, rm = SIB */
-    e8(e, (RSI << 3) | RCX);            /* scale 1, index rsi, base rcx */
-}
-
 static inline void mov_load(Emit *e, int reg, int base, int32_t disp) { op_mem(e, 1, 0x8b, reg, base, disp); }
-static inline void mov_load32(Emit *e, int reg, int base, int32_t disp) { op_mem(e, 0, 0x8b, reg, base, disp); }
 static inline void mov_store(Emit *e, int reg, int base, int32_t disp) { op_mem(e, 1, 0x89, reg, base, disp); }
 static inline void lea(Emit *e, int reg, int base, int32_t disp) { op_mem(e, 1, 0x8d, reg, base, disp); }
 /* mov dst, src (64-bit). */
@@ -95,18 +103,17 @@ static inline void mov_rr(Emit *e, int dst, int src) { op_rr(e, 1, 0x89, src, ds
 /* movsxd dst, src32. */
 static inline void movsxd_rr(Emit *e, int dst, int src) { op_rr(e, 1, 0x63, dst, src); }
 
-/* ALU reg, [base + disp]: add 03, or 0B, and 23, sub 2B, xor 33, cmp 3B. */
-static inline void alu_mem(Emit *e, int w, int ext, int reg, int base, int32_t disp)
-{
-    op_mem(e, w, (uint8_t)(ext * 8 + 3), reg, base, disp);
-}
-
+/* ALU reg, imm (imm8 form when it fits). */
 static inline void alu_imm(Emit *e, int w, int ext, int reg, int32_t imm)
 {
     rex(e, w, 0, 0, reg);
-    e8(e, 0x81);
+    bool i8 = imm >= -128 && imm <= 127;
+    e8(e, i8 ? 0x83 : 0x81);
     e8(e, 0xc0 | (ext << 3) | (reg & 7));
-    e32(e, (uint32_t)imm);
+    if (i8)
+        e8(e, (uint8_t)imm);
+    else
+        e32(e, (uint32_t)imm);
 }
 
 static inline void shift_imm(Emit *e, int w, int ext, int reg, uint8_t n)
@@ -143,11 +150,12 @@ static inline void mov_imm(Emit *e, int reg, uint64_t v)
     }
 }
 
-/* setcc al; movzx eax, al. */
-static inline void setcc_rax(Emit *e, int cc)
+/* setcc al; movzx dst32, al. */
+static inline void setcc_to(Emit *e, int cc, int dst)
 {
     e8(e, 0x0f); e8(e, 0x90 + cc); e8(e, 0xc0);
-    e8(e, 0x0f); e8(e, 0xb6); e8(e, 0xc0);
+    rex(e, 0, dst, 0, 0);
+    e8(e, 0x0f); e8(e, 0xb6); e8(e, 0xc0 | ((dst & 7) << 3));
 }
 
 static inline void cmovcc_rr(Emit *e, int cc, int dst, int src)
@@ -172,6 +180,52 @@ static inline void patch8(Emit *e, uint8_t *at)
     if (d > 127)
         __builtin_trap(); /* a generator bug: the sequences jumped over are fixed and short */
     *at = (uint8_t)d;
+}
+
+/* jmp (cc < 0) or jcc rel32 with the displacement left for patch32; returns where. */
+static inline uint8_t *jmp32(Emit *e, int cc)
+{
+    if (cc < 0) {
+        e8(e, 0xe9);
+    } else {
+        e8(e, 0x0f);
+        e8(e, (uint8_t)(0x80 + cc));
+    }
+    e32(e, 0);
+    return e->p - 4;
+}
+
+/* Points the rel32 at `at` to target. */
+static inline void patch32_to(uint8_t *at, const uint8_t *target)
+{
+    int32_t d = (int32_t)(target - (at + 4));
+    memcpy(at, &d, 4);
+}
+
+/* Points the rel32 at `at` to the current position. */
+static inline void patch32(Emit *e, uint8_t *at)
+{
+    patch32_to(at, e->p);
+}
+
+/* jmp / jcc rel32 to a target already emitted. */
+static inline void jmp_to(Emit *e, int cc, const uint8_t *target)
+{
+    patch32_to(jmp32(e, cc), target);
+}
+
+static inline void push_r(Emit *e, int r)
+{
+    if (r >= 8)
+        e8(e, 0x41);
+    e8(e, (uint8_t)(0x50 + (r & 7)));
+}
+
+static inline void pop_r(Emit *e, int r)
+{
+    if (r >= 8)
+        e8(e, 0x41);
+    e8(e, (uint8_t)(0x58 + (r & 7)));
 }
 
 #endif

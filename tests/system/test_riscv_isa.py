@@ -103,9 +103,10 @@ def test_code_generator_on_and_off(guests, mosaic):
     assert on.rc == 0 and off.rc == 0, (on, off)
     assert on.sigs() == off.sigs() and on.sigs(), (on, off)
     # coremark-lite keeps its data on its code pages; with sub-page code tracking those
-    # stores no longer force re-compiles, so these count distinct hot blocks (~75).
+    # stores no longer force re-compiles, so these count distinct hot blocks (~40 since
+    # conditional branches no longer end blocks).
     compiled, links = _tcg_stats(on)
-    assert compiled > 50 and links > 50, on.err
+    assert compiled > 25 and links > 25, on.err
     assert _tcg_stats(off) == (0, 0), off.err
     ini_off = g.run_mosaic_bare(elf, mosaic=mosaic, timeout=120, extra=('--set', 'accel.jit=off'),
                                 env={'MOSAIC_TCG_STATS': '1'})
