@@ -103,6 +103,7 @@ static void evict(Hart *h, int v)
             continue; /* the jump goes with its code */
         if (in_region(l.dst, v)) {
             tcg_jit_unlink(h, l.slot, l.unlinked_rel);
+            h->st.links_undone++;
             continue;
         }
         h->links[kept++] = l;

@@ -195,6 +195,7 @@ typedef struct Stats {
     uint64_t flush_other;      /* reset, single-step, breakpoints */
     uint64_t region_evictions; /* a full cache emptied its least recently used region */
     uint64_t blocks_evicted;   /* valid blocks those evictions dropped */
+    uint64_t links_undone;     /* patched jumps into evicted blocks, unpatched */
 } Stats;
 
 struct Hart {

@@ -77,11 +77,11 @@ static void tcg_vcpu_destroy(void *cpu)
                 " tlb-misses %" PRIu64 " exceptions %" PRIu64 " retranslations %" PRIu64
                 " inval-code-write %" PRIu64 " inval-fence-i %" PRIu64 " code-write-kept %" PRIu64
                 " flush-full %" PRIu64 " flush-other %" PRIu64 " region-evictions %" PRIu64
-                " blocks-evicted %" PRIu64 "\n", h->index, h->instret,
+                " blocks-evicted %" PRIu64 " links-undone %" PRIu64 "\n", h->index, h->instret,
                 h->st.translations, h->st.jit_blocks, h->st.jit_links, h->st.flushes, h->st.invalidations,
                 h->st.tlb_misses, h->st.exceptions, h->st.retranslations, h->st.inval_code_write,
                 h->st.inval_fence_i, h->st.code_write_kept, h->st.flush_full, h->st.flush_other,
-                h->st.region_evictions, h->st.blocks_evicted);
+                h->st.region_evictions, h->st.blocks_evicted, h->st.links_undone);
     h->acc->harts[h->index] = NULL;
     tcg_tb_destroy(h);
     free(h);
@@ -218,6 +218,7 @@ static void tcg_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
         s.flush_other += h->st.flush_other;
         s.region_evictions += h->st.region_evictions;
         s.blocks_evicted += h->st.blocks_evicted;
+        s.links_undone += h->st.links_undone;
     }
     fn(opaque, "translations", s.translations);
     fn(opaque, "flushes", s.flushes);
@@ -225,6 +226,7 @@ static void tcg_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
     fn(opaque, "flushes-other", s.flush_other);
     fn(opaque, "region-evictions", s.region_evictions);
     fn(opaque, "blocks-evicted", s.blocks_evicted);
+    fn(opaque, "links-undone", s.links_undone);
     fn(opaque, "invalidations", s.invalidations);
     fn(opaque, "invalidations-code-write", s.inval_code_write);
     fn(opaque, "invalidations-fence-i", s.inval_fence_i);

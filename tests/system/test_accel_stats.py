@@ -40,7 +40,7 @@ def test_tcg_counters(mosaic, top, tmp_path):
         assert later['instructions'] > first['stats']['instructions']
         for reason in ('flushes-cache-full', 'flushes-other', 'invalidations-code-write',
                        'invalidations-fence-i', 'code-writes-kept', 'retranslations',
-                       'region-evictions', 'blocks-evicted'):
+                       'region-evictions', 'blocks-evicted', 'links-undone'):
             assert later[reason] >= 0, (reason, later)
         assert later['flushes-cache-full'] == 0, later
         names = {c['name'] for c in q.cmd('query-commands')['return']}

@@ -192,7 +192,9 @@ def test_code_cache_eviction_unlinks(guests, mosaic):
     assert small.sigs() == big.sigs() and small.sigs(), (small, big)
     c = tcg_counters(small)
     assert c['flush-full'] == 0 and c['region-evictions'] > 0, c
-    assert c['compiled'] > 2 * TBCACHE_COLD and c['links'] > 2 * TBCACHE_COLD, c
+    # Loops run inside one compiled block (conditional branches do not end blocks), so
+    # what must be seen is jumps into evicted blocks being unpatched.
+    assert c['compiled'] > 2 * TBCACHE_COLD and c['links-undone'] > 0, c
 
 
 @pytest.mark.parametrize('mode', sorted(JIT_MODES))
