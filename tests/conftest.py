@@ -131,6 +131,12 @@ SERIAL_GROUPS = {
 }
 _GROUP_OF = {f: g for g, files in SERIAL_GROUPS.items() for f in files}
 
+# Files whose tests each take minutes mostly waiting on a guest, with no costly fixture
+# shared between them: each of their tests is a unit of its own, so that several run at
+# once on different workers.
+SPLIT_FILES = (
+)
+
 # The longest files first, so that no long one starts last on an otherwise idle machine
 # (longest-processing-time-first); measured with `pytest --durations` (release and ASan
 # halves).  Files not named keep their order after these.  A file's tests stay in its
@@ -176,11 +182,12 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadFileScheduling
 
     class GroupedFiles(LoadFileScheduling):
-        """loadfile, where the files of a SERIAL_GROUPS group make one unit."""
+        """loadfile, where the files of a SERIAL_GROUPS group make one unit and each test
+        of a SPLIT_FILES file is one."""
 
         def _split_scope(self, nodeid):
             f = _file_of(config, nodeid)
-            return _GROUP_OF.get(f, f)
+            return nodeid if f in SPLIT_FILES else _GROUP_OF.get(f, f)
 
     return GroupedFiles(config, log)
 
