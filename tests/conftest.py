@@ -135,6 +135,7 @@ _GROUP_OF = {f: g for g, files in SERIAL_GROUPS.items() for f in files}
 # shared between them: each of their tests is a unit of its own, so that several run at
 # once on different workers.
 SPLIT_FILES = (
+    'tests/system/test_pci.py',  # hot-plug rounds: the guest waits on pciehp's timers
 )
 
 # The longest files first, so that no long one starts last on an otherwise idle machine
@@ -142,6 +143,23 @@ SPLIT_FILES = (
 # halves).  Files not named keep their order after these.  A file's tests stay in its
 # order: module-scoped fixtures (one Linux boot, one outer guest) still serve them all.
 SLOW_FIRST = (
+    'tests/system/test_x86_kvm.py',  # the nested-KVM outer guest: minutes, mostly waiting
+    'tests/system/test_net_vhost_nested.py',  # another outer guest
+    'tests/system/test_pci.py',
+    'tests/system/test_linux_boot.py',
+    'tests/system/test_tcg_fuzz.py',
+    'tests/system/test_audio_linux.py',
+    'tests/system/test_net_linux.py',
+    'tests/system/test_virtio_blk_linux.py',
+    'tests/system/test_net_mrg.py',
+    'tests/system/test_sdk.py',  # with test_install.py: one SERIAL_GROUPS unit
+    'tests/system/test_install.py',
+    'tests/system/test_backup.py',
+    'tests/system/test_config.py',
+    'tests/system/test_sdk_net.py',
+    'tests/system/test_runner.py',
+    'tests/interop/test_qcow2_model.py',
+    'tests/interop/test_qcow2_fuzz.py',
 )
 
 
