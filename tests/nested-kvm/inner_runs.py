@@ -65,7 +65,7 @@ def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
                 p.stdin.flush()
     th = threading.Thread(target=reader)
     th.start()
-    mon = monitor(Qmp(qmp, wait=20)) if monitor else None
+    mon = monitor(Qmp(qmp, wait=60)) if monitor else None
     try:
         p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -160,7 +160,7 @@ def gdb_run(name, port_file_qmp):
     p = subprocess.Popen([MOSAIC, '--gdb', f'tcp:127.0.0.1:{port}', '--qmp',
                           f'unix:{qmp},server,wait=off', path],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    q = Qmp(qmp, wait=20)
+    q = Qmp(qmp, wait=60)
     g = subprocess.Popen(['gdb', '-nx', '-batch', '-ex', 'set pagination off',
                           '-ex', f'target remote 127.0.0.1:{port}',
                           '-ex', 'info registers rip', '-ex', 'info registers rsi',
