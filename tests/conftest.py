@@ -78,6 +78,9 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'sanitize: also run against the ASan+UBSan build')
     config.addinivalue_line('markers', 'slow: long-running (kernel builds, benchmarks)')
     config.addinivalue_line('markers', 'linux: boots the Linux guest kernel (left out by scripts/test --quick)')
+    config.addinivalue_line('markers', 'alone: measures rates or counts that other tests running '
+                            'at the same time change; tests/run.py runs it after the parallel '
+                            'halves, one test at a time')
     config.addinivalue_line('markers', 'needs_tools(*programs): host programs the test runs; '
                             'scripts/setup installs them, so a missing one fails')
 
@@ -139,27 +142,31 @@ SPLIT_FILES = (
 )
 
 # The longest files first, so that no long one starts last on an otherwise idle machine
-# (longest-processing-time-first); measured with `pytest --durations` (release and ASan
-# halves).  Files not named keep their order after these.  A file's tests stay in its
-# order: module-scoped fixtures (one Linux boot, one outer guest) still serve them all.
+# (longest-processing-time-first); measured from the JUnit reports of a whole run
+# (build/pytest-release.xml, build/pytest-asan.xml: time per file).  Files not named
+# keep their order after these.  A file's tests stay in its order: module-scoped
+# fixtures (one Linux boot, one outer guest) still serve them all.
 SLOW_FIRST = (
     'tests/system/test_x86_kvm.py',  # the nested-KVM outer guest: minutes, mostly waiting
     'tests/system/test_net_vhost_nested.py',  # another outer guest
-    'tests/system/test_pci.py',
-    'tests/system/test_linux_boot.py',
-    'tests/system/test_tcg_fuzz.py',
-    'tests/system/test_audio_linux.py',
-    'tests/system/test_net_linux.py',
-    'tests/system/test_virtio_blk_linux.py',
-    'tests/system/test_net_mrg.py',
-    'tests/system/test_sdk.py',  # with test_install.py: one SERIAL_GROUPS unit
-    'tests/system/test_install.py',
-    'tests/system/test_backup.py',
-    'tests/system/test_config.py',
-    'tests/system/test_sdk_net.py',
+    'tests/system/test_pci.py',  # split: each hot-plug test is minutes of waiting
     'tests/system/test_runner.py',
+    'tests/system/test_audio.py',
+    'tests/system/test_config.py',
     'tests/interop/test_qcow2_model.py',
     'tests/interop/test_qcow2_fuzz.py',
+    'tests/system/test_sdk.py',  # with test_install.py: one SERIAL_GROUPS unit
+    'tests/system/test_install.py',
+    'tests/system/test_linux_boot.py',
+    'tests/system/test_tcg_fuzz.py',
+    'tests/system/test_backup.py',
+    'tests/system/test_backup_failures.py',
+    'tests/system/test_net_linux.py',
+    'tests/interop/test_qcow2.py',
+    'tests/system/test_riscv_isa.py',
+    'tests/system/test_backup_groups.py',
+    'tests/system/test_sdk_net.py',
+    'tests/system/test_x86emu_fuzz.py',
 )
 
 
