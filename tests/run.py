@@ -6,6 +6,12 @@
 2. system and interop tests (pytest) against the release build;
 3. the same system and interop tests again against the ASan+UBSan build.
 
+The two pytest halves start first and run at the same time, each on --jobs pytest-xdist
+workers (a test file is the unit a worker takes, longest first: tests/conftest.py); the
+unit tests run meanwhile.  Each half's output is shown, whole, when it ends.  Tests
+marked `alone` (they measure rates or counts that the host's load changes) run after
+both halves, one at a time, release then ASan.
+
 --quick: the release build only (unit, system, interop), without the tests that boot
 Linux (pytest marker `linux`).
 
@@ -156,21 +162,50 @@ def count_junit(xml, rc, label, totals):
         totals.fail(f'pytest {label}: exit status 0 but its report lists {failed} failures')
 
 
-def run_pytest(variant, args, totals, label):
-    xml = TOP / 'build' / f'pytest-{label}.xml'
-    xml.parent.mkdir(parents=True, exist_ok=True)
-    # A report left by an earlier run must never be read as this run's.
-    xml.unlink(missing_ok=True)
-    env = dict(os.environ, MOSAIC_VARIANT=variant,
-               ASAN_OPTIONS=ASAN_LEAKS, LSAN_OPTIONS=LSAN_SUPPRESSIONS, UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1')
-    cmd = PYTEST + ['-q', '-rfEs', '-p', 'no:cacheprovider', f'--junitxml={xml}'] + args
-    print(f'pytest [{label}]: {" ".join(args)}', flush=True)
-    started = time.time()
-    rc = subprocess.run(cmd, cwd=TOP, env=env).returncode
-    if not xml.exists() or xml.stat().st_mtime < started - 1:
-        totals.fail(f'pytest {label}: exit status {rc} and no report from this run ({xml})')
-        return
-    count_junit(xml, rc, label, totals)
+class PytestHalf:
+    """One pytest run (a half of the suite), started in the background; its output goes
+    to build/pytest-LABEL.log and is shown when it ends."""
+
+    def __init__(self, variant, args, label, jobs, may_select_none=False):
+        self.label = label
+        # The `alone` pass: that no test is marked so is no failure (pytest's exit 5).
+        self.may_select_none = may_select_none
+        self.xml = TOP / 'build' / f'pytest-{label}.xml'
+        self.log = TOP / 'build' / f'pytest-{label}.log'
+        self.xml.parent.mkdir(parents=True, exist_ok=True)
+        # A report left by an earlier run must never be read as this run's.
+        self.xml.unlink(missing_ok=True)
+        env = dict(os.environ, MOSAIC_VARIANT=variant, ASAN_OPTIONS=ASAN_LEAKS,
+                   LSAN_OPTIONS=LSAN_SUPPRESSIONS,
+                   UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1')
+        parallel = ['-n', str(jobs), '--dist', 'loadfile'] if jobs > 1 else []
+        cmd = (PYTEST + ['-q', '-rfEs', '-p', 'no:cacheprovider', '--durations=15',
+                         f'--junitxml={self.xml}'] + parallel + args)
+        self.args = ' '.join(parallel + args)
+        self.started = time.time()
+        with open(self.log, 'w') as log:
+            self.proc = subprocess.Popen(cmd, cwd=TOP, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    def finish(self, totals):
+        rc = self.proc.wait()
+        took = time.time() - self.started
+        print(f'\npytest [{self.label}]: {self.args} ({took:.0f} s)', flush=True)
+        sys.stdout.write(self.log.read_text(errors='replace'))
+        sys.stdout.flush()
+        if not self.xml.exists() or self.xml.stat().st_mtime < self.started - 1:
+            totals.fail(f'pytest {self.label}: exit status {rc} and no report from this run '
+                        f'({self.xml})')
+            return
+        if rc == 5 and self.may_select_none and not any(ET.parse(self.xml).getroot().iter('testcase')):
+            return
+        count_junit(self.xml, rc, self.label, totals)
+
+
+def default_jobs():
+    if os.environ.get('MOSAIC_TEST_JOBS'):
+        return int(os.environ['MOSAIC_TEST_JOBS'])
+    return os.cpu_count() or 1
 
 
 def main():
@@ -180,15 +215,31 @@ def main():
     ap.add_argument('--unit-only', action='store_true', help='unit tests only')
     ap.add_argument('--quick', action='store_true',
                     help='release build only, no test that boots Linux')
+    ap.add_argument('--jobs', type=int, default=default_jobs(),
+                    help='pytest-xdist workers per pytest half (1: no xdist; default: '
+                         '$MOSAIC_TEST_JOBS, else the number of CPUs)')
     a = ap.parse_args()
     totals = Totals()
     variants = ['release'] + ([] if a.no_asan or a.quick else ['asan'])
+    halves = []
+    paths = ['tests/system', 'tests/interop']
+    select = (['-k', a.k] if a.k else [])
+    marks = 'not linux' if a.quick else ''
+
+    def where(mark):
+        return ['-m', f'({marks}) and {mark}' if marks else mark]
+
+    if not a.unit_only:
+        halves = [PytestHalf(v, paths + select + where('not alone'), v, a.jobs)
+                  for v in variants]
     for v in variants:
         run_unit(v, totals)
+    for h in halves:
+        h.finish(totals)
     if not a.unit_only:
-        extra = (['-k', a.k] if a.k else []) + (['-m', 'not linux'] if a.quick else [])
         for v in variants:
-            run_pytest(v, ['tests/system', 'tests/interop'] + extra, totals, v)
+            PytestHalf(v, paths + select + where('alone'), f'{v}-alone', 1,
+                       may_select_none=True).finish(totals)
     if totals.skips:
         print('\nSkipped (a missing optional host facility):')
         for s in totals.skips:

@@ -7,13 +7,13 @@ What the server holds is read back with nbdcopy and compared byte for byte."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from free_port import free_port  # tests/free_port.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'system'))
 from test_backup import Machine, reap_machines, checkpoint, raw_disk, snapshot, compare, run_tool, MB, SIZE  # noqa: E402,F401 (fixtures)
@@ -32,14 +32,6 @@ def tool(build):
 def nbd_plugin(build):
     so = build / 'plugins' / 'mosaic-block-nbd.so'
     assert so.exists(), f'{so} is not built (scons)'
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_path(p, proc, timeout=10):

@@ -23,11 +23,14 @@ usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO...
   qemuexits1  the same on QEMU                                     (benchmark)"""
 import json
 import resource
-import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from qmp_lines import Qmp  # noqa: E402  (tests/qmp_lines.py)
 
 MOSAIC, GUEST, JOB = sys.argv[1:4]
 SCENARIOS = sys.argv[4:]
@@ -39,28 +42,6 @@ def ini(cpus, cmd, extra='', machine='', append=APPEND):
     return (f'[machine]\ntype = x86-microvm\ncpus = {cpus}\nmemory = 256M\n'
             f'kernel = {GUEST}/vmlinuz\ninitrd = {GUEST}/initrd.gz\n{machine}'
             f'append = {append} mosaic.cmd={cmd}\n' + extra)
-
-
-class Qmp:
-    def __init__(self, path):
-        for _ in range(400):
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        self.f = self.s.makefile('rw')
-        self.f.readline()
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        while True:
-            r = json.loads(self.f.readline())
-            if 'event' not in r:
-                return r
 
 
 def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
@@ -84,7 +65,7 @@ def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
                 p.stdin.flush()
     th = threading.Thread(target=reader)
     th.start()
-    mon = monitor(Qmp(qmp)) if monitor else None
+    mon = monitor(Qmp(qmp, wait=60)) if monitor else None
     try:
         p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -179,7 +160,7 @@ def gdb_run(name, port_file_qmp):
     p = subprocess.Popen([MOSAIC, '--gdb', f'tcp:127.0.0.1:{port}', '--qmp',
                           f'unix:{qmp},server,wait=off', path],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    q = Qmp(qmp)
+    q = Qmp(qmp, wait=60)
     g = subprocess.Popen(['gdb', '-nx', '-batch', '-ex', 'set pagination off',
                           '-ex', f'target remote 127.0.0.1:{port}',
                           '-ex', 'info registers rip', '-ex', 'info registers rsi',

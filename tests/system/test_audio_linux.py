@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import audio_analysis as aa  # noqa: E402
 import mosaic_guests as g  # noqa: E402
 
-pytestmark = [pytest.mark.linux]
+# alone: the guest plays and records in real time; a loaded host starves it (underruns).
+pytestmark = [pytest.mark.linux, pytest.mark.alone]
 
 
 @pytest.fixture(scope='module')

@@ -6,6 +6,7 @@ A writer changes the disk through an NBD export (qemu-io) while backups run; eac
 point's data is captured (the writer is idle, so nothing is in flight) right before the
 point is taken, and `mosaic-backup restore --at POINT` must equal it byte for byte
 (`qemu-img compare`)."""
+import contextlib
 import json
 import os
 import shutil
@@ -201,6 +202,26 @@ def run_tool(tool, *args, check=True):
     if check:
         assert r.returncode == 0, r.stdout + r.stderr
     return r
+
+
+def manifest_points(repo):
+    return [p['id'] for p in json.loads((Path(repo) / 'manifest.json').read_text())['points']]
+
+
+@contextlib.contextmanager
+def small_tmpfs(d, size):
+    """A tmpfs of `size` ("8M") mounted at the new directory d while the block runs: a
+    backup target that fills up."""
+    d.mkdir()
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', f'size={size}', 'tmpfs', str(d)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f'cannot mount a small tmpfs (needs root): {r.stderr.strip()}')
+    try:
+        yield d
+    finally:
+        if subprocess.run(['umount', str(d)]).returncode:
+            subprocess.run(['umount', '-l', str(d)])
 
 
 def backup_while_writing(m, tool, kind, repo, writes, speed=24 * MB):

@@ -18,10 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_backup import Machine, reap_machines, checkpoint, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixtures)
-
-def manifest_points(repo):
-    return [p['id'] for p in json.loads((Path(repo) / 'manifest.json').read_text())['points']]
-
+from test_backup import manifest_points, small_tmpfs  # noqa: E402
 
 def start_tool(tool, m, kind, repo, *extra):
     return subprocess.Popen([str(tool), kind, '--socket', str(m.qmp_path), '--to', str(repo),
@@ -149,19 +146,10 @@ def test_first_full_killed_leaves_no_orphan_bitmap(mosaic, tool, tmp_path):
 
 @pytest.fixture
 def small_fs(tmp_path):
-    d = tmp_path / 'small'
-    d.mkdir()
     # 40 MiB: room for the full point of the 32 MiB disk (written all over by the test:
     # a full backup skips zero clusters) and ~8 MiB more
-    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=40M', 'tmpfs', str(d)],
-                       capture_output=True, text=True)
-    if r.returncode:
-        pytest.skip(f'cannot mount a small tmpfs (needs root): {r.stderr.strip()}')
-    try:
+    with small_tmpfs(tmp_path / 'small', '40M') as d:
         yield d
-    finally:
-        if subprocess.run(['umount', str(d)]).returncode:
-            subprocess.run(['umount', '-l', str(d)])
 
 
 @need

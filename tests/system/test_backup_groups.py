@@ -18,25 +18,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_backup import Machine, reap_machines, checkpoint, raw_disk, snapshot, compare, run_tool, need, tool, MB  # noqa: E402,F401 (fixtures)
-
-
-def mount_tmpfs(d, size):
-    d.mkdir()
-    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', f'size={size}', 'tmpfs', str(d)],
-                       capture_output=True, text=True)
-    if r.returncode:
-        pytest.skip(f'cannot mount a small tmpfs (needs root): {r.stderr.strip()}')
+from test_backup import manifest_points, small_tmpfs  # noqa: E402
 
 
 @pytest.fixture
 def small_fs(tmp_path):
-    d = tmp_path / 'small'
-    mount_tmpfs(d, '8M')
-    try:
+    with small_tmpfs(tmp_path / 'small', '8M') as d:
         yield d
-    finally:
-        if subprocess.run(['umount', str(d)]).returncode:
-            subprocess.run(['umount', '-l', str(d)])
 
 
 def two_disks(tmp_path):
@@ -126,16 +114,11 @@ def test_individual_mode_is_the_default(mosaic, tmp_path, small_fs):
     m.stop()
 
 
-def manifest_points(repo):
-    return [p['id'] for p in json.loads((Path(repo) / 'manifest.json').read_text())['points']]
-
-
 @need
 def test_tool_one_disk_fails_the_other_loses_nothing(mosaic, tool, tmp_path):
     img, img2 = two_disks(tmp_path)
-    fs = tmp_path / 'small'
-    mount_tmpfs(fs, '40M')  # the full point (32 + 1 MiB of data) and ~7 MiB more
-    try:
+    # the full point (32 + 1 MiB of data) and ~7 MiB more
+    with small_tmpfs(tmp_path / 'small', '40M') as fs:
         repo = fs / 'backups'
         m = Machine(mosaic, tmp_path, img, img2)
         m.write('write -P 0x21 0 32M')
@@ -163,9 +146,6 @@ def test_tool_one_disk_fails_the_other_loses_nothing(mosaic, tool, tmp_path):
             run_tool(tool, 'restore', '--dir', repo, '--at', point, '--to', out)
             compare(out / 'disk0.img', refs[0])
             compare(out / 'disk1.img', refs[1])
-    finally:
-        if subprocess.run(['umount', str(fs)]).returncode:
-            subprocess.run(['umount', '-l', str(fs)])
 
 
 @need

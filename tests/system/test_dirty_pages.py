@@ -3,12 +3,11 @@
 tracking.  Here on TCG (riscv-virt, a bare program that stores into two pages and then
 spins): the pages written are exactly the ones reported, once.  The same commands over
 KVM's dirty log: tests/system/test_x86_kvm.py (test_dirty_log_sees_exactly_the_pages_the_guest_wrote)."""
-import json
-import socket
 import subprocess
 import time
 
 import pytest
+from qmp_lines import Qmp  # tests/qmp_lines.py
 
 pytestmark = pytest.mark.needs_tools('riscv64-unknown-elf-gcc')
 
@@ -36,29 +35,6 @@ def program(tmp_path_factory):
                     '-nostartfiles', '-Wl,--no-warn-rwx-segments', '-T', str(d / 't.ld'),
                     '-o', str(elf), str(d / 't.S')], check=True)
     return elf
-
-
-class Qmp:
-    def __init__(self, path, proc):
-        for _ in range(200):
-            assert proc.poll() is None, proc.communicate()
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(str(path))
-                break
-            except OSError:
-                time.sleep(0.05)
-        self.f = self.s.makefile('rw')
-        self.f.readline()
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        while True:
-            r = json.loads(self.f.readline())
-            if 'event' not in r:
-                return r
 
 
 def test_dirty_pages_are_exactly_those_written(mosaic, top, tmp_path, program):

@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from free_port import free_port  # tests/free_port.py
 
 pytestmark = pytest.mark.needs_tools('riscv64-unknown-elf-gcc')
 
@@ -68,12 +69,6 @@ def program(tmp_path_factory):
                         text=True).stdout
     syms = {l.split()[2]: int(l.split()[0], 16) for l in nm.splitlines() if len(l.split()) == 3}
     return elf, syms
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 class Emu:

@@ -11,15 +11,14 @@ import pytest
 
 @pytest.mark.needs_tools('gcc', 'pkg-config')
 @pytest.mark.parametrize('seed', [1, 2, 3])
-def test_random_commands_do_not_crash(top, tmp_path, seed):
+def test_random_commands_do_not_crash(top, compiled, seed):
     d = top / 'plugins' / 'device-virtio-gpu'
-    exe = tmp_path / 'fuzz-gpu-cmd-standalone'
     glib = subprocess.run(['pkg-config', '--cflags', '--libs', 'glib-2.0'], check=True,
                           capture_output=True, text=True).stdout.split()
-    subprocess.run(['gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
-                    '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE', '-o', str(exe),
-                    str(d / 'fuzz' / 'fuzz-gpu-cmd.c'), str(d / 'gpu2d.c'), str(d / 'edid.c'),
-                    *glib], check=True)
+    exe = compiled('fuzz-gpu-cmd-standalone', [
+        'gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
+        '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE',
+        str(d / 'fuzz' / 'fuzz-gpu-cmd.c'), str(d / 'gpu2d.c'), str(d / 'edid.c'), *glib])
     r = subprocess.run([str(exe), '3000', str(seed)], capture_output=True, text=True,
                        timeout=300,
                        env={'ASAN_OPTIONS': 'detect_leaks=1:abort_on_error=1',
@@ -34,19 +33,18 @@ def test_random_commands_do_not_crash(top, tmp_path, seed):
 
 @pytest.mark.needs_tools('gcc', 'pkg-config')
 @pytest.mark.parametrize('seed', [1, 2, 3])
-def test_random_3d_commands_do_not_crash(top, tmp_path, seed):
+def test_random_3d_commands_do_not_crash(top, compiled, seed):
     """The 3D and blob commands (vgpu3d.c) behind a checking backend: it aborts when the
     device hands it anything the device should have refused (plugins/device-virtio-gpu/
     fuzz/fuzz-gpu-3d.c says what)."""
     d = top / 'plugins' / 'device-virtio-gpu'
-    exe = tmp_path / 'fuzz-gpu-3d-standalone'
     glib = subprocess.run(['pkg-config', '--cflags', '--libs', 'glib-2.0'], check=True,
                           capture_output=True, text=True).stdout.split()
-    subprocess.run(['gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
-                    '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE',
-                    '-I', str(top / 'sdk' / 'include'), '-o', str(exe),
-                    str(d / 'fuzz' / 'fuzz-gpu-3d.c'), str(d / 'vgpu3d.c'), str(d / 'gpu2d.c'),
-                    str(d / 'edid.c'), *glib], check=True)
+    exe = compiled('fuzz-gpu-3d-standalone', [
+        'gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
+        '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE', '-I', str(top / 'sdk' / 'include'),
+        str(d / 'fuzz' / 'fuzz-gpu-3d.c'), str(d / 'vgpu3d.c'), str(d / 'gpu2d.c'),
+        str(d / 'edid.c'), *glib])
     r = subprocess.run([str(exe), '3000', str(seed)], capture_output=True, text=True,
                        timeout=300,
                        env={'ASAN_OPTIONS': 'detect_leaks=1:abort_on_error=1',

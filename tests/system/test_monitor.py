@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+from free_port import free_port  # tests/free_port.py
 
 
 def wait_for(pred, timeout=10.0, what="condition"):
@@ -276,9 +277,7 @@ def test_huge_line_disconnects(vm):
 
 
 def test_monitor_section_and_tcp(mosaic, mosaic_ctl, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     v = Vm(mosaic, tmp_path, "[machine]\ntype = none\n[monitor ctl]\nsocket = second.sock\n",
            extra=["--qmp", "tcp:127.0.0.1:%d" % port])
     try:

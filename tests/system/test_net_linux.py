@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from free_port import free_port  # tests/free_port.py
 
 from test_monitor import Qmp
 
@@ -47,14 +48,6 @@ def expect_line(n, sent_seed, recv_seed):
 @pytest.fixture(scope='module')
 def kernel():
     return g.ensure_linux() / 'Image-fpu'
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Machine:

@@ -11,12 +11,12 @@ import pytest
 
 @pytest.mark.needs_tools('gcc')
 @pytest.mark.parametrize('seed', [1, 2])
-def test_random_events_keep_the_invariants(top, tmp_path, seed):
+def test_random_events_keep_the_invariants(top, compiled, seed):
     d = top / 'plugins' / 'device-serial-16550'
-    exe = tmp_path / 'fuzz-serial-standalone'
-    subprocess.run(['gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
-                    '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE', '-o', str(exe),
-                    str(d / 'fuzz' / 'fuzz-serial.c'), str(d / 'regs.c')], check=True)
+    exe = compiled('fuzz-serial-standalone', [
+        'gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
+        '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE',
+        str(d / 'fuzz' / 'fuzz-serial.c'), str(d / 'regs.c')])
     r = subprocess.run([str(exe), '20000', str(seed)], capture_output=True, text=True,
                        timeout=300,
                        env={'ASAN_OPTIONS': 'detect_leaks=1:abort_on_error=1',

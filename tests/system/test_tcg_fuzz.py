@@ -11,15 +11,14 @@ import pytest
 @pytest.mark.needs_tools('gcc')
 @pytest.mark.parametrize('jit', ['1', '0'])  # code generator on / forced off
 @pytest.mark.parametrize('seed', [1, 2, 3])
-def test_random_guests_do_not_crash(top, tmp_path, seed, jit):
+def test_random_guests_do_not_crash(top, compiled, seed, jit):
     d = top / 'plugins' / 'accel-tcg'
-    exe = tmp_path / 'fuzz-standalone'
     srcs = sorted(str(p) for p in d.glob('*.c'))
-    subprocess.run(['gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
-                    '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE', '-DHARNESS_FUZZ',
-                    '-I', str(top / 'sdk' / 'include'), '-o', str(exe),
-                    str(d / 'fuzz' / 'fuzz-tcg.c'), *srcs,
-                    '-lm', '-lpthread'], check=True)
+    exe = compiled('fuzz-standalone', [
+        'gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
+        '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE', '-DHARNESS_FUZZ',
+        '-I', str(top / 'sdk' / 'include'), str(d / 'fuzz' / 'fuzz-tcg.c'), *srcs,
+        '-lm', '-lpthread'])
     r = subprocess.run([str(exe), '700', str(seed)], capture_output=True, text=True, timeout=300,
                        env={'MOSAIC_TCG_JIT': jit,
                             'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':abort_on_error=1',

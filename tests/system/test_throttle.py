@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'interop'))
 from test_nbd import Daemon, daemon, uri, MB  # noqa: E402,F401
 
-pytestmark = pytest.mark.needs_tools('fio')
+pytestmark = [pytest.mark.needs_tools('fio'), pytest.mark.alone]
 SECONDS = 4
 
 

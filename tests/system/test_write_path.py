@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 
+@pytest.mark.alone  # counts allocations and hand-offs: other tests' load changes them
 @pytest.mark.skipif(not shutil.which('qemu-img'), reason='needs qemu-img (qemu-utils)')
 def test_write_path_counts(build):
     exe = build / 'bench' / 'write-path' / 'bench-write-path'

@@ -12,14 +12,13 @@ import pytest
 
 @pytest.mark.needs_tools('gcc')
 @pytest.mark.parametrize('seed', [1, 2, 3])
-def test_random_instructions_do_not_crash(top, tmp_path, seed):
+def test_random_instructions_do_not_crash(top, compiled, seed):
     d = top / 'plugins' / 'accel-hvf' / 'x86-emu'
-    exe = tmp_path / 'fuzz-x86emu-standalone'
     srcs = sorted(str(p) for p in d.glob('*.c'))
-    subprocess.run(['gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
-                    '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE', '-I', str(d),
-                    '-o', str(exe), str(d / 'fuzz' / 'fuzz-x86emu.c'), *srcs, '-lZydis'],
-                   check=True)
+    exe = compiled('fuzz-x86emu-standalone', [
+        'gcc', '-std=gnu11', '-g', '-O1', '-fsanitize=address,undefined',
+        '-fno-sanitize-recover=undefined', '-DFUZZ_STANDALONE', '-I', str(d),
+        str(d / 'fuzz' / 'fuzz-x86emu.c'), *srcs, '-lZydis'])
     r = subprocess.run([str(exe), '40000', str(seed)], capture_output=True, text=True,
                        timeout=300,
                        env={'ASAN_OPTIONS': os.environ['ASAN_OPTIONS'] + ':abort_on_error=1',

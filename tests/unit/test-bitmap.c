@@ -16,28 +16,16 @@
 #include "block/bitmap.h"
 #include "loop/loop.h"
 #include "plugin/registry.h"
+#include "blk-harness.h"
 
 #define MB (1024 * 1024)
-
-static const MosaicAccelOps fake_accel_ops = {.size = sizeof(MosaicAccelOps)};
-static const MosaicPluginDesc fake_tcg = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI,
-    .name = "tcg", .version = "1", .license = "MIT", .description = "fake",
-    .ops = &fake_accel_ops,
-};
 
 static char *tmpdir;
 static MosaicConfig *cfg;
 
 static char *make_image(const char *name, guint64 size)
 {
-    char *path = g_build_filename(tmpdir, name, NULL);
-    int fd = g_open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, size), ==, 0);
-    close(fd);
-    return path;
+    return blk_harness_image(tmpdir, name, size);
 }
 
 static void build(const char *img)
@@ -309,10 +297,7 @@ static void test_persistence(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *none[] = {NULL};
-    plugin_registry_init_dirs(none);
-    blk_register_builtins();
-    plugin_registry_add_builtin(&fake_tcg);
+    blk_harness_init();
     tmpdir = g_dir_make_tmp("test-bitmap-XXXXXX", NULL);
     g_test_add_func("/bitmap/bits", test_bits);
     g_test_add_func("/bitmap/serialize", test_serialize);

@@ -15,17 +15,10 @@
 #include "block/block.h"
 #include "config/config.h"
 #include "plugin/registry.h"
+#include "blk-harness.h"
 
 #define LEN (1u << 20)
 #define NEAR_TOP (G_MAXUINT64 - 255) /* offset + 512 wraps */
-
-static const MosaicAccelOps no_accel_ops = {.size = sizeof(MosaicAccelOps)};
-static const MosaicPluginDesc no_accel = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI,
-    .name = "tcg", .version = "1", .license = "MIT", .description = "config validation wants one",
-    .ops = &no_accel_ops,
-};
 
 static int check(const char *node, int type, guint64 offset, guint64 bytes)
 {
@@ -102,10 +95,7 @@ static void test_read_only(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *none[] = {NULL};
-    plugin_registry_init_dirs(none);
-    blk_register_builtins();
-    plugin_registry_add_builtin(&no_accel);
+    blk_harness_init();
     g_autofree char *dir = g_dir_make_tmp("test-blk-bounds-XXXXXX", NULL);
     g_autofree char *img = g_build_filename(dir, "d.img", NULL);
     g_autofree char *img2 = g_build_filename(dir, "ro.img", NULL);

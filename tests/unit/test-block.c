@@ -17,6 +17,7 @@
 #include "block/block-internal.h"
 #include "loop/loop.h"
 #include "plugin/registry.h"
+#include "blk-harness.h"
 
 #define MB (1u << 20)
 #define BS 4096
@@ -210,27 +211,13 @@ static const MosaicPluginDesc tm_desc = {
     .description = "test format recognised by its header", .props = to_props, .ops = &tm_ops,
 };
 
-/* Config validation wants the [machine] accel plugin even for type = none. */
-static const MosaicAccelOps fake_accel_ops = {.size = sizeof(MosaicAccelOps)};
-static const MosaicPluginDesc fake_tcg = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI,
-    .name = "tcg", .version = "1", .license = "MIT", .description = "fake",
-    .ops = &fake_accel_ops,
-};
-
 /* ---- helpers ---- */
 static char *tmpdir;
 static MosaicConfig *cfg;
 
 static char *make_image(const char *name, guint64 size)
 {
-    char *path = g_build_filename(tmpdir, name, NULL);
-    int fd = g_open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, size), ==, 0);
-    close(fd);
-    return path;
+    return blk_harness_image(tmpdir, name, size);
 }
 
 /* The error of building the graph from `text`, or NULL when it works. */
@@ -263,18 +250,6 @@ static char *file_node_error(const char *path, gboolean ro)
     g_autofree char *ini = g_strdup_printf("[blockdev f]\ndriver = file\nfilename = %s\n"
                                            "read-only = %s\n", path, ro ? "on" : "off");
     return build_error(ini);
-}
-
-typedef struct Sync {
-    int done;
-    int ret;
-} Sync;
-
-static void sync_cb(void *opaque, int ret)
-{
-    Sync *s = opaque;
-    s->ret = ret;
-    s->done = 1;
 }
 
 static int blk_rw(MosaicBlk *b, int type, guint64 off, void *buf, guint64 len)
@@ -692,14 +667,11 @@ static void test_backing_needs_format(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *none[] = {NULL};
-    plugin_registry_init_dirs(none);
-    blk_register_builtins();
+    blk_harness_init();
     plugin_registry_add_builtin(&tf_desc);
     plugin_registry_add_builtin(&tp_desc);
     plugin_registry_add_builtin(&to_desc);
     plugin_registry_add_builtin(&tm_desc);
-    plugin_registry_add_builtin(&fake_tcg);
     tmpdir = g_dir_make_tmp("test-block-XXXXXX", NULL);
     g_test_add_func("/block/raw-file", test_raw_file);
     g_test_add_func("/block/locking", test_locking);

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "loop/loop.h"
 #include "plugin/registry.h"
+#include "blk-harness.h"
 
 #define MB (1u << 20)
 #define DISK (160 * (guint64)MB)
@@ -27,26 +28,7 @@
 
 extern const MosaicPluginDesc mosaic_plugin; /* plugins/block-backup/cbw.c, linked in */
 
-static const MosaicAccelOps no_accel_ops = {.size = sizeof(MosaicAccelOps)};
-static const MosaicPluginDesc no_accel = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI,
-    .name = "tcg", .version = "1", .license = "MIT", .description = "config validation wants one",
-    .ops = &no_accel_ops,
-};
-
 static char *tmpdir;
-
-typedef struct Sync {
-    int done, ret;
-} Sync;
-
-static void sync_cb(void *opaque, int ret)
-{
-    Sync *s = opaque;
-    s->ret = ret;
-    s->done = 1;
-}
 
 static int submit(MosaicBlk *b, int type, guint64 off, guint64 len, void *buf)
 {
@@ -54,18 +36,7 @@ static int submit(MosaicBlk *b, int type, guint64 off, guint64 len, void *buf)
     gboolean data = type == MOSAIC_BLK_READ || type == MOSAIC_BLK_WRITE;
     MosaicBlkReq req = {.size = sizeof req, .type = type, .offset = off, .bytes = len,
                         .iov = data ? &iov : NULL, .niov = data ? 1 : 0};
-    Sync s = {0};
-    mosaic_blk_submit(b, &req, sync_cb, &s);
-    while (!s.done)
-        loop_iterate(true);
-    return s.ret;
-}
-
-static long peak_rss_kib(void)
-{
-    struct rusage ru;
-    g_assert_cmpint(getrusage(RUSAGE_SELF, &ru), ==, 0);
-    return ru.ru_maxrss;
+    return blk_harness_wait(b, &req);
 }
 
 /* The byte the disk held at `pos` before the backup. */
@@ -155,10 +126,7 @@ static void test_discard(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *none[] = {NULL};
-    plugin_registry_init_dirs(none);
-    blk_register_builtins();
-    plugin_registry_add_builtin(&no_accel);
+    blk_harness_init();
     plugin_registry_add_builtin(&mosaic_plugin);
     tmpdir = g_dir_make_tmp("test-cbw-bounded-XXXXXX", NULL);
     g_test_add_func("/cbw-bounded/write-zeroes", test_write_zeroes);

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "loop/loop.h"
 #include "plugin/registry.h"
+#include "blk-harness.h"
 
 #define MB (1u << 20)
 #define PIECE (256u * 1024)
@@ -30,45 +31,15 @@
 #define FILE_SIZE (BIG + 8 * MB)
 #define OFF 100                     /* not aligned */
 
-static const MosaicAccelOps no_accel_ops = {.size = sizeof(MosaicAccelOps)};
-static const MosaicPluginDesc no_accel = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI,
-    .name = "tcg", .version = "1", .license = "MIT", .description = "config validation wants one",
-    .ops = &no_accel_ops,
-};
-
 static char *tmpdir, *img;
 static MosaicConfig *cfg;
 static guint8 *piece;
-
-typedef struct Sync {
-    int done, ret;
-} Sync;
-
-static void sync_cb(void *opaque, int ret)
-{
-    Sync *s = opaque;
-    s->ret = ret;
-    s->done = 1;
-}
 
 static int submit(MosaicBlk *b, int type, guint64 off, struct iovec *iov, unsigned niov)
 {
     MosaicBlkReq req = {.size = sizeof req, .type = type, .offset = off,
                         .bytes = mosaic_iov_size(iov, niov), .iov = iov, .niov = niov};
-    Sync s = {0};
-    mosaic_blk_submit(b, &req, sync_cb, &s);
-    while (!s.done)
-        loop_iterate(true);
-    return s.ret;
-}
-
-static long peak_rss_kib(void)
-{
-    struct rusage ru;
-    g_assert_cmpint(getrusage(RUSAGE_SELF, &ru), ==, 0);
-    return ru.ru_maxrss;
+    return blk_harness_wait(b, &req);
 }
 
 static MosaicBlk *open_direct(void)
@@ -174,10 +145,7 @@ static void test_unaligned_small_requests(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *none[] = {NULL};
-    plugin_registry_init_dirs(none);
-    blk_register_builtins();
-    plugin_registry_add_builtin(&no_accel);
+    blk_harness_init();
     tmpdir = g_dir_make_tmp("test-file-bounce-XXXXXX", NULL);
     img = g_build_filename(tmpdir, "d.img", NULL);
     piece = g_malloc(PIECE);

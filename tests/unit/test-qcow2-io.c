@@ -22,15 +22,9 @@
 #include "../../plugins/block-qcow2/q2-cache.c"
 #include "../../plugins/block-qcow2/q2-iov.c"
 #include "../../plugins/block-qcow2/qcow2.c"
+#include "blk-harness.h"
 
 #define MB (1u << 20)
-
-static const MosaicAccelOps fake_accel_ops = {.size = sizeof(MosaicAccelOps)};
-static const MosaicPluginDesc fake_tcg = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI,
-    .name = "tcg", .version = "1", .license = "MIT", .description = "fake", .ops = &fake_accel_ops,
-};
 
 static char *tmpdir;
 
@@ -70,24 +64,9 @@ static MosaicBlk *open_qcow2(const char *img, MosaicConfig **cfg)
     return b;
 }
 
-typedef struct Sync {
-    int done, ret;
-} Sync;
-
-static void sync_cb(void *opaque, int ret)
-{
-    Sync *s = opaque;
-    s->ret = ret;
-    s->done = 1;
-}
-
 static int submit(MosaicBlk *b, MosaicBlkReq *req)
 {
-    Sync s = {0};
-    mosaic_blk_submit(b, req, sync_cb, &s);
-    while (!s.done)
-        loop_iterate(true);
-    return s.ret;
+    return blk_harness_wait(b, req);
 }
 
 static void reset_peak_rss(void)
@@ -241,10 +220,7 @@ static void test_bitmaps_past_memory_budget_refused(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *none[] = {NULL};
-    plugin_registry_init_dirs(none);
-    blk_register_builtins();
-    plugin_registry_add_builtin(&fake_tcg);
+    blk_harness_init();
     plugin_registry_add_builtin(&mosaic_plugin);
     tmpdir = g_dir_make_tmp("test-qcow2-io-XXXXXX", NULL);
     g_test_add_func("/qcow2-io/fragmented-requests-bounded", test_fragmented_requests_bounded);

@@ -17,42 +17,20 @@
 #include "config/config.h"
 #include "loop/loop.h"
 #include "plugin/registry.h"
+#include "blk-harness.h"
 
 #define KB 1024u
 #define MB (1024u * 1024u)
 #define BLK (64u * KB)
 
-static const MosaicAccelOps no_accel_ops = {.size = sizeof(MosaicAccelOps)};
-static const MosaicPluginDesc no_accel = {
-    .magic = MOSAIC_PLUGIN_MAGIC, .abi_major = MOSAIC_ABI_MAJOR, .abi_minor = MOSAIC_ABI_MINOR,
-    .size = sizeof(MosaicPluginDesc), .kind = MOSAIC_KIND_ACCEL, .kind_abi = MOSAIC_ACCEL_ABI,
-    .name = "tcg", .version = "1", .license = "MIT", .description = "config validation wants one",
-    .ops = &no_accel_ops,
-};
-
 static char *tmpdir;
-
-typedef struct Sync {
-    int done, ret;
-} Sync;
-
-static void sync_cb(void *opaque, int ret)
-{
-    Sync *s = opaque;
-    s->ret = ret;
-    s->done = 1;
-}
 
 static int submit(MosaicBlk *b, int type, guint64 off, struct iovec *iov, unsigned niov,
                   guint64 bytes)
 {
     MosaicBlkReq req = {.size = sizeof req, .type = type, .offset = off, .bytes = bytes,
                         .iov = iov, .niov = niov};
-    Sync s = {0};
-    mosaic_blk_submit(b, &req, sync_cb, &s);
-    while (!s.done)
-        loop_iterate(true);
-    return s.ret;
+    return blk_harness_wait(b, &req);
 }
 
 static void canonical(XXH128_hash_t h, guint8 out[16])
@@ -178,10 +156,7 @@ static void test_reference_sees_a_byte(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    const char *none[] = {NULL};
-    plugin_registry_init_dirs(none);
-    blk_register_builtins();
-    plugin_registry_add_builtin(&no_accel);
+    blk_harness_init();
     tmpdir = g_dir_make_tmp("test-tree-hash-XXXXXX", NULL);
     g_test_add_func("/tree-hash/random-writes", test_random_writes);
     g_test_add_func("/tree-hash/reference-sees-a-byte", test_reference_sees_a_byte);
