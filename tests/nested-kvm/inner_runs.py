@@ -86,6 +86,9 @@ def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
         for line in iter(p.stdout.readline, b''):
             if MARKER in line and 'marker' not in seen:
                 seen['marker'] = time.monotonic() - t0
+            if b'MOSAIC-EXITS-' in line and (b'-BEGIN' in line or b'-END' in line):
+                seen.setdefault('kvm_stats', {})[line.decode(errors='replace').strip()] = \
+                    kvm_stats(p.pid)
             out.extend(line)
             if typed and typed[0] in out and 'typed' not in seen:
                 seen['typed'] = True
@@ -107,7 +110,26 @@ def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     return {'rc': p.returncode, 'out': out.decode(errors='replace')[-8000:],
             'marker_seconds': seen.get('marker'), 'seconds': time.monotonic() - t0,
+            'kvm_stats': seen.get('kvm_stats'),
             'cpu_seconds': cpu, 'cmd': [str(c) for c in cmd], 'monitor': mon}
+
+
+def kvm_stats(pid):
+    """KVM's own exit counters of the VM that process `pid` created (debugfs: the VM's
+    directory PID-FD, every vCPU's counts summed), the same for any VMM."""
+    d = '/sys/kernel/debug/kvm'
+    if not os.path.isdir(d):
+        subprocess.run(['mount', '-t', 'debugfs', 'debugfs', '/sys/kernel/debug'],
+                       capture_output=True)
+    out = {}
+    try:
+        vms = [e for e in os.listdir(d) if e.startswith(f'{pid}-')]
+        for name in ('exits', 'io_exits', 'mmio_exits'):
+            with open(f'{d}/{vms[0]}/{name}') as f:
+                out[name] = int(f.read())
+    except (OSError, IndexError, ValueError) as e:
+        out['error'] = repr(e)
+    return out
 
 
 def monitor_checks(q):
@@ -288,7 +310,7 @@ def qemu(cmd, extra_append=''):
                 '-append', f'{APPEND} mosaic.cmd={cmd} {extra_append}'])
 
 
-EXITS = 'mosaic.exits=8'
+EXITS = 'mosaic.exits=16'
 results = {}
 for sc in SCENARIOS:
     if sc == 'blk2':
