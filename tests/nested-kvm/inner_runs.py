@@ -310,7 +310,7 @@ def qemu(cmd, extra_append=''):
                 '-append', f'{APPEND} mosaic.cmd={cmd} {extra_append}'])
 
 
-EXITS = 'mosaic.exits=5000'
+EXITS = 'mosaic.exits=20000'
 results = {}
 for sc in SCENARIOS:
     if sc == 'blk2':
