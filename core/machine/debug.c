@@ -38,6 +38,16 @@ MOSAIC_API bool mosaic_vcpu_set_step(MosaicVcpu *vcpu, bool on)
     return m->aops && m->aops->vcpu_set_step && m->aops->vcpu_set_step(machine_vcpu_state(vcpu), on);
 }
 
+MOSAIC_API bool mosaic_vcpu_virt_to_phys(MosaicVcpu *vcpu, uint64_t vaddr, uint64_t *paddr)
+{
+    MosaicMachine *m = mosaic_vcpu_machine(vcpu);
+    if (!m->aops || !m->aops->vcpu_virt_to_phys) { /* tables are copied to full size */
+        *paddr = vaddr;
+        return true;
+    }
+    return m->aops->vcpu_virt_to_phys(machine_vcpu_state(vcpu), vaddr, paddr);
+}
+
 MOSAIC_API bool mosaic_machine_breakpoint(MosaicMachine *m, uint64_t pc, bool insert)
 {
     return m->aops && m->aops->breakpoint && m->aops->breakpoint(m->accel, pc, insert);

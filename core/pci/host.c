@@ -5,12 +5,18 @@
 #include "plugin/error.h"
 #include "machine/machine-internal.h"
 
+/* The I/O window goes to the board's port space when it has one (x86). */
+static MosaicRegion *container_of_window(MosaicPciHost *h, MosaicRegion *mr)
+{
+    return mr == h->io && h->desc.io_container ? h->desc.io_container : h->desc.container;
+}
+
 static bool map(MosaicPciHost *h, MosaicRegion *mr, uint64_t base, bool *mapped, MosaicError *err)
 {
     if (!mr)
         return true;
     /* Below the board's own devices: a window never hides one. */
-    *mapped = mosaic_region_add(h->desc.container, base, mr, -1, err);
+    *mapped = mosaic_region_add(container_of_window(h, mr), base, mr, -1, err);
     return *mapped;
 }
 
@@ -68,7 +74,7 @@ MOSAIC_API void mosaic_pci_host_reset(MosaicPciHost *h)
 static void drop(MosaicPciHost *h, MosaicRegion *mr, bool mapped)
 {
     if (mr && mapped)
-        mosaic_region_del(h->desc.container, mr);
+        mosaic_region_del(container_of_window(h, mr), mr);
     if (mr)
         mosaic_region_unref(mr);
 }

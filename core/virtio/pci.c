@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* virtio over PCI, modern interface only (virtio 1.2 §4.1): vendor 1af4, device
- * 0x1040 + virtio id, revision 1; vendor-specific capabilities point into BAR 0
- * (common config 0x0000, ISR 0x1000, device config 0x2000, notifications 0x3000,
+ * 0x1040 + virtio id, revision 1; vendor-specific capabilities point into BAR 4, 64-bit
+ * and prefetchable as QEMU's modern BAR is (boards with a 64-bit window place it above
+ * 4 GiB) (common config 0x0000, ISR 0x1000, device config 0x2000, notifications 0x3000,
  * 4 bytes per queue); MSI-X with one vector per queue plus config in BAR 1.  Without
  * MSI-X (a board without an MSI controller, as riscv-virt today) the ISR drives INTA,
  * read-to-clear.  The register decoding maps onto the shared code of transport.c. */
@@ -11,6 +12,7 @@
 #include "pci/pci-internal.h"
 
 #define BAR_SIZE 0x4000
+#define BAR 4 /* and 5: the registers' BAR, 64-bit */
 #define OFF_COMMON 0x0000
 #define OFF_ISR 0x1000
 #define OFF_DEVICE 0x2000
@@ -166,7 +168,7 @@ static bool add_cap(MosaicVirtio *v, uint8_t type, uint32_t off, uint32_t len, M
         return false;
     mosaic_pci_config_set(v->pci, at + 2, 1, size);
     mosaic_pci_config_set(v->pci, at + 3, 1, type);
-    mosaic_pci_config_set(v->pci, at + 4, 1, 0); /* BAR 0 */
+    mosaic_pci_config_set(v->pci, at + 4, 1, BAR);
     mosaic_pci_config_set(v->pci, at + 8, 4, off);
     mosaic_pci_config_set(v->pci, at + 12, 4, len);
     if (type == CAP_NOTIFY)
@@ -205,10 +207,10 @@ static void pci_free(MosaicVirtio *v)
 {
     mosaic_pci_set_intx(v->pci, false);
     mosaic_pci_set_config_ops(v->pci, NULL, NULL);
-    /* The function outlives us (the core frees it after unrealize): BAR 0 leaves it
+    /* The function outlives us (the core frees it after unrealize): the BAR leaves it
      * now, so nothing reaches the freed transport. */
     pci_dev_unmap_all(v->pci);
-    v->pci->bars[0].mr = NULL;
+    v->pci->bars[BAR].mr = NULL;
     if (v->shm)
         v->pci->bars[SHM_BAR].mr = NULL;
     mosaic_region_unref(v->mmio);
@@ -247,7 +249,8 @@ MosaicVirtio *virtio_pci_new(const MosaicBusSlot *slot, const MosaicVirtioDevice
                        0x1af4, 0x1100);
     mosaic_pci_set_intx_pin(v->pci, 1);
     v->mmio = mosaic_region_new_mmio("virtio-pci", BAR_SIZE, &bar_ops, v);
-    if (!mosaic_pci_register_bar(v->pci, 0, 0, v->mmio, err) ||
+    if (!mosaic_pci_register_bar(v->pci, BAR, MOSAIC_PCI_BAR_MEM64 | MOSAIC_PCI_BAR_PREFETCH,
+                                 v->mmio, err) ||
         !mosaic_pci_msix_init(v->pci, nvectors(v), 1, err) ||
         !add_cap(v, CAP_COMMON, OFF_COMMON, C_SIZE, err) ||
         !add_cap(v, CAP_ISR, OFF_ISR, 4, err) ||
@@ -258,8 +261,8 @@ MosaicVirtio *virtio_pci_new(const MosaicBusSlot *slot, const MosaicVirtioDevice
                                              MOSAIC_PCI_BAR_PREFETCH, v->shm, err) ||
                     !add_shm_cap(v, err)))) {
         pci_dev_unmap_all(v->pci);
-        if (v->pci->bars[0].mr == v->mmio)
-            v->pci->bars[0].mr = NULL;
+        if (v->pci->bars[BAR].mr == v->mmio)
+            v->pci->bars[BAR].mr = NULL;
         if (v->shm && v->pci->bars[SHM_BAR].mr == v->shm)
             v->pci->bars[SHM_BAR].mr = NULL;
         mosaic_region_unref(v->mmio);

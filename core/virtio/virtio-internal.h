@@ -56,7 +56,7 @@ struct MosaicVirtio {
     MosaicAddressSpace *dma;
     MosaicIrq irq;
     MosaicRegion *container;
-    MosaicRegion *mmio;        /* mmio: the register block; pci: BAR 0 */
+    MosaicRegion *mmio;        /* mmio: the register block; pci: BAR 4 */
     MosaicPciDev *pci;
     uint16_t config_vector;    /* pci: MSI-X vector of config changes */
     uint16_t *queue_vector;    /* pci: per queue */

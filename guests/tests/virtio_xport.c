@@ -31,24 +31,32 @@ static int find_mmio(uint32_t id)
     return 0;
 }
 
-/* Places BAR 0, enables memory decoding and bus mastering, reads the virtio caps. */
+/* Places the BAR the virtio caps point into (Mosaic: BAR 4, 64-bit), enables memory
+ * decoding and bus mastering, reads the caps. */
 static int find_pci(uint32_t id)
 {
     for (unsigned dev = 0; dev < 32; dev++) {
         uint64_t fn = ECAM + ((uint64_t)dev << 15);
         if (R32(fn) != (0x1af4u | (0x1040u + id) << 16))
             continue;
-        R32(fn + 0x10) = 0xffffffffu;
-        uint32_t probe = R32(fn + 0x10);
-        R32(fn + 0x10) = BAR_ADDR;
-        if ((probe & 6) == 4)          /* 64-bit BAR: the high half */
-            R32(fn + 0x14) = 0;
-        R32(fn + 0x04) = 0x6;          /* memory space, bus master */
         if (!(cfg32(fn, 0x06) & 0x10))
             return 0;
+        unsigned bar = 6;
+        for (unsigned p = cfg32(fn, 0x34) & 0xfc; p && bar > 5; p = cfg32(fn, p + 1) & 0xfc)
+            if ((cfg32(fn, p) & 0xff) == 0x09)
+                bar = cfg32(fn, p + 4) & 0xff;
+        if (bar > 5)
+            return 0;
+        unsigned reg = 0x10 + 4 * bar;
+        R32(fn + reg) = 0xffffffffu;
+        uint32_t probe = R32(fn + reg);
+        R32(fn + reg) = BAR_ADDR;
+        if ((probe & 6) == 4)          /* 64-bit BAR: the high half */
+            R32(fn + reg + 4) = 0;
+        R32(fn + 0x04) = 0x6;          /* memory space, bus master */
         for (unsigned p = cfg32(fn, 0x34) & 0xfc; p; p = cfg32(fn, p + 1) & 0xfc) {
-            if ((cfg32(fn, p) & 0xff) != 0x09 || (cfg32(fn, p + 4) & 0xff) != 0)
-                continue;             /* vendor caps on BAR 0 only */
+            if ((cfg32(fn, p) & 0xff) != 0x09 || (cfg32(fn, p + 4) & 0xff) != bar)
+                continue;             /* vendor caps on that BAR only */
             uint64_t at = BAR_ADDR + R32(fn + p + 8);
             switch (cfg32(fn, p + 3) & 0xff) {
             case 1: common = at; break;

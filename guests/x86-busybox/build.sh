@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the x86 busybox initramfs into OUTDIR (default ~/.cache/mosaic/x86-busybox-KEY,
 # KEY from this recipe and the kernel version) and prints the directory: initrd.gz and
-# vmlinuz (Debian's linux-image-amd64).  Needs busybox-static, cpio, gzip.
+# vmlinuz (Debian's linux-image-amd64).  Needs busybox-static, cpio, gzip, gcc with a
+# static libc (libc6-dev).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 KVER=${KVER:-$(ls /lib/modules | sort -V | tail -n1)}
-KEY=$(cat "$HERE/build.sh" "$HERE/init" /bin/busybox | sha256sum | cut -c1-12)-$KVER
+KEY=$(cat "$HERE/build.sh" "$HERE/init" "$HERE/exits.c" /bin/busybox | sha256sum | cut -c1-12)-$KVER
 OUT=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/mosaic/x86-busybox-$KEY}
 if [ -f "$OUT/initrd.gz" ] && [ -f "$OUT/vmlinuz" ]; then echo "$OUT"; exit 0; fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/x86-busybox.XXXXXX")
@@ -25,6 +26,8 @@ for m in virtio virtio_ring virtio_mmio virtio_pci_modern_dev virtio_pci_legacy_
     *) cp "$f" "$R/lib/modules/$m.ko" ;;
   esac
 done
+# The benchmark's exit loops (bench/x86/bench_kvm.py): static, the initramfs has no libc.
+${CC:-gcc} -O2 -static -o "$R/bin/mosaic-exits" "$HERE/exits.c"
 cp "$HERE/init" "$R/init"
 chmod 755 "$R/init"
 mkdir -p "$OUT"

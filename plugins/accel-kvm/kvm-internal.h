@@ -15,7 +15,7 @@
 #define KVM_LOG "accel-kvm"
 #define KVM_MAX_SLOTS 64
 #define KVM_MAX_VCPUS 64
-#define KVM_MAX_BPS 4 /* DR0-DR3 */
+#define KVM_MAX_BPS 256 /* int3 breakpoints (the GDB stub allows as many) */
 
 typedef struct KvmSlot {
     uint64_t base, size, host;
@@ -26,6 +26,12 @@ typedef struct KvmSlot {
 } KvmSlot;
 
 typedef struct Kvm Kvm;
+
+/* A software breakpoint (debug.c): int3 written over `orig` at guest-physical `gpa`. */
+typedef struct KvmSwBp {
+    uint64_t pc, gpa;
+    uint8_t orig;
+} KvmSwBp;
 
 /* An interrupt line delivered through an irqfd (irqfd.c); fd -1: through ioctls. */
 typedef struct KvmIrqFd {
@@ -61,7 +67,8 @@ struct Kvm {
     _Atomic uint64_t stat_irqfd_signals, stat_irqfd_resamples, stat_irq_ioctls;
     _Atomic uint64_t stat_dirty_pages; /* pages KVM's dirty logs reported */
     _Atomic uint64_t stat_msis;
-    uint64_t bp[KVM_MAX_BPS]; /* GDB breakpoints (debug.c), under slots_lock */
+    KvmSwBp bp[KVM_MAX_BPS]; /* GDB breakpoints (debug.c), under slots_lock */
+    _Atomic uint64_t stat_bp_hits;
     unsigned nbp;
     _Atomic unsigned bp_gen;
 };
@@ -92,8 +99,6 @@ typedef struct KvmCpu {
     _Atomic bool step;
     bool step_applied;
     unsigned bp_gen_applied;
-    bool stopped_at_bp;
-    uint64_t bp_pc;
 } KvmCpu;
 
 /* slots.c: mirrors the RAM and ROM sections of the machine's memory into KVM memory
@@ -118,11 +123,12 @@ bool kvm_regs_set(KvmCpu *c, unsigned regno, uint64_t value);
 bool kvm_regs_flush(KvmCpu *c);
 void kvm_regs_invalidate(KvmCpu *c);
 
-/* debug.c: single-step and hardware breakpoints (KVM_SET_GUEST_DEBUG). */
+/* debug.c: single-step and int3 breakpoints (KVM_SET_GUEST_DEBUG), virtual addresses. */
 bool kvm_vcpu_set_step(void *cpu, bool on);
 bool kvm_breakpoint(void *accel, uint64_t pc, bool insert);
+bool kvm_vcpu_virt_to_phys(void *cpu, uint64_t vaddr, uint64_t *paddr);
 bool kvm_debug_apply(KvmCpu *c);
-void kvm_exit_debug(KvmCpu *c);
+bool kvm_exit_debug(KvmCpu *c);
 
 /* exits.c: KVM_EXIT_IO and KVM_EXIT_MMIO through the core's address spaces. */
 void kvm_exit_io(KvmCpu *c);

@@ -237,6 +237,7 @@ static void kvm_query_stats(void *accel, MosaicStatFn *fn, void *opaque)
     fn(opaque, "irq-line-ioctls", atomic_load(&k->stat_irq_ioctls));
     fn(opaque, "dirty-log-pages", atomic_load(&k->stat_dirty_pages));
     fn(opaque, "msis", atomic_load(&k->stat_msis));
+    fn(opaque, "breakpoint-hits", atomic_load(&k->stat_bp_hits));
 }
 
 /* vcpu.c */
@@ -269,8 +270,8 @@ static const MosaicAccelOps kvm_ops = {
     .debug_target = &kvm_gdb_target,
     .msi = kvm_msi,
     .vcpu_set_step = kvm_vcpu_set_step,
-    /* .breakpoint = kvm_breakpoint (debug.c): not offered until a test shows DR0-DR3
-     * firing; under nested SVM on TCG they did not. */
+    .breakpoint = kvm_breakpoint,
+    .vcpu_virt_to_phys = kvm_vcpu_virt_to_phys,
 };
 
 static const MosaicPropDesc kvm_props[] = {

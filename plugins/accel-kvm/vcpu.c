@@ -204,8 +204,9 @@ void kvm_vcpu_run(void *cpu)
         case KVM_EXIT_INTR:
             break;
         case KVM_EXIT_DEBUG: /* GDB: a step or a breakpoint (debug.c) */
-            kvm_exit_debug(c);
-            return;
+            if (kvm_exit_debug(c))
+                return;
+            break;
         case KVM_EXIT_FAIL_ENTRY: {
             char msg[96];
             snprintf(msg, sizeof(msg), "KVM could not enter the guest (hardware reason 0x%llx)",

@@ -3,11 +3,12 @@
  * 1..N (hart index + 1).  The machine runs in all-stop mode: a stop of any hart (break,
  * step, Ctrl-C) pauses all of them, and resuming resumes all of them.
  *
- * Memory packets address guest *physical* memory through the machine's address space:
- * the accelerator ABI has no virtual-to-physical translation, so this is right for
- * bare-metal programs and for kernels before they enable paging, and wrong (reads the
- * wrong page) for virtual addresses once satp is set.  Only RAM and ROM are reachable:
- * reading device registers could have side effects (a UART FIFO pop). */
+ * Memory packets address guest *virtual* memory as the selected hart (Hg) sees it: each
+ * page goes through mosaic_vcpu_virt_to_phys (the guest's page tables, when the
+ * accelerator walks them; accel-kvm does), so `break start_kernel` and `x/i $pc` work in
+ * a paging kernel.  Accelerators that do not translate leave addresses physical (right
+ * for bare-metal programs and kernels before they enable paging).  Only RAM and ROM are
+ * reachable: reading device registers could have side effects (a UART FIFO pop). */
 #include "gdb-internal.h"
 #include <string.h>
 
@@ -294,9 +295,9 @@ static gboolean parse_addr_len(const char **p, uint64_t *addr, uint64_t *len, ch
     return TRUE;
 }
 
-/* Copies guest RAM/ROM only; returns how many bytes were done before the first
- * unmapped, MMIO or read-only (on write) byte. */
-static uint64_t mem_rw(GdbStub *s, uint64_t addr, uint8_t *buf, uint64_t len, gboolean write)
+/* Copies guest-physical RAM/ROM only; returns how many bytes were done before the
+ * first unmapped, MMIO or read-only (on write) byte. */
+static uint64_t phys_rw(GdbStub *s, uint64_t addr, uint8_t *buf, uint64_t len, gboolean write)
 {
     MosaicAddressSpace *as = mosaic_machine_address_space(s->m);
     uint64_t done = 0;
@@ -309,6 +310,25 @@ static uint64_t mem_rw(GdbStub *s, uint64_t addr, uint8_t *buf, uint64_t len, gb
         if (mosaic_as_rw(as, a, buf + done, n, write) != MOSAIC_MEM_OK)
             break;
         done += n;
+    }
+    return done;
+}
+
+/* Guest-virtual memory of the Hg hart, page by page: a virtual range need not be
+ * contiguous physically.  Returns how many bytes were done, as phys_rw. */
+#define GDB_PAGE 4096u
+static uint64_t mem_rw(GdbStub *s, uint64_t addr, uint8_t *buf, uint64_t len, gboolean write)
+{
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t va = addr + done, pa;
+        if (va < addr || !mosaic_vcpu_virt_to_phys(cpu(s, s->g_cpu), va, &pa))
+            break;
+        uint64_t n = MIN(len - done, GDB_PAGE - (va & (GDB_PAGE - 1)));
+        uint64_t got = phys_rw(s, pa, buf + done, n, write);
+        done += got;
+        if (got < n)
+            break;
     }
     return done;
 }

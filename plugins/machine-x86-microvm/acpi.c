@@ -19,11 +19,18 @@
 #define ACPI_END 0xf0000ull
 
 typedef struct Buf {
-    uint8_t b[4096];
+    uint8_t b[8192];
     size_t n;
+    bool overflow; /* a table outgrew its buffer: refused, never written cut short */
 } Buf;
 
-static void b8(Buf *b, uint8_t v) { if (b->n < sizeof(b->b)) b->b[b->n++] = v; }
+static void b8(Buf *b, uint8_t v)
+{
+    if (b->n < sizeof(b->b))
+        b->b[b->n++] = v;
+    else
+        b->overflow = true;
+}
 static void b16(Buf *b, uint16_t v) { b8(b, v); b8(b, v >> 8); }
 static void b32(Buf *b, uint32_t v) { b16(b, v); b16(b, v >> 16); }
 static void b64(Buf *b, uint64_t v) { b32(b, (uint32_t)v); b32(b, (uint32_t)(v >> 32)); }
@@ -166,10 +173,51 @@ static void device(Buf *out, const char *name, const Buf *body)
     bmem(out, body->b, body->n);
 }
 
-/* pcie: the host bridge (PNP0A08, segment 0, buses 0-15, the 32-bit memory window as
- * its _CRS) and the ECAM as a motherboard resource (PNP0C02): Linux uses the MCFG
+/* An AML integer in its shortest form. */
+static void aml_int(Buf *b, uint32_t v)
+{
+    if (v == 0)
+        b8(b, 0x00); /* ZeroOp */
+    else if (v == 1)
+        b8(b, 0x01); /* OneOp */
+    else if (v <= 0xff)
+        b8(b, 0x0a), b8(b, (uint8_t)v);
+    else
+        aml_dword(b, v);
+}
+
+/* Name (_PRT, Package () { Package () { 0xSSSSFFFF, pin, Zero, gsi }, ... }): every
+ * slot of the root bus and its pins INTA-INTD (0-3) to the host's line the core's
+ * swizzle picks ((slot + pin) mod 4, core/pci/intx.c), i.e. GSI 20 + that.  Source Zero:
+ * the fourth element is a GSI, level-triggered and active-low for the guest. */
+static void pcie_prt(Buf *body)
+{
+    Buf pkg = {.n = 0};
+    b8(&pkg, 32 * 4); /* NumElements */
+    for (unsigned slot = 0; slot < 32; slot++)
+        for (unsigned pin = 0; pin < 4; pin++) {
+            Buf e = {.n = 0};
+            b8(&e, 4);
+            aml_dword(&e, slot << 16 | 0xffff);
+            aml_int(&e, pin);
+            aml_int(&e, 0);
+            aml_int(&e, MVM_PCIE_GSI + ((slot + pin) & 3));
+            b8(&pkg, 0x12); /* Package */
+            pkglen(&pkg, e.n);
+            bmem(&pkg, e.b, e.n);
+        }
+    b8(body, 0x08); bmem(body, "_PRT", 4);
+    b8(body, 0x12);
+    pkglen(body, pkg.n);
+    bmem(body, pkg.b, pkg.n);
+    body->overflow |= pkg.overflow;
+}
+
+/* pcie: the host bridge (PNP0A08, segment 0, buses 0-15; its _CRS: the bus numbers,
+ * the I/O ports 0x1000-0xffff, the 32-bit memory window and the 64-bit prefetchable
+ * one; its _PRT) and the ECAM as a motherboard resource (PNP0C02): Linux uses the MCFG
  * region only when one reserves it. */
-static void pcie_devices(Buf *out)
+static void pcie_devices(Buf *out, const AcpiPcie *pcie)
 {
     Buf body = {.n = 0};
     b8(&body, 0x08); bmem(&body, "_HID", 4); aml_dword(&body, 0x080ad041); /* PNP0A08 */
@@ -177,7 +225,6 @@ static void pcie_devices(Buf *out)
     b8(&body, 0x08); bmem(&body, "_SEG", 4); b8(&body, 0x00);
     b8(&body, 0x08); bmem(&body, "_BBN", 4); b8(&body, 0x00);
     b8(&body, 0x08); bmem(&body, "_UID", 4); b8(&body, 0x00);
-    uint8_t crs[16 + 26 + 2];
     Buf r = {.n = 0};
     /* WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 15, 0, 16) */
     b8(&r, 0x88); b16(&r, 13); b8(&r, 2); b8(&r, 0x0c); b8(&r, 0);
@@ -189,10 +236,21 @@ static void pcie_devices(Buf *out)
     b32(&r, 0); b32(&r, (uint32_t)MVM_PCIE_MMIO_BASE);
     b32(&r, (uint32_t)(MVM_PCIE_MMIO_BASE + MVM_PCIE_MMIO_SIZE - 1)); b32(&r, 0);
     b32(&r, (uint32_t)MVM_PCIE_MMIO_SIZE);
+    /* WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0,
+     *         0x1000, 0xffff, 0, 0xf000) */
+    b8(&r, 0x88); b16(&r, 13); b8(&r, 1); b8(&r, 0x0c); b8(&r, 0x03);
+    b16(&r, 0); b16(&r, MVM_PCIE_IO_MIN); b16(&r, (uint16_t)(MVM_PCIE_IO_SIZE - 1)); b16(&r, 0);
+    b16(&r, (uint16_t)(MVM_PCIE_IO_SIZE - MVM_PCIE_IO_MIN));
+    /* QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Prefetchable,
+     *              ReadWrite, 0, base, base + size - 1, 0, size) */
+    b8(&r, 0x8a); b16(&r, 43); b8(&r, 0); b8(&r, 0x0c); b8(&r, 0x07);
+    b64(&r, 0); b64(&r, pcie->mem64_base); b64(&r, pcie->mem64_base + pcie->mem64_size - 1);
+    b64(&r, 0); b64(&r, pcie->mem64_size);
     b8(&r, 0x79); b8(&r, 0);
-    memcpy(crs, r.b, sizeof(crs));
-    name_buffer(&body, "_CRS", crs, sizeof(crs));
+    name_buffer(&body, "_CRS", r.b, r.n);
+    pcie_prt(&body);
     device(out, "PCI0", &body);
+    out->overflow |= body.overflow;
 
     Buf res = {.n = 0};
     b8(&res, 0x08); bmem(&res, "_HID", 4); aml_dword(&res, 0x020cd041); /* PNP0C02 */
@@ -219,7 +277,7 @@ static void mcfg(Buf *b)
     finish(b);
 }
 
-static void dsdt(Buf *b, unsigned nslots, bool pcie)
+static void dsdt(Buf *b, unsigned nslots, const AcpiPcie *pcie)
 {
     header(b, "DSDT", 2);
     Buf scope = {.n = 0};
@@ -227,7 +285,8 @@ static void dsdt(Buf *b, unsigned nslots, bool pcie)
     for (unsigned i = 0; i < nslots; i++)
         slot_device(&scope, i);
     if (pcie)
-        pcie_devices(&scope);
+        pcie_devices(&scope, pcie);
+    b->overflow |= scope.overflow;
     b8(b, 0x10); /* Scope (\_SB) */
     pkglen(b, 5 + scope.n);
     bmem(b, "\\_SB_", 5);
@@ -277,7 +336,8 @@ static void madt(Buf *b, unsigned ncpus)
     finish(b);
 }
 
-bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, bool pcie, MosaicError *err)
+bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, const AcpiPcie *pcie,
+                MosaicError *err)
 {
     Buf *t = calloc(5, sizeof(Buf));
     if (!t) {
@@ -307,7 +367,8 @@ bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, bool pcie, Mo
     rsdp[32] = (uint8_t)-sum(rsdp, 36);
 
     MosaicAddressSpace *as = mosaic_machine_address_space(m);
-    bool ok = d->n < ACPI_END - ACPI_DSDT && a->n <= ACPI_MCFG - ACPI_MADT &&
+    bool ok = !d->overflow && !a->overflow && d->n < ACPI_END - ACPI_DSDT &&
+              a->n <= ACPI_MCFG - ACPI_MADT &&
               mosaic_as_rw(as, ACPI_RSDP, rsdp, sizeof(rsdp), true) == MOSAIC_MEM_OK &&
               mosaic_as_rw(as, ACPI_XSDT, x->b, x->n, true) == MOSAIC_MEM_OK &&
               mosaic_as_rw(as, ACPI_FADT, f->b, f->n, true) == MOSAIC_MEM_OK &&

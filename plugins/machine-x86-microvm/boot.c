@@ -189,7 +189,9 @@ bool microvm_load(Microvm *v, MosaicError *err)
         e820_add(bp, MVM_HIGHMEM, v->high_size, E820_RAM);
 
     ok = put(v, MVM_BOOT_PARAMS, bp, 4096, "boot parameters", err) && load_page_tables(v, err) &&
-         mptable_write(v->m, v->ncpus, err) && acpi_write(v->m, v->ncpus, v->virtio_used, v->pcie != NULL, err);
+         mptable_write(v->m, v->ncpus, err) && acpi_write(v->m, v->ncpus, v->virtio_used,
+                                                   v->pcie ? &(AcpiPcie){v->mem64_base, MVM_PCIE_MMIO64_SIZE}
+                                                           : NULL, err);
     v->entry = MVM_KERNEL + 0x200; /* startup_64 */
 out:
     free(k);

@@ -165,8 +165,11 @@ static bool microvm_get_slot(void *board, const char *bus, MosaicBusSlot *slot, 
         mosaic_error_set(err, "x86-microvm has no '%s' bus (it offers virtio-mmio)", bus);
         return false;
     }
-    if (v->virtio_used >= MVM_VIRTIO_COUNT) {
-        mosaic_error_set(err, "x86-microvm: all %d virtio-mmio slots are taken", MVM_VIRTIO_COUNT);
+    /* With pcie, GSI 20-23 are the PCI host's INTx lines: four slots remain. */
+    unsigned nslots = v->pcie ? MVM_VIRTIO_COUNT_PCIE : MVM_VIRTIO_COUNT;
+    if (v->virtio_used >= nslots) {
+        mosaic_error_set(err, "x86-microvm: all %u virtio-mmio slots are taken%s", nslots,
+                         v->pcie ? " (with pcie = true, GSI 20-23 are the PCI host's)" : "");
         return false;
     }
     unsigned i = v->virtio_used++;

@@ -37,6 +37,12 @@
 #define MVM_PCIE_MMIO_BASE 0xd8000000ull
 #define MVM_PCIE_MMIO_SIZE 0x8000000ull
 #define MVM_MSI_SIZE 0x100000ull         /* 0xfee00000-0xfeefffff */
+#define MVM_PCIE_IO_MIN 0x1000u          /* I/O BARs: ports 0x1000-0xffff (below: the board's) */
+#define MVM_PCIE_IO_SIZE 0x10000ull      /* PCI I/O address == port number */
+#define MVM_PCIE_MMIO64_ALIGN (32ull << 30) /* 64-bit window: the first 32 GiB boundary */
+#define MVM_PCIE_MMIO64_SIZE (32ull << 30)  /* above RAM, 32 GiB */
+#define MVM_PCIE_GSI 20                  /* INTA-INTD of the root bus: GSI 20-23 */
+#define MVM_VIRTIO_COUNT_PCIE 4          /* with pcie, virtio-mmio keeps GSI 16-19 */
 
 #define MVM_UART_PORT 0x3f8
 #define MVM_UART_GSI 4
@@ -51,7 +57,11 @@ void power_free(Power *p);
 
 /* acpi.c: RSDP in the BIOS area and the tables it leads to (with pcie: MCFG and the
  * host bridge). */
-bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, bool pcie, MosaicError *err);
+typedef struct AcpiPcie {
+    uint64_t mem64_base, mem64_size; /* the 64-bit prefetchable window */
+} AcpiPcie;
+bool acpi_write(MosaicMachine *m, unsigned ncpus, unsigned nslots, const AcpiPcie *pcie,
+                MosaicError *err);
 
 /* mptable.c: writes the MP floating pointer and table for `ncpus` at MVM_MPTABLE. */
 bool mptable_write(MosaicMachine *m, unsigned ncpus, MosaicError *err);
@@ -71,6 +81,7 @@ typedef struct Microvm {
     uint64_t entry;
     bool pcie_on;            /* [machine] pcie */
     MosaicPciHost *pcie;
+    uint64_t mem64_base;     /* the PCIe host's 64-bit window (pci.c) */
     MosaicRegion *msi;
     bool msi_mapped;
 } Microvm;

@@ -72,6 +72,11 @@ typedef struct MosaicAccelOps {
      * APICs: KVM_SIGNAL_MSI); false when it cannot.  Boards reach it through
      * mosaic_machine_msi(). */
     bool (*msi)(void *accel, uint64_t addr, uint32_t data);
+    /* Since 1.1, optional, for debuggers: the guest-physical address that virtual
+     * address `vaddr` of this vCPU maps to through the guest's own page tables (as
+     * they are now; identity while paging is off); false when it is not mapped.
+     * Main loop thread, vCPU stopped.  Without it, addresses are taken as physical. */
+    bool (*vcpu_virt_to_phys)(void *cpu, uint64_t vaddr, uint64_t *paddr);
 } MosaicAccelOps;
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu);

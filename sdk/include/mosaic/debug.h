@@ -61,7 +61,12 @@ MOSAIC_API void mosaic_machine_observe(MosaicMachine *m, MosaicMachineEventFn *f
 MOSAIC_API const MosaicDebugTarget *mosaic_machine_debug_target(MosaicMachine *m);
 /* Single-step one vCPU on the next resume; false when the accelerator cannot. */
 MOSAIC_API bool mosaic_vcpu_set_step(MosaicVcpu *vcpu, bool on);
-/* Insert or remove a breakpoint at a guest pc; false when the accelerator cannot. */
+/* The guest-physical address behind virtual address `vaddr` as `vcpu` sees it now
+ * (MosaicAccelOps.vcpu_virt_to_phys); vaddr itself when the accelerator does not
+ * translate; false when the guest's page tables map nothing there. */
+MOSAIC_API bool mosaic_vcpu_virt_to_phys(MosaicVcpu *vcpu, uint64_t vaddr, uint64_t *paddr);
+/* Insert or remove a breakpoint at a guest pc (a virtual address when the guest pages);
+ * false when the accelerator cannot. */
 MOSAIC_API bool mosaic_machine_breakpoint(MosaicMachine *m, uint64_t pc, bool insert);
 
 #ifdef __cplusplus

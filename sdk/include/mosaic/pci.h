@@ -58,6 +58,10 @@ typedef struct MosaicPciHostDesc {
     MosaicIrq intx[4];             /* INTA..INTD of the root bus's slot 0 */
     MosaicAddressSpace *dma;       /* what bus masters reach; MSI writes land here */
     MosaicRegion *container;       /* where the windows are mapped (system memory) */
+    /* Since 1.1: where the I/O window is mapped instead, when not NULL: the port I/O
+     * space of boards that have one (x86: mosaic_machine_io_memory, io_base 0, so that
+     * PCI I/O addresses are port numbers). */
+    MosaicRegion *io_container;
 } MosaicPciHostDesc;
 
 /* Since 1.1.  One host per machine; the core plugs `bus = ...` devices into it. */

@@ -36,10 +36,12 @@
  *        mosaic_as_next_section; the port I/O space (mosaic_machine_io_memory/
  *        io_space); mosaic/x86.h; MosaicAccelOps.notify_fd, .irq_fast (irqfd) and
  *        .dirty_sync with mosaic_machine_dirty_sync (hypervisor dirty logs), .msi with
- *        mosaic_machine_msi (MSIs into in-kernel interrupt controllers);
+ *        mosaic_machine_msi (MSIs into in-kernel interrupt controllers), .vcpu_virt_to_phys
+ *        with mosaic_vcpu_virt_to_phys (debuggers reading guest virtual memory);
  *        mosaic/net.h (net backends: MosaicNetBackendOps, mandatory for kind net;
  *        mosaic_net_* for devices and backends);
- *        mosaic/pci.h (PCI hosts and functions; mosaic_pci_unregister_bar,
+ *        mosaic/pci.h (PCI hosts and functions; MosaicPciHostDesc.io_container;
+ *        mosaic_pci_unregister_bar,
  *        mosaic_pci_bridge_reserve_buses), MosaicBusSlot.pci, device ops .bus as
  *        a list, mosaic_virtio_new (a virtio device on whichever transport its slot is:
  *        virtio-mmio or PCI);
