@@ -8,8 +8,12 @@
 # usage: guests/linux/build.sh [OUTDIR]       (default OUTDIR: build/guests/linux)
 #
 # Results are cached outside the clone, keyed by the hash of the recipe (this script,
-# config.fragment, init.c):  ${XDG_CACHE_HOME:-~/.cache}/mosaic/linux-<sha>/Image-*.
-# Object trees are kept per config hash so a change to init.c only relinks.
+# config.fragment, init.c, patches/*.patch):  ${XDG_CACHE_HOME:-~/.cache}/mosaic/linux-<sha>/Image-*.
+# Object trees are kept per config hash (all of that but init.c) so a change to init.c
+# only relinks.
+# patches/*.patch (-p1, applied in name order) change the kernel source: they are applied to a
+# copy of the shared extracted tree, one copy per patch set (linux-source-6.1-<sha>, hard
+# links except for the files a patch touches), never to the shared tree other builds use.
 # Needs: linux-source-6.1 gcc-riscv64-linux-gnu flex bison bc (Debian 12).
 set -eu
 
@@ -21,8 +25,14 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mosaic
 CROSS=riscv64-linux-gnu-
 JOBS=${JOBS:-$(nproc)}
 
-KEY=$(cat "$HERE/build.sh" "$HERE/config.fragment" "$HERE/init.c" | sha256sum | cut -c1-16)
-CFGKEY=$(cat "$HERE/build.sh" "$HERE/config.fragment" | sha256sum | cut -c1-16)
+PATCHES=$(find "$HERE/patches" -maxdepth 1 -name '*.patch' 2>/dev/null | LC_ALL=C sort)
+# Names and contents of the patches, in the order they are applied.
+patchset() {
+    for p in $PATCHES; do basename "$p"; cat "$p"; done
+}
+PATCHKEY=$(patchset | sha256sum | cut -c1-16)
+KEY=$( (cat "$HERE/build.sh" "$HERE/config.fragment" "$HERE/init.c"; patchset) | sha256sum | cut -c1-16)
+CFGKEY=$( (cat "$HERE/build.sh" "$HERE/config.fragment"; patchset) | sha256sum | cut -c1-16)
 DEST=$CACHE/linux-$KEY
 
 install_out() {
@@ -40,7 +50,7 @@ if [ -f "$DEST/Image-fpu" ] && [ -f "$DEST/Image-nofpu" ]; then
     exit 0
 fi
 
-for tool in ${CROSS}gcc flex bison bc; do
+for tool in ${CROSS}gcc flex bison bc patch; do
     command -v "$tool" >/dev/null || { echo "build.sh: $tool missing (apt install gcc-riscv64-linux-gnu flex bison bc)" >&2; exit 1; }
 done
 [ -f "$SRC_TAR" ] || { echo "build.sh: $SRC_TAR missing (apt install linux-source-6.1)" >&2; exit 1; }
@@ -60,6 +70,30 @@ if [ ! -f "$SRC/.mosaic-extracted" ]; then
     echo "build.sh: extracting $SRC_TAR"
     tar xJf "$SRC_TAR" -C "$CACHE"
     touch "$SRC/.mosaic-extracted"
+fi
+
+if [ -n "$PATCHES" ]; then
+    PSRC=$CACHE/linux-source-6.1-$PATCHKEY
+    if [ ! -f "$PSRC/.mosaic-patched" ]; then
+        rm -rf "$PSRC" "$PSRC.tmp"
+        echo "build.sh: patching a copy of the source in $PSRC"
+        cp -al "$SRC" "$PSRC.tmp"
+        for p in $PATCHES; do
+            # Unshare each file the patch touches before patching it: the rest stays
+            # hard-linked to the shared tree, which must not change.
+            sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p" | while IFS= read -r f; do
+                if [ -f "$PSRC.tmp/$f" ]; then
+                    cp --remove-destination -p "$SRC/$f" "$PSRC.tmp/$f"
+                fi
+            done
+            patch -s -p1 --batch --forward -d "$PSRC.tmp" < "$p" ||
+                { echo "build.sh: $p does not apply to $SRC" >&2; rm -rf "$PSRC.tmp"; exit 1; }
+        done
+        rm -f "$PSRC.tmp/.mosaic-extracted"
+        touch "$PSRC.tmp/.mosaic-patched"
+        mv "$PSRC.tmp" "$PSRC"
+    fi
+    SRC=$PSRC
 fi
 
 mkdir -p "$DEST"
