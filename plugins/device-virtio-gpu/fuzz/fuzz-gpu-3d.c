@@ -387,7 +387,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     VGpu g;
     VGpuMem mem = {0};
     vgpu_init(&g, &mem, 2, 64, 48, 64u << 20);
-    V3d *v = v3d_open(&g, NULL, "checking", false, "fuzz", fence_done, NULL, NULL);
+    V3d *v = v3d_open(&g, NULL, "checking", false, "fuzz", fence_done, NULL, NULL, NULL);
     g.ext = v3d_ext(v);
     if (!mapped)
         mapped = g_ptr_array_new();
