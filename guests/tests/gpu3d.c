@@ -13,7 +13,7 @@
  * mosaic.gpufuzz=N: N random 3D/blob requests after them); mosaic.gpumap=1: host-visible
  * blobs through MAP_BLOB (the device needs `hostmem`).
  * mosaic.gpufence=1: fences on contexts' rings (VIRTIO_GPU_FLAG_INFO_RING_IDX) and
- * RESOURCE_ASSIGN_UUID instead.
+ * RESOURCE_ASSIGN_UUID instead (with mosaic.gpu3d=1 also a Venus context's ring 0).
  * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
 #include "virtio_xport.h"
@@ -808,6 +808,12 @@ static void fence_uuid_test(void)
     check_eq("ring of no context refused", submit_ring(9, 0, 602), 0x1204);
     check_eq("ring a virgl context lacks refused", submit_ring(1, 1, 603), 0x1205);
     check_eq("ring fence after refusals", submit_ring(1, 0, 700), 0x1100);
+    if (bootarg("mosaic.gpu3d=") == 1) { /* a Venus context's ring 0 too */
+        check_eq("CTX_CREATE venus", ctx_create(3, 4), 0x1100);
+        check_eq("ring fence venus ctx", submit_ring(3, 0, 800), 0x1100);
+        check_eq("venus answer: fence id", get32(resp + 8), 800);
+        sig("venus-ring-fence", 1);
+    }
     sig("ring-fences", 1);
 
     uint8_t a[16], a2[16], b[16], c[16], c2[16];
