@@ -12,6 +12,8 @@
  * mosaic.gpublob=1: guest-memory blobs and the blob refusals instead (with
  * mosaic.gpufuzz=N: N random 3D/blob requests after them); mosaic.gpumap=1: host-visible
  * blobs through MAP_BLOB (the device needs `hostmem`).
+ * mosaic.gpufence=1: fences on contexts' rings (VIRTIO_GPU_FLAG_INFO_RING_IDX) and
+ * RESOURCE_ASSIGN_UUID instead (with mosaic.gpu3d=1 also a Venus context's ring 0).
  * mosaic.gpubench=N on the command line: a benchmark instead (bench/gpu).  */
 #include "harness.h"
 #include "virtio_xport.h"
@@ -32,7 +34,8 @@ static void device_init(void)
     vx_set_status(1 | 2);
     check_eq("VIRGL offered", vx_device_features(0) & 1, 1);
     check_eq("VERSION_1 offered", vx_device_features(1) & 1, 1);
-    vx_driver_features(0, 1 | 8 | 16);  /* VIRGL, RESOURCE_BLOB, CONTEXT_INIT */
+    check_eq("RESOURCE_UUID offered", vx_device_features(0) & 4, 4);
+    vx_driver_features(0, 1 | 4 | 8 | 16);  /* VIRGL, RESOURCE_UUID, RESOURCE_BLOB, CONTEXT_INIT */
     vx_driver_features(1, 1);       /* VERSION_1 */
     vx_set_status(1 | 2 | 8);
     check_eq("FEATURES_OK", vx_status() & 8, 8);
@@ -753,9 +756,96 @@ static void fuzz_requests(uint64_t n)
     check_eq("after fuzz: read back", transfer_3d(0x206, 3, 10), 0x1100);
 }
 
+/* SUBMIT_3D of an empty command buffer, fenced on ring `ring` of context `ctx`. */
+static uint32_t submit_ring(uint32_t ctx, uint32_t ring, uint64_t fence)
+{
+    uint8_t *p = hdr(0x207);
+    put32(req + 4, 1 | 2);          /* FENCE, INFO_RING_IDX */
+    put64(req + 8, fence);
+    put32(req + 16, ctx);
+    req[20] = (uint8_t)ring;
+    put32(p, 0);
+    return cmd(32);
+}
+
+static uint32_t assign_uuid(uint32_t id, uint8_t out[16])
+{
+    uint8_t *p = hdr(0x10b);
+    put32(p, id);
+    uint32_t st = cmd(32);
+    for (unsigned i = 0; i < 16; i++)
+        out[i] = resp[24 + i];
+    return st;
+}
+
+static int same16(const uint8_t *a, const uint8_t *b)
+{
+    for (unsigned i = 0; i < 16; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+static void fence_uuid_test(void)
+{
+    /* Two virgl contexts: ring 0 of each is a timeline of its own (virgl has no more). */
+    check_eq("CTX_CREATE 1", ctx_create(1, 0), 0x1100);
+    check_eq("CTX_CREATE 2", ctx_create(2, 0), 0x1100);
+    for (uint64_t i = 0; i < 4; i++) {
+        check_eq("ring fence ctx 1", submit_ring(1, 0, 500 + i), 0x1100);
+        check_eq("ctx 1 answer: FENCE|INFO_RING_IDX", get32(resp + 4) & 3, 3);
+        check_eq("ctx 1 answer: fence id", get32(resp + 8), 500 + i);
+        check_eq("ring fence ctx 2", submit_ring(2, 0, 900 + i), 0x1100);
+        check_eq("ctx 2 answer: fence id", get32(resp + 8), 900 + i);
+        check_eq("ctx 2 answer: ring_idx", resp[20], 0);
+    }
+    /* The global timeline still works beside them. */
+    static const uint32_t none[1];
+    check_eq("global fence", submit(1, none, 0, 77, 0), 0x1100);
+    check_eq("global fence id", get32(resp + 8), 77);
+    check_eq("ring_idx 64 refused", submit_ring(1, 64, 600), 0x1205);
+    check_eq("ring_idx 255 refused", submit_ring(1, 255, 601), 0x1205);
+    check_eq("ring of no context refused", submit_ring(9, 0, 602), 0x1204);
+    check_eq("ring a virgl context lacks refused", submit_ring(1, 1, 603), 0x1205);
+    check_eq("ring fence after refusals", submit_ring(1, 0, 700), 0x1100);
+    if (bootarg("mosaic.gpu3d=") == 1) { /* a Venus context's ring 0 too */
+        check_eq("CTX_CREATE venus", ctx_create(3, 4), 0x1100);
+        check_eq("ring fence venus ctx", submit_ring(3, 0, 800), 0x1100);
+        check_eq("venus answer: fence id", get32(resp + 8), 800);
+        sig("venus-ring-fence", 1);
+    }
+    sig("ring-fences", 1);
+
+    uint8_t a[16], a2[16], b[16], c[16], c2[16];
+    check_eq("RESOURCE_CREATE_3D 10", create_3d(10, W, H), 0x1100);
+    check_eq("RESOURCE_CREATE_3D 11", create_3d(11, W, H), 0x1100);
+    check_eq("ASSIGN_UUID 10", assign_uuid(10, a), 0x1105);
+    check_eq("ASSIGN_UUID 11", assign_uuid(11, b), 0x1105);
+    check_eq("ASSIGN_UUID 10 again", assign_uuid(10, a2), 0x1105);
+    check_eq("same resource, same UUID", same16(a, a2), 1);
+    check_eq("two resources, two UUIDs", same16(a, b), 0);
+    check_eq("UUID version 4", a[6] >> 4, 4);
+    check_eq("2D RESOURCE_CREATE", create(20, 2, 16, 16), 0x1100);
+    check_eq("ASSIGN_UUID 2D", assign_uuid(20, c), 0x1105);
+    check_eq("ASSIGN_UUID 2D again", assign_uuid(20, c2), 0x1105);
+    check_eq("2D: same UUID", same16(c, c2), 1);
+    check_eq("2D and 3D UUIDs differ", same16(a, c), 0);
+    check_eq("ASSIGN_UUID unknown resource", assign_uuid(99, c), 0x1203);
+    check_eq("ASSIGN_UUID resource 0", assign_uuid(0, c), 0x1203);
+    sig("uuids", 1);
+}
+
 void test_main(void)
 {
     device_init();
+    if (bootarg("mosaic.gpufence=")) {
+        fence_uuid_test();
+        put_str("FAILURES ");
+        put_dec(failures);
+        put_str("\nDRAWN\n");
+        for (;;)
+            __asm__ volatile("wfi");
+    }
     if (bootarg("mosaic.gpumap=")) {
         map_test();
         put_str("FAILURES ");

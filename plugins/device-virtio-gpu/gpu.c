@@ -32,6 +32,8 @@ typedef struct Fenced {
     MosaicVirtqElem *e;
     unsigned qi;
     uint64_t fence_id;
+    bool on_ring;            /* a context's ring (ctx_id, ring_idx), else the global one */
+    uint32_t ctx_id, ring_idx;
     size_t len;
     uint8_t resp[HDR_SIZE];
 } Fenced;
@@ -104,6 +106,14 @@ static void gpu_config(void *opaque, uint8_t *c)
     wr32(c + 12, d->v3d ? v3d_num_capsets(d->v3d) : 0);
 }
 
+/* The answer to a ring-fenced request refused before it ran: the header with `status`. */
+static size_t ring_refused(VGpuDev *d, uint32_t status)
+{
+    memset(d->resp, 0, HDR_SIZE);
+    wr32(d->resp, status);
+    return HDR_SIZE;
+}
+
 static void process(VGpuDev *d, unsigned qi)
 {
     MosaicVirtQueue *q = mosaic_virtio_queue(d->v, qi);
@@ -113,17 +123,36 @@ static void process(VGpuDev *d, unsigned qi)
         /* Longer requests than the largest valid one are cut there: the command then
          * fails its own length check. */
         size_t len = mosaic_iov_to_buf(e->out, e->out_num, 0, d->req, MAX_REQUEST);
-        size_t n = vgpu_command(&d->g, d->req, len, d->resp, sizeof d->resp);
+        uint32_t flags = len >= HDR_SIZE ? rd32(d->req + 4) : 0;
+        uint32_t ctx = len >= HDR_SIZE ? rd32(d->req + 16) : 0;
+        uint32_t ring_idx = len >= HDR_SIZE ? d->req[20] : 0;
+        bool ring = d->v3d && (flags & GPU_FLAG_FENCE) && (flags & GPU_FLAG_INFO_RING_IDX);
+        size_t n;
+        if (ring && (ring_idx >= MOSAIC_GPU_MAX_RINGS || !v3d_ctx_exists(d->v3d, ctx)))
+            /* A fence on no ring that can exist: the command is not run. */
+            n = ring_refused(d, ring_idx >= MOSAIC_GPU_MAX_RINGS ? RESP_ERR_INVALID_PARAMETER
+                                                                 : RESP_ERR_INVALID_CONTEXT_ID);
+        else
+            n = vgpu_command(&d->g, d->req, len, d->resp, sizeof d->resp);
         if (d->v3d && n == HDR_SIZE && (rd32(d->resp + 4) & GPU_FLAG_FENCE) &&
             rd32(d->resp) < RESP_ERR_UNSPEC) {
-            /* 3D work completes asynchronously: the answer waits for the fence. */
-            Fenced *f = g_new0(Fenced, 1);
-            *f = (Fenced){.e = e, .qi = qi, .fence_id = rd64(d->resp + 8), .len = n};
-            memcpy(f->resp, d->resp, HDR_SIZE);
-            g_queue_push_tail(&d->fenced, f);
-            v3d_create_fence(d->v3d, rd32(d->req + 16), d->req[20], f->fence_id);
-            mosaic_timer_mod(d->poll, mosaic_clock_ns(MOSAIC_CLOCK_HOST) + POLL_NS);
-            continue;
+            /* 3D work completes asynchronously: the answer waits for the fence, on the
+             * context's ring when the backend keeps rings (else the global timeline,
+             * which retires after everything before it anyway). */
+            bool own = ring && v3d_ring_fences(d->v3d);
+            uint64_t id = rd64(d->resp + 8);
+            uint32_t st = own ? v3d_create_ring_fence(d->v3d, ctx, ring_idx, id)
+                              : v3d_create_fence(d->v3d, ctx, ring_idx, id);
+            if (st == RESP_OK_NODATA) {
+                Fenced *f = g_new0(Fenced, 1);
+                *f = (Fenced){.e = e, .qi = qi, .fence_id = id, .on_ring = own,
+                              .ctx_id = ctx, .ring_idx = ring_idx, .len = n};
+                memcpy(f->resp, d->resp, HDR_SIZE);
+                g_queue_push_tail(&d->fenced, f);
+                mosaic_timer_mod(d->poll, mosaic_clock_ns(MOSAIC_CLOCK_HOST) + POLL_NS);
+                continue;
+            }
+            wr32(d->resp, st); /* the context has no such ring: that command fails */
         }
         size_t w = mosaic_iov_from_buf(e->in, e->in_num, 0, d->resp, MIN(n, e->in_len));
         mosaic_virtq_push(q, e, (uint32_t)w);
@@ -142,13 +171,34 @@ static void answer(VGpuDev *d, Fenced *f)
     g_free(f);
 }
 
-/* Backend callback (from poll): every fence up to fence_id retired. */
+/* Answers the held requests of one timeline (the global one, or ring `ring_idx` of
+ * context `ctx`) whose fences are at most fence_id, in the order they came. */
+static void retire(VGpuDev *d, bool on_ring, uint32_t ctx, uint32_t ring_idx, uint64_t fence_id)
+{
+    GList *l = d->fenced.head;
+    while (l) {
+        GList *next = l->next;
+        Fenced *f = l->data;
+        if (f->on_ring == on_ring && (!on_ring || (f->ctx_id == ctx && f->ring_idx == ring_idx)) &&
+            f->fence_id <= fence_id) {
+            g_queue_delete_link(&d->fenced, l);
+            answer(d, f);
+        }
+        l = next;
+    }
+}
+
+/* Backend callback (from poll): every global fence up to fence_id retired. */
 static void fence_done(void *opaque, uint64_t fence_id)
 {
-    VGpuDev *d = opaque;
-    Fenced *f;
-    while ((f = g_queue_peek_head(&d->fenced)) && f->fence_id <= fence_id)
-        answer(d, g_queue_pop_head(&d->fenced));
+    retire(opaque, false, 0, 0, fence_id);
+}
+
+/* Backend callback (from poll): ring `ring_idx` of context ctx_id retired up to
+ * fence_id; the other rings are not waited for. */
+static void ring_fence_done(void *opaque, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+{
+    retire(opaque, true, ctx_id, ring_idx, fence_id);
 }
 
 static void poll_fences(void *opaque)
@@ -220,7 +270,8 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
         bool venus = !strcmp(accel, "venus");
         g_autofree char *where = g_strdup_printf("accel3d = %s (%s)", accel,
                                                  mosaic_props_where(props, "accel3d"));
-        d->v3d = v3d_open(&d->g, d->dma, "virgl", venus, where, fence_done, d, err);
+        d->v3d = v3d_open(&d->g, d->dma, "virgl", venus, where, fence_done,
+                          ring_fence_done, d, err);
         if (!d->v3d) {
             mosaic_error_prefix(err, "%s: ", where);
             vgpu_destroy(&d->g);
@@ -250,7 +301,7 @@ static void *gpu_realize(MosaicDevice *dev, const MosaicProps *props, const Mosa
     MosaicVirtioDeviceOps ops = {
         .size = sizeof ops,
         .device_id = 16,
-        .features = (d->g.edid ? 1ull << GPU_F_EDID : 0) |
+        .features = (d->g.edid ? 1ull << GPU_F_EDID : 0) | 1ull << GPU_F_RESOURCE_UUID |
                     (d->v3d ? 1ull << GPU_F_VIRGL | 1ull << GPU_F_CONTEXT_INIT : 0) |
                     (d->v3d && v3d_blobs(d->v3d) ? 1ull << GPU_F_RESOURCE_BLOB : 0),
         .num_queues = NUM_QUEUES,

@@ -70,6 +70,21 @@ static Resource *lookup(VGpu *g, uint32_t id)
     return id ? g_hash_table_lookup(g->resources, GUINT_TO_POINTER(id)) : NULL;
 }
 
+size_t vgpu_uuid_answer(uint8_t uuid[16], bool *has, uint8_t *resp)
+{
+    if (!*has) {
+        /* Unique enough to tell resources apart across guests sharing them (GLib's
+         * generator is seeded from the system's random source). */
+        for (unsigned i = 0; i < 16; i += 4)
+            wr32(uuid + i, g_random_int());
+        uuid[6] = (uuid[6] & 0x0f) | 0x40;
+        uuid[8] = (uuid[8] & 0x3f) | 0x80;
+        *has = true;
+    }
+    memcpy(resp + HDR_SIZE, uuid, 16);
+    return UUID_RESP_SIZE;
+}
+
 Resource *vgpu_resource(VGpu *g, uint32_t id)
 {
     return lookup(g, id);
@@ -387,6 +402,7 @@ static size_t body_size(uint32_t type)
     case CMD_TRANSFER_TO_HOST_2D: return 32;
     case CMD_RESOURCE_ATTACH_BACKING: return 8;
     case CMD_GET_CAPSET_INFO: case CMD_GET_CAPSET: case CMD_GET_EDID: return 8;
+    case CMD_RESOURCE_ASSIGN_UUID: return 8;
     case CMD_UPDATE_CURSOR: case CMD_MOVE_CURSOR: return 32;
     default: return SIZE_MAX;
     }
@@ -405,6 +421,7 @@ size_t vgpu_command(VGpu *g, const uint8_t *req, size_t len, uint8_t *resp, size
                  type == CMD_RESOURCE_CREATE_BLOB || type == CMD_SET_SCANOUT_BLOB ||
                  (type >= 0x200 && type < 0x300) ||
                  ((type == CMD_RESOURCE_UNREF || type == CMD_RESOURCE_ATTACH_BACKING ||
+                   type == CMD_RESOURCE_ASSIGN_UUID ||
                    type == CMD_RESOURCE_DETACH_BACKING) && ext_owns(g, id));
     }
     uint32_t status;
@@ -444,15 +461,27 @@ size_t vgpu_command(VGpu *g, const uint8_t *req, size_t len, uint8_t *resp, size
             out = status == RESP_OK_EDID ? EDID_RESP_SIZE : HDR_SIZE;
             break;
         case CMD_UPDATE_CURSOR: case CMD_MOVE_CURSOR: status = cursor(g, type, p); break;
+        case CMD_RESOURCE_ASSIGN_UUID: {
+            Resource *r = lookup(g, rd32(p));
+            if (!r || cap < UUID_RESP_SIZE) {
+                status = RESP_ERR_INVALID_RESOURCE_ID;
+                break;
+            }
+            out = vgpu_uuid_answer(r->uuid, &r->has_uuid, resp);
+            status = RESP_OK_RESOURCE_UUID;
+            break;
+        }
         default: status = RESP_ERR_UNSPEC; break; /* no 3D backend: no capsets */
         }
     }
     wr32(resp, status);
     if (len >= HDR_SIZE && (rd32(req + 4) & GPU_FLAG_FENCE)) {
         /* 2D commands complete before the response: the fence is signalled with it. */
-        wr32(resp + 4, GPU_FLAG_FENCE);
+        wr32(resp + 4, rd32(req + 4) & (GPU_FLAG_FENCE | GPU_FLAG_INFO_RING_IDX));
         wr64(resp + 8, rd64(req + 8));
         wr32(resp + 16, rd32(req + 16));
+        if (rd32(req + 4) & GPU_FLAG_INFO_RING_IDX)
+            resp[20] = req[20];
     }
     return out;
 }

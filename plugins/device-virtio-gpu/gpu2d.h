@@ -23,8 +23,10 @@ enum {
     RESP_ERR_INVALID_RESOURCE_ID, RESP_ERR_INVALID_CONTEXT_ID, RESP_ERR_INVALID_PARAMETER,
 };
 #define GPU_FLAG_FENCE 1u
+#define GPU_FLAG_INFO_RING_IDX 2u /* the fence is on ring hdr.ring_idx of the context */
 #define GPU_F_VIRGL 0
 #define GPU_F_EDID 1
+#define GPU_F_RESOURCE_UUID 2
 #define GPU_F_RESOURCE_BLOB 3
 #define GPU_F_CONTEXT_INIT 4
 #define GPU_SHM_ID_HOST_VISIBLE 1
@@ -59,6 +61,8 @@ typedef struct Resource {
     BackingEntry *backing;   /* the guest pages, in order */
     uint32_t nbacking;
     uint64_t backing_len;
+    uint8_t uuid[16];        /* RESOURCE_ASSIGN_UUID: made on the first, kept after */
+    bool has_uuid;
 } Resource;
 
 typedef struct Rect {
@@ -113,6 +117,10 @@ struct VGpu {
 };
 
 Resource *vgpu_resource(VGpu *g, uint32_t id); /* a 2D resource, or NULL */
+/* RESOURCE_ASSIGN_UUID's answer from a resource's `uuid` (*has: made here on the first
+ * request, a random version-4 UUID, the same on every later one). */
+size_t vgpu_uuid_answer(uint8_t uuid[16], bool *has, uint8_t *resp);
+#define UUID_RESP_SIZE (HDR_SIZE + 16)
 
 void vgpu_init(VGpu *g, const VGpuMem *mem, uint32_t num_scanouts, uint32_t xres, uint32_t yres,
                uint64_t hostmem_max);

@@ -46,6 +46,8 @@ typedef struct Res3d {
     bool mappable;
     uint32_t ctx_id;         /* the context a host blob came from */
     Mapping *map;            /* while mapped */
+    uint8_t uuid[16];        /* RESOURCE_ASSIGN_UUID (vgpu_uuid_answer) */
+    bool has_uuid;
 } Res3d;
 
 static void res3d_free(gpointer p)
@@ -499,6 +501,7 @@ static size_t body_3d(uint32_t type)
     case CMD_RESOURCE_ATTACH_BACKING: return 8;
     case CMD_RESOURCE_MAP_BLOB: return 16;
     case CMD_RESOURCE_UNMAP_BLOB: return 8;
+    case CMD_RESOURCE_ASSIGN_UUID: return 8;
     default: return SIZE_MAX;
     }
 }
@@ -532,6 +535,13 @@ static uint32_t command(void *o, uint32_t type, const uint8_t *req, size_t len, 
     case CMD_RESOURCE_DETACH_BACKING: return detach(v, p);
     case CMD_RESOURCE_MAP_BLOB: return map_blob(v, p, resp, out);
     case CMD_RESOURCE_UNMAP_BLOB: return unmap_blob(v, p);
+    case CMD_RESOURCE_ASSIGN_UUID: {
+        Res3d *x = res_get(v, rd32(p));
+        if (!x)
+            return RESP_ERR_INVALID_RESOURCE_ID;
+        *out = vgpu_uuid_answer(x->uuid, &x->has_uuid, resp);
+        return RESP_OK_RESOURCE_UUID;
+    }
     default: return RESP_ERR_UNSPEC;
     }
 }
@@ -580,8 +590,10 @@ static void reset(void *o)
 }
 
 V3d *v3d_open(VGpu *g, MosaicAddressSpace *dma, const char *name, bool venus, const char *where,
-              void (*fence_done)(void *opaque, uint64_t fence_id), void *opaque,
-              MosaicError *err)
+              void (*fence_done)(void *opaque, uint64_t fence_id),
+              void (*ring_fence_done)(void *opaque, uint32_t ctx_id, uint32_t ring_idx,
+                                      uint64_t fence_id),
+              void *opaque, MosaicError *err)
 {
     MosaicGpuBackendOps *ops = mosaic_gpu_backend_find(name, err);
     if (!ops)
@@ -593,7 +605,8 @@ V3d *v3d_open(VGpu *g, MosaicAddressSpace *dma, const char *name, bool venus, co
     v->fence_done = fence_done;
     v->opaque = opaque;
     MosaicGpuConfig cfg = {.size = sizeof cfg, .venus = venus, .where = where};
-    MosaicGpuCallbacks cb = {.size = sizeof cb, .fence_done = fence_done};
+    MosaicGpuCallbacks cb = {.size = sizeof cb, .fence_done = fence_done,
+                             .context_fence_done = ring_fence_done};
     v->be = ops->open(&cfg, &cb, opaque, err);
     if (!v->be) {
         mosaic_free(ops);
@@ -637,6 +650,18 @@ uint32_t v3d_create_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t f
         ctx_id = 0;
     return v->ops->create_fence(v->be, ctx_id, ring_idx, fence_id);
 }
+
+uint32_t v3d_create_ring_fence(V3d *v, uint32_t ctx_id, uint32_t ring_idx, uint64_t fence_id)
+{
+    if (!ctx_ok(v, ctx_id))
+        return RESP_ERR_INVALID_CONTEXT_ID;
+    if (ring_idx >= MOSAIC_GPU_MAX_RINGS)
+        return RESP_ERR_INVALID_PARAMETER;
+    return v->ops->create_context_fence(v->be, ctx_id, ring_idx, fence_id);
+}
+
+bool v3d_ring_fences(V3d *v) { return v->ops->create_context_fence != NULL; }
+bool v3d_ctx_exists(V3d *v, uint32_t ctx_id) { return ctx_ok(v, ctx_id); }
 
 void v3d_poll(V3d *v)
 {

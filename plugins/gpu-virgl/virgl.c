@@ -59,6 +59,16 @@ static void write_fence(void *cookie, uint32_t fence)
     }
 }
 
+/* A context's ring fence (virgl_renderer_context_create_fence) retired: fences made
+ * MERGEABLE, so it stands for every earlier one of that ring. */
+static void write_context_fence(void *cookie, uint32_t ctx_id, uint32_t ring_idx,
+                                uint64_t fence_id)
+{
+    Virgl *v = cookie;
+    if (v->cb.context_fence_done)
+        v->cb.context_fence_done(v->opaque, ctx_id, ring_idx, fence_id);
+}
+
 /* virglrenderer takes ownership of the fd it is given (once, at init). */
 static int get_drm_fd(void *cookie)
 {
@@ -68,10 +78,13 @@ static int get_drm_fd(void *cookie)
     return fd;
 }
 
+/* Version 3 brings write_context_fence (0.10.4); get_server_fd stays NULL: the render
+ * server, when present, is started by virglrenderer itself. */
 static struct virgl_renderer_callbacks callbacks = {
-    .version = 2,
+    .version = 3,
     .write_fence = write_fence,
     .get_drm_fd = get_drm_fd,
+    .write_context_fence = write_context_fence,
 };
 
 static void *vg_open(const MosaicGpuConfig *cfg, const MosaicGpuCallbacks *cb, void *opaque,
@@ -306,6 +319,16 @@ static uint32_t vg_create_fence(void *be, uint32_t ctx_id, uint32_t ring_idx, ui
     return MOSAIC_GPU_OK;
 }
 
+/* virglrenderer refuses (-EINVAL) a ring its context type lacks: a virgl context has
+ * ring 0 only, Venus one per queue the guest made. */
+static uint32_t vg_create_context_fence(void *be, uint32_t ctx_id, uint32_t ring_idx,
+                                        uint64_t id)
+{
+    int e = virgl_renderer_context_create_fence(ctx_id, VIRGL_RENDERER_FENCE_FLAG_MERGEABLE,
+                                                ring_idx, id);
+    return e ? MOSAIC_GPU_ERR_INVALID_PARAMETER : MOSAIC_GPU_OK;
+}
+
 static void vg_poll(void *be)
 {
     virgl_renderer_poll();
@@ -394,6 +417,7 @@ static const MosaicGpuBackendOps virgl_ops = {
     .resource_create_blob = vg_resource_create_blob,
     .resource_map = vg_resource_map,
     .resource_unmap = vg_resource_unmap,
+    .create_context_fence = vg_create_context_fence,
 };
 
 MOSAIC_PLUGIN(.kind = MOSAIC_KIND_GPU, .kind_abi = MOSAIC_GPU_ABI, .name = "virgl",

@@ -195,6 +195,30 @@ def test_guest_blob_scanout(mosaic, tmp_path):
         v.kill()
 
 
+@pytest.mark.parametrize('accel,bus', [('virgl', ''), ('virgl', 'pcie.0'), ('venus', '')],
+                         ids=['mmio', 'pci', 'venus'])
+def test_ring_fences_and_resource_uuids(mosaic, tmp_path, accel, bus):
+    """Fences on a context's ring (VIRTIO_GPU_FLAG_INFO_RING_IDX, through
+    virgl_renderer_context_create_fence): fenced submissions on ring 0 of two virgl
+    contexts, interleaved, all complete and are answered with their ring; the global
+    timeline still works beside them; ring_idx 64 and 255, a ring of no context and a
+    ring a virgl context lacks (1) fail the command.  RESOURCE_ASSIGN_UUID
+    (VIRTIO_GPU_F_RESOURCE_UUID) gives two 3D resources two UUIDs, the same one again
+    for the same resource, works for a 2D resource, and refuses unknown ids.  With Venus
+    offered, a Venus context's ring 0 is fenced and answered too."""
+    venus = accel == 'venus'
+    v = Vm(mosaic, tmp_path, ini_for(accel, 'mosaic.gpufence=1' + (' mosaic.gpu3d=1' if venus
+                                                                   else ''), bus))
+    try:
+        out = wait_drawn(v)
+        assert 'FAILURES 0' in out and 'FAIL ' not in out, out
+        s = sigs(out)
+        assert s.get('ring-fences') == 1 and s.get('uuids') == 1, out
+        assert s.get('venus-ring-fence') == (1 if venus else None), out
+    finally:
+        v.kill()
+
+
 def test_random_3d_and_blob_requests(mosaic, tmp_path):
     """3000 random requests (a fixed seed) of the blob, scanout, flush, transfer, backing,
     context-resource, map and 3D-create types: well-formed ones, half of them with 1..3

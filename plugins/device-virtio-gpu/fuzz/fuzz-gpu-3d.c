@@ -301,6 +301,15 @@ static uint32_t be_fence(void *be, uint32_t ctx, uint32_t ring, uint64_t id)
     return MOSAIC_GPU_OK;
 }
 
+/* Ring fences reach the backend only for a context it has and a ring below 64. */
+static uint32_t be_ring_fence(void *be, uint32_t ctx, uint32_t ring, uint64_t id)
+{
+    need_ctx(ctx);
+    if (ring >= MOSAIC_GPU_MAX_RINGS)
+        bug("a fence on a ring >= 64");
+    return ring ? MOSAIC_GPU_ERR_INVALID_PARAMETER : MOSAIC_GPU_OK;
+}
+
 static void be_poll(void *be) {}
 
 static bool be_read_pixels(void *be, uint32_t id, uint32_t x, uint32_t y, uint32_t w,
@@ -367,7 +376,7 @@ static const MosaicGpuBackendOps checking_ops = {
     .resource_unref = be_unref, .attach_backing = be_attach, .detach_backing = be_detach,
     .transfer = be_transfer, .submit = be_submit, .create_fence = be_fence, .poll = be_poll,
     .read_pixels = be_read_pixels, .resource_create_blob = be_create_blob,
-    .resource_map = be_map, .resource_unmap = be_unmap,
+    .resource_map = be_map, .resource_unmap = be_unmap, .create_context_fence = be_ring_fence,
 };
 
 MosaicGpuBackendOps *mosaic_gpu_backend_find(const char *name, MosaicError *err)
@@ -387,7 +396,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     VGpu g;
     VGpuMem mem = {0};
     vgpu_init(&g, &mem, 2, 64, 48, 64u << 20);
-    V3d *v = v3d_open(&g, NULL, "checking", false, "fuzz", fence_done, NULL, NULL);
+    V3d *v = v3d_open(&g, NULL, "checking", false, "fuzz", fence_done, NULL, NULL, NULL);
     g.ext = v3d_ext(v);
     if (!mapped)
         mapped = g_ptr_array_new();
@@ -398,8 +407,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while ((req = fuzz_next_request(data, size, &pos, &n))) {
         memset(resp, 0xa5, sizeof resp);
         size_t out = vgpu_command(&g, req, n, resp, RESP_MAX);
-        if (n >= HDR_SIZE && rd32(req + 4) & GPU_FLAG_FENCE)
-            v3d_create_fence(v, rd32(req + 16), req[20], rd64(req + 8));
+        /* What gpu.c does with a fenced request (ring fences checked there first). */
+        if (n >= HDR_SIZE && rd32(req + 4) & GPU_FLAG_FENCE) {
+            if (rd32(req + 4) & GPU_FLAG_INFO_RING_IDX)
+                v3d_create_ring_fence(v, rd32(req + 16), req[20], rd64(req + 8));
+            else
+                v3d_create_fence(v, rd32(req + 16), req[20], rd64(req + 8));
+        }
         uint32_t type = n >= 4 ? rd32(req) : 0;
         free(req);
         if (out > RESP_MAX || resp[RESP_MAX] != 0xa5)
@@ -445,16 +459,17 @@ static size_t one(uint8_t *p, uint32_t want)
     static const uint32_t types[] = {0x200, 0x201, 0x202, 0x203, 0x204, 0x204, 0x205, 0x206, 0x102, 0x106,
                                      0x207, 0x207, 0x208, 0x208, 0x208, 0x209, 0x209, 0x10c,
                                      0x10c, 0x10c, 0x10d, 0x102,
-                                     0x104, 0x106, 0x107, 0x108, 0x109, 0x103, 0x20a};
+                                     0x104, 0x106, 0x107, 0x108, 0x109, 0x103, 0x20a, 0x10b};
     uint32_t type = want ? want : types[next() % G_N_ELEMENTS(types)];
     uint8_t *b = p + 2 + HDR_SIZE;
     size_t body = 4 * (next() % 20);
     memset(p, 0, 2 + HDR_SIZE + 8 + 16 * 64 + 256);
     wr32(p + 2, type);
-    wr32(p + 6, !setup_id && next() % 3 == 0);
+    /* FENCE now and then, with INFO_RING_IDX half of those times. */
+    wr32(p + 6, !setup_id && next() % 3 == 0 ? 1 | (next() % 2) << 1 : 0);
     wr64(p + 10, next());
     wr32(p + 18, setup_id || next() % 4 ? 1 : next() % 2 ? 2 : next() % 2 ? 0 : field());
-    p[22] = (uint8_t)(next() % 3);
+    p[22] = (uint8_t)(next() % 4 ? next() % 3 : next());
     for (unsigned i = 0; i < 18; i++)
         wr32(b + 4 * i, field());
     switch (type) {
@@ -463,7 +478,7 @@ static size_t one(uint8_t *p, uint32_t want)
         wr32(b + 4, next() % 4 ? next() % 3 : field());
         body = next() % 8 ? 72 : body;
         break;
-    case 0x202: case 0x203: case 0x102: case 0x107: case 0x209:
+    case 0x202: case 0x203: case 0x102: case 0x107: case 0x209: case 0x10b:
         wr32(b, id());
         body = next() % 8 ? 8 : body;
         break;

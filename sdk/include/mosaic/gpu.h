@@ -35,7 +35,9 @@
  * Changelog
  *   1.1  first version (kind ABI MOSAIC_GPU_ABI 1); resource_create_blob and
  *        MosaicGpuBlob (blob resources); resource_map and resource_unmap (host-visible
- *        blobs: VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB) with MOSAIC_GPU_MAP_CACHE_*.
+ *        blobs: VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB) with MOSAIC_GPU_MAP_CACHE_*;
+ *        create_context_fence and MosaicGpuCallbacks.context_fence_done (fences on a
+ *        context's ring, VIRTIO_GPU_FLAG_INFO_RING_IDX), MOSAIC_GPU_MAX_RINGS.
  */
 #ifndef MOSAIC_GPU_H
 #define MOSAIC_GPU_H
@@ -75,6 +77,9 @@ enum {
     MOSAIC_GPU_CAPSET_VENUS = 4,
 };
 
+/* A context has at most this many rings (timelines) for its fences. */
+#define MOSAIC_GPU_MAX_RINGS 64
+
 typedef struct MosaicGpuConfig {
     uint32_t size;            /* sizeof(MosaicGpuConfig) */
     bool venus;               /* also offer Venus (Vulkan) contexts */
@@ -85,6 +90,11 @@ typedef struct MosaicGpuCallbacks {
     uint32_t size;            /* sizeof(MosaicGpuCallbacks) */
     /* Every fence up to and including fence_id has retired (called from poll). */
     void (*fence_done)(void *opaque, uint64_t fence_id);
+    /* Every fence of ring `ring_idx` of context `ctx_id` up to and including fence_id
+     * has retired (called from poll; only for fences made by create_context_fence).
+     * Rings retire independently of each other and of the global timeline. */
+    void (*context_fence_done)(void *opaque, uint32_t ctx_id, uint32_t ring_idx,
+                               uint64_t fence_id);
 } MosaicGpuCallbacks;
 
 /* virtio_gpu_resource_create_3d, fields as the guest sent them (the backend checks
@@ -173,6 +183,13 @@ typedef struct MosaicGpuBackendOps {
     uint32_t (*resource_map)(void *be, uint32_t resource_id, void **ptr, uint64_t *size,
                              uint32_t *map_info);
     uint32_t (*resource_unmap)(void *be, uint32_t resource_id);
+    /* Optional: a fence on ring `ring_idx` (< MOSAIC_GPU_MAX_RINGS) of context `ctx_id`
+     * (one the device created), after the commands it covers; reported through
+     * callbacks.context_fence_done.  An error code when the context has no such ring
+     * (virgl contexts have ring 0 only): the device fails that command.  NULL op: the
+     * device puts ring fences on the global timeline (create_fence). */
+    uint32_t (*create_context_fence)(void *be, uint32_t ctx_id, uint32_t ring_idx,
+                                     uint64_t fence_id);
 } MosaicGpuBackendOps;
 
 /* The ops of gpu backend `name` (plugin mosaic-gpu-NAME.so), loaded on first use; a

@@ -55,7 +55,9 @@
  *        the machine runs; the core calls MosaicAccelOps.memory_changed on every
  *        run-time map change); MosaicVirtioDeviceOps.shm_id/.shm_size/.shm_base with
  *        mosaic_virtio_shm (a virtio shared memory region); MosaicGpuBackendOps
- *        .resource_map/.resource_unmap (host-visible blobs, MAP_BLOB).
+ *        .resource_map/.resource_unmap (host-visible blobs, MAP_BLOB);
+ *        MosaicGpuBackendOps.create_context_fence with MosaicGpuCallbacks
+ *        .context_fence_done and MOSAIC_GPU_MAX_RINGS (fences on a context's ring).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
