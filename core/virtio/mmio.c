@@ -45,7 +45,7 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
     case R_QUEUE_NUM_MAX: return q ? v->ops.queue_max : 0;
     case R_QUEUE_READY: return q ? q->ready : 0;
     case R_INT_STATUS: return v->isr;
-    case R_STATUS: return v->status;
+    case R_STATUS: return virtio_read_status(v);
     case R_QUEUE_DESC_LO: return q ? (uint32_t)q->desc : 0;
     case R_QUEUE_DESC_HI: return q ? q->desc >> 32 : 0;
     case R_QUEUE_AVAIL_LO: return q ? (uint32_t)q->avail : 0;

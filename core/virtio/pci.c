@@ -66,7 +66,7 @@ static uint64_t common_read(MosaicVirtio *v, uint64_t off, unsigned size)
     case C_GF: return v->drv_feat_sel < 2 ? (uint32_t)(v->driver_features >> (32 * v->drv_feat_sel)) : 0;
     case C_MSIX: return v->config_vector;
     case C_NUMQ: return v->ops.num_queues;
-    case C_STATUS: return v->status;
+    case C_STATUS: return virtio_read_status(v);
     case C_CFGGEN: return v->config_gen & 0xff;
     case C_Q_SELECT: return v->queue_sel;
     case C_Q_SIZE: return q ? (q->num ? q->num : v->ops.queue_max) : 0;

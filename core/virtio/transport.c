@@ -93,6 +93,22 @@ void virtio_write_driver_features(MosaicVirtio *v, uint32_t sel, uint32_t val)
         virtio_set_u64_half(&v->driver_features, sel == 1, val);
 }
 
+MOSAIC_API void mosaic_virtio_reset_defer(MosaicVirtio *v)
+{
+    v->status_in_reset = v->status ? v->status : VIRTIO_STATUS_ACK;
+    g_atomic_int_set(&v->reset_pending, 1);
+}
+
+MOSAIC_API void mosaic_virtio_reset_done(MosaicVirtio *v)
+{
+    g_atomic_int_set(&v->reset_pending, 0);
+}
+
+uint32_t virtio_read_status(const MosaicVirtio *v)
+{
+    return g_atomic_int_get(&v->reset_pending) ? v->status_in_reset : v->status;
+}
+
 void virtio_write_status(MosaicVirtio *v, uint32_t val)
 {
     if (val == 0) {

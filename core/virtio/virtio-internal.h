@@ -61,6 +61,9 @@ struct MosaicVirtio {
     uint16_t config_vector;    /* pci: MSI-X vector of config changes */
     uint16_t *queue_vector;    /* pci: per queue */
     uint32_t status;
+    /* A deferred reset (mosaic_virtio_reset_defer): the status the driver reads meanwhile. */
+    gint reset_pending;
+    uint32_t status_in_reset;
     uint32_t isr;
     uint64_t driver_features;
     uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
@@ -101,6 +104,7 @@ void virtio_free_common(MosaicVirtio *v);
 bool virtio_shm_new(MosaicVirtio *v, MosaicError *err);
 void virtio_reset(MosaicVirtio *v);
 void virtio_write_status(MosaicVirtio *v, uint32_t val);
+uint32_t virtio_read_status(const MosaicVirtio *v);
 /* Driver features: 32 bits at a time, `sel` 0 or 1; ignored after FEATURES_OK. */
 void virtio_write_driver_features(MosaicVirtio *v, uint32_t sel, uint32_t val);
 uint32_t virtio_read_device_features(const MosaicVirtio *v, uint32_t sel);

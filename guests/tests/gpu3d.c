@@ -30,7 +30,7 @@ static void device_init(void)
 {
     check_eq("virtio-gpu found", vx_find(16), 1);
     sig("on-pci", vx_is_pci());
-    vx_set_status(0);
+    check_eq("device reset completes", vx_reset(), 1);
     vx_set_status(1 | 2);
     check_eq("VIRGL offered", vx_device_features(0) & 1, 1);
     check_eq("VERSION_1 offered", vx_device_features(1) & 1, 1);

@@ -105,6 +105,16 @@ void vx_set_status(uint32_t status)
 
 uint32_t vx_status(void) { return pci ? R8(common + 0x14) : R32(mmio + 0x70); }
 
+int vx_reset(void)
+{
+    vx_set_status(0);
+    /* virtio 2.1.2: the device may take a while; wait for status 0 before starting again */
+    for (unsigned long i = 0; i < 100000000ul; i++)
+        if (vx_status() == 0)
+            return 1;
+    return 0;
+}
+
 uint32_t vx_config32(unsigned off) { return pci ? R32(devcfg + off) : R32(mmio + 0x100 + off); }
 
 uint32_t vx_queue_max(unsigned q)

@@ -13,6 +13,8 @@ uint32_t vx_device_features(unsigned select);
 void vx_driver_features(unsigned select, uint32_t bits);
 void vx_set_status(uint32_t status);
 uint32_t vx_status(void);
+/* Writes status 0 and waits until the device reads 0 again: 1, or 0 if it never did. */
+int vx_reset(void);
 uint32_t vx_config32(unsigned off);
 /* Queue q at the given rings with `size` entries; the device's maximum, 0 when absent. */
 uint32_t vx_queue_max(unsigned q);

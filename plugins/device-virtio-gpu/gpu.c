@@ -225,6 +225,7 @@ static void gpu_bh(void *opaque)
     if (d->reset_pending) {
         d->reset_pending = false;
         vgpu_reset(&d->g);
+        mosaic_virtio_reset_done(d->v);
     }
     process(d, Q_CONTROL);
     process(d, Q_CURSOR);
@@ -249,6 +250,7 @@ static void gpu_reset(void *opaque)
     VGpuDev *d = opaque;
     drop_fenced(d);
     d->reset_pending = true;
+    mosaic_virtio_reset_defer(d->v); /* the driver sees status 0 once the resources went */
     mosaic_bh_schedule(d->bh);
 }
 

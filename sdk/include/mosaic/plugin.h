@@ -57,7 +57,8 @@
  *        mosaic_virtio_shm (a virtio shared memory region); MosaicGpuBackendOps
  *        .resource_map/.resource_unmap (host-visible blobs, MAP_BLOB);
  *        MosaicGpuBackendOps.create_context_fence with MosaicGpuCallbacks
- *        .context_fence_done and MOSAIC_GPU_MAX_RINGS (fences on a context's ring).
+ *        .context_fence_done and MOSAIC_GPU_MAX_RINGS (fences on a context's ring);
+ *        mosaic_virtio_reset_defer/_done (a reset that finishes on the main loop).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

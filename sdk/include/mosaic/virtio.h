@@ -96,6 +96,11 @@ MOSAIC_API uint64_t mosaic_virtio_features(const MosaicVirtio *v); /* negotiated
 MOSAIC_API MosaicVirtQueue *mosaic_virtio_queue(MosaicVirtio *v, unsigned index);
 /* The config space changed (raises the config interrupt). */
 MOSAIC_API void mosaic_virtio_config_changed(MosaicVirtio *v);
+/* Since 1.1: called from the reset op, the reset finishes later (work that must run on
+ * the main loop): until mosaic_virtio_reset_done(), device_status keeps reading non-zero,
+ * so a driver waits as the virtio spec (2.1.2) requires before it starts again. */
+MOSAIC_API void mosaic_virtio_reset_defer(MosaicVirtio *v);
+MOSAIC_API void mosaic_virtio_reset_done(MosaicVirtio *v);
 
 /* Next available chain, or NULL (none, queue not ready, or the ring is malformed: the
  * device then needs a reset).  Free the element with mosaic_virtq_push(). */
