@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from own_rss import own_rss  # tests/own_rss.py
+
 TARGETS = [('fuzz-qcow2', 15), ('fuzz-q2-cache', 5), ('fuzz-q2-iov', 5)]
 
 
@@ -23,8 +25,8 @@ def fuzzers(top, tmp_path_factory):
 def test_fuzz_briefly(fuzzers, target, seconds):
     corpus = fuzzers / ('corpus-' + target[len('fuzz-'):])
     assert any(corpus.iterdir()), f'{corpus}: no seeds'
-    r = subprocess.run([str(fuzzers / target), str(corpus), f'-max_total_time={seconds}',
-                        '-max_len=300000', '-rss_limit_mb=1024'], capture_output=True,
+    r = subprocess.run(own_rss([fuzzers / target, corpus, f'-max_total_time={seconds}',
+                                '-max_len=300000', '-rss_limit_mb=1024']), capture_output=True,
                        text=True, timeout=120, cwd=fuzzers)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'Done' in r.stderr

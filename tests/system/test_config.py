@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from own_rss import own_rss  # tests/own_rss.py
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "config"
 
 # Bad files whose error does not depend on which plugins exist (syntax, includes, section
@@ -154,8 +156,8 @@ def test_fuzz_config_reader_briefly(top, tmp_path):
     assert r.returncode == 0, r.stderr
     work = tmp_path / 'empty'
     work.mkdir()
-    r = subprocess.run([str(out / 'fuzz-config'), str(out / 'corpus'), '-max_total_time=15',
-                        '-rss_limit_mb=1024'], capture_output=True, text=True, timeout=120,
+    r = subprocess.run(own_rss([out / 'fuzz-config', out / 'corpus', '-max_total_time=15',
+                                '-rss_limit_mb=1024']), capture_output=True, text=True, timeout=120,
                        cwd=work)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'Done' in r.stderr

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from own_rss import own_rss  # tests/own_rss.py
+
 from test_monitor import Qmp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'guests' / 'pylib'))
@@ -183,8 +185,8 @@ def test_fuzz_pci_briefly(top, tmp_path):
     r = subprocess.run([str(top / 'core' / 'pci' / 'fuzz' / 'build.sh'), str(out)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([str(out / 'fuzz-pci'), str(out / 'corpus'), '-max_total_time=15',
-                        '-rss_limit_mb=1024'], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(own_rss([out / 'fuzz-pci', out / 'corpus', '-max_total_time=15',
+                                '-rss_limit_mb=1024']), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'Done' in r.stderr
 
