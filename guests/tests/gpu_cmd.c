@@ -6,14 +6,7 @@
 
 #define QSIZE 16
 
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
-struct vq {
-    struct desc desc[QSIZE];
-    struct { uint16_t flags, idx, ring[QSIZE], event; } avail __attribute__((aligned(2)));
-    struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QSIZE]; uint16_t event; } used
-        __attribute__((aligned(4)));
-    uint16_t seen;
-} __attribute__((aligned(16)));
+#include "virtq_split.h"
 
 static struct vq vqs[2] __attribute__((aligned(4096)));
 uint8_t req[65536] __attribute__((aligned(16)));

@@ -27,14 +27,7 @@ enum { S_OK = 0x8000 };
 
 extern uint64_t boot_a1;
 
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
-struct vq {
-    struct desc desc[QSIZE];
-    struct { uint16_t flags, idx, ring[QSIZE], event; } avail __attribute__((aligned(2)));
-    struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[QSIZE]; uint16_t event; } used
-        __attribute__((aligned(4)));
-    uint16_t seen;
-} __attribute__((aligned(16))); /* descriptor tables: 16-byte aligned */
+#include "virtq_split.h"
 
 static struct vq vqs[NQ] __attribute__((aligned(4096)));
 static uint8_t bufs[NBUF][MAX_PERIOD_BYTES] __attribute__((aligned(16)));
