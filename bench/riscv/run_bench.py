@@ -155,7 +155,7 @@ def main():
         for w in ('same', 'apart'):
             m, q, t = measure('codedata-' + w, guests / 'bench' / ('codedata-%s.elf' % w), 1,
                               'PASS', a.rounds, menv)
-            report('codedata-%s (150M rounds, one store per ~152 instructions)' % w, m, q, t,
+            report('codedata-%s (400M rounds, one store per ~152 instructions)' % w, m, q, t,
                    startup, 150e6 * 152)
             res[w] = (m, q)
         print('code and data on one page vs apart, CPU time ratio: mosaic %.2f, qemu %.2f'
