@@ -140,12 +140,12 @@ def ensure_linux(timeout=3600):
 
 
 def run_mosaic_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, mosaic=None,
-                     extra=(), stop_after=None):
+                     extra=(), stop_after=None, env=None):
     args = [mosaic or mosaic_binary(), TOP / 'configs' / 'riscv-virt-linux.ini',
             '--set', 'machine.kernel=%s' % image, '--set', 'machine.cpus=%d' % cpus,
             '--set', 'machine.memory=%s' % memory,
             '--set', 'machine.append=console=ttyS0 earlycon=sbi mosaic.cmd=%s' % cmd, *extra]
-    return _run(args, timeout, marker='MOSAIC-INIT-OK', stop_after=stop_after)
+    return _run(args, timeout, env=env, marker='MOSAIC-INIT-OK', stop_after=stop_after)
 
 
 def run_qemu_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, extra=(),
