@@ -51,6 +51,8 @@ MOSAIC, GUEST, JOB = sys.argv[1:4]
 SCENARIOS = sys.argv[4:]
 MARKER = b'MOSAIC-X86-UP'
 APPEND = 'console=ttyS0 quiet pci=off'
+# Monitor sockets: not in JOB (9p has no UNIX sockets); a host-side test sets its own.
+QMPDIR = os.environ.get('NESTED_QMP_DIR', '/tmp')
 
 
 def ini(cpus, cmd, extra='', machine='', append=APPEND):
@@ -61,8 +63,8 @@ def ini(cpus, cmd, extra='', machine='', append=APPEND):
 
 # Each run's deadline (watchdog.py), well inside the outer guest's budget (850 s in
 # tests/system/test_x86_kvm.py): a release run takes 15-90 s there; the sanitized build
-# runs only two, several times slower.
-BUDGET = 360 if '/asan/' in MOSAIC else 180
+# runs only two, several times slower.  NESTED_RUN_BUDGET (s) overrides it.
+BUDGET = int(os.environ.get('NESTED_RUN_BUDGET') or (360 if '/asan/' in MOSAIC else 180))
 WATCH = None  # the current run's Watchdog: monitor steps say what they wait for
 CONSOLE = None  # the current run's (console text so far, process): monitors read and type
 
@@ -130,7 +132,9 @@ def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
     try:
         if monitor:
             step('the monitor socket to answer')
-            mon = monitor(StepQmp(qmp, proc=p, wait=60))
+            q = StepQmp(qmp, proc=p, wait=budget)  # a loaded host took more than 20 s
+            seen['monitor_up'] = time.monotonic() - t0
+            mon = monitor(q)
         step('the shell to take the typed poweroff' if typed else 'the guest to power off')
         p.wait()  # the watchdog bounds it
     except Exception as e:  # a monitor step failed: end the run, saying where
@@ -146,7 +150,7 @@ def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
     CONSOLE = None
     r = {'rc': p.returncode, 'out': out.decode(errors='replace')[-8000:],
          'marker_seconds': seen.get('marker'), 'seconds': time.monotonic() - t0,
-         'kvm_stats': seen.get('kvm_stats'),
+         'kvm_stats': seen.get('kvm_stats'), 'monitor_up_seconds': seen.get('monitor_up'),
          'cpu_seconds': cpu, 'cmd': [str(c) for c in cmd], 'monitor': mon}
     if error:
         r['error'], r['diagnosis'] = error, WATCH.diagnosis
@@ -270,7 +274,7 @@ def gdb_run(name):
                     machine='pcie = true\n', append='console=ttyS0 quiet nokaslr'))
     with open(f'{JOB}/gdbdisk.raw', 'wb') as f:
         f.truncate(1 << 20)
-    qmp = f'/tmp/{name}.qmp'
+    qmp = f'{QMPDIR}/{name}.qmp'
     bp_script = f'{JOB}/{name}-bp.gdb'
     t0 = time.monotonic()
     p = subprocess.Popen([MOSAIC, '--gdb', f'tcp:127.0.0.1:{port}', '--qmp',
@@ -287,7 +291,7 @@ def gdb_run(name):
     gout, failed = '', None
     try:
         step('the monitor socket to answer')
-        q = StepQmp(qmp, proc=p, wait=60)
+        q = StepQmp(qmp, proc=p, wait=BUDGET)
         step('gdb to attach')
         g = subprocess.Popen(['gdb', '-nx', '-batch', '-ex', 'set pagination off',
                           '-ex', f'target remote 127.0.0.1:{port}',
@@ -385,7 +389,7 @@ def scenario(sc):
     if sc == 'blk2':
         return mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
                                     '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
-                      qmp=f'/tmp/{sc}.qmp', monitor=monitor_checks)
+                      qmp=f'{QMPDIR}/{sc}.qmp', monitor=monitor_checks)
     if sc == 'shell':
         top = __file__.rsplit('/tests/', 1)[0]
         with open(f'{top}/configs/x86-microvm-linux.ini') as f:
@@ -397,15 +401,15 @@ def scenario(sc):
     if sc == 'mmio1':
         return mosaic(sc, 1, 'mmio')
     if sc == 'dirty1':
-        return mosaic(sc, 1, 'dirty', qmp=f'/tmp/{sc}.qmp', monitor=dirty_checks)
+        return mosaic(sc, 1, 'dirty', qmp=f'{QMPDIR}/{sc}.qmp', monitor=dirty_checks)
     if sc == 'dirty2':
         return mosaic(sc, 2, 'dirty', append=f'{APPEND} mosaic.dirtysecs={STRESS_SECONDS}',
-                      qmp=f'/tmp/{sc}.qmp', monitor=lambda q: dirty_checks(q, stress=True))
+                      qmp=f'{QMPDIR}/{sc}.qmp', monitor=lambda q: dirty_checks(q, stress=True))
     if sc == 'pciblk1':
         return mosaic(sc, 1, 'pciblk', f'[blockdev disk1]\ndriver = file\nfilename = {JOB}/pcidisk.raw\n'
                                        '[device blk1]\ntype = virtio-blk\ndrive = disk1\nbus = pcie.0\n',
                       machine='pcie = true\n', append='console=ttyS0 quiet pci=nomsi',
-                      qmp=f'/tmp/{sc}.qmp', monitor=stats_at_end, budget=150)
+                      qmp=f'{QMPDIR}/{sc}.qmp', monitor=stats_at_end, budget=150)
     if sc == 'gdb1':
         return gdb_run(sc)
     if sc == 'boot1':
