@@ -21,6 +21,7 @@ Each run ends by its deadline (watchdog.py) with an error naming the step it wai
   gdb1        1 vCPU, pcie = true with a virtio-blk (JOBDIR/gdbdisk.raw) on MSI-X (the
               guest says how many MSI lines it has; the monitor's counters follow),
               under gdb (--gdb): registers at the boot entry, a register written,
+              st0 and xmm1 written and read back,
               continue, stopped over the monitor once the guest named the address of
               __x64_sys_sync (nokaslr; the monitor's pmemsave reads its physical bytes),
               registers in the running kernel, a single step, the function's bytes read
@@ -136,11 +137,11 @@ def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
             seen['monitor_up'] = time.monotonic() - t0
             mon = monitor(q)
         step('the shell to take the typed poweroff' if typed else 'the guest to power off')
-        p.wait()  # the watchdog bounds it
+        WATCH.wait(p)
     except Exception as e:  # a monitor step failed: end the run, saying where
         failed = f'{name}: {WATCH.waiting()}: {e!r}'
         p.kill()
-        p.wait()
+        WATCH.wait(p)
     error = WATCH.done() or failed
     th.join(timeout=10)
     # CPU time of the VMM process (every thread: with KVM the guest's own time counts
@@ -297,7 +298,13 @@ def gdb_run(name):
                           '-ex', f'target remote 127.0.0.1:{port}',
                           '-ex', 'info registers rip', '-ex', 'info registers rsi',
                           '-ex', 'info registers cs', '-ex', 'set $rbx = 0x1234abcd',
-                          '-ex', 'info registers rbx', '-ex', 'p/x $fctrl', '-ex', 'continue',
+                          '-ex', 'info registers rbx', '-ex', 'p/x $fctrl',
+                          # x87 and SSE registers (10 and 16 bytes: p/P packets), written
+                          # and read back through KVM_SET_FPU/KVM_GET_FPU
+                          '-ex', 'set $st0 = 1.5', '-ex', 'p $st0',
+                          '-ex', 'set $xmm1[0] = 0x1122334455667788',
+                          '-ex', 'set $xmm1[1] = 0x99aabbccddeeff00', '-ex', 'p/x $xmm1',
+                          '-ex', 'continue',
                           '-ex', 'info registers rip', '-ex', 'info registers cs',
                           '-ex', 'stepi', '-ex', 'info registers rip',
                           '-ex', f'source {bp_script}', '-ex', 'kill'],
@@ -309,7 +316,7 @@ def gdb_run(name):
         failed = f'{name}: {WATCH.waiting()}: {e!r}'
         for x in WATCH.procs:
             x.kill()
-        p.wait()
+        WATCH.wait(p)
     error = WATCH.done() or failed
     th.join(timeout=10)
     r = {'rc': p.returncode, 'out': out_marker.decode(errors='replace')[-4000:], 'gdb': gout,
@@ -359,9 +366,14 @@ def gdb_steps(name, p, q, out_marker, bp_script, g):
             break
     GDB_SEEN.update(ran=ran, sym=sym, phys_bytes=phys_bytes, stats=stats)
     step("gdb's breakpoint script and its continue to the guest's poweroff")
-    gout = g.communicate()[0]
+    gout = []  # gdb's output, drained while it runs (a full pipe would stop it)
+    t = threading.Thread(target=lambda: gout.append(g.communicate()[0]), daemon=True)
+    t.start()
+    WATCH.wait(g)
+    t.join(timeout=10)
+    gout = gout[0] if gout else ''
     step('the machine to end after gdb detached')
-    p.wait()
+    WATCH.wait(p)
     return gout
 
 
@@ -442,6 +454,9 @@ for arg in SCENARIOS:
         results[key] = {'rc': None, 'error': f'{key}: started, never finished (the outer '
                                              'guest ended during this run)'}
         save(results)
+        print('INNER-RUN', key, 'starts', flush=True)
         results[key] = scenario(sc)
         save(results)
+        print('INNER-RUN', key, 'ended: rc', results[key]['rc'], results[key].get('error') or '',
+              f'({results[key].get("seconds", 0):.0f} s)', flush=True)
 print('INNER-RUNS-DONE', ' '.join(f'{k}:{v["rc"]}' for k, v in results.items()))

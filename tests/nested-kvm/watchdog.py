@@ -41,30 +41,39 @@ def _read(path):
         return f'({e.strerror})'
 
 
-def diagnose(pid):
-    """Where process `pid` is: per thread its name, state, wait channel and kernel stack;
-    KVM's exit counters twice; the user stacks of all threads (gdb, if it can attach)."""
-    lines = []
+def diagnose(pid, lines):
+    """Where process `pid` is, appended to `lines` as it is found (a read that blocks on
+    the hung process leaves what came before): per thread its name, state, wait
+    channel and kernel stack; KVM's exit counters twice (their debugfs files take the
+    VM's lock); the user stacks of all threads (gdb, if it can attach)."""
     try:
         tids = sorted(os.listdir(f'/proc/{pid}/task'), key=int)
     except OSError as e:
-        return f'process {pid}: {e.strerror}'
+        lines.append(f'process {pid}: {e.strerror}')
+        return
     for tid in tids:
         t = f'/proc/{pid}/task/{tid}'
         state = [s for s in _read(f'{t}/status').splitlines() if s.startswith('State:')]
         lines.append(f'thread {tid} {_read(t + "/comm")} {state[0] if state else ""} '
                      f'wchan={_read(t + "/wchan")}')
-        lines += ['    ' + s for s in _read(f'{t}/stack').splitlines()]
-    before = kvm_stats(pid)
+    for tid in tids:
+        lines.append(f'thread {tid} kernel stack:')
+        lines += ['    ' + s for s in _read(f'/proc/{pid}/task/{tid}/stack').splitlines()]
+    lines.append(f'KVM exits {kvm_stats(pid)}')
     time.sleep(1)
-    lines.append(f'KVM exits {before} then, a second later, {kvm_stats(pid)}')
+    lines.append(f'KVM exits a second later {kvm_stats(pid)}')
+    # gdb in its own process group: a timeout kills it and anything it started.
     try:
-        g = subprocess.run(['gdb', '-nx', '-batch', '-p', str(pid), '-ex', 'thread apply all bt'],
-                           capture_output=True, text=True, timeout=90)
-        lines.append(g.stdout[-6000:])
-    except (OSError, subprocess.TimeoutExpired) as e:
+        g = subprocess.Popen(['gdb', '-nx', '-batch', '-p', str(pid), '-ex', 'thread apply all bt'],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            lines.append(g.communicate(timeout=60)[0][-6000:])
+        except subprocess.TimeoutExpired:
+            os.killpg(g.pid, 9)
+            lines.append('gdb: no backtrace within 60 s')
+    except OSError as e:
         lines.append(f'gdb: {e!r}')
-    return '\n'.join(lines)
 
 
 class Watchdog:
@@ -76,6 +85,7 @@ class Watchdog:
         self.step = 'the machine to start'
         self.command = None  # a monitor command sent, its reply not read yet
         self.error = self.diagnosis = None
+        self.fired = threading.Event()  # set once the kill was sent
         self._timer = threading.Timer(budget, self._fire)
         self._timer.daemon = True
         self._timer.start()
@@ -89,13 +99,42 @@ class Watchdog:
     def _fire(self):
         self.error = (f'{self.name}: still running after {self.budget} s, waiting for '
                       f'{self.waiting()}: killed (see its diagnosis)')
-        try:
-            self.diagnosis = diagnose(self.procs[0].pid)
-        except Exception as e:  # the diagnosis must never keep the kill from happening
-            self.diagnosis = f'diagnosis failed: {e!r}'
+        print('WATCHDOG:', self.error, flush=True)  # the outer console shows it at once
+
+        lines = []
+
+        def diagnosis():
+            try:
+                diagnose(self.procs[0].pid, lines)
+            except Exception as e:
+                lines.append(f'diagnosis failed: {e!r}')
+        # Whatever the diagnosis runs into (a read or gdb stuck on the hung process),
+        # the kill happens: at most two minutes later.
+        d = threading.Thread(target=diagnosis, daemon=True)
+        d.start()
+        d.join(timeout=120)
+        if d.is_alive():
+            lines.append('(the diagnosis stopped here: its next step did not finish in 120 s)')
+        self.diagnosis = '\n'.join(lines)
+        print('WATCHDOG:', self.name, 'diagnosis:', self.diagnosis, flush=True)
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
+        self.fired.set()
+        print('WATCHDOG:', self.name, 'killed', flush=True)
+
+    def wait(self, p):
+        """Until p ended, or the deadline passed and p was killed; then at most 30 s more:
+        a process stuck in the kernel (uninterruptible sleep) does not die of SIGKILL,
+        and the runs after this one go on without it."""
+        while p.poll() is None and not self.fired.is_set():
+            time.sleep(0.2)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.error = (self.error or self.name) + (
+                f'; process {p.pid} ({p.args[0]}) did not die of SIGKILL within 30 s (stuck '
+                f'in the kernel at {_read(f"/proc/{p.pid}/wchan")})')
 
     def done(self):
         """Cancels the deadline (or waits for a kill already under way); the error if it
@@ -103,3 +142,4 @@ class Watchdog:
         self._timer.cancel()
         self._timer.join()
         return self.error
+

@@ -217,6 +217,10 @@ def test_gdb_registers_continue_stop_on_kvm(nested):
     assert gdb_reg(out, 'cs')[0] == 0x10, out
     assert gdb_reg(out, 'rbx') == [0x1234abcd], out  # written with G/P, read back
     assert '$1 = 0x37f' in out, out  # fctrl: the x87's reset control word
+    # x87 and SSE registers, wider than 8 bytes (p/P packets, KVM_GET/SET_FPU): written
+    # by gdb and read back.
+    assert '$2 = 1.5' in out, out
+    assert '$3 = {0x1122334455667788, 0x99aabbccddeeff00}' in out, out
     assert r['ran'], r
     # Stopped by the monitor while the kernel idled: in the kernel's text, kernel CS.
     rips = gdb_reg(out, 'rip')
