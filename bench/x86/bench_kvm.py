@@ -74,7 +74,8 @@ def phase_exits(res, phase, counter):
 def report(res):
     for k in ('boot1', 'qemuboot1', 'exits1', 'qemuexits1'):
         if k not in res or res[k]['rc'] != 0:
-            print(f'{k}: failed: {res.get(k, {}).get("out", "")[-1500:]}')
+            print(f'{k}: failed: {res.get(k, {}).get("error", "")}\n'
+                  f'{res.get(k, {}).get("out", "")[-1500:]}')
     for k in ('boot1', 'qemuboot1'):
         print(f'{k}: {" ".join(res[k].get("cmd", []))}')
     mb, qb = res['boot1']['marker_seconds'], res['qemuboot1']['marker_seconds']

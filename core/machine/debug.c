@@ -48,6 +48,22 @@ MOSAIC_API bool mosaic_vcpu_virt_to_phys(MosaicVcpu *vcpu, uint64_t vaddr, uint6
     return m->aops->vcpu_virt_to_phys(machine_vcpu_state(vcpu), vaddr, paddr);
 }
 
+MOSAIC_API bool mosaic_vcpu_get_reg_bytes(MosaicVcpu *vcpu, unsigned regno, uint8_t *buf,
+                                          unsigned len)
+{
+    MosaicMachine *m = mosaic_vcpu_machine(vcpu);
+    return m->aops && m->aops->vcpu_get_reg_bytes &&
+           m->aops->vcpu_get_reg_bytes(machine_vcpu_state(vcpu), regno, buf, len);
+}
+
+MOSAIC_API bool mosaic_vcpu_set_reg_bytes(MosaicVcpu *vcpu, unsigned regno, const uint8_t *buf,
+                                          unsigned len)
+{
+    MosaicMachine *m = mosaic_vcpu_machine(vcpu);
+    return m->aops && m->aops->vcpu_set_reg_bytes &&
+           m->aops->vcpu_set_reg_bytes(machine_vcpu_state(vcpu), regno, buf, len);
+}
+
 MOSAIC_API bool mosaic_machine_breakpoint(MosaicMachine *m, uint64_t pc, bool insert)
 {
     return m->aops && m->aops->breakpoint && m->aops->breakpoint(m->accel, pc, insert);

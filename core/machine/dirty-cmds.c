@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* x-dirty-pages-start / x-query-dirty-pages: a monitor client of the core's dirty
+/* x-dirty-pages-start / -stop / x-query-dirty-pages: a monitor client of the core's dirty
  * tracking (the migration client's bitmaps), so that what the guest writes, however it
  * writes it (the TCG's stores, KVM's dirty log, device DMA), can be seen from outside:
- * the first switches tracking on for every RAM region of the machine, the second says
- * which pages of a guest-physical range were written since the last query. */
+ * the first switches tracking on for every RAM region of the machine (the second off
+ * again), the third says which pages of a guest-physical range were written since the
+ * last query. */
 #include "machine/machine-internal.h"
 
 #define PAGE (1ull << MOSAIC_DIRTY_PAGE_SHIFT)
@@ -18,12 +19,10 @@ static MosaicMachine *need_machine(MosaicError *err)
     return m && m->aops ? m : NULL;
 }
 
-static bool dirty_start(void *opaque, const MosaicArgs *args, MosaicJson *ret, MosaicError *err)
+/* Every RAM region of the map (each once). */
+static GPtrArray *ram_regions(MosaicMachine *m)
 {
-    MosaicMachine *m = need_machine(err);
-    if (!m)
-        return false;
-    g_autoptr(GPtrArray) regions = g_ptr_array_new();
+    GPtrArray *regions = g_ptr_array_new();
     MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
     for (uint64_t addr = 0; mosaic_as_next_section(m->as, addr, &s); addr = s.base + s.size) {
         if (s.host && !s.readonly && s.region && !g_ptr_array_find(regions, s.region, NULL))
@@ -31,6 +30,15 @@ static bool dirty_start(void *opaque, const MosaicArgs *args, MosaicJson *ret, M
         if (s.base + s.size - 1 == UINT64_MAX)
             break;
     }
+    return regions;
+}
+
+static bool dirty_start(void *opaque, const MosaicArgs *args, MosaicJson *ret, MosaicError *err)
+{
+    MosaicMachine *m = need_machine(err);
+    if (!m)
+        return false;
+    g_autoptr(GPtrArray) regions = ram_regions(m);
     for (guint i = 0; i < regions->len; i++) {
         MosaicRegion *r = regions->pdata[i];
         mosaic_region_dirty_enable(r, MOSAIC_DIRTY_MIGRATION, true);
@@ -41,6 +49,18 @@ static bool dirty_start(void *opaque, const MosaicArgs *args, MosaicJson *ret, M
         MosaicRegion *r = regions->pdata[i];
         mosaic_ram_test_and_clear_dirty(r, MOSAIC_DIRTY_MIGRATION, 0, mosaic_region_size(r));
     }
+    mosaic_json_int(ret, "regions", regions->len);
+    return true;
+}
+
+static bool dirty_stop(void *opaque, const MosaicArgs *args, MosaicJson *ret, MosaicError *err)
+{
+    MosaicMachine *m = need_machine(err);
+    if (!m)
+        return false;
+    g_autoptr(GPtrArray) regions = ram_regions(m);
+    for (guint i = 0; i < regions->len; i++)
+        mosaic_region_dirty_enable(regions->pdata[i], MOSAIC_DIRTY_MIGRATION, false);
     mosaic_json_int(ret, "regions", regions->len);
     return true;
 }
@@ -91,6 +111,11 @@ static const MosaicCommandDesc cmds[] = {
      .help = "Track which guest RAM pages are written (every RAM region; the accelerator's "
              "dirty log included) from now on.",
      .args = no_args, .returns = "{regions: RAM regions tracked}", .handler = dirty_start},
+    {.size = sizeof(MosaicCommandDesc), .name = "x-dirty-pages-stop",
+     .help = "Stop tracking written guest RAM pages (x-dirty-pages-start starts again, "
+             "forgetting what was written meanwhile).",
+     .args = no_args, .returns = "{regions: RAM regions no longer tracked}",
+     .handler = dirty_stop},
     {.size = sizeof(MosaicCommandDesc), .name = "x-query-dirty-pages",
      .help = "Guest-physical pages in [start, start+size) written since tracking started or "
              "the last query (which clears them).",

@@ -7,7 +7,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 KVER=${KVER:-$(ls /lib/modules | sort -V | tail -n1)}
-KEY=$(cat "$HERE/build.sh" "$HERE/init" "$HERE/exits.c" /bin/busybox | sha256sum | cut -c1-12)-$KVER
+KEY=$(cat "$HERE/build.sh" "$HERE/init" "$HERE/exits.c" "$HERE/dirty.c" /bin/busybox | sha256sum | cut -c1-12)-$KVER
 OUT=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/mosaic/x86-busybox-$KEY}
 if [ -f "$OUT/initrd.gz" ] && [ -f "$OUT/vmlinuz" ]; then echo "$OUT"; exit 0; fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/x86-busybox.XXXXXX")
@@ -28,6 +28,8 @@ for m in virtio virtio_ring virtio_mmio virtio_pci_modern_dev virtio_pci_legacy_
 done
 # The benchmark's exit loops (bench/x86/bench_kvm.py): static, the initramfs has no libc.
 ${CC:-gcc} -O2 -static -o "$R/bin/mosaic-exits" "$HERE/exits.c"
+# The dirty-log stress (tests/nested-kvm: dirty2): guest writes on every vCPU.
+${CC:-gcc} -O2 -static -o "$R/bin/mosaic-dirty" "$HERE/dirty.c"
 cp "$HERE/init" "$R/init"
 chmod 755 "$R/init"
 mkdir -p "$OUT"

@@ -71,8 +71,8 @@ static const char xml[] =
     "<reg name=\"mxcsr\" bitsize=\"32\" type=\"int\" group=\"vector\"/>\n"
     "</feature>\n</target>\n";
 
-/* GDB's numbers are ours (mosaic/x86.h); st0-7 and xmm0-15 are known to both but wider
- * than a register access carries, so reads of them fail (GDB shows them unavailable). */
+/* GDB's numbers are ours (mosaic/x86.h); st0-7 and xmm0-15, wider than 8 bytes, go
+ * through the byte access (regs.c: kvm_regs_get_bytes). */
 static bool regno(uint64_t r, unsigned *accel_regno)
 {
     if (r > MOSAIC_X86_REG_MXCSR)

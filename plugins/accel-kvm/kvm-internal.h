@@ -121,6 +121,9 @@ bool kvm_cpuid_set(KvmCpu *c, MosaicError *err);
 bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value);
 bool kvm_regs_set(KvmCpu *c, unsigned regno, uint64_t value);
 bool kvm_regs_flush(KvmCpu *c);
+/* st0-7 and xmm0-15 (MosaicAccelOps.vcpu_get/set_reg_bytes). */
+bool kvm_regs_get_bytes(void *cpu, unsigned regno, uint8_t *buf, unsigned len);
+bool kvm_regs_set_bytes(void *cpu, unsigned regno, const uint8_t *buf, unsigned len);
 void kvm_regs_invalidate(KvmCpu *c);
 
 /* debug.c: single-step and int3 breakpoints (KVM_SET_GUEST_DEBUG), virtual addresses. */

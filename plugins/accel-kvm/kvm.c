@@ -272,6 +272,8 @@ static const MosaicAccelOps kvm_ops = {
     .vcpu_set_step = kvm_vcpu_set_step,
     .breakpoint = kvm_breakpoint,
     .vcpu_virt_to_phys = kvm_vcpu_virt_to_phys,
+    .vcpu_get_reg_bytes = kvm_regs_get_bytes,
+    .vcpu_set_reg_bytes = kvm_regs_set_bytes,
 };
 
 static const MosaicPropDesc kvm_props[] = {

@@ -17,11 +17,12 @@ typedef struct KvmPagingState {
     uint64_t cr0, cr3, cr4, efer;
 } KvmPagingState;
 
-/* Paging off: vaddr itself.  Long mode (4-level, or 5-level with CR4.LA57), with 1 GiB
- * and 2 MiB pages: the walk.  Legacy 32-bit paging (PAE or not) is not walked: a
- * direct-booted x86-64 guest never runs in it with the debugger attached.  False when
- * nothing is mapped there (non-present entry, non-canonical address, a table outside
- * RAM, or 32-bit paging). */
+/* Paging off: vaddr itself.  Long mode (4-level, or 5-level with CR4.LA57; 1 GiB and
+ * 2 MiB pages), PAE paging in protected mode (2 MiB pages) and 32-bit paging without
+ * PAE (4 MiB pages with CR4.PSE, PSE-36): the walk, as the CPU does it (a 32-bit guest,
+ * or a kernel's own early boot in protected mode).  False when nothing is mapped there
+ * (non-present entry, non-canonical address or one above 4 GiB in protected mode, a
+ * table outside RAM). */
 bool kvm_pagewalk(const KvmPagingState *st, uint64_t vaddr, KvmPteReadFn *read, void *opaque,
                   uint64_t *paddr);
 

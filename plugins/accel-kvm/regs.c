@@ -128,6 +128,40 @@ static bool fpu_reg(KvmCpu *c, unsigned regno, uint64_t *get, const uint64_t *se
     return !set || ioctl(c->fd, KVM_SET_FPU, &f) == 0;
 }
 
+/* st0-7 (10 bytes each, the 80-bit extended format) and xmm0-15 (16 bytes) in
+ * KVM_GET/SET_FPU's FXSAVE layout, which keeps the x87 registers in stack order
+ * (fpr[i] is ST(i), GDB's st<i>). */
+static uint8_t *fpu_wide(struct kvm_fpu *f, unsigned regno, unsigned len)
+{
+    if (regno >= MOSAIC_X86_REG_ST0 && regno < MOSAIC_X86_REG_ST0 + 8 && len == 10)
+        return f->fpr[regno - MOSAIC_X86_REG_ST0];
+    if (regno >= MOSAIC_X86_REG_XMM0 && regno < MOSAIC_X86_REG_XMM0 + 16 && len == 16)
+        return f->xmm[regno - MOSAIC_X86_REG_XMM0];
+    return NULL;
+}
+
+bool kvm_regs_get_bytes(void *cpu, unsigned regno, uint8_t *buf, unsigned len)
+{
+    KvmCpu *c = cpu;
+    struct kvm_fpu f;
+    uint8_t *p;
+    if (ioctl(c->fd, KVM_GET_FPU, &f) < 0 || !(p = fpu_wide(&f, regno, len)))
+        return false;
+    memcpy(buf, p, len);
+    return true;
+}
+
+bool kvm_regs_set_bytes(void *cpu, unsigned regno, const uint8_t *buf, unsigned len)
+{
+    KvmCpu *c = cpu;
+    struct kvm_fpu f;
+    uint8_t *p;
+    if (ioctl(c->fd, KVM_GET_FPU, &f) < 0 || !(p = fpu_wide(&f, regno, len)))
+        return false;
+    memcpy(p, buf, len);
+    return ioctl(c->fd, KVM_SET_FPU, &f) == 0;
+}
+
 bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value)
 {
     if (regno >= MOSAIC_X86_REG_FCTRL && regno <= MOSAIC_X86_REG_MXCSR)

@@ -258,12 +258,21 @@ static void cmd_read_reg(GdbStub *s, const char *args)
         gdb_send(s, "E22");
         return;
     }
-    if (!mosaic_vcpu_get_reg(cpu(s, s->g_cpu), r, &v)) {
+    unsigned bytes = s->target->reg_bytes(r);
+    g_autoptr(GString) out = g_string_new(NULL);
+    if (bytes > 8) { /* x87, SSE: through the accelerator's byte access */
+        uint8_t buf[GDB_MAX_REG_BYTES];
+        if (bytes > sizeof(buf) || !mosaic_vcpu_get_reg_bytes(cpu(s, s->g_cpu), r, buf, bytes)) {
+            gdb_send(s, "E02");
+            return;
+        }
+        gdb_hex_append(out, buf, bytes);
+    } else if (mosaic_vcpu_get_reg(cpu(s, s->g_cpu), r, &v)) {
+        gdb_hex_append_le(out, v, bytes);
+    } else {
         gdb_send(s, "E02"); /* a register this hart does not have (e.g. unimplemented CSR) */
         return;
     }
-    g_autoptr(GString) out = g_string_new(NULL);
-    gdb_hex_append_le(out, v, s->target->reg_bytes(r));
     gdb_send_len(s, out->str, out->len);
 }
 
@@ -277,6 +286,15 @@ static void cmd_write_reg(GdbStub *s, const char *args)
     }
     args++;
     unsigned bytes = s->target->reg_bytes(r);
+    if (bytes > 8) {
+        uint8_t buf[GDB_MAX_REG_BYTES];
+        if (bytes > sizeof(buf) || strlen(args) != 2 * bytes || !gdb_hex_decode(args, buf, bytes)) {
+            gdb_send(s, "E22");
+            return;
+        }
+        gdb_send(s, mosaic_vcpu_set_reg_bytes(cpu(s, s->g_cpu), r, buf, bytes) ? "OK" : "E02");
+        return;
+    }
     if (strlen(args) != 2 * bytes || !gdb_hex_decode_le(args, 2 * bytes, bytes, &v)) {
         gdb_send(s, "E22");
         return;

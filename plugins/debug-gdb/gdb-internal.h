@@ -8,6 +8,7 @@
 
 /* Largest 'g' packet register count accepted from a target description. */
 #define GDB_MAX_GENERAL 256
+#define GDB_MAX_REG_BYTES 64 /* the widest register a p/P packet carries (AVX-512: 64) */
 
 typedef struct GdbStub {
     MosaicMachine *m;

@@ -4,12 +4,16 @@
 and writes what it saw to JOBDIR/results.json, one entry per scenario: exit status,
 console and log text, seconds until the guest's MOSAIC-X86-UP marker, total seconds.
 
-usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO...
+usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO[*N]...   (*N: N times in a row)
+Each run ends by its deadline (watchdog.py) with an error naming the step it waited for.
   blk2        2 vCPUs, started paused: monitor query-status/query-cpus-fast, cont, stop,
               cont mid-boot; the guest reads and writes virtio-blk JOBDIR/disk.raw, powers off
   mmio1       1 vCPU, the guest reads unmapped MMIO, powers off
   dirty1      1 vCPU, dirty tracking switched on over the monitor before the guest runs;
               the guest writes two pages of the legacy hole; the pages the monitor saw
+  dirty2      the same on 2 vCPUs, after a stress: one writer per vCPU for 15 s while
+              the monitor switches dirty tracking off and on and fetches the log, the
+              guest then waits for the monitor's "go" on its console
   pciblk1     1 vCPU, pcie = true, Linux pci=nomsi: virtio-blk on the PCIe host (bus =
               pcie.0) interrupting through INTx (the DSDT's _PRT: IOAPIC GSI 20-23); the
               guest names the PCI function, its 64-bit BAR, its interrupt and the host's
@@ -17,6 +21,7 @@ usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO...
   gdb1        1 vCPU, pcie = true with a virtio-blk (JOBDIR/gdbdisk.raw) on MSI-X (the
               guest says how many MSI lines it has; the monitor's counters follow),
               under gdb (--gdb): registers at the boot entry, a register written,
+              st0 and xmm1 written and read back,
               continue, stopped over the monitor once the guest named the address of
               __x64_sys_sync (nokaslr; the monitor's pmemsave reads its physical bytes),
               registers in the running kernel, a single step, the function's bytes read
@@ -41,11 +46,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qmp_lines import Qmp  # noqa: E402  (tests/qmp_lines.py)
+from watchdog import Watchdog, kvm_stats  # noqa: E402
 
 MOSAIC, GUEST, JOB = sys.argv[1:4]
 SCENARIOS = sys.argv[4:]
 MARKER = b'MOSAIC-X86-UP'
 APPEND = 'console=ttyS0 quiet pci=off'
+# Monitor sockets: not in JOB (9p has no UNIX sockets); a host-side test sets its own.
+QMPDIR = os.environ.get('NESTED_QMP_DIR', '/tmp')
 
 
 def ini(cpus, cmd, extra='', machine='', append=APPEND):
@@ -54,14 +62,57 @@ def ini(cpus, cmd, extra='', machine='', append=APPEND):
             f'append = {append} mosaic.cmd={cmd}\n' + extra)
 
 
-def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
+# Each run's deadline (watchdog.py), well inside the outer guest's budget (850 s in
+# tests/system/test_x86_kvm.py): a release run takes 15-90 s there; the sanitized build
+# runs only two, several times slower.  NESTED_RUN_BUDGET (s) overrides it.
+BUDGET = int(os.environ.get('NESTED_RUN_BUDGET') or (360 if '/asan/' in MOSAIC else 180))
+WATCH = None  # the current run's Watchdog: monitor steps say what they wait for
+CONSOLE = None  # the current run's (console text so far, process): monitors read and type
+
+
+def wait_console(text):
+    """Until the current run's console shows text (the watchdog bounds the wait)."""
+    out, p = CONSOLE
+    while text not in out:
+        if p.poll() is not None:
+            raise RuntimeError(f'the machine ended before its console showed {text!r}')
+        time.sleep(0.1)
+
+
+def type_console(text):
+    CONSOLE[1].stdin.write(text)
+    CONSOLE[1].stdin.flush()
+
+
+def step(what):
+    if WATCH:
+        WATCH.at(what)
+
+
+class StepQmp(Qmp):
+    """A QMP client whose commands tell the watchdog which reply the run waits for."""
+
+    def cmd(self, name, **args):
+        if WATCH:
+            WATCH.command = name
+        r = super().cmd(name, **args)
+        if WATCH:
+            WATCH.command = None
+        return r
+
+
+def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
     """Runs cmd, noting when the marker first appears; monitor(Qmp) runs meanwhile;
-    typed=(prompt, text): text goes to the console once prompt appeared."""
+    typed=(prompt, text): text goes to the console once prompt appeared.  After `budget`
+    seconds the run is ended and its result says which step it was waiting for."""
+    global WATCH, CONSOLE
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         stdin=subprocess.PIPE if typed else subprocess.DEVNULL)
+                         stdin=subprocess.PIPE if typed or monitor else subprocess.DEVNULL)
+    WATCH = Watchdog(name, budget, p)
     out, seen = bytearray(), {}
+    CONSOLE = (out, p)
 
     def reader():
         for line in iter(p.stdout.readline, b''):
@@ -76,44 +127,40 @@ def run(cmd, monitor=None, qmp=None, timeout=300, typed=None):
                 time.sleep(1)
                 p.stdin.write(typed[1])
                 p.stdin.flush()
-    th = threading.Thread(target=reader)
+    th = threading.Thread(target=reader, daemon=True)
     th.start()
-    mon = monitor(Qmp(qmp, wait=60)) if monitor else None
+    mon, failed = None, None
     try:
-        p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+        if monitor:
+            step('the monitor socket to answer')
+            q = StepQmp(qmp, proc=p, wait=budget)  # a loaded host took more than 20 s
+            seen['monitor_up'] = time.monotonic() - t0
+            mon = monitor(q)
+        step('the shell to take the typed poweroff' if typed else 'the guest to power off')
+        WATCH.wait(p)
+    except Exception as e:  # a monitor step failed: end the run, saying where
+        failed = f'{name}: {WATCH.waiting()}: {e!r}'
         p.kill()
-        p.wait()
-    th.join()
+        WATCH.wait(p)
+    error = WATCH.done() or failed
+    th.join(timeout=10)
     # CPU time of the VMM process (every thread: with KVM the guest's own time counts
     # as the vCPU threads' too), from the rusage of children waited for since t0.
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    return {'rc': p.returncode, 'out': out.decode(errors='replace')[-8000:],
-            'marker_seconds': seen.get('marker'), 'seconds': time.monotonic() - t0,
-            'kvm_stats': seen.get('kvm_stats'),
-            'cpu_seconds': cpu, 'cmd': [str(c) for c in cmd], 'monitor': mon}
-
-
-def kvm_stats(pid):
-    """KVM's own exit counters of the VM that process `pid` created (debugfs: the VM's
-    directory PID-FD, every vCPU's counts summed), the same for any VMM."""
-    d = '/sys/kernel/debug/kvm'
-    if not os.path.isdir(d):
-        subprocess.run(['mount', '-t', 'debugfs', 'debugfs', '/sys/kernel/debug'],
-                       capture_output=True)
-    out = {}
-    try:
-        vms = [e for e in os.listdir(d) if e.startswith(f'{pid}-')]
-        for name in ('exits', 'io_exits', 'mmio_exits'):
-            with open(f'{d}/{vms[0]}/{name}') as f:
-                out[name] = int(f.read())
-    except (OSError, IndexError, ValueError) as e:
-        out['error'] = repr(e)
-    return out
+    CONSOLE = None
+    r = {'rc': p.returncode, 'out': out.decode(errors='replace')[-8000:],
+         'marker_seconds': seen.get('marker'), 'seconds': time.monotonic() - t0,
+         'kvm_stats': seen.get('kvm_stats'), 'monitor_up_seconds': seen.get('monitor_up'),
+         'cpu_seconds': cpu, 'cmd': [str(c) for c in cmd], 'monitor': mon}
+    if error:
+        r['error'], r['diagnosis'] = error, WATCH.diagnosis
+    WATCH = None
+    return r
 
 
 def monitor_checks(q):
+    step('the monitor checks while paused and at stop/cont')
     seen = {'paused-status': q.cmd('query-status')['return'],
             'cpus': q.cmd('query-cpus-fast')['return']}
     q.cmd('cont')
@@ -127,6 +174,7 @@ def monitor_checks(q):
     # ioeventfd (notify-fds > 0) until the guest powers off; its interrupts through an
     # irqfd.  The counters are followed until then: the last ones seen are kept.
     seen['notify-fds'] = 0
+    step('the guest to power off (counters followed)')
     try:
         for _ in range(600):
             st = q.cmd('query-accel-stats')['return']['stats']
@@ -139,13 +187,17 @@ def monitor_checks(q):
 
 
 # The VGA window of the legacy hole: RAM on this board, which a headless Linux never
-# writes (it does write the BIOS area 0xc0000-0xfffff while booting).
-HOLE = (0xa0000, 0x20000)
+# writes (it does write the BIOS area 0xc0000-0xfffff while booting).  Its first half is
+# for the exact check; the guest's writers of the stress (dirty2) use the second.
+HOLE = (0xa0000, 0x10000)
+STRESS = (0xb0000, 0x10000)
+STRESS_SECONDS = 15
 
 
 def stats_at_end(q):
     """Starts the machine (-S) and follows the accelerator's counters until it ends."""
     seen = {'cont': q.cmd('cont')}
+    step('the guest to power off (counters followed)')
     try:
         for _ in range(600):
             seen['stats'] = q.cmd('query-accel-stats')['return']['stats']
@@ -155,18 +207,38 @@ def stats_at_end(q):
     return seen
 
 
-def dirty_checks(q):
+def dirty_checks(q, stress=False):
+    """Dirty logging on before the guest runs; the guest's two writes are seen, and
+    only they.  stress: first, while a writer on every vCPU writes STRESS, logging is
+    switched off and on again and again, each time fetched once (the map changes and
+    the slots' flags flip under vCPUs that write); each fetch must see the writers."""
+    step('dirty tracking switched on while paused')
     seen = {'start': q.cmd('x-dirty-pages-start'),
             'before-run': q.cmd('x-query-dirty-pages', start=HOLE[0], size=HOLE[1])}
     q.cmd('cont')
+    if stress:
+        step("the guest's writers to start on every vCPU")
+        wait_console(b'MOSAIC-DIRTY-STRESS ')
+        step('dirty logging switched off and on while the guest writes on every vCPU')
+        seen['toggles'], seen['stress-fetches'] = 0, []
+        while b'MOSAIC-DIRTY-STRESS-DONE' not in CONSOLE[0]:
+            q.cmd('x-dirty-pages-stop')
+            q.cmd('x-dirty-pages-start')
+            r = q.cmd('x-query-dirty-pages', start=STRESS[0], size=STRESS[1])['return']
+            seen['toggles'] += 1
+            seen['stress-fetches'].append(r['dirty'])
+        seen['stress-pages-at-end'] = q.cmd('x-query-dirty-pages', start=STRESS[0],
+                                            size=STRESS[1])['return']['pages']
+        q.cmd('x-query-dirty-pages', start=HOLE[0], size=HOLE[1])  # forgets what was before
+        type_console(b'go\n')
     pages = set()
+    step("the guest's two writes in the dirty log")
     try:
-        for _ in range(600):
+        while not {0xa1000, 0xa5000} <= pages:
             r = q.cmd('x-query-dirty-pages', start=HOLE[0], size=HOLE[1])['return']
             pages |= set(r['pages'])
-            if {0xa1000, 0xa5000} <= pages:
-                break
             time.sleep(0.2)
+        step('the last dirty-log queries')
         time.sleep(1)  # anything else written by now is seen by the next query
         pages |= set(q.cmd('x-query-dirty-pages', start=HOLE[0], size=HOLE[1])['return']['pages'])
         seen['after-all'] = q.cmd('x-query-dirty-pages', start=HOLE[0], size=HOLE[1])['return']
@@ -187,10 +259,11 @@ DIRECT_MAP = 0xffff888000000000  # page_offset_base (4-level paging, nokaslr)
 BREAKPOINTS_STOP = os.environ.get('NESTED_TCG') != '1'
 
 
-def gdb_run(name, port_file_qmp):
+def gdb_run(name):
     """mosaic under --gdb: gdb reads the boot registers, writes rbx, continues; the
     monitor's stop ends the continue once the guest named a kernel function; gdb reads
     registers, steps, reads the function at its virtual address, breaks there, goes on."""
+    global WATCH
     import socket as so
     with so.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -202,33 +275,67 @@ def gdb_run(name, port_file_qmp):
                     machine='pcie = true\n', append='console=ttyS0 quiet nokaslr'))
     with open(f'{JOB}/gdbdisk.raw', 'wb') as f:
         f.truncate(1 << 20)
-    qmp = f'/tmp/{name}.qmp'
+    qmp = f'{QMPDIR}/{name}.qmp'
     bp_script = f'{JOB}/{name}-bp.gdb'
     t0 = time.monotonic()
     p = subprocess.Popen([MOSAIC, '--gdb', f'tcp:127.0.0.1:{port}', '--qmp',
                           f'unix:{qmp},server,wait=off', path],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    q = Qmp(qmp, wait=60)
-    g = subprocess.Popen(['gdb', '-nx', '-batch', '-ex', 'set pagination off',
-                          '-ex', f'target remote 127.0.0.1:{port}',
-                          '-ex', 'info registers rip', '-ex', 'info registers rsi',
-                          '-ex', 'info registers cs', '-ex', 'set $rbx = 0x1234abcd',
-                          '-ex', 'info registers rbx', '-ex', 'p/x $fctrl', '-ex', 'continue',
-                          '-ex', 'info registers rip', '-ex', 'info registers cs',
-                          '-ex', 'stepi', '-ex', 'info registers rip',
-                          '-ex', f'source {bp_script}', '-ex', 'kill'],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    # gdb attaches (the machine stops), then continues: stop it from the monitor once
-    # the guest's init named the function (the kernel is up, idling in its own text).
+    WATCH = Watchdog(name, BUDGET + 60, p)
     out_marker = bytearray()
 
     def reader():
         for line in iter(p.stdout.readline, b''):
             out_marker.extend(line)
-    th = threading.Thread(target=reader)
+    th = threading.Thread(target=reader, daemon=True)
     th.start()
+    gout, failed = '', None
+    try:
+        step('the monitor socket to answer')
+        q = StepQmp(qmp, proc=p, wait=BUDGET)
+        step('gdb to attach')
+        g = subprocess.Popen(['gdb', '-nx', '-batch', '-ex', 'set pagination off',
+                          '-ex', f'target remote 127.0.0.1:{port}',
+                          '-ex', 'info registers rip', '-ex', 'info registers rsi',
+                          '-ex', 'info registers cs', '-ex', 'set $rbx = 0x1234abcd',
+                          '-ex', 'info registers rbx', '-ex', 'p/x $fctrl',
+                          # x87 and SSE registers (10 and 16 bytes: p/P packets), written
+                          # and read back through KVM_SET_FPU/KVM_GET_FPU
+                          '-ex', 'set $st0 = 1.5', '-ex', 'p $st0',
+                          '-ex', 'set $xmm1[0] = 0x1122334455667788',
+                          '-ex', 'set $xmm1[1] = 0x99aabbccddeeff00', '-ex', 'p/x $xmm1',
+                          '-ex', 'continue',
+                          '-ex', 'info registers rip', '-ex', 'info registers cs',
+                          '-ex', 'stepi', '-ex', 'info registers rip',
+                          '-ex', f'source {bp_script}', '-ex', 'kill'],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        WATCH.procs = (p, g)
+        step("the guest's MOSAIC-SYM line (gdb continued the machine)")
+        gout = gdb_steps(name, p, q, out_marker, bp_script, g)
+    except Exception as e:  # a step failed: end the run, saying where
+        failed = f'{name}: {WATCH.waiting()}: {e!r}'
+        for x in WATCH.procs:
+            x.kill()
+        WATCH.wait(p)
+    error = WATCH.done() or failed
+    th.join(timeout=10)
+    r = {'rc': p.returncode, 'out': out_marker.decode(errors='replace')[-4000:], 'gdb': gout,
+         'breakpoints_stop': BREAKPOINTS_STOP, 'seconds': time.monotonic() - t0}
+    r.update(GDB_SEEN)
+    if error:
+        r['error'], r['diagnosis'] = error, WATCH.diagnosis
+    WATCH = None
+    return r
+
+
+GDB_SEEN = {'ran': False, 'sym': None, 'phys_bytes': None, 'stats': None}
+
+
+def gdb_steps(name, p, q, out_marker, bp_script, g):
+    """gdb attached (the machine stops), then continues: stop it from the monitor once
+    the guest's init named the function (the kernel is up, idling in its own text)."""
     ran, sym, phys_bytes, stats = False, None, None, None
-    for _ in range(900):
+    while p.poll() is None:  # the watchdog bounds the wait
         time.sleep(0.2)
         text = out_marker.decode(errors='replace')
         if 'MOSAIC-SYM ' in text and '\n' in text.split('MOSAIC-SYM ', 1)[1]:
@@ -257,21 +364,17 @@ def gdb_run(name, port_file_qmp):
                 f.write('continue\n')
             q.cmd('stop')
             break
-    try:
-        gout, _ = g.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        g.kill()
-        gout = g.communicate()[0]
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    th.join()
-    return {'rc': p.returncode, 'out': out_marker.decode(errors='replace')[-4000:], 'gdb': gout,
-            'ran': ran, 'sym': sym, 'phys_bytes': phys_bytes, 'breakpoints_stop': BREAKPOINTS_STOP,
-            'stats': stats,
-            'seconds': time.monotonic() - t0}
+    GDB_SEEN.update(ran=ran, sym=sym, phys_bytes=phys_bytes, stats=stats)
+    step("gdb's breakpoint script and its continue to the guest's poweroff")
+    gout = []  # gdb's output, drained while it runs (a full pipe would stop it)
+    t = threading.Thread(target=lambda: gout.append(g.communicate()[0]), daemon=True)
+    t.start()
+    WATCH.wait(g)
+    t.join(timeout=10)
+    gout = gout[0] if gout else ''
+    step('the machine to end after gdb detached')
+    WATCH.wait(p)
+    return gout
 
 
 def mosaic(name, cpus, cmd, extra='', machine='', append=APPEND, **kw):
@@ -281,53 +384,79 @@ def mosaic(name, cpus, cmd, extra='', machine='', append=APPEND, **kw):
     args = [MOSAIC]
     if kw.get('qmp'):
         args += ['-S', '--qmp', f'unix:{kw["qmp"]},server,wait=off']
-    return run(args + [path], **kw)
+    return run(name, args + [path], **kw)
 
 
-def qemu(cmd, extra_append=''):
-    return run(['qemu-system-x86_64', '-accel', 'kvm', '-M', 'microvm', '-cpu', 'host', '-m', '256M',
+def qemu(name, cmd, extra_append=''):
+    return run(name, ['qemu-system-x86_64', '-accel', 'kvm', '-M', 'microvm', '-cpu', 'host', '-m', '256M',
                 '-smp', '1', '-nographic', '-nodefaults', '-no-reboot', '-serial', 'stdio',
                 '-kernel', f'{GUEST}/vmlinuz', '-initrd', f'{GUEST}/initrd.gz',
                 '-append', f'{APPEND} mosaic.cmd={cmd} {extra_append}'])
 
 
 EXITS = 'mosaic.exits=20000'
-results = {}
-for sc in SCENARIOS:
+
+
+def scenario(sc):
     if sc == 'blk2':
-        results[sc] = mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
-                                           '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
-                             qmp=f'/tmp/{sc}.qmp', monitor=monitor_checks)
-    elif sc == 'shell':
+        return mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
+                                    '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
+                      qmp=f'{QMPDIR}/{sc}.qmp', monitor=monitor_checks)
+    if sc == 'shell':
         top = __file__.rsplit('/tests/', 1)[0]
         with open(f'{top}/configs/x86-microvm-linux.ini') as f:
             text = f.read().replace('../build/guests/x86-busybox', GUEST)
         with open(f'{JOB}/{sc}.ini', 'w') as f:
             f.write(text)
-        results[sc] = run([MOSAIC, f'{JOB}/{sc}.ini'],
-                          typed=(b"'poweroff' ends the machine.", b'echo SHELL-SAYS-$((6*7))\npoweroff\n'))
-    elif sc == 'mmio1':
-        results[sc] = mosaic(sc, 1, 'mmio')
-    elif sc == 'dirty1':
-        results[sc] = mosaic(sc, 1, 'dirty', qmp=f'/tmp/{sc}.qmp', monitor=dirty_checks)
-    elif sc == 'pciblk1':
-        results[sc] = mosaic(sc, 1, 'pciblk', f'[blockdev disk1]\ndriver = file\nfilename = {JOB}/pcidisk.raw\n'
-                                              '[device blk1]\ntype = virtio-blk\ndrive = disk1\nbus = pcie.0\n',
-                             machine='pcie = true\n', append='console=ttyS0 quiet pci=nomsi',
-                             qmp=f'/tmp/{sc}.qmp', monitor=stats_at_end, timeout=150)
-    elif sc == 'gdb1':
-        results[sc] = gdb_run(sc, None)
-    elif sc == 'boot1':
-        results[sc] = mosaic(sc, 1, 'poweroff')
-    elif sc == 'exits1':
+        return run(sc, [MOSAIC, f'{JOB}/{sc}.ini'],
+                   typed=(b"'poweroff' ends the machine.", b'echo SHELL-SAYS-$((6*7))\npoweroff\n'))
+    if sc == 'mmio1':
+        return mosaic(sc, 1, 'mmio')
+    if sc == 'dirty1':
+        return mosaic(sc, 1, 'dirty', qmp=f'{QMPDIR}/{sc}.qmp', monitor=dirty_checks)
+    if sc == 'dirty2':
+        return mosaic(sc, 2, 'dirty', append=f'{APPEND} mosaic.dirtysecs={STRESS_SECONDS}',
+                      qmp=f'{QMPDIR}/{sc}.qmp', monitor=lambda q: dirty_checks(q, stress=True))
+    if sc == 'pciblk1':
+        return mosaic(sc, 1, 'pciblk', f'[blockdev disk1]\ndriver = file\nfilename = {JOB}/pcidisk.raw\n'
+                                       '[device blk1]\ntype = virtio-blk\ndrive = disk1\nbus = pcie.0\n',
+                      machine='pcie = true\n', append='console=ttyS0 quiet pci=nomsi',
+                      qmp=f'{QMPDIR}/{sc}.qmp', monitor=stats_at_end, budget=150)
+    if sc == 'gdb1':
+        return gdb_run(sc)
+    if sc == 'boot1':
+        return mosaic(sc, 1, 'poweroff')
+    if sc == 'exits1':
         path = f'{JOB}/{sc}.ini'
         with open(path, 'w') as f:
             f.write(ini(1, 'exits').replace('mosaic.cmd=exits', f'mosaic.cmd=exits {EXITS}'))
-        results[sc] = run([MOSAIC, path])
-    elif sc == 'qemuboot1':
-        results[sc] = qemu('poweroff')
-    elif sc == 'qemuexits1':
-        results[sc] = qemu('exits', EXITS)
+        return run(sc, [MOSAIC, path])
+    if sc == 'qemuboot1':
+        return qemu(sc, 'poweroff')
+    if sc == 'qemuexits1':
+        return qemu(sc, 'exits', EXITS)
+    return {'rc': None, 'error': f'{sc}: no such scenario'}
+
+
+def save(results):
     with open(f'{JOB}/results.json', 'w') as f:
         json.dump(results, f)
+
+
+# NAME*N runs scenario NAME N times (results NAME, NAME.2, ... NAME.N): a rare failure
+# of one run can be chased in one outer boot.  A run in progress is on record as
+# unfinished, so an outer guest that ends in the middle of it says which run that was.
+results = {}
+for arg in SCENARIOS:
+    sc, _, times = arg.partition('*')
+    for i in range(1, int(times or 1) + 1):
+        key = sc if i == 1 else f'{sc}.{i}'
+        results[key] = {'rc': None, 'error': f'{key}: started, never finished (the outer '
+                                             'guest ended during this run)'}
+        save(results)
+        print('INNER-RUN', key, 'starts', flush=True)
+        results[key] = scenario(sc)
+        save(results)
+        print('INNER-RUN', key, 'ended: rc', results[key]['rc'], results[key].get('error') or '',
+              f'({results[key].get("seconds", 0):.0f} s)', flush=True)
 print('INNER-RUNS-DONE', ' '.join(f'{k}:{v["rc"]}' for k, v in results.items()))

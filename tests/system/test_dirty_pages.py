@@ -60,6 +60,10 @@ def test_dirty_pages_are_exactly_those_written(mosaic, top, tmp_path, program):
         assert 'multiples of 4096' in bad['error']['desc'], bad
         bad = q.cmd('x-query-dirty-pages', start=0xfffffffffffff000, size=0x2000)
         assert 'error' in bad, bad
+        # Off and on again (x-dirty-pages-stop): what was written meanwhile is forgotten.
+        assert q.cmd('x-dirty-pages-stop')['return']['regions'] >= 1
+        assert q.cmd('x-dirty-pages-start')['return']['regions'] >= 1
+        assert q.cmd('x-query-dirty-pages', **span)['return']['pages'] == []
         q.cmd('quit')
         assert p.wait(10) == 0
     finally:

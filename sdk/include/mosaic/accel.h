@@ -77,6 +77,12 @@ typedef struct MosaicAccelOps {
      * they are now; identity while paging is off); false when it is not mapped.
      * Main loop thread, vCPU stopped.  Without it, addresses are taken as physical. */
     bool (*vcpu_virt_to_phys)(void *cpu, uint64_t vaddr, uint64_t *paddr);
+    /* Since 1.1, optional, for debuggers: a register wider than the 8 bytes of
+     * vcpu_get_reg/vcpu_set_reg (x86: st0-7, 10 bytes; xmm0-15, 16 bytes) as `len`
+     * bytes, little-endian, the debugger's layout; false when this vCPU has no such
+     * register of that size.  Main loop thread, vCPU stopped. */
+    bool (*vcpu_get_reg_bytes)(void *cpu, unsigned regno, uint8_t *buf, unsigned len);
+    bool (*vcpu_set_reg_bytes)(void *cpu, unsigned regno, const uint8_t *buf, unsigned len);
 } MosaicAccelOps;
 
 MOSAIC_API unsigned mosaic_vcpu_index(const MosaicVcpu *vcpu);

@@ -65,6 +65,13 @@ MOSAIC_API bool mosaic_vcpu_set_step(MosaicVcpu *vcpu, bool on);
  * (MosaicAccelOps.vcpu_virt_to_phys); vaddr itself when the accelerator does not
  * translate; false when the guest's page tables map nothing there. */
 MOSAIC_API bool mosaic_vcpu_virt_to_phys(MosaicVcpu *vcpu, uint64_t vaddr, uint64_t *paddr);
+/* A register wider than 8 bytes (MosaicDebugTarget.reg_bytes > 8: x87 and SSE
+ * registers), `len` bytes little-endian (MosaicAccelOps.vcpu_get/set_reg_bytes);
+ * false when the accelerator has no such register. */
+MOSAIC_API bool mosaic_vcpu_get_reg_bytes(MosaicVcpu *vcpu, unsigned regno, uint8_t *buf,
+                                          unsigned len);
+MOSAIC_API bool mosaic_vcpu_set_reg_bytes(MosaicVcpu *vcpu, unsigned regno, const uint8_t *buf,
+                                          unsigned len);
 /* Insert or remove a breakpoint at a guest pc (a virtual address when the guest pages);
  * false when the accelerator cannot. */
 MOSAIC_API bool mosaic_machine_breakpoint(MosaicMachine *m, uint64_t pc, bool insert);

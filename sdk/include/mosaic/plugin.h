@@ -58,7 +58,10 @@
  *        .resource_map/.resource_unmap (host-visible blobs, MAP_BLOB);
  *        MosaicGpuBackendOps.create_context_fence with MosaicGpuCallbacks
  *        .context_fence_done and MOSAIC_GPU_MAX_RINGS (fences on a context's ring);
- *        mosaic_virtio_reset_defer/_done (a reset that finishes on the main loop).
+ *        mosaic_virtio_reset_defer/_done (a reset that finishes on the main loop);
+ *        MosaicAccelOps.vcpu_get_reg_bytes/.vcpu_set_reg_bytes with
+ *        mosaic_vcpu_get_reg_bytes/_set_reg_bytes (registers wider than 8 bytes for
+ *        debuggers: x87 st0-7, SSE xmm0-15).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H

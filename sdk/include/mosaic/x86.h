@@ -26,10 +26,13 @@ enum {
     MOSAIC_X86_REG_GS,
 };
 
-/* GDB's numbers of the x87 control registers (org.gnu.gdb.i386.core, after st0-st7 =
- * 24-31, which are 80 bits wide and so not reachable through a 64-bit register access)
- * and of mxcsr (org.gnu.gdb.i386.sse, after xmm0-15 = 40-55, 128 bits).  Since 1.1. */
+/* GDB's numbers of the x87 registers (org.gnu.gdb.i386.core: st0-st7, 80 bits wide,
+ * reached through mosaic_vcpu_get/set_reg_bytes as 10 bytes; then the control
+ * registers) and of the SSE ones (org.gnu.gdb.i386.sse: xmm0-15, 16 bytes each, the
+ * same way; mxcsr).  Since 1.1. */
 enum {
+    MOSAIC_X86_REG_ST0 = 24,
+    MOSAIC_X86_REG_XMM0 = 40,
     MOSAIC_X86_REG_FCTRL = 32, MOSAIC_X86_REG_FSTAT, MOSAIC_X86_REG_FTAG, MOSAIC_X86_REG_FISEG,
     MOSAIC_X86_REG_FIOFF, MOSAIC_X86_REG_FOSEG, MOSAIC_X86_REG_FOOFF, MOSAIC_X86_REG_FOP,
     MOSAIC_X86_REG_MXCSR = 56,
