@@ -63,6 +63,7 @@ static const int host_pool[NHOST] = { RBP, R15, RDI, 8, 9, 10, 11 };
 enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP };
 typedef struct Stub {
     uint8_t *fix, *fixb;   /* rel32s in the body jumping to the stub (fixb: or NULL) */
+    uint8_t *fixc;         /* STUB_STORE: a third (misaligned in the window), or NULL */
     uint8_t *fix2;         /* STUB_STOP: the link slot's rel32 (unlinked entry) */
     uint8_t *resume;       /* STUB_STORE: where the body goes on */
     int kind;
@@ -83,8 +84,10 @@ typedef struct Gen {
     int8_t host[33];       /* host register of guest register r, -1: in h->x */
     uint64_t written;      /* allocated guest registers the block writes */
     uint8_t *tail_done, *tail_exit, *loop_head;
-    /* Stores try the direct window first: only when it allows stores now (RAM that
-     * tracks dirty pages, e.g. for code, has none; then the TLB is inline). */
+    /* Stores try the direct window first: only when the hart's data accesses are
+     * untranslated now (else the TLB is inline).  Whether the window allows stores is
+     * checked when they run (direct_wlen: none while a display or migration logs the
+     * RAM's dirty pages). */
     bool store_window;
     Stub stub[MAX_STUBS];
     unsigned nstub;
@@ -440,11 +443,17 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
         s->d = in->off + in->len;
         return true;
     }
-    /* The direct window, on a page without translated code; else the TLB (stub). */
+    /* The direct window, aligned (a misaligned store may reach into the next page,
+     * whose code flag is not checked), on a page without translated code; else the
+     * TLB (stub), which never matches a misaligned address. */
     mov_rr(e, RAX, RSI);
     op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
     op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
     s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
+    if (size > 1) {
+        e8(e, 0xf7); e8(e, 0xc6); e32(e, size - 1); /* test esi, size - 1 */
+        s->fixc = jmp32(e, CC_NE);
+    }
     mov_rr(e, RCX, RSI);
     shift_imm(e, 1, SH_SHR, RCX, 12);
     alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
@@ -520,6 +529,8 @@ static void emit_stubs(Gen *g)
         Stub *s = &g->stub[i];
         if (s->fixb && s->kind != STUB_STOP)
             patch32(e, s->fixb); /* a second way into the stub */
+        if (s->fixc)
+            patch32(e, s->fixc);
         switch (s->kind) {
         case STUB_EXIT:
             patch32(e, s->fix);
@@ -972,7 +983,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     g.nstub = 0;
     g.e.p = start;
     g.tb = tb;
-    g.store_window = h->direct_wlen != 0;
+    g.store_window = (h->priv == PRV_M && !(h->mstatus & MS_MPRV)) || (h->satp >> 60) == 0;
     regalloc(&g);
     Emit *e = &g.e;
     emit_tails(&g);

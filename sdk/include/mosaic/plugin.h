@@ -58,7 +58,9 @@
  *        .resource_map/.resource_unmap (host-visible blobs, MAP_BLOB);
  *        MosaicGpuBackendOps.create_context_fence with MosaicGpuCallbacks
  *        .context_fence_done and MOSAIC_GPU_MAX_RINGS (fences on a context's ring);
- *        mosaic_virtio_reset_defer/_done (a reset that finishes on the main loop).
+ *        mosaic_virtio_reset_defer/_done (a reset that finishes on the main loop);
+ *        MosaicMemSection.dirty_clients (which dirty clients track a RAM section, in
+ *        1.0's padding: an accelerator that is the only client can skip logging).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
