@@ -286,6 +286,11 @@ struct Hart {
     uint64_t direct_lo, direct_len, direct_wlen;
     uintptr_t direct_addend;
     _Atomic uint64_t *code_mask; /* acc->code_mask, for generated code */
+    /* Code-page stores in the window (jit.c's store stub): the page of the last store
+     * tcg_code_write kept while this hart alone held code there (~0: none) and its
+     * granules with translated bytes then (a superset of today's: page_add forgets the
+     * page when code is added to it); hart_bit: this hart's bit in code_mask[]. */
+    uint64_t cw_page, cw_bytes, hart_bit;
 };
 
 /* Opcodes of pre-decoded instructions. */

@@ -471,10 +471,44 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
 }
 
 /* The store stub (outside the direct window, or a code page): rsi = va, the value in
- * s->val.  The TLB; a code page through the helper; else the interpreter. */
+ * s->val.  The TLB; a code page through the helper; else the interpreter.
+ *
+ * In the window, a code page (fixb: rax = code_mask, rcx = the page's index) that only
+ * this hart holds code on, whose granules with translated bytes the last store the
+ * helper kept left in h->cw_page/cw_bytes (tb.c), takes the store here when it touches
+ * none of them: what tcg_code_write would do (nothing but count it), without the call.
+ * The store is aligned (fixc took the others), so it lies in one 64-byte granule. */
 static void emit_store_stub(Gen *g, const Stub *s)
 {
     Emit *e = &g->e;
+    uint8_t *slow[3];
+    unsigned nslow = 0;
+    if (s->fixb) {
+        patch32(e, s->fixb);
+        op_m(e, 1, 0, 0, 0x8b, RAX, RAX, RCX, 0, 0); /* mov rax, [rax + rcx*8] */
+        e->p[-1] |= 3 << 6;
+        op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, hart_bit)); /* cmp rax, [bit] */
+        slow[nslow++] = jmp32(e, CC_NE);
+        mov_rr(e, RAX, RSI);
+        alu_imm(e, 1, ALU_AND, RAX, (int32_t)PAGE_MASK);
+        op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, cw_page)); /* cmp rax, [page] */
+        slow[nslow++] = jmp32(e, CC_NE);
+        op_rr(e, 0, 0x89, RSI, RCX);        /* mov ecx, esi */
+        shift_imm(e, 0, SH_SHR, RCX, 6);
+        mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, cw_bytes));
+        shift_cl(e, 1, SH_SHR, RAX);        /* shr rax, cl (granule, mod 64) */
+        e8(e, 0xa8); e8(e, 1);              /* test al, 1 */
+        slow[nslow++] = jmp32(e, CC_NE);
+        emit_store_op(e, s->size, s->val, RSI, R12);
+        op_m(e, 1, 0, 0, 0x83, 0, RBX, -1, (int32_t)offsetof(Hart, st.code_write_kept), 0);
+        e8(e, 1);                           /* add qword [kept], 1 */
+        jmp_to(e, -1, s->resume);
+    }
+    patch32(e, s->fix);
+    if (s->fixc)
+        patch32(e, s->fixc);
+    for (unsigned i = 0; i < nslow; i++)
+        patch32(e, slow[i]);
     if (!s->tlb_done) {
         emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_w));
         uint8_t *miss = jmp32(e, CC_NE);
@@ -522,22 +556,25 @@ static void add_stub_exit_inline(Gen *g, int cc, uint32_t k)
     patch32(e, hit);
 }
 
+/* Upper bound of one stub's bytes (tcg_jit_compile keeps room for them): the largest
+ * is a window store's (code-page check, TLB, helper call saving five registers, two
+ * exits), measured 233 bytes with fewer saved registers. */
+#define JIT_STUB_BYTES 272
+
 static void emit_stubs(Gen *g)
 {
     Emit *e = &g->e;
     for (unsigned i = 0; i < g->nstub; i++) {
         Stub *s = &g->stub[i];
-        if (s->fixb && s->kind != STUB_STOP)
+        const uint8_t *stub_start = e->p;
+        if (s->fixb && s->kind != STUB_STOP && s->kind != STUB_STORE)
             patch32(e, s->fixb); /* a second way into the stub */
-        if (s->fixc)
-            patch32(e, s->fixc);
         switch (s->kind) {
         case STUB_EXIT:
             patch32(e, s->fix);
             emit_exit(g, s->k);
             break;
         case STUB_STORE:
-            patch32(e, s->fix);
             emit_store_stub(g, s);
             break;
         case STUB_LOAD:
@@ -590,6 +627,8 @@ static void emit_stubs(Gen *g)
             break;
         }
         }
+        if (e->p - stub_start > JIT_STUB_BYTES)
+            __builtin_trap(); /* a generator bug: the room kept for stubs is too small */
     }
 }
 
@@ -962,8 +1001,6 @@ static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
 
 /* Bytes a block's code may take (tcg_jit_room keeps this much free). */
 #define JIT_BLOCK_MAX ((MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES)
-/* Room kept for what follows the body (the last exit and the stubs). */
-#define JIT_STUB_BYTES 192
 
 JitFn tcg_jit_compile(Hart *h, TB *tb)
 {

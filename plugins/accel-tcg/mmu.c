@@ -200,9 +200,9 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
          * and so may stores unless they must be logged (code pages are checked per
          * store).  Switching a dirty client on moves the map's generation and kicks
          * every hart (memory_changed), whose next check flushes the TLB: the window
-         * closes then. */
+         * closes then.  No window while a load/store trigger is armed (TLB_WATCH). */
         if (acc != ACC_FETCH && (priv == PRV_M || (h->satp >> 60) == 0) && page == vpage &&
-            h->dtlb == h->tlb[mmu_idx(h, priv)] && s.size >= 4096) {
+            h->dtlb == h->tlb[mmu_idx(h, priv)] && s.size >= 4096 && !h->trig_watch) {
             h->direct_lo = s.base;
             h->direct_len = s.size - 7;
             h->direct_wlen = e->dirty_log || s.readonly ? 0 : h->direct_len;
