@@ -77,6 +77,11 @@ typedef struct Stub {
 } Stub;
 
 #define MAX_STUBS (2 * (MAX_TB_INSNS + 2))
+/* Upper bounds of one stub's bytes (tcg_jit_compile keeps room for the stubs made so
+ * far and two more): a store's (code-page check, TLB, helper call saving five
+ * registers, two exits; measured 233 bytes with fewer saved registers), any other. */
+#define JIT_STORE_STUB_BYTES 272
+#define JIT_STUB_BYTES 192
 
 typedef struct Gen {
     Emit e;
@@ -91,6 +96,7 @@ typedef struct Gen {
     bool store_window;
     Stub stub[MAX_STUBS];
     unsigned nstub;
+    size_t stub_room;      /* the bounds of the stubs made so far */
 } Gen;
 
 static int H(const Gen *g, unsigned r)
@@ -163,6 +169,7 @@ static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
     if (g->nstub >= MAX_STUBS)
         __builtin_trap(); /* a generator bug: at most two stubs per instruction */
     Stub *s = &g->stub[g->nstub++];
+    g->stub_room += kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES;
     memset(s, 0, sizeof(*s));
     s->kind = kind;
     s->fix = fix;
@@ -556,11 +563,6 @@ static void add_stub_exit_inline(Gen *g, int cc, uint32_t k)
     patch32(e, hit);
 }
 
-/* Upper bound of one stub's bytes (tcg_jit_compile keeps room for them): the largest
- * is a window store's (code-page check, TLB, helper call saving five registers, two
- * exits), measured 233 bytes with fewer saved registers. */
-#define JIT_STUB_BYTES 272
-
 static void emit_stubs(Gen *g)
 {
     Emit *e = &g->e;
@@ -627,7 +629,7 @@ static void emit_stubs(Gen *g)
             break;
         }
         }
-        if (e->p - stub_start > JIT_STUB_BYTES)
+        if (e->p - stub_start > (s->kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES))
             __builtin_trap(); /* a generator bug: the room kept for stubs is too small */
     }
 }
@@ -1018,6 +1020,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
         limit = JIT_BLOCK_MAX;
     memset(&g, 0, offsetof(Gen, stub));
     g.nstub = 0;
+    g.stub_room = 0;
     g.e.p = start;
     g.tb = tb;
     g.store_window = (h->priv == PRV_M && !(h->mstatus & MS_MPRV)) || (h->satp >> 60) == 0;
@@ -1043,7 +1046,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     g.loop_head = e->p;
     for (uint32_t k = 0; k <= tb->n; k++) {
         /* Every instruction needs less than JIT_MAX_INSN_BYTES inline plus stubs. */
-        if ((size_t)(e->p - start) + (g.nstub + 2) * JIT_STUB_BYTES + 2 * JIT_MAX_INSN_BYTES >
+        if ((size_t)(e->p - start) + g.stub_room + 2 * JIT_STORE_STUB_BYTES + 2 * JIT_MAX_INSN_BYTES >
                 limit || !emit_insn(&g, &tb->insns[k], k)) {
             emit_exit(&g, k);
             break;
