@@ -10,12 +10,18 @@
 
 #define BITS_PER_WORD (sizeof(unsigned long) * 8)
 
-bool mem_region_dirty_any(MosaicRegion *mr)
+uint8_t mem_region_dirty_clients(MosaicRegion *mr)
 {
+    uint8_t on = 0;
     for (int c = 0; c < MOSAIC_DIRTY_CLIENTS; c++)
         if (__atomic_load_n(&mr->dirty_on[c], __ATOMIC_ACQUIRE))
-            return true;
-    return false;
+            on |= (uint8_t)(1u << c);
+    return on;
+}
+
+bool mem_region_dirty_any(MosaicRegion *mr)
+{
+    return mem_region_dirty_clients(mr) != 0;
 }
 
 MOSAIC_API void mosaic_region_dirty_enable(MosaicRegion *mr, MosaicDirtyClient client, bool on)

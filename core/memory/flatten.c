@@ -105,7 +105,8 @@ FlatTable *mem_flatten(MosaicRegion *root)
         s->region_offset = r->leaf_off;
         s->host = r->leaf->host ? r->leaf->host + r->leaf_off : NULL;
         s->readonly = r->leaf->kind == REGION_ROM;
-        s->dirty_tracking = r->leaf->kind == REGION_RAM && mem_region_dirty_any(r->leaf);
+        s->dirty_clients = r->leaf->kind == REGION_RAM ? mem_region_dirty_clients(r->leaf) : 0;
+        s->dirty_tracking = s->dirty_clients != 0;
     }
     return t;
 }
@@ -127,7 +128,7 @@ bool mem_flat_table_equal(const FlatTable *a, const FlatTable *b)
     for (size_t i = 0; i < a->n; i++) {
         const MosaicMemSection *x = &a->sec[i], *y = &b->sec[i];
         if (x->base != y->base || x->size != y->size || x->host != y->host ||
-            x->readonly != y->readonly || x->dirty_tracking != y->dirty_tracking ||
+            x->readonly != y->readonly || x->dirty_clients != y->dirty_clients ||
             x->region != y->region || x->region_offset != y->region_offset)
             return false;
     }

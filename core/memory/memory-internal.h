@@ -80,6 +80,8 @@ void mem_flat_table_free(FlatTable *t);
 bool mem_flat_table_equal(const FlatTable *a, const FlatTable *b);
 
 bool mem_region_dirty_any(MosaicRegion *mr);
+/* Bit c set: client c is on (MosaicMemSection.dirty_clients). */
+uint8_t mem_region_dirty_clients(MosaicRegion *mr);
 /* Marks [offset, offset+len) dirty for every enabled client; clipped to the region. */
 void mem_region_mark_dirty(MosaicRegion *mr, uint64_t offset, uint64_t len);
 

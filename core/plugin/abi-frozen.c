@@ -33,6 +33,7 @@ FROZEN(END(MosaicArgDesc, help) == 24);
 FROZEN(offsetof(MosaicMemSection, region) == 32);
 FROZEN(END(MosaicMemSection, region_offset) == 48 && sizeof(MosaicMemSection) == 48);
 FROZEN(offsetof(MosaicMemSection, struct_size) >= END(MosaicMemSection, dirty_tracking));
+FROZEN(offsetof(MosaicMemSection, dirty_clients) == 26); /* 1.1, in 1.0's padding too */
 FROZEN(offsetof(MosaicSocketFile, dev) == 8 && END(MosaicSocketFile, ino) == 24); /* 1.1 */
 /* What plugins hand the core by pointer with their size in front. */
 FROZEN(END(MosaicBlkReq, status_bytes) == 56);

@@ -55,6 +55,8 @@ enum { MMU_U = 0, MMU_S = 1, MMU_S_SUM = 2, MMU_M = 3, NB_MMU = 4 };
 #define TLB_CODE 0x800 /* write entry: page holds translated code -> invalidate on store */
 #define TLB_MMIO 0x400 /* page is not plain RAM: go through mosaic_as_read/write */
 #define TLB_WATCH 0x200 /* read/write entry: a load/store trigger is armed (trigger.c) */
+#define TLB_DIRTY 0x100 /* write entry: a dirty client besides our CODE one tracks the RAM
+                         * (display, migration): every store is logged (slow path) */
 #define TLB_INVALID (~0ull)
 
 typedef struct TlbEntry {
@@ -65,7 +67,7 @@ typedef struct TlbEntry {
                                    * MMIO: the device region at the page's start */
     uint64_t region_off;
     uint32_t mmio_len;            /* MMIO: bytes of the page in that region, 0: not cached */
-    bool dirty_tracking;
+    bool dirty_log;               /* RAM: stores must be logged (TLB_DIRTY) */
 } TlbEntry;
 
 /* One pre-decoded instruction. */
@@ -284,6 +286,11 @@ struct Hart {
     uint64_t direct_lo, direct_len, direct_wlen;
     uintptr_t direct_addend;
     _Atomic uint64_t *code_mask; /* acc->code_mask, for generated code */
+    /* Code-page stores in the window (jit.c's store stub): the page of the last store
+     * tcg_code_write kept while this hart alone held code there (~0: none) and its
+     * granules with translated bytes then (a superset of today's: page_add forgets the
+     * page when code is added to it); hart_bit: this hart's bit in code_mask[]. */
+    uint64_t cw_page, cw_bytes, hart_bit;
 };
 
 /* Opcodes of pre-decoded instructions. */
@@ -374,6 +381,9 @@ bool tcg_load_slow(Hart *h, uint64_t va, unsigned size, uint64_t *val);
 bool tcg_store_slow(Hart *h, uint64_t va, unsigned size, uint64_t val);
 /* Host pointer for an aligned atomic access, or NULL and a fault (or MMIO: *mmio_pa). */
 void *tcg_atomic_ptr(Hart *h, uint64_t va, unsigned size, bool store, uint64_t *mmio_pa);
+/* After an AMO/SC wrote through tcg_atomic_ptr's pointer: logs the store for the
+ * dirty clients that want it (TLB_DIRTY), after the write as store_one does. */
+void tcg_atomic_logged(Hart *h, uint64_t va, unsigned size);
 /* Translate a fetch: physical address, host pointer of the page and region info. */
 bool tcg_fetch_translate(Hart *h, uint64_t va, uint64_t *pa, const uint8_t **host,
                          MosaicRegion **region, uint64_t *region_off);

@@ -115,6 +115,8 @@ static bool do_atomic(Hart *h, const Insn *i, bool w)
         }
         h->res_valid = false;
         h->x[i->rd] = !ok;
+        if (ok)
+            tcg_atomic_logged(h, va, size);
         return true;
     }
     unsigned f5 = i->rm;
@@ -147,6 +149,7 @@ static bool do_atomic(Hart *h, const Insn *i, bool w)
         }
         old = o;
     }
+    tcg_atomic_logged(h, va, size);
     h->x[i->rd] = old;
     return true;
 }

@@ -63,6 +63,7 @@ static const int host_pool[NHOST] = { RBP, R15, RDI, 8, 9, 10, 11 };
 enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP };
 typedef struct Stub {
     uint8_t *fix, *fixb;   /* rel32s in the body jumping to the stub (fixb: or NULL) */
+    uint8_t *fixc;         /* STUB_STORE: a third (misaligned in the window), or NULL */
     uint8_t *fix2;         /* STUB_STOP: the link slot's rel32 (unlinked entry) */
     uint8_t *resume;       /* STUB_STORE: where the body goes on */
     int kind;
@@ -76,6 +77,11 @@ typedef struct Stub {
 } Stub;
 
 #define MAX_STUBS (2 * (MAX_TB_INSNS + 2))
+/* Upper bounds of one stub's bytes (tcg_jit_compile keeps room for the stubs made so
+ * far and two more): a store's (code-page check, TLB, helper call saving five
+ * registers, two exits; measured 233 bytes with fewer saved registers), any other. */
+#define JIT_STORE_STUB_BYTES 272
+#define JIT_STUB_BYTES 192
 
 typedef struct Gen {
     Emit e;
@@ -83,11 +89,14 @@ typedef struct Gen {
     int8_t host[33];       /* host register of guest register r, -1: in h->x */
     uint64_t written;      /* allocated guest registers the block writes */
     uint8_t *tail_done, *tail_exit, *loop_head;
-    /* Stores try the direct window first: only when it allows stores now (RAM that
-     * tracks dirty pages, e.g. for code, has none; then the TLB is inline). */
+    /* Stores try the direct window first: only when the hart's data accesses are
+     * untranslated now (else the TLB is inline).  Whether the window allows stores is
+     * checked when they run (direct_wlen: none while a display or migration logs the
+     * RAM's dirty pages). */
     bool store_window;
     Stub stub[MAX_STUBS];
     unsigned nstub;
+    size_t stub_room;      /* the bounds of the stubs made so far */
 } Gen;
 
 static int H(const Gen *g, unsigned r)
@@ -160,6 +169,7 @@ static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
     if (g->nstub >= MAX_STUBS)
         __builtin_trap(); /* a generator bug: at most two stubs per instruction */
     Stub *s = &g->stub[g->nstub++];
+    g->stub_room += kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES;
     memset(s, 0, sizeof(*s));
     s->kind = kind;
     s->fix = fix;
@@ -440,11 +450,17 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
         s->d = in->off + in->len;
         return true;
     }
-    /* The direct window, on a page without translated code; else the TLB (stub). */
+    /* The direct window, aligned (a misaligned store may reach into the next page,
+     * whose code flag is not checked), on a page without translated code; else the
+     * TLB (stub), which never matches a misaligned address. */
     mov_rr(e, RAX, RSI);
     op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
     op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
     s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
+    if (size > 1) {
+        e8(e, 0xf7); e8(e, 0xc6); e32(e, size - 1); /* test esi, size - 1 */
+        s->fixc = jmp32(e, CC_NE);
+    }
     mov_rr(e, RCX, RSI);
     shift_imm(e, 1, SH_SHR, RCX, 12);
     alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
@@ -462,10 +478,44 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
 }
 
 /* The store stub (outside the direct window, or a code page): rsi = va, the value in
- * s->val.  The TLB; a code page through the helper; else the interpreter. */
+ * s->val.  The TLB; a code page through the helper; else the interpreter.
+ *
+ * In the window, a code page (fixb: rax = code_mask, rcx = the page's index) that only
+ * this hart holds code on, whose granules with translated bytes the last store the
+ * helper kept left in h->cw_page/cw_bytes (tb.c), takes the store here when it touches
+ * none of them: what tcg_code_write would do (nothing but count it), without the call.
+ * The store is aligned (fixc took the others), so it lies in one 64-byte granule. */
 static void emit_store_stub(Gen *g, const Stub *s)
 {
     Emit *e = &g->e;
+    uint8_t *slow[3];
+    unsigned nslow = 0;
+    if (s->fixb) {
+        patch32(e, s->fixb);
+        op_m(e, 1, 0, 0, 0x8b, RAX, RAX, RCX, 0, 0); /* mov rax, [rax + rcx*8] */
+        e->p[-1] |= 3 << 6;
+        op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, hart_bit)); /* cmp rax, [bit] */
+        slow[nslow++] = jmp32(e, CC_NE);
+        mov_rr(e, RAX, RSI);
+        alu_imm(e, 1, ALU_AND, RAX, (int32_t)PAGE_MASK);
+        op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, cw_page)); /* cmp rax, [page] */
+        slow[nslow++] = jmp32(e, CC_NE);
+        op_rr(e, 0, 0x89, RSI, RCX);        /* mov ecx, esi */
+        shift_imm(e, 0, SH_SHR, RCX, 6);
+        mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, cw_bytes));
+        shift_cl(e, 1, SH_SHR, RAX);        /* shr rax, cl (granule, mod 64) */
+        e8(e, 0xa8); e8(e, 1);              /* test al, 1 */
+        slow[nslow++] = jmp32(e, CC_NE);
+        emit_store_op(e, s->size, s->val, RSI, R12);
+        op_m(e, 1, 0, 0, 0x83, 0, RBX, -1, (int32_t)offsetof(Hart, st.code_write_kept), 0);
+        e8(e, 1);                           /* add qword [kept], 1 */
+        jmp_to(e, -1, s->resume);
+    }
+    patch32(e, s->fix);
+    if (s->fixc)
+        patch32(e, s->fixc);
+    for (unsigned i = 0; i < nslow; i++)
+        patch32(e, slow[i]);
     if (!s->tlb_done) {
         emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_w));
         uint8_t *miss = jmp32(e, CC_NE);
@@ -518,7 +568,8 @@ static void emit_stubs(Gen *g)
     Emit *e = &g->e;
     for (unsigned i = 0; i < g->nstub; i++) {
         Stub *s = &g->stub[i];
-        if (s->fixb && s->kind != STUB_STOP)
+        const uint8_t *stub_start = e->p;
+        if (s->fixb && s->kind != STUB_STOP && s->kind != STUB_STORE)
             patch32(e, s->fixb); /* a second way into the stub */
         switch (s->kind) {
         case STUB_EXIT:
@@ -526,7 +577,6 @@ static void emit_stubs(Gen *g)
             emit_exit(g, s->k);
             break;
         case STUB_STORE:
-            patch32(e, s->fix);
             emit_store_stub(g, s);
             break;
         case STUB_LOAD:
@@ -579,6 +629,8 @@ static void emit_stubs(Gen *g)
             break;
         }
         }
+        if (e->p - stub_start > (s->kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES))
+            __builtin_trap(); /* a generator bug: the room kept for stubs is too small */
     }
 }
 
@@ -951,8 +1003,6 @@ static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
 
 /* Bytes a block's code may take (tcg_jit_room keeps this much free). */
 #define JIT_BLOCK_MAX ((MAX_TB_INSNS + 4) * JIT_MAX_INSN_BYTES)
-/* Room kept for what follows the body (the last exit and the stubs). */
-#define JIT_STUB_BYTES 192
 
 JitFn tcg_jit_compile(Hart *h, TB *tb)
 {
@@ -970,9 +1020,10 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
         limit = JIT_BLOCK_MAX;
     memset(&g, 0, offsetof(Gen, stub));
     g.nstub = 0;
+    g.stub_room = 0;
     g.e.p = start;
     g.tb = tb;
-    g.store_window = h->direct_wlen != 0;
+    g.store_window = (h->priv == PRV_M && !(h->mstatus & MS_MPRV)) || (h->satp >> 60) == 0;
     regalloc(&g);
     Emit *e = &g.e;
     emit_tails(&g);
@@ -995,7 +1046,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     g.loop_head = e->p;
     for (uint32_t k = 0; k <= tb->n; k++) {
         /* Every instruction needs less than JIT_MAX_INSN_BYTES inline plus stubs. */
-        if ((size_t)(e->p - start) + (g.nstub + 2) * JIT_STUB_BYTES + 2 * JIT_MAX_INSN_BYTES >
+        if ((size_t)(e->p - start) + g.stub_room + 2 * JIT_STORE_STUB_BYTES + 2 * JIT_MAX_INSN_BYTES >
                 limit || !emit_insn(&g, &tb->insns[k], k)) {
             emit_exit(&g, k);
             break;

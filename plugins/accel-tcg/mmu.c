@@ -151,6 +151,17 @@ page_fault:
     return false;
 }
 
+/* Whether our stores to the RAM of section s must be logged with mosaic_ram_set_dirty:
+ * when a dirty client other than our own CODE client tracks it (a display, migration,
+ * x-dirty-pages-start).  Our CODE client needs no logging from us: we know which pages
+ * hold our code (code_mask[], TLB_CODE) and it only exists for writes we do not see
+ * (DMA).  A core that does not say which clients (dirty_clients 0) gets every store. */
+static bool section_logs_stores(const MosaicMemSection *s)
+{
+    return s->dirty_tracking &&
+           (s->dirty_clients & ~(1u << MOSAIC_DIRTY_CODE) || !s->dirty_clients);
+}
+
 /* Fills the TLB entry for va in the set of `priv` for access `acc`. */
 static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
 {
@@ -178,21 +189,23 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
     e->paddr = page;
     e->region = NULL;
     e->mmio_len = 0;
-    e->dirty_tracking = false;
+    e->dirty_log = false;
     if (mapped && s.host && s.base <= page && page + 4096 <= s.base + s.size) {
         e->addend = (uintptr_t)(s.host + (page - s.base)) - vpage;
         e->region = s.region;
         e->region_off = s.region_offset + (page - s.base);
-        e->dirty_tracking = s.dirty_tracking;
+        e->dirty_log = section_logs_stores(&s);
         /* An untranslated data access: every load from this RAM section may skip the
          * TLB (generated code) until the translation or the data privilege changes,
-         * and so may stores unless the RAM tracks dirty pages (code pages are checked
-         * per store). */
+         * and so may stores unless they must be logged (code pages are checked per
+         * store).  Switching a dirty client on moves the map's generation and kicks
+         * every hart (memory_changed), whose next check flushes the TLB: the window
+         * closes then.  No window while a load/store trigger is armed (TLB_WATCH). */
         if (acc != ACC_FETCH && (priv == PRV_M || (h->satp >> 60) == 0) && page == vpage &&
-            h->dtlb == h->tlb[mmu_idx(h, priv)] && s.size >= 4096) {
+            h->dtlb == h->tlb[mmu_idx(h, priv)] && s.size >= 4096 && !h->trig_watch) {
             h->direct_lo = s.base;
             h->direct_len = s.size - 7;
-            h->direct_wlen = s.dirty_tracking || s.readonly ? 0 : h->direct_len;
+            h->direct_wlen = e->dirty_log || s.readonly ? 0 : h->direct_len;
             h->direct_addend = (uintptr_t)s.host - s.base;
             h->code_mask = h->acc->code_mask;
         }
@@ -220,8 +233,8 @@ static TlbEntry *tlb_fill(Hart *h, uint64_t va, int acc, int priv)
         if (atomic_load_explicit(&h->acc->code_mask[(page >> 12) & ((1u << CODE_MAP_BITS) - 1)],
                                  memory_order_acquire))
             wf |= TLB_CODE;
-        if (e->dirty_tracking && !(wf & TLB_MMIO))
-            mosaic_ram_set_dirty(e->region, e->region_off, 4096);
+        if (e->dirty_log && !(wf & TLB_MMIO))
+            wf |= TLB_DIRTY; /* logged per store: a client may clear the bit any time */
         e->tag_w = vpage | wf | watch;
     }
     return e;
@@ -321,9 +334,10 @@ static bool store_one(Hart *h, uint64_t va, unsigned size, uint64_t val)
         return true;
     }
     memcpy((void *)(e->addend + va), &val, size);
+    /* Logged after the write: a client clearing the page in between still sees it. */
+    if (e->tag_w & TLB_DIRTY)
+        mosaic_ram_set_dirty(e->region, e->region_off + (va & 0xfff), size);
     if (e->tag_w & TLB_CODE) {
-        if (e->dirty_tracking)
-            mosaic_ram_set_dirty(e->region, e->region_off, 4096);
         tcg_code_write(h, pa, size);
         /* When no hart has code on the page any more the entry becomes fast again. */
         if (!atomic_load(&h->acc->code_mask[(pa >> 12) & ((1u << CODE_MAP_BITS) - 1)]))
@@ -380,12 +394,17 @@ void *tcg_atomic_ptr(Hart *h, uint64_t va, unsigned size, bool store, uint64_t *
         *mmio_pa = pa;
         return NULL;
     }
-    if (store && (tag & TLB_CODE)) {
-        if (e->dirty_tracking)
-            mosaic_ram_set_dirty(e->region, e->region_off, 4096);
+    /* TLB_DIRTY: the caller logs the store after writing (tcg_atomic_logged). */
+    if (store && (tag & TLB_CODE))
         tcg_code_write(h, pa, size);
-    }
     return (void *)(e->addend + va);
+}
+
+void tcg_atomic_logged(Hart *h, uint64_t va, unsigned size)
+{
+    const TlbEntry *e = &h->dtlb[(va >> 12) & (TLB_SIZE - 1)];
+    if ((e->tag_w & (PAGE_MASK | TLB_DIRTY | TLB_MMIO)) == ((va & PAGE_MASK) | TLB_DIRTY))
+        mosaic_ram_set_dirty(e->region, e->region_off + (va & 0xfff), size);
 }
 
 bool tcg_fetch_translate(Hart *h, uint64_t va, uint64_t *pa, const uint8_t **host,

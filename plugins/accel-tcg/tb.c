@@ -77,6 +77,7 @@ static uint64_t hart_bit(Hart *h)
 
 void tcg_tb_flush(Hart *h, FlushReason why)
 {
+    h->cw_page = ~0ull;
     for (unsigned b = 0; b < (1u << PAGE_HASH_BITS); b++)
         for (PageEnt *pe = h->page_hash[b]; pe; pe = pe->next)
             atomic_fetch_and(&h->acc->code_mask[CODE_IDX(pe->page)], ~hart_bit(h));
@@ -257,6 +258,10 @@ void tcg_code_write(Hart *h, uint64_t pa, unsigned len)
              * in these bytes). */
             if (others && old == pe->wgen)
                 pe->wgen = old + 1;
+            if (!others) { /* the generated code may keep the next ones itself */
+                h->cw_page = page;
+                h->cw_bytes = pe->code_bytes;
+            }
             h->st.code_write_kept++;
             return;
         }
@@ -374,6 +379,8 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
     pe->tbs = tb;
     tb->gran[k] = code_bytes;
     pe->code_bytes |= code_bytes;
+    if (page == h->cw_page)
+        h->cw_page = ~0ull; /* more code there: the store stub must ask again */
     return true;
 }
 

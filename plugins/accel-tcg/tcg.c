@@ -55,6 +55,8 @@ static void *tcg_vcpu_create(void *accel, MosaicVcpu *vcpu, unsigned index, Mosa
     h->acc = a;
     h->vcpu = vcpu;
     h->index = index;
+    h->cw_page = ~0ull;
+    h->hart_bit = 1ull << (index & 63);
     tcg_tb_init(h);
     if (!h->arena) {
         free(h);

@@ -530,6 +530,36 @@ static void test_dirty(void)
     mosaic_region_unref(root);
 }
 
+/* Which clients track a section (dirty_clients): an accelerator that is the only one
+ * (its CODE client) may write RAM without logging, and must hear (a new generation)
+ * when another client joins, even though dirty_tracking was already true. */
+static void test_dirty_clients(void)
+{
+    MosaicRegion *root = root_new(), *r = ram("ram", 0x10000);
+    add(root, 0x100000, r, 0);
+    MosaicAddressSpace *as = mosaic_address_space_new("as", root);
+    MosaicMemSection s = MOSAIC_MEM_SECTION_INIT;
+    g_assert_true(mosaic_as_lookup(as, 0x100000, &s));
+    g_assert_cmpuint(s.dirty_clients, ==, 0);
+    mosaic_region_dirty_enable(r, MOSAIC_DIRTY_CODE, true);
+    g_assert_true(mosaic_as_lookup(as, 0x100000, &s));
+    g_assert_true(s.dirty_tracking);
+    g_assert_cmpuint(s.dirty_clients, ==, 1u << MOSAIC_DIRTY_CODE);
+    uint64_t gen = mosaic_address_space_generation(as);
+    mosaic_region_dirty_enable(r, MOSAIC_DIRTY_MIGRATION, true);
+    g_assert_cmpuint(mosaic_address_space_generation(as), >, gen);
+    g_assert_true(mosaic_as_next_section(as, 0, &s));
+    g_assert_cmpuint(s.dirty_clients, ==, (1u << MOSAIC_DIRTY_CODE) | (1u << MOSAIC_DIRTY_MIGRATION));
+    gen = mosaic_address_space_generation(as);
+    mosaic_region_dirty_enable(r, MOSAIC_DIRTY_MIGRATION, false);
+    g_assert_cmpuint(mosaic_address_space_generation(as), >, gen);
+    g_assert_true(mosaic_as_lookup(as, 0x10ffff, &s));
+    g_assert_cmpuint(s.dirty_clients, ==, 1u << MOSAIC_DIRTY_CODE);
+    mosaic_address_space_free(as);
+    mosaic_region_unref(r);
+    mosaic_region_unref(root);
+}
+
 typedef struct DirtyJob {
     MosaicAddressSpace *as;
     unsigned first;
@@ -674,6 +704,7 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/rom", test_rom);
     g_test_add_func("/memory/dma-across-sections", test_dma_across_sections);
     g_test_add_func("/memory/dirty", test_dirty);
+    g_test_add_func("/memory/dirty-clients", test_dirty_clients);
     g_test_add_func("/memory/dirty-concurrent", test_dirty_concurrent);
     g_test_add_func("/memory/generation", test_generation);
     g_test_add_func("/memory/concurrent-lookup", test_concurrent_lookup);

@@ -94,6 +94,7 @@ bool mosaic_as_lookup(MosaicAddressSpace *as, uint64_t addr, MosaicMemSection *o
         out->region = &ram;
         out->region_offset = 0;
         out->dirty_tracking = ram.dirty_on;
+        out->dirty_clients = ram.dirty_on ? 1u << MOSAIC_DIRTY_CODE : 0; /* only the accelerator enables it here */
         return true;
     }
     if (addr < ram_base) { /* MMIO hole */

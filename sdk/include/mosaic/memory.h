@@ -91,6 +91,11 @@ typedef struct MosaicMemSection {
     uint8_t *host;       /* RAM/ROM: host address of `base`; NULL for MMIO */
     bool readonly;       /* ROM: writes are errors */
     bool dirty_tracking; /* RAM written through `host` must call mosaic_ram_set_dirty */
+    /* Since 1.1, in 1.0's padding (written for every caller): bit c is set when dirty
+     * client c (MosaicDirtyClient) tracks this RAM.  An accelerator whose own
+     * MOSAIC_DIRTY_CODE is the only bit knows which pages hold its code and may write
+     * the others without logging them. */
+    uint8_t dirty_clients;
     uint32_t struct_size;   /* since 1.1: sizeof(MosaicMemSection), set by the caller */
     MosaicRegion *region;   /* leaf region (after alias resolution) */
     uint64_t region_offset; /* offset of `base` inside `region` */

@@ -61,7 +61,9 @@
  *        mosaic_virtio_reset_defer/_done (a reset that finishes on the main loop);
  *        MosaicAccelOps.vcpu_get_reg_bytes/.vcpu_set_reg_bytes with
  *        mosaic_vcpu_get_reg_bytes/_set_reg_bytes (registers wider than 8 bytes for
- *        debuggers: x87 st0-7, SSE xmm0-15).
+ *        debuggers: x87 st0-7, SSE xmm0-15);
+ *        MosaicMemSection.dirty_clients (which dirty clients track a RAM section, in
+ *        1.0's padding: an accelerator that is the only client can skip logging).
  */
 #ifndef MOSAIC_PLUGIN_H
 #define MOSAIC_PLUGIN_H
