@@ -905,6 +905,9 @@ static void regalloc(Gen *g)
         if (leaves(in->opc))
             break;
     }
+    /* x0 reads as zero and is never allocated; its uses (beqz, mv...) must not raise the
+     * bar the others have to pass below. */
+    uses[0] = 0;
     memset(g->host, -1, sizeof(g->host));
     for (int i = 0; i < NHOST; i++) {
         unsigned best = 0;
