@@ -262,7 +262,9 @@ struct Hart {
     size_t nlinks, links_cap;
     /* Set by generated code: the patchable jump of the chainable exit just taken (NULL
      * when none; cleared whenever translations are dropped), the block and base pc a
-     * mid-block exit left from, and the chained-block budget. */
+     * mid-block exit left from, and the budget: instructions generated code may still
+     * run before it returns (it subtracts what each exit retires; the run loop adds
+     * what was used to instret when the code returns). */
     uint8_t *jit_exit;
     TB *jit_cur;
     uint64_t jit_base;

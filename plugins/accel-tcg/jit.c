@@ -41,22 +41,30 @@
 #define XOFF(r) ((int32_t)(offsetof(Hart, x) + 8 * (r)))
 #define PCOFF ((int32_t)offsetof(Hart, pc))
 
-/* Register allocation (per block): the guest registers a block uses at least twice get
- * the host registers below (callee-saved first, up to NHOST, most used first); the
- * others are used straight from h->x as memory operands.  A block's code loads its
- * allocated registers on entry (also when another block chains into it) and stores
- * those the block writes back to h->x before every exit, so between blocks, and
- * whenever C code runs, h->x is the guest state.  A block whose exit jumps back to its
- * own start (a loop) jumps past the loads and keeps its registers in host registers
- * across iterations.
+/* Register allocation, in two parts:
+ * - Fixed: the most used guest registers (a0-a5: three quarters of CoreMark's register
+ *   uses, and the argument/return registers of every call) live in the same host
+ *   registers in every block.  Generated code loads them when C calls it and stores them
+ *   to h->x only when it returns to C, so a block chained to another (a patched jump, a
+ *   jump-cache hit) passes them in place: no store, no load.
+ * - Per block: of the other guest registers, those a block uses at least twice get the
+ *   remaining host registers (most used first; uses inside a loop back to the block
+ *   start count more); the rest are used straight from h->x as memory operands.  A
+ *   block loads them on entry (also when another block chains into it) and stores those
+ *   it writes back to h->x before every exit.  A block whose exit jumps back to its own
+ *   start (a loop) jumps past the loads and keeps them across iterations.
+ * So whenever C code runs, h->x is the guest state.
  *
  * Other host registers while generated code runs: rbx = Hart, r12 = h->direct_addend
- * (the direct load window, see cpu.h), r13 = the block's base pc, r14 = the
- * instructions retired by exits taken (added to h->instret on return), rax, rcx, rdx,
- * rsi scratch. */
-#define NHOST 7
-static const int host_pool[NHOST] = { RBP, R15, RDI, 8, 9, 10, 11 };
-/* Caller-saved ones must survive the code-page store helper call. */
+ * (the direct load window, see cpu.h), r13 = the block's base pc, rax, rcx, rdx, rsi
+ * scratch.  The instructions retired are subtracted from h->jit_budget at each exit
+ * (the run loop adds the difference to instret). */
+#define NHOST 8
+/* host_pool[i] holds fixed_guest[i] for i < NFIXED; the others are allocated per block. */
+static const int host_pool[NHOST] = { RBP, R15, R14, RDI, 8, 9, 10, 11 };
+static const uint8_t fixed_guest[] = { 15, 14, 10, 13, 12, 11 }; /* a5 a4 a0 a3 a2 a1 */
+#define NFIXED ((int)sizeof(fixed_guest))
+/* Caller-saved ones must survive the helper calls of the slow paths. */
 #define CALLER_SAVED(r) ((r) == RDI || ((r) >= 8 && (r) <= 11))
 
 /* Slow paths emitted after the block's body. */
@@ -81,7 +89,7 @@ typedef struct Gen {
     Emit e;
     TB *tb;
     int8_t host[33];       /* host register of guest register r, -1: in h->x */
-    uint64_t written;      /* allocated guest registers the block writes */
+    uint64_t written;      /* per-block allocated guest registers the block writes */
     uint8_t *tail_done, *tail_exit, *loop_head;
     /* Stores try the direct window first: only when it allows stores now (RAM that
      * tracks dirty pages, e.g. for code, has none; then the TLB is inline). */
@@ -141,6 +149,15 @@ static int dest(Gen *g, unsigned rd, unsigned first, unsigned other)
     return h;
 }
 
+static bool is_fixed(unsigned r)
+{
+    for (int i = 0; i < NFIXED; i++)
+        if (fixed_guest[i] == r)
+            return true;
+    return false;
+}
+
+/* Before leaving for another block: the per-block registers this block wrote. */
 static void writeback(Gen *g)
 {
     for (unsigned r = 1; r < 32; r++)
@@ -148,10 +165,27 @@ static void writeback(Gen *g)
             mov_store(&g->e, H(g, r), RBX, XOFF(r));
 }
 
+/* Before returning to C: also the fixed ones (blocks chained before may have written
+ * them). */
+static void writeback_all(Gen *g)
+{
+    writeback(g);
+    for (int i = 0; i < NFIXED; i++)
+        mov_store(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
+}
+
+/* Entry from C: the fixed registers. */
+static void load_fixed(Gen *g)
+{
+    for (int i = 0; i < NFIXED; i++)
+        mov_load(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
+}
+
+/* Entry from C or from another block: the per-block registers. */
 static void reload(Gen *g)
 {
     for (unsigned r = 1; r < 32; r++)
-        if (H(g, r) >= 0)
+        if (H(g, r) >= 0 && !is_fixed(r))
             mov_load(&g->e, H(g, r), RBX, XOFF(r));
 }
 
@@ -167,11 +201,8 @@ static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
     return s;
 }
 
-/* Instructions retired by the exits taken so far go to the hart here (so h->instret
- * is exact whenever C code, e.g. a counter CSR read, looks at it). */
 static void emit_epilogue(Emit *e)
 {
-    op_mem(e, 1, 0x01, R14, RBX, (int32_t)offsetof(Hart, instret)); /* add [instret], r14 */
     alu_imm(e, 1, ALU_ADD, RSP, 8);
     pop_r(e, R15);
     pop_r(e, R14);
@@ -190,11 +221,11 @@ static void emit_tails(Gen *g)
 {
     Emit *e = &g->e;
     g->tail_done = e->p;
-    writeback(g);
+    writeback_all(g);
     e8(e, 0xb8); e32(e, JIT_DONE);      /* mov eax, JIT_DONE */
     emit_epilogue(e);
     g->tail_exit = e->p;
-    writeback(g);
+    writeback_all(g);
     mov_imm(e, RCX, (uint64_t)(uintptr_t)g->tb);
     mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_cur));
     mov_store(e, R13, RBX, (int32_t)offsetof(Hart, jit_base));
@@ -208,24 +239,35 @@ static void emit_exit(Gen *g, uint32_t k)
     jmp_to(&g->e, -1, g->tail_exit);
 }
 
-/* The tests every chained exit makes: an exit request or interrupt (check), or the
- * instruction budget of this entry from C spent; each jumps to a stub. */
-static Stub *emit_stop_tests(Gen *g, int kind, int64_t d, uint32_t k)
+/* Counts `done` instructions retired (sets the flags: LE when the budget is spent). */
+static void emit_retire(Gen *g, uint32_t done)
+{
+    alu_mem_imm32(&g->e, ALU_SUB, RBX, (int32_t)offsetof(Hart, jit_budget), (int32_t)done);
+}
+
+/* Retires `done` and makes the tests every chained exit makes: the instruction budget
+ * of this entry from C spent, or an exit request or interrupt (check); each jumps to a
+ * stub. */
+static Stub *emit_stop_tests(Gen *g, int kind, int64_t d, uint32_t done)
 {
     Emit *e = &g->e;
+    emit_retire(g, done);
+    Stub *s = add_stub(g, kind, jmp32(e, CC_LE), done);
     op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
     e8(e, 0);
-    Stub *s = add_stub(g, kind, jmp32(e, CC_NE), k);
-    op_m(e, 0, 0, 0, 0x3b, R14, RBX, -1, (int32_t)offsetof(Hart, jit_budget), 0); /* cmp r14d, [budget] */
-    s->fixb = jmp32(e, CC_AE);
+    s->fixb = jmp32(e, CC_NE);
     s->d = d;
     return s;
 }
 
+static void emit_leave_pc(Gen *g, uint32_t done);
+
 /* Leaves the block for base + d after `done` instructions.  Back to the block's own
  * start: a loop that keeps its registers.  A target on the block's own page gets a
  * patchable jump (tcg_jit_link) taken when no exit request is pending and the budget
- * lasts; until linked it returns to the interpreter, recording where the jump is. */
+ * lasts; until linked it returns to the interpreter, recording where the jump is.
+ * Other targets (another page, which a mapping change could give other code) are looked
+ * up in the jump cache, as JALR's. */
 static void emit_goto(Gen *g, int64_t d, uint32_t done)
 {
     Emit *e = &g->e;
@@ -233,20 +275,16 @@ static void emit_goto(Gen *g, int64_t d, uint32_t done)
     int64_t in_page = (int64_t)(tb->ppc & 0xfff) + d;
     bool chain = tb->page[0] == tb->page[1] && in_page >= 0 && in_page < 4096;
     if (d == 0 && tb->page[0] == tb->page[1]) {
-        alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
         emit_stop_tests(g, STUB_LOOP_STOP, 0, done);
         jmp_to(e, -1, g->loop_head);
         return;
     }
     if (!chain) {
-        alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
         lea(e, RAX, R13, (int32_t)d);
-        mov_store(e, RAX, RBX, PCOFF);
-        jmp_to(e, -1, g->tail_done);
+        emit_leave_pc(g, done);
         return;
     }
     writeback(g);
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
     Stub *s = emit_stop_tests(g, STUB_STOP, d, done);
     lea(e, R13, R13, (int32_t)d);       /* the next block's base pc */
     s->fix2 = jmp32(e, -1);             /* to the unlinked stub until linked */
@@ -484,7 +522,7 @@ static void emit_store_stub(Gen *g, const Stub *s)
     uint8_t *smc = jmp32(e, CC_NE);
     emit_exit(g, s->k);
     patch32(e, smc);
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)(s->k + 1));
+    emit_retire(g, s->k + 1);
     lea(e, RAX, R13, (int32_t)s->d);
     mov_store(e, RAX, RBX, PCOFF);
     jmp_to(e, -1, g->tail_done);
@@ -669,12 +707,11 @@ static void emit_leave_pc(Gen *g, uint32_t done)
     const int32_t jc = (int32_t)offsetof(Hart, jc);
     writeback(g);
     mov_store(e, RAX, RBX, PCOFF);
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
+    emit_retire(g, done);
+    jmp_to(e, CC_LE, g->tail_done);
     op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
     e8(e, 0);
     jmp_to(e, CC_NE, g->tail_done);
-    op_m(e, 0, 0, 0, 0x3b, R14, RBX, -1, (int32_t)offsetof(Hart, jit_budget), 0);
-    jmp_to(e, CC_AE, g->tail_done);
     op_rr(e, 0, 0x89, RAX, RCX);        /* mov ecx, eax */
     shift_imm(e, 0, SH_SHR, RCX, 1);
     alu_imm(e, 0, ALU_AND, RCX, (1u << JC_BITS) - 1);
@@ -909,7 +946,9 @@ static void regalloc(Gen *g)
      * bar the others have to pass below. */
     uses[0] = 0;
     memset(g->host, -1, sizeof(g->host));
-    for (int i = 0; i < NHOST; i++) {
+    for (int i = 0; i < NFIXED; i++)
+        g->host[fixed_guest[i]] = (int8_t)host_pool[i];
+    for (int i = NFIXED; i < NHOST; i++) {
         unsigned best = 0;
         for (unsigned r = 1; r < 32; r++)
             if (g->host[r] < 0 && uses[r] >= 2 && uses[r] > uses[best])
@@ -920,7 +959,7 @@ static void regalloc(Gen *g)
     }
     g->written = 0;
     for (unsigned r = 1; r < 32; r++)
-        if (g->host[r] >= 0 && (wr >> r & 1))
+        if (g->host[r] >= 0 && !is_fixed(r) && (wr >> r & 1))
             g->written |= 1ull << r;
 }
 
@@ -987,12 +1026,13 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     push_r(e, R14);
     push_r(e, R15);
     alu_imm(e, 1, ALU_SUB, RSP, 8);       /* rsp 16-byte aligned for helper calls */
-    op_rr(e, 0, 0x31, R14, R14);          /* xor r14d, r14d */
     mov_rr(e, RBX, RDI);                  /* rbx = h */
     mov_rr(e, R13, RSI);                  /* r13 = base pc */
     mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
+    load_fixed(&g);
     /* Chained blocks enter here: rbx, r12 (the direct window cannot change inside
-     * generated code), r13 (set by the jumping exit) are right. */
+     * generated code), r13 (set by the jumping exit) and the fixed registers are
+     * right. */
     tb->jit_chain = h->jit_rx + (e->p - h->jit_rw);
     reload(&g);
     g.loop_head = e->p;
