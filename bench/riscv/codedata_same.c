@@ -4,7 +4,7 @@
 #include "../../guests/tests/harness.h"
 
 #ifndef ROUNDS
-#define ROUNDS 150000000u
+#define ROUNDS 400000000u
 #endif
 
 extern uint32_t cd_data_same[64];

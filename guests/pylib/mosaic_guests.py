@@ -139,20 +139,28 @@ def ensure_linux(timeout=3600):
     return LINUX_DIR
 
 
-def run_mosaic_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, mosaic=None,
-                     extra=(), stop_after=None):
-    args = [mosaic or mosaic_binary(), TOP / 'configs' / 'riscv-virt-linux.ini',
+def mosaic_linux_cmd(image, cpus=1, cmd='report', memory='256M', mosaic=None, extra=()):
+    return [mosaic or mosaic_binary(), TOP / 'configs' / 'riscv-virt-linux.ini',
             '--set', 'machine.kernel=%s' % image, '--set', 'machine.cpus=%d' % cpus,
             '--set', 'machine.memory=%s' % memory,
             '--set', 'machine.append=console=ttyS0 earlycon=sbi mosaic.cmd=%s' % cmd, *extra]
-    return _run(args, timeout, marker='MOSAIC-INIT-OK', stop_after=stop_after)
+
+
+def qemu_linux_cmd(image, cpus=1, cmd='report', memory='256M', extra=()):
+    return [QEMU, '-M', 'virt', '-smp', str(cpus), '-m', memory, '-bios', OPENSBI,
+            '-kernel', image, '-append', 'console=ttyS0 earlycon=sbi mosaic.cmd=%s' % cmd,
+            '-nographic', '-monitor', 'none', '-serial', 'stdio', *extra]
+
+
+def run_mosaic_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, mosaic=None,
+                     extra=(), stop_after=None, env=None):
+    args = mosaic_linux_cmd(image, cpus, cmd, memory, mosaic, extra)
+    return _run(args, timeout, env=env, marker='MOSAIC-INIT-OK', stop_after=stop_after)
 
 
 def run_qemu_linux(image, cpus=1, cmd='report', memory='256M', timeout=300, extra=(),
                    stop_after=None):
-    args = [QEMU, '-M', 'virt', '-smp', str(cpus), '-m', memory, '-bios', OPENSBI,
-            '-kernel', image, '-append', 'console=ttyS0 earlycon=sbi mosaic.cmd=%s' % cmd,
-            '-nographic', '-monitor', 'none', '-serial', 'stdio', *extra]
+    args = qemu_linux_cmd(image, cpus, cmd, memory, extra)
     return _run(args, timeout, marker='MOSAIC-INIT-OK', stop_after=stop_after)
 
 

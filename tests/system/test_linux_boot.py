@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Linux on riscv-virt: OpenSBI + our test kernel (guests/linux) to the init marker and
-a clean power-off, on 1 and 4 harts, with the FPU and the no-FPU kernel.
+a clean power-off, on 1 and 4 harts, with the FPU and the no-FPU kernel; the boot, reboot,
+initrd and disk tests run with accel-tcg's code generator on and forced off.
 
 The kernels are built by guests/linux/build.sh when missing (about 7 minutes per
 variant on 2 cores, once per recipe hash; cached in ~/.cache/mosaic/linux-<sha>/).
 """
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,18 @@ def linux():
     return g.ensure_linux()
 
 
+# accel-tcg with its code generator (default) and with it forced off (the interpreter
+# alone); MOSAIC_TCG_STATS shows which one ran.
+JIT = {'jit': [], 'interp': ['--set', 'accel.jit=off']}
+STATS = {'MOSAIC_TCG_STATS': '1'}
+
+
+def _check_engine(run, jit):
+    compiled = [int(n) for n in re.findall(r'tcg hart \d+: .*compiled (\d+)', run.err)]
+    assert compiled, run
+    assert (sum(compiled) > 0) == (jit == 'jit'), run
+
+
 def _check_report(run, cpus):
     assert run.rc == 0, run
     lines = run.out.splitlines()
@@ -39,14 +53,16 @@ def _check_report(run, cpus):
     assert 'Oops' not in run.out, run
 
 
+@pytest.mark.parametrize('jit', JIT)
 @pytest.mark.parametrize('variant', ['fpu', 'nofpu'])
 @pytest.mark.parametrize('cpus', [1, 4])
-def test_boot(linux, mosaic, variant, cpus):
+def test_boot(linux, mosaic, variant, cpus, jit):
     # The no-FPU kernel is told the harts have no F/D (device tree riscv,isa).
     extra = [] if variant == 'fpu' else ['--set', 'machine.isa=rv64imac_zicsr_zifencei']
     run = g.run_mosaic_linux(linux / ('Image-' + variant), cpus=cpus, mosaic=mosaic, timeout=300,
-                             extra=extra)
+                             extra=extra + JIT[jit], env=STATS)
     _check_report(run, cpus)
+    _check_engine(run, jit)
     isa = [l for l in run.out.splitlines() if l.startswith('MOSAIC-ISA ')]
     assert isa and (('f' in isa[0].split()[1].split('_')[0][4:]) == (variant == 'fpu')), run
 
@@ -87,11 +103,13 @@ def test_boot_matches_qemu_report(linux, mosaic):
     assert _report(m) == _report(q)
 
 
-def test_external_initrd(linux, mosaic, tmp_path):
+@pytest.mark.parametrize('jit', JIT)
+def test_external_initrd(linux, mosaic, tmp_path, jit):
     """`initrd` is loaded and named in /chosen; Linux unpacks it (as with QEMU -initrd)."""
     rd = g.make_initrd(tmp_path / 'rd.cpio', {'mosaic-initrd': b'hello-initrd\n'})
     m = g.run_mosaic_linux(linux / 'Image-fpu', cpus=1, mosaic=mosaic,
-                           extra=['--set', 'machine.initrd=%s' % rd])
+                           extra=['--set', 'machine.initrd=%s' % rd] + JIT[jit], env=STATS)
+    _check_engine(m, jit)
     q = g.run_qemu_linux(linux / 'Image-fpu', cpus=1, extra=['-initrd', rd])
     _check_report(q, 1)
     _check_report(m, 1)
@@ -99,12 +117,13 @@ def test_external_initrd(linux, mosaic, tmp_path):
     assert 'MOSAIC-INITRD hello-initrd' in m.out.splitlines(), m
 
 
+@pytest.mark.parametrize('jit', JIT)
 @pytest.mark.parametrize('cpus', [1, 2])
-def test_reboot(linux, mosaic, cpus):
+def test_reboot(linux, mosaic, cpus, jit):
     """A guest reboot (SBI SRST -> OpenSBI -> sifive,test 0x7777) resets the board and
     reloads the images: OpenSBI and Linux come up again on every hart."""
     m = g.run_mosaic_linux(linux / 'Image-fpu', cpus=cpus, cmd='reboot', mosaic=mosaic,
-                           timeout=120, stop_after=('MOSAIC-INIT-OK', 3))
+                           timeout=120, stop_after=('MOSAIC-INIT-OK', 3), extra=JIT[jit])
     assert m.out.count('MOSAIC-REBOOT') >= 2, m
     assert m.out.count('MOSAIC-NCPUS %d' % cpus) >= 2, m
     assert m.out.count('OpenSBI v') >= 3, m
@@ -135,7 +154,8 @@ drive = disk1
 """
 
 
-def test_virtio_blk_roundtrip(linux, mosaic, tmp_path):
+@pytest.mark.parametrize('jit', JIT)
+def test_virtio_blk_roundtrip(linux, mosaic, tmp_path, jit):
     """Linux (4 harts) writes a pattern to /dev/vda in one boot and checks it in the
     next; the report lists both virtio devices (id 2) and both disks."""
     assert _virtio_blk_available(mosaic), 'virtio-blk device type missing from this build'
@@ -149,8 +169,9 @@ def test_virtio_blk_roundtrip(linux, mosaic, tmp_path):
     for cmd in ['blk-write-pattern', 'blk-read-check']:
         args = [mosaic, ini, '--set', 'machine.kernel=%s' % (linux / 'Image-fpu'),
                 '--set', 'machine.cpus=4',
-                '--set', 'machine.append=console=ttyS0 mosaic.cmd=%s' % cmd]
-        run = g._run(args, 300, marker='MOSAIC-INIT-OK')
+                '--set', 'machine.append=console=ttyS0 mosaic.cmd=%s' % cmd, *JIT[jit]]
+        run = g._run(args, 300, env=STATS, marker='MOSAIC-INIT-OK')
+        _check_engine(run, jit)
         assert run.rc == 0, run
         lines = run.out.splitlines()
         assert 'MOSAIC-VIRTIO virtio0 device=0x0002' in lines, run
