@@ -83,8 +83,9 @@ typedef struct Insn {
 typedef struct TB TB;
 typedef struct PageEnt PageEnt;
 typedef struct Hart Hart;
-/* Host code of a block (jit.c): returns JIT_DONE | retired count with h->pc set, or the
- * index of the instruction the interpreter must continue with. */
+/* Host code of a block (jit.c): returns JIT_DONE with h->pc set (the instructions retired
+ * subtracted from h->jit_budget), or the index of the instruction the interpreter must
+ * continue with. */
 typedef uint32_t (*JitFn)(Hart *h, uint64_t base);
 #define JIT_DONE 0x10000u
 /* Blocks are compiled on their JIT_HOT-th entry: code that shares pages with data the

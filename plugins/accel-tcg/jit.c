@@ -6,17 +6,18 @@
  * covering the block's leading run of supported instructions (RV64I/M integer ALU,
  * loads and stores, conditional branches, which do not end blocks, and jumps).  The
  * function returns either
- *   - JIT_DONE | n: the block ran to its end; h->pc holds the next pc and n instructions
- *     retired, or
+ *   - JIT_DONE: the block (and those chained to it) ran to an exit; h->pc holds the
+ *     next pc (the instructions retired were subtracted from h->jit_budget), or
  *   - k: the interpreter must go on at instruction k (an instruction the generator does
  *     not handle, or an access that faulted in the slow path: the interpreter performs
  *     it again and takes the trap).
  * Loads and stores try the direct window (cpu.h: untranslated RAM, no TLB lookup) or
  * the TLB inline; a miss, MMIO, a code page or a misaligned access calls mmu.c's slow
- * path from the generated code.  Guest registers live in host registers within a block
- * (see "Register allocation" below) and are written back to h->x before every exit and
- * helper call that could look at them, so exceptions, counters and self-modifying code
- * are handled by the interpreter exactly as without the generator.
+ * path from the generated code.  Guest registers live in host registers (see "Register
+ * allocation" below) and are written back to h->x before generated code returns to C,
+ * so exceptions, counters and self-modifying code are handled by the interpreter
+ * exactly as without the generator.  (The slow-path helpers look at no guest
+ * register.)
  *
  * Profiling: MOSAIC_TCG_PERF_MAP=1 writes /tmp/perf-PID.map (one line per block, named
  * by its physical pc); perf attributes the memfd code by file offset, so
@@ -620,12 +621,18 @@ static void emit_stubs(Gen *g)
     }
 }
 
-/* rd = rs1 op rs2 (op in the reg, r/m form; 64-bit, or 32-bit sign-extended). */
+/* rd = rs1 op rs2 (op in the reg, r/m form; 64-bit, or 32-bit sign-extended).  A
+ * commutative op whose rd is its rs2 is computed as rs2 op rs1, in rd's own register. */
 static void emit_alu_reg(Gen *g, const Insn *in, uint8_t op, bool w32)
 {
-    int d = dest(g, in->rd, in->rs1, in->rs2);
-    load_g(g, d, in->rs1, w32);
-    op_g(g, !w32, 0, op, d, in->rs2);
+    unsigned a = in->rs1, b = in->rs2;
+    if (op != 0x2b && b == in->rd && a != in->rd) {
+        a = in->rs2;
+        b = in->rs1;
+    }
+    int d = dest(g, in->rd, a, b);
+    load_g(g, d, a, w32);
+    op_g(g, !w32, 0, op, d, b);
     if (w32)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
@@ -697,6 +704,59 @@ static void emit_set(Gen *g, const Insn *in, int cc, bool imm)
     put(g, in->rd, d);
 }
 
+/* DIV[U][W] / REM[U][W] with RISC-V's results where x86 would fault: a zero divisor
+ * gives all ones (DIV) or the dividend (REM); a divisor of -1 gives the negated
+ * dividend (DIV; INT_MIN stays INT_MIN, the overflow case) or 0 (REM) without idiv.
+ * The W forms divide the low 32 bits and sign-extend the 32-bit result. */
+static void emit_divrem(Gen *g, const Insn *in)
+{
+    Emit *e = &g->e;
+    unsigned o = in->opc;
+    bool w32 = o == OP_DIVW || o == OP_DIVUW || o == OP_REMW || o == OP_REMUW;
+    bool sign = o == OP_DIV || o == OP_REM || o == OP_DIVW || o == OP_REMW;
+    bool rem = o == OP_REM || o == OP_REMU || o == OP_REMW || o == OP_REMUW;
+    int w = !w32;
+    load_g(g, RCX, in->rs2, w32);
+    load_g(g, RAX, in->rs1, w32);
+    op_rr(e, w, 0x85, RCX, RCX);         /* test rcx, rcx */
+    uint8_t *zero = jcc8(e, CC_E);
+    uint8_t *minus1 = NULL;
+    if (sign) {
+        alu_imm(e, w, ALU_CMP, RCX, -1);
+        minus1 = jcc8(e, CC_E);
+        if (w)
+            e8(e, 0x48);
+        e8(e, 0x99);                     /* cqo / cdq */
+    } else {
+        op_rr(e, 0, 0x31, RDX, RDX);     /* xor edx, edx */
+    }
+    rex(e, w, 0, 0, RCX);
+    e8(e, 0xf7);
+    e8(e, (uint8_t)(0xc0 | ((sign ? 7 : 6) << 3) | RCX)); /* idiv / div rcx */
+    if (rem)
+        mov_rr(e, RAX, RDX);
+    uint8_t *done1 = jmp8(e), *done2 = NULL;
+    if (sign) {
+        patch8(e, minus1);
+        if (rem) {
+            op_rr(e, 0, 0x31, RAX, RAX); /* xor eax, eax */
+        } else {
+            rex(e, w, 0, 0, RAX);
+            e8(e, 0xf7); e8(e, 0xd8);    /* neg rax */
+        }
+        done2 = jmp8(e);
+    }
+    patch8(e, zero);
+    if (!rem)
+        alu_imm(e, 1, ALU_OR, RAX, -1);  /* all ones (a 32-bit one sign-extends too) */
+    patch8(e, done1);
+    if (done2)
+        patch8(e, done2);
+    if (w32)
+        movsxd_rr(e, RAX, RAX);
+    put(g, in->rd, RAX);
+}
+
 /* Leaves for the computed target in rax (JALR): through the hart's jump cache straight
  * into the target's code when it is compiled and nothing needs the run loop, else back
  * to C with h->pc = rax.  A jump-cache hit is valid for the current mapping and
@@ -712,16 +772,18 @@ static void emit_leave_pc(Gen *g, uint32_t done)
     op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
     e8(e, 0);
     jmp_to(e, CC_NE, g->tail_done);
+    /* rcx = index * 6 (index = pc >> 1, masked), addressed as rcx * 4 */
+    _Static_assert(sizeof(JcEntry) == 24, "the jump-cache index is scaled as 6 * 4");
     op_rr(e, 0, 0x89, RAX, RCX);        /* mov ecx, eax */
-    shift_imm(e, 0, SH_SHR, RCX, 1);
-    alu_imm(e, 0, ALU_AND, RCX, (1u << JC_BITS) - 1);
-    e8(e, 0x69); e8(e, 0xc9); e32(e, sizeof(JcEntry)); /* imul ecx, ecx, sizeof */
-    op_m(e, 1, 0, 0, 0x3b, RAX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, pc), 0);
+    alu_imm(e, 0, ALU_AND, RCX, ((1u << JC_BITS) - 1) << 1);
+    op_m(e, 0, 0, 0, 0x8d, RCX, RCX, RCX, 0, 0); /* lea ecx, [rcx + rcx * 2]: the */
+    e->p[-1] |= 1 << 6;                 /* scale is in the SIB byte, emitted last */
+    op_m_scaled(e, 0x3b, RAX, RBX, RCX, 2, jc + (int32_t)offsetof(JcEntry, pc));
     jmp_to(e, CC_NE, g->tail_done);
     mov_load(e, RDX, RBX, (int32_t)offsetof(Hart, jc_key));
-    op_m(e, 1, 0, 0, 0x3b, RDX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, gen), 0);
+    op_m_scaled(e, 0x3b, RDX, RBX, RCX, 2, jc + (int32_t)offsetof(JcEntry, gen));
     jmp_to(e, CC_NE, g->tail_done);
-    op_m(e, 1, 0, 0, 0x8b, RCX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, tb), 0);
+    op_m_scaled(e, 0x8b, RCX, RBX, RCX, 2, jc + (int32_t)offsetof(JcEntry, tb));
     mov_load(e, RCX, RCX, (int32_t)offsetof(TB, jit_chain));
     op_rr(e, 1, 0x85, RCX, RCX);        /* test rcx, rcx */
     jmp_to(e, CC_E, g->tail_done);
@@ -810,9 +872,14 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
     case OP_SRAW: emit_shift_reg(g, in, SH_SAR, true); return true;
     case OP_MUL: case OP_MULW: {
         bool w32 = in->opc == OP_MULW;
-        int d = dest(g, in->rd, in->rs1, in->rs2);
-        load_g(g, d, in->rs1, w32);
-        op_g(g, !w32, 1, 0xaf, d, in->rs2); /* imul d, rs2 */
+        unsigned a = in->rs1, b = in->rs2;
+        if (b == in->rd && a != in->rd) { /* commutative: compute in rd's register */
+            a = in->rs2;
+            b = in->rs1;
+        }
+        int d = dest(g, in->rd, a, b);
+        load_g(g, d, a, w32);
+        op_g(g, !w32, 1, 0xaf, d, b);   /* imul d, b */
         if (w32)
             movsxd_rr(e, d, d);
         put(g, in->rd, d);
@@ -823,6 +890,10 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
         /* imul / mul rs2: rdx:rax = rax * rs2 */
         op_g(g, 1, 0, 0xf7, in->opc == OP_MULH ? 5 : 4, in->rs2);
         put(g, in->rd, RDX);
+        return true;
+    case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+    case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+        emit_divrem(g, in);
         return true;
     case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
         return emit_load(g, in, k);
@@ -843,14 +914,19 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
     case OP_JALR: {
         if (!fits32(in->imm))
             return false;
-        load_g(g, RCX, in->rs1, false); /* before rd is written: rd may be rs1 */
+        /* The target before rd is written (rd may be rs1); rax when there is no link
+         * (a return), else rcx. */
+        int t = in->rd ? RCX : RAX;
+        load_g(g, t, in->rs1, false);
         if (in->imm)
-            alu_imm(e, 1, ALU_ADD, RCX, (int32_t)in->imm);
-        alu_imm(e, 1, ALU_AND, RCX, -2);
-        int h = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
-        lea(e, h, R13, (int32_t)(in->off + in->len));
-        put(g, in->rd, h);
-        mov_rr(e, RAX, RCX);
+            alu_imm(e, 1, ALU_ADD, t, (int32_t)in->imm);
+        alu_imm(e, 1, ALU_AND, t, -2);
+        if (in->rd) {
+            int h = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+            lea(e, h, R13, (int32_t)(in->off + in->len));
+            put(g, in->rd, h);
+            mov_rr(e, RAX, RCX);
+        }
         emit_leave_pc(g, k + 1);
         return true;
     }
@@ -896,7 +972,8 @@ static bool insn_regs(const Insn *in, bool *r1, bool *r2, bool *wd)
     case OP_ADD: case OP_SUB: case OP_XOR: case OP_OR: case OP_AND: case OP_ADDW:
     case OP_SUBW: case OP_SLT: case OP_SLTU: case OP_SLL: case OP_SRL: case OP_SRA:
     case OP_SLLW: case OP_SRLW: case OP_SRAW: case OP_MUL: case OP_MULW: case OP_MULH:
-    case OP_MULHU:
+    case OP_MULHU: case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU: case OP_DIVW:
+    case OP_DIVUW: case OP_REMW: case OP_REMUW:
         *r1 = *r2 = *wd = true;
         return true;
     default:

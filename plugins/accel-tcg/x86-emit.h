@@ -72,6 +72,17 @@ static inline void op_m(Emit *e, int w, int p66, int esc, uint8_t op, int reg, i
     modrm_mem(e, reg, base, index, disp);
 }
 
+/* REX.W op reg, [base + index * 2^scale + disp32] (base not rbp/r13). */
+static inline void op_m_scaled(Emit *e, uint8_t op, int reg, int base, int index, int scale,
+                               int32_t disp)
+{
+    e8(e, (uint8_t)(0x48 | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3)));
+    e8(e, op);
+    e8(e, (uint8_t)(0x80 | ((reg & 7) << 3) | 4));
+    e8(e, (uint8_t)((scale << 6) | ((index & 7) << 3) | (base & 7)));
+    e32(e, (uint32_t)disp);
+}
+
 /* op reg, [base + disp]. */
 static inline void op_mem(Emit *e, int w, uint8_t op, int reg, int base, int32_t disp)
 {
@@ -181,6 +192,14 @@ static inline void cmovcc_rr(Emit *e, int cc, int dst, int src)
 static inline uint8_t *jcc8(Emit *e, int cc)
 {
     e8(e, 0x70 + cc);
+    e8(e, 0);
+    return e->p - 1;
+}
+
+/* jmp rel8 forward; returns where to patch the displacement. */
+static inline uint8_t *jmp8(Emit *e)
+{
+    e8(e, 0xeb);
     e8(e, 0);
     return e->p - 1;
 }
