@@ -57,12 +57,14 @@
  * So whenever C code runs, h->x is the guest state.
  *
  * Other host registers while generated code runs: rbx = Hart, r12 = h->direct_addend
- * (the direct load window, see cpu.h), r13 = the block's base pc, rax, rcx, rdx, rsi
- * scratch.  The instructions retired are subtracted from h->jit_budget at each exit
- * (the run loop adds the difference to instret). */
-#define NHOST 8
+ * (the direct load window, see cpu.h), r13 = the block's base pc, r14d = the budget
+ * (h->jit_budget when C called; each exit subtracts the instructions it retires and
+ * stops at zero; stored back on return, and the run loop adds what was used to
+ * instret: a register, since a count in memory would chain every exit to the previous
+ * one's store), rax, rcx, rdx, rsi scratch. */
+#define NHOST 7
 /* host_pool[i] holds fixed_guest[i] for i < NFIXED; the others are allocated per block. */
-static const int host_pool[NHOST] = { RBP, R15, R14, RDI, 8, 9, 10, 11 };
+static const int host_pool[NHOST] = { RBP, R15, RDI, 8, 9, 10, 11 };
 static const uint8_t fixed_guest[] = { 15, 14, 10, 13, 12, 11 }; /* a5 a4 a0 a3 a2 a1 */
 #define NFIXED ((int)sizeof(fixed_guest))
 /* Caller-saved ones must survive the helper calls of the slow paths. */
@@ -204,6 +206,7 @@ static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
 
 static void emit_epilogue(Emit *e)
 {
+    op_mem(e, 0, 0x89, R14, RBX, (int32_t)offsetof(Hart, jit_budget)); /* mov [budget], r14d */
     alu_imm(e, 1, ALU_ADD, RSP, 8);
     pop_r(e, R15);
     pop_r(e, R14);
@@ -243,7 +246,7 @@ static void emit_exit(Gen *g, uint32_t k)
 /* Counts `done` instructions retired (sets the flags: LE when the budget is spent). */
 static void emit_retire(Gen *g, uint32_t done)
 {
-    alu_mem_imm32(&g->e, ALU_SUB, RBX, (int32_t)offsetof(Hart, jit_budget), (int32_t)done);
+    alu_imm(&g->e, 0, ALU_SUB, R14, (int32_t)done);
 }
 
 /* Retires `done` and makes the tests every chained exit makes: the instruction budget
@@ -1106,6 +1109,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     mov_rr(e, RBX, RDI);                  /* rbx = h */
     mov_rr(e, R13, RSI);                  /* r13 = base pc */
     mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
+    op_mem(e, 0, 0x8b, R14, RBX, (int32_t)offsetof(Hart, jit_budget)); /* mov r14d, [budget] */
     load_fixed(&g);
     /* Chained blocks enter here: rbx, r12 (the direct window cannot change inside
      * generated code), r13 (set by the jumping exit) and the fixed registers are
