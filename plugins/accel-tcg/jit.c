@@ -279,8 +279,13 @@ static void emit_goto(Gen *g, int64_t d, uint32_t done)
     int64_t in_page = (int64_t)(tb->ppc & 0xfff) + d;
     bool chain = tb->page[0] == tb->page[1] && in_page >= 0 && in_page < 4096;
     if (d == 0 && tb->page[0] == tb->page[1]) {
-        emit_stop_tests(g, STUB_LOOP_STOP, 0, done);
-        jmp_to(e, -1, g->loop_head);
+        /* The tests of emit_stop_tests, with the loop's jump taken on "no request". */
+        emit_retire(g, done);
+        Stub *s = add_stub(g, STUB_LOOP_STOP, jmp32(e, CC_LE), done);
+        op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
+        e8(e, 0);
+        jmp_to(e, CC_E, g->loop_head);
+        s->fixb = jmp32(e, -1);
         return;
     }
     if (!chain) {
