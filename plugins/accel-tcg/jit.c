@@ -54,6 +54,10 @@
  *   block loads them on entry (also when another block chains into it) and stores those
  *   it writes back to h->x before every exit.  A block whose exit jumps back to its own
  *   start (a loop) jumps past the loads and keeps them across iterations.
+ * - Borrowed: a block that does not use some of a0-a5 may give their host registers to
+ *   its own guest registers (a loop over t-registers needs them: a guest register in
+ *   memory puts a store and a load on every dependency through it).  It stores the
+ *   fixed value to h->x on entry and loads it back at every exit to another block.
  * So whenever C code runs, h->x is the guest state.
  *
  * Other host registers while generated code runs: rbx = Hart, r12 = h->direct_addend
@@ -93,7 +97,8 @@ typedef struct Gen {
     TB *tb;
     int8_t host[33];       /* host register of guest register r, -1: in h->x */
     uint64_t written;      /* per-block allocated guest registers the block writes */
-    uint8_t *tail_done, *tail_exit, *loop_head;
+    unsigned borrowed;     /* bit i: host_pool[i] (fixed) holds a per-block register */
+    uint8_t *tail_done, *tail_exit, *tail_left, *loop_head;
     /* Stores try the direct window first: only when it allows stores now (RAM that
      * tracks dirty pages, e.g. for code, has none; then the TLB is inline). */
     bool store_window;
@@ -174,7 +179,17 @@ static void writeback_all(Gen *g)
 {
     writeback(g);
     for (int i = 0; i < NFIXED; i++)
-        mov_store(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
+        if (!(g->borrowed >> i & 1)) /* else h->x holds it since the block's entry */
+            mov_store(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
+}
+
+/* Leaving for another block (after writeback): the fixed registers this block
+ * borrowed get their values back. */
+static void restore_borrowed(Gen *g)
+{
+    for (int i = 0; i < NFIXED; i++)
+        if (g->borrowed >> i & 1)
+            mov_load(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
 }
 
 /* Entry from C: the fixed registers. */
@@ -184,9 +199,13 @@ static void load_fixed(Gen *g)
         mov_load(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
 }
 
-/* Entry from C or from another block: the per-block registers. */
+/* Entry from C or from another block: the fixed registers it borrows go to h->x, the
+ * per-block registers are loaded. */
 static void reload(Gen *g)
 {
+    for (int i = 0; i < NFIXED; i++)
+        if (g->borrowed >> i & 1)
+            mov_store(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
     for (unsigned r = 1; r < 32; r++)
         if (H(g, r) >= 0 && !is_fixed(r))
             mov_load(&g->e, H(g, r), RBX, XOFF(r));
@@ -226,6 +245,11 @@ static void emit_tails(Gen *g)
     Emit *e = &g->e;
     g->tail_done = e->p;
     writeback_all(g);
+    e8(e, 0xb8); e32(e, JIT_DONE);      /* mov eax, JIT_DONE */
+    emit_epilogue(e);
+    g->tail_left = e->p;
+    for (int i = 0; i < NFIXED; i++)  /* an unlinked exit: all written back, restored */
+        mov_store(e, host_pool[i], RBX, XOFF(fixed_guest[i]));
     e8(e, 0xb8); e32(e, JIT_DONE);      /* mov eax, JIT_DONE */
     emit_epilogue(e);
     g->tail_exit = e->p;
@@ -295,6 +319,7 @@ static void emit_goto(Gen *g, int64_t d, uint32_t done)
     }
     writeback(g);
     Stub *s = emit_stop_tests(g, STUB_STOP, d, done);
+    restore_borrowed(g);
     lea(e, R13, R13, (int32_t)d);       /* the next block's base pc */
     s->fix2 = jmp32(e, -1);             /* to the unlinked stub until linked */
 }
@@ -560,6 +585,16 @@ static void add_stub_exit_inline(Gen *g, int cc, uint32_t k)
     patch32(e, hit);
 }
 
+/* h->jit_exit = the patchable jump whose rel32 is at fix2 (the run loop links it). */
+static void emit_record_exit(Gen *g, const uint8_t *fix2)
+{
+    Emit *e = &g->e;
+    /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
+    e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
+    e32(e, (uint32_t)(int32_t)((fix2 - 1) - (e->p + 4)));
+    mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_exit));
+}
+
 static void emit_stubs(Gen *g)
 {
     Emit *e = &g->e;
@@ -600,31 +635,26 @@ static void emit_stubs(Gen *g)
             mov_store(e, R13, RBX, PCOFF);
             jmp_to(e, -1, g->tail_done);
             break;
-        case STUB_STOP: {
-            /* Two ways in: unlinked (r13 already holds the target) or stopping (an
-             * exit request or the budget spent; r13 still holds this block's base). */
-            uint8_t *join = NULL;
+        case STUB_STOP:
+            /* Two ways in: unlinked (r13 already holds the target; registers written
+             * back and the borrowed ones restored) or stopping (an exit request or the
+             * budget spent; r13 still holds this block's base, registers as in the
+             * body).  Both say which jump to patch. */
             if (s->fix2) {
                 patch32(e, s->fix2);
-                mov_rr(e, RAX, R13);
-                join = jmp32(e, -1);
+                mov_store(e, R13, RBX, PCOFF);
+                emit_record_exit(g, s->fix2);
+                jmp_to(e, -1, g->tail_left);
             }
             patch32(e, s->fix);
             if (s->fixb)
                 patch32(e, s->fixb);
             lea(e, RAX, R13, (int32_t)s->d);
-            if (join)
-                patch32(e, join);
             mov_store(e, RAX, RBX, PCOFF);
-            if (s->fix2) {
-                /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
-                e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
-                e32(e, (uint32_t)(int32_t)((s->fix2 - 1) - (e->p + 4)));
-                mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_exit));
-            }
+            if (s->fix2)
+                emit_record_exit(g, s->fix2);
             jmp_to(e, -1, g->tail_done);
             break;
-        }
         }
     }
 }
@@ -795,6 +825,7 @@ static void emit_leave_pc(Gen *g, uint32_t done)
     mov_load(e, RCX, RCX, (int32_t)offsetof(TB, jit_chain));
     op_rr(e, 1, 0x85, RCX, RCX);        /* test rcx, rcx */
     jmp_to(e, CC_E, g->tail_done);
+    restore_borrowed(g);
     mov_rr(e, R13, RAX);
     e8(e, 0xff); e8(e, 0xe1);           /* jmp rcx */
 }
@@ -1033,13 +1064,27 @@ static void regalloc(Gen *g)
     memset(g->host, -1, sizeof(g->host));
     for (int i = 0; i < NFIXED; i++)
         g->host[fixed_guest[i]] = (int8_t)host_pool[i];
-    for (int i = NFIXED; i < NHOST; i++) {
-        unsigned best = 0;
+    /* The free host registers first, then those of fixed registers the block does not
+     * use (borrowing costs a store on entry and a load at each exit: at least 3 uses). */
+    g->borrowed = 0;
+    int order[NHOST], n = 0;
+    for (int i = NFIXED; i < NHOST; i++)
+        order[n++] = i;
+    for (int i = 0; i < NFIXED; i++)
+        if (!uses[fixed_guest[i]])
+            order[n++] = i;
+    for (int j = 0; j < n; j++) {
+        int i = order[j];
+        unsigned best = 0, least = i < NFIXED ? 3 : 2;
         for (unsigned r = 1; r < 32; r++)
-            if (g->host[r] < 0 && uses[r] >= 2 && uses[r] > uses[best])
+            if (g->host[r] < 0 && !is_fixed(r) && uses[r] >= least && uses[r] > uses[best])
                 best = r;
         if (!best)
             break;
+        if (i < NFIXED) {
+            g->borrowed |= 1u << i;
+            g->host[fixed_guest[i]] = -1; /* unused in this block */
+        }
         g->host[best] = (int8_t)host_pool[i];
     }
     g->written = 0;
