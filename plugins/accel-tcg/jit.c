@@ -1065,7 +1065,8 @@ static void regalloc(Gen *g)
     for (int i = 0; i < NFIXED; i++)
         g->host[fixed_guest[i]] = (int8_t)host_pool[i];
     /* The free host registers first, then those of fixed registers the block does not
-     * use (borrowing costs a store on entry and a load at each exit: at least 3 uses). */
+     * use (borrowing costs a store on entry and a load at each exit: only for registers
+     * used at least twice inside a loop back to the block start). */
     g->borrowed = 0;
     int order[NHOST], n = 0;
     for (int i = NFIXED; i < NHOST; i++)
@@ -1075,7 +1076,7 @@ static void regalloc(Gen *g)
             order[n++] = i;
     for (int j = 0; j < n; j++) {
         int i = order[j];
-        unsigned best = 0, least = i < NFIXED ? 3 : 2;
+        unsigned best = 0, least = i < NFIXED ? 2 * LOOP_WEIGHT : 2;
         for (unsigned r = 1; r < 32; r++)
             if (g->host[r] < 0 && !is_fixed(r) && uses[r] >= least && uses[r] > uses[best])
                 best = r;
