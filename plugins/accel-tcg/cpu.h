@@ -85,8 +85,9 @@ typedef struct Insn {
 typedef struct TB TB;
 typedef struct PageEnt PageEnt;
 typedef struct Hart Hart;
-/* Host code of a block (jit.c): returns JIT_DONE | retired count with h->pc set, or the
- * index of the instruction the interpreter must continue with. */
+/* Host code of a block (jit.c): returns JIT_DONE with h->pc set (the instructions retired
+ * subtracted from h->jit_budget), or the index of the instruction the interpreter must
+ * continue with. */
 typedef uint32_t (*JitFn)(Hart *h, uint64_t base);
 #define JIT_DONE 0x10000u
 /* Blocks are compiled on their JIT_HOT-th entry: code that shares pages with data the
@@ -264,7 +265,9 @@ struct Hart {
     size_t nlinks, links_cap;
     /* Set by generated code: the patchable jump of the chainable exit just taken (NULL
      * when none; cleared whenever translations are dropped), the block and base pc a
-     * mid-block exit left from, and the chained-block budget. */
+     * mid-block exit left from, and the budget: instructions generated code may still
+     * run before it returns (it subtracts what each exit retires; the run loop adds
+     * what was used to instret when the code returns). */
     uint8_t *jit_exit;
     TB *jit_cur;
     uint64_t jit_base;

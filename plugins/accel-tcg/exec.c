@@ -248,10 +248,14 @@ enter:
         /* Host code runs the block (and the blocks chained to it), or a leading part:
          * it returns where the interpreter must go on (slow paths, instructions it
          * does not handle), in which block and at which base pc. */
-        uint64_t before = h->instret;
-        h->jit_budget = (int32_t)(budget * JIT_INSNS_PER_BLOCK);
+        const int32_t start = (int32_t)(budget * JIT_INSNS_PER_BLOCK);
+        h->jit_budget = start;
         uint32_t r = tb->jit(h, base);
-        uint64_t ran = (h->instret - before) / JIT_INSNS_PER_BLOCK;
+        /* The instructions retired by the exits taken (a mid-block exit's leading part
+         * is counted by the interpreter below, as `done`). */
+        uint64_t retired = (uint64_t)((int64_t)start - h->jit_budget);
+        h->instret += retired;
+        uint64_t ran = retired / JIT_INSNS_PER_BLOCK;
         budget = ran < budget ? budget - (unsigned)ran : 1;
         exit_key = key;
         if (likely(r & JIT_DONE)) {

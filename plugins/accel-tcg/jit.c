@@ -6,17 +6,18 @@
  * covering the block's leading run of supported instructions (RV64I/M integer ALU,
  * loads and stores, conditional branches, which do not end blocks, and jumps).  The
  * function returns either
- *   - JIT_DONE | n: the block ran to its end; h->pc holds the next pc and n instructions
- *     retired, or
+ *   - JIT_DONE: the block (and those chained to it) ran to an exit; h->pc holds the
+ *     next pc (the instructions retired were subtracted from h->jit_budget), or
  *   - k: the interpreter must go on at instruction k (an instruction the generator does
  *     not handle, or an access that faulted in the slow path: the interpreter performs
  *     it again and takes the trap).
  * Loads and stores try the direct window (cpu.h: untranslated RAM, no TLB lookup) or
  * the TLB inline; a miss, MMIO, a code page or a misaligned access calls mmu.c's slow
- * path from the generated code.  Guest registers live in host registers within a block
- * (see "Register allocation" below) and are written back to h->x before every exit and
- * helper call that could look at them, so exceptions, counters and self-modifying code
- * are handled by the interpreter exactly as without the generator.
+ * path from the generated code.  Guest registers live in host registers (see "Register
+ * allocation" below) and are written back to h->x before generated code returns to C,
+ * so exceptions, counters and self-modifying code are handled by the interpreter
+ * exactly as without the generator.  (The slow-path helpers look at no guest
+ * register.)
  *
  * Profiling: MOSAIC_TCG_PERF_MAP=1 writes /tmp/perf-PID.map (one line per block, named
  * by its physical pc); perf attributes the memfd code by file offset, so
@@ -41,22 +42,36 @@
 #define XOFF(r) ((int32_t)(offsetof(Hart, x) + 8 * (r)))
 #define PCOFF ((int32_t)offsetof(Hart, pc))
 
-/* Register allocation (per block): the guest registers a block uses at least twice get
- * the host registers below (callee-saved first, up to NHOST, most used first); the
- * others are used straight from h->x as memory operands.  A block's code loads its
- * allocated registers on entry (also when another block chains into it) and stores
- * those the block writes back to h->x before every exit, so between blocks, and
- * whenever C code runs, h->x is the guest state.  A block whose exit jumps back to its
- * own start (a loop) jumps past the loads and keeps its registers in host registers
- * across iterations.
+/* Register allocation, in two parts:
+ * - Fixed: the most used guest registers (a0-a5: three quarters of CoreMark's register
+ *   uses, and the argument/return registers of every call) live in the same host
+ *   registers in every block.  Generated code loads them when C calls it and stores them
+ *   to h->x only when it returns to C, so a block chained to another (a patched jump, a
+ *   jump-cache hit) passes them in place: no store, no load.
+ * - Per block: of the other guest registers, those a block uses at least twice get the
+ *   remaining host registers (most used first; uses inside a loop back to the block
+ *   start count more); the rest are used straight from h->x as memory operands.  A
+ *   block loads them on entry (also when another block chains into it) and stores those
+ *   it writes back to h->x before every exit.  A block whose exit jumps back to its own
+ *   start (a loop) jumps past the loads and keeps them across iterations.
+ * - Borrowed: a block that does not use some of a0-a5 may give their host registers to
+ *   its own guest registers (a loop over t-registers needs them: a guest register in
+ *   memory puts a store and a load on every dependency through it).  It stores the
+ *   fixed value to h->x on entry and loads it back at every exit to another block.
+ * So whenever C code runs, h->x is the guest state.
  *
  * Other host registers while generated code runs: rbx = Hart, r12 = h->direct_addend
- * (the direct load window, see cpu.h), r13 = the block's base pc, r14 = the
- * instructions retired by exits taken (added to h->instret on return), rax, rcx, rdx,
- * rsi scratch. */
+ * (the direct load window, see cpu.h), r13 = the block's base pc, r14d = the budget
+ * (h->jit_budget when C called; each exit subtracts the instructions it retires and
+ * stops at zero; stored back on return, and the run loop adds what was used to
+ * instret: a register, since a count in memory would chain every exit to the previous
+ * one's store), rax, rcx, rdx, rsi scratch. */
 #define NHOST 7
+/* host_pool[i] holds fixed_guest[i] for i < NFIXED; the others are allocated per block. */
 static const int host_pool[NHOST] = { RBP, R15, RDI, 8, 9, 10, 11 };
-/* Caller-saved ones must survive the code-page store helper call. */
+static const uint8_t fixed_guest[] = { 15, 14, 10, 13, 12, 11 }; /* a5 a4 a0 a3 a2 a1 */
+#define NFIXED ((int)sizeof(fixed_guest))
+/* Caller-saved ones must survive the helper calls of the slow paths. */
 #define CALLER_SAVED(r) ((r) == RDI || ((r) >= 8 && (r) <= 11))
 
 /* Slow paths emitted after the block's body. */
@@ -87,8 +102,9 @@ typedef struct Gen {
     Emit e;
     TB *tb;
     int8_t host[33];       /* host register of guest register r, -1: in h->x */
-    uint64_t written;      /* allocated guest registers the block writes */
-    uint8_t *tail_done, *tail_exit, *loop_head;
+    uint64_t written;      /* per-block allocated guest registers the block writes */
+    unsigned borrowed;     /* bit i: host_pool[i] (fixed) holds a per-block register */
+    uint8_t *tail_done, *tail_exit, *tail_left, *loop_head;
     /* Stores try the direct window first: only when the hart's data accesses are
      * untranslated now (else the TLB is inline).  Whether the window allows stores is
      * checked when they run (direct_wlen: none while a display or migration logs the
@@ -150,6 +166,15 @@ static int dest(Gen *g, unsigned rd, unsigned first, unsigned other)
     return h;
 }
 
+static bool is_fixed(unsigned r)
+{
+    for (int i = 0; i < NFIXED; i++)
+        if (fixed_guest[i] == r)
+            return true;
+    return false;
+}
+
+/* Before leaving for another block: the per-block registers this block wrote. */
 static void writeback(Gen *g)
 {
     for (unsigned r = 1; r < 32; r++)
@@ -157,10 +182,41 @@ static void writeback(Gen *g)
             mov_store(&g->e, H(g, r), RBX, XOFF(r));
 }
 
+/* Before returning to C: also the fixed ones (blocks chained before may have written
+ * them). */
+static void writeback_all(Gen *g)
+{
+    writeback(g);
+    for (int i = 0; i < NFIXED; i++)
+        if (!(g->borrowed >> i & 1)) /* else h->x holds it since the block's entry */
+            mov_store(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
+}
+
+/* Leaving for another block (after writeback): the fixed registers this block
+ * borrowed get their values back. */
+static void restore_borrowed(Gen *g)
+{
+    for (int i = 0; i < NFIXED; i++)
+        if (g->borrowed >> i & 1)
+            mov_load(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
+}
+
+/* Entry from C: the fixed registers. */
+static void load_fixed(Gen *g)
+{
+    for (int i = 0; i < NFIXED; i++)
+        mov_load(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
+}
+
+/* Entry from C or from another block: the fixed registers it borrows go to h->x, the
+ * per-block registers are loaded. */
 static void reload(Gen *g)
 {
+    for (int i = 0; i < NFIXED; i++)
+        if (g->borrowed >> i & 1)
+            mov_store(&g->e, host_pool[i], RBX, XOFF(fixed_guest[i]));
     for (unsigned r = 1; r < 32; r++)
-        if (H(g, r) >= 0)
+        if (H(g, r) >= 0 && !is_fixed(r))
             mov_load(&g->e, H(g, r), RBX, XOFF(r));
 }
 
@@ -177,11 +233,9 @@ static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
     return s;
 }
 
-/* Instructions retired by the exits taken so far go to the hart here (so h->instret
- * is exact whenever C code, e.g. a counter CSR read, looks at it). */
 static void emit_epilogue(Emit *e)
 {
-    op_mem(e, 1, 0x01, R14, RBX, (int32_t)offsetof(Hart, instret)); /* add [instret], r14 */
+    op_mem(e, 0, 0x89, R14, RBX, (int32_t)offsetof(Hart, jit_budget)); /* mov [budget], r14d */
     alu_imm(e, 1, ALU_ADD, RSP, 8);
     pop_r(e, R15);
     pop_r(e, R14);
@@ -200,11 +254,16 @@ static void emit_tails(Gen *g)
 {
     Emit *e = &g->e;
     g->tail_done = e->p;
-    writeback(g);
+    writeback_all(g);
+    e8(e, 0xb8); e32(e, JIT_DONE);      /* mov eax, JIT_DONE */
+    emit_epilogue(e);
+    g->tail_left = e->p;
+    for (int i = 0; i < NFIXED; i++)  /* an unlinked exit: all written back, restored */
+        mov_store(e, host_pool[i], RBX, XOFF(fixed_guest[i]));
     e8(e, 0xb8); e32(e, JIT_DONE);      /* mov eax, JIT_DONE */
     emit_epilogue(e);
     g->tail_exit = e->p;
-    writeback(g);
+    writeback_all(g);
     mov_imm(e, RCX, (uint64_t)(uintptr_t)g->tb);
     mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_cur));
     mov_store(e, R13, RBX, (int32_t)offsetof(Hart, jit_base));
@@ -218,24 +277,35 @@ static void emit_exit(Gen *g, uint32_t k)
     jmp_to(&g->e, -1, g->tail_exit);
 }
 
-/* The tests every chained exit makes: an exit request or interrupt (check), or the
- * instruction budget of this entry from C spent; each jumps to a stub. */
-static Stub *emit_stop_tests(Gen *g, int kind, int64_t d, uint32_t k)
+/* Counts `done` instructions retired (sets the flags: LE when the budget is spent). */
+static void emit_retire(Gen *g, uint32_t done)
+{
+    alu_imm(&g->e, 0, ALU_SUB, R14, (int32_t)done);
+}
+
+/* Retires `done` and makes the tests every chained exit makes: the instruction budget
+ * of this entry from C spent, or an exit request or interrupt (check); each jumps to a
+ * stub. */
+static Stub *emit_stop_tests(Gen *g, int kind, int64_t d, uint32_t done)
 {
     Emit *e = &g->e;
+    emit_retire(g, done);
+    Stub *s = add_stub(g, kind, jmp32(e, CC_LE), done);
     op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
     e8(e, 0);
-    Stub *s = add_stub(g, kind, jmp32(e, CC_NE), k);
-    op_m(e, 0, 0, 0, 0x3b, R14, RBX, -1, (int32_t)offsetof(Hart, jit_budget), 0); /* cmp r14d, [budget] */
-    s->fixb = jmp32(e, CC_AE);
+    s->fixb = jmp32(e, CC_NE);
     s->d = d;
     return s;
 }
 
+static void emit_leave_pc(Gen *g, uint32_t done);
+
 /* Leaves the block for base + d after `done` instructions.  Back to the block's own
  * start: a loop that keeps its registers.  A target on the block's own page gets a
  * patchable jump (tcg_jit_link) taken when no exit request is pending and the budget
- * lasts; until linked it returns to the interpreter, recording where the jump is. */
+ * lasts; until linked it returns to the interpreter, recording where the jump is.
+ * Other targets (another page, which a mapping change could give other code) are looked
+ * up in the jump cache, as JALR's. */
 static void emit_goto(Gen *g, int64_t d, uint32_t done)
 {
     Emit *e = &g->e;
@@ -243,21 +313,23 @@ static void emit_goto(Gen *g, int64_t d, uint32_t done)
     int64_t in_page = (int64_t)(tb->ppc & 0xfff) + d;
     bool chain = tb->page[0] == tb->page[1] && in_page >= 0 && in_page < 4096;
     if (d == 0 && tb->page[0] == tb->page[1]) {
-        alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
-        emit_stop_tests(g, STUB_LOOP_STOP, 0, done);
-        jmp_to(e, -1, g->loop_head);
+        /* The tests of emit_stop_tests, with the loop's jump taken on "no request". */
+        emit_retire(g, done);
+        Stub *s = add_stub(g, STUB_LOOP_STOP, jmp32(e, CC_LE), done);
+        op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
+        e8(e, 0);
+        jmp_to(e, CC_E, g->loop_head);
+        s->fixb = jmp32(e, -1);
         return;
     }
     if (!chain) {
-        alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
         lea(e, RAX, R13, (int32_t)d);
-        mov_store(e, RAX, RBX, PCOFF);
-        jmp_to(e, -1, g->tail_done);
+        emit_leave_pc(g, done);
         return;
     }
     writeback(g);
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
     Stub *s = emit_stop_tests(g, STUB_STOP, d, done);
+    restore_borrowed(g);
     lea(e, R13, R13, (int32_t)d);       /* the next block's base pc */
     s->fix2 = jmp32(e, -1);             /* to the unlinked stub until linked */
 }
@@ -534,7 +606,7 @@ static void emit_store_stub(Gen *g, const Stub *s)
     uint8_t *smc = jmp32(e, CC_NE);
     emit_exit(g, s->k);
     patch32(e, smc);
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)(s->k + 1));
+    emit_retire(g, s->k + 1);
     lea(e, RAX, R13, (int32_t)s->d);
     mov_store(e, RAX, RBX, PCOFF);
     jmp_to(e, -1, g->tail_done);
@@ -561,6 +633,16 @@ static void add_stub_exit_inline(Gen *g, int cc, uint32_t k)
     uint8_t *hit = jmp32(e, cc);
     emit_exit(g, k);
     patch32(e, hit);
+}
+
+/* h->jit_exit = the patchable jump whose rel32 is at fix2 (the run loop links it). */
+static void emit_record_exit(Gen *g, const uint8_t *fix2)
+{
+    Emit *e = &g->e;
+    /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
+    e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
+    e32(e, (uint32_t)(int32_t)((fix2 - 1) - (e->p + 4)));
+    mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_exit));
 }
 
 static void emit_stubs(Gen *g)
@@ -603,43 +685,44 @@ static void emit_stubs(Gen *g)
             mov_store(e, R13, RBX, PCOFF);
             jmp_to(e, -1, g->tail_done);
             break;
-        case STUB_STOP: {
-            /* Two ways in: unlinked (r13 already holds the target) or stopping (an
-             * exit request or the budget spent; r13 still holds this block's base). */
-            uint8_t *join = NULL;
+        case STUB_STOP:
+            /* Two ways in: unlinked (r13 already holds the target; registers written
+             * back and the borrowed ones restored) or stopping (an exit request or the
+             * budget spent; r13 still holds this block's base, registers as in the
+             * body).  Both say which jump to patch. */
             if (s->fix2) {
                 patch32(e, s->fix2);
-                mov_rr(e, RAX, R13);
-                join = jmp32(e, -1);
+                mov_store(e, R13, RBX, PCOFF);
+                emit_record_exit(g, s->fix2);
+                jmp_to(e, -1, g->tail_left);
             }
             patch32(e, s->fix);
             if (s->fixb)
                 patch32(e, s->fixb);
             lea(e, RAX, R13, (int32_t)s->d);
-            if (join)
-                patch32(e, join);
             mov_store(e, RAX, RBX, PCOFF);
-            if (s->fix2) {
-                /* lea rcx, [rip + (slot - here)]; mov [rbx + jit_exit], rcx */
-                e8(e, 0x48); e8(e, 0x8d); e8(e, 0x0d);
-                e32(e, (uint32_t)(int32_t)((s->fix2 - 1) - (e->p + 4)));
-                mov_store(e, RCX, RBX, (int32_t)offsetof(Hart, jit_exit));
-            }
+            if (s->fix2)
+                emit_record_exit(g, s->fix2);
             jmp_to(e, -1, g->tail_done);
             break;
-        }
         }
         if (e->p - stub_start > (s->kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES))
             __builtin_trap(); /* a generator bug: the room kept for stubs is too small */
     }
 }
 
-/* rd = rs1 op rs2 (op in the reg, r/m form; 64-bit, or 32-bit sign-extended). */
+/* rd = rs1 op rs2 (op in the reg, r/m form; 64-bit, or 32-bit sign-extended).  A
+ * commutative op whose rd is its rs2 is computed as rs2 op rs1, in rd's own register. */
 static void emit_alu_reg(Gen *g, const Insn *in, uint8_t op, bool w32)
 {
-    int d = dest(g, in->rd, in->rs1, in->rs2);
-    load_g(g, d, in->rs1, w32);
-    op_g(g, !w32, 0, op, d, in->rs2);
+    unsigned a = in->rs1, b = in->rs2;
+    if (op != 0x2b && b == in->rd && a != in->rd) {
+        a = in->rs2;
+        b = in->rs1;
+    }
+    int d = dest(g, in->rd, a, b);
+    load_g(g, d, a, w32);
+    op_g(g, !w32, 0, op, d, b);
     if (w32)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
@@ -711,6 +794,59 @@ static void emit_set(Gen *g, const Insn *in, int cc, bool imm)
     put(g, in->rd, d);
 }
 
+/* DIV[U][W] / REM[U][W] with RISC-V's results where x86 would fault: a zero divisor
+ * gives all ones (DIV) or the dividend (REM); a divisor of -1 gives the negated
+ * dividend (DIV; INT_MIN stays INT_MIN, the overflow case) or 0 (REM) without idiv.
+ * The W forms divide the low 32 bits and sign-extend the 32-bit result. */
+static void emit_divrem(Gen *g, const Insn *in)
+{
+    Emit *e = &g->e;
+    unsigned o = in->opc;
+    bool w32 = o == OP_DIVW || o == OP_DIVUW || o == OP_REMW || o == OP_REMUW;
+    bool sign = o == OP_DIV || o == OP_REM || o == OP_DIVW || o == OP_REMW;
+    bool rem = o == OP_REM || o == OP_REMU || o == OP_REMW || o == OP_REMUW;
+    int w = !w32;
+    load_g(g, RCX, in->rs2, w32);
+    load_g(g, RAX, in->rs1, w32);
+    op_rr(e, w, 0x85, RCX, RCX);         /* test rcx, rcx */
+    uint8_t *zero = jcc8(e, CC_E);
+    uint8_t *minus1 = NULL;
+    if (sign) {
+        alu_imm(e, w, ALU_CMP, RCX, -1);
+        minus1 = jcc8(e, CC_E);
+        if (w)
+            e8(e, 0x48);
+        e8(e, 0x99);                     /* cqo / cdq */
+    } else {
+        op_rr(e, 0, 0x31, RDX, RDX);     /* xor edx, edx */
+    }
+    rex(e, w, 0, 0, RCX);
+    e8(e, 0xf7);
+    e8(e, (uint8_t)(0xc0 | ((sign ? 7 : 6) << 3) | RCX)); /* idiv / div rcx */
+    if (rem)
+        mov_rr(e, RAX, RDX);
+    uint8_t *done1 = jmp8(e), *done2 = NULL;
+    if (sign) {
+        patch8(e, minus1);
+        if (rem) {
+            op_rr(e, 0, 0x31, RAX, RAX); /* xor eax, eax */
+        } else {
+            rex(e, w, 0, 0, RAX);
+            e8(e, 0xf7); e8(e, 0xd8);    /* neg rax */
+        }
+        done2 = jmp8(e);
+    }
+    patch8(e, zero);
+    if (!rem)
+        alu_imm(e, 1, ALU_OR, RAX, -1);  /* all ones (a 32-bit one sign-extends too) */
+    patch8(e, done1);
+    if (done2)
+        patch8(e, done2);
+    if (w32)
+        movsxd_rr(e, RAX, RAX);
+    put(g, in->rd, RAX);
+}
+
 /* Leaves for the computed target in rax (JALR): through the hart's jump cache straight
  * into the target's code when it is compiled and nothing needs the run loop, else back
  * to C with h->pc = rax.  A jump-cache hit is valid for the current mapping and
@@ -721,25 +857,27 @@ static void emit_leave_pc(Gen *g, uint32_t done)
     const int32_t jc = (int32_t)offsetof(Hart, jc);
     writeback(g);
     mov_store(e, RAX, RBX, PCOFF);
-    alu_imm(e, 1, ALU_ADD, R14, (int32_t)done);
+    emit_retire(g, done);
+    jmp_to(e, CC_LE, g->tail_done);
     op_m(e, 0, 0, 0, 0x83, 7, RBX, -1, (int32_t)offsetof(Hart, check), 0); /* cmp [check], 0 */
     e8(e, 0);
     jmp_to(e, CC_NE, g->tail_done);
-    op_m(e, 0, 0, 0, 0x3b, R14, RBX, -1, (int32_t)offsetof(Hart, jit_budget), 0);
-    jmp_to(e, CC_AE, g->tail_done);
+    /* rcx = index * 6 (index = pc >> 1, masked), addressed as rcx * 4 */
+    _Static_assert(sizeof(JcEntry) == 24, "the jump-cache index is scaled as 6 * 4");
     op_rr(e, 0, 0x89, RAX, RCX);        /* mov ecx, eax */
-    shift_imm(e, 0, SH_SHR, RCX, 1);
-    alu_imm(e, 0, ALU_AND, RCX, (1u << JC_BITS) - 1);
-    e8(e, 0x69); e8(e, 0xc9); e32(e, sizeof(JcEntry)); /* imul ecx, ecx, sizeof */
-    op_m(e, 1, 0, 0, 0x3b, RAX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, pc), 0);
+    alu_imm(e, 0, ALU_AND, RCX, ((1u << JC_BITS) - 1) << 1);
+    op_m(e, 0, 0, 0, 0x8d, RCX, RCX, RCX, 0, 0); /* lea ecx, [rcx + rcx * 2]: the */
+    e->p[-1] |= 1 << 6;                 /* scale is in the SIB byte, emitted last */
+    op_m_scaled(e, 0x3b, RAX, RBX, RCX, 2, jc + (int32_t)offsetof(JcEntry, pc));
     jmp_to(e, CC_NE, g->tail_done);
     mov_load(e, RDX, RBX, (int32_t)offsetof(Hart, jc_key));
-    op_m(e, 1, 0, 0, 0x3b, RDX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, gen), 0);
+    op_m_scaled(e, 0x3b, RDX, RBX, RCX, 2, jc + (int32_t)offsetof(JcEntry, gen));
     jmp_to(e, CC_NE, g->tail_done);
-    op_m(e, 1, 0, 0, 0x8b, RCX, RBX, RCX, jc + (int32_t)offsetof(JcEntry, tb), 0);
+    op_m_scaled(e, 0x8b, RCX, RBX, RCX, 2, jc + (int32_t)offsetof(JcEntry, tb));
     mov_load(e, RCX, RCX, (int32_t)offsetof(TB, jit_chain));
     op_rr(e, 1, 0x85, RCX, RCX);        /* test rcx, rcx */
     jmp_to(e, CC_E, g->tail_done);
+    restore_borrowed(g);
     mov_rr(e, R13, RAX);
     e8(e, 0xff); e8(e, 0xe1);           /* jmp rcx */
 }
@@ -825,9 +963,14 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
     case OP_SRAW: emit_shift_reg(g, in, SH_SAR, true); return true;
     case OP_MUL: case OP_MULW: {
         bool w32 = in->opc == OP_MULW;
-        int d = dest(g, in->rd, in->rs1, in->rs2);
-        load_g(g, d, in->rs1, w32);
-        op_g(g, !w32, 1, 0xaf, d, in->rs2); /* imul d, rs2 */
+        unsigned a = in->rs1, b = in->rs2;
+        if (b == in->rd && a != in->rd) { /* commutative: compute in rd's register */
+            a = in->rs2;
+            b = in->rs1;
+        }
+        int d = dest(g, in->rd, a, b);
+        load_g(g, d, a, w32);
+        op_g(g, !w32, 1, 0xaf, d, b);   /* imul d, b */
         if (w32)
             movsxd_rr(e, d, d);
         put(g, in->rd, d);
@@ -838,6 +981,10 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
         /* imul / mul rs2: rdx:rax = rax * rs2 */
         op_g(g, 1, 0, 0xf7, in->opc == OP_MULH ? 5 : 4, in->rs2);
         put(g, in->rd, RDX);
+        return true;
+    case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+    case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+        emit_divrem(g, in);
         return true;
     case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
         return emit_load(g, in, k);
@@ -858,14 +1005,19 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
     case OP_JALR: {
         if (!fits32(in->imm))
             return false;
-        load_g(g, RCX, in->rs1, false); /* before rd is written: rd may be rs1 */
+        /* The target before rd is written (rd may be rs1); rax when there is no link
+         * (a return), else rcx. */
+        int t = in->rd ? RCX : RAX;
+        load_g(g, t, in->rs1, false);
         if (in->imm)
-            alu_imm(e, 1, ALU_ADD, RCX, (int32_t)in->imm);
-        alu_imm(e, 1, ALU_AND, RCX, -2);
-        int h = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
-        lea(e, h, R13, (int32_t)(in->off + in->len));
-        put(g, in->rd, h);
-        mov_rr(e, RAX, RCX);
+            alu_imm(e, 1, ALU_ADD, t, (int32_t)in->imm);
+        alu_imm(e, 1, ALU_AND, t, -2);
+        if (in->rd) {
+            int h = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
+            lea(e, h, R13, (int32_t)(in->off + in->len));
+            put(g, in->rd, h);
+            mov_rr(e, RAX, RCX);
+        }
         emit_leave_pc(g, k + 1);
         return true;
     }
@@ -911,7 +1063,8 @@ static bool insn_regs(const Insn *in, bool *r1, bool *r2, bool *wd)
     case OP_ADD: case OP_SUB: case OP_XOR: case OP_OR: case OP_AND: case OP_ADDW:
     case OP_SUBW: case OP_SLT: case OP_SLTU: case OP_SLL: case OP_SRL: case OP_SRA:
     case OP_SLLW: case OP_SRLW: case OP_SRAW: case OP_MUL: case OP_MULW: case OP_MULH:
-    case OP_MULHU:
+    case OP_MULHU: case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU: case OP_DIVW:
+    case OP_DIVUW: case OP_REMW: case OP_REMUW:
         *r1 = *r2 = *wd = true;
         return true;
     default:
@@ -957,19 +1110,39 @@ static void regalloc(Gen *g)
         if (leaves(in->opc))
             break;
     }
+    /* x0 reads as zero and is never allocated; its uses (beqz, mv...) must not raise the
+     * bar the others have to pass below. */
+    uses[0] = 0;
     memset(g->host, -1, sizeof(g->host));
-    for (int i = 0; i < NHOST; i++) {
-        unsigned best = 0;
+    for (int i = 0; i < NFIXED; i++)
+        g->host[fixed_guest[i]] = (int8_t)host_pool[i];
+    /* The free host registers first, then those of fixed registers the block does not
+     * use (borrowing costs a store on entry and a load at each exit: only for registers
+     * used at least twice inside a loop back to the block start). */
+    g->borrowed = 0;
+    int order[NHOST], n = 0;
+    for (int i = NFIXED; i < NHOST; i++)
+        order[n++] = i;
+    for (int i = 0; i < NFIXED; i++)
+        if (!uses[fixed_guest[i]])
+            order[n++] = i;
+    for (int j = 0; j < n; j++) {
+        int i = order[j];
+        unsigned best = 0, least = i < NFIXED ? 2 * LOOP_WEIGHT : 2;
         for (unsigned r = 1; r < 32; r++)
-            if (g->host[r] < 0 && uses[r] >= 2 && uses[r] > uses[best])
+            if (g->host[r] < 0 && !is_fixed(r) && uses[r] >= least && uses[r] > uses[best])
                 best = r;
         if (!best)
             break;
+        if (i < NFIXED) {
+            g->borrowed |= 1u << i;
+            g->host[fixed_guest[i]] = -1; /* unused in this block */
+        }
         g->host[best] = (int8_t)host_pool[i];
     }
     g->written = 0;
     for (unsigned r = 1; r < 32; r++)
-        if (g->host[r] >= 0 && (wr >> r & 1))
+        if (g->host[r] >= 0 && !is_fixed(r) && (wr >> r & 1))
             g->written |= 1ull << r;
 }
 
@@ -1035,12 +1208,14 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     push_r(e, R14);
     push_r(e, R15);
     alu_imm(e, 1, ALU_SUB, RSP, 8);       /* rsp 16-byte aligned for helper calls */
-    op_rr(e, 0, 0x31, R14, R14);          /* xor r14d, r14d */
     mov_rr(e, RBX, RDI);                  /* rbx = h */
     mov_rr(e, R13, RSI);                  /* r13 = base pc */
     mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
+    op_mem(e, 0, 0x8b, R14, RBX, (int32_t)offsetof(Hart, jit_budget)); /* mov r14d, [budget] */
+    load_fixed(&g);
     /* Chained blocks enter here: rbx, r12 (the direct window cannot change inside
-     * generated code), r13 (set by the jumping exit) are right. */
+     * generated code), r13 (set by the jumping exit) and the fixed registers are
+     * right. */
     tb->jit_chain = h->jit_rx + (e->p - h->jit_rw);
     reload(&g);
     g.loop_head = e->p;

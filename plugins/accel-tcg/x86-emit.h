@@ -16,7 +16,7 @@
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
        R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 /* Condition codes (low nibble of Jcc/SETcc/CMOVcc). */
-enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_L = 0xc, CC_GE = 0xd };
+enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_L = 0xc, CC_GE = 0xd, CC_LE = 0xe, CC_G = 0xf };
 /* Group-1 ALU extensions (opcode 0x81 /ext) and the matching reg,r/m opcodes. */
 enum { ALU_ADD = 0, ALU_OR = 1, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7 };
 /* Group-2 shift extensions (0xC1 / 0xD3 /ext). */
@@ -72,6 +72,17 @@ static inline void op_m(Emit *e, int w, int p66, int esc, uint8_t op, int reg, i
     modrm_mem(e, reg, base, index, disp);
 }
 
+/* REX.W op reg, [base + index * 2^scale + disp32] (base not rbp/r13). */
+static inline void op_m_scaled(Emit *e, uint8_t op, int reg, int base, int index, int scale,
+                               int32_t disp)
+{
+    e8(e, (uint8_t)(0x48 | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3)));
+    e8(e, op);
+    e8(e, (uint8_t)(0x80 | ((reg & 7) << 3) | 4));
+    e8(e, (uint8_t)((scale << 6) | ((index & 7) << 3) | (base & 7)));
+    e32(e, (uint32_t)disp);
+}
+
 /* op reg, [base + disp]. */
 static inline void op_mem(Emit *e, int w, uint8_t op, int reg, int base, int32_t disp)
 {
@@ -110,6 +121,17 @@ static inline void alu_imm(Emit *e, int w, int ext, int reg, int32_t imm)
     bool i8 = imm >= -128 && imm <= 127;
     e8(e, i8 ? 0x83 : 0x81);
     e8(e, 0xc0 | (ext << 3) | (reg & 7));
+    if (i8)
+        e8(e, (uint8_t)imm);
+    else
+        e32(e, (uint32_t)imm);
+}
+
+/* ALU dword [base + disp], imm (imm8 form when it fits). */
+static inline void alu_mem_imm32(Emit *e, int ext, int base, int32_t disp, int32_t imm)
+{
+    bool i8 = imm >= -128 && imm <= 127;
+    op_m(e, 0, 0, 0, i8 ? 0x83 : 0x81, ext, base, -1, disp, 0);
     if (i8)
         e8(e, (uint8_t)imm);
     else
@@ -170,6 +192,14 @@ static inline void cmovcc_rr(Emit *e, int cc, int dst, int src)
 static inline uint8_t *jcc8(Emit *e, int cc)
 {
     e8(e, 0x70 + cc);
+    e8(e, 0);
+    return e->p - 1;
+}
+
+/* jmp rel8 forward; returns where to patch the displacement. */
+static inline uint8_t *jmp8(Emit *e)
+{
+    e8(e, 0xeb);
     e8(e, 0);
     return e->p - 1;
 }
