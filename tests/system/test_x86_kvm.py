@@ -85,7 +85,11 @@ PCI_HEAD = b'HOST-WROTE-PCI!!'
 # all six runs took the whole 850 s budget of the outer guest.  The sanitized build boots
 # the two basic runs; the rest run in the release half of every suite run.
 ASAN = os.environ.get('MOSAIC_VARIANT', 'release') == 'asan'
-RUNS = 'blk2 mmio1' if ASAN else 'blk2 mmio1 shell dirty2 gdb1 pciblk1'
+# dirty2 runs last: in about 1 of 3 runs on this tree under QEMU 7.2's nested TCG-SVM the
+# inner guest triple-faults on vCPU 1 while dirty logging is switched (KVM's SVM shutdown
+# intercept re-INITs the vCPU, which then fails at rip 0xfff0), and once the outer guest
+# itself ended during it; issue 13 stays open for it.  Last, it cannot take the others down.
+RUNS = 'blk2 mmio1' if ASAN else 'blk2 mmio1 shell gdb1 pciblk1 dirty2'
 # Chasing a rare failure: MOSAIC_NESTED_RUNS='dirty2*10' runs only that, ten times in
 # one outer boot (tests/nested-kvm/inner_runs.py; MOSAIC_NESTED_TIMEOUT: the outer
 # guest's budget in s); the tests of other runs skip, test_every_inner_run_ended
@@ -110,8 +114,11 @@ class Runs(dict):
     def __getitem__(self, name):
         r = super().__getitem__(name)
         if r.get('error'):
+            # A run the outer guest did not survive has no console of its own: the outer
+            # guest's console says how it ended.
             pytest.fail(f"{r['error']}\n{r.get('diagnosis') or ''}\n--- its console:\n"
-                        f"{r.get('out', '')[-3000:]}")
+                        f"{r.get('out', '')[-3000:]}\n--- the outer guest's console:\n"
+                        f"{self.console[-6000:]}")
         return r
 
 
