@@ -549,6 +549,22 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
     return true;
 }
 
+/* In a stub: the TLB hit path (the access, then back to `resume`); returns the rel32 of
+ * the miss jump for the caller to patch to its slow path. */
+static uint8_t *emit_tlb_hit(Gen *g, const Stub *s, bool store)
+{
+    Emit *e = &g->e;
+    emit_tlb_cmp(g, s->size, store ? offsetof(TlbEntry, tag_w) : offsetof(TlbEntry, tag_r));
+    uint8_t *miss = jmp32(e, CC_NE);
+    op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+    if (store)
+        emit_store_op(e, s->size, s->val, RSI, -1);
+    else
+        emit_load_op(e, s->opc, s->val, RSI, -1);
+    jmp_to(e, -1, s->resume);
+    return miss;
+}
+
 /* The store stub (outside the direct window, or a code page): rsi = va, the value in
  * s->val.  The TLB; a code page through the helper; else the interpreter.
  *
@@ -588,14 +604,8 @@ static void emit_store_stub(Gen *g, const Stub *s)
         patch32(e, s->fixc);
     for (unsigned i = 0; i < nslow; i++)
         patch32(e, slow[i]);
-    if (!s->tlb_done) {
-        emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_w));
-        uint8_t *miss = jmp32(e, CC_NE);
-        op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
-        emit_store_op(e, s->size, s->val, RSI, -1);
-        jmp_to(e, -1, s->resume);
-        patch32(e, miss);
-    }
+    if (!s->tlb_done)
+        patch32(e, emit_tlb_hit(g, s, true));
     if (s->val != RDX)
         mov_rr(e, RDX, s->val);
     e8(e, 0xb9); e32(e, s->size);       /* mov ecx, size */
@@ -664,13 +674,8 @@ static void emit_stubs(Gen *g)
         case STUB_LOAD:
             /* Outside the direct window: the TLB, else the interpreter. */
             patch32(e, s->fix);
-            emit_tlb_cmp(g, s->size, offsetof(TlbEntry, tag_r));
-            uint8_t *miss = jmp32(e, CC_NE);
-            op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
-            emit_load_op(e, s->opc, s->val, RSI, -1);
-            jmp_to(e, -1, s->resume);
             /* TLB miss, MMIO, misaligned: the slow path (raw value in rax). */
-            patch32(e, miss);
+            patch32(e, emit_tlb_hit(g, s, false));
             e8(e, 0xba); e32(e, s->size); /* mov edx, size */
             emit_call(g, (const void *)jit_load_slow);
             op_rr(e, 1, 0x85, RDX, RDX);  /* test rdx, rdx */
