@@ -3,6 +3,7 @@
 tracking.  Here on TCG (riscv-virt, a bare program that stores into two pages and then
 spins): the pages written are exactly the ones reported, once.  The same commands over
 KVM's dirty log: tests/system/test_x86_kvm.py (test_dirty_log_sees_exactly_the_pages_the_guest_wrote)."""
+import contextlib
 import subprocess
 import time
 
@@ -64,14 +65,27 @@ def storing(tmp_path_factory):
     return build(tmp_path_factory.mktemp('dirtystoring'), STORING)
 
 
-def test_dirty_pages_are_exactly_those_written(mosaic, top, tmp_path, program):
+@contextlib.contextmanager
+def monitored(mosaic, top, tmp_path, kernel, *extra):
+    """riscv-virt-bare running `kernel` with a monitor; quit (exit status 0) at the end."""
     sock = tmp_path / 'qmp.sock'
     p = subprocess.Popen([str(mosaic), str(top / 'configs' / 'riscv-virt-bare.ini'),
-                          '--set', f'machine.kernel={program}', '-S',
+                          '--set', f'machine.kernel={kernel}', *extra,
                           '--qmp', f'unix:{sock},server,wait=off'],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         q = Qmp(sock, p)
+        yield q
+        q.cmd('quit')
+        assert p.wait(10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
+
+
+def test_dirty_pages_are_exactly_those_written(mosaic, top, tmp_path, program):
+    with monitored(mosaic, top, tmp_path, program, '-S') as q:
         assert q.cmd('x-dirty-pages-start')['return']['regions'] >= 1
         span = {'start': 0x80000000, 'size': 0x10000}
         assert q.cmd('x-query-dirty-pages', **span)['return']['pages'] == []
@@ -91,12 +105,6 @@ def test_dirty_pages_are_exactly_those_written(mosaic, top, tmp_path, program):
         assert q.cmd('x-dirty-pages-stop')['return']['regions'] >= 1
         assert q.cmd('x-dirty-pages-start')['return']['regions'] >= 1
         assert q.cmd('x-query-dirty-pages', **span)['return']['pages'] == []
-        q.cmd('quit')
-        assert p.wait(10) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
-        p.communicate()
 
 
 @pytest.mark.parametrize('jit', ['on', 'off'])
@@ -104,13 +112,7 @@ def test_tracking_turned_on_while_the_guest_stores(mosaic, top, tmp_path, storin
     """Tracking switched on under a running guest: every page it goes on writing is
     reported, at every query (the accelerator drops its unlogged store paths when the
     client turns on, and logs each store, not just the first after a TLB fill)."""
-    sock = tmp_path / 'qmp.sock'
-    p = subprocess.Popen([str(mosaic), str(top / 'configs' / 'riscv-virt-bare.ini'),
-                          '--set', f'machine.kernel={storing}', '--set', f'accel.jit={jit}',
-                          '--qmp', f'unix:{sock},server,wait=off'],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        q = Qmp(sock, p)
+    with monitored(mosaic, top, tmp_path, storing, '--set', f'accel.jit={jit}') as q:
         time.sleep(0.5)  # the loop is hot (compiled with jit on) before tracking starts
         assert q.cmd('x-dirty-pages-start')['return']['regions'] >= 1
         span = {'start': 0x80100000, 'size': 0x20000}
@@ -119,9 +121,3 @@ def test_tracking_turned_on_while_the_guest_stores(mosaic, top, tmp_path, storin
             time.sleep(0.2)
             r = q.cmd('x-query-dirty-pages', **span)['return']
             assert r['pages'] == written, r
-        q.cmd('quit')
-        assert p.wait(10) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
-        p.communicate()
