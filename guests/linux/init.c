@@ -75,7 +75,21 @@ static size_t slen(const char *s)
     return n;
 }
 
-static void out(const char *s) { sc(SYS_write, 1, s, slen(s)); }
+/* Whole lines in one write: the kernel's console messages (another CPU's printk) can
+ * land between two writes and split a report line the tests look for. */
+static char out_line[256];
+static size_t out_len;
+
+static void out(const char *s)
+{
+    for (; *s; s++) {
+        out_line[out_len++] = *s;
+        if (*s == '\n' || out_len == sizeof out_line) {
+            sc(SYS_write, 1, out_line, out_len);
+            out_len = 0;
+        }
+    }
+}
 
 static void out_num(unsigned long v)
 {
