@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #if defined(__x86_64__) && defined(__linux__)
 
@@ -87,8 +88,9 @@ typedef struct Stub {
     unsigned size;         /* STUB_STORE */
     int val;               /* STUB_STORE: host register holding the value; LOAD: result */
     unsigned opc;          /* STUB_LOAD */
-    bool tlb_done;         /* STUB_STORE: the body already tried the TLB */
-    unsigned rs2;
+    bool tlb_done;         /* the body already tried the TLB (rsi = va) */
+    int base;              /* LOAD/STORE, !tlb_done: host register holding x[rs1] */
+    int32_t imm;           /* ... and the offset: va = base + imm */
 } Stub;
 
 #define MAX_STUBS (2 * (MAX_TB_INSNS + 2))
@@ -110,6 +112,12 @@ typedef struct Gen {
      * checked when they run (direct_wlen: none while a display or migration logs the
      * RAM's dirty pages). */
     bool store_window;
+    /* A guest register kept in h->x whose value the previous instruction left in rax
+     * as well (rax_reg: set by put, for the next instruction; rax_avail: for this one,
+     * usable only by its first emission, before anything can have clobbered rax). */
+    int rax_reg, rax_avail;
+    uint8_t *insn_start;
+    unsigned fused;        /* instructions after this one that emit_insn also did */
     Stub stub[MAX_STUBS];
     unsigned nstub;
     size_t stub_room;      /* the bounds of the stubs made so far */
@@ -141,6 +149,8 @@ static void load_g(Gen *g, int dst, unsigned r, bool w32)
 {
     if (H(g, r) == dst)
         return; /* 32-bit users read only the low half */
+    if (dst == RAX && r && (int)r == g->rax_avail && g->e.p == g->insn_start)
+        return; /* the previous instruction's result, still in rax */
     op_g(g, !w32, 0, 0x8b, dst, r);
 }
 
@@ -150,9 +160,11 @@ static void put(Gen *g, unsigned rd, int from)
     if (rd == 0 || rd >= 32)
         return;
     int h = H(g, rd);
-    if (h < 0)
+    if (h < 0) {
         mov_store(&g->e, from, RBX, XOFF(rd));
-    else if (h != from)
+        if (from == RAX)
+            g->rax_reg = (int)rd;
+    } else if (h != from)
         mov_rr(&g->e, h, from);
 }
 
@@ -361,6 +373,43 @@ static bool fits32(int64_t v)
     return v == (int32_t)v;
 }
 
+/* The host register holding x[rs1] for an access: its own, else rsi loaded from h->x. */
+static int access_base(Gen *g, const Insn *in)
+{
+    int h = H(g, in->rs1);
+    if (h >= 0)
+        return h;
+    load_g(g, RSI, in->rs1, false);
+    return RSI;
+}
+
+/* reg = base + imm. */
+static void emit_base_imm(Gen *g, int reg, int base, int32_t imm)
+{
+    if (imm)
+        lea(&g->e, reg, base, imm);
+    else if (reg != base)
+        mov_rr(&g->e, reg, base);
+}
+
+/* In a stub: rsi = the access's virtual address (the body left its base register as
+ * it was: a load's destination is written only after the access). */
+static void emit_stub_va(Gen *g, const Stub *s)
+{
+    if (!s->tlb_done)
+        emit_base_imm(g, RSI, s->base, s->imm);
+}
+
+/* Direct-window test of base + imm (rax = its offset in the window): jae leaves it. */
+static uint8_t *emit_window_test(Gen *g, int base, int32_t imm, size_t len_off)
+{
+    Emit *e = &g->e;
+    emit_base_imm(g, RAX, base, imm);
+    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)len_off);                     /* cmp rax, [len] */
+    return jmp32(e, CC_AE);
+}
+
 /* rsi = x[rs1] + imm. */
 static void emit_va(Gen *g, const Insn *in)
 {
@@ -395,17 +444,17 @@ static void emit_tlb_cmp(Gen *g, unsigned size, size_t tag_off)
     op_m(e, 1, 0, 0, 0x3b, RCX, RAX, -1, (int32_t)tag_off, 0); /* cmp rcx, [rax+tag] */
 }
 
-/* movXX d, [base + index] for a load of this kind. */
-static void emit_load_op(Emit *e, unsigned opc, int d, int base, int index)
+/* movXX d, [base + index + disp] for a load of this kind. */
+static void emit_load_op(Emit *e, unsigned opc, int d, int base, int index, int32_t disp)
 {
     switch (opc) {
-    case OP_LB: op_m(e, 1, 0, 1, 0xbe, d, base, index, 0, 0); break;  /* movsx d, byte */
-    case OP_LBU: op_m(e, 0, 0, 1, 0xb6, d, base, index, 0, 0); break; /* movzx d32, byte */
-    case OP_LH: op_m(e, 1, 0, 1, 0xbf, d, base, index, 0, 0); break;  /* movsx d, word */
-    case OP_LHU: op_m(e, 0, 0, 1, 0xb7, d, base, index, 0, 0); break; /* movzx d32, word */
-    case OP_LW: op_m(e, 1, 0, 0, 0x63, d, base, index, 0, 0); break;  /* movsxd d, dword */
-    case OP_LWU: op_m(e, 0, 0, 0, 0x8b, d, base, index, 0, 0); break; /* mov d32, dword */
-    default: op_m(e, 1, 0, 0, 0x8b, d, base, index, 0, 0); break;     /* mov d, qword */
+    case OP_LB: op_m(e, 1, 0, 1, 0xbe, d, base, index, disp, 0); break;  /* movsx d, byte */
+    case OP_LBU: op_m(e, 0, 0, 1, 0xb6, d, base, index, disp, 0); break; /* movzx d32, byte */
+    case OP_LH: op_m(e, 1, 0, 1, 0xbf, d, base, index, disp, 0); break;  /* movsx d, word */
+    case OP_LHU: op_m(e, 0, 0, 1, 0xb7, d, base, index, disp, 0); break; /* movzx d32, word */
+    case OP_LW: op_m(e, 1, 0, 0, 0x63, d, base, index, disp, 0); break;  /* movsxd d, dword */
+    case OP_LWU: op_m(e, 0, 0, 0, 0x8b, d, base, index, disp, 0); break; /* mov d32, dword */
+    default: op_m(e, 1, 0, 0, 0x8b, d, base, index, disp, 0); break;     /* mov d, qword */
     }
 }
 
@@ -417,14 +466,25 @@ static bool emit_load(Gen *g, const Insn *in, uint32_t k)
                   : in->opc == OP_LW || in->opc == OP_LWU ? 4 : 8;
     if (!fits32(in->imm))
         return false;
-    emit_va(g, in);
-    /* The direct window first (r12 = h->direct_addend); the TLB out of line. */
-    mov_rr(e, RAX, RSI);
-    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
-    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_len)); /* cmp rax, [len] */
-    Stub *s = add_stub(g, STUB_LOAD, jmp32(e, CC_AE), k);
     int d = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
-    emit_load_op(e, in->opc, d, RSI, R12);
+    Stub *s;
+    if (!g->store_window) {
+        /* Translated data accesses now: the TLB inline (the window is closed). */
+        emit_va(g, in);
+        emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_r));
+        s = add_stub(g, STUB_LOAD, jmp32(e, CC_NE), k);
+        s->tlb_done = true;
+        op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+        emit_load_op(e, in->opc, d, RSI, -1, 0);
+    } else {
+        /* The direct window first (r12 = h->direct_addend); the TLB out of line. */
+        int base = access_base(g, in);
+        s = add_stub(g, STUB_LOAD, emit_window_test(g, base, (int32_t)in->imm,
+                                                    offsetof(Hart, direct_len)), k);
+        s->base = base;
+        s->imm = (int32_t)in->imm;
+        emit_load_op(e, in->opc, d, base, R12, (int32_t)in->imm);
+    }
     s->resume = e->p;
     s->size = size;
     s->val = d;
@@ -485,14 +545,14 @@ static void emit_call(Gen *g, const void *fn)
     mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
 }
 
-/* mov [base + index], v (size bytes). */
-static void emit_store_op(Emit *e, unsigned size, int v, int base, int index)
+/* mov [base + index + disp], v (size bytes). */
+static void emit_store_op(Emit *e, unsigned size, int v, int base, int index, int32_t disp)
 {
     switch (size) {
-    case 1: op_m(e, 0, 0, 0, 0x88, v, base, index, 0, 1); break;
-    case 2: op_m(e, 0, 1, 0, 0x89, v, base, index, 0, 0); break;
-    case 4: op_m(e, 0, 0, 0, 0x89, v, base, index, 0, 0); break;
-    default: op_m(e, 1, 0, 0, 0x89, v, base, index, 0, 0); break;
+    case 1: op_m(e, 0, 0, 0, 0x88, v, base, index, disp, 1); break;
+    case 2: op_m(e, 0, 1, 0, 0x89, v, base, index, disp, 0); break;
+    case 4: op_m(e, 0, 0, 0, 0x89, v, base, index, disp, 0); break;
+    default: op_m(e, 1, 0, 0, 0x89, v, base, index, disp, 0); break;
     }
 }
 
@@ -507,15 +567,15 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
         load_g(g, RDX, in->rs2, false);
         v = RDX;
     }
-    emit_va(g, in);
     Stub *s;
     if (!g->store_window) {
+        emit_va(g, in);
         /* The TLB inline; a miss, code page, MMIO: the stub (the slow path). */
         emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_w));
         s = add_stub(g, STUB_STORE, jmp32(e, CC_NE), k);
         s->tlb_done = true;
         op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
-        emit_store_op(e, size, v, RSI, -1);
+        emit_store_op(e, size, v, RSI, -1, 0);
         s->resume = e->p;
         s->size = size;
         s->val = v;
@@ -525,15 +585,16 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
     /* The direct window, aligned (a misaligned store may reach into the next page,
      * whose code flag is not checked), on a page without translated code; else the
      * TLB (stub), which never matches a misaligned address. */
-    mov_rr(e, RAX, RSI);
-    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
-    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
-    s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
+    int base = access_base(g, in);
+    int32_t imm = (int32_t)in->imm;
+    s = add_stub(g, STUB_STORE, emit_window_test(g, base, imm, offsetof(Hart, direct_wlen)), k);
+    s->base = base;
+    s->imm = imm;
+    emit_base_imm(g, RCX, base, imm);
     if (size > 1) {
-        e8(e, 0xf7); e8(e, 0xc6); e32(e, size - 1); /* test esi, size - 1 */
+        e8(e, 0xf6); e8(e, 0xc1); e8(e, (uint8_t)(size - 1)); /* test cl, size - 1 */
         s->fixc = jmp32(e, CC_NE);
     }
-    mov_rr(e, RCX, RSI);
     shift_imm(e, 1, SH_SHR, RCX, 12);
     alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
     mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, code_mask));
@@ -541,7 +602,7 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
     e->p[-1] |= 3 << 6; /* scale 8: the SIB byte is last (base rax, no displacement) */
     e8(e, 0);
     s->fixb = jmp32(e, CC_NE);
-    emit_store_op(e, size, v, RSI, R12);
+    emit_store_op(e, size, v, base, R12, imm);
     s->resume = e->p;
     s->size = size;
     s->val = v;
@@ -558,9 +619,9 @@ static uint8_t *emit_tlb_hit(Gen *g, const Stub *s, bool store)
     uint8_t *miss = jmp32(e, CC_NE);
     op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
     if (store)
-        emit_store_op(e, s->size, s->val, RSI, -1);
+        emit_store_op(e, s->size, s->val, RSI, -1, 0);
     else
-        emit_load_op(e, s->opc, s->val, RSI, -1);
+        emit_load_op(e, s->opc, s->val, RSI, -1, 0);
     jmp_to(e, -1, s->resume);
     return miss;
 }
@@ -580,6 +641,7 @@ static void emit_store_stub(Gen *g, const Stub *s)
     unsigned nslow = 0;
     if (s->fixb) {
         patch32(e, s->fixb);
+        emit_stub_va(g, s);
         op_m(e, 1, 0, 0, 0x8b, RAX, RAX, RCX, 0, 0); /* mov rax, [rax + rcx*8] */
         e->p[-1] |= 3 << 6;
         op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, hart_bit)); /* cmp rax, [bit] */
@@ -594,7 +656,7 @@ static void emit_store_stub(Gen *g, const Stub *s)
         shift_cl(e, 1, SH_SHR, RAX);        /* shr rax, cl (granule, mod 64) */
         e8(e, 0xa8); e8(e, 1);              /* test al, 1 */
         slow[nslow++] = jmp32(e, CC_NE);
-        emit_store_op(e, s->size, s->val, RSI, R12);
+        emit_store_op(e, s->size, s->val, RSI, R12, 0);
         op_m(e, 1, 0, 0, 0x83, 0, RBX, -1, (int32_t)offsetof(Hart, st.code_write_kept), 0);
         e8(e, 1);                           /* add qword [kept], 1 */
         jmp_to(e, -1, s->resume);
@@ -602,6 +664,7 @@ static void emit_store_stub(Gen *g, const Stub *s)
     patch32(e, s->fix);
     if (s->fixc)
         patch32(e, s->fixc);
+    emit_stub_va(g, s);
     for (unsigned i = 0; i < nslow; i++)
         patch32(e, slow[i]);
     if (!s->tlb_done)
@@ -674,8 +737,10 @@ static void emit_stubs(Gen *g)
         case STUB_LOAD:
             /* Outside the direct window: the TLB, else the interpreter. */
             patch32(e, s->fix);
+            emit_stub_va(g, s);
+            if (!s->tlb_done)
+                patch32(e, emit_tlb_hit(g, s, false));
             /* TLB miss, MMIO, misaligned: the slow path (raw value in rax). */
-            patch32(e, emit_tlb_hit(g, s, false));
             e8(e, 0xba); e32(e, s->size); /* mov edx, size */
             emit_call(g, (const void *)jit_load_slow);
             op_rr(e, 1, 0x85, RDX, RDX);  /* test rdx, rdx */
@@ -906,9 +971,71 @@ static bool emit_branch(Gen *g, const Insn *in, uint32_t k)
 /* One instruction; false: not handled (the function then hands over to the interpreter
  * at this instruction).  Nothing is emitted before an instruction is known to be
  * handled. */
+/* A shift left and a shift right of one register by the same amount (C's casts to a
+ * narrower type: zero- or sign-extension of the low 8, 16 or 32 bits) in one move. */
+static bool emit_extend_pair(Gen *g, const Insn *in, const Insn *next)
+{
+    if (!in->rd || next->rd != in->rd || next->rs1 != in->rd)
+        return false;
+    unsigned n = (unsigned)in->imm, m = (unsigned)next->imm;
+    int w = 1, esc = 1;
+    uint8_t op;
+    if (in->opc == OP_SLLI && (n & 63) == (m & 63)) {
+        n &= 63;
+        if (next->opc == OP_SRLI)
+            op = n == 56 ? 0xb6 : n == 48 ? 0xb7 : 0; /* movzx */
+        else if (next->opc == OP_SRAI)
+            op = n == 56 ? 0xbe : n == 48 ? 0xbf : 0; /* movsx */
+        else
+            return false;
+        if (n == 32) { /* mov r32, r32 / movsxd */
+            esc = 0;
+            w = next->opc == OP_SRAI;
+            op = next->opc == OP_SRAI ? 0x63 : 0x8b;
+        }
+    } else if (in->opc == OP_SLLIW && (n & 31) == (m & 31)) {
+        n &= 31;
+        /* the 32-bit result is sign-extended: after a logical shift bit 31 is 0 */
+        if (next->opc == OP_SRLIW)
+            op = n == 24 ? 0xb6 : n == 16 ? 0xb7 : 0;
+        else if (next->opc == OP_SRAIW)
+            op = n == 24 ? 0xbe : n == 16 ? 0xbf : 0;
+        else
+            return false;
+    } else {
+        return false;
+    }
+    if (!op)
+        return false;
+    int d = dest(g, in->rd, in->rs1, in->rs1);
+    int src = H(g, in->rs1);
+    if (src < 0 && in->rs1 && (int)in->rs1 == g->rax_avail)
+        src = RAX;
+    if (src >= 0) {
+        rex(&g->e, w, d, 0, src);
+        if (esc)
+            e8(&g->e, 0x0f);
+        e8(&g->e, op);
+        e8(&g->e, (uint8_t)(0xc0 | ((d & 7) << 3) | (src & 7)));
+    } else {
+        op_m(&g->e, w, 0, esc, op, d, RBX, -1, XOFF(in->rs1), 0);
+    }
+    put(g, in->rd, d);
+    return true;
+}
+
 static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
 {
     Emit *e = &g->e;
+    g->rax_avail = g->rax_reg;
+    g->rax_reg = -1;
+    g->insn_start = e->p;
+    g->fused = 0;
+    if (in->opc != OP_END && (in->opc == OP_SLLI || in->opc == OP_SLLIW) &&
+            emit_extend_pair(g, in, in + 1)) {
+        g->fused = 1;
+        return true;
+    }
     switch (in->opc) {
     case OP_NOP:
         return true;
@@ -1157,23 +1284,37 @@ static void regalloc(Gen *g)
 static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
 {
     static FILE *map;
-    static bool tried;
+    static bool tried, dump;
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     (void)h;
     pthread_mutex_lock(&lock);
     if (!tried) {
         tried = true;
         const char *env = getenv("MOSAIC_TCG_PERF_MAP");
-        if (env && !strcmp(env, "1")) {
+        if (env && (!strcmp(env, "1") || !strcmp(env, "code"))) {
             char path[64];
             snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
             map = fopen(path, "w");
+            if (!strcmp(env, "code")) {
+                snprintf(path, sizeof(path), "/tmp/perf-%d.code", (int)getpid());
+                dump = mkdir(path, 0700) == 0;
+            }
         }
     }
     if (map) {
         fprintf(map, "%lx %zx guest_pa_%llx\n", (unsigned long)(uintptr_t)code, len,
                 (unsigned long long)tb->ppc);
         fflush(map);
+        if (dump) {
+            char path[96];
+            snprintf(path, sizeof(path), "/tmp/perf-%d.code/%llx-%lx.bin", (int)getpid(),
+                     (unsigned long long)tb->ppc, (unsigned long)(uintptr_t)code);
+            FILE *f = fopen(path, "wb");
+            if (f) {
+                fwrite(code, 1, len, f);
+                fclose(f);
+            }
+        }
     }
     pthread_mutex_unlock(&lock);
 }
@@ -1197,6 +1338,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     if (limit > JIT_BLOCK_MAX)
         limit = JIT_BLOCK_MAX;
     memset(&g, 0, offsetof(Gen, stub));
+    g.rax_reg = -1;
     g.nstub = 0;
     g.stub_room = 0;
     g.e.p = start;
@@ -1233,6 +1375,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
         }
         if (leaves(tb->insns[k].opc))
             break;
+        k += g.fused;
     }
     emit_stubs(&g);
     size_t len = (size_t)(e->p - start);
