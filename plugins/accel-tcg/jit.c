@@ -76,7 +76,7 @@ static const uint8_t fixed_guest[] = { 15, 14, 10, 13, 12, 11 }; /* a5 a4 a0 a3 
 #define CALLER_SAVED(r) ((r) == RDI || ((r) >= 8 && (r) <= 11))
 
 /* Slow paths emitted after the block's body. */
-enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP };
+enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP, STUB_BRANCH };
 typedef struct Stub {
     uint8_t *fix, *fixb;   /* rel32s in the body jumping to the stub (fixb: or NULL) */
     uint8_t *fixc;         /* STUB_STORE: a third (misaligned in the window), or NULL */
@@ -118,6 +118,7 @@ typedef struct Gen {
     int rax_reg, rax_avail;
     uint8_t *insn_start;
     unsigned fused;        /* instructions after this one that emit_insn also did */
+    bool no_sext;          /* a W op's result needs no sign extension (an ANDI follows) */
     Stub stub[MAX_STUBS];
     unsigned nstub;
     size_t stub_room;      /* the bounds of the stubs made so far */
@@ -237,7 +238,9 @@ static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
     if (g->nstub >= MAX_STUBS)
         __builtin_trap(); /* a generator bug: at most two stubs per instruction */
     Stub *s = &g->stub[g->nstub++];
-    g->stub_room += kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES;
+    /* a branch's exit is emitted with the stubs and adds a stop stub of its own */
+    g->stub_room += kind == STUB_STORE ? JIT_STORE_STUB_BYTES
+                  : kind == STUB_BRANCH ? JIT_STORE_STUB_BYTES + JIT_STUB_BYTES : JIT_STUB_BYTES;
     memset(s, 0, sizeof(*s));
     s->kind = kind;
     s->fix = fix;
@@ -750,6 +753,10 @@ static void emit_stubs(Gen *g)
                 mov_rr(e, s->val, RAX);
             jmp_to(e, -1, s->resume);
             break;
+        case STUB_BRANCH:
+            patch32(e, s->fix);
+            emit_goto(g, s->d, s->k + 1);
+            break;
         case STUB_LOOP_STOP:
             patch32(e, s->fix);
             mov_store(e, R13, RBX, PCOFF);
@@ -776,7 +783,8 @@ static void emit_stubs(Gen *g)
             jmp_to(e, -1, g->tail_done);
             break;
         }
-        if (e->p - stub_start > (s->kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES))
+        if (e->p - stub_start > (s->kind == STUB_STORE || s->kind == STUB_BRANCH
+                                     ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES))
             __builtin_trap(); /* a generator bug: the room kept for stubs is too small */
     }
 }
@@ -793,7 +801,7 @@ static void emit_alu_reg(Gen *g, const Insn *in, uint8_t op, bool w32)
     int d = dest(g, in->rd, a, b);
     load_g(g, d, a, w32);
     op_g(g, !w32, 0, op, d, b);
-    if (w32)
+    if (w32 && !g->no_sext)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
 }
@@ -807,7 +815,7 @@ static void emit_alu_imm(Gen *g, const Insn *in, int ext, bool w32)
     } else {
         load_g(g, d, in->rs1, w32);
         alu_imm(&g->e, !w32, ext, d, (int32_t)in->imm);
-        if (w32)
+        if (w32 && !g->no_sext)
             movsxd_rr(&g->e, d, d);
     }
     put(g, in->rd, d);
@@ -818,7 +826,7 @@ static void emit_shift_imm(Gen *g, const Insn *in, int ext, bool w32)
     int d = dest(g, in->rd, in->rs1, in->rs1);
     load_g(g, d, in->rs1, w32);
     shift_imm(&g->e, !w32, ext, d, (uint8_t)(in->imm & (w32 ? 31 : 63)));
-    if (w32)
+    if (w32 && !g->no_sext)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
 }
@@ -830,7 +838,7 @@ static void emit_shift_reg(Gen *g, const Insn *in, int ext, bool w32)
     int d = dest(g, in->rd, in->rs1, in->rs1);
     load_g(g, d, in->rs1, w32);
     shift_cl(&g->e, !w32, ext, d);
-    if (w32)
+    if (w32 && !g->no_sext)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
 }
@@ -961,10 +969,19 @@ static bool emit_branch(Gen *g, const Insn *in, uint32_t k)
                                 [OP_BLT - OP_BEQ] = CC_L, [OP_BGE - OP_BEQ] = CC_GE,
                                 [OP_BLTU - OP_BEQ] = CC_B, [OP_BGEU - OP_BEQ] = CC_AE };
     emit_cmp(g, in->rs1, in->rs2, 0);
-    /* Not taken: on with the block (jump over the taken exit). */
-    uint8_t *fix = jmp32(&g->e, cond[in->opc - OP_BEQ] ^ 1);
-    emit_goto(g, taken, k + 1);
-    patch32(&g->e, fix);
+    int cc = cond[in->opc - OP_BEQ];
+    if (in->imm > 0 && taken != 0) {
+        /* Forward: most often not taken, so that path falls through; the taken exit
+         * is out of line. */
+        Stub *s = add_stub(g, STUB_BRANCH, jmp32(&g->e, cc), k);
+        s->d = taken;
+    } else {
+        /* Backward (a loop): the taken exit inline, jumped over when not taken. */
+        uint8_t *fix = jmp32(&g->e, cc ^ 1);
+        emit_goto(g, taken, k + 1);
+        patch32(&g->e, fix);
+    }
+    g->rax_reg = g->rax_avail; /* the not-taken path does not touch rax */
     return true;
 }
 
@@ -1024,18 +1041,53 @@ static bool emit_extend_pair(Gen *g, const Insn *in, const Insn *next)
     return true;
 }
 
-static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
+static bool emit_one(Gen *g, const Insn *in, uint32_t k);
+
+static void insn_begin(Gen *g)
 {
-    Emit *e = &g->e;
     g->rax_avail = g->rax_reg;
     g->rax_reg = -1;
-    g->insn_start = e->p;
+    g->insn_start = g->e.p;
+}
+
+static bool is_w_alu(unsigned o)
+{
+    return o == OP_ADDIW || o == OP_ADDW || o == OP_SUBW || o == OP_MULW || o == OP_SLLIW ||
+           o == OP_SRLIW || o == OP_SRAIW || o == OP_SLLW || o == OP_SRLW || o == OP_SRAW;
+}
+
+/* One instruction, or two fused (g->fused): C's narrowing casts (emit_extend_pair) and a
+ * W op whose result an ANDI with a non-negative mask takes straight away (the mask
+ * clears what the sign extension would set: no movsxd). */
+static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
+{
+    insn_begin(g);
     g->fused = 0;
-    if (in->opc != OP_END && (in->opc == OP_SLLI || in->opc == OP_SLLIW) &&
-            emit_extend_pair(g, in, in + 1)) {
+    if (in->opc == OP_END)
+        return emit_one(g, in, k);
+    const Insn *next = in + 1;
+    if ((in->opc == OP_SLLI || in->opc == OP_SLLIW) && emit_extend_pair(g, in, next)) {
         g->fused = 1;
         return true;
     }
+    if (is_w_alu(in->opc) && in->rd && next->opc == OP_ANDI && next->rs1 == in->rd &&
+            next->rd == in->rd && next->imm >= 0) {
+        g->no_sext = true;
+        bool ok = emit_one(g, in, k);
+        g->no_sext = false;
+        if (ok) {
+            insn_begin(g);
+            emit_alu_imm(g, next, ALU_AND, false);
+            g->fused = 1;
+        }
+        return ok;
+    }
+    return emit_one(g, in, k);
+}
+
+static bool emit_one(Gen *g, const Insn *in, uint32_t k)
+{
+    Emit *e = &g->e;
     switch (in->opc) {
     case OP_NOP:
         return true;
@@ -1103,7 +1155,7 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
         int d = dest(g, in->rd, a, b);
         load_g(g, d, a, w32);
         op_g(g, !w32, 1, 0xaf, d, b);   /* imul d, b */
-        if (w32)
+        if (w32 && !g->no_sext)
             movsxd_rr(e, d, d);
         put(g, in->rd, d);
         return true;
