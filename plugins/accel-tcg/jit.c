@@ -79,7 +79,7 @@ static const uint8_t fixed_guest[] = { 15, 14, 10, 13, 12, 11 }; /* a5 a4 a0 a3 
 enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP, STUB_BRANCH };
 typedef struct Stub {
     uint8_t *fix, *fixb;   /* rel32s in the body jumping to the stub (fixb: or NULL) */
-    uint8_t *fixc;         /* STUB_STORE: a third (misaligned in the window), or NULL */
+    uint8_t *fixd;         /* STUB_STORE: below code_hi (the stub makes the code-page test) */
     uint8_t *fix2;         /* STUB_STOP: the link slot's rel32 (unlinked entry) */
     uint8_t *resume;       /* STUB_STORE: where the body goes on */
     int kind;
@@ -96,8 +96,9 @@ typedef struct Stub {
 #define MAX_STUBS (2 * (MAX_TB_INSNS + 2))
 /* Upper bounds of one stub's bytes (tcg_jit_compile keeps room for the stubs made so
  * far and two more): a store's (code-page check, TLB, helper call saving five
- * registers, two exits; measured 233 bytes with fewer saved registers), any other. */
-#define JIT_STORE_STUB_BYTES 272
+ * registers, two exits, and below code_hi the window and code-page tests; measured 233
+ * bytes before the last were added), any other. */
+#define JIT_STORE_STUB_BYTES 336
 #define JIT_STUB_BYTES 192
 
 typedef struct Gen {
@@ -585,26 +586,20 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
         s->d = in->off + in->len;
         return true;
     }
-    /* The direct window, aligned (a misaligned store may reach into the next page,
-     * whose code flag is not checked), on a page without translated code; else the
-     * TLB (stub), which never matches a misaligned address. */
+    /* The direct window above the highest code page (h->code_hi): no code can be
+     * there, and the window ends 7 bytes before the RAM does, so any store, aligned or
+     * not, is made right away.  Below it the stub tests the page (emit_window_store). */
     int base = access_base(g, in);
     int32_t imm = (int32_t)in->imm;
-    s = add_stub(g, STUB_STORE, emit_window_test(g, base, imm, offsetof(Hart, direct_wlen)), k);
+    s = add_stub(g, STUB_STORE, NULL, k);
     s->base = base;
     s->imm = imm;
-    emit_base_imm(g, RCX, base, imm);
-    if (size > 1) {
-        e8(e, 0xf6); e8(e, 0xc1); e8(e, (uint8_t)(size - 1)); /* test cl, size - 1 */
-        s->fixc = jmp32(e, CC_NE);
-    }
-    shift_imm(e, 1, SH_SHR, RCX, 12);
-    alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
-    mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, code_mask));
-    op_m(e, 1, 0, 0, 0x83, 7, RAX, RCX, 0, 0); /* cmp qword [rax + rcx*8], 0 */
-    e->p[-1] |= 3 << 6; /* scale 8: the SIB byte is last (base rax, no displacement) */
-    e8(e, 0);
-    s->fixb = jmp32(e, CC_NE);
+    emit_base_imm(g, RAX, base, imm);
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, code_hi)); /* cmp rax, [code_hi] */
+    s->fixd = jmp32(e, CC_B);
+    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
+    s->fix = jmp32(e, CC_AE);
     emit_store_op(e, size, v, base, R12, imm);
     s->resume = e->p;
     s->size = size;
@@ -640,10 +635,31 @@ static uint8_t *emit_tlb_hit(Gen *g, const Stub *s, bool store)
 static void emit_store_stub(Gen *g, const Stub *s)
 {
     Emit *e = &g->e;
-    uint8_t *slow[3];
+    uint8_t *slow[3], *fixb = NULL, *fixc = NULL, *fixw = NULL;
     unsigned nslow = 0;
-    if (s->fixb) {
-        patch32(e, s->fixb);
+    if (s->fixd) {
+        /* Below code_hi: in the window, aligned (a misaligned store may reach into the
+         * next page, whose code flag is not checked), on a page without translated
+         * code: the store; else the TLB, which never matches a misaligned address. */
+        patch32(e, s->fixd);
+        fixw = emit_window_test(g, s->base, s->imm, offsetof(Hart, direct_wlen));
+        emit_base_imm(g, RCX, s->base, s->imm);
+        if (s->size > 1) {
+            e8(e, 0xf6); e8(e, 0xc1); e8(e, (uint8_t)(s->size - 1)); /* test cl, size - 1 */
+            fixc = jmp32(e, CC_NE);
+        }
+        shift_imm(e, 1, SH_SHR, RCX, 12);
+        alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
+        mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, code_mask));
+        op_m(e, 1, 0, 0, 0x83, 7, RAX, RCX, 0, 0); /* cmp qword [rax + rcx*8], 0 */
+        e->p[-1] |= 3 << 6; /* scale 8: the SIB byte is last (base rax, no displacement) */
+        e8(e, 0);
+        fixb = jmp32(e, CC_NE);
+        emit_store_op(e, s->size, s->val, s->base, R12, s->imm);
+        jmp_to(e, -1, s->resume);
+    }
+    if (fixb) {
+        patch32(e, fixb);
         emit_stub_va(g, s);
         op_m(e, 1, 0, 0, 0x8b, RAX, RAX, RCX, 0, 0); /* mov rax, [rax + rcx*8] */
         e->p[-1] |= 3 << 6;
@@ -665,8 +681,10 @@ static void emit_store_stub(Gen *g, const Stub *s)
         jmp_to(e, -1, s->resume);
     }
     patch32(e, s->fix);
-    if (s->fixc)
-        patch32(e, s->fixc);
+    if (fixc)
+        patch32(e, fixc);
+    if (fixw)
+        patch32(e, fixw);
     emit_stub_va(g, s);
     for (unsigned i = 0; i < nslow; i++)
         patch32(e, slow[i]);
