@@ -119,7 +119,8 @@ typedef struct Gen {
     int rax_reg, rax_avail;
     uint8_t *insn_start;
     unsigned fused;        /* instructions after this one that emit_insn also did */
-    bool no_sext;          /* a W op's result needs no sign extension (an ANDI follows) */
+    bool no_sext;          /* a W op's result needs no sign extension (sext_dead) */
+    uint32_t room_insns;   /* instructions the compile loop surely emits after this one */
     Stub stub[MAX_STUBS];
     unsigned nstub;
     size_t stub_room;      /* the bounds of the stubs made so far */
@@ -1074,9 +1075,40 @@ static bool is_w_alu(unsigned o)
            o == OP_SRLIW || o == OP_SRAIW || o == OP_SLLW || o == OP_SRLW || o == OP_SRAW;
 }
 
-/* One instruction, or two fused (g->fused): C's narrowing casts (emit_extend_pair) and a
- * W op whose result an ANDI with a non-negative mask takes straight away (the mask
- * clears what the sign extension would set: no movsxd). */
+static bool insn_regs(const Insn *in, bool *r1, bool *r2, bool *wd);
+static bool leaves(unsigned opc);
+
+/* Whether the W op at k may leave its result without sign extension (upper half zero
+ * instead): only while no exit can show it (loads and stores may leave for the
+ * interpreter, branches and jumps leave) and every reader takes only low bits (W ops,
+ * ANDI with a non-negative mask, SLLI by 32 or more, the count of a shift), until the
+ * register is written again.  `room`: instructions the compile loop surely emits after
+ * k (an exit for lack of room would show it too). */
+static bool sext_dead(const TB *tb, uint32_t k, unsigned rd, uint32_t room)
+{
+    for (uint32_t j = k + 1; j <= tb->n && j <= k + room; j++) {
+        const Insn *in = &tb->insns[j];
+        unsigned o = in->opc;
+        bool r1, r2, wd;
+        if (!insn_regs(in, &r1, &r2, &wd) || leaves(o) || (o >= OP_BEQ && o <= OP_BGEU) ||
+                (o >= OP_LB && o <= OP_LWU) || (o >= OP_SB && o <= OP_SD) ||
+                o == OP_MULH || o == OP_MULHU)
+            return false;
+        bool low = is_w_alu(o) || (o == OP_ANDI && in->imm >= 0) ||
+                   (o == OP_SLLI && (in->imm & 63) >= 32);
+        if (r1 && in->rs1 == rd && !low)
+            return false;
+        bool count = o == OP_SLL || o == OP_SRL || o == OP_SRA;
+        if (r2 && in->rs2 == rd && !low && !count)
+            return false;
+        if (wd && in->rd == rd)
+            return true;
+    }
+    return false;
+}
+
+/* One instruction, or two fused (g->fused: C's narrowing casts, emit_extend_pair).  A
+ * W op whose sign extension nobody can see skips its movsxd (sext_dead). */
 static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
 {
     insn_begin(g);
@@ -1088,19 +1120,10 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
         g->fused = 1;
         return true;
     }
-    if (is_w_alu(in->opc) && in->rd && next->opc == OP_ANDI && next->rs1 == in->rd &&
-            next->rd == in->rd && next->imm >= 0) {
-        g->no_sext = true;
-        bool ok = emit_one(g, in, k);
-        g->no_sext = false;
-        if (ok) {
-            insn_begin(g);
-            emit_alu_imm(g, next, ALU_AND, false);
-            g->fused = 1;
-        }
-        return ok;
-    }
-    return emit_one(g, in, k);
+    g->no_sext = is_w_alu(in->opc) && in->rd && sext_dead(g->tb, k, in->rd, g->room_insns);
+    bool ok = emit_one(g, in, k);
+    g->no_sext = false;
+    return ok;
 }
 
 static bool emit_one(Gen *g, const Insn *in, uint32_t k)
@@ -1438,8 +1461,12 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     g.loop_head = e->p;
     for (uint32_t k = 0; k <= tb->n; k++) {
         /* Every instruction needs less than JIT_MAX_INSN_BYTES inline plus stubs. */
-        if ((size_t)(e->p - start) + g.stub_room + 2 * JIT_STORE_STUB_BYTES + 2 * JIT_MAX_INSN_BYTES >
-                limit || !emit_insn(&g, &tb->insns[k], k)) {
+        size_t need = (size_t)(e->p - start) + g.stub_room + 2 * JIT_STORE_STUB_BYTES;
+        /* instructions after this one that will pass this test too (when they add no
+         * stubs: sext_dead looks only across those) */
+        g.room_insns = need + 2 * JIT_MAX_INSN_BYTES <= limit
+                     ? (uint32_t)((limit - need) / JIT_MAX_INSN_BYTES) - 2 : 0;
+        if (need + 2 * JIT_MAX_INSN_BYTES > limit || !emit_insn(&g, &tb->insns[k], k)) {
             emit_exit(&g, k);
             break;
         }
