@@ -19,7 +19,7 @@ QEMU = 'qemu-system-riscv64'
 
 BARE_TESTS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'rv64fd', 'csr', 'paging', 'warl', 'misaligned',
               'interrupts', 'illegal', 'plic', 'reset', 'smp', 'uart', 'smc', 'tbcache',
-              'jitregs']
+              'jitregs', 'jitpaths']
 # Harts each program runs with (default 1).
 BARE_CPUS = {'smp': 4}
 RAND_TESTS = ['rand-%02d' % s for s in range(1, 21)]

@@ -159,7 +159,7 @@ typedef struct Link {
 } Link;
 /* Upper bound of the host code jit.c emits per guest instruction (a store with its
  * code-page call and both exits is ~230 bytes); codecache.c reserves room with it. */
-#define JIT_MAX_INSN_BYTES 256
+#define JIT_MAX_INSN_BYTES 320
 
 struct Accel {
     MosaicMachine *machine;
@@ -174,6 +174,7 @@ struct Accel {
     _Atomic uint32_t *page_wgen;
     /* Bumped when a page first becomes a code page: harts then drop fast write entries. */
     _Atomic uint64_t code_epoch;
+    _Atomic uint64_t code_hi; /* Hart.code_hi, for harts made later */
     _Atomic uint64_t mem_changed;
     /* RAM regions whose MOSAIC_DIRTY_CODE tracking we switched on (each rebuilds the map). */
     MosaicRegion *_Atomic dirty_regions[64];
@@ -294,6 +295,10 @@ struct Hart {
      * granules with translated bytes then (a superset of today's: page_add forgets the
      * page when code is added to it); hart_bit: this hart's bit in code_mask[]. */
     uint64_t cw_page, cw_bytes, hart_bit;
+    /* The end of the highest page any hart has translated code on (a->code_hi; only
+     * grows): a store in the window at or above it cannot touch code, so generated code
+     * makes it with no code-page or alignment test.  Raised by page_add on every hart. */
+    _Atomic uint64_t code_hi;
 };
 
 /* Opcodes of pre-decoded instructions. */

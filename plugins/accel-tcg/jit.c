@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #if defined(__x86_64__) && defined(__linux__)
 
@@ -75,10 +76,10 @@ static const uint8_t fixed_guest[] = { 15, 14, 10, 13, 12, 11 }; /* a5 a4 a0 a3 
 #define CALLER_SAVED(r) ((r) == RDI || ((r) >= 8 && (r) <= 11))
 
 /* Slow paths emitted after the block's body. */
-enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP };
+enum { STUB_EXIT, STUB_LOAD, STUB_STORE, STUB_STOP, STUB_LOOP_STOP, STUB_BRANCH };
 typedef struct Stub {
     uint8_t *fix, *fixb;   /* rel32s in the body jumping to the stub (fixb: or NULL) */
-    uint8_t *fixc;         /* STUB_STORE: a third (misaligned in the window), or NULL */
+    uint8_t *fixd;         /* STUB_STORE: below code_hi (the stub makes the code-page test) */
     uint8_t *fix2;         /* STUB_STOP: the link slot's rel32 (unlinked entry) */
     uint8_t *resume;       /* STUB_STORE: where the body goes on */
     int kind;
@@ -87,15 +88,17 @@ typedef struct Stub {
     unsigned size;         /* STUB_STORE */
     int val;               /* STUB_STORE: host register holding the value; LOAD: result */
     unsigned opc;          /* STUB_LOAD */
-    bool tlb_done;         /* STUB_STORE: the body already tried the TLB */
-    unsigned rs2;
+    bool tlb_done;         /* the body already tried the TLB (rsi = va) */
+    int base;              /* LOAD/STORE, !tlb_done: host register holding x[rs1] */
+    int32_t imm;           /* ... and the offset: va = base + imm */
 } Stub;
 
 #define MAX_STUBS (2 * (MAX_TB_INSNS + 2))
 /* Upper bounds of one stub's bytes (tcg_jit_compile keeps room for the stubs made so
  * far and two more): a store's (code-page check, TLB, helper call saving five
- * registers, two exits; measured 233 bytes with fewer saved registers), any other. */
-#define JIT_STORE_STUB_BYTES 272
+ * registers, two exits, and below code_hi the window and code-page tests; measured 233
+ * bytes before the last were added), any other. */
+#define JIT_STORE_STUB_BYTES 336
 #define JIT_STUB_BYTES 192
 
 typedef struct Gen {
@@ -110,6 +113,14 @@ typedef struct Gen {
      * checked when they run (direct_wlen: none while a display or migration logs the
      * RAM's dirty pages). */
     bool store_window;
+    /* A guest register kept in h->x whose value the previous instruction left in rax
+     * as well (rax_reg: set by put, for the next instruction; rax_avail: for this one,
+     * usable only by its first emission, before anything can have clobbered rax). */
+    int rax_reg, rax_avail;
+    uint8_t *insn_start;
+    unsigned fused;        /* instructions after this one that emit_insn also did */
+    bool no_sext;          /* a W op's result needs no sign extension (sext_dead) */
+    uint32_t room_insns;   /* instructions the compile loop surely emits after this one */
     Stub stub[MAX_STUBS];
     unsigned nstub;
     size_t stub_room;      /* the bounds of the stubs made so far */
@@ -141,6 +152,8 @@ static void load_g(Gen *g, int dst, unsigned r, bool w32)
 {
     if (H(g, r) == dst)
         return; /* 32-bit users read only the low half */
+    if (dst == RAX && r && (int)r == g->rax_avail && g->e.p == g->insn_start)
+        return; /* the previous instruction's result, still in rax */
     op_g(g, !w32, 0, 0x8b, dst, r);
 }
 
@@ -150,9 +163,11 @@ static void put(Gen *g, unsigned rd, int from)
     if (rd == 0 || rd >= 32)
         return;
     int h = H(g, rd);
-    if (h < 0)
+    if (h < 0) {
         mov_store(&g->e, from, RBX, XOFF(rd));
-    else if (h != from)
+        if (from == RAX)
+            g->rax_reg = (int)rd;
+    } else if (h != from)
         mov_rr(&g->e, h, from);
 }
 
@@ -225,7 +240,9 @@ static Stub *add_stub(Gen *g, int kind, uint8_t *fix, uint32_t k)
     if (g->nstub >= MAX_STUBS)
         __builtin_trap(); /* a generator bug: at most two stubs per instruction */
     Stub *s = &g->stub[g->nstub++];
-    g->stub_room += kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES;
+    /* a branch's exit is emitted with the stubs and adds a stop stub of its own */
+    g->stub_room += kind == STUB_STORE ? JIT_STORE_STUB_BYTES
+                  : kind == STUB_BRANCH ? JIT_STORE_STUB_BYTES + JIT_STUB_BYTES : JIT_STUB_BYTES;
     memset(s, 0, sizeof(*s));
     s->kind = kind;
     s->fix = fix;
@@ -361,6 +378,43 @@ static bool fits32(int64_t v)
     return v == (int32_t)v;
 }
 
+/* The host register holding x[rs1] for an access: its own, else rsi loaded from h->x. */
+static int access_base(Gen *g, const Insn *in)
+{
+    int h = H(g, in->rs1);
+    if (h >= 0)
+        return h;
+    load_g(g, RSI, in->rs1, false);
+    return RSI;
+}
+
+/* reg = base + imm. */
+static void emit_base_imm(Gen *g, int reg, int base, int32_t imm)
+{
+    if (imm)
+        lea(&g->e, reg, base, imm);
+    else if (reg != base)
+        mov_rr(&g->e, reg, base);
+}
+
+/* In a stub: rsi = the access's virtual address (the body left its base register as
+ * it was: a load's destination is written only after the access). */
+static void emit_stub_va(Gen *g, const Stub *s)
+{
+    if (!s->tlb_done)
+        emit_base_imm(g, RSI, s->base, s->imm);
+}
+
+/* Direct-window test of base + imm (rax = its offset in the window): jae leaves it. */
+static uint8_t *emit_window_test(Gen *g, int base, int32_t imm, size_t len_off)
+{
+    Emit *e = &g->e;
+    emit_base_imm(g, RAX, base, imm);
+    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)len_off);                     /* cmp rax, [len] */
+    return jmp32(e, CC_AE);
+}
+
 /* rsi = x[rs1] + imm. */
 static void emit_va(Gen *g, const Insn *in)
 {
@@ -395,17 +449,17 @@ static void emit_tlb_cmp(Gen *g, unsigned size, size_t tag_off)
     op_m(e, 1, 0, 0, 0x3b, RCX, RAX, -1, (int32_t)tag_off, 0); /* cmp rcx, [rax+tag] */
 }
 
-/* movXX d, [base + index] for a load of this kind. */
-static void emit_load_op(Emit *e, unsigned opc, int d, int base, int index)
+/* movXX d, [base + index + disp] for a load of this kind. */
+static void emit_load_op(Emit *e, unsigned opc, int d, int base, int index, int32_t disp)
 {
     switch (opc) {
-    case OP_LB: op_m(e, 1, 0, 1, 0xbe, d, base, index, 0, 0); break;  /* movsx d, byte */
-    case OP_LBU: op_m(e, 0, 0, 1, 0xb6, d, base, index, 0, 0); break; /* movzx d32, byte */
-    case OP_LH: op_m(e, 1, 0, 1, 0xbf, d, base, index, 0, 0); break;  /* movsx d, word */
-    case OP_LHU: op_m(e, 0, 0, 1, 0xb7, d, base, index, 0, 0); break; /* movzx d32, word */
-    case OP_LW: op_m(e, 1, 0, 0, 0x63, d, base, index, 0, 0); break;  /* movsxd d, dword */
-    case OP_LWU: op_m(e, 0, 0, 0, 0x8b, d, base, index, 0, 0); break; /* mov d32, dword */
-    default: op_m(e, 1, 0, 0, 0x8b, d, base, index, 0, 0); break;     /* mov d, qword */
+    case OP_LB: op_m(e, 1, 0, 1, 0xbe, d, base, index, disp, 0); break;  /* movsx d, byte */
+    case OP_LBU: op_m(e, 0, 0, 1, 0xb6, d, base, index, disp, 0); break; /* movzx d32, byte */
+    case OP_LH: op_m(e, 1, 0, 1, 0xbf, d, base, index, disp, 0); break;  /* movsx d, word */
+    case OP_LHU: op_m(e, 0, 0, 1, 0xb7, d, base, index, disp, 0); break; /* movzx d32, word */
+    case OP_LW: op_m(e, 1, 0, 0, 0x63, d, base, index, disp, 0); break;  /* movsxd d, dword */
+    case OP_LWU: op_m(e, 0, 0, 0, 0x8b, d, base, index, disp, 0); break; /* mov d32, dword */
+    default: op_m(e, 1, 0, 0, 0x8b, d, base, index, disp, 0); break;     /* mov d, qword */
     }
 }
 
@@ -417,14 +471,25 @@ static bool emit_load(Gen *g, const Insn *in, uint32_t k)
                   : in->opc == OP_LW || in->opc == OP_LWU ? 4 : 8;
     if (!fits32(in->imm))
         return false;
-    emit_va(g, in);
-    /* The direct window first (r12 = h->direct_addend); the TLB out of line. */
-    mov_rr(e, RAX, RSI);
-    op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
-    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_len)); /* cmp rax, [len] */
-    Stub *s = add_stub(g, STUB_LOAD, jmp32(e, CC_AE), k);
     int d = H(g, in->rd) >= 0 ? H(g, in->rd) : RAX;
-    emit_load_op(e, in->opc, d, RSI, R12);
+    Stub *s;
+    if (!g->store_window) {
+        /* Translated data accesses now: the TLB inline (the window is closed). */
+        emit_va(g, in);
+        emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_r));
+        s = add_stub(g, STUB_LOAD, jmp32(e, CC_NE), k);
+        s->tlb_done = true;
+        op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
+        emit_load_op(e, in->opc, d, RSI, -1, 0);
+    } else {
+        /* The direct window first (r12 = h->direct_addend); the TLB out of line. */
+        int base = access_base(g, in);
+        s = add_stub(g, STUB_LOAD, emit_window_test(g, base, (int32_t)in->imm,
+                                                    offsetof(Hart, direct_len)), k);
+        s->base = base;
+        s->imm = (int32_t)in->imm;
+        emit_load_op(e, in->opc, d, base, R12, (int32_t)in->imm);
+    }
     s->resume = e->p;
     s->size = size;
     s->val = d;
@@ -485,14 +550,14 @@ static void emit_call(Gen *g, const void *fn)
     mov_load(e, R12, RBX, (int32_t)offsetof(Hart, direct_addend));
 }
 
-/* mov [base + index], v (size bytes). */
-static void emit_store_op(Emit *e, unsigned size, int v, int base, int index)
+/* mov [base + index + disp], v (size bytes). */
+static void emit_store_op(Emit *e, unsigned size, int v, int base, int index, int32_t disp)
 {
     switch (size) {
-    case 1: op_m(e, 0, 0, 0, 0x88, v, base, index, 0, 1); break;
-    case 2: op_m(e, 0, 1, 0, 0x89, v, base, index, 0, 0); break;
-    case 4: op_m(e, 0, 0, 0, 0x89, v, base, index, 0, 0); break;
-    default: op_m(e, 1, 0, 0, 0x89, v, base, index, 0, 0); break;
+    case 1: op_m(e, 0, 0, 0, 0x88, v, base, index, disp, 1); break;
+    case 2: op_m(e, 0, 1, 0, 0x89, v, base, index, disp, 0); break;
+    case 4: op_m(e, 0, 0, 0, 0x89, v, base, index, disp, 0); break;
+    default: op_m(e, 1, 0, 0, 0x89, v, base, index, disp, 0); break;
     }
 }
 
@@ -507,41 +572,36 @@ static bool emit_store(Gen *g, const Insn *in, uint32_t k)
         load_g(g, RDX, in->rs2, false);
         v = RDX;
     }
-    emit_va(g, in);
     Stub *s;
     if (!g->store_window) {
+        emit_va(g, in);
         /* The TLB inline; a miss, code page, MMIO: the stub (the slow path). */
         emit_tlb_cmp(g, size, offsetof(TlbEntry, tag_w));
         s = add_stub(g, STUB_STORE, jmp32(e, CC_NE), k);
         s->tlb_done = true;
         op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
-        emit_store_op(e, size, v, RSI, -1);
+        emit_store_op(e, size, v, RSI, -1, 0);
         s->resume = e->p;
         s->size = size;
         s->val = v;
         s->d = in->off + in->len;
         return true;
     }
-    /* The direct window, aligned (a misaligned store may reach into the next page,
-     * whose code flag is not checked), on a page without translated code; else the
-     * TLB (stub), which never matches a misaligned address. */
-    mov_rr(e, RAX, RSI);
+    /* The direct window above the highest code page (h->code_hi): no code can be
+     * there, and the window ends 7 bytes before the RAM does, so any store, aligned or
+     * not, is made right away.  Below it the stub tests the page (emit_window_store). */
+    int base = access_base(g, in);
+    int32_t imm = (int32_t)in->imm;
+    s = add_stub(g, STUB_STORE, NULL, k);
+    s->base = base;
+    s->imm = imm;
+    emit_base_imm(g, RAX, base, imm);
+    op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, code_hi)); /* cmp rax, [code_hi] */
+    s->fixd = jmp32(e, CC_B);
     op_mem(e, 1, 0x2b, RAX, RBX, (int32_t)offsetof(Hart, direct_lo)); /* sub rax, [lo] */
     op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, direct_wlen)); /* cmp rax, [wlen] */
-    s = add_stub(g, STUB_STORE, jmp32(e, CC_AE), k);
-    if (size > 1) {
-        e8(e, 0xf7); e8(e, 0xc6); e32(e, size - 1); /* test esi, size - 1 */
-        s->fixc = jmp32(e, CC_NE);
-    }
-    mov_rr(e, RCX, RSI);
-    shift_imm(e, 1, SH_SHR, RCX, 12);
-    alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
-    mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, code_mask));
-    op_m(e, 1, 0, 0, 0x83, 7, RAX, RCX, 0, 0); /* cmp qword [rax + rcx*8], 0 */
-    e->p[-1] |= 3 << 6; /* scale 8: the SIB byte is last (base rax, no displacement) */
-    e8(e, 0);
-    s->fixb = jmp32(e, CC_NE);
-    emit_store_op(e, size, v, RSI, R12);
+    s->fix = jmp32(e, CC_AE);
+    emit_store_op(e, size, v, base, R12, imm);
     s->resume = e->p;
     s->size = size;
     s->val = v;
@@ -558,9 +618,9 @@ static uint8_t *emit_tlb_hit(Gen *g, const Stub *s, bool store)
     uint8_t *miss = jmp32(e, CC_NE);
     op_m(e, 1, 0, 0, 0x03, RSI, RAX, -1, (int32_t)offsetof(TlbEntry, addend), 0);
     if (store)
-        emit_store_op(e, s->size, s->val, RSI, -1);
+        emit_store_op(e, s->size, s->val, RSI, -1, 0);
     else
-        emit_load_op(e, s->opc, s->val, RSI, -1);
+        emit_load_op(e, s->opc, s->val, RSI, -1, 0);
     jmp_to(e, -1, s->resume);
     return miss;
 }
@@ -576,10 +636,32 @@ static uint8_t *emit_tlb_hit(Gen *g, const Stub *s, bool store)
 static void emit_store_stub(Gen *g, const Stub *s)
 {
     Emit *e = &g->e;
-    uint8_t *slow[3];
+    uint8_t *slow[3], *fixb = NULL, *fixc = NULL, *fixw = NULL;
     unsigned nslow = 0;
-    if (s->fixb) {
-        patch32(e, s->fixb);
+    if (s->fixd) {
+        /* Below code_hi: in the window, aligned (a misaligned store may reach into the
+         * next page, whose code flag is not checked), on a page without translated
+         * code: the store; else the TLB, which never matches a misaligned address. */
+        patch32(e, s->fixd);
+        fixw = emit_window_test(g, s->base, s->imm, offsetof(Hart, direct_wlen));
+        emit_base_imm(g, RCX, s->base, s->imm);
+        if (s->size > 1) {
+            e8(e, 0xf6); e8(e, 0xc1); e8(e, (uint8_t)(s->size - 1)); /* test cl, size - 1 */
+            fixc = jmp32(e, CC_NE);
+        }
+        shift_imm(e, 1, SH_SHR, RCX, 12);
+        alu_imm(e, 0, ALU_AND, RCX, (1 << CODE_MAP_BITS) - 1);
+        mov_load(e, RAX, RBX, (int32_t)offsetof(Hart, code_mask));
+        op_m(e, 1, 0, 0, 0x83, 7, RAX, RCX, 0, 0); /* cmp qword [rax + rcx*8], 0 */
+        e->p[-1] |= 3 << 6; /* scale 8: the SIB byte is last (base rax, no displacement) */
+        e8(e, 0);
+        fixb = jmp32(e, CC_NE);
+        emit_store_op(e, s->size, s->val, s->base, R12, s->imm);
+        jmp_to(e, -1, s->resume);
+    }
+    if (fixb) {
+        patch32(e, fixb);
+        emit_stub_va(g, s);
         op_m(e, 1, 0, 0, 0x8b, RAX, RAX, RCX, 0, 0); /* mov rax, [rax + rcx*8] */
         e->p[-1] |= 3 << 6;
         op_mem(e, 1, 0x3b, RAX, RBX, (int32_t)offsetof(Hart, hart_bit)); /* cmp rax, [bit] */
@@ -594,14 +676,17 @@ static void emit_store_stub(Gen *g, const Stub *s)
         shift_cl(e, 1, SH_SHR, RAX);        /* shr rax, cl (granule, mod 64) */
         e8(e, 0xa8); e8(e, 1);              /* test al, 1 */
         slow[nslow++] = jmp32(e, CC_NE);
-        emit_store_op(e, s->size, s->val, RSI, R12);
+        emit_store_op(e, s->size, s->val, RSI, R12, 0);
         op_m(e, 1, 0, 0, 0x83, 0, RBX, -1, (int32_t)offsetof(Hart, st.code_write_kept), 0);
         e8(e, 1);                           /* add qword [kept], 1 */
         jmp_to(e, -1, s->resume);
     }
     patch32(e, s->fix);
-    if (s->fixc)
-        patch32(e, s->fixc);
+    if (fixc)
+        patch32(e, fixc);
+    if (fixw)
+        patch32(e, fixw);
+    emit_stub_va(g, s);
     for (unsigned i = 0; i < nslow; i++)
         patch32(e, slow[i]);
     if (!s->tlb_done)
@@ -674,8 +759,10 @@ static void emit_stubs(Gen *g)
         case STUB_LOAD:
             /* Outside the direct window: the TLB, else the interpreter. */
             patch32(e, s->fix);
+            emit_stub_va(g, s);
+            if (!s->tlb_done)
+                patch32(e, emit_tlb_hit(g, s, false));
             /* TLB miss, MMIO, misaligned: the slow path (raw value in rax). */
-            patch32(e, emit_tlb_hit(g, s, false));
             e8(e, 0xba); e32(e, s->size); /* mov edx, size */
             emit_call(g, (const void *)jit_load_slow);
             op_rr(e, 1, 0x85, RDX, RDX);  /* test rdx, rdx */
@@ -684,6 +771,10 @@ static void emit_stubs(Gen *g)
             if (s->val != RAX)
                 mov_rr(e, s->val, RAX);
             jmp_to(e, -1, s->resume);
+            break;
+        case STUB_BRANCH:
+            patch32(e, s->fix);
+            emit_goto(g, s->d, s->k + 1);
             break;
         case STUB_LOOP_STOP:
             patch32(e, s->fix);
@@ -711,7 +802,8 @@ static void emit_stubs(Gen *g)
             jmp_to(e, -1, g->tail_done);
             break;
         }
-        if (e->p - stub_start > (s->kind == STUB_STORE ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES))
+        if (e->p - stub_start > (s->kind == STUB_STORE || s->kind == STUB_BRANCH
+                                     ? JIT_STORE_STUB_BYTES : JIT_STUB_BYTES))
             __builtin_trap(); /* a generator bug: the room kept for stubs is too small */
     }
 }
@@ -728,7 +820,7 @@ static void emit_alu_reg(Gen *g, const Insn *in, uint8_t op, bool w32)
     int d = dest(g, in->rd, a, b);
     load_g(g, d, a, w32);
     op_g(g, !w32, 0, op, d, b);
-    if (w32)
+    if (w32 && !g->no_sext)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
 }
@@ -742,7 +834,7 @@ static void emit_alu_imm(Gen *g, const Insn *in, int ext, bool w32)
     } else {
         load_g(g, d, in->rs1, w32);
         alu_imm(&g->e, !w32, ext, d, (int32_t)in->imm);
-        if (w32)
+        if (w32 && !g->no_sext)
             movsxd_rr(&g->e, d, d);
     }
     put(g, in->rd, d);
@@ -753,7 +845,7 @@ static void emit_shift_imm(Gen *g, const Insn *in, int ext, bool w32)
     int d = dest(g, in->rd, in->rs1, in->rs1);
     load_g(g, d, in->rs1, w32);
     shift_imm(&g->e, !w32, ext, d, (uint8_t)(in->imm & (w32 ? 31 : 63)));
-    if (w32)
+    if (w32 && !g->no_sext)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
 }
@@ -765,7 +857,7 @@ static void emit_shift_reg(Gen *g, const Insn *in, int ext, bool w32)
     int d = dest(g, in->rd, in->rs1, in->rs1);
     load_g(g, d, in->rs1, w32);
     shift_cl(&g->e, !w32, ext, d);
-    if (w32)
+    if (w32 && !g->no_sext)
         movsxd_rr(&g->e, d, d);
     put(g, in->rd, d);
 }
@@ -896,17 +988,145 @@ static bool emit_branch(Gen *g, const Insn *in, uint32_t k)
                                 [OP_BLT - OP_BEQ] = CC_L, [OP_BGE - OP_BEQ] = CC_GE,
                                 [OP_BLTU - OP_BEQ] = CC_B, [OP_BGEU - OP_BEQ] = CC_AE };
     emit_cmp(g, in->rs1, in->rs2, 0);
-    /* Not taken: on with the block (jump over the taken exit). */
-    uint8_t *fix = jmp32(&g->e, cond[in->opc - OP_BEQ] ^ 1);
-    emit_goto(g, taken, k + 1);
-    patch32(&g->e, fix);
+    int cc = cond[in->opc - OP_BEQ];
+    if (in->imm > 0 && taken != 0) {
+        /* Forward: most often not taken, so that path falls through; the taken exit
+         * is out of line. */
+        Stub *s = add_stub(g, STUB_BRANCH, jmp32(&g->e, cc), k);
+        s->d = taken;
+    } else {
+        /* Backward (a loop): the taken exit inline, jumped over when not taken. */
+        uint8_t *fix = jmp32(&g->e, cc ^ 1);
+        emit_goto(g, taken, k + 1);
+        patch32(&g->e, fix);
+    }
+    g->rax_reg = g->rax_avail; /* the not-taken path does not touch rax */
     return true;
 }
 
 /* One instruction; false: not handled (the function then hands over to the interpreter
  * at this instruction).  Nothing is emitted before an instruction is known to be
  * handled. */
+/* A shift left and a shift right of one register by the same amount (C's casts to a
+ * narrower type: zero- or sign-extension of the low 8, 16 or 32 bits) in one move. */
+static bool emit_extend_pair(Gen *g, const Insn *in, const Insn *next)
+{
+    if (!in->rd || next->rd != in->rd || next->rs1 != in->rd)
+        return false;
+    unsigned n = (unsigned)in->imm, m = (unsigned)next->imm;
+    int w = 1, esc = 1;
+    uint8_t op;
+    if (in->opc == OP_SLLI && (n & 63) == (m & 63)) {
+        n &= 63;
+        if (next->opc == OP_SRLI)
+            op = n == 56 ? 0xb6 : n == 48 ? 0xb7 : 0; /* movzx */
+        else if (next->opc == OP_SRAI)
+            op = n == 56 ? 0xbe : n == 48 ? 0xbf : 0; /* movsx */
+        else
+            return false;
+        if (n == 32) { /* mov r32, r32 / movsxd */
+            esc = 0;
+            w = next->opc == OP_SRAI;
+            op = next->opc == OP_SRAI ? 0x63 : 0x8b;
+        }
+    } else if (in->opc == OP_SLLIW && (n & 31) == (m & 31)) {
+        n &= 31;
+        /* the 32-bit result is sign-extended: after a logical shift bit 31 is 0 */
+        if (next->opc == OP_SRLIW)
+            op = n == 24 ? 0xb6 : n == 16 ? 0xb7 : 0;
+        else if (next->opc == OP_SRAIW)
+            op = n == 24 ? 0xbe : n == 16 ? 0xbf : 0;
+        else
+            return false;
+    } else {
+        return false;
+    }
+    if (!op)
+        return false;
+    int d = dest(g, in->rd, in->rs1, in->rs1);
+    int src = H(g, in->rs1);
+    if (src < 0 && in->rs1 && (int)in->rs1 == g->rax_avail)
+        src = RAX;
+    if (src >= 0) {
+        rex(&g->e, w, d, 0, src);
+        if (esc)
+            e8(&g->e, 0x0f);
+        e8(&g->e, op);
+        e8(&g->e, (uint8_t)(0xc0 | ((d & 7) << 3) | (src & 7)));
+    } else {
+        op_m(&g->e, w, 0, esc, op, d, RBX, -1, XOFF(in->rs1), 0);
+    }
+    put(g, in->rd, d);
+    return true;
+}
+
+static bool emit_one(Gen *g, const Insn *in, uint32_t k);
+
+static void insn_begin(Gen *g)
+{
+    g->rax_avail = g->rax_reg;
+    g->rax_reg = -1;
+    g->insn_start = g->e.p;
+}
+
+static bool is_w_alu(unsigned o)
+{
+    return o == OP_ADDIW || o == OP_ADDW || o == OP_SUBW || o == OP_MULW || o == OP_SLLIW ||
+           o == OP_SRLIW || o == OP_SRAIW || o == OP_SLLW || o == OP_SRLW || o == OP_SRAW;
+}
+
+static bool insn_regs(const Insn *in, bool *r1, bool *r2, bool *wd);
+static bool leaves(unsigned opc);
+
+/* Whether the W op at k may leave its result without sign extension (upper half zero
+ * instead): only while no exit can show it (loads and stores may leave for the
+ * interpreter, branches and jumps leave) and every reader takes only low bits (W ops,
+ * ANDI with a non-negative mask, SLLI by 32 or more, the count of a shift), until the
+ * register is written again.  `room`: instructions the compile loop surely emits after
+ * k (an exit for lack of room would show it too). */
+static bool sext_dead(const TB *tb, uint32_t k, unsigned rd, uint32_t room)
+{
+    for (uint32_t j = k + 1; j <= tb->n && j <= k + room; j++) {
+        const Insn *in = &tb->insns[j];
+        unsigned o = in->opc;
+        bool r1, r2, wd;
+        if (!insn_regs(in, &r1, &r2, &wd) || leaves(o) || (o >= OP_BEQ && o <= OP_BGEU) ||
+                (o >= OP_LB && o <= OP_LWU) || (o >= OP_SB && o <= OP_SD) ||
+                o == OP_MULH || o == OP_MULHU)
+            return false;
+        bool low = is_w_alu(o) || (o == OP_ANDI && in->imm >= 0) ||
+                   (o == OP_SLLI && (in->imm & 63) >= 32);
+        if (r1 && in->rs1 == rd && !low)
+            return false;
+        bool count = o == OP_SLL || o == OP_SRL || o == OP_SRA;
+        if (r2 && in->rs2 == rd && !low && !count)
+            return false;
+        if (wd && in->rd == rd)
+            return true;
+    }
+    return false;
+}
+
+/* One instruction, or two fused (g->fused: C's narrowing casts, emit_extend_pair).  A
+ * W op whose sign extension nobody can see skips its movsxd (sext_dead). */
 static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
+{
+    insn_begin(g);
+    g->fused = 0;
+    if (in->opc == OP_END)
+        return emit_one(g, in, k);
+    const Insn *next = in + 1;
+    if ((in->opc == OP_SLLI || in->opc == OP_SLLIW) && emit_extend_pair(g, in, next)) {
+        g->fused = 1;
+        return true;
+    }
+    g->no_sext = is_w_alu(in->opc) && in->rd && sext_dead(g->tb, k, in->rd, g->room_insns);
+    bool ok = emit_one(g, in, k);
+    g->no_sext = false;
+    return ok;
+}
+
+static bool emit_one(Gen *g, const Insn *in, uint32_t k)
 {
     Emit *e = &g->e;
     switch (in->opc) {
@@ -976,7 +1196,7 @@ static bool emit_insn(Gen *g, const Insn *in, uint32_t k)
         int d = dest(g, in->rd, a, b);
         load_g(g, d, a, w32);
         op_g(g, !w32, 1, 0xaf, d, b);   /* imul d, b */
-        if (w32)
+        if (w32 && !g->no_sext)
             movsxd_rr(e, d, d);
         put(g, in->rd, d);
         return true;
@@ -1157,23 +1377,37 @@ static void regalloc(Gen *g)
 static void perf_map_add(Hart *h, const void *code, size_t len, const TB *tb)
 {
     static FILE *map;
-    static bool tried;
+    static bool tried, dump;
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     (void)h;
     pthread_mutex_lock(&lock);
     if (!tried) {
         tried = true;
         const char *env = getenv("MOSAIC_TCG_PERF_MAP");
-        if (env && !strcmp(env, "1")) {
+        if (env && (!strcmp(env, "1") || !strcmp(env, "code"))) {
             char path[64];
             snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
             map = fopen(path, "w");
+            if (!strcmp(env, "code")) {
+                snprintf(path, sizeof(path), "/tmp/perf-%d.code", (int)getpid());
+                dump = mkdir(path, 0700) == 0;
+            }
         }
     }
     if (map) {
         fprintf(map, "%lx %zx guest_pa_%llx\n", (unsigned long)(uintptr_t)code, len,
                 (unsigned long long)tb->ppc);
         fflush(map);
+        if (dump) {
+            char path[96];
+            snprintf(path, sizeof(path), "/tmp/perf-%d.code/%llx-%lx.bin", (int)getpid(),
+                     (unsigned long long)tb->ppc, (unsigned long)(uintptr_t)code);
+            FILE *f = fopen(path, "wb");
+            if (f) {
+                fwrite(code, 1, len, f);
+                fclose(f);
+            }
+        }
     }
     pthread_mutex_unlock(&lock);
 }
@@ -1197,6 +1431,7 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     if (limit > JIT_BLOCK_MAX)
         limit = JIT_BLOCK_MAX;
     memset(&g, 0, offsetof(Gen, stub));
+    g.rax_reg = -1;
     g.nstub = 0;
     g.stub_room = 0;
     g.e.p = start;
@@ -1226,13 +1461,18 @@ JitFn tcg_jit_compile(Hart *h, TB *tb)
     g.loop_head = e->p;
     for (uint32_t k = 0; k <= tb->n; k++) {
         /* Every instruction needs less than JIT_MAX_INSN_BYTES inline plus stubs. */
-        if ((size_t)(e->p - start) + g.stub_room + 2 * JIT_STORE_STUB_BYTES + 2 * JIT_MAX_INSN_BYTES >
-                limit || !emit_insn(&g, &tb->insns[k], k)) {
+        size_t need = (size_t)(e->p - start) + g.stub_room + 2 * JIT_STORE_STUB_BYTES;
+        /* instructions after this one that will pass this test too (when they add no
+         * stubs: sext_dead looks only across those) */
+        g.room_insns = need + 2 * JIT_MAX_INSN_BYTES <= limit
+                     ? (uint32_t)((limit - need) / JIT_MAX_INSN_BYTES) - 2 : 0;
+        if (need + 2 * JIT_MAX_INSN_BYTES > limit || !emit_insn(&g, &tb->insns[k], k)) {
             emit_exit(&g, k);
             break;
         }
         if (leaves(tb->insns[k].opc))
             break;
+        k += g.fused;
     }
     emit_stubs(&g);
     size_t len = (size_t)(e->p - start);

@@ -372,6 +372,19 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
                 if (a->harts[i])
                     hart_kick_check(a->harts[i]);
         }
+        /* Stores at or above the highest code page skip the code-page test (jit.c):
+         * raise every hart's bound before any code on this page can run. */
+        uint64_t end = page + 4096, cur = atomic_load(&a->code_hi);
+        while (cur < end && !atomic_compare_exchange_weak(&a->code_hi, &cur, end))
+            ;
+        for (unsigned i = 0; i < a->nharts; i++) {
+            Hart *o = a->harts[i];
+            if (!o)
+                continue;
+            cur = atomic_load(&o->code_hi);
+            while (cur < end && !atomic_compare_exchange_weak(&o->code_hi, &cur, end))
+                ;
+        }
         pe->next = h->page_hash[page_bucket(page)];
         h->page_hash[page_bucket(page)] = pe;
     }
