@@ -7,7 +7,9 @@ console and log text, seconds until the guest's MOSAIC-X86-UP marker, total seco
 usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO[*N]...   (*N: N times in a row)
 Each run ends by its deadline (watchdog.py) with an error naming the step it waited for.
   blk2        2 vCPUs, started paused: monitor query-status/query-cpus-fast, cont, stop,
-              cont mid-boot; the guest reads and writes virtio-blk JOBDIR/disk.raw, powers off
+              cont mid-boot; the guest reads and writes virtio-blk JOBDIR/disk.raw, then
+              reboots by a triple fault on vCPU 1 while vCPU 0 runs on (mosaic.triple),
+              boots again and powers off
   mmio1       1 vCPU, the guest reads unmapped MMIO, powers off
   dirty1      1 vCPU, dirty tracking switched on over the monitor before the guest runs;
               the guest writes two pages of the legacy hole; the pages the monitor saw
@@ -116,8 +118,9 @@ def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
 
     def reader():
         for line in iter(p.stdout.readline, b''):
-            if MARKER in line and 'marker' not in seen:
-                seen['marker'] = time.monotonic() - t0
+            if MARKER in line:
+                seen.setdefault('marker', time.monotonic() - t0)
+                seen['markers'] = seen.get('markers', 0) + 1
             if b'MOSAIC-EXITS-' in line and (b'-BEGIN' in line or b'-END' in line):
                 seen.setdefault('kvm_stats', {})[line.decode(errors='replace').strip()] = \
                     kvm_stats(p.pid)
@@ -150,7 +153,8 @@ def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     CONSOLE = None
     r = {'rc': p.returncode, 'out': out.decode(errors='replace')[-8000:],
-         'marker_seconds': seen.get('marker'), 'seconds': time.monotonic() - t0,
+         'marker_seconds': seen.get('marker'), 'markers': seen.get('markers', 0),
+         'seconds': time.monotonic() - t0,
          'kvm_stats': seen.get('kvm_stats'), 'monitor_up_seconds': seen.get('monitor_up'),
          'cpu_seconds': cpu, 'cmd': [str(c) for c in cmd], 'monitor': mon}
     if error:
@@ -401,6 +405,7 @@ def scenario(sc):
     if sc == 'blk2':
         return mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
                                     '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
+                      append=f'{APPEND} mosaic.triple reboot=t,f,s1',
                       qmp=f'{QMPDIR}/{sc}.qmp', monitor=monitor_checks)
     if sc == 'shell':
         top = __file__.rsplit('/tests/', 1)[0]
