@@ -16,6 +16,8 @@ Each run ends by its deadline (watchdog.py) with an error naming the step it wai
   dirty2      the same on 2 vCPUs, after a stress: one writer per vCPU for 15 s while
               the monitor switches dirty tracking off and on and fetches the log, the
               guest then waits for the monitor's "go" on its console
+  dirty2fetch the same stress, but the monitor only fetches the log (no switching off
+              and on): tells failures of the flag switch from those of the fetch
   pciblk1     1 vCPU, pcie = true, Linux pci=nomsi: virtio-blk on the PCIe host (bus =
               pcie.0) interrupting through INTx (the DSDT's _PRT: IOAPIC GSI 20-23); the
               guest names the PCI function, its 64-bit BAR, its interrupt and the host's
@@ -211,7 +213,7 @@ def stats_at_end(q):
     return seen
 
 
-def dirty_checks(q, stress=False):
+def dirty_checks(q, stress=False, switch=True):
     """Dirty logging on before the guest runs; the guest's two writes are seen, and
     only they.  stress: first, while a writer on every vCPU writes STRESS, logging is
     switched off and on again and again, each time fetched once (the map changes and
@@ -226,8 +228,9 @@ def dirty_checks(q, stress=False):
         step('dirty logging switched off and on while the guest writes on every vCPU')
         seen['toggles'], seen['stress-fetches'] = 0, []
         while b'MOSAIC-DIRTY-STRESS-DONE' not in CONSOLE[0]:
-            q.cmd('x-dirty-pages-stop')
-            q.cmd('x-dirty-pages-start')
+            if switch:
+                q.cmd('x-dirty-pages-stop')
+                q.cmd('x-dirty-pages-start')
             r = q.cmd('x-query-dirty-pages', start=STRESS[0], size=STRESS[1])['return']
             seen['toggles'] += 1
             seen['stress-fetches'].append(r['dirty'])
@@ -422,6 +425,10 @@ def scenario(sc):
     if sc == 'dirty2':
         return mosaic(sc, 2, 'dirty', append=f'{APPEND} mosaic.dirtysecs={STRESS_SECONDS}',
                       qmp=f'{QMPDIR}/{sc}.qmp', monitor=lambda q: dirty_checks(q, stress=True))
+    if sc == 'dirty2fetch':
+        return mosaic(sc, 2, 'dirty', append=f'{APPEND} mosaic.dirtysecs={STRESS_SECONDS}',
+                      qmp=f'{QMPDIR}/{sc}.qmp',
+                      monitor=lambda q: dirty_checks(q, stress=True, switch=False))
     if sc == 'pciblk1':
         return mosaic(sc, 1, 'pciblk', f'[blockdev disk1]\ndriver = file\nfilename = {JOB}/pcidisk.raw\n'
                                        '[device blk1]\ntype = virtio-blk\ndrive = disk1\nbus = pcie.0\n',

@@ -149,9 +149,12 @@ def nested(mosaic, guest, tmp_path_factory):
 def test_every_inner_run_ended(nested):
     # Each inner run ended by itself, before its deadline (tests/nested-kvm/watchdog.py):
     # a hung one names the step it waited for, with the VMM's stacks.
+    # dirty2's own tests report a bad dirty2 run (it stresses the nested emulator, see
+    # tests/nested-kvm/README.md), unless runs were chosen to chase one.
     results = nested[0]
     for name in dict.keys(results):
-        results[name]
+        if CHOSEN or name.split('.')[0] != 'dirty2':
+            results[name]
 
 
 @pytest.mark.linux
@@ -235,6 +238,9 @@ def test_dirty_logging_switched_while_two_vcpus_write(nested):
     # and the log, switched on again, must see the writers' pages.
     r = nested[0]['dirty2']
     m = r['monitor']
+    # The guest booted once: a triple fault under the switches reboots it now (and the
+    # stress would run again), instead of stopping the machine.
+    assert r['markers'] == 1, r['out']
     cpus = sorted(marked(r['out'], 'MOSAIC-DIRTY-CPU'))
     assert [c.split()[0] for c in cpus] == ['cpu=0', 'cpu=1'], r['out']
     assert all(int(c.split('writes=')[1]) > 0 for c in cpus), r['out']
