@@ -225,7 +225,8 @@ def dirty_checks(q, stress=False, switch=True):
     if stress:
         step("the guest's writers to start on every vCPU")
         wait_console(b'MOSAIC-DIRTY-STRESS ')
-        step('dirty logging switched off and on while the guest writes on every vCPU')
+        step('dirty logging switched off and on while the guest writes on every vCPU'
+             if switch else 'the dirty log fetched while the guest writes on every vCPU')
         seen['toggles'], seen['stress-fetches'] = 0, []
         while b'MOSAIC-DIRTY-STRESS-DONE' not in CONSOLE[0]:
             if switch:
