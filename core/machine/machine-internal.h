@@ -52,6 +52,10 @@ struct MosaicMachine {
     gint req_shutdown;   /* 1 + MosaicShutdownCause, 0: none */
     gint req_exit_code;
     gint req_debug_stop;
+    /* Under run_lock: a guest asked for a reset, poweroff or stop (req_shutdown) and the
+     * main loop has not handled it yet.  No vCPU enters vcpu_run meanwhile: the one that
+     * asked may be in a state only the reset makes good (KVM after a triple fault). */
+    gboolean req_hold;
 
     GArray *observers;
 

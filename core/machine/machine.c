@@ -86,10 +86,16 @@ MOSAIC_API const MosaicProps *mosaic_config_find(MosaicMachine *m, const char *k
 MOSAIC_API void mosaic_machine_request_shutdown(MosaicMachine *m, MosaicShutdownCause cause,
                                                 int exit_code)
 {
+    /* Under run_lock, so that a vCPU thread about to enter vcpu_run either sees the hold
+     * or has cleared its exit request before ours is set below. */
+    g_mutex_lock(&m->run_lock);
+    m->req_hold = TRUE;
     g_atomic_int_set(&m->req_exit_code, exit_code);
     g_atomic_int_set(&m->req_shutdown, 1 + (int)cause);
+    g_mutex_unlock(&m->run_lock);
     mosaic_bh_schedule(m->request_bh);
-    /* Stop the guest at once: a test device write must not run further guest code. */
+    /* Stop the guest at once: a test device write must not run further guest code, and
+     * no vCPU runs again until handle_requests() is done (req_hold). */
     for (unsigned i = 0; m->vcpus && i < m->ncpus; i++) {
         g_atomic_int_set(&m->vcpus[i]->exit_request, 1);
         if (m->aops->vcpu_kick)
@@ -197,6 +203,14 @@ static void handle_requests(void *opaque)
                        cause == MOSAIC_SHUTDOWN_GUEST_PANIC ? "failure" : "power-off", code);
             machine_quit(m, code);
         }
+        /* The vCPUs may run again, unless another request came meanwhile (this bottom
+         * half runs again for that one). */
+        g_mutex_lock(&m->run_lock);
+        if (!g_atomic_int_get(&m->req_shutdown)) {
+            m->req_hold = FALSE;
+            g_cond_broadcast(&m->run_cond);
+        }
+        g_mutex_unlock(&m->run_lock);
     }
     if (g_atomic_int_and(&m->req_debug_stop, 0))
         machine_pause(m);

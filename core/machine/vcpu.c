@@ -60,7 +60,8 @@ MOSAIC_API void mosaic_vcpu_debug_stop(MosaicVcpu *vcpu)
 static gboolean vcpu_may_run(MosaicVcpu *v)
 {
     MosaicMachine *m = v->m;
-    return m->state == MACHINE_RUNNING && !m->quitting && !v->debug_hold && !m->hold;
+    return m->state == MACHINE_RUNNING && !m->quitting && !v->debug_hold && !m->hold &&
+           !m->req_hold;
 }
 
 static __thread MosaicVcpu *this_vcpu;

@@ -71,6 +71,10 @@ struct Kvm {
     _Atomic uint64_t stat_bp_hits;
     unsigned nbp;
     _Atomic unsigned bp_gen;
+    /* chips.c: the PIC, IOAPIC and PIT at creation, for resets. */
+    bool chips_saved;
+    struct kvm_irqchip reset_chip[3];
+    struct kvm_pit_state2 reset_pit;
 };
 
 typedef struct KvmCpu {
@@ -93,6 +97,9 @@ typedef struct KvmCpu {
     struct kvm_sregs reset_sregs;
     struct kvm_fpu reset_fpu;
     struct kvm_lapic_state reset_lapic;
+    struct kvm_msrs *reset_msrs; /* msrs.c; NULL: KVM lists none */
+    struct kvm_xcrs reset_xcrs;
+    bool have_xcrs;
     unsigned unmapped_reports;
 
     /* debug.c: the stub's wishes and what KVM has of them. */
@@ -116,6 +123,14 @@ bool kvm_irq_fast(void *accel, unsigned line, bool on);
 /* cpuid.c */
 bool kvm_cpuid_init(Kvm *k, MosaicError *err);
 bool kvm_cpuid_set(KvmCpu *c, MosaicError *err);
+
+/* msrs.c: the MSRs at creation, written back at reset. */
+void kvm_msrs_snapshot(KvmCpu *c);
+void kvm_msrs_reset(KvmCpu *c);
+
+/* chips.c: the in-kernel PIC, IOAPIC and PIT at creation, put back at reset. */
+void kvm_chips_snapshot(Kvm *k);
+void kvm_chips_reset(Kvm *k);
 
 /* regs.c */
 bool kvm_regs_get(KvmCpu *c, unsigned regno, uint64_t *value);

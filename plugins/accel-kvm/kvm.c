@@ -104,6 +104,7 @@ static bool create_vm(Kvm *k, MosaicError *err)
                          strerror(errno));
         return false;
     }
+    kvm_chips_snapshot(k);
     return true;
 }
 

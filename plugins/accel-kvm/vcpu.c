@@ -66,6 +66,8 @@ void *kvm_vcpu_create(void *accel, MosaicVcpu *vcpu, unsigned index, MosaicError
         free(c);
         return NULL;
     }
+    kvm_msrs_snapshot(c);
+    c->have_xcrs = ioctl(c->fd, KVM_GET_XCRS, &c->reset_xcrs) == 0;
     k->cpus[index] = c;
     if (index + 1 > k->ncpus)
         k->ncpus = index + 1;
@@ -76,6 +78,7 @@ void kvm_vcpu_destroy(void *cpu)
 {
     KvmCpu *c = cpu;
     c->k->cpus[c->index] = NULL;
+    free(c->reset_msrs);
     munmap(c->run, (size_t)c->k->run_size);
     close(c->fd);
     free(c);
@@ -104,6 +107,15 @@ void kvm_vcpu_reset(void *cpu)
     c->regs = c->reset_regs;
     c->sregs = c->reset_sregs;
     c->regs_valid = c->regs_dirty = c->sregs_valid = c->sregs_dirty = true;
+    if (c->index == 0) /* the VM's interrupt controllers, once per machine reset */
+        kvm_chips_reset(c->k);
+    kvm_msrs_reset(c);
+    if (c->have_xcrs && ioctl(c->fd, KVM_SET_XCRS, &c->reset_xcrs) < 0)
+        mosaic_log(KVM_LOG, 1, "vCPU %u: reset: KVM_SET_XCRS: %s", c->index, strerror(errno));
+    /* The APIC base (in sregs: out of x2APIC mode) goes back before the APIC's
+     * registers do; the board's boot registers are written over it later. */
+    if (ioctl(c->fd, KVM_SET_SREGS, &c->reset_sregs) < 0)
+        mosaic_log(KVM_LOG, 1, "vCPU %u: reset: KVM_SET_SREGS: %s", c->index, strerror(errno));
     if (ioctl(c->fd, KVM_SET_FPU, &c->reset_fpu) < 0 ||
         ioctl(c->fd, KVM_SET_LAPIC, &c->reset_lapic) < 0)
         mosaic_log(KVM_LOG, 1, "vCPU %u: reset: %s", c->index, strerror(errno));
@@ -130,7 +142,10 @@ void kvm_vcpu_kick(void *cpu)
         pthread_kill(c->thread, SIG_KICK);
 }
 
-/* A failure KVM_RUN reports: the machine cannot go on. */
+/* A failure KVM_RUN reports: the machine cannot go on.  Like every request that ends
+ * or resets the machine, the caller then returns: the core runs no vCPU again before
+ * it handled the request (re-entering KVM_RUN would meet the same failure, or after a
+ * triple fault run from the reset vector KVM left the vCPU at). */
 static void vcpu_fatal(KvmCpu *c, const char *what)
 {
     uint64_t rip = 0;
@@ -153,7 +168,6 @@ void kvm_vcpu_run(void *cpu)
         if (!kvm_slots_sync(k, e)) {
             vcpu_fatal(c, mosaic_error_message(e));
             mosaic_error_free(e);
-            mosaic_vcpu_halt(c->vcpu);
             return;
         }
         mosaic_error_free(e);
@@ -161,7 +175,6 @@ void kvm_vcpu_run(void *cpu)
     kvm_debug_apply(c);
     if (!kvm_regs_flush(c)) {
         vcpu_fatal(c, "cannot load its registers");
-        mosaic_vcpu_halt(c->vcpu);
         return;
     }
     while (!mosaic_vcpu_exit_requested(c->vcpu)) {
@@ -175,7 +188,6 @@ void kvm_vcpu_run(void *cpu)
                 continue;
             }
             vcpu_fatal(c, strerror(e));
-            mosaic_vcpu_halt(c->vcpu);
             return;
         }
         switch (c->run->exit_reason) {
@@ -188,18 +200,18 @@ void kvm_vcpu_run(void *cpu)
         case KVM_EXIT_HLT: /* only without an in-kernel APIC; wait for an interrupt */
             mosaic_vcpu_halt(c->vcpu);
             break;
-        case KVM_EXIT_SHUTDOWN: /* triple fault: a reset, as on real hardware */
+        case KVM_EXIT_SHUTDOWN: /* triple fault: a reset, as on real hardware.  KVM left
+                                 * the vCPU at the reset vector: it must not run before
+                                 * the core's reset, which holds every vCPU until then */
             mosaic_log(KVM_LOG, 2, "vCPU %u: triple fault, resetting the machine", c->index);
             mosaic_machine_request_shutdown(mosaic_vcpu_machine(c->vcpu),
                                             MOSAIC_SHUTDOWN_GUEST_RESET, 0);
-            mosaic_vcpu_halt(c->vcpu);
             return;
         case KVM_EXIT_SYSTEM_EVENT:
             mosaic_machine_request_shutdown(mosaic_vcpu_machine(c->vcpu),
                                             c->run->system_event.type == KVM_SYSTEM_EVENT_RESET
                                                 ? MOSAIC_SHUTDOWN_GUEST_RESET
                                                 : MOSAIC_SHUTDOWN_GUEST_POWEROFF, 0);
-            mosaic_vcpu_halt(c->vcpu);
             return;
         case KVM_EXIT_INTR:
             break;
@@ -212,7 +224,6 @@ void kvm_vcpu_run(void *cpu)
             snprintf(msg, sizeof(msg), "KVM could not enter the guest (hardware reason 0x%llx)",
                      (unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
             vcpu_fatal(c, msg);
-            mosaic_vcpu_halt(c->vcpu);
             return;
         }
         case KVM_EXIT_INTERNAL_ERROR: {
@@ -220,14 +231,12 @@ void kvm_vcpu_run(void *cpu)
             snprintf(msg, sizeof(msg), "KVM internal error (suberror %u): the guest did "
                      "something KVM cannot emulate", c->run->internal.suberror);
             vcpu_fatal(c, msg);
-            mosaic_vcpu_halt(c->vcpu);
             return;
         }
         default: {
             char msg[64];
             snprintf(msg, sizeof(msg), "unexpected KVM exit reason %u", c->run->exit_reason);
             vcpu_fatal(c, msg);
-            mosaic_vcpu_halt(c->vcpu);
             return;
         }
         }

@@ -7,13 +7,17 @@ console and log text, seconds until the guest's MOSAIC-X86-UP marker, total seco
 usage: inner_runs.py MOSAIC GUESTDIR JOBDIR SCENARIO[*N]...   (*N: N times in a row)
 Each run ends by its deadline (watchdog.py) with an error naming the step it waited for.
   blk2        2 vCPUs, started paused: monitor query-status/query-cpus-fast, cont, stop,
-              cont mid-boot; the guest reads and writes virtio-blk JOBDIR/disk.raw, powers off
+              cont mid-boot; the guest reads and writes virtio-blk JOBDIR/disk.raw, then
+              reboots by a triple fault on vCPU 1 while vCPU 0 runs on (mosaic.triple),
+              boots again and powers off
   mmio1       1 vCPU, the guest reads unmapped MMIO, powers off
   dirty1      1 vCPU, dirty tracking switched on over the monitor before the guest runs;
               the guest writes two pages of the legacy hole; the pages the monitor saw
   dirty2      the same on 2 vCPUs, after a stress: one writer per vCPU for 15 s while
               the monitor switches dirty tracking off and on and fetches the log, the
               guest then waits for the monitor's "go" on its console
+  dirty2fetch the same stress, but the monitor only fetches the log (no switching off
+              and on): tells failures of the flag switch from those of the fetch
   pciblk1     1 vCPU, pcie = true, Linux pci=nomsi: virtio-blk on the PCIe host (bus =
               pcie.0) interrupting through INTx (the DSDT's _PRT: IOAPIC GSI 20-23); the
               guest names the PCI function, its 64-bit BAR, its interrupt and the host's
@@ -116,8 +120,9 @@ def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
 
     def reader():
         for line in iter(p.stdout.readline, b''):
-            if MARKER in line and 'marker' not in seen:
-                seen['marker'] = time.monotonic() - t0
+            if MARKER in line:
+                seen.setdefault('marker', time.monotonic() - t0)
+                seen['markers'] = seen.get('markers', 0) + 1
             if b'MOSAIC-EXITS-' in line and (b'-BEGIN' in line or b'-END' in line):
                 seen.setdefault('kvm_stats', {})[line.decode(errors='replace').strip()] = \
                     kvm_stats(p.pid)
@@ -150,7 +155,8 @@ def run(name, cmd, monitor=None, qmp=None, budget=BUDGET, typed=None):
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     CONSOLE = None
     r = {'rc': p.returncode, 'out': out.decode(errors='replace')[-8000:],
-         'marker_seconds': seen.get('marker'), 'seconds': time.monotonic() - t0,
+         'marker_seconds': seen.get('marker'), 'markers': seen.get('markers', 0),
+         'seconds': time.monotonic() - t0,
          'kvm_stats': seen.get('kvm_stats'), 'monitor_up_seconds': seen.get('monitor_up'),
          'cpu_seconds': cpu, 'cmd': [str(c) for c in cmd], 'monitor': mon}
     if error:
@@ -207,7 +213,7 @@ def stats_at_end(q):
     return seen
 
 
-def dirty_checks(q, stress=False):
+def dirty_checks(q, stress=False, switch=True):
     """Dirty logging on before the guest runs; the guest's two writes are seen, and
     only they.  stress: first, while a writer on every vCPU writes STRESS, logging is
     switched off and on again and again, each time fetched once (the map changes and
@@ -219,11 +225,13 @@ def dirty_checks(q, stress=False):
     if stress:
         step("the guest's writers to start on every vCPU")
         wait_console(b'MOSAIC-DIRTY-STRESS ')
-        step('dirty logging switched off and on while the guest writes on every vCPU')
+        step('dirty logging switched off and on while the guest writes on every vCPU'
+             if switch else 'the dirty log fetched while the guest writes on every vCPU')
         seen['toggles'], seen['stress-fetches'] = 0, []
         while b'MOSAIC-DIRTY-STRESS-DONE' not in CONSOLE[0]:
-            q.cmd('x-dirty-pages-stop')
-            q.cmd('x-dirty-pages-start')
+            if switch:
+                q.cmd('x-dirty-pages-stop')
+                q.cmd('x-dirty-pages-start')
             r = q.cmd('x-query-dirty-pages', start=STRESS[0], size=STRESS[1])['return']
             seen['toggles'] += 1
             seen['stress-fetches'].append(r['dirty'])
@@ -401,6 +409,7 @@ def scenario(sc):
     if sc == 'blk2':
         return mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
                                     '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
+                      append=f'{APPEND} mosaic.triple reboot=t,f,s1',
                       qmp=f'{QMPDIR}/{sc}.qmp', monitor=monitor_checks)
     if sc == 'shell':
         top = __file__.rsplit('/tests/', 1)[0]
@@ -417,6 +426,10 @@ def scenario(sc):
     if sc == 'dirty2':
         return mosaic(sc, 2, 'dirty', append=f'{APPEND} mosaic.dirtysecs={STRESS_SECONDS}',
                       qmp=f'{QMPDIR}/{sc}.qmp', monitor=lambda q: dirty_checks(q, stress=True))
+    if sc == 'dirty2fetch':
+        return mosaic(sc, 2, 'dirty', append=f'{APPEND} mosaic.dirtysecs={STRESS_SECONDS}',
+                      qmp=f'{QMPDIR}/{sc}.qmp',
+                      monitor=lambda q: dirty_checks(q, stress=True, switch=False))
     if sc == 'pciblk1':
         return mosaic(sc, 1, 'pciblk', f'[blockdev disk1]\ndriver = file\nfilename = {JOB}/pcidisk.raw\n'
                                        '[device blk1]\ntype = virtio-blk\ndrive = disk1\nbus = pcie.0\n',

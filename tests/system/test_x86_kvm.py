@@ -85,10 +85,10 @@ PCI_HEAD = b'HOST-WROTE-PCI!!'
 # all six runs took the whole 850 s budget of the outer guest.  The sanitized build boots
 # the two basic runs; the rest run in the release half of every suite run.
 ASAN = os.environ.get('MOSAIC_VARIANT', 'release') == 'asan'
-# dirty2 runs last: in about 1 of 3 runs on this tree under QEMU 7.2's nested TCG-SVM the
-# inner guest triple-faults on vCPU 1 while dirty logging is switched (KVM's SVM shutdown
-# intercept re-INITs the vCPU, which then fails at rip 0xfff0), and once the outer guest
-# itself ended during it; issue 13 stays open for it.  Last, it cannot take the others down.
+# dirty2 runs last: under QEMU 7.2's nested TCG-SVM its stress sometimes makes the inner
+# guest triple-fault (it reboots, which dirty2's tests catch) or the outer kernel panic,
+# with the log only fetched too (tests/nested-kvm/README.md has the evidence and counts);
+# issue 13 stays open for it.  Last, it cannot take the others down.
 RUNS = 'blk2 mmio1' if ASAN else 'blk2 mmio1 shell gdb1 pciblk1 dirty2'
 # Chasing a rare failure: MOSAIC_NESTED_RUNS='dirty2*10' runs only that, ten times in
 # one outer boot (tests/nested-kvm/inner_runs.py; MOSAIC_NESTED_TIMEOUT: the outer
@@ -149,9 +149,12 @@ def nested(mosaic, guest, tmp_path_factory):
 def test_every_inner_run_ended(nested):
     # Each inner run ended by itself, before its deadline (tests/nested-kvm/watchdog.py):
     # a hung one names the step it waited for, with the VMM's stacks.
+    # dirty2's own tests report a bad dirty2 run (it stresses the nested emulator, see
+    # tests/nested-kvm/README.md), unless runs were chosen to chase one.
     results = nested[0]
     for name in dict.keys(results):
-        results[name]
+        if CHOSEN or name.split('.')[0] != 'dirty2':
+            results[name]
 
 
 @pytest.mark.linux
@@ -164,6 +167,21 @@ def test_two_vcpus_boot_and_use_virtio_blk(nested):
     assert 'MOSAIC-BLK-DONE rc=0' in r['out'], r['out']
     assert r['rc'] == 0, r['out']  # the guest powered the machine off
     assert disk.read_bytes()[4096:4096 + 13] == b'GUEST-WROTE-2'
+
+
+@pytest.mark.linux
+@pytest.mark.needs_tools('qemu-system-x86_64')
+def test_triple_fault_on_a_second_vcpu_reboots_the_machine(nested):
+    # blk2 ends by a triple fault on vCPU 1 (Linux reboot=t,f,s1: an empty IDT, int3)
+    # while vCPU 0 runs on.  KVM leaves that vCPU at the reset vector; re-entered before
+    # the core's reset it failed ("KVM internal error ... rip 0xfff0") and the machine
+    # stopped instead of rebooting.  The guest boots a second time and powers off.
+    r = nested[0]['blk2']
+    assert 'MOSAIC-TRIPLE-FAULT on cpu 1, cpus=2' in r['out'], r['out']
+    assert 'internal error' not in r['out'] and 'still running' not in r['out'], r['out']
+    assert 'MOSAIC-REBOOTED-AFTER-TRIPLE-FAULT' in r['out'], r['out']
+    assert r['markers'] == 2, r['out']
+    assert r['rc'] == 0, r['out']
 
 
 @pytest.mark.linux
@@ -220,6 +238,9 @@ def test_dirty_logging_switched_while_two_vcpus_write(nested):
     # and the log, switched on again, must see the writers' pages.
     r = nested[0]['dirty2']
     m = r['monitor']
+    # The guest booted once: a triple fault under the switches reboots it now (and the
+    # stress would run again), instead of stopping the machine.
+    assert r['markers'] == 1, r['out']
     cpus = sorted(marked(r['out'], 'MOSAIC-DIRTY-CPU'))
     assert [c.split()[0] for c in cpus] == ['cpu=0', 'cpu=1'], r['out']
     assert all(int(c.split('writes=')[1]) > 0 for c in cpus), r['out']

@@ -4,7 +4,8 @@
  * The core owns one host thread per vCPU.  The thread calls vcpu_run() while the
  * machine runs; vcpu_run() returns when vcpu_kick() was called or when the vCPU
  * halted with mosaic_vcpu_halt() returning true.  The core then handles pause,
- * reset and shutdown requests and calls vcpu_run() again.
+ * reset and shutdown requests and calls vcpu_run() again; while a request of
+ * mosaic_machine_request_shutdown() is pending it calls no vcpu_run() at all.
  */
 #ifndef MOSAIC_ACCEL_H
 #define MOSAIC_ACCEL_H

@@ -76,7 +76,10 @@ typedef enum MosaicShutdownCause {
     MOSAIC_SHUTDOWN_GUEST_RESET = 1,
     MOSAIC_SHUTDOWN_GUEST_PANIC = 2, /* exit_code is the guest's failure code */
 } MosaicShutdownCause;
-/* Any thread.  The emulator exits with exit_code (poweroff/panic) or resets. */
+/* Any thread.  The emulator exits with exit_code (poweroff/panic) or resets.  Every
+ * vCPU is asked to leave vcpu_run at once, and none enters it again until the main loop
+ * has handled the request (after a reset, from the reset state): an accelerator's vCPU
+ * that asked just returns from vcpu_run. */
 MOSAIC_API void mosaic_machine_request_shutdown(MosaicMachine *m, MosaicShutdownCause cause,
                                                 int exit_code);
 
