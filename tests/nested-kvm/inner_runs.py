@@ -35,6 +35,9 @@ Each run ends by its deadline (watchdog.py) with an error naming the step it wai
               until the guest powers off
   shell       configs/x86-microvm-linux.ini as shipped: a command typed at the busybox
               shell, then `poweroff`
+  kvm-amd-npt0, kvm-amd-npt1
+              not a run: load the outer kvm_amd again with npt=0 (shadow paging) or
+              npt=1 (nested paging, as the outer guest starts); the runs after it use it
   boot1       1 vCPU, boot to the marker and power off            (benchmark)
   qemuboot1   the same on qemu-system-x86_64 -accel kvm -M microvm (benchmark)
   exits1      PIO/MMIO round trips timed by the guest, on Mosaic  (benchmark)
@@ -405,7 +408,29 @@ def qemu(name, cmd, extra_append=''):
 EXITS = 'mosaic.exits=20000'
 
 
+def reload_kvm_amd(npt):
+    """kvm_amd again with npt=N (the outer init left a copy of the module in /tmp): the
+    runs after it use shadow paging (0) or nested paging (1) in the outer KVM."""
+    t0 = time.monotonic()
+    cmds = [['rmmod', 'kvm_amd'], ['insmod', '/tmp/kvm-amd.ko', f'npt={npt}']]
+    out = ''
+    for cmd in cmds:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        out += f'$ {" ".join(cmd)}\n{r.stdout}{r.stderr}'
+        if r.returncode:
+            return {'rc': r.returncode, 'out': out, 'seconds': time.monotonic() - t0,
+                    'error': f'kvm-amd-npt{npt}: {" ".join(cmd)} failed'}
+    got = Path('/sys/module/kvm_amd/parameters/npt').read_text().strip()
+    if got not in ({'0': 'N', '1': 'Y'}[npt], npt) or not os.path.exists('/dev/kvm'):
+        return {'rc': 1, 'out': out, 'seconds': time.monotonic() - t0,
+                'error': f'kvm-amd-npt{npt}: kvm_amd has npt={got}, /dev/kvm '
+                         f'{"present" if os.path.exists("/dev/kvm") else "missing"}'}
+    return {'rc': 0, 'out': out + f'npt={got}\n', 'seconds': time.monotonic() - t0}
+
+
 def scenario(sc):
+    if sc in ('kvm-amd-npt0', 'kvm-amd-npt1'):
+        return reload_kvm_amd(sc[-1])
     if sc == 'blk2':
         return mosaic(sc, 2, 'blk', f'[blockdev disk0]\ndriver = file\nfilename = {JOB}/disk.raw\n'
                                     '[device blk0]\ntype = virtio-blk\ndrive = disk0\n',
