@@ -63,7 +63,7 @@ def run(elf, out, dump, harts=1, threads=False):
 
 def function_costs(cg):
     """Self cost per function of one callgrind file; generated code is one entry."""
-    out = subprocess.run(['callgrind_annotate', '--threshold=100', '--inclusive=no', cg],
+    out = subprocess.run(['callgrind_annotate', '--threshold=100', '--inclusive=no', '--auto=no', cg],
                          capture_output=True, text=True, check=True).stdout
     cost = collections.Counter()
     for line in out.splitlines():
@@ -79,7 +79,8 @@ def function_costs(cg):
 def hart_threads(out):
     """The per-thread files of the vcpu threads (those that ran exec_tb), in thread order."""
     files = sorted(glob.glob(out + '-*'), key=lambda f: int(f.rsplit('-', 1)[1]))
-    return [f for f in files if any(k.endswith('accel-tcg/exec.c:exec_tb') for k in function_costs(f))]
+    return [f for f in files
+            if any(k.endswith('accel-tcg/exec.c:exec_tb') for k in function_costs(f))]
 
 
 def per_hart(a, d):
@@ -93,10 +94,12 @@ def per_hart(a, d):
             out = '%s/%d-%d.cg' % (d, harts, it)
             # --separate-threads for the 1-hart run too: the same accounting
             r = run(coremark_image.with_iterations(src, it, d), out, False, harts, True)
-            print("  %s: host %d, guest %s" % (Path(out).name, r[0], r[3]))
+            print('  %s: host instructions %d, guest instructions per hart %s'
+                  % (Path(out).name, r[0], r[3]))
             runs.append((r, hart_threads(out)))
             if len(runs[-1][1]) != harts or len(r[3]) != harts:
-                raise SystemExit("%s: %d vcpu threads, %d hart reports" % (out, len(runs[-1][1]), len(r[3])))
+                raise SystemExit('%s: %d vcpu threads, %d hart reports'
+                                 % (out, len(runs[-1][1]), len(r[3])))
         (lo, lo_files), (hi, hi_files) = runs
         for i in range(harts):
             guest = hi[3][i] - lo[3][i]
