@@ -15,9 +15,15 @@ contended cache lines), whatever the machine's load.  Medians of alternating rou
 The same figures for two separate 1-hart Mosaic processes running at once ("host") show
 what the host itself loses when both cores work (shared caches, SMT siblings): the
 ceiling any emulator's scaling meets here.
+Mosaic runs with MOSAIC_TCG_STATS=1, whose per-hart report gives each hart's thread CPU
+time and guest instructions: "per hart" compares a hart of the 2-hart run with the
+1-hart run's, and "hart 0 waited" is what hart 0 ran beyond hart 1 — the image's hart 0
+spins (lw, fence, beqz) until hart 1 is done, so CPU(2 harts) includes however long
+the host kept hart 1 behind.
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -31,6 +37,7 @@ import run_bench as rb  # noqa: E402
 import coremark_image  # noqa: E402
 
 CHECK = 'Correct operation validated'
+HART = re.compile(r'tcg hart (\d+): instructions (\d+) .* thread-cpu-ms (\d+)')
 
 
 def run(cmds, env=None):
@@ -59,7 +66,7 @@ def main():
     ap.add_argument('--only', default='mosaic,qemu')
     ap.add_argument('--coremark-iterations', type=int, default=150000)
     a = ap.parse_args()
-    menv = dict(kv.split('=', 1) for kv in a.mosaic_env)
+    menv = dict([kv.split('=', 1) for kv in a.mosaic_env], MOSAIC_TCG_STATS='1')
     print('command: %s' % ' '.join(sys.argv))
     images = tempfile.TemporaryDirectory(prefix='coremark-')
     one, two = (coremark_image.with_iterations(HERE / 'coremark' / name, a.coremark_iterations,
@@ -76,12 +83,15 @@ def main():
         cases += [('host', 1, [rb.mosaic_cmd(one, 1)], menv),
                   ('host', 2, [rb.mosaic_cmd(one, 1)] * 2, menv)]
     res = {(c[0], c[1]): [] for c in cases}
+    harts = {1: [], 2: []}  # per mosaic run: {hart: (guest instructions, thread cpu s)}
     for r in range(a.rounds):
         for who, n, cmd, env in (cases if r % 2 == 0 else cases[::-1]):
             wall, cpu, text = run(cmd, env)
             if n == 2 and text.count(CHECK) < 2:
                 raise SystemExit('2-hart run validated %d CoreMarks' % text.count(CHECK))
             res[(who, n)].append((wall, cpu))
+            if who == 'mosaic':
+                harts[n].append({int(h): (int(i), int(ms) / 1000) for h, i, ms in HART.findall(text)})
     for who in a.only.split(',') + (['host'] if 'mosaic' in a.only.split(',') else []):
         w1 = statistics.median(w for w, _ in res[(who, 1)])
         c1 = statistics.median(c for _, c in res[(who, 1)])
@@ -95,6 +105,15 @@ def main():
         print('        runs (wall/cpu): 1 hart %s; 2 harts %s' % (
             ' '.join('%.1f/%.1f' % x for x in res[(who, 1)]),
             ' '.join('%.1f/%.1f' % x for x in res[(who, 2)])))
+    if harts[2] and all(len(r) == 2 for r in harts[2]) and all(harts[1]):
+        one_cpu = statistics.median(r[0][1] for r in harts[1])
+        h0 = statistics.median(r[0][1] for r in harts[2])
+        h1 = statistics.median(r[1][1] for r in harts[2])
+        print('mosaic per hart: thread cpu 1-hart run %.2f s | 2-hart run hart 0 %.2f s, '
+              'hart 1 %.2f s | hart 1 / 1-hart = %.3f' % (one_cpu, h0, h1, h1 / one_cpu))
+        print('        hart 0 waited for hart 1 (runs): %s' % ' '.join(
+            '%.2f s/%.0f M insns' % (r[0][1] - r[1][1], (r[0][0] - r[1][0]) / 1e6)
+            for r in harts[2]))
     print('host load average at end: %.2f %.2f %.2f' % os.getloadavg())
 
 

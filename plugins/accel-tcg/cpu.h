@@ -281,6 +281,10 @@ struct Hart {
     uint64_t bp_gen;
     uint64_t bp_skip;      /* pc of the breakpoint we stopped at: run over it once */
     Stats st;
+    /* CPU time of the thread running this hart when it last left vcpu_run (the report
+     * at exit prints it: per hart, unlike the process's, so a 2-hart run shows which
+     * hart did extra work, e.g. a guest spinning until the other hart is done). */
+    uint64_t thread_cpu_ns;
     /* Direct window (jit.c): while data accesses are untranslated (M-mode without
      * MPRV, or satp bare), loads from the RAM section [direct_lo, direct_lo +
      * direct_len + 7) read host memory at va + direct_addend without a TLB lookup;

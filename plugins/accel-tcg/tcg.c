@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static void *tcg_create(MosaicMachine *m, const MosaicProps *props, MosaicError *err)
 {
@@ -83,11 +84,13 @@ static void tcg_vcpu_destroy(void *cpu)
                 " tlb-misses %" PRIu64 " exceptions %" PRIu64 " retranslations %" PRIu64
                 " inval-code-write %" PRIu64 " inval-fence-i %" PRIu64 " code-write-kept %" PRIu64
                 " flush-full %" PRIu64 " flush-other %" PRIu64 " region-evictions %" PRIu64
-                " blocks-evicted %" PRIu64 " links-undone %" PRIu64 "\n", h->index, h->instret,
+                " blocks-evicted %" PRIu64 " links-undone %" PRIu64 " thread-cpu-ms %" PRIu64 "\n",
+                h->index, h->instret,
                 h->st.translations, h->st.jit_blocks, h->st.jit_links, h->st.flushes, h->st.invalidations,
                 h->st.tlb_misses, h->st.exceptions, h->st.retranslations, h->st.inval_code_write,
                 h->st.inval_fence_i, h->st.code_write_kept, h->st.flush_full, h->st.flush_other,
-                h->st.region_evictions, h->st.blocks_evicted, h->st.links_undone);
+                h->st.region_evictions, h->st.blocks_evicted, h->st.links_undone,
+                h->thread_cpu_ns / 1000000);
     h->acc->harts[h->index] = NULL;
     tcg_tb_destroy(h);
     free(h);
@@ -100,7 +103,11 @@ static void tcg_vcpu_reset(void *cpu)
 
 static void tcg_vcpu_run(void *cpu)
 {
-    tcg_hart_run(cpu);
+    Hart *h = cpu;
+    tcg_hart_run(h);
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        h->thread_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void tcg_vcpu_kick(void *cpu)
