@@ -443,6 +443,14 @@ static inline void jc_flush(Hart *h)
     h->jc_key = (h->jc_gen << 2) | (unsigned)h->priv;
 }
 
+/* Raises *bound to at least v (code_hi only grows: other harts raise it concurrently). */
+static inline void code_hi_raise(_Atomic uint64_t *bound, uint64_t v)
+{
+    uint64_t cur = atomic_load(bound);
+    while (cur < v && !atomic_compare_exchange_weak(bound, &cur, v))
+        ;
+}
+
 static inline void hart_kick_check(Hart *h)
 {
     atomic_store_explicit(&h->check, 1, memory_order_release);

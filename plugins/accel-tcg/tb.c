@@ -374,17 +374,10 @@ static bool page_add(Hart *h, TB *tb, int k, MosaicRegion *region, uint64_t regi
         }
         /* Stores at or above the highest code page skip the code-page test (jit.c):
          * raise every hart's bound before any code on this page can run. */
-        uint64_t end = page + 4096, cur = atomic_load(&a->code_hi);
-        while (cur < end && !atomic_compare_exchange_weak(&a->code_hi, &cur, end))
-            ;
-        for (unsigned i = 0; i < a->nharts; i++) {
-            Hart *o = a->harts[i];
-            if (!o)
-                continue;
-            cur = atomic_load(&o->code_hi);
-            while (cur < end && !atomic_compare_exchange_weak(&o->code_hi, &cur, end))
-                ;
-        }
+        code_hi_raise(&a->code_hi, page + 4096);
+        for (unsigned i = 0; i < a->nharts; i++)
+            if (a->harts[i])
+                code_hi_raise(&a->harts[i]->code_hi, page + 4096);
         pe->next = h->page_hash[page_bucket(page)];
         h->page_hash[page_bucket(page)] = pe;
     }

@@ -69,9 +69,7 @@ static void *tcg_vcpu_create(void *accel, MosaicVcpu *vcpu, unsigned index, Mosa
     if (index + 1 > a->nharts)
         a->nharts = index + 1;
     /* after publishing h: a page_add from now on raises it, one before is in a->code_hi */
-    uint64_t hi = atomic_load(&a->code_hi), cur = atomic_load(&h->code_hi);
-    while (cur < hi && !atomic_compare_exchange_weak(&h->code_hi, &cur, hi))
-        ;
+    code_hi_raise(&h->code_hi, atomic_load(&a->code_hi));
     return h;
 }
 
